@@ -1,0 +1,32 @@
+# Source and include lists of Postie, for builds that do not use CMake
+# (firmware projects: add these files and folders to your own build).
+# Paths are relative to POSTIE_ROOT (the folder holding this repository).
+#
+#   POSTIE_CORE_SOURCES   no I/O at all: always needed
+#   POSTIE_POP3_SOURCES   blocking POP3 client
+#   POSTIE_SMTP_SOURCES   blocking SMTP client and message composer
+#   POSTIE_POSIX_SOURCES  POSIX TCP transport (hosts only)
+#   POSTIE_INCLUDE_DIRS   public headers
+
+if(NOT DEFINED POSTIE_ROOT)
+  get_filename_component(POSTIE_ROOT "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
+endif()
+
+set(POSTIE_CORE_SOURCES
+  ${POSTIE_ROOT}/src/core/status.c
+  ${POSTIE_ROOT}/src/core/line.c
+  ${POSTIE_ROOT}/src/core/transport.c
+)
+
+set(POSTIE_POP3_SOURCES
+)
+
+set(POSTIE_SMTP_SOURCES
+)
+
+set(POSTIE_POSIX_SOURCES
+)
+
+set(POSTIE_INCLUDE_DIRS
+  ${POSTIE_ROOT}/include
+)

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Runs every test stage of Postie and ends with a pass/fail summary.
+# Stages: gcc build + unit tests; clang build + unit tests under ASan+UBSan;
+# libFuzzer smoke runs over the committed corpora; scripted-server transcripts;
+# interop against real Dovecot and Postfix on loopback.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+LOGS=$ROOT/build/logs
+mkdir -p "$LOGS"
+FUZZ_SECONDS=${POSTIE_FUZZ_SECONDS:-15}
+passed=0; failed=0; failed_names=()
+
+stage() {
+  local name=$1; shift
+  local log=$LOGS/$name.log start=$SECONDS
+  printf '== %-12s ' "$name"
+  if "$@" >"$log" 2>&1; then
+    passed=$((passed + 1)); echo "PASS ($((SECONDS - start))s)"
+  else
+    failed=$((failed + 1)); failed_names+=("$name"); echo "FAIL ($((SECONDS - start))s), last lines of $log:"
+    tail -n 40 "$log" | sed 's/^/   | /'
+  fi
+}
+
+build_tree() { # dir compiler extra-cmake-args...
+  local dir=$1 cc=$2; shift 2
+  cmake -S "$ROOT" -B "$dir" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Debug "$@" &&
+    cmake --build "$dir" -j2
+}
+
+unit_gcc()  { build_tree build/gcc gcc && (cd build/gcc && ctest --output-on-failure -j2); }
+unit_asan() { build_tree build/asan clang -DPOSTIE_SANITIZE=ON &&
+              (cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j2); }
+
+fuzz_smoke() {
+  build_tree build/fuzz clang -DPOSTIE_BUILD_FUZZ=ON -DPOSTIE_SANITIZE=ON -DPOSTIE_BUILD_TESTS=ON || return 1
+  local f name corpus rc=0 n=0
+  for f in tests/fuzz/fuzz_*.c; do
+    [ -e "$f" ] || continue
+    name=$(basename "$f" .c); corpus=tests/fuzz/corpus/${name#fuzz_}
+    [ -d "$corpus" ] || { echo "missing corpus $corpus"; rc=1; continue; }
+    local work; work=$(mktemp -d)
+    echo "-- $name (${FUZZ_SECONDS}s over $corpus)"
+    if ! build/fuzz/tests/$name -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+         -print_final_stats=1 -artifact_prefix="$LOGS/$name-" "$work" "$corpus" 2>&1 | tail -n 15; then
+      rc=1
+    fi
+    [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+    rm -rf "$work"; n=$((n + 1))
+  done
+  echo "$n fuzz targets run"
+  [ $n -gt 0 ] && return $rc
+}
+
+stage unit-gcc  unit_gcc
+stage unit-asan unit_asan
+stage fuzz      fuzz_smoke
+[ -x tests/scripted/run.sh ] && stage scripted bash tests/scripted/run.sh build/gcc
+[ -x tests/interop/run.sh ]  && stage interop  bash tests/interop/run.sh build/gcc
+
+echo
+echo "Postie test summary: ${passed} stages passed, ${failed} failed${failed_names:+ (${failed_names[*]})}"
+echo "${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ]
