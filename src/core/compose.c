@@ -268,7 +268,7 @@ static postie_status check_list(const postie_compose_address *list, size_t count
 
 static int reserved_header(const char *name)
 {
-    static const char *const names[] = {
+    static const char names[][13] = {
         "Date", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Subject",
         "Message-ID", "MIME-Version", "X-Priority", "Importance"
     };
@@ -408,9 +408,8 @@ static size_t put_uint(char *out, unsigned long long v, int width)
 postie_status postie_compose_format_date(int64_t time, int utc_offset_minutes,
                                          char *out, size_t cap, size_t *len)
 {
-    static const char *const wday[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    static const char wday[] = "SunMonTueWedThuFriSat";
+    static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int64_t local, days, secs;
     long year = 1970;
@@ -460,13 +459,13 @@ postie_status postie_compose_format_date(int64_t time, int utc_offset_minutes,
         if (year > 9999) {
             return POSTIE_ERR_PARAM;
         }
-        memcpy(buf, wday[wd], 3);
+        memcpy(buf, wday + 3 * wd, 3);
         o = 3;
         buf[o++] = ',';
         buf[o++] = ' ';
         o += put_uint(buf + o, (unsigned long long)(d + 1), 1);
         buf[o++] = ' ';
-        memcpy(buf + o, mon[month], 3);
+        memcpy(buf + o, mon + 3 * month, 3);
         o += 3;
         buf[o++] = ' ';
         o += put_uint(buf + o, (unsigned long long)year, 4);
