@@ -63,7 +63,8 @@ extern "C" {
 #define POSTIE_COMPOSE_ADDRESS_MAX 254
 /* Longest header name of a caller header. */
 #define POSTIE_COMPOSE_HEADER_NAME_MAX 64
-/* Longest display name, subject or caller header value, in octets. */
+/* Display names, subjects and caller header values must be shorter than
+ * this many octets. */
 #define POSTIE_COMPOSE_VALUE_MAX 4096
 /* Longest attachment file name, in octets (UTF-8). */
 #define POSTIE_COMPOSE_FILENAME_MAX 255

@@ -580,6 +580,14 @@ static void test_injection_refused(void **state)
         m.bcc = list;
         m.bcc_count = 1;
         expect_refused(&m);
+        m.bcc_count = 0;
+        m.cc = list;
+        m.cc_count = 1;
+        expect_refused(&m);
+        m.cc_count = 0;
+        m.reply_to = list;
+        m.reply_to_count = 1;
+        expect_refused(&m);
     }
     /* header names */
     {
