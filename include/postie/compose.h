@@ -233,6 +233,22 @@ postie_status postie_compose_read(postie_compose *c, char *buf, size_t cap, size
  * postie_compose *. Same returns. For the SMTP client's DATA source. */
 postie_status postie_compose_reader(void *user, char *buf, size_t cap, size_t *n);
 
+/*
+ * The exact size in octets of the message m would produce (CRLF counted, no
+ * dot-stuffing: what RFC 1870 SIZE= wants), found by composing it once into
+ * nothing with scratch as the working context. Only possible when the body
+ * and every attachment come from buffers (a reader cannot be read twice).
+ * Returns:
+ *   POSTIE_OK               *size set.
+ *   POSTIE_ERR_UNSUPPORTED  the body or an attachment comes from a reader.
+ *   POSTIE_ERR_PARAM        m, scratch or size NULL, or anything
+ *                           postie_compose_begin() refuses.
+ * Ownership: as for postie_compose_begin(), only during the call; scratch is
+ * overwritten (it may be the context later used to send the message).
+ */
+postie_status postie_compose_size(const postie_compose_message *m, postie_compose *scratch,
+                                  unsigned long long *size);
+
 /* 1 when the message carries 8bit content (the SMTP client then sends
  * MAIL FROM ... BODY=8BITMIME), 0 otherwise or when c is NULL. Valid after a
  * successful postie_compose_begin(). */

@@ -1355,3 +1355,39 @@ postie_status postie_compose_reader(void *user, char *buf, size_t cap, size_t *n
 {
     return postie_compose_read((postie_compose *)user, buf, cap, n);
 }
+
+postie_status postie_compose_size(const postie_compose_message *m, postie_compose *scratch,
+                                  unsigned long long *size)
+{
+    char buf[256];
+    size_t i, n = 0;
+    unsigned long long total = 0;
+    postie_status st;
+
+    if (m == NULL || scratch == NULL || size == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    st = postie_compose_begin(scratch, m);
+    if (st != POSTIE_OK) {
+        return st;
+    }
+    if (m->body_read != NULL) {
+        scratch->magic = 0;
+        return POSTIE_ERR_UNSUPPORTED;
+    }
+    for (i = 0; i < m->attachment_count; i++) {
+        if (m->attachments[i].read != NULL) {
+            scratch->magic = 0;
+            return POSTIE_ERR_UNSUPPORTED;
+        }
+    }
+    while ((st = postie_compose_read(scratch, buf, sizeof buf, &n)) == POSTIE_OK) {
+        total += n;
+    }
+    scratch->magic = 0;
+    if (st != POSTIE_DONE) {
+        return st; /* cannot happen without readers */
+    }
+    *size = total;
+    return POSTIE_OK;
+}

@@ -1296,6 +1296,41 @@ static void test_read_sizes_identical(void **state)
     free(first);
 }
 
+/* ---- size ---------------------------------------------------------------- */
+
+static void test_size(void **state)
+{
+    postie_compose_message m;
+    postie_compose c;
+    postie_compose_attachment att[1] = {{"x.bin", NULL, "0123456789", 10, NULL, NULL}};
+    prng_reader r = {1u, 10, 0, 0};
+    unsigned long long size = 0;
+    size_t len;
+    char *msg;
+    (void)state;
+    base_message(&m);
+    m.subject = "Size me";
+    m.body = "Hello\nWorld \xc3\xa9\n";
+    m.body_len = strlen(m.body);
+    m.attachments = att;
+    m.attachment_count = 1;
+    msg = compose_all(&m, 4096, &len);
+    assert_int_equal(postie_compose_size(&m, &c, &size), POSTIE_OK);
+    assert_int_equal(size, len);
+    free(msg);
+    att[0].read = prng_read;
+    att[0].read_user = &r;
+    assert_int_equal(postie_compose_size(&m, &c, &size), POSTIE_ERR_UNSUPPORTED);
+    att[0].read = NULL;
+    m.body_read = prng_read;
+    m.body_user = &r;
+    assert_int_equal(postie_compose_size(&m, &c, &size), POSTIE_ERR_UNSUPPORTED);
+    m.body_read = NULL;
+    m.priority = 3;
+    assert_int_equal(postie_compose_size(&m, &c, &size), POSTIE_ERR_PARAM);
+    assert_int_equal(postie_compose_size(NULL, &c, &size), POSTIE_ERR_PARAM);
+}
+
 /* ---- base64 stream ---------------------------------------------------------- */
 
 static void test_base64_stream(void **state)
@@ -1356,6 +1391,7 @@ int main(void)
         cmocka_unit_test(test_streamed_body_is_qp),
         cmocka_unit_test(test_50mb_streamed),
         cmocka_unit_test(test_read_sizes_identical),
+        cmocka_unit_test(test_size),
         cmocka_unit_test(test_base64_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
