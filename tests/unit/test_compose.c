@@ -1252,7 +1252,8 @@ static void test_50mb_streamed(void **state)
 
 static void test_read_sizes_identical(void **state)
 {
-    static const size_t caps[] = {1, 2, 3, 7, 64, 511, 512, 513, 4096};
+    /* every cap from 1 to past the staging buffer, and a large one */
+    size_t caps[POSTIE_COMPOSE_BUF_SIZE + 60];
     postie_compose_address to[3] = {{"Ren\xc3\xa9 Dupont", "rene@example.fr"}, {NULL, "x@example.com"},
                                     {"\"Quoted\" Name", "q@example.com"}};
     postie_compose_header h[1] = {{"X-Note", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e text"}};
@@ -1261,6 +1262,10 @@ static void test_read_sizes_identical(void **state)
     char *first = NULL;
     size_t first_len = 0, i;
     (void)state;
+    for (i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        caps[i] = i + 1;
+    }
+    caps[sizeof caps / sizeof caps[0] - 1] = 4096;
     for (i = 0; i < sizeof caps / sizeof caps[0]; i++) {
         prng_reader r1 = {99u, 3000, 5, 0}, r2 = {1234u, 777, 0, 0};
         char *msg;
