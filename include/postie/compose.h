@@ -73,6 +73,9 @@ extern "C" {
  * The reader shape used everywhere a stream of bytes is pulled: writes up to
  * cap bytes into buf and returns POSTIE_OK with *n > 0, or POSTIE_DONE with
  * *n == 0 at the end. Any other status is an error and is passed on.
+ * The same as postie_smtp_reader. A body or attachment reader may also hand
+ * its last bytes with POSTIE_DONE (*n > 0); the composer's own
+ * postie_compose_read() always ends with POSTIE_DONE and *n == 0.
  */
 typedef postie_status (*postie_compose_read_fn)(void *user, char *buf, size_t cap, size_t *n);
 

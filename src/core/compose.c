@@ -881,13 +881,16 @@ static postie_status src_peek(postie_compose *c, const unsigned char **p, size_t
         }
         st = c->src_fn(c->src_user, c->in, sizeof c->in, &got);
         if (st == POSTIE_DONE) {
-            c->src_done = 1;
-            return POSTIE_DONE;
-        }
-        if (st != POSTIE_OK) {
+            c->src_done = 1; /* DONE may carry the last bytes */
+            if (got == 0) {
+                return POSTIE_DONE;
+            }
+        } else if (st != POSTIE_OK) {
             return st < 0 ? st : POSTIE_ERR_PARAM;
+        } else if (got == 0) {
+            return POSTIE_ERR_PARAM; /* the reader broke its contract */
         }
-        if (got == 0 || got > sizeof c->in) {
+        if (got > sizeof c->in) {
             return POSTIE_ERR_PARAM; /* the reader broke its contract */
         }
         c->in_len = got;

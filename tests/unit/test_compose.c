@@ -1110,6 +1110,44 @@ static void test_reader_errors(void **state)
     assert_int_equal(st, POSTIE_ERR_PARAM);
 }
 
+/* A reader that hands its last bytes together with POSTIE_DONE. */
+typedef struct done_reader {
+    const char *s;
+    size_t pos;
+} done_reader;
+
+static postie_status done_with_bytes_read(void *user, char *buf, size_t cap, size_t *n)
+{
+    done_reader *r = user;
+    size_t left = strlen(r->s) - r->pos, k = left < 4 ? left : 4;
+    (void)cap;
+    memcpy(buf, r->s + r->pos, k);
+    r->pos += k;
+    *n = k;
+    return r->pos == strlen(r->s) ? POSTIE_DONE : POSTIE_OK;
+}
+
+static void test_reader_done_with_bytes(void **state)
+{
+    postie_compose_message m;
+    postie_compose_attachment att[1];
+    done_reader rb = {"body text", 0}, ra = {"attachment!", 0};
+    char *msg;
+    (void)state;
+    memset(att, 0, sizeof att);
+    att[0].read = done_with_bytes_read;
+    att[0].read_user = &ra;
+    base_message(&m);
+    m.body_read = done_with_bytes_read;
+    m.body_user = &rb;
+    m.attachments = att;
+    m.attachment_count = 1;
+    msg = compose_all(&m, 4096, NULL);
+    assert_non_null(strstr(msg, "quoted-printable\r\n\r\nbody text\r\n--="));
+    assert_non_null(strstr(msg, "base64\r\n\r\nYXR0YWNobWVudCE=\r\n--="));
+    free(msg);
+}
+
 static void test_streamed_body_is_qp(void **state)
 {
     postie_compose_message m;
@@ -1393,6 +1431,7 @@ int main(void)
         cmocka_unit_test(test_attachment_roundtrip),
         cmocka_unit_test(test_filename_rfc2231),
         cmocka_unit_test(test_reader_errors),
+        cmocka_unit_test(test_reader_done_with_bytes),
         cmocka_unit_test(test_streamed_body_is_qp),
         cmocka_unit_test(test_50mb_streamed),
         cmocka_unit_test(test_read_sizes_identical),
