@@ -18,6 +18,7 @@ set(POSTIE_CORE_SOURCES
   ${POSTIE_ROOT}/src/core/transport.c
   ${POSTIE_ROOT}/src/core/base64.c
   ${POSTIE_ROOT}/src/core/md5.c
+  ${POSTIE_ROOT}/src/core/pop3_proto.c
 )
 
 set(POSTIE_POP3_SOURCES
