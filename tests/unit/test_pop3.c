@@ -1053,6 +1053,64 @@ static void test_send_failure(void **state)
     fake_free(&F);
 }
 
+/* ---- the timeout reaches every transport call --------------------------- */
+
+static postie_transport inner;
+static unsigned seen_min = ~0u, seen_max;
+static size_t seen_calls;
+
+static void note(unsigned t)
+{
+    seen_calls++;
+    if (t < seen_min) {
+        seen_min = t;
+    }
+    if (t > seen_max) {
+        seen_max = t;
+    }
+}
+
+static long wrap_send(void *ctx, const void *buf, size_t len, unsigned t)
+{
+    note(t);
+    return inner.send(ctx, buf, len, t);
+}
+
+static long wrap_recv(void *ctx, void *buf, size_t len, unsigned t)
+{
+    note(t);
+    return inner.recv(ctx, buf, len, t);
+}
+
+static void test_timeout_passed(void **state)
+{
+    postie_transport tr;
+    unsigned long count = 0;
+    (void)state;
+    fake_init(&F, 2);
+    fake_step_add(&F, "", "+OK hi\r\n");
+    fake_step_add(&F, "CAPA\r\n", "-ERR\r\n");
+    fake_step_add(&F, "USER u\r\n", "+OK\r\n");
+    fake_step_add(&F, "PASS p\r\n", "+OK\r\n");
+    fake_step_add(&F, "STAT\r\n", "+OK 1 2\r\n");
+    fake_bind(&F, &inner);
+    tr = inner;
+    tr.send = wrap_send;
+    tr.recv = wrap_recv;
+    ST(postie_pop3_init(&P, &tr), POSTIE_OK);
+    assert_int_equal(P.timeout_ms, POSTIE_DEFAULT_TIMEOUT_MS);
+    postie_pop3_set_timeout(&P, 1234);
+    ST(postie_pop3_open(&P), POSTIE_OK);
+    ST(postie_pop3_login(&P, "u", "p", POSTIE_POP3_LOGIN_USER), POSTIE_OK);
+    ST(postie_pop3_stat(&P, &count, NULL), POSTIE_OK);
+    assert_int_equal(count, 1);
+    assert_true(seen_calls >= 10);
+    assert_int_equal(seen_min, 1234);
+    assert_int_equal(seen_max, 1234);
+    check_sent_script();
+    fake_free(&F);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1076,6 +1134,7 @@ int main(void)
         cmocka_unit_test(test_overlong_reply_line),
         cmocka_unit_test(test_malformed_replies),
         cmocka_unit_test(test_send_failure),
+        cmocka_unit_test(test_timeout_passed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
