@@ -347,6 +347,43 @@ static void test_bad_greetings(void **state)
     REPLAY(script_greeting_garbage, run_greeting_garbage);
 }
 
+static char long_greeting[POSTIE_LINE_MAX];
+
+static void script_long_greeting(fake_transport *f)
+{
+    /* the timestamp sits past what reply_text keeps */
+    size_t pad = POSTIE_REPLY_TEXT_MAX + 20;
+    memset(long_greeting, 0, sizeof long_greeting);
+    memcpy(long_greeting, "+OK ", 4);
+    memset(long_greeting + 4, 'g', pad);
+    strcpy(long_greeting + 4 + pad, " <ts@host>\r\n");
+    fake_step_add(f, "", long_greeting);
+    fake_step_add(f, "APOP u 5c14a8d3d0e1c8f0b2a7e6f5a3b2c1d0\r\n", "+OK\r\n");
+}
+
+static void run_long_greeting(postie_pop3 *p, size_t ocap)
+{
+    static char want[64];
+    char hex[33];
+    (void)ocap;
+    ST(postie_pop3_open_ex(p, POSTIE_POP3_OPEN_NO_CAPA), POSTIE_OK);
+    assert_int_equal(strlen(postie_pop3_reply_text(p)), POSTIE_REPLY_TEXT_MAX - 1);
+    assert_string_equal(postie_pop3_timestamp(p), "<ts@host>");
+    postie_pop3_apop_digest("<ts@host>", "pw", hex);
+    snprintf(want, sizeof want, "APOP u %s\r\n", hex);
+    /* the script's expected bytes are patched to the real digest */
+    F.steps[1].expect = want;
+    F.steps[1].expect_len = strlen(want);
+    ST(postie_pop3_login(p, "u", "pw", POSTIE_POP3_LOGIN_AUTO), POSTIE_OK);
+    fake_assert_sent(&F, want);
+}
+
+static void test_long_greeting_keeps_timestamp(void **state)
+{
+    (void)state;
+    REPLAY(script_long_greeting, run_long_greeting);
+}
+
 /* ---- login ------------------------------------------------------------- */
 
 #define GREET_TS "+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n"
@@ -1120,6 +1157,7 @@ int main(void)
         cmocka_unit_test(test_capa),
         cmocka_unit_test(test_no_capa_server),
         cmocka_unit_test(test_bad_greetings),
+        cmocka_unit_test(test_long_greeting_keeps_timestamp),
         cmocka_unit_test(test_apop),
         cmocka_unit_test(test_login_errors),
         cmocka_unit_test(test_bad_credentials_send_nothing),
