@@ -16,6 +16,7 @@ set(POSTIE_CORE_SOURCES
   ${POSTIE_ROOT}/src/core/status.c
   ${POSTIE_ROOT}/src/core/line.c
   ${POSTIE_ROOT}/src/core/transport.c
+  ${POSTIE_ROOT}/src/core/sha256.c
 )
 
 set(POSTIE_POP3_SOURCES
