@@ -68,7 +68,7 @@ void postie_sha256_update(postie_sha256_ctx *ctx, const void *data, size_t len)
 {
     const unsigned char *p = (const unsigned char *)data;
 
-    if (ctx == NULL || (data == NULL && len > 0)) {
+    if (ctx == NULL || data == NULL || len == 0) {
         return;
     }
     ctx->bytes += len;
