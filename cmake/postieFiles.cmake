@@ -21,6 +21,7 @@ set(POSTIE_CORE_SOURCES
   ${POSTIE_ROOT}/src/core/base64.c
   ${POSTIE_ROOT}/src/core/md5.c
   ${POSTIE_ROOT}/src/core/sha256.c
+  ${POSTIE_ROOT}/src/core/scram.c
 )
 
 set(POSTIE_POP3_SOURCES
