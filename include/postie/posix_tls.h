@@ -150,8 +150,8 @@ long postie_tls_send(postie_tls *t, const void *buf, size_t len, unsigned timeou
 long postie_tls_recv(postie_tls *t, void *buf, size_t len, unsigned timeout_ms);
 
 /* Sends close_notify when TLS is active (best effort, no waiting), frees the
- * OpenSSL objects and closes the socket. Safe to call twice or on a t whose
- * init failed (if t was zeroed or init was called on it). */
+ * OpenSSL objects and closes the socket. Safe to call twice, on a t whose
+ * init failed, and on a zeroed t (it closes no socket it does not own). */
 void postie_tls_close(postie_tls *t);
 
 /* Fills tr with send/recv/start_tls/close over t (ctx = t). */

@@ -375,16 +375,19 @@ fail:
 
 void postie_tls_close(postie_tls *t)
 {
+    int owns_fd;
+
     if (t == NULL) {
         return;
     }
+    owns_fd = t->ssl != NULL; /* set by a successful init, until close */
     if (t->ssl != NULL && t->active && t->fd >= 0) {
         ERR_clear_error();
         (void)SSL_shutdown(t->ssl); /* queue and try to send close_notify; no wait */
         ERR_clear_error();
     }
     free_openssl(t);
-    if (t->fd >= 0) {
+    if (owns_fd && t->fd >= 0) {
         close(t->fd);
         t->fd = -1;
     }

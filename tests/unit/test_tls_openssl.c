@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -676,6 +677,15 @@ static void test_init_parameters(void **state)
     (void)state;
 
     assert_int_equal(postie_tls_init(NULL, 0, NULL), POSTIE_ERR_PARAM);
+    /* close on a zeroed struct must not close fd 0, which it does not own */
+    {
+        int fd0_open = fcntl(0, F_GETFD) != -1;
+        memset(&t, 0, sizeof t);
+        postie_tls_close(&t);
+        if (fd0_open) {
+            assert_true(fcntl(0, F_GETFD) != -1);
+        }
+    }
     assert_int_equal(postie_tls_init(&t, -1, NULL), POSTIE_ERR_PARAM);
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
     postie_tls_options_init(&o);
