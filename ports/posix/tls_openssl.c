@@ -5,6 +5,10 @@
  * the caller's timeout. OpenSSL reaches the socket through a BIO of our own
  * so that writes use MSG_NOSIGNAL (no SIGPIPE) and EOF/errno are recorded.
  */
+#if defined(__APPLE__) && !defined(_DARWIN_C_SOURCE)
+#define _DARWIN_C_SOURCE 1 /* SO_NOSIGPIPE is hidden under plain _POSIX_C_SOURCE */
+#endif
+
 #include "postie/posix_tls.h"
 #include "postie/postie_config_defaults.h"
 
@@ -21,6 +25,13 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+
+#if !defined(MSG_NOSIGNAL) && !defined(SO_NOSIGPIPE)
+#error "neither MSG_NOSIGNAL nor SO_NOSIGPIPE: cannot keep send() from raising SIGPIPE"
+#endif
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* SO_NOSIGPIPE is set on the socket in postie_tls_init() */
+#endif
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -357,6 +368,12 @@ postie_status postie_tls_init(postie_tls *t, int fd, const postie_tls_options *o
     SSL_set_bio(t->ssl, bio, bio); /* one reference, owned by ssl */
     SSL_set_app_data(t->ssl, t);
 
+#ifdef SO_NOSIGPIPE
+    {
+        int one = 1;
+        (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+    }
+#endif
     flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
         t->last_errno = errno;

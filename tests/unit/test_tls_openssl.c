@@ -29,6 +29,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "postie/posix_tcp.h"
 #include "postie/posix_tls.h"
 
 #ifndef POSTIE_TLS_CERT_DIR
@@ -59,6 +60,7 @@ typedef struct server {
     int tls11_only;          /* offer TLS 1.1 and nothing newer */
     int require_client_cert; /* ask for, and require, a client certificate */
     const char *inject;      /* bytes sent in the clear right after "+OK begin" */
+    int v6;                  /* listen on ::1 instead of 127.0.0.1 */
     /* results */
     int handshake_ok;
     int client_cert_seen;
@@ -199,27 +201,45 @@ static void *server_main(void *arg)
     return NULL;
 }
 
-static void server_start(server *s, enum mode mode, const char *cert, const char *key)
+/* Returns 0, or -1 when s->v6 is set and ::1 is not available. */
+static int server_start(server *s, enum mode mode, const char *cert, const char *key)
 {
-    struct sockaddr_in a;
-    socklen_t alen = sizeof a;
+    struct sockaddr_storage ss;
+    socklen_t alen;
     int one = 1;
 
     s->mode = mode;
     s->cert = cert;
     s->key = key;
-    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&ss, 0, sizeof ss);
+    if (s->v6) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_addr = in6addr_loopback;
+        alen = sizeof *a6;
+    } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+        a4->sin_family = AF_INET;
+        a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        alen = sizeof *a4;
+    }
+    s->lfd = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (s->v6 && s->lfd < 0) {
+        return -1;
+    }
     assert_true(s->lfd >= 0);
     setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    if (bind(s->lfd, (struct sockaddr *)&ss, alen) != 0) {
+        assert_true(s->v6); /* 127.0.0.1 must always work */
+        close(s->lfd);
+        return -1;
+    }
     assert_int_equal(listen(s->lfd, 4), 0);
-    assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &alen), 0);
-    s->port = ntohs(a.sin_port);
+    assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&ss, &alen), 0);
+    s->port = ntohs(s->v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                          : ((struct sockaddr_in *)&ss)->sin_port);
     assert_int_equal(pthread_create(&s->thread, NULL, server_main, s), 0);
+    return 0;
 }
 
 static void server_join(server *s)
@@ -367,6 +387,39 @@ static void test_verified_round_trip_by_ip_literal(void **state)
     server_start(&s, MODE_TLS_ECHO, CERT("server.pem"), CERT("server.key"));
     assert_int_equal(handshake(&t, &s, "127.0.0.1", &o), POSTIE_OK);
     round_trip(&t, &s);
+}
+
+/* The intended pairing: postie_tcp_connect() then TLS over its socket. */
+static void over_postie_tcp(int v6, const char *host, const char *name)
+{
+    server s;
+    postie_tcp tcp;
+    postie_tls t;
+    postie_tls_options o;
+    char port[16];
+
+    memset(&s, 0, sizeof s);
+    s.v6 = v6;
+    if (server_start(&s, MODE_TLS_ECHO, CERT("server.pem"), CERT("server.key")) != 0) {
+        fprintf(stderr, "  (no IPv6 loopback here: %s skipped)\n", host);
+        return;
+    }
+    snprintf(port, sizeof port, "%d", s.port);
+    assert_int_equal(postie_tcp_connect(&tcp, host, port, IO_TIMEOUT), POSTIE_OK);
+    opts_ca(&o);
+    assert_int_equal(postie_tls_init(&t, tcp.fd, &o), POSTIE_OK);
+    tcp.fd = -1; /* the TLS transport owns it now */
+    assert_int_equal(postie_tls_start(&t, name), POSTIE_OK);
+    round_trip(&t, &s);
+    postie_tcp_close(&tcp); /* no-op: nothing closed twice */
+}
+
+static void test_over_postie_tcp(void **state)
+{
+    (void)state;
+    over_postie_tcp(0, "127.0.0.1", "localhost");
+    over_postie_tcp(1, "::1", "::1");
+    over_postie_tcp(1, "::1", "[::1]");
 }
 
 static void test_wrong_host_name(void **state)
@@ -740,6 +793,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verified_round_trip_by_name),
         cmocka_unit_test(test_verified_round_trip_by_ip_literal),
+        cmocka_unit_test(test_over_postie_tcp),
         cmocka_unit_test(test_wrong_host_name),
         cmocka_unit_test(test_expired),
         cmocka_unit_test(test_unknown_ca),
