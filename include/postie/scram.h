@@ -114,7 +114,8 @@ postie_status postie_scram_client_first(postie_scram *s, const char *user,
  * password), POSTIE_ERR_PROTOCOL (malformed server-first, nonce not ours,
  * iteration count out of range), POSTIE_ERR_BUFFER (out or s->auth too
  * small), POSTIE_ERR_STATE (client_first not done, or already past it).
- * On any error s is wiped. */
+ * On any error other than POSTIE_ERR_STATE or a NULL argument, s is wiped
+ * (the exchange cannot continue; start again with postie_scram_init()). */
 postie_status postie_scram_client_final(postie_scram *s, const char *password,
                                         const char *server_first, size_t len,
                                         char *out, size_t cap, size_t *outlen);
