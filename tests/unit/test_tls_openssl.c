@@ -48,7 +48,8 @@ enum mode {
     MODE_TLS_ECHO,   /* handshake at once, echo one line as "echo:<line>" */
     MODE_STLS,       /* POP3-like greeting, STLS in the clear, then TLS echo */
     MODE_SILENT,     /* accept and say nothing until the client goes away */
-    MODE_TLS_CLOSE   /* handshake, then close without sending anything */
+    MODE_TLS_CLOSE,  /* handshake, then close without sending anything */
+    MODE_TLS_SILENT  /* handshake, then say nothing until the client goes away */
 };
 
 typedef struct server {
@@ -135,6 +136,12 @@ static void tls_echo(server *s, int fd)
         SSL_shutdown(ssl);
         goto out;
     }
+    if (s->mode == MODE_TLS_SILENT) {
+        char sink[64];
+        while (SSL_read(ssl, sink, sizeof sink) > 0) {
+        }
+        goto out;
+    }
     while (n + 1 < sizeof buf) {
         int r = SSL_read(ssl, buf + n, 1);
         if (r <= 0) {
@@ -194,6 +201,7 @@ static void *server_main(void *arg)
         break;
     case MODE_TLS_ECHO:
     case MODE_TLS_CLOSE:
+    case MODE_TLS_SILENT:
         tls_echo(s, fd);
         break;
     }
@@ -657,6 +665,48 @@ static void test_recv_timeout_and_close(void **state)
     server_join(&s);
 }
 
+static void test_tls_read_timeout_and_no_sigpipe(void **state)
+{
+    server s;
+    postie_tls t;
+    postie_tls_options o;
+    char c;
+    long long t0, dt;
+    long r = 1;
+    int i;
+    (void)state;
+    opts_ca(&o);
+
+    /* established session, silent server: recv is bounded by its timeout */
+    memset(&s, 0, sizeof s);
+    server_start(&s, MODE_TLS_SILENT, CERT("server.pem"), CERT("server.key"));
+    assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_OK);
+    t0 = ms_now();
+    assert_int_equal(postie_tls_recv(&t, &c, 1, 200), POSTIE_ERR_TIMEOUT);
+    dt = ms_now() - t0;
+    assert_true(dt >= 190 && dt < 2000);
+    postie_tls_close(&t);
+    server_join(&s);
+
+    /* writing to a server that has gone: an error status, never SIGPIPE
+     * (this thread keeps SIGPIPE's default action, which would end the
+     * test program) */
+    memset(&s, 0, sizeof s);
+    server_start(&s, MODE_TLS_CLOSE, CERT("server.pem"), CERT("server.key"));
+    assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_OK);
+    server_join(&s); /* the server has closed its socket */
+    for (i = 0; i < 100 && r > 0; i++) {
+        static const char junk[4096] = {0};
+        r = postie_tls_send(&t, junk, sizeof junk, 1000);
+        if (r > 0) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_true(r == POSTIE_ERR_CLOSED || r == POSTIE_ERR_IO);
+    postie_tls_close(&t);
+}
+
 static void test_tls11_server_refused(void **state)
 {
     server s;
@@ -805,6 +855,7 @@ int main(void)
         cmocka_unit_test(test_starttls_injected_plaintext_refused),
         cmocka_unit_test(test_handshake_timeout),
         cmocka_unit_test(test_recv_timeout_and_close),
+        cmocka_unit_test(test_tls_read_timeout_and_no_sigpipe),
         cmocka_unit_test(test_tls11_server_refused),
         cmocka_unit_test(test_client_certificate),
         cmocka_unit_test(test_init_parameters),
