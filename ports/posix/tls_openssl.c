@@ -538,6 +538,18 @@ static int verify_cb(int preverify_ok, X509_STORE_CTX *store)
 
 static postie_status handshake(postie_tls *t, const char *server_name);
 
+/* OpenSSL 3 reports a TCP close in the middle of a record as an error. */
+static int is_eof_error(unsigned long e)
+{
+#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
+    return e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+           ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+#else
+    (void)e;
+    return 0;
+#endif
+}
+
 postie_status postie_tls_start(postie_tls *t, const char *server_name)
 {
     postie_status st;
@@ -663,17 +675,17 @@ static postie_status handshake(postie_tls *t, const char *server_name)
             ERR_clear_error();
             return POSTIE_ERR_TLS_VERIFY;
         }
-        if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN ||
-            (err == SSL_ERROR_SSL && t->peer_closed && ERR_peek_error() == 0)) {
-            if (t->peer_closed || err == SSL_ERROR_ZERO_RETURN) {
-                set_text_openssl(t, "the server closed the connection during the TLS handshake");
-                return POSTIE_ERR_CLOSED;
-            }
-            set_text_openssl(t, "TLS handshake failed");
-            return POSTIE_ERR_IO;
+        if (err == SSL_ERROR_SSL && !is_eof_error(ERR_peek_error())) {
+            set_text_openssl(t, "TLS handshake failed"); /* alert, bad record, ... */
+            return POSTIE_ERR_TLS;
+        }
+        if (t->peer_closed || err == SSL_ERROR_ZERO_RETURN || err == SSL_ERROR_SSL ||
+            t->last_errno == ECONNRESET || t->last_errno == EPIPE) {
+            set_text_openssl(t, "the server closed the connection during the TLS handshake");
+            return POSTIE_ERR_CLOSED;
         }
         set_text_openssl(t, "TLS handshake failed");
-        return POSTIE_ERR_TLS;
+        return POSTIE_ERR_IO;
     }
 
     if (t->opts.pin_kind != POSTIE_TLS_PIN_NONE) {

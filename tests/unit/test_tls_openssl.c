@@ -49,7 +49,9 @@ enum mode {
     MODE_STLS,       /* POP3-like greeting, STLS in the clear, then TLS echo */
     MODE_SILENT,     /* accept and say nothing until the client goes away */
     MODE_TLS_CLOSE,  /* handshake, then close without sending anything */
-    MODE_TLS_SILENT  /* handshake, then say nothing until the client goes away */
+    MODE_TLS_SILENT, /* handshake, then say nothing until the client goes away */
+    MODE_HANGUP,     /* read the ClientHello, then close (FIN) */
+    MODE_RESET       /* read 5 bytes of it, close with data unread (RST) */
 };
 
 typedef struct server {
@@ -185,6 +187,16 @@ static void *server_main(void *arg)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     switch (s->mode) {
+    case MODE_HANGUP:
+        (void)recv(fd, line, sizeof line, 0);
+        {
+            char rest[4096];
+            (void)recv(fd, rest, sizeof rest, MSG_DONTWAIT);
+        }
+        break;
+    case MODE_RESET:
+        (void)recv(fd, line, 5, 0);
+        break;
     case MODE_SILENT:
         while (recv(fd, line, sizeof line, 0) > 0) {
         }
@@ -635,6 +647,24 @@ static void test_handshake_timeout(void **state)
     server_join(&s);
 }
 
+static void test_server_hangs_up_during_handshake(void **state)
+{
+    server s;
+    postie_tls t;
+    postie_tls_options o;
+    (void)state;
+    int mode;
+    opts_ca(&o);
+    for (mode = MODE_HANGUP; mode <= MODE_RESET; mode++) {
+        memset(&s, 0, sizeof s);
+        server_start(&s, (enum mode)mode, NULL, NULL);
+        assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_ERR_CLOSED);
+        assert_non_null(strstr(postie_tls_error_text(&t), "closed"));
+        postie_tls_close(&t);
+        server_join(&s);
+    }
+}
+
 static void test_recv_timeout_and_close(void **state)
 {
     server s;
@@ -854,6 +884,7 @@ int main(void)
         cmocka_unit_test(test_starttls_upgrade),
         cmocka_unit_test(test_starttls_injected_plaintext_refused),
         cmocka_unit_test(test_handshake_timeout),
+        cmocka_unit_test(test_server_hangs_up_during_handshake),
         cmocka_unit_test(test_recv_timeout_and_close),
         cmocka_unit_test(test_tls_read_timeout_and_no_sigpipe),
         cmocka_unit_test(test_tls11_server_refused),
