@@ -112,7 +112,8 @@ postie_status postie_tls_pin_from_hex(const char *hex,
  * error fd stays the caller's and t needs no close.
  * Returns POSTIE_OK, POSTIE_ERR_PARAM (NULL t, fd < 0, only one of client
  * cert/key, pin_replaces_chain without a pin), POSTIE_ERR_TLS (a file could
- * not be loaded, or OpenSSL failed; see postie_tls_error_text()). */
+ * not be loaded, or OpenSSL failed; see postie_tls_error_text()),
+ * POSTIE_ERR_IO (the socket could not be made non-blocking). */
 postie_status postie_tls_init(postie_tls *t, int fd, const postie_tls_options *opts);
 
 /* Runs the TLS handshake on the socket (implicit TLS, or the upgrade after
