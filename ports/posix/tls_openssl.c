@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -194,6 +195,20 @@ static int bio_create(BIO *b)
     return 1;
 }
 
+/* BIO type of our socket BIO. BIO_get_new_index() hands out a new value on
+ * every call (and a type keeps its index in the low 8 bits), so it is asked
+ * once per process. The only process-wide state of this file. */
+static pthread_once_t bio_type_once = PTHREAD_ONCE_INIT;
+static int bio_type = BIO_TYPE_SOURCE_SINK; /* fallback: index 0 */
+
+static void bio_type_init(void)
+{
+    int index = BIO_get_new_index();
+    if (index > 0 && index <= 0xff) { /* the type-index bits of a BIO type */
+        bio_type = index | BIO_TYPE_SOURCE_SINK;
+    }
+}
+
 static int verify_cb(int preverify_ok, X509_STORE_CTX *store);
 
 /* ---- options ------------------------------------------------------------ */
@@ -345,7 +360,8 @@ postie_status postie_tls_init(postie_tls *t, int fd, const postie_tls_options *o
      * verification is off, overrides chain and name errors. */
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
 
-    t->bio_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "postie socket");
+    (void)pthread_once(&bio_type_once, bio_type_init);
+    t->bio_method = BIO_meth_new(bio_type, "postie socket");
     if (t->bio_method == NULL || BIO_meth_set_write(t->bio_method, bio_write) != 1 ||
         BIO_meth_set_read(t->bio_method, bio_read) != 1 ||
         BIO_meth_set_puts(t->bio_method, bio_puts) != 1 ||

@@ -858,6 +858,27 @@ static void test_init_parameters(void **state)
     assert_int_equal(postie_tls_pin_from_hex(NULL, pin), POSTIE_ERR_PARAM);
 }
 
+/* Many transports over a process's life: nothing runs out or leaks (the
+ * ASan build checks the leaks). */
+static void test_many_inits(void **state)
+{
+    postie_tls_options o;
+    int i;
+    (void)state;
+    /* (insecure only so that the system trust store is not parsed 300 times) */
+    postie_tls_options_init(&o);
+    o.insecure_skip_verify = 1;
+    for (i = 0; i < 300; i++) {
+        postie_tls t;
+        int fds[2];
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+        assert_int_equal(postie_tls_init(&t, fds[0], &o), POSTIE_OK);
+        postie_tls_close(&t);
+        assert_int_equal(t.fd, -1);
+        close(fds[1]);
+    }
+}
+
 static int make_certs(void **state)
 {
     (void)state;
@@ -890,6 +911,7 @@ int main(void)
         cmocka_unit_test(test_tls11_server_refused),
         cmocka_unit_test(test_client_certificate),
         cmocka_unit_test(test_init_parameters),
+        cmocka_unit_test(test_many_inits),
     };
     return cmocka_run_group_tests(tests, make_certs, NULL);
 }
