@@ -334,7 +334,12 @@ postie_status postie_tls_init(postie_tls *t, int fd, const postie_tls_options *o
         set_text_openssl(t, "cannot set TLS 1.2 as minimum");
         goto fail;
     }
-    SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY);
+    /* Partial writes: send() returns what went out, as the transport contract
+     * allows, instead of holding the caller until a whole large buffer is
+     * written; a moving buffer: a retry after a timeout may come from a
+     * different address. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (t->opts.ca_file != NULL || t->opts.ca_path != NULL) {
         if (SSL_CTX_load_verify_locations(ctx, t->opts.ca_file, t->opts.ca_path) != 1) {
             set_text_openssl(t, "cannot load CA file/folder");

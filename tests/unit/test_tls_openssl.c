@@ -41,6 +41,7 @@
 
 #define CERT(name) POSTIE_TLS_CERT_DIR "/" name
 #define IO_TIMEOUT 5000u
+#define BULK_LEN (1024u * 1024u)
 
 /* ---- the server thread -------------------------------------------------- */
 
@@ -51,7 +52,8 @@ enum mode {
     MODE_TLS_CLOSE,  /* handshake, then close without sending anything */
     MODE_TLS_SILENT, /* handshake, then say nothing until the client goes away */
     MODE_HANGUP,     /* read the ClientHello, then close (FIN) */
-    MODE_RESET       /* read 5 bytes of it, close with data unread (RST) */
+    MODE_RESET,      /* read 5 bytes of it, close with data unread (RST) */
+    MODE_TLS_BULK    /* handshake, read BULK_LEN bytes, reply "sum:<checksum>\r\n" */
 };
 
 typedef struct server {
@@ -138,6 +140,28 @@ static void tls_echo(server *s, int fd)
         SSL_shutdown(ssl);
         goto out;
     }
+    if (s->mode == MODE_TLS_BULK) {
+        unsigned long got = 0, sum = 0;
+        char chunk[16384], reply[64];
+        int i, len;
+        /* read slowly at first so that the client's writes have to wait */
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        while (got < BULK_LEN) {
+            int r = SSL_read(ssl, chunk, sizeof chunk);
+            if (r <= 0) {
+                goto out;
+            }
+            for (i = 0; i < r; i++) {
+                sum = (sum * 31u + (unsigned char)chunk[i]) & 0xffffffffu;
+            }
+            got += (unsigned long)r;
+        }
+        len = snprintf(reply, sizeof reply, "sum:%lu\r\n", sum);
+        SSL_write(ssl, reply, len);
+        SSL_shutdown(ssl);
+        goto out;
+    }
     if (s->mode == MODE_TLS_SILENT) {
         char sink[64];
         while (SSL_read(ssl, sink, sizeof sink) > 0) {
@@ -214,6 +238,7 @@ static void *server_main(void *arg)
     case MODE_TLS_ECHO:
     case MODE_TLS_CLOSE:
     case MODE_TLS_SILENT:
+    case MODE_TLS_BULK:
         tls_echo(s, fd);
         break;
     }
@@ -737,6 +762,33 @@ static void test_tls_read_timeout_and_no_sigpipe(void **state)
     postie_tls_close(&t);
 }
 
+static void test_bulk_send(void **state)
+{
+    static unsigned char data[BULK_LEN];
+    server s;
+    postie_tls t;
+    postie_tls_options o;
+    postie_transport tr;
+    unsigned long sum = 0;
+    char expect[64];
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof data; i++) {
+        data[i] = (unsigned char)(i * 7u + (i >> 10));
+        sum = (sum * 31u + data[i]) & 0xffffffffu;
+    }
+    snprintf(expect, sizeof expect, "sum:%lu\r\n", sum);
+    opts_ca(&o);
+    memset(&s, 0, sizeof s);
+    server_start(&s, MODE_TLS_BULK, CERT("server.pem"), CERT("server.key"));
+    assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_OK);
+    postie_tls_transport(&t, &tr);
+    assert_int_equal(postie_transport_send_all(&tr, data, sizeof data, IO_TIMEOUT), POSTIE_OK);
+    recv_exact(&t, expect);
+    postie_tls_close(&t);
+    server_join(&s);
+}
+
 static void test_tls11_server_refused(void **state)
 {
     server s;
@@ -908,6 +960,7 @@ int main(void)
         cmocka_unit_test(test_server_hangs_up_during_handshake),
         cmocka_unit_test(test_recv_timeout_and_close),
         cmocka_unit_test(test_tls_read_timeout_and_no_sigpipe),
+        cmocka_unit_test(test_bulk_send),
         cmocka_unit_test(test_tls11_server_refused),
         cmocka_unit_test(test_client_certificate),
         cmocka_unit_test(test_init_parameters),
