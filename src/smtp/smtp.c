@@ -328,7 +328,7 @@ postie_status postie_smtp_starttls(postie_smtp *s, const char *server_name)
     }
     /* Anything already received after the 220 was sent in the clear and
      * would be read as if it came over TLS: refuse it (CVE-2011-0411 class). */
-    if (s->rpos < s->rlen || s->line.len > 0) {
+    if (s->rpos < s->rlen || (!s->line.complete && s->line.len > 0)) {
         return fatal(s, POSTIE_ERR_PROTOCOL);
     }
     st = s->tr.start_tls(s->tr.ctx, server_name);
