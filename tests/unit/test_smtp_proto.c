@@ -175,6 +175,16 @@ static void test_reply_text_truncated(void **state)
     assert_int_equal(strlen(r.text), r.text_len);
 }
 
+static void test_reply_nul_in_text(void **state)
+{
+    postie_smtp_reply r;
+    (void)state;
+    postie_smtp_reply_init(&r);
+    assert_int_equal(postie_smtp_reply_line(&r, "421 a\0b", 7), POSTIE_DONE);
+    assert_int_equal(r.text_len, 3);
+    assert_string_equal(r.text, "a?b");
+}
+
 static void test_reply_line_direct(void **state)
 {
     postie_smtp_reply r;
@@ -518,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_reply_bad_codes),
         cmocka_unit_test(test_reply_too_long),
         cmocka_unit_test(test_reply_text_truncated),
+        cmocka_unit_test(test_reply_nul_in_text),
         cmocka_unit_test(test_reply_line_direct),
         cmocka_unit_test(test_code_status),
         cmocka_unit_test(test_ehlo_keywords),
