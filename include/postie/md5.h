@@ -14,16 +14,16 @@ extern "C" {
 
 #define POSTIE_MD5_DIGEST_LEN 16
 
-typedef struct postie_md5 {
+typedef struct postie_md5_ctx {
     uint32_t state[4];
     uint64_t bytes;        /* total bytes hashed */
     unsigned char block[64];
     size_t block_len;
-} postie_md5;
+} postie_md5_ctx;
 
-void postie_md5_init(postie_md5 *ctx);
-void postie_md5_update(postie_md5 *ctx, const void *data, size_t len);
-void postie_md5_final(postie_md5 *ctx, unsigned char digest[POSTIE_MD5_DIGEST_LEN]);
+void postie_md5_init(postie_md5_ctx *ctx);
+void postie_md5_update(postie_md5_ctx *ctx, const void *data, size_t len);
+void postie_md5_final(postie_md5_ctx *ctx, unsigned char digest[POSTIE_MD5_DIGEST_LEN]);
 void postie_md5(const void *data, size_t len, unsigned char digest[POSTIE_MD5_DIGEST_LEN]);
 
 void postie_hmac_md5(const void *key, size_t key_len, const void *msg, size_t msg_len,
