@@ -367,6 +367,24 @@ EOF
 
 hosts() { echo 127.0.0.1; [ "$IPV6" = 1 ] && echo ::1; return 0; }
 
+# Fails with a clear message when another program (another stack?) holds
+# one of our ports: the probes would otherwise talk to the wrong servers.
+ports_free() {
+  local h p
+  for h in $(hosts); do
+    for p in "$POP3_PORT" "$SMTP_PORT"; do
+      python3 - "$h" "$p" <<'EOF' 2>/dev/null ||
+import socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((host, port))
+EOF
+        die "port $p on $h is in use (another stack?): choose another STACK_PORT_BASE"
+    done
+  done
+}
+
 wait_ready() { # seconds
   local deadline=$((SECONDS + $1)) h ok
   while :; do
@@ -406,6 +424,7 @@ start_stack() {
   chown postfix:postfix "$PFDATA"
 
   IPV6=0; have_ipv6 && IPV6=1
+  ports_free
   local a name
   for a in "${ACCOUNTS[@]}"; do
     name=${a%%:*}
