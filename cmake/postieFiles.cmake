@@ -18,11 +18,13 @@ set(POSTIE_CORE_SOURCES
   ${POSTIE_ROOT}/src/core/transport.c
   ${POSTIE_ROOT}/src/core/base64.c
   ${POSTIE_ROOT}/src/core/md5.c
+  ${POSTIE_ROOT}/src/core/pop3_proto.c
   ${POSTIE_ROOT}/src/core/smtp_proto.c
   ${POSTIE_ROOT}/src/core/sasl.c
 )
 
 set(POSTIE_POP3_SOURCES
+  ${POSTIE_ROOT}/src/pop3/pop3.c
 )
 
 set(POSTIE_SMTP_SOURCES
@@ -30,6 +32,7 @@ set(POSTIE_SMTP_SOURCES
 )
 
 set(POSTIE_POSIX_SOURCES
+  ${POSTIE_ROOT}/ports/posix/tcp.c
 )
 
 set(POSTIE_INCLUDE_DIRS
