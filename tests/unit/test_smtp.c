@@ -562,7 +562,7 @@ static void test_refused_no_pipelining(void **state)
         /* CONTINUE: the message goes to the two accepted recipients */
         begin(chunk);
         hello(EHLO_PLAIN_EXTS);
-        fake_step_add(&F, "MAIL FROM:<tim@example.org> SIZE=2\r\n", "250 2.1.0 Ok\r\n");
+        fake_step_add(&F, "MAIL FROM:<tim@example.org> SIZE=4\r\n", "250 2.1.0 Ok\r\n");
         fake_step_add(&F, "RCPT TO:<ann@example.net>\r\n", "250 2.1.5 Ok\r\n");
         fake_step_add(&F, "RCPT TO:<nobody@example.net>\r\n", "450 4.2.0 <nobody@example.net>: greylisted\r\n");
         fake_step_add(&F, "RCPT TO:<cat@example.net>\r\n", "250 2.1.5 Ok\r\n");
@@ -580,7 +580,7 @@ static void test_refused_no_pipelining(void **state)
         /* ABORT: every RCPT is still tried (full results), then RSET */
         begin(chunk);
         hello(EHLO_PLAIN_EXTS);
-        fake_step_add(&F, "MAIL FROM:<tim@example.org> SIZE=2\r\n", "250 2.1.0 Ok\r\n");
+        fake_step_add(&F, "MAIL FROM:<tim@example.org> SIZE=4\r\n", "250 2.1.0 Ok\r\n");
         fake_step_add(&F, "RCPT TO:<ann@example.net>\r\n", "250 2.1.5 Ok\r\n");
         fake_step_add(&F, "RCPT TO:<nobody@example.net>\r\n", "550 5.1.1 unknown\r\n");
         fake_step_add(&F, "RCPT TO:<cat@example.net>\r\n", "250 2.1.5 Ok\r\n");
@@ -709,11 +709,11 @@ static void test_size_limits(void **state)
                       "552 5.3.4 Message size exceeds fixed limit\r\n");
         fake_step_add(&F, "MAIL FROM:<a@example.org> SIZE=500\r\n",
                       "452 4.3.1 Insufficient system storage\r\n");
-        fake_step_add(&F, "MAIL FROM:<a@example.org> SIZE=4\r\n", "250 2.1.0 Ok\r\n");
+        fake_step_add(&F, "MAIL FROM:<a@example.org> SIZE=6\r\n", "250 2.1.0 Ok\r\n");
         fake_step_add(&F, "RCPT TO:<b@example.org>\r\n", "250 2.1.5 Ok\r\n");
         fake_step_add(&F, "DATA\r\n", "354 go\r\n");
         fake_step_add(&F, "body\r\n.\r\n", "552 5.3.4 Message too big\r\n");
-        fake_step_add(&F, "MAIL FROM:<a@example.org> SIZE=4\r\n", "250 2.1.0 Ok\r\n");
+        fake_step_add(&F, "MAIL FROM:<a@example.org> SIZE=6\r\n", "250 2.1.0 Ok\r\n");
         fake_step_add(&F, "RCPT TO:<b@example.org>\r\n", "250 2.1.5 Ok\r\n");
         fake_step_add(&F, "DATA\r\n", "354 go\r\n");
         fake_step_add(&F, "body\r\n.\r\n", "452 4.3.1 Insufficient system storage\r\n");
@@ -750,7 +750,7 @@ static void test_sent_then_dropped(void **state)
         postie_smtp_rcpt r;
         begin(chunk);
         hello(EHLO_PLAIN_EXTS);
-        fake_step_add(&F, "MAIL FROM:<a@example.org> SIZE=5\r\n", "250 2.1.0 Ok\r\n");
+        fake_step_add(&F, "MAIL FROM:<a@example.org> SIZE=7\r\n", "250 2.1.0 Ok\r\n");
         fake_step_add(&F, "RCPT TO:<b@example.org>\r\n", "250 2.1.5 Ok\r\n");
         fake_step_add(&F, "DATA\r\n", "354 go\r\n");
         fake_step_add(&F, "hello\r\n.\r\n", "250 2.0.0 Ok: queued as ABC\r\n");
@@ -778,7 +778,7 @@ static void test_dot_reply_not_250(void **state)
             postie_smtp_rcpt r;
             begin(chunk);
             hello(EHLO_PIPE_EXTS);
-            fake_step_add(&F, "MAIL FROM:<a@example.org> SIZE=1\r\nRCPT TO:<b@example.org>\r\n",
+            fake_step_add(&F, "MAIL FROM:<a@example.org> SIZE=3\r\nRCPT TO:<b@example.org>\r\n",
                           "250 Ok\r\n250 Ok\r\n");
             fake_step_add(&F, "DATA\r\n", "354 go\r\n");
             fake_step_add(&F, "x\r\n.\r\n", replies[i]);
@@ -789,6 +789,39 @@ static void test_dot_reply_not_250(void **state)
             assert_int_equal(postie_smtp_get_state(&S), POSTIE_SMTP_STATE_CLOSED);
             assert_script_sent();
         }
+    }
+}
+
+/* send_buf's SIZE= is the RFC 1870 size: CRLF line ends, no stuffing. */
+static void test_send_buf_size(void **state)
+{
+    static const struct {
+        const char *msg;
+        const char *mail;
+    } cases[] = {
+        {"", "MAIL FROM:<a@example.org>\r\n"},               /* 0: no SIZE= */
+        {"a", "MAIL FROM:<a@example.org> SIZE=3\r\n"},
+        {"a\r\n", "MAIL FROM:<a@example.org> SIZE=3\r\n"},
+        {"a\n", "MAIL FROM:<a@example.org> SIZE=3\r\n"},
+        {"a\r", "MAIL FROM:<a@example.org> SIZE=3\r\n"},
+        {"a\n\rb", "MAIL FROM:<a@example.org> SIZE=8\r\n"},
+        {".\r\n..", "MAIL FROM:<a@example.org> SIZE=7\r\n"},
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        postie_smtp_envelope env;
+        postie_smtp_rcpt r;
+        begin(0);
+        hello(EHLO_PLAIN_EXTS);
+        fake_step_add(&F, cases[i].mail, "250 Ok\r\n");
+        fake_step_add(&F, "RCPT TO:<b@example.org>\r\n", "550 no\r\n");
+        fake_step_add(&F, "RSET\r\n", "250 Ok\r\n");
+        open_ok();
+        one_rcpt(&env, &r, "a@example.org", "b@example.org");
+        assert_int_equal(postie_smtp_send_buf(&S, &env, cases[i].msg, strlen(cases[i].msg)),
+                         POSTIE_ERR_RECIPIENTS);
+        assert_script_sent();
     }
 }
 
@@ -848,7 +881,7 @@ static void test_utf8_and_8bit(void **state)
         /* no SMTPUTF8 at the server: a non-ASCII address is refused locally */
         begin(chunk);
         hello(EHLO_PLAIN_EXTS);
-        fake_step_add(&F, "MAIL FROM:<a@example.org> SIZE=7 BODY=8BITMIME\r\n", "250 Ok\r\n");
+        fake_step_add(&F, "MAIL FROM:<a@example.org> SIZE=10 BODY=8BITMIME\r\n", "250 Ok\r\n");
         fake_step_add(&F, "RCPT TO:<b@example.org>\r\n", "250 Ok\r\n");
         fake_step_add(&F, "DATA\r\n", "354 go\r\n");
         fake_step_add(&F, "caf\xc3\xa9\r\n..\r\n.\r\n", "250 Ok\r\n");
@@ -882,7 +915,7 @@ static void test_many_messages(void **state)
         begin(chunk);
         hello(EHLO_PLAIN_EXTS);
         for (m = 0; m < 3; m++) {
-            fake_step_add(&F, "MAIL FROM:<a@example.org> SIZE=3\r\n", "250 Ok\r\n");
+            fake_step_add(&F, "MAIL FROM:<a@example.org> SIZE=5\r\n", "250 Ok\r\n");
             fake_step_add(&F, "RCPT TO:<b@example.org>\r\n", "250 Ok\r\n");
             fake_step_add(&F, "DATA\r\n", "354 go\r\n");
             fake_step_add(&F, "m\r\n\r\n.\r\n", "250 Ok\r\n");
@@ -1127,6 +1160,7 @@ int main(void)
         cmocka_unit_test(test_size_limits),
         cmocka_unit_test(test_sent_then_dropped),
         cmocka_unit_test(test_dot_reply_not_250),
+        cmocka_unit_test(test_send_buf_size),
         cmocka_unit_test(test_params_rejected),
         cmocka_unit_test(test_utf8_and_8bit),
         cmocka_unit_test(test_many_messages),
