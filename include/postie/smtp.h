@@ -203,8 +203,11 @@ postie_status postie_smtp_starttls(postie_smtp *s, const char *server_name);
  * POSTIE_ERR_PARAM (NULL, empty user, CR/LF in user or secret, ^A in a
  * token; nothing sent); POSTIE_ERR_BUFFER (the response does not fit in
  * POSTIE_CMD_MAX; nothing sent); POSTIE_ERR_DECODE (a challenge that is not
- * base64: the exchange is cancelled with "*"); POSTIE_ERR_STATE (not READY);
- * the common statuses.
+ * base64: the exchange is cancelled with "*"); POSTIE_ERR_AUTH also when the
+ * server sends a challenge the mechanism has no answer for (one to PLAIN,
+ * an unknown LOGIN prompt after two, more than four): cancelled with "*";
+ * POSTIE_ERR_STATE (not READY); the common statuses (a reply other than
+ * 235, 334, 4xx or 5xx is POSTIE_ERR_PROTOCOL).
  */
 postie_status postie_smtp_auth(postie_smtp *s, unsigned mechs, const char *user,
                                const char *secret);
@@ -283,9 +286,11 @@ postie_status postie_smtp_data_end(postie_smtp *s);
  * message from read(user, ...) and writes it, then postie_smtp_data_end().
  * Returns what the first failing step returned, or POSTIE_OK (sent).
  * When read returns a negative status mid-message, the connection is
- * dropped without the final dot (so nothing is delivered) and that status
- * is returned; read returning POSTIE_OK with *n == 0 repeatedly is an error
- * only in that it never ends: the reader must finish with POSTIE_DONE.
+ * dropped without the final dot (so nothing is delivered; state CLOSED) and
+ * that status is returned; a reader reporting *n > cap is POSTIE_ERR_PARAM,
+ * handled the same way. The reader must end with POSTIE_DONE (POSTIE_OK with
+ * *n == 0 is allowed but never ends the message). read is called with a
+ * buffer inside s (cap = POSTIE_SMTP_SASL_RAW_MAX), valid during that call.
  * The size and 8-bit flags come from env (a reader cannot be scanned twice).
  */
 postie_status postie_smtp_send(postie_smtp *s, postie_smtp_envelope *env,
