@@ -342,8 +342,9 @@ postie_status postie_smtp_starttls(postie_smtp *s, const char *server_name)
 /* ------------------------------------------------------------------------ */
 /* AUTH                                                                     */
 
-/* Decoded-challenge room and raw-response room inside s->sasl. */
-#define CHAL_MAX ((size_t)POSTIE_REPLY_TEXT_MAX)
+/* s->sasl holds the initial response whole; for challenges it is split in
+ * two halves: the decoded challenge, then the raw response. */
+#define CHAL_MAX (sizeof ((postie_smtp *)0)->sasl / 2)
 
 static postie_status auth_send_line(postie_smtp *s, const char *raw, size_t n)
 {
