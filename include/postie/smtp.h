@@ -179,7 +179,8 @@ postie_status postie_smtp_ehlo(postie_smtp *s);
  * again. Bytes the server sent after its 220 (before the handshake) are a
  * command-injection attempt: POSTIE_ERR_PROTOCOL, session closed.
  * server_name: NUL-terminated, only read during the call (SNI/verification).
- * Returns POSTIE_OK; POSTIE_ERR_UNSUPPORTED (server did not offer STARTTLS,
+ * Returns POSTIE_OK; POSTIE_ERR_PARAM (server_name NULL, empty, or holding a
+ * space or control byte; nothing sent); POSTIE_ERR_UNSUPPORTED (server did not offer STARTTLS,
  * or the transport has no start_tls; nothing sent); POSTIE_ERR_STATE (not
  * READY); POSTIE_ERR_SERVER/TRANSIENT (STARTTLS refused; session usable);
  * whatever start_tls returns (POSTIE_ERR_TLS, POSTIE_ERR_TLS_VERIFY: session

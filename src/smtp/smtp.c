@@ -308,9 +308,15 @@ postie_status postie_smtp_ehlo(postie_smtp *s)
 postie_status postie_smtp_starttls(postie_smtp *s, const char *server_name)
 {
     postie_status st;
+    const char *p;
 
-    if (s == NULL) {
+    if (s == NULL || server_name == NULL || server_name[0] == '\0') {
         return POSTIE_ERR_PARAM;
+    }
+    for (p = server_name; *p; p++) {
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f) {
+            return POSTIE_ERR_PARAM;
+        }
     }
     if (s->state != POSTIE_SMTP_STATE_READY) {
         return POSTIE_ERR_STATE;

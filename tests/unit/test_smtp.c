@@ -1119,6 +1119,9 @@ static void test_starttls(void **state)
         fake_step_add(&F, "STARTTLS\r\n", "220 2.0.0 Ready to start TLS\r\n");
         fake_step_add(&F, EHLO, "250-mx.example.org\r\n250 AUTH PLAIN\r\n");
         open_ok();
+        assert_int_equal(postie_smtp_starttls(&S, NULL), POSTIE_ERR_PARAM);
+        assert_int_equal(postie_smtp_starttls(&S, "mx.example.org\r\nQUIT"), POSTIE_ERR_PARAM);
+        assert_int_equal(postie_smtp_starttls(&S, ""), POSTIE_ERR_PARAM);
         assert_int_equal(postie_smtp_starttls(&S, "mx.example.org"), POSTIE_OK);
         assert_string_equal(F.tls_name, "mx.example.org");
         assert_false(postie_smtp_has(&S, POSTIE_SMTP_EXT_STARTTLS));
