@@ -1149,6 +1149,55 @@ static void test_starttls(void **state)
 #endif
 }
 
+/* ---- the timeout reaches every transport call --------------------------- */
+
+static postie_transport inner;
+static unsigned bad_timeouts, timed_calls;
+
+static long spy_send(void *ctx, const void *buf, size_t len, unsigned timeout_ms)
+{
+    timed_calls++;
+    bad_timeouts += timeout_ms != 4321u;
+    return inner.send(ctx, buf, len, timeout_ms);
+}
+
+static long spy_recv(void *ctx, void *buf, size_t len, unsigned timeout_ms)
+{
+    timed_calls++;
+    bad_timeouts += timeout_ms != 4321u;
+    return inner.recv(ctx, buf, len, timeout_ms);
+}
+
+static void test_timeout_reaches_transport(void **state)
+{
+    postie_transport spy;
+    postie_smtp_envelope env;
+    postie_smtp_rcpt r;
+    (void)state;
+    begin(3);
+    hello(EHLO_PIPE_EXTS);
+    fake_step_add(&F, "MAIL FROM:<a@example.org> SIZE=3\r\nRCPT TO:<b@example.org>\r\n",
+                  "250 Ok\r\n250 Ok\r\n");
+    fake_step_add(&F, "DATA\r\n", "354 go\r\n");
+    fake_step_add(&F, "x\r\n.\r\n", "250 Ok\r\n");
+    fake_step_add(&F, "QUIT\r\n", "221 Bye\r\n");
+    fake_bind(&F, &inner);
+    spy = inner;
+    spy.send = spy_send;
+    spy.recv = spy_recv;
+    bad_timeouts = timed_calls = 0;
+    assert_int_equal(postie_smtp_init(&S, &spy), POSTIE_OK);
+    assert_int_equal(postie_smtp_set_domain(&S, "client.example"), POSTIE_OK);
+    postie_smtp_set_timeout(&S, 4321u);
+    assert_int_equal(postie_smtp_open(&S), POSTIE_OK);
+    one_rcpt(&env, &r, "a@example.org", "b@example.org");
+    assert_int_equal(postie_smtp_send_buf(&S, &env, "x", 1), POSTIE_OK);
+    assert_int_equal(postie_smtp_quit(&S), POSTIE_OK);
+    assert_true(timed_calls > 10);
+    assert_int_equal(bad_timeouts, 0);
+    assert_script_sent();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1179,6 +1228,7 @@ int main(void)
         cmocka_unit_test(test_data_buffering_large),
         cmocka_unit_test(test_send_reader),
         cmocka_unit_test(test_starttls),
+        cmocka_unit_test(test_timeout_reaches_transport),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     fake_free(&F);
