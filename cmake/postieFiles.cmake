@@ -27,6 +27,7 @@ set(POSTIE_CORE_SOURCES
   ${POSTIE_ROOT}/src/core/compose.c
   ${POSTIE_ROOT}/src/core/smtp_proto.c
   ${POSTIE_ROOT}/src/core/sasl.c
+  ${POSTIE_ROOT}/src/core/security.c
 )
 
 set(POSTIE_POP3_SOURCES
@@ -39,6 +40,7 @@ set(POSTIE_SMTP_SOURCES
 
 set(POSTIE_POSIX_SOURCES
   ${POSTIE_ROOT}/ports/posix/tcp.c
+  ${POSTIE_ROOT}/ports/posix/random.c
 )
 
 set(POSTIE_TLS_OPENSSL_SOURCES

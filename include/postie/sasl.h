@@ -12,6 +12,7 @@
  *                the answer to a server prompt
  *   CRAM-MD5     RFC 2195   "user " + lowercase hex HMAC-MD5(pass, challenge)
  *   XOAUTH2      Google/Microsoft: "user=" u ^A "auth=Bearer " t ^A ^A
+ *   SCRAM-SHA-256 RFC 7677  driven by the clients through scram.h
  *   OAUTHBEARER  RFC 7628   gs2 header "n,a=" u "," ^A [host=h ^A]
  *                           [port=p ^A] "auth=Bearer " t ^A ^A
  *
@@ -35,11 +36,17 @@ typedef enum postie_sasl_mech {
     POSTIE_SASL_PLAIN       = 0x02,
     POSTIE_SASL_CRAM_MD5    = 0x04,
     POSTIE_SASL_XOAUTH2     = 0x08,
-    POSTIE_SASL_OAUTHBEARER = 0x10
+    POSTIE_SASL_OAUTHBEARER = 0x10,
+    POSTIE_SASL_SCRAM_SHA256 = 0x20  /* RFC 7677; steps in scram.h */
 } postie_sasl_mech;
 
+/* Mechanisms that never put the secret (or a replayable token) on the wire:
+ * allowed on a connection without TLS (docs/tls.md). The others reveal it. */
+#define POSTIE_SASL_CLEAR_SAFE_MECHS (POSTIE_SASL_CRAM_MD5 | POSTIE_SASL_SCRAM_SHA256)
+
 /* Mechanisms that take a password, and those that take an OAuth 2.0 token. */
-#define POSTIE_SASL_PASSWORD_MECHS (POSTIE_SASL_LOGIN | POSTIE_SASL_PLAIN | POSTIE_SASL_CRAM_MD5)
+#define POSTIE_SASL_PASSWORD_MECHS \
+    (POSTIE_SASL_LOGIN | POSTIE_SASL_PLAIN | POSTIE_SASL_CRAM_MD5 | POSTIE_SASL_SCRAM_SHA256)
 #define POSTIE_SASL_TOKEN_MECHS    (POSTIE_SASL_XOAUTH2 | POSTIE_SASL_OAUTHBEARER)
 #define POSTIE_SASL_ALL_MECHS      (POSTIE_SASL_PASSWORD_MECHS | POSTIE_SASL_TOKEN_MECHS)
 
@@ -58,8 +65,11 @@ unsigned postie_sasl_parse_mechs(const char *list);
 /*
  * Automatic choice: the strongest mechanism that is both offered (server's
  * bits) and allowed (caller's bits), in this order:
- *   OAUTHBEARER > XOAUTH2 > CRAM-MD5 > PLAIN > LOGIN
- * (token mechanisms first: they never expose a password; CRAM-MD5 next: the
+ *   SCRAM-SHA-256 > OAUTHBEARER > XOAUTH2 > CRAM-MD5 > PLAIN > LOGIN
+ * (SCRAM first: the password does not cross the wire and the server proves
+ * it knows it too; token mechanisms next: they never expose a password
+ * (they are never chosen together with SCRAM in practice: a caller allows
+ * either password or token mechanisms); CRAM-MD5 next: the
  * password does not cross the wire; PLAIN before LOGIN: one round trip and a
  * standard). Returns NONE when the intersection is empty: a mechanism the
  * server did not offer is never chosen.

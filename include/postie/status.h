@@ -42,7 +42,8 @@ extern "C" {
     X(ERR_RECIPIENTS,    -21, "one or more recipients were refused")               \
     X(ERR_NOMEM,         -22, "no buffer or packet available")                     \
     X(ERR_INSECURE,      -23, "refused to reveal credentials on an unencrypted connection") \
-    X(ERR_INTERNAL,      -24, "internal error")
+    X(ERR_INTERNAL,      -24, "internal error")                                    \
+    X(ERR_TLS_REQUIRED,  -25, "TLS is required but the server does not offer it (STLS/STARTTLS)")
 
 typedef enum postie_status {
 #define POSTIE_X_ENUM(name, value, msg) POSTIE_##name = (value),

@@ -6,7 +6,8 @@
 
 /* Names in bit order (bit i of postie_sasl_mech is names[i]); plain char
  * arrays, not pointers, so the table is read-only data even in PIC builds. */
-static const char mech_names[][12] = {"LOGIN", "PLAIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER"};
+static const char mech_names[][16] = {"LOGIN", "PLAIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER",
+                                      "SCRAM-SHA-256"};
 
 #define NMECHS (sizeof mech_names / sizeof mech_names[0])
 
@@ -71,7 +72,7 @@ unsigned postie_sasl_parse_mechs(const char *list)
 postie_sasl_mech postie_sasl_choose(unsigned offered, unsigned allowed)
 {
     static const postie_sasl_mech order[] = {
-        POSTIE_SASL_OAUTHBEARER, POSTIE_SASL_XOAUTH2, POSTIE_SASL_CRAM_MD5,
+        POSTIE_SASL_SCRAM_SHA256, POSTIE_SASL_OAUTHBEARER, POSTIE_SASL_XOAUTH2, POSTIE_SASL_CRAM_MD5,
         POSTIE_SASL_PLAIN, POSTIE_SASL_LOGIN,
     };
     size_t i;

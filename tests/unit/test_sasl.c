@@ -37,6 +37,9 @@ static void test_names(void **state)
     assert_int_equal(postie_sasl_mech_from_name("", 0), POSTIE_SASL_NONE);
     assert_int_equal(postie_sasl_parse_mechs("GSSAPI PLAIN  LOGIN NTLM XOAUTH2"),
                      POSTIE_SASL_PLAIN | POSTIE_SASL_LOGIN | POSTIE_SASL_XOAUTH2);
+    assert_int_equal(postie_sasl_parse_mechs("scram-sha-256 SCRAM-SHA-256-PLUS SCRAM-SHA-1"),
+                     POSTIE_SASL_SCRAM_SHA256);
+    assert_string_equal(postie_sasl_mech_name(POSTIE_SASL_SCRAM_SHA256), "SCRAM-SHA-256");
     assert_int_equal(postie_sasl_parse_mechs(NULL), 0);
     assert_int_equal(postie_sasl_parse_mechs(""), 0);
 }
@@ -45,7 +48,9 @@ static void test_choose_order(void **state)
 {
     (void)state;
     assert_int_equal(postie_sasl_choose(POSTIE_SASL_ALL_MECHS, POSTIE_SASL_PASSWORD_MECHS),
-                     POSTIE_SASL_CRAM_MD5);
+                     POSTIE_SASL_SCRAM_SHA256);
+    assert_int_equal(postie_sasl_choose(POSTIE_SASL_ALL_MECHS & ~(unsigned)POSTIE_SASL_SCRAM_SHA256,
+                                        POSTIE_SASL_PASSWORD_MECHS), POSTIE_SASL_CRAM_MD5);
     assert_int_equal(postie_sasl_choose(POSTIE_SASL_PLAIN | POSTIE_SASL_LOGIN,
                                         POSTIE_SASL_PASSWORD_MECHS), POSTIE_SASL_PLAIN);
     assert_int_equal(postie_sasl_choose(POSTIE_SASL_LOGIN, POSTIE_SASL_PASSWORD_MECHS),
