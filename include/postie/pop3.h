@@ -5,13 +5,16 @@
  * owns (static, on the stack, or wherever). One context is one session; two
  * contexts may be used from two threads at once.
  *
- * Typical use:
- *     postie_tcp tcp; postie_transport tr; postie_pop3 p;
+ * Typical use (TLS policy REQUIRED, the default: docs/tls.md):
+ *     postie_tcp tcp; postie_tls tls; postie_transport tr; postie_pop3 p;
  *     postie_tcp_connect(&tcp, "mail.example.org", "110", 10000);
- *     postie_tcp_transport(&tcp, &tr);
+ *     postie_tls_init(&tls, tcp.fd, &opts); tcp.fd = -1;  plain until STLS
+ *     postie_tls_transport(&tls, &tr);
  *     postie_pop3_init(&p, &tr);
- *     postie_pop3_open(&p);                         greeting + CAPA
+ *     postie_pop3_set_tls(&p, POSTIE_TLS_REQUIRED, "mail.example.org");
+ *     postie_pop3_open(&p);                         greeting, CAPA, STLS, CAPA
  *     postie_pop3_login(&p, user, pass, POSTIE_POP3_LOGIN_AUTO);
+ *       (or postie_pop3_auth(&p, POSTIE_SASL_PASSWORD_MECHS, user, pass))
  *     postie_pop3_stat(&p, &count, &octets);
  *     postie_pop3_retr_begin(&p, 1, NULL);
  *     while ((st = postie_pop3_read(&p, buf, sizeof buf, &n)) == POSTIE_OK) use(buf, n);
@@ -37,6 +40,8 @@
 #include "postie/transport.h"
 #include "postie/line.h"
 #include "postie/pop3_proto.h"
+#include "postie/sasl.h"
+#include "postie/security.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -59,7 +64,8 @@ extern "C" {
 
 typedef enum postie_pop3_login_mode {
     POSTIE_POP3_LOGIN_AUTO = 0, /* APOP when the greeting has a timestamp; USER/PASS
-                                   when there is none or APOP is refused */
+                                   when there is none or APOP is refused (USER/PASS
+                                   only over TLS or with the plaintext allowance) */
     POSTIE_POP3_LOGIN_USER,     /* USER/PASS only */
     POSTIE_POP3_LOGIN_APOP      /* APOP only */
 } postie_pop3_login_mode;
@@ -69,6 +75,9 @@ typedef enum postie_pop3_state {
     POSTIE_POP3_STATE_AUTHORIZATION,
     POSTIE_POP3_STATE_TRANSACTION
 } postie_pop3_state;
+
+/* Scratch room of AUTH: a decoded challenge and a raw response, half each. */
+#define POSTIE_POP3_SASL_RAW_MAX ((POSTIE_CMD_MAX / 4) * 3)
 
 typedef struct postie_pop3 {
     postie_transport tr;
@@ -86,6 +95,13 @@ typedef struct postie_pop3 {
     char rbuf[POSTIE_RECV_BUF_SIZE];
     size_t rpos, rlen;
     char cmd[POSTIE_CMD_MAX];
+    unsigned char tls_policy;    /* postie_tls_policy */
+    unsigned char tls_active;    /* the connection is encrypted (STLS done, or implicit) */
+    unsigned char allow_plain;   /* credentials may cross an unencrypted connection */
+    char server_name[POSTIE_SERVER_NAME_MAX]; /* for STLS in open() */
+    postie_random_fn random;     /* SCRAM nonces; NULL: SCRAM is never chosen */
+    void *random_ctx;
+    char sasl_buf[POSTIE_POP3_SASL_RAW_MAX];  /* AUTH: challenge | response */
 } postie_pop3;
 
 /* Prepares p over transport t (copied; t->ctx must outlive p). Sends nothing.
@@ -96,24 +112,79 @@ postie_status postie_pop3_init(postie_pop3 *p, const postie_transport *t);
  * passed to each transport send/recv. Returns nothing; p NULL is ignored. */
 void postie_pop3_set_timeout(postie_pop3 *p, unsigned timeout_ms);
 
+/* TLS policy of the session (before open; default POSTIE_TLS_REQUIRED, see
+ * security.h and docs/tls.md) and the server name the certificate is checked
+ * against when open() upgrades with STLS (copied; NULL allowed for OFF and
+ * IMPLICIT, required for REQUIRED and OPPORTUNISTIC). IMPLICIT declares that
+ * the transport is already TLS (POP3S, port 995).
+ * Returns POSTIE_OK; POSTIE_ERR_PARAM (p NULL, unknown policy, a name that
+ * fails postie_server_name_ok(), or no name for REQUIRED/OPPORTUNISTIC);
+ * POSTIE_ERR_STATE (the session is already open). */
+postie_status postie_pop3_set_tls(postie_pop3 *p, postie_tls_policy policy,
+                                  const char *server_name);
+
+/* allow != 0: USER/PASS, AUTH PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER may be
+ * used on a connection that is not encrypted (default: refused with
+ * POSTIE_ERR_INSECURE, nothing sent). For test servers and legacy set-ups
+ * only. p NULL is ignored. */
+void postie_pop3_allow_plaintext_credentials(postie_pop3 *p, int allow);
+
+/* Random source for SCRAM-SHA-256 nonces (fn may be NULL: then SCRAM is
+ * never chosen). fn and ctx must outlive p. p NULL is ignored. */
+void postie_pop3_set_random(postie_pop3 *p, postie_random_fn fn, void *ctx);
+
+/* 1 when the connection is encrypted (STLS succeeded, or IMPLICIT), else 0. */
+int postie_pop3_tls_active(const postie_pop3 *p);
+
 /* Reads the greeting (keeping an APOP timestamp) and sends CAPA; a server
  * without CAPA (-ERR) is fine: caps then has no POSTIE_POP3_CAP_CAPA.
+ * Then applies the TLS policy: with REQUIRED or OPPORTUNISTIC on a plain
+ * connection, when CAPA lists STLS and the transport has start_tls, it runs
+ * postie_pop3_stls() with the name from postie_pop3_set_tls() (CAPA is sent
+ * again over TLS). With REQUIRED and no STLS (or no start_tls in the
+ * transport) the server is refused: QUIT is sent, the session is CLOSED and
+ * the result is POSTIE_ERR_TLS_REQUIRED; nothing about the user was sent.
  * Returns POSTIE_OK; POSTIE_ERR_SERVER (greeting was -ERR: the server refuses
- * the session, so the transport is closed and the session is CLOSED);
- * POSTIE_ERR_STATE (already open, or closed); POSTIE_ERR_PARAM (p NULL);
+ * the session, so the transport is closed and the session is CLOSED; or,
+ * with REQUIRED, -ERR to STLS: closed too); POSTIE_ERR_TLS_REQUIRED;
+ * the statuses of postie_pop3_stls() (fatal ones close the session);
+ * POSTIE_ERR_STATE (already open, or closed); POSTIE_ERR_PARAM (p NULL, or
+ * REQUIRED/OPPORTUNISTIC with no server name: nothing read or sent);
  * transport/reply-engine statuses (fatal). */
 postie_status postie_pop3_open(postie_pop3 *p);
 
 /* postie_pop3_open() with flags. POSTIE_POP3_OPEN_NO_CAPA: read the greeting
  * only, send no CAPA (an exact RFC 1939 exchange, as the NetX Duo client
  * makes; caps then hold at most POSTIE_POP3_CAP_APOP; postie_pop3_capa() may
- * still be called later). Same statuses as postie_pop3_open(), and
- * POSTIE_ERR_PARAM for an unknown flag. */
+ * still be called later). The TLS policy is then not applied by open (no
+ * CAPA, so no STLS): login and auth still refuse a plain connection under
+ * REQUIRED (POSTIE_ERR_TLS_REQUIRED). Same statuses as postie_pop3_open(),
+ * and POSTIE_ERR_PARAM for an unknown flag. */
 #define POSTIE_POP3_OPEN_NO_CAPA 0x1u
 postie_status postie_pop3_open_ex(postie_pop3 *p, unsigned flags);
 
-/* Re-sends CAPA and replaces the capabilities (used again after STLS); the
- * POSTIE_POP3_CAP_APOP bit (from the greeting) is kept.
+/* STLS (RFC 2595) in the AUTHORIZATION state: sends STLS; on +OK the
+ * client's receive buffer must hold nothing past the +OK line (bytes there
+ * were sent in the clear after the go-ahead and would be read as if they came
+ * over TLS: the CVE-2011-0411 injection class), else POSTIE_ERR_PROTOCOL and
+ * the session is closed without calling start_tls. Then calls the
+ * transport's start_tls(ctx, server_name) and sends CAPA again: every
+ * capability learnt in plain text is replaced by what the server says over
+ * TLS. The APOP timestamp of the greeting is kept (the server does not greet
+ * again; a timestamp changed on the path can only make APOP fail, because
+ * the digest then goes over TLS). server_name: only read during the call.
+ * Returns POSTIE_OK; POSTIE_ERR_SERVER (-ERR to STLS; session usable, still
+ * plain); POSTIE_ERR_UNSUPPORTED (CAPA did not list STLS, or the transport
+ * has no start_tls; nothing sent); POSTIE_ERR_STATE (not AUTHORIZATION, or
+ * already encrypted); POSTIE_ERR_BUSY; POSTIE_ERR_PARAM (p NULL, bad
+ * server_name; nothing sent); POSTIE_ERR_PROTOCOL (bytes after +OK: fatal);
+ * whatever start_tls returns (POSTIE_ERR_TLS, POSTIE_ERR_TLS_VERIFY,
+ * POSTIE_ERR_PROTOCOL, POSTIE_ERR_TIMEOUT, POSTIE_ERR_CLOSED...: fatal);
+ * transport/reply-engine statuses (fatal). */
+postie_status postie_pop3_stls(postie_pop3 *p, const char *server_name);
+
+/* Re-sends CAPA and replaces the capabilities (postie_pop3_stls() does it
+ * after the upgrade); the POSTIE_POP3_CAP_APOP bit (from the greeting) is kept.
  * Returns POSTIE_OK; POSTIE_ERR_SERVER (-ERR: caps then hold only the APOP
  * bit); POSTIE_ERR_STATE (not open); POSTIE_ERR_BUSY; POSTIE_ERR_PARAM;
  * transport/reply-engine statuses (fatal). */
@@ -135,15 +206,49 @@ postie_pop3_state postie_pop3_get_state(const postie_pop3 *p);
  * user, or a command that would not fit POSTIE_CMD_MAX, or an unknown mode)
  * is POSTIE_ERR_PARAM and nothing is sent. The password is wiped from p->cmd
  * after use. AUTO falls back to USER/PASS after an APOP -ERR that is not
- * transient.
+ * transient, but only when USER/PASS is allowed (TLS, or the plaintext
+ * allowance); otherwise the APOP result stands.
  * Returns POSTIE_OK (now in TRANSACTION); POSTIE_ERR_AUTH (-ERR to PASS or
  * APOP; -ERR to USER too); POSTIE_ERR_TRANSIENT (-ERR [SYS/TEMP], [IN-USE] or
  * [LOGIN-DELAY]: try later); POSTIE_ERR_UNSUPPORTED (APOP mode and the greeting
- * has no timestamp); POSTIE_ERR_STATE (not in AUTHORIZATION); POSTIE_ERR_PARAM;
+ * has no timestamp); POSTIE_ERR_TLS_REQUIRED (policy REQUIRED and the
+ * connection is not encrypted: nothing sent); POSTIE_ERR_INSECURE (USER/PASS
+ * would go out without TLS and without the plaintext allowance: nothing
+ * sent); POSTIE_ERR_STATE (not in AUTHORIZATION); POSTIE_ERR_PARAM;
  * transport/reply-engine statuses (fatal). After AUTH/TRANSIENT the session
  * stays in AUTHORIZATION and login may be tried again. */
 postie_status postie_pop3_login(postie_pop3 *p, const char *user, const char *pass,
                                 postie_pop3_login_mode mode);
+
+/* AUTH (RFC 5034). mechs: the mechanisms the caller allows
+ * (POSTIE_SASL_PASSWORD_MECHS with a password, POSTIE_SASL_TOKEN_MECHS with
+ * an OAuth 2.0 token, or single POSTIE_SASL_* bits). Of those that CAPA's
+ * SASL line offers, the strongest is used (postie_sasl_choose():
+ * SCRAM-SHA-256 > OAUTHBEARER > XOAUTH2 > CRAM-MD5 > PLAIN > LOGIN), leaving
+ * out SCRAM-SHA-256 when no random source is set, and - on a connection that
+ * is not encrypted, without the plaintext allowance - every mechanism that
+ * reveals the secret (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER). PLAIN, XOAUTH2,
+ * OAUTHBEARER and SCRAM send an initial response when the AUTH command fits
+ * 255 octets (RFC 5034 sec. 4), otherwise they wait for the empty challenge.
+ * A challenge the mechanism cannot answer is cancelled with "*". For
+ * SCRAM-SHA-256 the server's signature is verified: a wrong one is cancelled
+ * and is POSTIE_ERR_AUTH; a server that says +OK without proving itself is
+ * POSTIE_ERR_AUTH too and the session is closed. user and secret: only read
+ * during the call; SCRAM wants printable ASCII (docs/scram.md).
+ * Returns POSTIE_OK (TRANSACTION); POSTIE_ERR_AUTH (-ERR, or a failed
+ * exchange: cancelled, session usable); POSTIE_ERR_TRANSIENT (-ERR with a
+ * transient response code); POSTIE_ERR_UNSUPPORTED (no SASL in CAPA, or none
+ * of mechs offered; nothing sent); POSTIE_ERR_INSECURE (only mechanisms that
+ * reveal the secret are left and the connection is plain: nothing sent);
+ * POSTIE_ERR_TLS_REQUIRED (policy REQUIRED, plain connection: nothing sent);
+ * POSTIE_ERR_PARAM (NULL, empty user, CR/LF in user or secret, a SCRAM
+ * password that is not printable ASCII; nothing sent); POSTIE_ERR_BUFFER (a
+ * response longer than POSTIE_CMD_MAX; cancelled if the exchange had
+ * started); POSTIE_ERR_DECODE (a challenge that is not base64: cancelled);
+ * the random source's status (nothing sent); POSTIE_ERR_STATE; POSTIE_ERR_BUSY;
+ * transport/reply-engine statuses (fatal). */
+postie_status postie_pop3_auth(postie_pop3 *p, unsigned mechs, const char *user,
+                               const char *secret);
 
 /* STAT. Also records the count for message-number checks. *count, *octets may be NULL.
  * The reply must be "n m" (digits, spaces, digits, then end or a space).

@@ -8,6 +8,8 @@
  * copy cleared (tr.recv == NULL): every later call says POSTIE_ERR_STATE.
  */
 #include "postie/pop3.h"
+#include "postie/base64.h"
+#include "postie/scram.h"
 
 #include <limits.h>
 #include <string.h>
@@ -315,6 +317,55 @@ void postie_pop3_set_timeout(postie_pop3 *p, unsigned timeout_ms)
     }
 }
 
+postie_status postie_pop3_set_tls(postie_pop3 *p, postie_tls_policy policy,
+                                  const char *server_name)
+{
+    if (p == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (policy != POSTIE_TLS_REQUIRED && policy != POSTIE_TLS_OPPORTUNISTIC &&
+        policy != POSTIE_TLS_OFF && policy != POSTIE_TLS_IMPLICIT) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (server_name != NULL && !postie_server_name_ok(server_name)) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (server_name == NULL &&
+        (policy == POSTIE_TLS_REQUIRED || policy == POSTIE_TLS_OPPORTUNISTIC)) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (p->state != POSTIE_POP3_STATE_CLOSED || is_dead(p)) {
+        return POSTIE_ERR_STATE;
+    }
+    p->tls_policy = (unsigned char)policy;
+    p->tls_active = policy == POSTIE_TLS_IMPLICIT;
+    p->server_name[0] = '\0';
+    if (server_name != NULL) {
+        memcpy(p->server_name, server_name, strlen(server_name) + 1);
+    }
+    return POSTIE_OK;
+}
+
+void postie_pop3_allow_plaintext_credentials(postie_pop3 *p, int allow)
+{
+    if (p != NULL) {
+        p->allow_plain = allow != 0;
+    }
+}
+
+void postie_pop3_set_random(postie_pop3 *p, postie_random_fn fn, void *ctx)
+{
+    if (p != NULL) {
+        p->random = fn;
+        p->random_ctx = ctx;
+    }
+}
+
+int postie_pop3_tls_active(const postie_pop3 *p)
+{
+    return p != NULL && p->tls_active;
+}
+
 static postie_status read_capa(postie_pop3 *p)
 {
     unsigned caps = p->caps & POSTIE_POP3_CAP_APOP;
@@ -348,6 +399,66 @@ postie_status postie_pop3_open(postie_pop3 *p)
     return postie_pop3_open_ex(p, 0);
 }
 
+/* Sends QUIT, ignores the answer, closes: the session cannot go on. */
+static postie_status refuse(postie_pop3 *p, postie_status st)
+{
+    char keep[sizeof p->reply];
+
+    memcpy(keep, p->reply, sizeof keep);
+    if (!is_dead(p)) {
+        (void)simple_cmd(p, "QUIT", 0, 0);
+    }
+    shut(p);
+    memcpy(p->reply, keep, sizeof keep);
+    return st;
+}
+
+/* STLS, the injection check, start_tls, CAPA again. Checks done by callers. */
+static postie_status do_stls(postie_pop3 *p, const char *server_name)
+{
+    postie_status st = simple_cmd(p, "STLS", 0, 0);
+
+    if (st != POSTIE_OK) {
+        return st; /* -ERR: still plain, usable; anything else was fatal */
+    }
+    /* Bytes already received after the +OK came in the clear and would be
+     * read as if they came over TLS (CVE-2011-0411 class): refuse them. */
+    if (p->rpos < p->rlen) {
+        return fatal(p, POSTIE_ERR_PROTOCOL);
+    }
+    st = p->tr.start_tls(p->tr.ctx, server_name);
+    if (st != POSTIE_OK) {
+        return fatal(p, st < 0 ? st : POSTIE_ERR_TLS);
+    }
+    p->tls_active = 1;
+    /* RFC 2595 sec. 4: forget what was learnt in plain text, ask again */
+    p->caps &= POSTIE_POP3_CAP_APOP;
+    p->sasl[0] = '\0';
+    st = read_capa(p);
+    return st == POSTIE_ERR_SERVER ? POSTIE_OK : st;
+}
+
+/* open()'s part of the TLS policy, after the first CAPA. */
+static postie_status apply_policy(postie_pop3 *p)
+{
+    postie_status st;
+
+    if (p->tls_active || p->tls_policy == POSTIE_TLS_OFF) {
+        return POSTIE_OK;
+    }
+    if ((p->caps & POSTIE_POP3_CAP_STLS) && p->tr.start_tls != NULL) {
+        st = do_stls(p, p->server_name);
+        if (st == POSTIE_ERR_SERVER && p->tls_policy == POSTIE_TLS_REQUIRED) {
+            return refuse(p, st);
+        }
+        return st == POSTIE_ERR_SERVER ? POSTIE_OK : st;
+    }
+    if (p->tls_policy == POSTIE_TLS_REQUIRED) {
+        return refuse(p, POSTIE_ERR_TLS_REQUIRED);
+    }
+    return POSTIE_OK;
+}
+
 postie_status postie_pop3_open_ex(postie_pop3 *p, unsigned flags)
 {
     postie_status st;
@@ -357,6 +468,11 @@ postie_status postie_pop3_open_ex(postie_pop3 *p, unsigned flags)
     }
     if (is_dead(p) || p->state != POSTIE_POP3_STATE_CLOSED) {
         return POSTIE_ERR_STATE;
+    }
+    if (!(flags & POSTIE_POP3_OPEN_NO_CAPA) && !p->tls_active &&
+        (p->tls_policy == POSTIE_TLS_REQUIRED || p->tls_policy == POSTIE_TLS_OPPORTUNISTIC) &&
+        p->server_name[0] == '\0') {
+        return POSTIE_ERR_PARAM; /* no name to check a certificate against */
     }
     p->caps = 0;
     p->timestamp[0] = '\0';
@@ -382,7 +498,30 @@ postie_status postie_pop3_open_ex(postie_pop3 *p, unsigned flags)
         return POSTIE_OK;
     }
     st = read_capa(p);
-    return st == POSTIE_ERR_SERVER ? POSTIE_OK : st;
+    if (st != POSTIE_OK && st != POSTIE_ERR_SERVER) {
+        return st;
+    }
+    return apply_policy(p);
+}
+
+postie_status postie_pop3_stls(postie_pop3 *p, const char *server_name)
+{
+    postie_status st;
+
+    if (p == NULL || !postie_server_name_ok(server_name)) {
+        return POSTIE_ERR_PARAM;
+    }
+    st = guard(p, POSTIE_POP3_STATE_AUTHORIZATION);
+    if (st != POSTIE_OK) {
+        return st;
+    }
+    if (p->tls_active) {
+        return POSTIE_ERR_STATE;
+    }
+    if (!(p->caps & POSTIE_POP3_CAP_STLS) || p->tr.start_tls == NULL) {
+        return POSTIE_ERR_UNSUPPORTED;
+    }
+    return do_stls(p, server_name);
 }
 
 postie_status postie_pop3_capa(postie_pop3 *p)
@@ -520,7 +659,7 @@ postie_status postie_pop3_login(postie_pop3 *p, const char *user, const char *pa
                                 postie_pop3_login_mode mode)
 {
     postie_status st;
-    int apop;
+    int apop, user_ok;
 
     if (p == NULL || user == NULL || pass == NULL ||
         (mode != POSTIE_POP3_LOGIN_AUTO && mode != POSTIE_POP3_LOGIN_USER &&
@@ -538,6 +677,9 @@ postie_status postie_pop3_login(postie_pop3 *p, const char *user, const char *pa
     if (strlen(pass) + 7 > sizeof p->cmd || strlen(user) + 40 > sizeof p->cmd) {
         return POSTIE_ERR_PARAM;
     }
+    if (!p->tls_active && p->tls_policy == POSTIE_TLS_REQUIRED) {
+        return POSTIE_ERR_TLS_REQUIRED;
+    }
     apop = p->timestamp[0] != '\0';
     if (mode == POSTIE_POP3_LOGIN_APOP && !apop) {
         return POSTIE_ERR_UNSUPPORTED;
@@ -545,11 +687,16 @@ postie_status postie_pop3_login(postie_pop3 *p, const char *user, const char *pa
     if (mode == POSTIE_POP3_LOGIN_USER) {
         apop = 0;
     }
+    /* USER/PASS shows the password to anyone on the path */
+    user_ok = p->tls_active || p->allow_plain;
+    if (!apop && !user_ok) {
+        return POSTIE_ERR_INSECURE;
+    }
     st = POSTIE_ERR_AUTH;
     if (apop) {
         st = login_apop(p, user, pass);
         /* AUTO: APOP refused (not for a transient reason) -> USER/PASS */
-        if (st == POSTIE_ERR_AUTH && mode == POSTIE_POP3_LOGIN_AUTO) {
+        if (st == POSTIE_ERR_AUTH && mode == POSTIE_POP3_LOGIN_AUTO && user_ok) {
             st = login_user(p, user, pass);
         }
     } else {
@@ -560,6 +707,313 @@ postie_status postie_pop3_login(postie_pop3 *p, const char *user, const char *pa
         p->count = -1;
     }
     return st;
+}
+
+/* ---- AUTH (RFC 5034) ----------------------------------------------------- */
+
+/* p->sasl_buf holds the initial response whole; for challenges it is split
+ * in two halves: the decoded challenge, then the raw response. */
+#define AUTH_CHAL_MAX (POSTIE_POP3_SASL_RAW_MAX / 2)
+/* RFC 5034 sec. 4 (through RFC 2449 sec. 4): a command is at most 255
+ * octets with its CRLF. */
+#define AUTH_CMD_LIMIT 255
+/* Random bytes of a SCRAM client nonce: 15 give 20 base64 characters
+ * (120 bits), the length of RFC 7677's example nonce. */
+#define SCRAM_NONCE_BYTES 15
+#define AUTH_MAX_CHALLENGES 6
+
+/* Reads one line of an AUTH exchange: +OK, -ERR or a "+ " challenge. */
+static postie_status auth_reply(postie_pop3 *p, postie_pop3_reply_kind *kind, const char **text)
+{
+    postie_status st = read_line(p);
+
+    if (st != POSTIE_OK) {
+        return st;
+    }
+    *kind = postie_pop3_classify(p->line.buf, p->line.len, text);
+    if (*kind == POSTIE_POP3_REPLY_INVALID) {
+        p->reply[0] = '\0';
+        return fatal(p, POSTIE_ERR_PROTOCOL);
+    }
+    keep_text(p, *text);
+    return POSTIE_OK;
+}
+
+/* Sends raw[0..n) base64-encoded as one response line (empty line for n 0). */
+static postie_status auth_send(postie_pop3 *p, const char *raw, size_t n)
+{
+    size_t el = 0;
+    postie_status st;
+
+    if (postie_base64_encoded_len(n) + 3 > sizeof p->cmd) {
+        return POSTIE_ERR_BUFFER;
+    }
+    if (n > 0 && postie_base64_encode(raw, n, p->cmd, sizeof p->cmd, &el) != POSTIE_OK) {
+        return POSTIE_ERR_BUFFER;
+    }
+    memcpy(p->cmd + el, "\r\n", 2);
+    st = postie_transport_send_all(&p->tr, p->cmd, el + 2, p->timeout_ms);
+    if (st != POSTIE_OK) {
+        return fatal(p, transport_status(st));
+    }
+    return POSTIE_OK;
+}
+
+/* Cancels the exchange with "*" (RFC 5034 sec. 4); the server answers -ERR. */
+static postie_status auth_cancel(postie_pop3 *p, postie_status st)
+{
+    postie_status r;
+
+    memcpy(p->cmd, "*\r\n", 3);
+    r = postie_transport_send_all(&p->tr, p->cmd, 3, p->timeout_ms);
+    if (r != POSTIE_OK) {
+        return fatal(p, transport_status(r));
+    }
+    r = read_status(p);
+    if (r == POSTIE_OK) {
+        return fatal(p, POSTIE_ERR_PROTOCOL); /* +OK to a cancelled exchange */
+    }
+    if (r != POSTIE_ERR_SERVER) {
+        return r;
+    }
+    return st;
+}
+
+/* Wipes every secret the exchange touched and returns st. */
+static postie_status auth_end(postie_pop3 *p, postie_scram *sc, postie_status st)
+{
+    postie_scram_wipe(sc);
+    memset(p->sasl_buf, 0, sizeof p->sasl_buf);
+    memset(p->cmd, 0, sizeof p->cmd);
+    return st;
+}
+
+static int printable_ascii(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Builds the initial response of mech into p->sasl_buf (*n bytes); *has is 0
+ * for mechanisms where the server speaks first. Nothing is sent. */
+static postie_status auth_initial(postie_pop3 *p, postie_scram *sc, postie_sasl_mech mech,
+                                  const char *user, const char *secret, size_t *n, int *has)
+{
+    char *out = p->sasl_buf;
+    size_t cap = sizeof p->sasl_buf;
+    postie_status st;
+
+    *n = 0;
+    *has = 1;
+    switch (mech) {
+    case POSTIE_SASL_PLAIN:
+        st = postie_sasl_plain(NULL, user, secret, out, cap, n);
+        break;
+    case POSTIE_SASL_XOAUTH2:
+        st = postie_sasl_xoauth2(user, secret, out, cap, n);
+        break;
+    case POSTIE_SASL_OAUTHBEARER:
+        st = postie_sasl_oauthbearer(user, secret, NULL, NULL, out, cap, n);
+        break;
+    case POSTIE_SASL_SCRAM_SHA256: {
+        unsigned char rnd[SCRAM_NONCE_BYTES];
+        char nonce[SCRAM_NONCE_BYTES / 3 * 4 + 1];
+        size_t nlen = 0;
+        if (secret[0] == '\0' || !printable_ascii(user) || !printable_ascii(secret)) {
+            return POSTIE_ERR_PARAM; /* docs/scram.md: no SASLprep */
+        }
+        st = p->random(p->random_ctx, rnd, sizeof rnd);
+        if (st != POSTIE_OK) {
+            return st < 0 ? st : POSTIE_ERR_INTERNAL;
+        }
+        (void)postie_base64_encode(rnd, sizeof rnd, nonce, sizeof nonce, &nlen);
+        memset(rnd, 0, sizeof rnd);
+        postie_scram_init(sc);
+        st = postie_scram_client_first(sc, user, nonce, nlen, out, cap, n);
+        break;
+    }
+    default: /* LOGIN, CRAM-MD5: the server speaks first */
+        *has = 0;
+        return POSTIE_OK;
+    }
+    if (st != POSTIE_OK) {
+        return st == POSTIE_ERR_BUFFER ? POSTIE_ERR_BUFFER : POSTIE_ERR_PARAM;
+    }
+    /* the response must fit one command line, even when it waits for "+ " */
+    if (postie_base64_encoded_len(*n) + 3 > sizeof p->cmd) {
+        return POSTIE_ERR_BUFFER;
+    }
+    return POSTIE_OK;
+}
+
+postie_status postie_pop3_auth(postie_pop3 *p, unsigned mechs, const char *user,
+                               const char *secret)
+{
+    postie_scram sc;
+    postie_sasl_mech mech;
+    postie_status st;
+    unsigned offered, allowed, nchal = 0, scram_stage = 0;
+    size_t irlen = 0;
+    int has_ir = 0, ir_pending = 0, verified = 0;
+    const char *name;
+    cmdbuf c;
+
+    if (p == NULL || user == NULL || secret == NULL || user[0] == '\0' || !wire_safe(user) ||
+        !wire_safe(secret)) {
+        return POSTIE_ERR_PARAM;
+    }
+    st = guard(p, POSTIE_POP3_STATE_AUTHORIZATION);
+    if (st != POSTIE_OK) {
+        return st;
+    }
+    if (!p->tls_active && p->tls_policy == POSTIE_TLS_REQUIRED) {
+        return POSTIE_ERR_TLS_REQUIRED;
+    }
+    if (!(p->caps & POSTIE_POP3_CAP_SASL)) {
+        return POSTIE_ERR_UNSUPPORTED;
+    }
+    offered = postie_sasl_parse_mechs(p->sasl);
+    allowed = mechs & (unsigned)POSTIE_SASL_ALL_MECHS;
+    if (p->random == NULL) {
+        allowed &= ~(unsigned)POSTIE_SASL_SCRAM_SHA256;
+    }
+    if (!p->tls_active && !p->allow_plain) {
+        unsigned safe = allowed & (unsigned)POSTIE_SASL_CLEAR_SAFE_MECHS;
+        if (postie_sasl_choose(offered, safe) == POSTIE_SASL_NONE &&
+            postie_sasl_choose(offered, allowed) != POSTIE_SASL_NONE) {
+            return POSTIE_ERR_INSECURE;
+        }
+        allowed = safe;
+    }
+    mech = postie_sasl_choose(offered, allowed);
+    if (mech == POSTIE_SASL_NONE) {
+        return POSTIE_ERR_UNSUPPORTED;
+    }
+    name = postie_sasl_mech_name(mech);
+    postie_scram_init(&sc);
+    st = auth_initial(p, &sc, mech, user, secret, &irlen, &has_ir);
+    if (st != POSTIE_OK) {
+        return auth_end(p, &sc, st);
+    }
+
+    cmd_start(p, &c);
+    cmd_str(&c, "AUTH ");
+    cmd_str(&c, name);
+    if (has_ir) {
+        size_t b64 = irlen > 0 ? postie_base64_encoded_len(irlen) : 1;
+        if (c.len + 1 + b64 + 2 <= AUTH_CMD_LIMIT) {
+            size_t el = 0;
+            cmd_str(&c, " ");
+            if (irlen == 0) {
+                cmd_str(&c, "="); /* RFC 5034: "=" is an empty initial response */
+            } else if (postie_base64_encode(p->sasl_buf, irlen, c.buf + c.len, c.cap - c.len,
+                                            &el) == POSTIE_OK) {
+                c.len += el;
+            } else {
+                c.overflow = 1;
+            }
+        } else {
+            ir_pending = 1; /* too long: it goes after the server's empty "+ " */
+        }
+    }
+    st = cmd_send(p, &c);
+    if (st != POSTIE_OK) {
+        return auth_end(p, &sc, st);
+    }
+
+    for (;;) {
+        postie_pop3_reply_kind kind = POSTIE_POP3_REPLY_INVALID;
+        const char *text = NULL;
+        char *chal = p->sasl_buf, *raw = p->sasl_buf + AUTH_CHAL_MAX;
+        size_t clen = 0, rawlen = 0;
+
+        st = auth_reply(p, &kind, &text);
+        if (st != POSTIE_OK) {
+            return auth_end(p, &sc, st);
+        }
+        if (kind == POSTIE_POP3_REPLY_OK) {
+            if (mech == POSTIE_SASL_SCRAM_SHA256 && !verified) {
+                /* the server never proved it knows the password */
+                return auth_end(p, &sc, fatal(p, POSTIE_ERR_AUTH));
+            }
+            p->state = POSTIE_POP3_STATE_TRANSACTION;
+            p->count = -1;
+            return auth_end(p, &sc, POSTIE_OK);
+        }
+        if (kind == POSTIE_POP3_REPLY_ERR) {
+            return auth_end(p, &sc, login_refused(p));
+        }
+        /* a "+ " challenge */
+        if (nchal++ >= AUTH_MAX_CHALLENGES) {
+            return auth_end(p, &sc, auth_cancel(p, POSTIE_ERR_AUTH));
+        }
+        if (ir_pending) {
+            ir_pending = 0;
+            if (text[0] != '\0') {
+                return auth_end(p, &sc, auth_cancel(p, POSTIE_ERR_AUTH));
+            }
+            st = auth_send(p, p->sasl_buf, irlen);
+            if (st != POSTIE_OK) {
+                return auth_end(p, &sc, st);
+            }
+            nchal = 0;
+            continue;
+        }
+        if (postie_base64_decode(text, strlen(text), chal, AUTH_CHAL_MAX, &clen) != POSTIE_OK) {
+            return auth_end(p, &sc, auth_cancel(p, POSTIE_ERR_DECODE));
+        }
+        switch (mech) {
+        case POSTIE_SASL_LOGIN:
+            st = postie_sasl_login(chal, clen, nchal - 1, user, secret, raw,
+                                   sizeof p->sasl_buf - AUTH_CHAL_MAX, &rawlen);
+            break;
+        case POSTIE_SASL_CRAM_MD5:
+            st = nchal == 1 ? postie_sasl_cram_md5(chal, clen, user, secret, raw,
+                                                   sizeof p->sasl_buf - AUTH_CHAL_MAX, &rawlen)
+                            : POSTIE_ERR_PROTOCOL;
+            break;
+        case POSTIE_SASL_XOAUTH2:
+            /* an error challenge (JSON): answer empty, the server then says -ERR */
+            st = nchal == 1 ? POSTIE_OK : POSTIE_ERR_PROTOCOL;
+            break;
+        case POSTIE_SASL_OAUTHBEARER:
+            st = nchal == 1 ? POSTIE_OK : POSTIE_ERR_PROTOCOL;
+            raw[0] = POSTIE_SASL_OAUTHBEARER_ABORT[0];
+            rawlen = 1;
+            break;
+        case POSTIE_SASL_SCRAM_SHA256:
+            if (scram_stage == 0) {
+                st = postie_scram_client_final(&sc, secret, chal, clen, raw,
+                                               sizeof p->sasl_buf - AUTH_CHAL_MAX, &rawlen);
+            } else if (scram_stage == 1) {
+                st = postie_scram_server_final(&sc, chal, clen);
+                verified = st == POSTIE_OK;
+                rawlen = 0; /* the empty response that asks for +OK */
+            } else {
+                st = POSTIE_ERR_PROTOCOL;
+            }
+            scram_stage++;
+            break;
+        default: /* PLAIN went with its initial response: no challenge expected */
+            st = POSTIE_ERR_PROTOCOL;
+            break;
+        }
+        if (st != POSTIE_OK) {
+            return auth_end(p, &sc, auth_cancel(p, st == POSTIE_ERR_BUFFER ? POSTIE_ERR_BUFFER
+                                                                             : POSTIE_ERR_AUTH));
+        }
+        st = auth_send(p, raw, rawlen);
+        if (st == POSTIE_ERR_BUFFER) {
+            return auth_end(p, &sc, auth_cancel(p, st));
+        }
+        if (st != POSTIE_OK) {
+            return auth_end(p, &sc, st);
+        }
+    }
 }
 
 postie_status postie_pop3_stat(postie_pop3 *p, unsigned long *count, unsigned long *octets)

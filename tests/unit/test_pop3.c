@@ -36,6 +36,15 @@ static void check_sent_script(void)
     fake_assert_sentn(&F, want, n);
 }
 
+/* These transcripts are plain-text sessions (as RFC 1939's samples are): they
+ * opt out of the default TLS policy and allow USER/PASS without TLS. The TLS
+ * policy itself is tested in test_pop3_tls.c. */
+static void plain_session(postie_pop3 *p)
+{
+    assert_int_equal(postie_pop3_set_tls(p, POSTIE_TLS_OFF, NULL), POSTIE_OK);
+    postie_pop3_allow_plaintext_credentials(p, 1);
+}
+
 static void replay_with(script_fn script, run_fn run, const size_t *ocaps, size_t nocaps)
 {
     size_t total = 0, i, chunk, k;
@@ -57,6 +66,7 @@ static void replay_with(script_fn script, run_fn run, const size_t *ocaps, size_
             script(&F);
             fake_bind(&F, &tr);
             assert_int_equal(postie_pop3_init(&P, &tr), POSTIE_OK);
+            plain_session(&P);
             run(&P, ocaps[k]);
             check_sent_script();
             fake_free(&F);
@@ -978,6 +988,7 @@ static void test_overlong_reply_line(void **state)
         script_long_line(&F);
         fake_bind(&F, &tr);
         ST(postie_pop3_init(&P, &tr), POSTIE_OK);
+        plain_session(&P);
         run_long_line(&P, 1);
         check_sent_script();
         fake_free(&F);
@@ -1062,6 +1073,7 @@ static void test_send_failure(void **state)
     fake_step_add(&F, "", "+OK hi\r\n");
     fake_bind(&F, &tr);
     ST(postie_pop3_init(&P, &tr), POSTIE_OK);
+    plain_session(&P);
     F.send_error = POSTIE_ERR_IO;
     ST(postie_pop3_open(&P), POSTIE_ERR_IO); /* CAPA could not be sent */
     assert_int_equal(postie_pop3_get_state(&P), POSTIE_POP3_STATE_CLOSED);
@@ -1072,6 +1084,7 @@ static void test_send_failure(void **state)
     fake_step_add(&F, "", "+OK hi\r\n");
     fake_bind(&F, &tr);
     ST(postie_pop3_init(&P, &tr), POSTIE_OK);
+    plain_session(&P);
     F.send_error = POSTIE_ERR_BUSY;
     ST(postie_pop3_open(&P), POSTIE_ERR_IO);
     fake_free(&F);
@@ -1084,6 +1097,7 @@ static void test_send_failure(void **state)
     fake_bind(&F, &tr);
     F.send_max = 1;
     ST(postie_pop3_init(&P, &tr), POSTIE_OK);
+    plain_session(&P);
     ST(postie_pop3_open(&P), POSTIE_OK);
     ST(postie_pop3_login(&P, "someone", "password", POSTIE_POP3_LOGIN_AUTO), POSTIE_OK);
     check_sent_script();
@@ -1135,6 +1149,7 @@ static void test_timeout_passed(void **state)
     tr.send = wrap_send;
     tr.recv = wrap_recv;
     ST(postie_pop3_init(&P, &tr), POSTIE_OK);
+    plain_session(&P);
     assert_int_equal(P.timeout_ms, POSTIE_DEFAULT_TIMEOUT_MS);
     postie_pop3_set_timeout(&P, 1234);
     ST(postie_pop3_open(&P), POSTIE_OK);
