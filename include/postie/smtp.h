@@ -12,7 +12,9 @@
  *     postie_smtp_envelope env = {0};
  *     postie_smtp_init(&s, &transport);
  *     postie_smtp_set_domain(&s, "client.example.org");   (or set_local_addr)
- *     postie_smtp_open(&s);                                greeting + EHLO/HELO
+ *     postie_smtp_set_tls(&s, POSTIE_TLS_REQUIRED, "mx.example.org"); (the default
+ *                                                          policy; it needs the name)
+ *     postie_smtp_open(&s);                                greeting, EHLO, STARTTLS, EHLO
  *     postie_smtp_auth(&s, POSTIE_SASL_PASSWORD_MECHS, user, pass);
  *     env.from = "me@example.org"; env.rcpts = to; env.nrcpts = 2;
  *     postie_smtp_mail(&s, &env);                          MAIL, RCPT..., [DATA]
@@ -53,6 +55,7 @@
 #include "postie/transport.h"
 #include "postie/line.h"
 #include "postie/sasl.h"
+#include "postie/security.h"
 #include "postie/smtp_proto.h"
 
 #ifdef __cplusplus
@@ -135,6 +138,12 @@ typedef struct postie_smtp {
     char cmd[POSTIE_CMD_MAX];    /* commands, pipelined batches, DATA output */
     size_t cmd_len;
     char sasl[POSTIE_SMTP_SASL_RAW_MAX];
+    unsigned char tls_policy;    /* postie_tls_policy */
+    unsigned char tls_active;    /* the connection is encrypted (STARTTLS done, or implicit) */
+    unsigned char allow_plain;   /* credentials may cross an unencrypted connection */
+    char server_name[POSTIE_SERVER_NAME_MAX]; /* for STARTTLS in open() */
+    postie_random_fn random;     /* SCRAM nonces; NULL: SCRAM is never chosen */
+    void *random_ctx;
 } postie_smtp;
 
 /* Prepares s over transport t (copied; t->ctx must outlive s). Sends
@@ -158,13 +167,47 @@ postie_status postie_smtp_set_domain(postie_smtp *s, const char *domain);
  * name (RFC 5321 sec. 4.1.4). Returns POSTIE_OK or POSTIE_ERR_PARAM. */
 postie_status postie_smtp_set_local_addr(postie_smtp *s, const char *ip);
 
+/* TLS policy of the session (before open; default POSTIE_TLS_REQUIRED, see
+ * security.h and docs/tls.md) and the server name the certificate is checked
+ * against when open() upgrades with STARTTLS (copied; may be NULL for OFF and
+ * IMPLICIT, required for REQUIRED and OPPORTUNISTIC). IMPLICIT declares that
+ * the transport is already TLS (submissions, port 465).
+ * Returns POSTIE_OK; POSTIE_ERR_PARAM (s NULL, unknown policy, a name that
+ * fails postie_server_name_ok(), no name for REQUIRED/OPPORTUNISTIC);
+ * POSTIE_ERR_STATE (already open). */
+postie_status postie_smtp_set_tls(postie_smtp *s, postie_tls_policy policy,
+                                  const char *server_name);
+
+/* allow != 0: AUTH PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER may be used on a
+ * connection that is not encrypted (default: POSTIE_ERR_INSECURE, nothing
+ * sent). For test servers and legacy set-ups only. s NULL is ignored. */
+void postie_smtp_allow_plaintext_credentials(postie_smtp *s, int allow);
+
+/* Random source for SCRAM-SHA-256 nonces (NULL: SCRAM is never chosen).
+ * fn and ctx must outlive s. s NULL is ignored. */
+void postie_smtp_set_random(postie_smtp *s, postie_random_fn fn, void *ctx);
+
+/* 1 when the connection is encrypted (STARTTLS succeeded, or IMPLICIT). */
+int postie_smtp_tls_active(const postie_smtp *s);
+
 /*
  * Reads the greeting (single or multi-line) and says EHLO; when the server
  * answers EHLO with 500 or 502 it says HELO instead (no extensions then).
+ * Then applies the TLS policy: with REQUIRED or OPPORTUNISTIC on a plain
+ * connection, when EHLO lists STARTTLS and the transport has start_tls, it
+ * runs postie_smtp_starttls() with the name from postie_smtp_set_tls() (EHLO
+ * is said again over TLS). With REQUIRED and no STARTTLS (a HELO server has
+ * none) the server is refused: QUIT, session closed, POSTIE_ERR_TLS_REQUIRED;
+ * nothing but EHLO/HELO was sent. A STARTTLS refused with 4xx/5xx is
+ * POSTIE_ERR_TRANSIENT / POSTIE_ERR_SERVER with REQUIRED (session closed
+ * with QUIT) and ignored with OPPORTUNISTIC (the session stays plain).
  * Returns POSTIE_OK (state READY); POSTIE_ERR_SERVER / POSTIE_ERR_TRANSIENT
  * (greeting 554/4xx, or EHLO and HELO refused: the session is closed with
  * QUIT); POSTIE_ERR_PROTOCOL (greeting not 220 nor an error code);
- * POSTIE_ERR_STATE (not CLOSED, or already used); the common statuses above.
+ * POSTIE_ERR_TLS_REQUIRED; the statuses of postie_smtp_starttls() (fatal
+ * ones close the session); POSTIE_ERR_PARAM (REQUIRED/OPPORTUNISTIC with no
+ * server name: nothing read or sent); POSTIE_ERR_STATE (not CLOSED, or
+ * already used); the common statuses above.
  */
 postie_status postie_smtp_open(postie_smtp *s);
 
@@ -179,10 +222,11 @@ postie_status postie_smtp_ehlo(postie_smtp *s);
  * again. Bytes the server sent after its 220 (before the handshake) are a
  * command-injection attempt: POSTIE_ERR_PROTOCOL, session closed.
  * server_name: NUL-terminated, only read during the call (SNI/verification).
+ * Only the extensions of the EHLO said over TLS are kept (RFC 3207 sec. 4.2).
  * Returns POSTIE_OK; POSTIE_ERR_PARAM (server_name NULL, empty, or holding a
  * space or control byte; nothing sent); POSTIE_ERR_UNSUPPORTED (server did not offer STARTTLS,
  * or the transport has no start_tls; nothing sent); POSTIE_ERR_STATE (not
- * READY); POSTIE_ERR_SERVER/TRANSIENT (STARTTLS refused; session usable);
+ * READY, or already encrypted); POSTIE_ERR_SERVER/TRANSIENT (STARTTLS refused; session usable);
  * whatever start_tls returns (POSTIE_ERR_TLS, POSTIE_ERR_TLS_VERIFY: session
  * dead); the common statuses.
  */
@@ -193,12 +237,24 @@ postie_status postie_smtp_starttls(postie_smtp *s, const char *server_name);
  * (POSTIE_SASL_PASSWORD_MECHS with a password, POSTIE_SASL_TOKEN_MECHS with
  * an OAuth 2.0 access token, or one POSTIE_SASL_* bit). Of those the server
  * offers, the strongest is used (postie_sasl_choose():
- * OAUTHBEARER > XOAUTH2 > CRAM-MD5 > PLAIN > LOGIN). PLAIN, XOAUTH2 and
- * OAUTHBEARER go with an initial response; LOGIN answers the server's
- * prompts; CRAM-MD5 answers the challenge. user and secret (password or
- * token): NUL-terminated, only read during the call.
+ * SCRAM-SHA-256 > OAUTHBEARER > XOAUTH2 > CRAM-MD5 > PLAIN > LOGIN), leaving
+ * out SCRAM-SHA-256 when no random source is set (postie_smtp_set_random),
+ * and - on a connection that is not encrypted, without
+ * postie_smtp_allow_plaintext_credentials() - every mechanism that reveals
+ * the secret (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER). PLAIN, XOAUTH2,
+ * OAUTHBEARER and SCRAM-SHA-256 go with an initial response; LOGIN answers
+ * the server's prompts; CRAM-MD5 answers the challenge. For SCRAM-SHA-256
+ * the server's signature (its second 334) is verified before the empty
+ * response that asks for 235: a wrong one is cancelled with "*" and is
+ * POSTIE_ERR_AUTH; a 235 without a verified signature is POSTIE_ERR_AUTH and
+ * the session is dead. user and secret (password or token): NUL-terminated,
+ * only read during the call; SCRAM wants printable ASCII (docs/scram.md).
  * Returns POSTIE_OK (235); POSTIE_ERR_UNSUPPORTED (the server does not
- * advertise AUTH, or offers none of mechs: nothing sent); POSTIE_ERR_AUTH
+ * advertise AUTH, or offers none of mechs: nothing sent);
+ * POSTIE_ERR_INSECURE (of mechs, the server offers only mechanisms that
+ * reveal the secret and the connection is plain: nothing sent);
+ * POSTIE_ERR_TLS_REQUIRED (policy REQUIRED, plain connection: nothing sent);
+ * the random source's status (nothing sent); POSTIE_ERR_AUTH
  * (535 or any other 5xx to the exchange; the text is the server's, from
  * postie_smtp_reply_text()); POSTIE_ERR_TRANSIENT (454 and other 4xx);
  * POSTIE_ERR_PARAM (NULL, empty user, CR/LF in user or secret, ^A in a
@@ -245,6 +301,8 @@ postie_status postie_smtp_auth(postie_smtp *s, unsigned mechs, const char *user,
  *              '<', '>' or a control byte in an address or parameter, or a
  *              command longer than POSTIE_CMD_MAX (nothing sent);
  *   POSTIE_ERR_STATE  not READY;
+ *   POSTIE_ERR_TLS_REQUIRED  policy REQUIRED and the connection is plain
+ *              (nothing sent);
  *   the common statuses.
  * env and its strings are only read during the call; results are written
  * into env->rcpts and env->accepted before it returns.

@@ -1,6 +1,7 @@
 /* Blocking SMTP client: a small loop around the core (smtp_proto.c, sasl.c). */
 #include "postie/smtp.h"
 #include "postie/base64.h"
+#include "postie/scram.h"
 
 #include <string.h>
 
@@ -222,6 +223,55 @@ postie_status postie_smtp_set_local_addr(postie_smtp *s, const char *ip)
     return POSTIE_OK;
 }
 
+postie_status postie_smtp_set_tls(postie_smtp *s, postie_tls_policy policy,
+                                  const char *server_name)
+{
+    if (s == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (policy != POSTIE_TLS_REQUIRED && policy != POSTIE_TLS_OPPORTUNISTIC &&
+        policy != POSTIE_TLS_OFF && policy != POSTIE_TLS_IMPLICIT) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (server_name != NULL && !postie_server_name_ok(server_name)) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (server_name == NULL &&
+        (policy == POSTIE_TLS_REQUIRED || policy == POSTIE_TLS_OPPORTUNISTIC)) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (s->state != POSTIE_SMTP_STATE_CLOSED || s->greeted || !s->connected) {
+        return POSTIE_ERR_STATE;
+    }
+    s->tls_policy = (unsigned char)policy;
+    s->tls_active = policy == POSTIE_TLS_IMPLICIT;
+    s->server_name[0] = '\0';
+    if (server_name != NULL) {
+        memcpy(s->server_name, server_name, strlen(server_name) + 1);
+    }
+    return POSTIE_OK;
+}
+
+void postie_smtp_allow_plaintext_credentials(postie_smtp *s, int allow)
+{
+    if (s != NULL) {
+        s->allow_plain = allow != 0;
+    }
+}
+
+void postie_smtp_set_random(postie_smtp *s, postie_random_fn fn, void *ctx)
+{
+    if (s != NULL) {
+        s->random = fn;
+        s->random_ctx = ctx;
+    }
+}
+
+int postie_smtp_tls_active(const postie_smtp *s)
+{
+    return s != NULL && s->tls_active;
+}
+
 /* EHLO (or HELO when the session uses HELO); fills s->ext. */
 static postie_status hello(postie_smtp *s, int allow_fallback)
 {
@@ -272,6 +322,10 @@ postie_status postie_smtp_open(postie_smtp *s)
     if (s->state != POSTIE_SMTP_STATE_CLOSED || !s->connected || s->greeted) {
         return POSTIE_ERR_STATE;
     }
+    if (!s->tls_active && s->server_name[0] == '\0' &&
+        (s->tls_policy == POSTIE_TLS_REQUIRED || s->tls_policy == POSTIE_TLS_OPPORTUNISTIC)) {
+        return POSTIE_ERR_PARAM; /* no name to check a certificate against */
+    }
     s->greeted = 1;
     st = read_reply(s, 0);
     if (st != POSTIE_OK) {
@@ -291,7 +345,23 @@ postie_status postie_smtp_open(postie_smtp *s)
         }
         return give_up(s, st);
     }
-    return st;
+    if (st != POSTIE_OK || s->tls_active || s->tls_policy == POSTIE_TLS_OFF) {
+        return st;
+    }
+    /* the TLS policy: upgrade when offered; REQUIRED refuses a server without it */
+    if ((s->ext.flags & POSTIE_SMTP_EXT_STARTTLS) && s->tr.start_tls != NULL) {
+        st = postie_smtp_starttls(s, s->server_name);
+        if ((st == POSTIE_ERR_TRANSIENT || st == POSTIE_ERR_SERVER) &&
+            s->state != POSTIE_SMTP_STATE_CLOSED) {
+            /* STARTTLS refused, session usable and still plain */
+            return s->tls_policy == POSTIE_TLS_REQUIRED ? give_up(s, st) : POSTIE_OK;
+        }
+        return st;
+    }
+    if (s->tls_policy == POSTIE_TLS_REQUIRED) {
+        return give_up(s, POSTIE_ERR_TLS_REQUIRED);
+    }
+    return POSTIE_OK;
 }
 
 postie_status postie_smtp_ehlo(postie_smtp *s)
@@ -318,7 +388,7 @@ postie_status postie_smtp_starttls(postie_smtp *s, const char *server_name)
             return POSTIE_ERR_PARAM;
         }
     }
-    if (s->state != POSTIE_SMTP_STATE_READY) {
+    if (s->state != POSTIE_SMTP_STATE_READY || s->tls_active) {
         return POSTIE_ERR_STATE;
     }
     if (!(s->ext.flags & POSTIE_SMTP_EXT_STARTTLS) || s->tr.start_tls == NULL) {
@@ -341,7 +411,9 @@ postie_status postie_smtp_starttls(postie_smtp *s, const char *server_name)
     if (st != POSTIE_OK) {
         return fatal(s, st < 0 ? st : POSTIE_ERR_TLS);
     }
+    s->tls_active = 1;
     s->helo = 0;
+    /* hello() forgets the plain-text extensions before parsing the new ones */
     return hello(s, 0);
 }
 
@@ -391,15 +463,70 @@ static postie_status auth_cancel(postie_smtp *s, postie_status st)
     return st;
 }
 
+static int printable_ascii(const char *p)
+{
+    for (; *p != '\0'; p++) {
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Random bytes of a SCRAM client nonce: 15 give 20 base64 characters. */
+#define SCRAM_NONCE_BYTES 15
+
+/* SCRAM client-first into s->sasl (*n bytes); nothing is sent. */
+static postie_status scram_first(postie_smtp *s, postie_scram *sc, const char *user,
+                                 const char *secret, size_t *n)
+{
+    unsigned char rnd[SCRAM_NONCE_BYTES];
+    char nonce[SCRAM_NONCE_BYTES / 3 * 4 + 1];
+    size_t nlen = 0;
+    postie_status st;
+
+    if (secret[0] == '\0' || !printable_ascii(user) || !printable_ascii(secret)) {
+        return POSTIE_ERR_PARAM; /* docs/scram.md: no SASLprep */
+    }
+    st = s->random(s->random_ctx, rnd, sizeof rnd);
+    if (st != POSTIE_OK) {
+        return st < 0 ? st : POSTIE_ERR_INTERNAL;
+    }
+    (void)postie_base64_encode(rnd, sizeof rnd, nonce, sizeof nonce, &nlen);
+    memset(rnd, 0, sizeof rnd);
+    return postie_scram_client_first(sc, user, nonce, nlen, s->sasl, sizeof s->sasl, n);
+}
+
+static postie_status auth_exchange(postie_smtp *s, postie_sasl_mech mech, const char *user,
+                                   const char *secret, postie_scram *sc);
+
 postie_status postie_smtp_auth(postie_smtp *s, unsigned mechs, const char *user,
                                const char *secret)
 {
+    postie_scram sc;
+    postie_status st;
+
+    postie_scram_init(&sc);
+    st = auth_exchange(s, (postie_sasl_mech)mechs, user, secret, &sc);
+    postie_scram_wipe(&sc);
+    if (s != NULL) {
+        memset(s->sasl, 0, sizeof s->sasl);
+    }
+    return st;
+}
+
+/* mechs_in: the caller's allowed set (a postie_sasl_mech only by type). */
+static postie_status auth_exchange(postie_smtp *s, postie_sasl_mech mechs_in, const char *user,
+                                   const char *secret, postie_scram *sc)
+{
+    unsigned mechs = (unsigned)mechs_in, offered, allowed;
     postie_sasl_mech mech;
     postie_status st;
     size_t rawlen = 0;
     char *chal, *raw;
     size_t rawcap;
-    unsigned step;
+    unsigned step, scram_stage = 0;
+    int verified = 0;
     const char *p;
     cw w;
 
@@ -419,10 +546,27 @@ postie_status postie_smtp_auth(postie_smtp *s, unsigned mechs, const char *user,
     if (s->state != POSTIE_SMTP_STATE_READY) {
         return POSTIE_ERR_STATE;
     }
+    if (!s->tls_active && s->tls_policy == POSTIE_TLS_REQUIRED) {
+        return POSTIE_ERR_TLS_REQUIRED;
+    }
     if (!(s->ext.flags & POSTIE_SMTP_EXT_AUTH)) {
         return POSTIE_ERR_UNSUPPORTED;
     }
-    mech = postie_sasl_choose(s->ext.auth, mechs);
+    offered = s->ext.auth;
+    allowed = mechs & (unsigned)POSTIE_SASL_ALL_MECHS;
+    if (s->random == NULL) {
+        allowed &= ~(unsigned)POSTIE_SASL_SCRAM_SHA256;
+    }
+    if (!s->tls_active && !s->allow_plain) {
+        /* PLAIN, LOGIN and bearer tokens would show the secret on the path */
+        unsigned safe = allowed & (unsigned)POSTIE_SASL_CLEAR_SAFE_MECHS;
+        if (postie_sasl_choose(offered, safe) == POSTIE_SASL_NONE &&
+            postie_sasl_choose(offered, allowed) != POSTIE_SASL_NONE) {
+            return POSTIE_ERR_INSECURE;
+        }
+        allowed = safe;
+    }
+    mech = postie_sasl_choose(offered, allowed);
     if (mech == POSTIE_SASL_NONE) {
         return POSTIE_ERR_UNSUPPORTED;
     }
@@ -440,6 +584,12 @@ postie_status postie_smtp_auth(postie_smtp *s, unsigned mechs, const char *user,
         break;
     case POSTIE_SASL_OAUTHBEARER:
         st = postie_sasl_oauthbearer(user, secret, NULL, NULL, s->sasl, sizeof s->sasl, &rawlen);
+        break;
+    case POSTIE_SASL_SCRAM_SHA256:
+        st = scram_first(s, sc, user, secret, &rawlen);
+        if (st != POSTIE_OK && st != POSTIE_ERR_PARAM && st != POSTIE_ERR_BUFFER) {
+            return st; /* the random source failed */
+        }
         break;
     default:
         st = POSTIE_OK;
@@ -479,6 +629,10 @@ postie_status postie_smtp_auth(postie_smtp *s, unsigned mechs, const char *user,
         size_t clen = 0;
         int c = s->reply.code;
         if (c == 235) {
+            if (mech == POSTIE_SASL_SCRAM_SHA256 && !verified) {
+                /* the server never proved it knows the password */
+                return fatal(s, POSTIE_ERR_AUTH);
+            }
             return POSTIE_OK;
         }
         if (c / 100 == 5) {
@@ -514,6 +668,18 @@ postie_status postie_smtp_auth(postie_smtp *s, unsigned mechs, const char *user,
             st = step == 0 ? POSTIE_OK : POSTIE_ERR_PROTOCOL;
             raw[0] = POSTIE_SASL_OAUTHBEARER_ABORT[0];
             rawlen = 1;
+            break;
+        case POSTIE_SASL_SCRAM_SHA256:
+            if (scram_stage == 0) {
+                st = postie_scram_client_final(sc, secret, chal, clen, raw, rawcap, &rawlen);
+            } else if (scram_stage == 1) {
+                st = postie_scram_server_final(sc, chal, clen);
+                verified = st == POSTIE_OK;
+                rawlen = 0; /* the empty response that asks for 235 */
+            } else {
+                st = POSTIE_ERR_PROTOCOL;
+            }
+            scram_stage++;
             break;
         default: /* PLAIN went with its initial response: no challenge expected */
             st = POSTIE_ERR_PROTOCOL;
@@ -631,6 +797,9 @@ postie_status postie_smtp_mail(postie_smtp *s, postie_smtp_envelope *env)
     }
     if (s->state != POSTIE_SMTP_STATE_READY) {
         return POSTIE_ERR_STATE;
+    }
+    if (!s->tls_active && s->tls_policy == POSTIE_TLS_REQUIRED) {
+        return POSTIE_ERR_TLS_REQUIRED;
     }
     if (need_utf8 && !(s->ext.flags & POSTIE_SMTP_EXT_SMTPUTF8)) {
         return POSTIE_ERR_UNSUPPORTED;

@@ -34,10 +34,20 @@ static void begin(size_t chunk)
     fake_init(&F, chunk);
 }
 
+/* These transcripts are plain-text sessions: they opt out of the default
+ * TLS policy and allow PLAIN/LOGIN without TLS. The policy itself is tested
+ * in test_smtp_tls.c. */
+static void plain_session(postie_smtp *s)
+{
+    assert_int_equal(postie_smtp_set_tls(s, POSTIE_TLS_OFF, NULL), POSTIE_OK);
+    postie_smtp_allow_plaintext_credentials(s, 1);
+}
+
 static void start(void)
 {
     fake_bind(&F, &T);
     assert_int_equal(postie_smtp_init(&S, &T), POSTIE_OK);
+    plain_session(&S);
     assert_int_equal(postie_smtp_set_domain(&S, "client.example"), POSTIE_OK);
 }
 
@@ -112,7 +122,7 @@ static void test_session_basic(void **state)
                                        POSTIE_SMTP_EXT_8BITMIME | POSTIE_SMTP_EXT_ENHANCEDSTATUSCODES |
                                        POSTIE_SMTP_EXT_AUTH | POSTIE_SMTP_EXT_DSN);
         assert_int_equal(e->size_max, 1000);
-        assert_int_equal(e->auth, POSTIE_SASL_PASSWORD_MECHS);
+        assert_int_equal(e->auth, POSTIE_SASL_PLAIN | POSTIE_SASL_LOGIN | POSTIE_SASL_CRAM_MD5);
         assert_true(postie_smtp_has(&S, POSTIE_SMTP_EXT_DSN));
         assert_false(postie_smtp_has(&S, POSTIE_SMTP_EXT_PIPELINING));
         assert_int_equal(postie_smtp_auth(&S, POSTIE_SASL_PLAIN, "tim", "tanstaaftanstaaf"), POSTIE_OK);
@@ -208,6 +218,7 @@ static void test_address_literal(void **state)
     fake_step_add(&F, "EHLO [127.0.0.1]\r\n", "250 mx\r\n");
     fake_bind(&F, &T);
     assert_int_equal(postie_smtp_init(&S, &T), POSTIE_OK);
+    plain_session(&S);
     assert_int_equal(postie_smtp_open(&S), POSTIE_OK);
     assert_script_sent();
 
@@ -216,6 +227,7 @@ static void test_address_literal(void **state)
     fake_step_add(&F, "EHLO [IPv6:::1]\r\n", "250 mx\r\n");
     fake_bind(&F, &T);
     assert_int_equal(postie_smtp_init(&S, &T), POSTIE_OK);
+    plain_session(&S);
     assert_int_equal(postie_smtp_set_local_addr(&S, "::1"), POSTIE_OK);
     assert_int_equal(postie_smtp_set_local_addr(&S, "not-an-ip"), POSTIE_ERR_PARAM);
     assert_int_equal(postie_smtp_set_domain(&S, "bad domain"), POSTIE_ERR_PARAM);
@@ -228,6 +240,7 @@ static void test_address_literal(void **state)
     fake_step_add(&F, "EHLO [192.0.2.7]\r\n", "250 mx\r\n");
     fake_bind(&F, &T);
     assert_int_equal(postie_smtp_init(&S, &T), POSTIE_OK);
+    plain_session(&S);
     assert_int_equal(postie_smtp_set_local_addr(&S, "192.0.2.7"), POSTIE_OK);
     assert_int_equal(postie_smtp_open(&S), POSTIE_OK);
     assert_script_sent();
@@ -1187,6 +1200,7 @@ static void test_timeout_reaches_transport(void **state)
     spy.recv = spy_recv;
     bad_timeouts = timed_calls = 0;
     assert_int_equal(postie_smtp_init(&S, &spy), POSTIE_OK);
+    plain_session(&S);
     assert_int_equal(postie_smtp_set_domain(&S, "client.example"), POSTIE_OK);
     postie_smtp_set_timeout(&S, 4321u);
     assert_int_equal(postie_smtp_open(&S), POSTIE_OK);
