@@ -45,8 +45,15 @@ int main(int argc, char **argv)
         return 1;
     }
     postie_tcp_transport(&tcp, &tr);
-    if ((st = postie_pop3_init(&pop, &tr)) != POSTIE_OK ||
-        (st = postie_pop3_open(&pop)) != POSTIE_OK) {
+    if ((st = postie_pop3_init(&pop, &tr)) != POSTIE_OK) {
+        return fail(&pop, "init", st);
+    }
+    /* This demo talks to the loopback test server in plain text, so it says
+     * so explicitly: no TLS, and USER/PASS allowed without it. A real client
+     * keeps the default (POSTIE_TLS_REQUIRED) and passes a TLS transport. */
+    (void)postie_pop3_set_tls(&pop, POSTIE_TLS_OFF, NULL);
+    postie_pop3_allow_plaintext_credentials(&pop, 1);
+    if ((st = postie_pop3_open(&pop)) != POSTIE_OK) {
         return fail(&pop, "greeting", st);
     }
     /* AUTO: APOP when the server offers it, else USER/PASS. */

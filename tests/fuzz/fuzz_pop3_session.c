@@ -145,6 +145,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tr.recv = mem_recv;
     tr.close = mem_close;
     CHECK(postie_pop3_init(&p, &tr) == POSTIE_OK);
+    CHECK(postie_pop3_set_tls(&p, POSTIE_TLS_OFF, NULL) == POSTIE_OK);
+    postie_pop3_allow_plaintext_credentials(&p, 1);
     postie_pop3_set_timeout(&p, 10);
 
     if (postie_pop3_open(&p) == POSTIE_OK) {

@@ -101,9 +101,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     t.recv = mem_recv;
     t.start_tls = mem_tls;
     t.close = mem_close;
-    if (postie_smtp_init(&s, &t) != POSTIE_OK || postie_smtp_set_domain(&s, "fuzz.example") != POSTIE_OK) {
+    if (postie_smtp_init(&s, &t) != POSTIE_OK || postie_smtp_set_domain(&s, "fuzz.example") != POSTIE_OK ||
+        postie_smtp_set_tls(&s, POSTIE_TLS_OFF, NULL) != POSTIE_OK) {
         abort();
     }
+    postie_smtp_allow_plaintext_credentials(&s, 1);
     if (postie_smtp_open(&s) == POSTIE_OK) {
         if (opt & 0x40) {
             (void)postie_smtp_starttls(&s, "mx.example");

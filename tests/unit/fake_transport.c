@@ -96,11 +96,30 @@ static long fake_recv(void *ctx, void *buf, size_t len, unsigned timeout_ms)
     }
 }
 
+/* 1 when unlocked server bytes have not been handed out yet. */
+static int fake_pending(fake_transport *f)
+{
+    size_t i;
+    unlock(f);
+    for (i = f->cur; i < f->unlocked; i++) {
+        size_t done = i == f->cur ? f->step_pos : 0;
+        if (f->steps[i].reply_len > done) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static postie_status fake_start_tls(void *ctx, const char *server_name)
 {
     fake_transport *f = ctx;
     f->tls_name = server_name;
-    return POSTIE_OK;
+    f->tls_calls++;
+    f->tls_sent_len = f->sent_len;
+    if (f->tls_peek && fake_pending(f)) {
+        return POSTIE_ERR_PROTOCOL;
+    }
+    return (postie_status)f->tls_result;
 }
 
 static void fake_close(void *ctx)

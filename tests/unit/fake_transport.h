@@ -39,6 +39,12 @@ typedef struct fake_transport {
     int closed;            /* close() called */
     const char *tls_name;  /* server_name given to start_tls, if any */
     int tls_supported;     /* start_tls non-NULL */
+    int tls_calls;         /* start_tls calls */
+    size_t tls_sent_len;   /* sent_len when start_tls was called */
+    long tls_result;       /* what start_tls returns (0 = POSTIE_OK) */
+    int tls_peek;          /* start_tls fails with POSTIE_ERR_PROTOCOL when
+                              server bytes are waiting unread, as the OpenSSL
+                              transport's peek does */
 } fake_transport;
 
 void fake_init(fake_transport *f, size_t chunk);
