@@ -39,6 +39,7 @@
  *     POSTIE_ERR_LINE_TOO_LONG;
  *   a 421 reply (service closing) to any command: POSTIE_ERR_TRANSIENT, and
  *     the session is dead too.
+ * Every call returns POSTIE_ERR_PARAM when s is NULL.
  * POSTIE_ERR_PARAM, POSTIE_ERR_STATE, POSTIE_ERR_UNSUPPORTED and
  * POSTIE_ERR_TOO_BIG returned before anything was sent leave the session as
  * it was. Every network step is bounded by the timeout (set_timeout): a
