@@ -25,6 +25,8 @@ set(POSTIE_CORE_SOURCES
   ${POSTIE_ROOT}/src/core/scram.c
   ${POSTIE_ROOT}/src/core/base64_stream.c
   ${POSTIE_ROOT}/src/core/compose.c
+  ${POSTIE_ROOT}/src/core/smtp_proto.c
+  ${POSTIE_ROOT}/src/core/sasl.c
 )
 
 set(POSTIE_POP3_SOURCES
@@ -32,6 +34,7 @@ set(POSTIE_POP3_SOURCES
 )
 
 set(POSTIE_SMTP_SOURCES
+  ${POSTIE_ROOT}/src/smtp/smtp.c
 )
 
 set(POSTIE_POSIX_SOURCES
