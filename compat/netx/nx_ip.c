@@ -2,7 +2,10 @@
  * stack does the work, so the link driver is never called. */
 #include "nx_api.h"
 
+#include <arpa/inet.h>
 #include <string.h>
+
+#include "nx_postie_internal.h"
 
 UINT nx_ip_create(NX_IP *ip_ptr, CHAR *name, ULONG ip_address, ULONG network_mask,
                   NX_PACKET_POOL *default_pool, VOID (*ip_link_driver)(struct NX_IP_DRIVER_STRUCT *),
@@ -75,4 +78,33 @@ VOID _nx_ram_network_driver(struct NX_IP_DRIVER_STRUCT *driver_req_ptr)
     if (driver_req_ptr != NULL) {
         driver_req_ptr->nx_ip_driver_status = NX_SUCCESS;
     }
+}
+
+int nx_postie_address_string(const NXD_ADDRESS *a, char *out, size_t cap)
+{
+    unsigned char b[16];
+    int i;
+
+    if (a == NULL || out == NULL) {
+        return -1;
+    }
+    if (a->nxd_ip_version == NX_IP_VERSION_V4) {
+        ULONG w = a->nxd_ip_address.v4;
+        b[0] = (unsigned char)(w >> 24);
+        b[1] = (unsigned char)(w >> 16);
+        b[2] = (unsigned char)(w >> 8);
+        b[3] = (unsigned char)w;
+        return inet_ntop(AF_INET, b, out, (socklen_t)cap) != NULL ? 0 : -1;
+    }
+    if (a->nxd_ip_version == NX_IP_VERSION_V6) {
+        for (i = 0; i < 4; i++) {
+            ULONG w = a->nxd_ip_address.v6[i];
+            b[4 * i] = (unsigned char)(w >> 24);
+            b[4 * i + 1] = (unsigned char)(w >> 16);
+            b[4 * i + 2] = (unsigned char)(w >> 8);
+            b[4 * i + 3] = (unsigned char)w;
+        }
+        return inet_ntop(AF_INET6, b, out, (socklen_t)cap) != NULL ? 0 : -1;
+    }
+    return -1;
 }
