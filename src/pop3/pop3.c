@@ -345,9 +345,14 @@ static postie_status read_capa(postie_pop3 *p)
 
 postie_status postie_pop3_open(postie_pop3 *p)
 {
+    return postie_pop3_open_ex(p, 0);
+}
+
+postie_status postie_pop3_open_ex(postie_pop3 *p, unsigned flags)
+{
     postie_status st;
 
-    if (p == NULL) {
+    if (p == NULL || (flags & ~POSTIE_POP3_OPEN_NO_CAPA) != 0) {
         return POSTIE_ERR_PARAM;
     }
     if (is_dead(p) || p->state != POSTIE_POP3_STATE_CLOSED) {
@@ -367,6 +372,9 @@ postie_status postie_pop3_open(postie_pop3 *p)
         p->caps |= POSTIE_POP3_CAP_APOP;
     }
     p->state = POSTIE_POP3_STATE_AUTHORIZATION;
+    if (flags & POSTIE_POP3_OPEN_NO_CAPA) {
+        return POSTIE_OK;
+    }
     st = read_capa(p);
     return st == POSTIE_ERR_SERVER ? POSTIE_OK : st;
 }
