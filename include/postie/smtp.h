@@ -119,11 +119,14 @@ typedef struct postie_smtp {
     postie_transport tr;
     unsigned timeout_ms;
     postie_smtp_state state;
+    unsigned char connected;     /* transport not yet closed */
+    unsigned char greeted;       /* open() already ran (once per connection) */
     unsigned char data_opened;   /* 354 already received by a pipelined DATA */
     unsigned char helo;          /* 1 when the server got HELO, not EHLO */
     postie_smtp_ext ext;
     char domain[POSTIE_SMTP_DOMAIN_MAX]; /* EHLO argument */
     postie_smtp_reply reply;     /* last complete reply */
+    postie_smtp_reply saved;     /* the reply that decided a multi-reply call */
     postie_line line;
     postie_smtp_dot dot;         /* DATA encoder of the message in progress */
     unsigned long messages_sent; /* messages that got 250 to their final dot */
@@ -302,12 +305,13 @@ postie_status postie_smtp_rset(postie_smtp *s);
 postie_status postie_smtp_noop(postie_smtp *s);
 
 /*
- * QUIT, then closes the transport (always, whatever the outcome; in state
- * CLOSED it only closes). Messages that got their 250 stay sent whatever QUIT
- * returns. Returns POSTIE_OK (221, or any 2xx); POSTIE_ERR_SERVER /
- * POSTIE_ERR_TRANSIENT; POSTIE_ERR_STATE (in DATA: the message is abandoned
- * and the connection dropped); the transport/reply statuses (e.g.
- * POSTIE_ERR_CLOSED when the server hung up before answering).
+ * QUIT, then closes the transport (always, whatever the outcome). Messages
+ * that got their 250 stay sent whatever QUIT returns: its status is only
+ * about QUIT. Returns POSTIE_OK (221, or any 2xx); POSTIE_ERR_SERVER /
+ * POSTIE_ERR_TRANSIENT; POSTIE_ERR_STATE (state CLOSED: nothing sent, the
+ * transport is closed if still open; or state DATA: the message is abandoned
+ * and the connection dropped without QUIT); the transport/reply statuses
+ * (e.g. POSTIE_ERR_CLOSED when the server hung up before answering).
  */
 postie_status postie_smtp_quit(postie_smtp *s);
 
