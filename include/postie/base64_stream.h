@@ -25,7 +25,8 @@ typedef struct postie_base64_stream {
 
 /* Starts an encoding. line_max: 0 for one unbroken line, otherwise the number
  * of characters after which CRLF is written (rounded down to a multiple of 4,
- * at least 4). s NULL: no-op. */
+ * at least 4); the CRLF is written before the group that starts a new line.
+ * s NULL: no-op. */
 void postie_base64_stream_init(postie_base64_stream *s, unsigned line_max);
 
 /* Most output postie_base64_stream_update() can write for n input bytes, and
@@ -39,9 +40,10 @@ size_t postie_base64_stream_max_out(const postie_base64_stream *s, size_t n);
 size_t postie_base64_stream_update(postie_base64_stream *s, const void *in, size_t n,
                                    char *out, size_t cap);
 
-/* Writes the last, padded group, and a final CRLF when line breaks are on and
- * the current line is not empty. Returns the count written (at most 6); 0 when
- * cap < 6 or s/out NULL. The stream is then reset for a new encoding. */
+/* Writes the last, padded group (preceded by CRLF when the line is full).
+ * Line breaks go BETWEEN lines: no CRLF follows the last line, so the caller
+ * decides what ends it. Returns the count written (at most 6); 0 when cap < 6
+ * or s/out NULL. The stream is then reset for a new encoding. */
 size_t postie_base64_stream_final(postie_base64_stream *s, char *out, size_t cap);
 
 #ifdef __cplusplus

@@ -115,8 +115,8 @@ typedef struct postie_compose_attachment {
 /* Description of a message. Initialise with postie_compose_message_init(),
  * then fill in what you need. */
 typedef struct postie_compose_message {
-    /* Date: seconds since 1970-01-01T00:00:00Z (0 .. 253402214400, years up to
-     * 9999) and the local offset from UTC in minutes (-1439 .. 1439; e.g. -300
+    /* Date: seconds since 1970-01-01T00:00:00Z (0 .. 253402300799; the local
+     * date must fall in year 9999 or before) and the local offset from UTC in minutes (-1439 .. 1439; e.g. -300
      * for New York in winter). The core has no clock: the caller passes both. */
     int64_t time;
     int utc_offset_minutes;
@@ -159,28 +159,31 @@ typedef struct postie_compose_message {
 /* The composer. Treat every field as private. Its size is a few hundred
  * bytes plus POSTIE_COMPOSE_BUF_SIZE + POSTIE_COMPOSE_IN_SIZE. */
 typedef struct postie_compose {
-    postie_compose_message m;      /* copy of the caller's description     */
-    char out[POSTIE_COMPOSE_BUF_SIZE]; /* staged output                   */
+    postie_compose_message m;          /* copy of the caller's description */
+    char out[POSTIE_COMPOSE_BUF_SIZE]; /* staged output                    */
     size_t out_len, out_pos;
-    char in[POSTIE_COMPOSE_IN_SIZE];   /* raw bytes pulled from a reader   */
+    char in[POSTIE_COMPOSE_IN_SIZE];   /* bytes pulled from a reader       */
     size_t in_len, in_pos;
-    postie_base64_stream b64;      /* attachment encoder                   */
-    int stage;                     /* where the state machine is           */
-    int sub;                       /* step inside the stage                */
-    size_t idx;                    /* list index inside the stage          */
-    size_t pos;                    /* byte offset inside the current value */
-    size_t col;                    /* column on the current header line    */
-    size_t qp_col;                 /* column on the current encoded line   */
-    size_t src_pos;                /* read position in a buffer source     */
-    int body_cte;                  /* chosen transfer encoding of the text */
-    int src_done;                  /* the current source reported the end  */
-    int pend_cr;                   /* a CR waits for its LF                */
-    int pend_ws;                   /* a space or tab waits (QP), or 0      */
-    int last_lf;                   /* the last byte produced was LF        */
-    int word_mode;                 /* how the current value is written     */
-    postie_status error;           /* sticky error of a failed read        */
-    char date[40];                 /* the Date value                       */
-    char boundary[40];             /* the MIME boundary                    */
+    const unsigned char *src_buf;      /* current source: a buffer ...     */
+    size_t src_len, src_pos;
+    postie_compose_read_fn src_fn;     /* ... or a reader                  */
+    void *src_user;
+    postie_base64_stream b64;          /* attachment encoder               */
+    unsigned magic;                    /* set by a successful begin        */
+    int stage;                         /* where the state machine is       */
+    size_t sub;                        /* step inside the stage            */
+    size_t idx;                        /* list index inside the stage      */
+    size_t att;                        /* current attachment               */
+    size_t pos;                        /* offset inside the current value  */
+    size_t col;                        /* column on the header line        */
+    size_t qp_col;                     /* column on the QP line            */
+    int line_has;                      /* the header line holds a token    */
+    int word_mode;                     /* how the current value is written */
+    int body_cte;                      /* transfer encoding of the text    */
+    int src_done, pend_cr, pend_ws, last_lf, overflow;
+    postie_status error;               /* sticky error of a failed read    */
+    char date[40];                     /* the Date value                   */
+    char boundary[32];                 /* the MIME boundary                */
 } postie_compose;
 
 /* Zeroes m and sets priority = POSTIE_COMPOSE_PRIORITY_NORMAL. m NULL: no-op. */
@@ -246,7 +249,8 @@ const char *postie_compose_recipient(const postie_compose *c, size_t i);
  * Formats an RFC 5322 date-time, e.g. "Sat, 29 Feb 2020 13:05:09 -0330", from
  * seconds since the epoch (UTC) and the local offset in minutes (the date and
  * time are those of the local zone). Same ranges as postie_compose_message.
- * out gets a NUL-terminated string (31 characters); cap >= 32.
+ * The day of the month has no leading zero (RFC 5322 sec. A.1.1 style), so
+ * out gets a NUL-terminated string of 30 or 31 characters; cap >= 32.
  * Returns POSTIE_OK, POSTIE_ERR_PARAM (out NULL, time or offset out of
  * range), POSTIE_ERR_BUFFER (cap too small; out untouched).
  * *len (may be NULL) gets the length without the NUL.
