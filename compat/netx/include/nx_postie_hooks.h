@@ -9,6 +9,7 @@
 
 #include "postie/transport.h"
 #include "nxd_pop3_client.h"
+#include "nxd_smtp_client.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,6 +26,16 @@ UINT nx_postie_pop3_client_create_on(NX_POP3_CLIENT *client_ptr, UINT APOP_authe
 /* Timeout of every network step of a client, in ms (default from the
  * NX_*_TIMEOUT values of the headers). */
 VOID nx_postie_pop3_client_timeout_set(NX_POP3_CLIENT *client_ptr, unsigned timeout_ms);
+
+/* Makes every later nx_smtp_mail_send() of the client get its connection
+ * from fn(user, host, port, timeout_ms, &transport) instead of TCP (host and
+ * port are the configured server's, as text). fn NULL restores TCP.
+ * The transport's close is called at the end of each session. */
+VOID nx_postie_smtp_client_connector_set(NX_SMTP_CLIENT *client_ptr, nx_postie_connect_fn fn,
+                                         void *user);
+
+/* Timeout of every network step of the client's sessions, in ms. */
+VOID nx_postie_smtp_client_timeout_set(NX_SMTP_CLIENT *client_ptr, unsigned timeout_ms);
 
 #ifdef __cplusplus
 }
