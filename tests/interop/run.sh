@@ -13,6 +13,7 @@ set -u
 # The interop programs, in the order they run. Adding one is one line here.
 PROGRAMS=(
   pop3_interop
+  netx_interop
 )
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
