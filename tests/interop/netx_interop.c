@@ -28,9 +28,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__GNUC__)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PRINTF_LIKE(f, a)
+#endif
+
 static int passed, failed;
 static char demo_dir[4096];
 
+static int check(int cond, const char *fmt, ...) PRINTF_LIKE(2, 3);
 static int check(int cond, const char *fmt, ...)
 {
     va_list ap;
