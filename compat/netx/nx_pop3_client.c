@@ -232,7 +232,7 @@ UINT nx_pop3_client_create(NX_POP3_CLIENT *client_ptr, UINT APOP_authentication,
 /* Learns the number of items with LIST when no STAT or LIST has told it yet
  * (RFC 1939's second sample session does just that); *size_of (may be NULL)
  * gets the size of item `want` if the listing names it, else 0. */
-static UINT learn_items(NX_POP3_CLIENT *c, UINT want, ULONG *size_of)
+static UINT learn_items(NX_POP3_CLIENT *c, UINT want, ULONG *size_of, UINT *listed)
 {
     postie_pop3 *p = &c->nx_pop3_client_session;
     unsigned long msg, octets, highest = 0;
@@ -240,6 +240,9 @@ static UINT learn_items(NX_POP3_CLIENT *c, UINT want, ULONG *size_of)
 
     if (size_of != NULL) {
         *size_of = 0;
+    }
+    if (listed != NULL) {
+        *listed = NX_FALSE;
     }
     if (c->nx_pop3_client_items_known) {
         return NX_SUCCESS;
@@ -251,8 +254,13 @@ static UINT learn_items(NX_POP3_CLIENT *c, UINT want, ULONG *size_of)
             if (msg > highest) {
                 highest = msg;
             }
-            if (msg == want && size_of != NULL) {
-                *size_of = octets;
+            if (msg == want) {
+                if (size_of != NULL) {
+                    *size_of = octets;
+                }
+                if (listed != NULL) {
+                    *listed = NX_TRUE;
+                }
             }
         }
     }
@@ -264,8 +272,9 @@ static UINT learn_items(NX_POP3_CLIENT *c, UINT want, ULONG *size_of)
     return NX_SUCCESS;
 }
 
-/* Common entry checks of a service taking a mail item. */
-static UINT item_guard(NX_POP3_CLIENT *c, UINT item, ULONG *size_of)
+/* Common entry checks of a service taking a mail item; *listed (may be
+ * NULL) is NX_TRUE when a LIST just named the item, its size in *size_of. */
+static UINT item_guard(NX_POP3_CLIENT *c, UINT item, ULONG *size_of, UINT *listed)
 {
     UINT status;
 
@@ -279,7 +288,7 @@ static UINT item_guard(NX_POP3_CLIENT *c, UINT item, ULONG *size_of)
         postie_pop3_get_state(&c->nx_pop3_client_session) != POSTIE_POP3_STATE_TRANSACTION) {
         return NX_POP3_CLIENT_INVALID_STATE;
     }
-    status = learn_items(c, item, size_of);
+    status = learn_items(c, item, size_of, listed);
     if (status != NX_SUCCESS) {
         return status;
     }
@@ -317,15 +326,20 @@ UINT nx_pop3_client_mail_items_get(NX_POP3_CLIENT *client_ptr, UINT *number_mail
 UINT nx_pop3_client_mail_item_size_get(NX_POP3_CLIENT *client_ptr, UINT mail_item, ULONG *size)
 {
     unsigned long octets = 0;
-    UINT status;
+    ULONG listed_size = 0;
+    UINT status, listed = NX_FALSE;
 
     if (size == NULL) {
         return NX_PTR_ERROR;
     }
     *size = 0;
-    status = item_guard(client_ptr, mail_item, NULL);
+    status = item_guard(client_ptr, mail_item, &listed_size, &listed);
     if (status != NX_SUCCESS) {
         return status;
+    }
+    if (listed) {
+        *size = listed_size; /* the LIST that learnt the count gave it */
+        return NX_SUCCESS;
     }
     status = map_status(postie_pop3_list(&client_ptr->nx_pop3_client_session, mail_item, &octets));
     if (status == NX_SUCCESS) {
@@ -343,7 +357,7 @@ UINT nx_pop3_client_mail_item_get(NX_POP3_CLIENT *client_ptr, UINT mail_item, UL
     if (item_size != NULL) {
         *item_size = 0;
     }
-    status = item_guard(client_ptr, mail_item, &listed);
+    status = item_guard(client_ptr, mail_item, &listed, NULL);
     if (status != NX_SUCCESS) {
         return status;
     }
@@ -433,7 +447,7 @@ UINT nx_pop3_client_mail_item_message_get(NX_POP3_CLIENT *client_ptr, NX_PACKET 
 
 UINT nx_pop3_client_mail_item_delete(NX_POP3_CLIENT *client_ptr, UINT mail_index)
 {
-    UINT status = item_guard(client_ptr, mail_index, NULL);
+    UINT status = item_guard(client_ptr, mail_index, NULL, NULL);
 
     if (status != NX_SUCCESS) {
         return status;

@@ -468,6 +468,40 @@ static void test_empty_message_and_refusals(void **state)
     drop_pool();
 }
 
+
+static void test_size_without_stat_uses_list(void **state)
+{
+    static fake_transport f;
+    NX_POP3_CLIENT c;
+    ULONG size = 0;
+    size_t chunk;
+    (void)state;
+    for (chunk = 1; chunk <= 20; chunk++) {
+        make_pool(64, 1);
+        fake_init(&f, chunk);
+        fake_step_add(&f, "", "+OK hi\r\n");
+        fake_step_add(&f, "USER u\r\n", "+OK\r\n");
+        fake_step_add(&f, "PASS p\r\n", "+OK\r\n");
+        fake_step_add(&f, "LIST\r\n", "+OK 2 messages\r\n1 120\r\n3 77\r\n.\r\n");
+        fake_step_add(&f, "LIST 1\r\n", "+OK 1 120\r\n");
+        fake_step_add(&f, "LIST 2\r\n", "-ERR no such message\r\n");
+        assert_int_equal(create_on(&c, &f, NX_FALSE, "u", "p"), NX_SUCCESS);
+        /* the count is not known: one LIST learns it, and the size of item 3 */
+        assert_int_equal(nx_pop3_client_mail_item_size_get(&c, 3, &size), NX_SUCCESS);
+        assert_int_equal(size, 77);
+        assert_int_equal(c.nx_pop3_client_maildrop_items, 3);
+        assert_int_equal(nx_pop3_client_mail_item_size_get(&c, 4, &size), NX_POP3_INVALID_MAIL_ITEM);
+        assert_int_equal(nx_pop3_client_mail_item_size_get(&c, 1, &size), NX_SUCCESS);
+        assert_int_equal(size, 120);
+        /* item 2 is not in the listing (deleted by another session): -ERR */
+        assert_int_equal(nx_pop3_client_mail_item_size_get(&c, 2, &size), NX_POP3_SERVER_ERROR_STATUS);
+        fake_assert_sent(&f, "USER u\r\nPASS p\r\nLIST\r\nLIST 1\r\nLIST 2\r\n");
+        nx_pop3_client_delete(&c);
+        fake_free(&f);
+        drop_pool();
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_wrong_state_during_download),
         cmocka_unit_test(test_quit_mid_message_drains),
         cmocka_unit_test(test_empty_message_and_refusals),
+        cmocka_unit_test(test_size_without_stat_uses_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
