@@ -293,7 +293,9 @@ postie_status postie_smtp_send(postie_smtp *s, postie_smtp_envelope *env,
 
 /* postie_smtp_send() for a message in memory (msg[0..len), only read
  * during the call): env->size (when 0) and POSTIE_SMTP_MSG_8BIT are set from
- * a scan of the bytes first. Same statuses. */
+ * a scan of the bytes first. The size is the RFC 1870 one: line ends counted
+ * as CRLF (as they go on the wire, final CRLF included), stuffing dots and
+ * the "." line not counted. Same statuses. */
 postie_status postie_smtp_send_buf(postie_smtp *s, postie_smtp_envelope *env,
                                    const void *msg, size_t len);
 

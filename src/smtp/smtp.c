@@ -328,7 +328,7 @@ postie_status postie_smtp_starttls(postie_smtp *s, const char *server_name)
     }
     /* Anything already received after the 220 was sent in the clear and
      * would be read as if it came over TLS: refuse it (CVE-2011-0411 class). */
-    if (s->rpos < s->rlen || s->line.len > 0) {
+    if (s->rpos < s->rlen || (!s->line.complete && s->line.len > 0)) {
         return fatal(s, POSTIE_ERR_PROTOCOL);
     }
     st = s->tr.start_tls(s->tr.ctx, server_name);
@@ -931,6 +931,33 @@ static postie_status read_buf(void *user, char *buf, size_t cap, size_t *n)
     return b->left == 0 ? POSTIE_DONE : POSTIE_OK;
 }
 
+/* RFC 1870 sec. 4 message size: the octets with every line end as CRLF
+ * (as the DATA encoder writes them, final CRLF included), without the
+ * doubled dots and without the terminating "." line. */
+static unsigned long long wire_size(const char *p, size_t n)
+{
+    unsigned long long sz = 0;
+    size_t i;
+    int at_eol = 1;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] == '\r') {
+            sz += 2;
+            if (i + 1 < n && p[i + 1] == '\n') {
+                i++;
+            }
+            at_eol = 1;
+        } else if (p[i] == '\n') {
+            sz += 2;
+            at_eol = 1;
+        } else {
+            sz++;
+            at_eol = 0;
+        }
+    }
+    return at_eol ? sz : sz + 2;
+}
+
 postie_status postie_smtp_send_buf(postie_smtp *s, postie_smtp_envelope *env,
                                    const void *msg, size_t len)
 {
@@ -940,7 +967,7 @@ postie_status postie_smtp_send_buf(postie_smtp *s, postie_smtp_envelope *env,
         return POSTIE_ERR_PARAM;
     }
     if (env->size == 0) {
-        env->size = len;
+        env->size = wire_size((const char *)msg, len);
     }
     if (postie_smtp_has_8bit(msg, len)) {
         env->flags |= POSTIE_SMTP_MSG_8BIT;

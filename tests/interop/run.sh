@@ -13,6 +13,7 @@ set -u
 # The interop programs, in the order they run. Adding one is one line here.
 PROGRAMS=(
   pop3_interop
+  smtp_interop
   netx_interop
 )
 
