@@ -945,6 +945,41 @@ static void test_dele_quit(void)
     }
 }
 
+/* A listing cut short (callback stop, or drain) as the first command of a
+ * session must not make later message numbers look out of range: the header
+ * promises that the count comes from STAT or LIST. */
+static void test_partial_listing_first(void)
+{
+    session s;
+    postie_status st;
+    listing l;
+    char uid[POSTIE_POP3_UID_MAX];
+
+    if (start(&s, cfg_host, cfg_user1, cfg_pass1, POSTIE_POP3_LOGIN_USER) != POSTIE_OK) {
+        check(0, "log in for the partial-listing checks");
+        return;
+    }
+    memset(&l, 0, sizeof l);
+    st = postie_pop3_list_all(&s.p, on_list_stop_after_one, &l);
+    check(st == POSTIE_OK && l.n == 1, "LIST all stopped after one entry as the first command (%s)",
+          st_name(st));
+    st = postie_pop3_uidl(&s.p, SMALL, uid, sizeof uid);
+    check(st == POSTIE_OK, "then UIDL %d still works (%s: %s)", SMALL, st_name(st),
+          postie_pop3_reply_text(&s.p));
+    finish(&s);
+
+    if (start(&s, cfg_host, cfg_user1, cfg_pass1, POSTIE_POP3_LOGIN_USER) != POSTIE_OK) {
+        check(0, "log in for the partial-listing checks");
+        return;
+    }
+    st = postie_pop3_uidl_begin(&s.p);
+    st = st == POSTIE_OK ? postie_pop3_drain(&s.p) : st;
+    check(st == POSTIE_OK, "UIDL all drained unread as the first command (%s)", st_name(st));
+    st = postie_pop3_list(&s.p, 1, NULL);
+    check(st == POSTIE_OK, "then LIST 1 still works (%s)", st_name(st));
+    finish(&s);
+}
+
 static void test_ipv6(void)
 {
     session s;
@@ -1207,6 +1242,7 @@ int main(int argc, char **argv)
     prepare_small();
     test_greeting_and_logins();
     test_commands();
+    test_partial_listing_first();
     test_ipv6();
     test_dele_quit();
     test_many();
