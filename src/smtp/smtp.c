@@ -308,9 +308,15 @@ postie_status postie_smtp_ehlo(postie_smtp *s)
 postie_status postie_smtp_starttls(postie_smtp *s, const char *server_name)
 {
     postie_status st;
+    const char *p;
 
-    if (s == NULL) {
+    if (s == NULL || server_name == NULL || server_name[0] == '\0') {
         return POSTIE_ERR_PARAM;
+    }
+    for (p = server_name; *p; p++) {
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f) {
+            return POSTIE_ERR_PARAM;
+        }
     }
     if (s->state != POSTIE_SMTP_STATE_READY) {
         return POSTIE_ERR_STATE;
@@ -342,8 +348,9 @@ postie_status postie_smtp_starttls(postie_smtp *s, const char *server_name)
 /* ------------------------------------------------------------------------ */
 /* AUTH                                                                     */
 
-/* Decoded-challenge room and raw-response room inside s->sasl. */
-#define CHAL_MAX ((size_t)POSTIE_REPLY_TEXT_MAX)
+/* s->sasl holds the initial response whole; for challenges it is split in
+ * two halves: the decoded challenge, then the raw response. */
+#define CHAL_MAX (sizeof ((postie_smtp *)0)->sasl / 2)
 
 static postie_status auth_send_line(postie_smtp *s, const char *raw, size_t n)
 {
