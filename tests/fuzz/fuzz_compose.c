@@ -58,7 +58,8 @@ static postie_status piece_read(void *user, char *buf, size_t cap, size_t *n)
     memcpy(buf, r->data + r->pos, k);
     r->pos += k;
     *n = k;
-    return POSTIE_OK;
+    /* sometimes hand the last bytes with POSTIE_DONE, as the contract allows */
+    return (r->pos == r->len && (r->seed & 0x100000u)) ? POSTIE_DONE : POSTIE_OK;
 }
 
 typedef struct setup {
