@@ -609,6 +609,32 @@ static void test_greeting_and_logins(void)
         postie_pop3_close(&s.p);
     }
 
+    /* Greeting only, no CAPA (an RFC 1939 exchange); CAPA asked for later. */
+    st = postie_tcp_connect(&s.tcp, cfg_host, cfg_port, 10000);
+    if (st == POSTIE_OK) {
+        postie_tcp_transport(&s.tcp, &s.tr);
+        st = postie_pop3_init(&s.p, &s.tr);
+    }
+    if (st == POSTIE_OK) {
+        st = postie_pop3_open_ex(&s.p, POSTIE_POP3_OPEN_NO_CAPA);
+        check(st == POSTIE_OK && postie_pop3_caps(&s.p) == POSTIE_POP3_CAP_APOP,
+              "open without CAPA keeps only the APOP bit (%s, caps 0x%x)", st_name(st),
+              postie_pop3_caps(&s.p));
+        st = postie_pop3_capa(&s.p);
+        check(st == POSTIE_OK && (postie_pop3_caps(&s.p) & POSTIE_POP3_CAP_CAPA) &&
+                  (postie_pop3_caps(&s.p) & POSTIE_POP3_CAP_APOP),
+              "CAPA afterwards adds the capabilities and keeps APOP (%s, caps 0x%x)", st_name(st),
+              postie_pop3_caps(&s.p));
+        st = postie_pop3_login(&s.p, cfg_user1, cfg_pass1, POSTIE_POP3_LOGIN_APOP);
+        check(st == POSTIE_OK, "APOP login after open without CAPA (%s)", st_name(st));
+        if (st == POSTIE_OK) {
+            finish(&s);
+        }
+        postie_pop3_close(&s.p);
+    } else {
+        check(0, "connect for the no-CAPA open (%s)", st_name(st));
+    }
+
     st = start(&s, cfg_host, cfg_user1, cfg_pass1, POSTIE_POP3_LOGIN_USER);
     check(st == POSTIE_OK, "USER/PASS login (%s)", st_name(st));
     if (st == POSTIE_OK) {
@@ -637,6 +663,13 @@ static void test_greeting_and_logins(void)
             st = postie_pop3_login(&s.p, cfg_user1, "not-the-password", modes[i].mode);
             check(st == POSTIE_ERR_AUTH, "wrong password with %s is POSTIE_ERR_AUTH (%s: %s)",
                   modes[i].name, st_name(st), postie_pop3_reply_text(&s.p));
+            /* The session stays in AUTHORIZATION: the right password works. */
+            st = postie_pop3_login(&s.p, cfg_user1, cfg_pass1, modes[i].mode);
+            check(st == POSTIE_OK, "then the right password with %s on the same session (%s: %s)",
+                  modes[i].name, st_name(st), postie_pop3_reply_text(&s.p));
+            if (st == POSTIE_OK) {
+                finish(&s);
+            }
             postie_pop3_close(&s.p);
         }
         if (connect_open(&s, cfg_host) == POSTIE_OK) {
