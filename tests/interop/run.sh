@@ -14,6 +14,7 @@ set -u
 PROGRAMS=(
   pop3_interop
   smtp_interop
+  netx_interop
 )
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
