@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "postie/line.h"
-#include "postie/pop3_proto.h"
 
 #define TICKS_TO_MS(t) ((unsigned)((t) * (1000UL / NX_IP_PERIODIC_RATE)))
 
@@ -46,51 +44,6 @@ static UINT map_status(postie_status st)
 static int created(const NX_POP3_CLIENT *c)
 {
     return c != NULL && c->nx_pop3_client_id == NX_POP3_CLIENT_ID;
-}
-
-/* Reads the greeting without sending anything after it (the native open
- * would follow it with CAPA, which the NetX client never sends). One byte per
- * recv, so nothing after the line is taken from the transport. */
-static postie_status read_greeting(NX_POP3_CLIENT *c)
-{
-    postie_pop3 *p = &c->nx_pop3_client_session;
-    postie_line *l = &p->line;
-    const char *text = NULL;
-    postie_pop3_reply_kind kind;
-
-    postie_line_init(l);
-    for (;;) {
-        char ch;
-        size_t used = 0;
-        postie_status st;
-        long r = p->tr.recv(p->tr.ctx, &ch, 1, p->timeout_ms);
-        if (r == 0) {
-            return POSTIE_ERR_CLOSED;
-        }
-        if (r < 0) {
-            return (postie_status)r;
-        }
-        st = postie_line_feed(l, &ch, 1, &used);
-        if (st == POSTIE_DONE) {
-            break;
-        }
-        if (st != POSTIE_OK) {
-            return st;
-        }
-    }
-    kind = postie_pop3_classify(l->buf, l->len, &text);
-    if (kind == POSTIE_POP3_REPLY_ERR) {
-        return POSTIE_ERR_SERVER;
-    }
-    if (kind != POSTIE_POP3_REPLY_OK) {
-        return POSTIE_ERR_PROTOCOL;
-    }
-    snprintf(p->reply, sizeof p->reply, "%s", text);
-    if (postie_pop3_parse_timestamp(text, p->timestamp, sizeof p->timestamp)) {
-        p->caps |= POSTIE_POP3_CAP_APOP;
-    }
-    p->state = POSTIE_POP3_STATE_AUTHORIZATION;
-    return POSTIE_OK;
 }
 
 static int wire_ok(const CHAR *s)
@@ -132,7 +85,8 @@ static UINT session_open(NX_POP3_CLIENT *c, UINT APOP_authentication, NX_IP *ip_
         return NX_PTR_ERROR;
     }
     postie_pop3_set_timeout(p, TICKS_TO_MS(NX_POP3_SERVER_REPLY_TIMEOUT));
-    st = read_greeting(c);
+    /* the NetX client never sends CAPA: the greeting, then the login */
+    st = postie_pop3_open_ex(p, POSTIE_POP3_OPEN_NO_CAPA);
     if (st == POSTIE_OK) {
         st = postie_pop3_login(p, client_name, client_password,
                                APOP_authentication ? POSTIE_POP3_LOGIN_AUTO : POSTIE_POP3_LOGIN_USER);
