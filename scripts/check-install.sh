@@ -35,5 +35,18 @@ done
 if LD_LIBRARY_PATH=$prefix/lib ldd "$prefix/fetch-shared" | grep -q "=> $prefix/lib/libpostie.so"; then ok "shared example uses the installed libpostie.so"
 else bad "shared example does not load $prefix/lib/libpostie.so"; fi
 
+# The NetX Duo layer: a sample program in the guides' style builds with nothing
+# but `pkg-config --cflags --libs postie-netx`.
+for f in include/postie/netx/nx_api.h include/postie/netx/tx_api.h include/postie/netx/nxd_pop3_client.h \
+         include/postie/netx/nxd_smtp_client.h lib/libpostie_netx.a lib/pkgconfig/postie-netx.pc; do
+  [ -e "$prefix/$f" ] && ok "installed $f" || bad "missing $f"
+done
+if nflags=$(pkg-config --cflags --libs postie-netx); then ok "pkg-config --cflags --libs postie-netx: $nflags"; else bad "pkg-config postie-netx"; fi
+for s in demo_netx_pop3_client demo_netx_smtp_client; do
+  # shellcheck disable=SC2086
+  if cc -Wall -Werror -DNETX_DEMO_FROM_ENV -o "$prefix/$s" examples/netx/$s.c $nflags; then ok "$s builds against the installed layer"
+  else bad "$s build"; fi
+done
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
