@@ -50,3 +50,17 @@ set(POSTIE_TLS_OPENSSL_SOURCES
 set(POSTIE_INCLUDE_DIRS
   ${POSTIE_ROOT}/include
 )
+
+# NetX Duo compatibility layer (compat/netx, library postie_netx): POSIX hosts
+# only (POSIX threads and the host's TCP); needs the POP3, SMTP and POSIX
+# sources above.
+set(POSTIE_NETX_SOURCES
+  ${POSTIE_ROOT}/compat/netx/nx_packet.c
+  ${POSTIE_ROOT}/compat/netx/nx_ip.c
+  ${POSTIE_ROOT}/compat/netx/tx_thread.c
+  ${POSTIE_ROOT}/compat/netx/nx_pop3_client.c
+  ${POSTIE_ROOT}/compat/netx/nx_smtp_client.c
+)
+set(POSTIE_NETX_INCLUDE_DIRS
+  ${POSTIE_ROOT}/compat/netx/include
+)

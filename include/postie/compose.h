@@ -46,8 +46,9 @@
 extern "C" {
 #endif
 
-/* Priority values, as the NetX Duo SMTP service takes them. Any other value is
- * POSTIE_ERR_PARAM. NORMAL writes no priority headers (absence means normal);
+/* Priority values: 1 high, 2 normal, 4 low. Any other value is
+ * POSTIE_ERR_PARAM. (NetX Duo's own constants run the other way,
+ * NX_SMTP_MAIL_PRIORITY_LOW 1 and _HIGH 4; compat/netx maps them by name.) NORMAL writes no priority headers (absence means normal);
  * HIGH writes "X-Priority: 1 (Highest)" and "Importance: high"; LOW writes
  * "X-Priority: 5 (Lowest)" and "Importance: low". */
 #define POSTIE_COMPOSE_PRIORITY_HIGH   1

@@ -41,6 +41,7 @@
  *     POSTIE_ERR_LINE_TOO_LONG;
  *   a 421 reply (service closing) to any command: POSTIE_ERR_TRANSIENT, and
  *     the session is dead too.
+ * Every call returns POSTIE_ERR_PARAM when s is NULL.
  * POSTIE_ERR_PARAM, POSTIE_ERR_STATE, POSTIE_ERR_UNSUPPORTED and
  * POSTIE_ERR_TOO_BIG returned before anything was sent leave the session as
  * it was. Every network step is bounded by the timeout (set_timeout): a
@@ -281,7 +282,9 @@ postie_status postie_smtp_auth(postie_smtp *s, unsigned mechs, const char *user,
  * DATA go out in one write (more than one only when they do not fit in
  * POSTIE_CMD_MAX: then each full batch is sent and its replies read before
  * the next), and the replies are matched in order (RFC 2920). When DATA got
- * its 354 that way, postie_smtp_data_begin() sends nothing.
+ * its 354 that way, the state is DATA at once: the message must follow
+ * (postie_smtp_data_begin() then sends nothing) or the connection be
+ * dropped (postie_smtp_close()); RSET is no longer possible.
  * With ABORT, DATA is never pipelined (after a 354 nothing could take the
  * message back).
  *

@@ -1047,6 +1047,26 @@ postie_status postie_pop3_list(postie_pop3 *p, unsigned long msg, unsigned long 
     return POSTIE_OK;
 }
 
+/* The leading number of a text ("+OK 120 octets", a LIST or UIDL line), or 0. */
+static unsigned long leading_number(const char *text)
+{
+    unsigned long v = 0;
+    const char *s = text;
+
+    while (*s >= '0' && *s <= '9') {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (ULONG_MAX - d) / 10) {
+            return 0;
+        }
+        v = v * 10 + d;
+        s++;
+    }
+    if (s == text || (*s != '\0' && *s != ' ')) {
+        return 0;
+    }
+    return v;
+}
+
 /* Starts a multi-line listing (LIST or UIDL without argument). */
 static postie_status listing_begin(postie_pop3 *p, const char *kw, unsigned char kind)
 {
@@ -1090,6 +1110,10 @@ static postie_status listing_next(postie_pop3 *p, unsigned char kind)
         p->busy_kind = BUSY_NONE;
         return POSTIE_DONE;
     }
+    /* LIST and UIDL lines both start with a message number: learn the count
+     * from every line, the ones drain() skips too, so a listing cut short
+     * still names every message. */
+    learn_count(p, leading_number(p->line.buf));
     return POSTIE_OK;
 }
 
@@ -1221,25 +1245,6 @@ postie_status postie_pop3_uidl_all(postie_pop3 *p, postie_pop3_uidl_cb cb, void 
     return st == POSTIE_DONE ? POSTIE_OK : st;
 }
 
-/* RETR's "+OK 120 octets": the leading number, or 0. */
-static unsigned long announced_octets(const char *text)
-{
-    unsigned long v = 0;
-    const char *s = text;
-
-    while (*s >= '0' && *s <= '9') {
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (ULONG_MAX - d) / 10) {
-            return 0;
-        }
-        v = v * 10 + d;
-        s++;
-    }
-    if (s == text || (*s != '\0' && *s != ' ')) {
-        return 0;
-    }
-    return v;
-}
 
 static postie_status body_begin(postie_pop3 *p, const char *kw, unsigned long msg,
                                 int with_lines, unsigned long lines)
@@ -1280,7 +1285,7 @@ postie_status postie_pop3_retr_begin(postie_pop3 *p, unsigned long msg, unsigned
     }
     st = body_begin(p, "RETR", msg, 0, 0);
     if (st == POSTIE_OK && octets != NULL) {
-        *octets = announced_octets(p->reply);
+        *octets = leading_number(p->reply);
     }
     return st;
 }

@@ -134,7 +134,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         break;
                     }
                 }
-                (void)postie_smtp_data_end(&s);
+                {
+                    unsigned long before = postie_smtp_messages_sent(&s);
+                    postie_status st = postie_smtp_data_end(&s);
+                    /* sent exactly when the dot got 250 */
+                    if ((st == POSTIE_OK) != (postie_smtp_reply_code(&s) == 250 &&
+                                              postie_smtp_messages_sent(&s) == before + 1) ||
+                        (st != POSTIE_OK && postie_smtp_messages_sent(&s) != before)) {
+                        abort();
+                    }
+                }
             }
         }
         for (i = 0; i < env.nrcpts; i++) {

@@ -15,6 +15,7 @@ PROGRAMS=(
   pop3_interop
   smtp_interop
   tls_interop
+  netx_interop
 )
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }

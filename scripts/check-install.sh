@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `make install PREFIX=DIR` gives a working library: installs a build into a
+# temporary prefix, then builds examples/pop3_fetch.c against it with nothing
+# but `pkg-config --cflags --libs postie` (shared and static), and runs both.
+# Usage: check-install.sh BUILD_DIR
+set -u
+cd "$(dirname "$0")/.."
+build=${1:-build/gcc}
+prefix=$(mktemp -d); trap 'rm -rf "$prefix"' EXIT
+pass=0; fail=0
+ok()  { echo "ok - $1"; pass=$((pass + 1)); }
+bad() { echo "not ok - $1"; fail=$((fail + 1)); }
+
+if cmake --install "$build" --prefix "$prefix" >/dev/null; then ok "cmake --install into $prefix"; else bad "install"; fi
+for f in include/postie/pop3.h include/postie/postie_config_defaults.h lib/libpostie.a lib/libpostie.so lib/pkgconfig/postie.pc; do
+  [ -e "$prefix/$f" ] && ok "installed $f" || bad "missing $f"
+done
+
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+if flags=$(pkg-config --cflags --libs postie); then ok "pkg-config --cflags --libs postie: $flags"; else bad "pkg-config postie"; fi
+# shellcheck disable=SC2086
+if cc -Wall -Werror -o "$prefix/fetch-shared" examples/pop3_fetch.c $flags; then ok "example builds against the shared library"; else bad "shared build"; fi
+# shellcheck disable=SC2086
+if cc -Wall -Werror -static-libgcc -o "$prefix/fetch-static" examples/pop3_fetch.c $(pkg-config --cflags postie) \
+     "$prefix/lib/libpostie.a" $(pkg-config --static --libs-only-l postie | sed 's/-lpostie//'); then
+  ok "example builds against the static library"; else bad "static build"; fi
+
+# Both must run: against a closed loopback port they report the refusal and exit 1.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+for v in shared static; do
+  out=$(LD_LIBRARY_PATH=$prefix/lib POP3_PASSWORD=x "$prefix/fetch-$v" 127.0.0.1 "$port" nobody 2>&1); rc=$?
+  if [ $rc -eq 1 ] && echo "$out" | grep -q "could not connect"; then ok "$v example runs and reports: $out"
+  else bad "$v example: rc=$rc out=$out"; fi
+done
+if LD_LIBRARY_PATH=$prefix/lib ldd "$prefix/fetch-shared" | grep -q "=> $prefix/lib/libpostie.so"; then ok "shared example uses the installed libpostie.so"
+else bad "shared example does not load $prefix/lib/libpostie.so"; fi
+
+# The NetX Duo layer: a sample program in the guides' style builds with nothing
+# but `pkg-config --cflags --libs postie-netx`.
+for f in include/postie/netx/nx_api.h include/postie/netx/tx_api.h include/postie/netx/nxd_pop3_client.h \
+         include/postie/netx/nxd_smtp_client.h lib/libpostie_netx.a lib/pkgconfig/postie-netx.pc; do
+  [ -e "$prefix/$f" ] && ok "installed $f" || bad "missing $f"
+done
+if nflags=$(pkg-config --cflags --libs postie-netx); then ok "pkg-config --cflags --libs postie-netx: $nflags"; else bad "pkg-config postie-netx"; fi
+for s in demo_netx_pop3_client demo_netx_smtp_client; do
+  # shellcheck disable=SC2086
+  if cc -Wall -Werror -DNETX_DEMO_FROM_ENV -o "$prefix/$s" examples/netx/$s.c $nflags; then ok "$s builds against the installed layer"
+  else bad "$s build"; fi
+done
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
