@@ -85,6 +85,11 @@ static UINT session_open(NX_POP3_CLIENT *c, UINT APOP_authentication, NX_IP *ip_
         return NX_PTR_ERROR;
     }
     postie_pop3_set_timeout(p, TICKS_TO_MS(NX_POP3_SERVER_REPLY_TIMEOUT));
+    /* The NetX Duo service speaks plain TCP and logs in with APOP or
+     * USER/PASS, as the original does (docs/netx-compat.md): opt out of the
+     * native client's default TLS policy explicitly. */
+    (void)postie_pop3_set_tls(p, POSTIE_TLS_OFF, NULL);
+    postie_pop3_allow_plaintext_credentials(p, 1);
     /* the NetX client never sends CAPA: the greeting, then the login */
     st = postie_pop3_open_ex(p, POSTIE_POP3_OPEN_NO_CAPA);
     if (st == POSTIE_OK) {

@@ -344,6 +344,11 @@ UINT nx_smtp_mail_send(NX_SMTP_CLIENT *client_ptr, CHAR *recipient_address, UINT
     postie_smtp_init(s, &tr);
     postie_smtp_set_timeout(s, c->nx_smtp_client_timeout_ms);
     postie_smtp_set_domain(s, c->nx_smtp_client_domain); /* checked at create */
+    /* The NetX Duo service speaks plain TCP and uses AUTH PLAIN/LOGIN as the
+     * original does (docs/netx-compat.md): opt out of the native client's
+     * default TLS policy explicitly. */
+    (void)postie_smtp_set_tls(s, POSTIE_TLS_OFF, NULL);
+    postie_smtp_allow_plaintext_credentials(s, 1);
 
     st = postie_smtp_open(s);
     if (st != POSTIE_OK) {
