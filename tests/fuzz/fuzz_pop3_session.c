@@ -28,6 +28,8 @@ typedef struct mem_server {
     long at_end;
     size_t recv_calls_at_end;
     int closed;
+    int tls_on;        /* start_tls was called (and "succeeded") */
+    int plain_secrets; /* the client may show secrets without TLS */
 } mem_server;
 
 static uint32_t next_rand(uint32_t *s)
@@ -50,7 +52,28 @@ static long mem_send(void *ctx, const void *buf, size_t len, unsigned timeout_ms
     for (i = 0; i + 2 < len; i++) {
         CHECK(b[i] != '\r' && b[i] != '\n' && b[i] != '\0');
     }
+    /* no command that shows the secret ever goes out in clear unless allowed */
+    if (!m->tls_on && !m->plain_secrets) {
+        CHECK(strncmp(b, "PASS ", 5) != 0 && strncmp(b, "AUTH PLAIN", 10) != 0 &&
+              strncmp(b, "AUTH LOGIN", 10) != 0 && strncmp(b, "AUTH XOAUTH2", 12) != 0 &&
+              strncmp(b, "AUTH OAUTHBEARER", 16) != 0);
+    }
     return (long)len;
+}
+
+static postie_status mem_tls(void *ctx, const char *server_name)
+{
+    mem_server *m = ctx;
+    CHECK(!m->closed && server_name != NULL);
+    m->tls_on = 1;
+    return POSTIE_OK;
+}
+
+static postie_status mem_random(void *ctx, void *buf, size_t len)
+{
+    (void)ctx;
+    memset(buf, 0x5a, len);
+    return POSTIE_OK;
 }
 
 static long mem_recv(void *ctx, void *buf, size_t len, unsigned timeout_ms)
@@ -144,9 +167,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tr.send = mem_send;
     tr.recv = mem_recv;
     tr.close = mem_close;
+    /* bits 4-6 of data[0]: TLS in the transport, policy, plaintext allowance */
+    tr.start_tls = (data[0] & 0x10) ? mem_tls : NULL;
     CHECK(postie_pop3_init(&p, &tr) == POSTIE_OK);
-    CHECK(postie_pop3_set_tls(&p, POSTIE_TLS_OFF, NULL) == POSTIE_OK);
-    postie_pop3_allow_plaintext_credentials(&p, 1);
+    CHECK(postie_pop3_set_tls(&p, (data[0] & 0x20) ? POSTIE_TLS_REQUIRED : POSTIE_TLS_OPPORTUNISTIC,
+                              "pop.example") == POSTIE_OK);
+    m.plain_secrets = (data[0] & 0x40) != 0;
+    postie_pop3_allow_plaintext_credentials(&p, m.plain_secrets);
+    postie_pop3_set_random(&p, mem_random, NULL);
     postie_pop3_set_timeout(&p, 10);
 
     if (postie_pop3_open(&p) == POSTIE_OK) {
@@ -155,6 +183,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(strlen(postie_pop3_timestamp(&p)) < POSTIE_POP3_TIMESTAMP_MAX);
     }
     CHECK(strlen(postie_pop3_reply_text(&p)) < POSTIE_REPLY_TEXT_MAX);
+    CHECK(postie_pop3_tls_active(&p) == m.tls_on);
+    if (postie_pop3_auth(&p, (data[0] & 0x80) ? POSTIE_SASL_PASSWORD_MECHS : POSTIE_SASL_TOKEN_MECHS,
+                         "user", "pencil") == POSTIE_OK) {
+        CHECK(postie_pop3_get_state(&p) == POSTIE_POP3_STATE_TRANSACTION);
+    }
     if (postie_pop3_login(&p, "mrose", "tanstaaf", POSTIE_POP3_LOGIN_AUTO) == POSTIE_OK) {
         CHECK(postie_pop3_get_state(&p) == POSTIE_POP3_STATE_TRANSACTION);
     }
