@@ -57,6 +57,13 @@ static postie_status mem_tls(void *ctx, const char *name)
     return POSTIE_OK;
 }
 
+static postie_status mem_random(void *ctx, void *buf, size_t len)
+{
+    (void)ctx;
+    memset(buf, 0x5a, len);
+    return POSTIE_OK;
+}
+
 static void mem_close(void *ctx)
 {
     (void)ctx;
@@ -106,6 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     postie_smtp_allow_plaintext_credentials(&s, 1);
+    postie_smtp_set_random(&s, mem_random, NULL); /* SCRAM-SHA-256 when offered */
     if (postie_smtp_open(&s) == POSTIE_OK) {
         if (opt & 0x40) {
             (void)postie_smtp_starttls(&s, "mx.example");
