@@ -10,7 +10,8 @@
  * STEP is the argument as given, STATUS the postie_status_name() of what the
  * call returned, state the session state after it, reply
  * postie_pop3_reply_text(). String values are quoted with \r \n \t \\ \xNN
- * escapes (a double quote is \x22). Steps (vocabulary in README.md):
+ * escapes (a double quote is \x22). The local steps readbuf, timeout and
+ * sleep print "STEP OK" alone. Steps (vocabulary in README.md):
  *
  *   open                 postie_pop3_open: caps=NAMES ts="<...>"
  *   open-nocapa          postie_pop3_open_ex(POSTIE_POP3_OPEN_NO_CAPA)
@@ -348,16 +349,16 @@ static void run_step(const char *step)
             script_usage_error("readbuf out of range", step);
         }
         readbuf = (size_t)v;
-        begin_line(step, POSTIE_OK);
-        end_line();
+        printf("%s OK\n", step);
+        fflush(stdout);
     } else if ((a = script_arg(step, "timeout")) != NULL) {
         postie_pop3_set_timeout(&P, (unsigned)script_number(a, step));
-        begin_line(step, POSTIE_OK);
-        end_line();
+        printf("%s OK\n", step);
+        fflush(stdout);
     } else if ((a = script_arg(step, "sleep")) != NULL) {
         script_sleep_ms(script_number(a, step));
-        begin_line(step, POSTIE_OK);
-        end_line();
+        printf("%s OK\n", step);
+        fflush(stdout);
     } else {
         script_usage_error("unknown step", step);
     }
