@@ -688,6 +688,14 @@ postie_status postie_smtp_mail(postie_smtp *s, postie_smtp_envelope *env)
             int c;
             st = read_reply(s, 0);
             if (st != POSTIE_OK) {
+                if (s->reply.done && s->reply.code == 421 && replied >= 1 &&
+                    replied <= env->nrcpts) {
+                    /* the RCPT was answered (421): record it like any 4xx */
+                    postie_smtp_rcpt *r = &env->rcpts[replied - 1];
+                    r->code = 421;
+                    memcpy(r->enhanced, s->reply.enhanced, sizeof r->enhanced);
+                    r->status = POSTIE_ERR_TRANSIENT;
+                }
                 return st;
             }
             c = s->reply.code;

@@ -299,6 +299,11 @@ static void test_421_mid_session(void **state)
         assert_string_equal(postie_smtp_reply_enhanced(&S), "4.3.2");
         assert_int_equal(postie_smtp_get_state(&S), POSTIE_SMTP_STATE_CLOSED);
         assert_int_equal(r[0].status, POSTIE_OK);
+        /* the RCPT that got the 421 was answered: its result says so */
+        assert_int_equal(r[1].code, 421);
+        assert_string_equal(r[1].enhanced, "4.3.2");
+        assert_int_equal(r[1].status, POSTIE_ERR_TRANSIENT);
+        assert_int_equal(env.accepted, 1);
         assert_int_equal(r[2].status, POSTIE_ERR_STATE);
         assert_int_equal(r[2].code, 0);
         assert_int_equal(postie_smtp_noop(&S), POSTIE_ERR_STATE);
