@@ -629,6 +629,14 @@ postie_status postie_smtp_mail(postie_smtp *s, postie_smtp_envelope *env)
         }
         need_utf8 |= is_utf8_addr(r->addr);
     }
+    /* From here on every recipient reads as not answered until its reply,
+     * also when the call fails before anything is sent. */
+    for (i = 0; i < env->nrcpts; i++) {
+        env->rcpts[i].code = 0;
+        env->rcpts[i].enhanced[0] = '\0';
+        env->rcpts[i].status = POSTIE_ERR_STATE;
+    }
+    env->accepted = 0;
     if (s->state != POSTIE_SMTP_STATE_READY) {
         return POSTIE_ERR_STATE;
     }
@@ -657,12 +665,6 @@ postie_status postie_smtp_mail(postie_smtp *s, postie_smtp_envelope *env)
             return POSTIE_ERR_PARAM;
         }
     }
-    for (i = 0; i < env->nrcpts; i++) {
-        env->rcpts[i].code = 0;
-        env->rcpts[i].enhanced[0] = '\0';
-        env->rcpts[i].status = POSTIE_ERR_STATE;
-    }
-    env->accepted = 0;
     postie_smtp_reply_init(&s->saved);
     s->cmd_len = 0;
 

@@ -731,8 +731,15 @@ static void test_size_limits(void **state)
         env.size = 1001; /* over the limit: nothing sent */
         {
             size_t before = F.sent_len;
+            r.status = POSTIE_OK; /* as a zeroed struct has it */
+            r.code = 250;
+            env.accepted = 1;
             assert_int_equal(postie_smtp_mail(&S, &env), POSTIE_ERR_TOO_BIG);
             assert_int_equal(F.sent_len, before);
+            /* nothing was sent: the recipient reads as not answered */
+            assert_int_equal(r.status, POSTIE_ERR_STATE);
+            assert_int_equal(r.code, 0);
+            assert_int_equal(env.accepted, 0);
         }
         env.size = 500;
         assert_int_equal(postie_smtp_mail(&S, &env), POSTIE_ERR_TOO_BIG);
