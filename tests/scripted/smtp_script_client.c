@@ -10,7 +10,8 @@
  *   STEP STATUS [FIELD=VALUE...] state=S code=N enh="x.y.z" text="..."
  * except the local ones (set-up, envelope, data-chunk, timeout, sleep),
  * which print "STEP STATUS" alone.
- * STEP is the argument as given, STATUS the postie_status_name() of what the
+ * STEP is the argument as given (for the *-file steps with the path
+ * reduced to the file's name), STATUS the postie_status_name() of what the
  * call returned, then the session state and the last reply
  * (postie_smtp_reply_code/_enhanced/_text; the text of a multi-line reply
  * has its lines joined with \n). String values are quoted with \r \n \t \\
@@ -255,33 +256,50 @@ static void write_data(const char *step, const char *p, size_t len)
     end_line();
 }
 
-static void run_step(const char *step)
+/* The label printed for a step: the step as given, except that a file
+ * step shows only the file's name (the runner gives absolute paths). */
+static const char *label(const char *step, char *buf, size_t cap)
+{
+    const char *colon = strchr(step, ':');
+    const char *slash = strrchr(step, '/');
+    if (colon != NULL && slash != NULL && slash > colon && strstr(step, "-file:") != NULL &&
+        (size_t)(colon - step) + 1 + strlen(slash + 1) < cap) {
+        memcpy(buf, step, (size_t)(colon - step) + 1);
+        strcpy(buf + (colon - step) + 1, slash + 1);
+        return buf;
+    }
+    return step;
+}
+
+static void run_step(const char *step_arg)
 {
     const char *a;
     postie_status st;
+    char lbuf[256];
+    const char *step = label(step_arg, lbuf, sizeof lbuf);
 
-    if ((a = script_arg(step, "domain")) != NULL) {
+    if ((a = script_arg(step_arg, "domain")) != NULL) {
         char *d = script_unescape(a, NULL);
         st = postie_smtp_set_domain(&S, d);
         free(d);
         local_line(step, st);
-    } else if ((a = script_arg(step, "local-addr")) != NULL) {
+    } else if ((a = script_arg(step_arg, "local-addr")) != NULL) {
         char *d = script_unescape(a, NULL);
         st = postie_smtp_set_local_addr(&S, d);
         free(d);
         local_line(step, st);
-    } else if ((a = script_arg(step, "timeout")) != NULL) {
+    } else if ((a = script_arg(step_arg, "timeout")) != NULL) {
         postie_smtp_set_timeout(&S, (unsigned)script_number(a, step));
         local_line(step, POSTIE_OK);
-    } else if ((a = script_arg(step, "sleep")) != NULL) {
+    } else if ((a = script_arg(step_arg, "sleep")) != NULL) {
         script_sleep_ms(script_number(a, step));
         local_line(step, POSTIE_OK);
-    } else if (strcmp(step, "open") == 0 || strcmp(step, "ehlo") == 0) {
-        st = step[0] == 'o' ? postie_smtp_open(&S) : postie_smtp_ehlo(&S);
+    } else if (strcmp(step_arg, "open") == 0 || strcmp(step_arg, "ehlo") == 0) {
+        st = step_arg[0] == 'o' ? postie_smtp_open(&S) : postie_smtp_ehlo(&S);
         begin_line(step, st);
         print_ext();
         end_line();
-    } else if ((a = script_arg(step, "auth")) != NULL) {
+    } else if ((a = script_arg(step_arg, "auth")) != NULL) {
         char *mechs, *user, *secret;
         split3(a, step, &mechs, &user, &secret);
         st = postie_smtp_auth(&S, mechs_from(mechs, step), user, secret);
@@ -290,31 +308,31 @@ static void run_step(const char *step)
         free(secret);
         begin_line(step, st);
         end_line();
-    } else if ((a = script_arg(step, "from")) != NULL) {
+    } else if ((a = script_arg(step_arg, "from")) != NULL) {
         env.from = keep(script_unescape(a, NULL));
         local_line(step, POSTIE_OK);
-    } else if ((a = script_arg(step, "rcpt")) != NULL) {
+    } else if ((a = script_arg(step_arg, "rcpt")) != NULL) {
         if (env.nrcpts == MAX_RCPTS) {
             script_usage_error("too many recipients at", step);
         }
         rcpts[env.nrcpts++].addr = keep(script_unescape(a, NULL));
         local_line(step, POSTIE_OK);
-    } else if ((a = script_arg(step, "rcpt-params")) != NULL) {
+    } else if ((a = script_arg(step_arg, "rcpt-params")) != NULL) {
         if (env.nrcpts == 0) {
             script_usage_error("rcpt-params before any rcpt:", step);
         }
         rcpts[env.nrcpts - 1].params = keep(script_unescape(a, NULL));
         local_line(step, POSTIE_OK);
-    } else if ((a = script_arg(step, "mail-params")) != NULL) {
+    } else if ((a = script_arg(step_arg, "mail-params")) != NULL) {
         env.mail_params = keep(script_unescape(a, NULL));
         local_line(step, POSTIE_OK);
-    } else if ((a = script_arg(step, "size")) != NULL) {
+    } else if ((a = script_arg(step_arg, "size")) != NULL) {
         env.size = script_number(a, step);
         local_line(step, POSTIE_OK);
-    } else if (strcmp(step, "8bit") == 0 || strcmp(step, "utf8") == 0) {
-        env.flags |= step[0] == '8' ? POSTIE_SMTP_MSG_8BIT : POSTIE_SMTP_MSG_UTF8;
+    } else if (strcmp(step_arg, "8bit") == 0 || strcmp(step_arg, "utf8") == 0) {
+        env.flags |= step_arg[0] == '8' ? POSTIE_SMTP_MSG_8BIT : POSTIE_SMTP_MSG_UTF8;
         local_line(step, POSTIE_OK);
-    } else if ((a = script_arg(step, "on-refused")) != NULL) {
+    } else if ((a = script_arg(step_arg, "on-refused")) != NULL) {
         if (strcmp(a, "abort") == 0) {
             env.on_refused = POSTIE_SMTP_REFUSED_ABORT;
         } else if (strcmp(a, "continue") == 0) {
@@ -323,37 +341,37 @@ static void run_step(const char *step)
             script_usage_error("on-refused wants abort or continue:", step);
         }
         local_line(step, POSTIE_OK);
-    } else if (strcmp(step, "mail") == 0) {
+    } else if (strcmp(step_arg, "mail") == 0) {
         st = postie_smtp_mail(&S, &env);
         begin_line(step, st);
         print_rcpts();
         end_line();
         env_clear();
-    } else if ((a = script_arg(step, "data-chunk")) != NULL) {
+    } else if ((a = script_arg(step_arg, "data-chunk")) != NULL) {
         chunk = (size_t)script_number(a, step);
         local_line(step, POSTIE_OK);
-    } else if (strcmp(step, "data-begin") == 0) {
+    } else if (strcmp(step_arg, "data-begin") == 0) {
         st = postie_smtp_data_begin(&S);
         begin_line(step, st);
         end_line();
-    } else if ((a = script_arg(step, "data")) != NULL ||
-               (a = script_arg(step, "data-file")) != NULL) {
+    } else if ((a = script_arg(step_arg, "data")) != NULL ||
+               (a = script_arg(step_arg, "data-file")) != NULL) {
         size_t len;
-        char *buf = step[4] == ':' ? script_unescape(a, &len) : script_read_file(a, &len);
+        char *buf = step_arg[4] == ':' ? script_unescape(a, &len) : script_read_file(a, &len);
         write_data(step, buf, len);
         free(buf);
-    } else if (strcmp(step, "data-end") == 0) {
+    } else if (strcmp(step_arg, "data-end") == 0) {
         st = postie_smtp_data_end(&S);
         begin_line(step, st);
         printf(" sent=%lu", postie_smtp_messages_sent(&S));
         end_line();
-    } else if ((a = script_arg(step, "send-buf")) != NULL ||
-               (a = script_arg(step, "send-buf-file")) != NULL ||
-               (a = script_arg(step, "send")) != NULL ||
-               (a = script_arg(step, "send-file")) != NULL) {
+    } else if ((a = script_arg(step_arg, "send-buf")) != NULL ||
+               (a = script_arg(step_arg, "send-buf-file")) != NULL ||
+               (a = script_arg(step_arg, "send")) != NULL ||
+               (a = script_arg(step_arg, "send-file")) != NULL) {
         size_t len;
-        int from_file = strncmp(step, "send-file:", 10) == 0 || strncmp(step, "send-buf-file:", 14) == 0;
-        int use_buf = strncmp(step, "send-buf", 8) == 0;
+        int from_file = strncmp(step_arg, "send-file:", 10) == 0 || strncmp(step_arg, "send-buf-file:", 14) == 0;
+        int use_buf = strncmp(step_arg, "send-buf", 8) == 0;
         char *buf = from_file ? script_read_file(a, &len) : script_unescape(a, &len);
         reader_state r;
         memset(&r, 0, sizeof r);
@@ -375,20 +393,20 @@ static void run_step(const char *step)
         end_line();
         free(buf);
         env_clear();
-    } else if (strcmp(step, "rset") == 0) {
+    } else if (strcmp(step_arg, "rset") == 0) {
         st = postie_smtp_rset(&S);
         begin_line(step, st);
         end_line();
-    } else if (strcmp(step, "noop") == 0) {
+    } else if (strcmp(step_arg, "noop") == 0) {
         st = postie_smtp_noop(&S);
         begin_line(step, st);
         end_line();
-    } else if (strcmp(step, "quit") == 0) {
+    } else if (strcmp(step_arg, "quit") == 0) {
         st = postie_smtp_quit(&S);
         begin_line(step, st);
         printf(" sent=%lu", postie_smtp_messages_sent(&S));
         end_line();
-    } else if (strcmp(step, "close") == 0) {
+    } else if (strcmp(step_arg, "close") == 0) {
         postie_smtp_close(&S);
         begin_line(step, POSTIE_OK);
         end_line();
