@@ -227,7 +227,9 @@ static void run_step(const char *step)
             /* entries are collected into msg as text, printed after the status */
             size_t off = 0;
             while ((st = postie_pop3_list_next(&P, &m, &o)) == POSTIE_OK) {
-                off += (size_t)snprintf(msg + off, MSG_MAX - off, "%s%lu:%lu", first ? "" : ",", m, o);
+                if (off < MSG_MAX) {
+                    off += (size_t)snprintf(msg + off, MSG_MAX - off, "%s%lu:%lu", first ? "" : ",", m, o);
+                }
                 first = 0;
             }
             begin_line(step, st);
@@ -252,7 +254,9 @@ static void run_step(const char *step)
         if (st == POSTIE_OK) {
             size_t off = 0;
             while ((st = postie_pop3_uidl_next(&P, &m, uid, sizeof uid)) == POSTIE_OK) {
-                off += (size_t)snprintf(msg + off, MSG_MAX - off, "%s%lu:%s", first ? "" : ",", m, uid);
+                if (off < MSG_MAX) {
+                    off += (size_t)snprintf(msg + off, MSG_MAX - off, "%s%lu:%s", first ? "" : ",", m, uid);
+                }
                 first = 0;
             }
             begin_line(step, st);
