@@ -15,8 +15,9 @@
  *
  * The timed work of every case happens inside bench_measured(), which is
  * never inlined, so that `valgrind --tool=callgrind
- * --toggle-collect=bench_measured` counts exactly the instructions of the
- * work (data generation and checks excluded).
+ * --toggle-collect='bench_measured*'` counts exactly the instructions of the
+ * work (data generation excluded; the pattern also catches the clone gcc
+ * makes of it, bench_measured.constprop.0).
  *
  * Output: one Markdown table, one row per case; and, with --case, a line
  * "bytes N" giving the byte count the per-byte figures divide by.
