@@ -7,7 +7,10 @@
 # input sizes of bench_core (default 16: a 4 MiB message, 1 MiB of lines,
 # 1 MiB for base64 and the attachment). Only the instructions executed inside
 # bench_measured() are counted (the work; not the data generation), one
-# repetition per case. Prints a Markdown table.
+# repetition per case. Prints a Markdown table: all instructions per byte
+# (the library and the benchmark's own loop around it), and those executed
+# in the library alone (every function but the benchmark's own
+# bench_measured, run_* and keep, from callgrind_annotate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build/bench}
@@ -21,7 +24,7 @@ if [ ! -x "$bin" ]; then
 fi
 out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
 
-printf '| case | bytes | per | instructions | instructions/byte | output bytes |\n|---|---:|---|---:|---:|---:|\n'
+printf '| case | bytes | per | instructions | instructions/byte | library instructions/byte | output bytes |\n|---|---:|---|---:|---:|---:|---:|\n'
 i=0
 while IFS= read -r name; do
   i=$((i + 1))
@@ -33,6 +36,9 @@ while IFS= read -r name; do
   bytes=$(sed -n 's/^bytes //p' "$out/run.$i")
   unit=$(sed -n 's/^unit //p' "$out/run.$i")
   obytes=$(sed -n 's/^out_bytes //p' "$out/run.$i")
-  awk -v n="$name" -v b="$bytes" -v u="$unit" -v ir="$ir" -v o="$obytes" \
-      'BEGIN { printf "| %s | %d | %s | %d | %.2f | %d |\n", n, b, u, ir, ir / b, o }'
+  # self cost of the benchmark's own loops (and gcc's clones of them)
+  own=$(callgrind_annotate --threshold=100 "$out/cg.$i" 2>/dev/null |
+        awk '/:(bench_measured|run_[a-z0-9]+|keep)([ .]|$)/ { gsub(",", "", $1); s += $1 } END { print s + 0 }')
+  awk -v n="$name" -v b="$bytes" -v u="$unit" -v ir="$ir" -v own="$own" -v o="$obytes" \
+      'BEGIN { printf "| %s | %d | %s | %d | %.2f | %.2f | %d |\n", n, b, u, ir, ir / b, (ir - own) / b, o }'
 done < <("$bin" --list)
