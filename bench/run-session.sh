@@ -47,6 +47,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 "$TESTSTACK" start "$STACK"
 set -a
 # shellcheck disable=SC1091
@@ -146,4 +147,6 @@ echo "postfix: $got of $want messages in the Maildir; the last $(awk -v a="$t1" 
   done
   echo "| SMTP send to smtp-sink, 1000 messages of $(field "smtp-sink 1000" size) octets, one connection | $(field "smtp-sink 1000" runs) | $(field "smtp-sink 1000" median_s) | $(field "smtp-sink 1000" messages_per_s) | | $(field "smtp-sink 1000" peak_rss_kib) |"
   echo "| SMTP send to Postfix smtpd, 1000 messages of $(field "postfix 1000" size) octets, one connection | $(field "postfix 1000" runs) | $(field "postfix 1000" median_s) | $(field "postfix 1000" messages_per_s) | | $(field "postfix 1000" peak_rss_kib) |"
+  echo
+  echo "Load average (1, 5, 15 min) at the start: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)."
 } | tee "$RESULTS/session.md"
