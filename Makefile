@@ -2,11 +2,14 @@
 #   make test     install what is missing (Debian 12, as root), build, run every test
 #   make demo     start the loopback mail servers and show the library at work
 #   make install PREFIX=DIR
+#   make bench    build with -DPOSTIE_BUILD_BENCH=ON into build/bench and run the
+#                 benchmarks (docs/performance.md); not part of make test
 PREFIX ?= /usr/local
 BUILD  ?= build/release
 JOBS   ?= 2
+BENCH_BUILD ?= build/bench
 
-.PHONY: all build test demo install deps clean
+.PHONY: all build test demo install deps clean bench
 
 all: build
 
@@ -22,6 +25,12 @@ test: deps
 
 demo: build
 	bash scripts/demo.sh $(BUILD)
+
+bench: deps
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DPOSTIE_BUILD_BENCH=ON \
+	      -DPOSTIE_BUILD_TESTS=OFF -DPOSTIE_BUILD_EXAMPLES=OFF >/dev/null
+	cmake --build $(BENCH_BUILD) -j$(JOBS)
+	bash bench/run-all.sh $(BENCH_BUILD)
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)

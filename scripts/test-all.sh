@@ -58,8 +58,20 @@ stage layers    bash scripts/check-layers.sh build/gcc
 stage install   bash scripts/check-install.sh build/gcc
 stage unit-asan unit_asan
 stage fuzz      fuzz_smoke
-[ -x tests/scripted/run.sh ] && stage scripted bash tests/scripted/run.sh build/gcc
-[ -x tests/interop/run.sh ]  && stage interop  bash tests/interop/run.sh build/gcc
+# the transcripts against the gcc build, then again against the ASan+UBSan
+# build of unit-asan (a memory error or leak in a client fails its case)
+scripted_all() {
+  local rc=0
+  echo "-- build/gcc"; bash tests/scripted/run.sh build/gcc || rc=1
+  if [ -d build/asan/tests ]; then
+    echo "-- build/asan"
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      bash tests/scripted/run.sh build/asan || rc=1
+  fi
+  return $rc
+}
+stage scripted scripted_all
+stage interop  bash tests/interop/run.sh build/gcc
 
 echo
 echo "Postie test summary: ${passed} stages passed, ${failed} failed${failed_names:+ (${failed_names[*]})}"

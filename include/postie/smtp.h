@@ -308,7 +308,11 @@ postie_status postie_smtp_auth(postie_smtp *s, unsigned mechs, const char *user,
  *              (nothing sent);
  *   the common statuses.
  * env and its strings are only read during the call; results are written
- * into env->rcpts and env->accepted before it returns.
+ * into env->rcpts and env->accepted before it returns. Whatever the call
+ * returns other than POSTIE_ERR_PARAM, a recipient without a reply reads as
+ * not answered (code 0, POSTIE_ERR_STATE), also when nothing was sent
+ * (POSTIE_ERR_STATE, _UNSUPPORTED, _TOO_BIG), and env->accepted counts only
+ * this call's acceptances.
  */
 postie_status postie_smtp_mail(postie_smtp *s, postie_smtp_envelope *env);
 

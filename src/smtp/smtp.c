@@ -795,6 +795,14 @@ postie_status postie_smtp_mail(postie_smtp *s, postie_smtp_envelope *env)
         }
         need_utf8 |= is_utf8_addr(r->addr);
     }
+    /* From here on every recipient reads as not answered until its reply,
+     * also when the call fails before anything is sent. */
+    for (i = 0; i < env->nrcpts; i++) {
+        env->rcpts[i].code = 0;
+        env->rcpts[i].enhanced[0] = '\0';
+        env->rcpts[i].status = POSTIE_ERR_STATE;
+    }
+    env->accepted = 0;
     if (s->state != POSTIE_SMTP_STATE_READY) {
         return POSTIE_ERR_STATE;
     }
@@ -826,12 +834,6 @@ postie_status postie_smtp_mail(postie_smtp *s, postie_smtp_envelope *env)
             return POSTIE_ERR_PARAM;
         }
     }
-    for (i = 0; i < env->nrcpts; i++) {
-        env->rcpts[i].code = 0;
-        env->rcpts[i].enhanced[0] = '\0';
-        env->rcpts[i].status = POSTIE_ERR_STATE;
-    }
-    env->accepted = 0;
     postie_smtp_reply_init(&s->saved);
     s->cmd_len = 0;
 
@@ -857,6 +859,14 @@ postie_status postie_smtp_mail(postie_smtp *s, postie_smtp_envelope *env)
             int c;
             st = read_reply(s, 0);
             if (st != POSTIE_OK) {
+                if (s->reply.done && s->reply.code == 421 && replied >= 1 &&
+                    replied <= env->nrcpts) {
+                    /* the RCPT was answered (421): record it like any 4xx */
+                    postie_smtp_rcpt *r = &env->rcpts[replied - 1];
+                    r->code = 421;
+                    memcpy(r->enhanced, s->reply.enhanced, sizeof r->enhanced);
+                    r->status = POSTIE_ERR_TRANSIENT;
+                }
                 return st;
             }
             c = s->reply.code;

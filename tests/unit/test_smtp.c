@@ -312,6 +312,11 @@ static void test_421_mid_session(void **state)
         assert_string_equal(postie_smtp_reply_enhanced(&S), "4.3.2");
         assert_int_equal(postie_smtp_get_state(&S), POSTIE_SMTP_STATE_CLOSED);
         assert_int_equal(r[0].status, POSTIE_OK);
+        /* the RCPT that got the 421 was answered: its result says so */
+        assert_int_equal(r[1].code, 421);
+        assert_string_equal(r[1].enhanced, "4.3.2");
+        assert_int_equal(r[1].status, POSTIE_ERR_TRANSIENT);
+        assert_int_equal(env.accepted, 1);
         assert_int_equal(r[2].status, POSTIE_ERR_STATE);
         assert_int_equal(r[2].code, 0);
         assert_int_equal(postie_smtp_noop(&S), POSTIE_ERR_STATE);
@@ -739,8 +744,15 @@ static void test_size_limits(void **state)
         env.size = 1001; /* over the limit: nothing sent */
         {
             size_t before = F.sent_len;
+            r.status = POSTIE_OK; /* as a zeroed struct has it */
+            r.code = 250;
+            env.accepted = 1;
             assert_int_equal(postie_smtp_mail(&S, &env), POSTIE_ERR_TOO_BIG);
             assert_int_equal(F.sent_len, before);
+            /* nothing was sent: the recipient reads as not answered */
+            assert_int_equal(r.status, POSTIE_ERR_STATE);
+            assert_int_equal(r.code, 0);
+            assert_int_equal(env.accepted, 0);
         }
         env.size = 500;
         assert_int_equal(postie_smtp_mail(&S, &env), POSTIE_ERR_TOO_BIG);
