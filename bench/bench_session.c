@@ -86,6 +86,9 @@ static int bench_pop3(const char *host, const char *port, const char *user, cons
         postie_tcp_transport(&tcp, &tr);
         if ((st = postie_pop3_init(&pop3, &tr)) != POSTIE_OK) return fail("init", st);
         postie_pop3_set_timeout(&pop3, 30000);
+        /* loopback test servers in plain text: opt out of the TLS default */
+        (void)postie_pop3_set_tls(&pop3, POSTIE_TLS_OFF, NULL);
+        postie_pop3_allow_plaintext_credentials(&pop3, 1);
         if ((st = postie_pop3_open(&pop3)) != POSTIE_OK) return fail("open", st);
         if ((st = postie_pop3_login(&pop3, user, pass, POSTIE_POP3_LOGIN_USER)) != POSTIE_OK)
             return fail("login", st);
@@ -150,6 +153,8 @@ static int bench_smtp(const char *host, const char *port, const char *from, cons
         postie_tcp_transport(&tcp, &tr);
         if ((st = postie_smtp_init(&smtp, &tr)) != POSTIE_OK) return fail("init", st);
         postie_smtp_set_timeout(&smtp, 30000);
+        (void)postie_smtp_set_tls(&smtp, POSTIE_TLS_OFF, NULL);
+        postie_smtp_allow_plaintext_credentials(&smtp, 1);
         if ((st = postie_smtp_set_domain(&smtp, "bench.postie.test")) != POSTIE_OK)
             return fail("set_domain", st);
         if ((st = postie_smtp_open(&smtp)) != POSTIE_OK) return fail("open", st);

@@ -393,6 +393,9 @@ int main(int argc, char **argv)
         return 2;
     }
     postie_pop3_set_timeout(&P, 5000);
+    /* the transcripts are plain-text sessions: opt out of the TLS default */
+    (void)postie_pop3_set_tls(&P, POSTIE_TLS_OFF, NULL);
+    postie_pop3_allow_plaintext_credentials(&P, 1);
     for (i = 3; i < argc; i++) {
         run_step(argv[i]);
     }
