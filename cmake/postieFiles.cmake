@@ -18,9 +18,11 @@ set(POSTIE_CORE_SOURCES
   ${POSTIE_ROOT}/src/core/transport.c
   ${POSTIE_ROOT}/src/core/base64.c
   ${POSTIE_ROOT}/src/core/md5.c
+  ${POSTIE_ROOT}/src/core/pop3_proto.c
 )
 
 set(POSTIE_POP3_SOURCES
+  ${POSTIE_ROOT}/src/pop3/pop3.c
 )
 
 set(POSTIE_SMTP_SOURCES

@@ -101,6 +101,14 @@ void postie_pop3_set_timeout(postie_pop3 *p, unsigned timeout_ms);
  * (already open); transport/reply-engine statuses. */
 postie_status postie_pop3_open(postie_pop3 *p);
 
+/* postie_pop3_open() with flags. POSTIE_POP3_OPEN_NO_CAPA: read the greeting
+ * only, send no CAPA (an exact RFC 1939 exchange, as the NetX Duo client
+ * makes; caps then hold at most POSTIE_POP3_CAP_APOP; postie_pop3_capa() may
+ * still be called later). Same statuses as postie_pop3_open(), and
+ * POSTIE_ERR_PARAM for an unknown flag. */
+#define POSTIE_POP3_OPEN_NO_CAPA 0x1u
+postie_status postie_pop3_open_ex(postie_pop3 *p, unsigned flags);
+
 /* Re-sends CAPA and replaces the capabilities (used again after STLS). */
 postie_status postie_pop3_capa(postie_pop3 *p);
 

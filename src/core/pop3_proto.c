@@ -1,0 +1,394 @@
+/*
+ * POP3 pieces with no I/O (RFC 1939, RFC 2449): status-line classifier,
+ * multi-line body decoder, listing-line helper, and the parsers for STAT,
+ * LIST, UIDL, CAPA and the greeting's APOP timestamp.
+ */
+#include "postie/pop3_proto.h"
+#include "postie/pop3.h"
+#include "postie/md5.h"
+
+#include <limits.h>
+#include <string.h>
+
+/* ---- status lines ------------------------------------------------------ */
+
+postie_pop3_reply_kind postie_pop3_classify(const char *line, size_t len, const char **text)
+{
+    size_t skip;
+    postie_pop3_reply_kind kind;
+
+    if (text != NULL) {
+        *text = NULL;
+    }
+    if (line == NULL) {
+        return POSTIE_POP3_REPLY_INVALID;
+    }
+    if (len >= 3 && memcmp(line, "+OK", 3) == 0) {
+        kind = POSTIE_POP3_REPLY_OK;
+        skip = 3;
+    } else if (len >= 4 && memcmp(line, "-ERR", 4) == 0) {
+        kind = POSTIE_POP3_REPLY_ERR;
+        skip = 4;
+    } else if (len >= 1 && line[0] == '+' && (len == 1 || line[1] == ' ')) {
+        kind = POSTIE_POP3_REPLY_CONT;
+        skip = 1;
+    } else {
+        return POSTIE_POP3_REPLY_INVALID;
+    }
+    /* The indicator must stand alone: "+OKAY" or "-ERROR" is not a status. */
+    if (len > skip && line[skip] != ' ') {
+        return POSTIE_POP3_REPLY_INVALID;
+    }
+    if (len > skip) {
+        skip++; /* the one space after the indicator */
+    }
+    if (text != NULL) {
+        *text = line + skip;
+    }
+    return kind;
+}
+
+/* ---- multi-line body decoder ------------------------------------------- */
+
+enum {
+    BODY_LINE_START = 0, /* next byte starts a line */
+    BODY_MID,            /* inside a line */
+    BODY_DOT,            /* a line started with '.', which was dropped */
+    BODY_DOT_CR,         /* ".\r" at the start of a line */
+    BODY_DONE            /* the terminating line was consumed */
+};
+
+void postie_pop3_body_init(postie_pop3_body *b)
+{
+    if (b == NULL) {
+        return;
+    }
+    b->state = BODY_LINE_START;
+    b->pending_len = 0;
+    b->pending[0] = b->pending[1] = '\0';
+}
+
+postie_status postie_pop3_body_feed(postie_pop3_body *b, const char *in, size_t n,
+                                    size_t *consumed, char *out, size_t cap, size_t *produced)
+{
+    size_t i = 0, o = 0;
+
+    if (consumed != NULL) {
+        *consumed = 0;
+    }
+    if (produced != NULL) {
+        *produced = 0;
+    }
+    if (b == NULL || consumed == NULL || produced == NULL || (in == NULL && n > 0) ||
+        (out == NULL && cap > 0)) {
+        return POSTIE_ERR_PARAM;
+    }
+    while (b->state != BODY_DONE) {
+        char c;
+        if (b->state == BODY_DOT_CR && i < n && in[i] != '\n') {
+            /* ".\r" then not LF: the line was ".\r...", un-stuffed to "\r...".
+             * Hand out the CR (consumed earlier) and look at c again. */
+            if (o >= cap) {
+                break;
+            }
+            out[o++] = '\r';
+            b->state = BODY_MID;
+            continue;
+        }
+        if (i >= n) {
+            break;
+        }
+        c = in[i];
+        switch (b->state) {
+        case BODY_LINE_START:
+            if (c == '.') {
+                b->state = BODY_DOT;
+                i++;
+                continue;
+            }
+            break;
+        case BODY_DOT:
+            if (c == '\r') {
+                b->state = BODY_DOT_CR;
+                i++;
+                continue;
+            }
+            if (c == '\n') { /* ".\n": bare-LF terminator */
+                b->state = BODY_DONE;
+                i++;
+                continue;
+            }
+            break; /* stuffed line: the dot is gone, c is data */
+        case BODY_DOT_CR: /* c == '\n' here */
+            b->state = BODY_DONE;
+            i++;
+            continue;
+        default:
+            break;
+        }
+        /* c is data */
+        if (o >= cap) {
+            break;
+        }
+        out[o++] = c;
+        i++;
+        b->state = (c == '\n') ? BODY_LINE_START : BODY_MID;
+    }
+    *consumed = i;
+    *produced = o;
+    return b->state == BODY_DONE ? POSTIE_DONE : POSTIE_OK;
+}
+
+int postie_pop3_listing_line(char *line, size_t *len)
+{
+    if (line == NULL || len == NULL || *len == 0 || line[0] != '.') {
+        return 0;
+    }
+    if (*len == 1) {
+        return 1;
+    }
+    memmove(line, line + 1, *len - 1);
+    (*len)--;
+    line[*len] = '\0';
+    return 0;
+}
+
+/* ---- parsers ----------------------------------------------------------- */
+
+/* Decimal digits at *s into *v (no sign, no overflow). Advances *s. */
+static int parse_ulong(const char **s, unsigned long *v)
+{
+    const char *p = *s;
+    unsigned long x = 0;
+
+    if (*p < '0' || *p > '9') {
+        return 0;
+    }
+    while (*p >= '0' && *p <= '9') {
+        unsigned d = (unsigned)(*p - '0');
+        if (x > (ULONG_MAX - d) / 10) {
+            return 0;
+        }
+        x = x * 10 + d;
+        p++;
+    }
+    *s = p;
+    *v = x;
+    return 1;
+}
+
+postie_status postie_pop3_parse_num_pair(const char *text, unsigned long *a, unsigned long *b)
+{
+    const char *p = text;
+    unsigned long x, y;
+
+    if (text == NULL) {
+        return POSTIE_ERR_PROTOCOL;
+    }
+    if (!parse_ulong(&p, &x) || *p != ' ') {
+        return POSTIE_ERR_PROTOCOL;
+    }
+    while (*p == ' ') {
+        p++;
+    }
+    if (!parse_ulong(&p, &y)) {
+        return POSTIE_ERR_PROTOCOL;
+    }
+    /* RFC 1939 sec. 5 (STAT): anything may follow the size after a space. */
+    if (*p != '\0' && *p != ' ') {
+        return POSTIE_ERR_PROTOCOL;
+    }
+    if (a != NULL) {
+        *a = x;
+    }
+    if (b != NULL) {
+        *b = y;
+    }
+    return POSTIE_OK;
+}
+
+postie_status postie_pop3_parse_uidl(const char *text, unsigned long *msg, char *uid, size_t cap)
+{
+    const char *p = text, *u;
+    unsigned long x;
+    size_t len;
+
+    if (text == NULL || !parse_ulong(&p, &x) || *p != ' ') {
+        return POSTIE_ERR_PROTOCOL;
+    }
+    while (*p == ' ') {
+        p++;
+    }
+    u = p;
+    while (*p >= 0x21 && *p <= 0x7e) {
+        p++;
+    }
+    len = (size_t)(p - u);
+    while (*p == ' ') { /* tolerate trailing spaces */
+        p++;
+    }
+    if (len < 1 || len > POSTIE_POP3_UID_MAX - 1 || *p != '\0') {
+        return POSTIE_ERR_PROTOCOL;
+    }
+    if (msg != NULL) {
+        *msg = x;
+    }
+    if (uid == NULL || cap < len + 1) {
+        return POSTIE_ERR_BUFFER;
+    }
+    memcpy(uid, u, len);
+    uid[len] = '\0';
+    return POSTIE_OK;
+}
+
+int postie_pop3_parse_timestamp(const char *text, char *ts, size_t cap)
+{
+    const char *lt, *p;
+    size_t len;
+
+    if (ts != NULL && cap > 0) {
+        ts[0] = '\0';
+    }
+    if (text == NULL || ts == NULL || cap == 0) {
+        return 0;
+    }
+    lt = strchr(text, '<');
+    if (lt == NULL) {
+        return 0;
+    }
+    for (p = lt + 1; *p != '>'; p++) {
+        /* msg-id syntax: printable, no space, no nested '<' */
+        if (*p < 0x21 || *p > 0x7e || *p == '<') {
+            return 0;
+        }
+    }
+    len = (size_t)(p - lt) + 1;
+    if (len < 3 || len + 1 > cap) {
+        return 0;
+    }
+    memcpy(ts, lt, len);
+    ts[len] = '\0';
+    return 1;
+}
+
+static int ascii_upper(int c)
+{
+    return (c >= 'a' && c <= 'z') ? c - 'a' + 'A' : c;
+}
+
+/* keyword of len bytes equals upper-case name, ignoring case */
+static int keyword_is(const char *kw, size_t len, const char *name)
+{
+    size_t i;
+    if (strlen(name) != len) {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        if (ascii_upper((unsigned char)kw[i]) != name[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void copy_mechs(const char *p, char *sasl, size_t cap)
+{
+    size_t o = 0;
+
+    if (sasl == NULL || cap == 0) {
+        return;
+    }
+    sasl[0] = '\0';
+    for (;;) {
+        const char *m;
+        size_t len, need, i;
+        int ok = 1;
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        if (*p == '\0') {
+            break;
+        }
+        m = p;
+        while (*p != '\0' && *p != ' ' && *p != '\t') {
+            if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
+                ok = 0;
+            }
+            p++;
+        }
+        len = (size_t)(p - m);
+        if (!ok) {
+            continue; /* never keep control bytes: a mechanism goes on the wire */
+        }
+        need = len + (o > 0 ? 1 : 0);
+        if (o + need + 1 > cap) {
+            break; /* truncate at a mechanism boundary */
+        }
+        if (o > 0) {
+            sasl[o++] = ' ';
+        }
+        for (i = 0; i < len; i++) {
+            sasl[o++] = (char)ascii_upper((unsigned char)m[i]);
+        }
+        sasl[o] = '\0';
+    }
+}
+
+unsigned postie_pop3_parse_capa_line(const char *line, char *sasl, size_t cap)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } caps[] = {
+        {"TOP", POSTIE_POP3_CAP_TOP},
+        {"UIDL", POSTIE_POP3_CAP_UIDL},
+        {"USER", POSTIE_POP3_CAP_USER},
+        {"SASL", POSTIE_POP3_CAP_SASL},
+        {"STLS", POSTIE_POP3_CAP_STLS},
+        {"PIPELINING", POSTIE_POP3_CAP_PIPELINING},
+        {"RESP-CODES", POSTIE_POP3_CAP_RESP_CODES},
+        {"AUTH-RESP-CODE", POSTIE_POP3_CAP_AUTH_RESP_CODE},
+        {"UTF8", POSTIE_POP3_CAP_UTF8},
+        {"EXPIRE", POSTIE_POP3_CAP_EXPIRE},
+        {"LOGIN-DELAY", POSTIE_POP3_CAP_LOGIN_DELAY},
+    };
+    const char *p;
+    size_t len, i;
+
+    if (line == NULL) {
+        return 0;
+    }
+    p = line;
+    while (*p != '\0' && *p != ' ' && *p != '\t') {
+        p++;
+    }
+    len = (size_t)(p - line);
+    for (i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        if (keyword_is(line, len, caps[i].name)) {
+            if (caps[i].bit == POSTIE_POP3_CAP_SASL) {
+                copy_mechs(p, sasl, cap);
+            }
+            return caps[i].bit;
+        }
+    }
+    return 0;
+}
+
+void postie_pop3_apop_digest(const char *timestamp, const char *secret, char hex[33])
+{
+    postie_md5_ctx md5;
+    unsigned char digest[POSTIE_MD5_DIGEST_LEN];
+
+    if (hex == NULL) {
+        return;
+    }
+    postie_md5_init(&md5);
+    if (timestamp != NULL) {
+        postie_md5_update(&md5, timestamp, strlen(timestamp));
+    }
+    if (secret != NULL) {
+        postie_md5_update(&md5, secret, strlen(secret));
+    }
+    postie_md5_final(&md5, digest);
+    postie_hex_lower(digest, sizeof digest, hex);
+}
