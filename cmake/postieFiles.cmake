@@ -29,6 +29,7 @@ set(POSTIE_SMTP_SOURCES
 )
 
 set(POSTIE_POSIX_SOURCES
+  ${POSTIE_ROOT}/ports/posix/tcp.c
 )
 
 set(POSTIE_INCLUDE_DIRS
