@@ -19,6 +19,8 @@ set(POSTIE_CORE_SOURCES
   ${POSTIE_ROOT}/src/core/base64.c
   ${POSTIE_ROOT}/src/core/md5.c
   ${POSTIE_ROOT}/src/core/pop3_proto.c
+  ${POSTIE_ROOT}/src/core/smtp_proto.c
+  ${POSTIE_ROOT}/src/core/sasl.c
 )
 
 set(POSTIE_POP3_SOURCES
@@ -26,6 +28,7 @@ set(POSTIE_POP3_SOURCES
 )
 
 set(POSTIE_SMTP_SOURCES
+  ${POSTIE_ROOT}/src/smtp/smtp.c
 )
 
 set(POSTIE_POSIX_SOURCES

@@ -54,6 +54,7 @@ fuzz_smoke() {
 }
 
 stage unit-gcc  unit_gcc
+stage layers    bash scripts/check-layers.sh build/gcc
 stage unit-asan unit_asan
 stage fuzz      fuzz_smoke
 [ -x tests/scripted/run.sh ] && stage scripted bash tests/scripted/run.sh build/gcc

@@ -1,0 +1,334 @@
+/*
+ * postie/smtp.h - blocking SMTP submission client (RFC 5321, RFC 4954 AUTH,
+ * RFC 2920 PIPELINING, RFC 1870 SIZE, RFC 6152 8BITMIME, RFC 6531 SMTPUTF8,
+ * RFC 3207 STARTTLS, RFC 2034/3463 enhanced status codes).
+ *
+ * No allocation: every byte lives in the postie_smtp struct, which the caller
+ * owns (static, on the stack, or wherever). One context is one session; two
+ * contexts may be used from two threads at once.
+ *
+ * Typical use:
+ *     postie_smtp s; postie_smtp_rcpt to[2] = {{"a@example.org"}, {"b@example.org"}};
+ *     postie_smtp_envelope env = {0};
+ *     postie_smtp_init(&s, &transport);
+ *     postie_smtp_set_domain(&s, "client.example.org");   (or set_local_addr)
+ *     postie_smtp_open(&s);                                greeting + EHLO/HELO
+ *     postie_smtp_auth(&s, POSTIE_SASL_PASSWORD_MECHS, user, pass);
+ *     env.from = "me@example.org"; env.rcpts = to; env.nrcpts = 2;
+ *     postie_smtp_mail(&s, &env);                          MAIL, RCPT..., [DATA]
+ *     postie_smtp_data_begin(&s);                          DATA, 354
+ *     postie_smtp_data_write(&s, chunk, n);                ... any number of times
+ *     postie_smtp_data_end(&s);                            "." -> 250: sent
+ *     postie_smtp_quit(&s);                                also closes the transport
+ * or, for the middle part, postie_smtp_send() with a reader callback (e.g. the
+ * message composer, compose.h) or postie_smtp_send_buf() with a buffer.
+ *
+ * Server replies: after every call that got a reply, postie_smtp_reply_code(),
+ * postie_smtp_reply_enhanced() and postie_smtp_reply_text() give the last
+ * reply (for postie_smtp_mail(): the reply that decided the result). A 4xx
+ * reply is POSTIE_ERR_TRANSIENT (try again later), a 5xx reply
+ * POSTIE_ERR_SERVER (permanent), unless a call documents a more precise status.
+ *
+ * Statuses every call that talks to the server may also return, after which
+ * the session is dead (state CLOSED; later calls return POSTIE_ERR_STATE;
+ * call postie_smtp_close()):
+ *   transport: POSTIE_ERR_TIMEOUT, POSTIE_ERR_CLOSED (peer closed, also in the
+ *     middle of a reply), POSTIE_ERR_IO, POSTIE_ERR_TLS;
+ *   reply engine: POSTIE_ERR_PROTOCOL (not a reply line, a code that is not 3
+ *     digits, inconsistent codes in one reply, an unexpected code class),
+ *     POSTIE_ERR_LINE_TOO_LONG;
+ *   a 421 reply (service closing) to any command: POSTIE_ERR_TRANSIENT, and
+ *     the session is dead too.
+ * POSTIE_ERR_PARAM, POSTIE_ERR_STATE, POSTIE_ERR_UNSUPPORTED and
+ * POSTIE_ERR_TOO_BIG returned before anything was sent leave the session as
+ * it was. Every network step is bounded by the timeout (set_timeout): a
+ * server that stalls or closes gives an error, never a hang.
+ */
+#ifndef POSTIE_SMTP_H
+#define POSTIE_SMTP_H
+
+#include <stddef.h>
+#include "postie/postie_config_defaults.h"
+#include "postie/status.h"
+#include "postie/transport.h"
+#include "postie/line.h"
+#include "postie/sasl.h"
+#include "postie/smtp_proto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Scratch room for a raw SASL response before base64 (it must then fit in
+ * one command line of POSTIE_CMD_MAX with "AUTH XOAUTH2 " and CRLF). */
+#define POSTIE_SMTP_SASL_RAW_MAX ((POSTIE_CMD_MAX / 4) * 3)
+
+typedef enum postie_smtp_state {
+    POSTIE_SMTP_STATE_CLOSED = 0, /* init'ed and not open; or after quit/close/fatal error */
+    POSTIE_SMTP_STATE_READY,      /* greeted with EHLO/HELO; no mail transaction */
+    POSTIE_SMTP_STATE_MAIL,       /* MAIL and RCPTs accepted; DATA not yet sent */
+    POSTIE_SMTP_STATE_DATA        /* 354 received: message content goes out */
+} postie_smtp_state;
+
+/* One recipient of an envelope. The caller fills addr (and params); the
+ * client fills the rest when the RCPT got its reply. */
+typedef struct postie_smtp_rcpt {
+    const char *addr;      /* in: forward-path without <>, NUL-terminated */
+    const char *params;    /* in: extra RCPT parameters ("NOTIFY=FAILURE"), or NULL */
+    int code;              /* out: the RCPT reply code; 0 when not answered */
+    char enhanced[POSTIE_SMTP_ENHANCED_MAX]; /* out: its enhanced status, or "" */
+    postie_status status;  /* out: POSTIE_OK (accepted), POSTIE_ERR_TRANSIENT
+                              (4xx), POSTIE_ERR_SERVER (5xx), or
+                              POSTIE_ERR_STATE when not answered */
+} postie_smtp_rcpt;
+
+/* What to do when some (not all) recipients are refused. */
+typedef enum postie_smtp_refused {
+    POSTIE_SMTP_REFUSED_ABORT = 0,   /* RSET, nothing is sent (default) */
+    POSTIE_SMTP_REFUSED_CONTINUE     /* send to the recipients that were accepted */
+} postie_smtp_refused;
+
+/* Message flags of an envelope. */
+#define POSTIE_SMTP_MSG_8BIT 0x01u   /* content has bytes >= 0x80: BODY=8BITMIME
+                                        when the server offers 8BITMIME */
+#define POSTIE_SMTP_MSG_UTF8 0x02u   /* headers hold UTF-8 (RFC 6532): ask for
+                                        SMTPUTF8 even with ASCII addresses */
+
+typedef struct postie_smtp_envelope {
+    const char *from;          /* reverse-path without <>; "" or NULL for the
+                                  null path "<>" (bounces) */
+    const char *mail_params;   /* extra MAIL parameters ("RET=HDRS ENVID=x"), or NULL */
+    postie_smtp_rcpt *rcpts;   /* nrcpts >= 1 entries; results written back */
+    size_t nrcpts;
+    unsigned long long size;   /* message size in octets when known, 0 if not:
+                                  sent as SIZE= when the server has SIZE, and
+                                  checked against its limit */
+    unsigned flags;            /* POSTIE_SMTP_MSG_* */
+    postie_smtp_refused on_refused;
+    size_t accepted;           /* out: how many recipients were accepted */
+} postie_smtp_envelope;
+
+/* Reader of message bytes for postie_smtp_send(): fills buf[0..cap) and sets
+ * *n; returns POSTIE_OK with *n > 0, POSTIE_DONE (with *n == 0, or with the
+ * last bytes in *n > 0) at the end, or a negative status to abort the
+ * message (the client then drops the connection: a message already in DATA
+ * cannot be taken back any other way). */
+typedef postie_status (*postie_smtp_reader)(void *user, char *buf, size_t cap, size_t *n);
+
+typedef struct postie_smtp {
+    postie_transport tr;
+    unsigned timeout_ms;
+    postie_smtp_state state;
+    unsigned char connected;     /* transport not yet closed */
+    unsigned char greeted;       /* open() already ran (once per connection) */
+    unsigned char data_opened;   /* 354 already received by a pipelined DATA */
+    unsigned char helo;          /* 1 when the server got HELO, not EHLO */
+    postie_smtp_ext ext;
+    char domain[POSTIE_SMTP_DOMAIN_MAX]; /* EHLO argument */
+    postie_smtp_reply reply;     /* last complete reply */
+    postie_smtp_reply saved;     /* the reply that decided a multi-reply call */
+    postie_line line;
+    postie_smtp_dot dot;         /* DATA encoder of the message in progress */
+    unsigned long messages_sent; /* messages that got 250 to their final dot */
+    char rbuf[POSTIE_RECV_BUF_SIZE];
+    size_t rpos, rlen;
+    char cmd[POSTIE_CMD_MAX];    /* commands, pipelined batches, DATA output */
+    size_t cmd_len;
+    char sasl[POSTIE_SMTP_SASL_RAW_MAX];
+} postie_smtp;
+
+/* Prepares s over transport t (copied; t->ctx must outlive s). Sends
+ * nothing. The EHLO argument defaults to "[127.0.0.1]" until set_domain or
+ * set_local_addr is called.
+ * Returns POSTIE_OK, or POSTIE_ERR_PARAM (s/t NULL, or t->send/recv NULL). */
+postie_status postie_smtp_init(postie_smtp *s, const postie_transport *t);
+
+/* Timeout of every later network step, in ms (default POSTIE_DEFAULT_TIMEOUT_MS). */
+void postie_smtp_set_timeout(postie_smtp *s, unsigned timeout_ms);
+
+/* The client's domain for EHLO/HELO (copied; "client.example.org", or an
+ * address literal "[192.0.2.1]"). Returns POSTIE_OK, or POSTIE_ERR_PARAM
+ * (NULL, empty, longer than POSTIE_SMTP_DOMAIN_MAX-1, CR/LF/space/control
+ * bytes or other characters not allowed by postie_smtp_domain_ok()). */
+postie_status postie_smtp_set_domain(postie_smtp *s, const char *domain);
+
+/* Uses the client's own IP address (text, as getsockname()+inet_ntop give
+ * it: "192.0.2.1" or "2001:db8::1") as the EHLO argument in address-literal
+ * form ("[192.0.2.1]", "[IPv6:2001:db8::1]"), for clients with no domain
+ * name (RFC 5321 sec. 4.1.4). Returns POSTIE_OK or POSTIE_ERR_PARAM. */
+postie_status postie_smtp_set_local_addr(postie_smtp *s, const char *ip);
+
+/*
+ * Reads the greeting (single or multi-line) and says EHLO; when the server
+ * answers EHLO with 500 or 502 it says HELO instead (no extensions then).
+ * Returns POSTIE_OK (state READY); POSTIE_ERR_SERVER / POSTIE_ERR_TRANSIENT
+ * (greeting 554/4xx, or EHLO and HELO refused: the session is closed with
+ * QUIT); POSTIE_ERR_PROTOCOL (greeting not 220 nor an error code);
+ * POSTIE_ERR_STATE (not CLOSED, or already used); the common statuses above.
+ */
+postie_status postie_smtp_open(postie_smtp *s);
+
+/* Says EHLO again (HELO if the session started with HELO) and replaces the
+ * extensions. Only in state READY. Returns POSTIE_OK, POSTIE_ERR_STATE,
+ * POSTIE_ERR_SERVER/TRANSIENT, the common statuses. */
+postie_status postie_smtp_ehlo(postie_smtp *s);
+
+/*
+ * STARTTLS (RFC 3207): sends STARTTLS, on 220 calls the transport's
+ * start_tls(ctx, server_name), then forgets the extensions and says EHLO
+ * again. Bytes the server sent after its 220 (before the handshake) are a
+ * command-injection attempt: POSTIE_ERR_PROTOCOL, session closed.
+ * server_name: NUL-terminated, only read during the call (SNI/verification).
+ * Returns POSTIE_OK; POSTIE_ERR_UNSUPPORTED (server did not offer STARTTLS,
+ * or the transport has no start_tls; nothing sent); POSTIE_ERR_STATE (not
+ * READY); POSTIE_ERR_SERVER/TRANSIENT (STARTTLS refused; session usable);
+ * whatever start_tls returns (POSTIE_ERR_TLS, POSTIE_ERR_TLS_VERIFY: session
+ * dead); the common statuses.
+ */
+postie_status postie_smtp_starttls(postie_smtp *s, const char *server_name);
+
+/*
+ * AUTH (RFC 4954). mechs: the mechanisms the caller allows
+ * (POSTIE_SASL_PASSWORD_MECHS with a password, POSTIE_SASL_TOKEN_MECHS with
+ * an OAuth 2.0 access token, or one POSTIE_SASL_* bit). Of those the server
+ * offers, the strongest is used (postie_sasl_choose():
+ * OAUTHBEARER > XOAUTH2 > CRAM-MD5 > PLAIN > LOGIN). PLAIN, XOAUTH2 and
+ * OAUTHBEARER go with an initial response; LOGIN answers the server's
+ * prompts; CRAM-MD5 answers the challenge. user and secret (password or
+ * token): NUL-terminated, only read during the call.
+ * Returns POSTIE_OK (235); POSTIE_ERR_UNSUPPORTED (the server does not
+ * advertise AUTH, or offers none of mechs: nothing sent); POSTIE_ERR_AUTH
+ * (535 or any other 5xx to the exchange; the text is the server's, from
+ * postie_smtp_reply_text()); POSTIE_ERR_TRANSIENT (454 and other 4xx);
+ * POSTIE_ERR_PARAM (NULL, empty user, CR/LF in user or secret, ^A in a
+ * token; nothing sent); POSTIE_ERR_BUFFER (the response does not fit in
+ * POSTIE_CMD_MAX; nothing sent); POSTIE_ERR_DECODE (a challenge that is not
+ * base64: the exchange is cancelled with "*"); POSTIE_ERR_STATE (not READY);
+ * the common statuses.
+ */
+postie_status postie_smtp_auth(postie_smtp *s, unsigned mechs, const char *user,
+                               const char *secret);
+
+/*
+ * Starts a mail transaction: MAIL FROM (with SIZE= when the server has SIZE
+ * and env->size > 0; BODY=8BITMIME when POSTIE_SMTP_MSG_8BIT and the server
+ * offers 8BITMIME; SMTPUTF8 when an address is not ASCII or
+ * POSTIE_SMTP_MSG_UTF8 is set), then one RCPT TO per recipient. Each
+ * recipient's code, enhanced status and status are stored in env->rcpts[i]
+ * and env->accepted counts the accepted ones.
+ *
+ * With PIPELINING, MAIL, every RCPT and - when env->on_refused is CONTINUE -
+ * DATA go out in one write (more than one only when they do not fit in
+ * POSTIE_CMD_MAX: then each full batch is sent and its replies read before
+ * the next), and the replies are matched in order (RFC 2920). When DATA got
+ * its 354 that way, postie_smtp_data_begin() sends nothing.
+ * With ABORT, DATA is never pipelined (after a 354 nothing could take the
+ * message back).
+ *
+ * Returns:
+ *   POSTIE_OK  MAIL accepted and at least one recipient accepted, and (with
+ *              ABORT) none refused: state MAIL (or DATA when pipelined);
+ *   POSTIE_ERR_RECIPIENTS  every recipient refused, or some with ABORT: RSET
+ *              was sent (state READY); see env->rcpts for who and why;
+ *   POSTIE_ERR_TOO_BIG  env->size above the server's SIZE limit (nothing
+ *              sent), or MAIL got 552 (RFC 1870); state READY;
+ *   POSTIE_ERR_TRANSIENT / POSTIE_ERR_SERVER  MAIL refused (4xx / 5xx; 452
+ *              is transient), or a pipelined DATA refused while recipients
+ *              were accepted; RSET sent, state READY;
+ *   POSTIE_ERR_UNSUPPORTED  an address is not ASCII (or MSG_UTF8 set) and
+ *              the server does not offer SMTPUTF8 (nothing sent);
+ *   POSTIE_ERR_PARAM  env/rcpts NULL, nrcpts 0, an empty recipient, CR, LF,
+ *              '<', '>' or a control byte in an address or parameter, or a
+ *              command longer than POSTIE_CMD_MAX (nothing sent);
+ *   POSTIE_ERR_STATE  not READY;
+ *   the common statuses.
+ * env and its strings are only read during the call; results are written
+ * into env->rcpts and env->accepted before it returns.
+ */
+postie_status postie_smtp_mail(postie_smtp *s, postie_smtp_envelope *env);
+
+/*
+ * Sends DATA and waits for 354 (nothing is sent when a pipelined DATA
+ * already got it). Returns POSTIE_OK (state DATA); POSTIE_ERR_TRANSIENT /
+ * POSTIE_ERR_SERVER (DATA refused: RSET sent, state READY);
+ * POSTIE_ERR_STATE (not MAIL); the common statuses.
+ */
+postie_status postie_smtp_data_begin(postie_smtp *s);
+
+/*
+ * Message content, any number of calls with chunks of any size (n may be 0).
+ * Line ends are normalised to CRLF and leading dots doubled
+ * (postie_smtp_dot_feed()) across chunk boundaries; output is buffered in
+ * the context and sent when the buffer is full, never one send per line.
+ * buf is only read during the call.
+ * Returns POSTIE_OK; POSTIE_ERR_STATE (not DATA); POSTIE_ERR_PARAM (buf NULL
+ * with n > 0); transport statuses (session dead).
+ */
+postie_status postie_smtp_data_write(postie_smtp *s, const void *buf, size_t n);
+
+/*
+ * Ends the message: adds CRLF when the content did not end with a line end,
+ * sends ".\r\n" with what is still buffered, and reads the reply. The
+ * message counts as sent only on 250 (messages_sent is then incremented).
+ * Returns POSTIE_OK (sent; state READY: another postie_smtp_mail() may
+ * follow); POSTIE_ERR_TOO_BIG (552); POSTIE_ERR_TRANSIENT (4xx, e.g. 452 or
+ * 451) / POSTIE_ERR_SERVER (other 5xx): not sent, state READY;
+ * POSTIE_ERR_STATE (not DATA); the common statuses (then whether the
+ * message was delivered is unknown: treat it as not sent).
+ */
+postie_status postie_smtp_data_end(postie_smtp *s);
+
+/*
+ * One message: postie_smtp_mail(), postie_smtp_data_begin(), then reads the
+ * message from read(user, ...) and writes it, then postie_smtp_data_end().
+ * Returns what the first failing step returned, or POSTIE_OK (sent).
+ * When read returns a negative status mid-message, the connection is
+ * dropped without the final dot (so nothing is delivered) and that status
+ * is returned; read returning POSTIE_OK with *n == 0 repeatedly is an error
+ * only in that it never ends: the reader must finish with POSTIE_DONE.
+ * The size and 8-bit flags come from env (a reader cannot be scanned twice).
+ */
+postie_status postie_smtp_send(postie_smtp *s, postie_smtp_envelope *env,
+                               postie_smtp_reader read, void *user);
+
+/* postie_smtp_send() for a message in memory (msg[0..len), only read
+ * during the call): env->size (when 0) and POSTIE_SMTP_MSG_8BIT are set from
+ * a scan of the bytes first. Same statuses. */
+postie_status postie_smtp_send_buf(postie_smtp *s, postie_smtp_envelope *env,
+                                   const void *msg, size_t len);
+
+/* RSET: ends a mail transaction (state MAIL or READY -> READY).
+ * Returns POSTIE_OK, POSTIE_ERR_STATE (CLOSED or DATA), server/common statuses. */
+postie_status postie_smtp_rset(postie_smtp *s);
+
+/* NOOP (state READY or MAIL). Returns POSTIE_OK, POSTIE_ERR_STATE, server/common statuses. */
+postie_status postie_smtp_noop(postie_smtp *s);
+
+/*
+ * QUIT, then closes the transport (always, whatever the outcome). Messages
+ * that got their 250 stay sent whatever QUIT returns: its status is only
+ * about QUIT. Returns POSTIE_OK (221, or any 2xx); POSTIE_ERR_SERVER /
+ * POSTIE_ERR_TRANSIENT; POSTIE_ERR_STATE (state CLOSED: nothing sent, the
+ * transport is closed if still open; or state DATA: the message is abandoned
+ * and the connection dropped without QUIT); the transport/reply statuses
+ * (e.g. POSTIE_ERR_CLOSED when the server hung up before answering).
+ */
+postie_status postie_smtp_quit(postie_smtp *s);
+
+/* Drops the connection without QUIT. Safe in any state, more than once. */
+void postie_smtp_close(postie_smtp *s);
+
+/* Accessors. Strings are owned by s and valid until the next call on s. */
+postie_smtp_state postie_smtp_get_state(const postie_smtp *s);
+int postie_smtp_reply_code(const postie_smtp *s);          /* 0 before any reply */
+const char *postie_smtp_reply_enhanced(const postie_smtp *s); /* "5.7.8" or "" */
+const char *postie_smtp_reply_text(const postie_smtp *s);  /* lines joined by '\n' */
+const postie_smtp_reply *postie_smtp_last_reply(const postie_smtp *s);
+const postie_smtp_ext *postie_smtp_extensions(const postie_smtp *s);
+int postie_smtp_has(const postie_smtp *s, unsigned ext_flag);  /* POSTIE_SMTP_EXT_* */
+unsigned long postie_smtp_messages_sent(const postie_smtp *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* POSTIE_SMTP_H */

@@ -1,0 +1,490 @@
+/* SMTP pieces with no I/O: reply parser, EHLO keywords, DATA encoder, checks. */
+#include "postie/smtp_proto.h"
+#include "postie/sasl.h"
+
+#include <string.h>
+
+/* ------------------------------------------------------------------------ */
+/* Replies                                                                  */
+
+void postie_smtp_reply_init(postie_smtp_reply *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    r->code = 0;
+    r->enhanced[0] = '\0';
+    r->text[0] = '\0';
+    r->text_len = 0;
+    r->lines = 0;
+    r->done = 0;
+    r->truncated = 0;
+    r->line_text = r->text;
+    r->line_len = 0;
+}
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Length of an RFC 3463 code "c.s.d" at the start of t[0..n) whose class is
+ * cls, followed by a space or the end; 0 when there is none. */
+static size_t enhanced_len(const char *t, size_t n, char cls)
+{
+    size_t i = 0, k;
+    int part;
+
+    if (n < 5 || t[0] != cls || t[1] != '.') {
+        return 0;
+    }
+    i = 2;
+    for (part = 0; part < 2; part++) {
+        for (k = 0; k < 3 && i < n && is_digit(t[i]); k++) {
+            i++;
+        }
+        if (k == 0) {
+            return 0;
+        }
+        if (part == 0) {
+            if (i >= n || t[i] != '.') {
+                return 0;
+            }
+            i++;
+        }
+    }
+    if (i < n && t[i] != ' ') {
+        return 0;
+    }
+    return i;
+}
+
+static void text_append(postie_smtp_reply *r, const char *t, size_t n)
+{
+    size_t room;
+
+    if (r->lines > 1) {
+        if (r->text_len + 1 < sizeof r->text) {
+            r->text[r->text_len++] = '\n';
+        } else {
+            r->truncated = 1;
+        }
+    }
+    room = sizeof r->text - 1 - r->text_len;
+    if (n > room) {
+        n = room;
+        r->truncated = 1;
+    }
+    memcpy(r->text + r->text_len, t, n);
+    r->text_len += n;
+    r->text[r->text_len] = '\0';
+}
+
+postie_status postie_smtp_reply_line(postie_smtp_reply *r, const char *line, size_t len)
+{
+    int code;
+    const char *t;
+    size_t tn, el;
+
+    if (r == NULL || (line == NULL && len > 0)) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (r->done) {
+        postie_smtp_reply_init(r);
+    }
+    if (len < 3 || !is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2])) {
+        return POSTIE_ERR_PROTOCOL;
+    }
+    if (line[0] < '2' || line[0] > '5' || line[1] > '5') {
+        return POSTIE_ERR_PROTOCOL;
+    }
+    if (len > 3 && line[3] != ' ' && line[3] != '-') {
+        return POSTIE_ERR_PROTOCOL; /* a fourth digit, or anything else */
+    }
+    code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+    if (r->lines > 0 && code != r->code) {
+        return POSTIE_ERR_PROTOCOL;
+    }
+    r->code = code;
+    r->lines++;
+    t = len > 4 ? line + 4 : line + len;
+    tn = len > 4 ? len - 4 : 0;
+    el = enhanced_len(t, tn, line[0]);
+    if (el > 0) {
+        if (r->lines == 1) {
+            memcpy(r->enhanced, t, el);
+            r->enhanced[el] = '\0';
+        }
+        t += el;
+        tn -= el;
+        if (tn > 0) { /* the space after the code */
+            t++;
+            tn--;
+        }
+    }
+    r->line_text = t;
+    r->line_len = tn;
+    text_append(r, t, tn);
+    if (len > 3 && line[3] == '-') {
+        return POSTIE_OK;
+    }
+    r->done = 1;
+    return POSTIE_DONE;
+}
+
+postie_status postie_smtp_reply_feed(postie_smtp_reply *r, postie_line *l,
+                                     const char *data, size_t n, size_t *consumed)
+{
+    size_t pos = 0;
+
+    if (r == NULL || l == NULL || consumed == NULL || (data == NULL && n > 0)) {
+        return POSTIE_ERR_PARAM;
+    }
+    *consumed = 0;
+    while (pos < n) {
+        size_t used = 0;
+        postie_status st = postie_line_feed(l, data + pos, n - pos, &used);
+        pos += used;
+        *consumed = pos;
+        if (st == POSTIE_OK) {
+            break;
+        }
+        if (st != POSTIE_DONE) {
+            return st;
+        }
+        st = postie_smtp_reply_line(r, l->buf, l->len);
+        if (st != POSTIE_OK) {
+            return st; /* POSTIE_DONE or an error */
+        }
+    }
+    return POSTIE_OK;
+}
+
+postie_status postie_smtp_code_status(int code)
+{
+    if (code >= 200 && code < 400) {
+        return POSTIE_OK;
+    }
+    if (code >= 400 && code < 500) {
+        return POSTIE_ERR_TRANSIENT;
+    }
+    if (code >= 500 && code < 600) {
+        return POSTIE_ERR_SERVER;
+    }
+    return POSTIE_ERR_PROTOCOL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* EHLO extensions                                                          */
+
+void postie_smtp_ext_init(postie_smtp_ext *e)
+{
+    if (e == NULL) {
+        return;
+    }
+    e->flags = 0;
+    e->size_max = 0;
+    e->auth = 0;
+    e->auth_names[0] = '\0';
+}
+
+static char upper(char c)
+{
+    return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
+}
+
+static int word_is(const char *w, size_t n, const char *kw)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (kw[i] == '\0' || upper(w[i]) != kw[i]) {
+            return 0;
+        }
+    }
+    return kw[n] == '\0';
+}
+
+/* Records the AUTH mechanisms of p[0..n) (space separated). */
+static void ehlo_auth(postie_smtp_ext *e, const char *p, size_t n)
+{
+    size_t i = 0, o = strlen(e->auth_names);
+
+    while (i < n) {
+        size_t start, wl;
+        while (i < n && p[i] == ' ') {
+            i++;
+        }
+        start = i;
+        while (i < n && p[i] != ' ') {
+            i++;
+        }
+        wl = i - start;
+        if (wl == 0) {
+            break;
+        }
+        e->auth |= (unsigned)postie_sasl_mech_from_name(p + start, wl);
+        if (o + (o ? 1 : 0) + wl + 1 <= sizeof e->auth_names) {
+            if (o) {
+                e->auth_names[o++] = ' ';
+            }
+            memcpy(e->auth_names + o, p + start, wl);
+            o += wl;
+            e->auth_names[o] = '\0';
+        }
+    }
+}
+
+unsigned postie_smtp_ehlo_line(postie_smtp_ext *e, const char *text, size_t len)
+{
+    size_t kl = 0, i;
+    const char *args;
+    size_t an;
+    unsigned bit = 0;
+
+    if (e == NULL || (text == NULL && len > 0)) {
+        return 0;
+    }
+    while (kl < len && text[kl] != ' ' && text[kl] != '=') {
+        kl++;
+    }
+    args = text + kl;
+    an = len - kl;
+    if (an > 0) { /* skip the separator */
+        args++;
+        an--;
+    }
+    if (word_is(text, kl, "SIZE")) {
+        unsigned long v = 0;
+        int ok = an > 0;
+        bit = POSTIE_SMTP_EXT_SIZE;
+        for (i = 0; i < an && args[i] != ' '; i++) {
+            unsigned d;
+            if (!is_digit(args[i])) {
+                ok = 0;
+                break;
+            }
+            d = (unsigned)(args[i] - '0');
+            if (v > (~0ul - d) / 10) {
+                ok = 0;
+                break;
+            }
+            v = v * 10 + d;
+        }
+        e->size_max = ok ? v : 0;
+    } else if (word_is(text, kl, "PIPELINING")) {
+        bit = POSTIE_SMTP_EXT_PIPELINING;
+    } else if (word_is(text, kl, "8BITMIME")) {
+        bit = POSTIE_SMTP_EXT_8BITMIME;
+    } else if (word_is(text, kl, "SMTPUTF8")) {
+        bit = POSTIE_SMTP_EXT_SMTPUTF8;
+    } else if (word_is(text, kl, "ENHANCEDSTATUSCODES")) {
+        bit = POSTIE_SMTP_EXT_ENHANCEDSTATUSCODES;
+    } else if (word_is(text, kl, "AUTH")) {
+        bit = POSTIE_SMTP_EXT_AUTH;
+        ehlo_auth(e, args, an);
+    } else if (word_is(text, kl, "STARTTLS")) {
+        bit = POSTIE_SMTP_EXT_STARTTLS;
+    } else if (word_is(text, kl, "CHUNKING")) {
+        bit = POSTIE_SMTP_EXT_CHUNKING;
+    } else if (word_is(text, kl, "DSN")) {
+        bit = POSTIE_SMTP_EXT_DSN;
+    }
+    e->flags |= bit;
+    return bit;
+}
+
+/* ------------------------------------------------------------------------ */
+/* DATA encoder                                                             */
+
+enum { DOT_BOL = 0, DOT_AFTER_CR = 1, DOT_MID = 2 };
+
+void postie_smtp_dot_init(postie_smtp_dot *d)
+{
+    if (d == NULL) {
+        return;
+    }
+    d->state = DOT_BOL;
+    d->saw_8bit = 0;
+    d->in_bytes = 0;
+    d->out_bytes = 0;
+}
+
+postie_status postie_smtp_dot_feed(postie_smtp_dot *d, const char *in, size_t n,
+                                   size_t *consumed, char *out, size_t cap, size_t *produced)
+{
+    size_t i = 0, o = 0;
+    unsigned char st;
+
+    if (d == NULL || consumed == NULL || produced == NULL || (in == NULL && n > 0) ||
+        (out == NULL && cap > 0)) {
+        return POSTIE_ERR_PARAM;
+    }
+    st = d->state;
+    while (i < n && cap - o >= 2) {
+        char c = in[i++];
+        if (c == '\r') {
+            /* A CR always ends the line; an LF right after it is swallowed. */
+            out[o++] = '\r';
+            out[o++] = '\n';
+            st = DOT_AFTER_CR;
+        } else if (c == '\n') {
+            if (st != DOT_AFTER_CR) {
+                out[o++] = '\r';
+                out[o++] = '\n';
+            }
+            st = DOT_BOL;
+        } else {
+            if (c == '.' && st != DOT_MID) {
+                out[o++] = '.';
+            }
+            if ((unsigned char)c >= 0x80) {
+                d->saw_8bit = 1;
+            }
+            out[o++] = c;
+            st = DOT_MID;
+        }
+    }
+    d->state = st;
+    d->in_bytes += i;
+    d->out_bytes += o;
+    *consumed = i;
+    *produced = o;
+    return POSTIE_OK;
+}
+
+postie_status postie_smtp_dot_finish(postie_smtp_dot *d, char *out, size_t cap, size_t *produced)
+{
+    size_t o = 0;
+
+    if (d == NULL || out == NULL || produced == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    *produced = 0;
+    if (cap < POSTIE_SMTP_DOT_FINISH_MAX) {
+        return POSTIE_ERR_BUFFER;
+    }
+    if (d->state == DOT_MID) {
+        out[o++] = '\r';
+        out[o++] = '\n';
+    }
+    memcpy(out + o, ".\r\n", 3);
+    o += 3;
+    d->state = DOT_BOL;
+    d->out_bytes += o;
+    *produced = o;
+    return POSTIE_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Checks                                                                   */
+
+int postie_smtp_arg_ok(const char *s)
+{
+    if (s == NULL) {
+        return 0;
+    }
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '<' || c == '>' || c == 0x7f || (c < 0x20 && c != '\t')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int postie_smtp_domain_ok(const char *s)
+{
+    size_t n, i;
+
+    if (s == NULL) {
+        return 0;
+    }
+    n = strlen(s);
+    if (n == 0 || n >= POSTIE_SMTP_DOMAIN_MAX) {
+        return 0;
+    }
+    if (s[0] == '[') {
+        if (n < 3 || s[n - 1] != ']') {
+            return 0;
+        }
+        for (i = 1; i + 1 < n; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (c <= 0x20 || c >= 0x7f || c == '[' || c == ']' || c == '\\') {
+                return 0;
+            }
+        }
+        return 1;
+    }
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' ||
+              c == '.')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int is_hex(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+postie_status postie_smtp_address_literal(const char *ip, char *out, size_t cap)
+{
+    size_t n, i, need;
+    int v6 = 0;
+
+    if (ip == NULL || out == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    n = strlen(ip);
+    if (n == 0 || n > 45) {
+        return POSTIE_ERR_PARAM;
+    }
+    for (i = 0; i < n; i++) {
+        if (ip[i] == ':') {
+            v6 = 1;
+        } else if (!(is_hex(ip[i]) || ip[i] == '.')) {
+            return POSTIE_ERR_PARAM;
+        }
+    }
+    if (!v6) {
+        for (i = 0; i < n; i++) {
+            if (!(is_digit(ip[i]) || ip[i] == '.')) {
+                return POSTIE_ERR_PARAM;
+            }
+        }
+    }
+    need = n + 2 + (v6 ? 5 : 0) + 1;
+    if (cap < need) {
+        return POSTIE_ERR_BUFFER;
+    }
+    i = 0;
+    out[i++] = '[';
+    if (v6) {
+        memcpy(out + i, "IPv6:", 5);
+        i += 5;
+    }
+    memcpy(out + i, ip, n);
+    i += n;
+    out[i++] = ']';
+    out[i] = '\0';
+    return POSTIE_OK;
+}
+
+int postie_smtp_has_8bit(const void *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i;
+
+    if (p == NULL) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (p[i] >= 0x80) {
+            return 1;
+        }
+    }
+    return 0;
+}
