@@ -21,6 +21,8 @@ set(POSTIE_CORE_SOURCES
   ${POSTIE_ROOT}/src/core/pop3_proto.c
   ${POSTIE_ROOT}/src/core/smtp_proto.c
   ${POSTIE_ROOT}/src/core/sasl.c
+  ${POSTIE_ROOT}/src/core/base64_stream.c
+  ${POSTIE_ROOT}/src/core/compose.c
 )
 
 set(POSTIE_POP3_SOURCES

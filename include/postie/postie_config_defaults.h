@@ -70,4 +70,24 @@
 #define POSTIE_DEFAULT_TIMEOUT_MS 30000u
 #endif
 
+/* Message composer (compose.h): staged output. It must hold the longest unit
+ * the composer stages at once: a header token (an address of up to 254
+ * octets with its folding, a Message-ID with a 253-octet domain, a caller
+ * header word of up to 300 octets). Minimum 512. */
+#ifndef POSTIE_COMPOSE_BUF_SIZE
+#define POSTIE_COMPOSE_BUF_SIZE 512
+#endif
+#if POSTIE_COMPOSE_BUF_SIZE < 512
+#error "POSTIE_COMPOSE_BUF_SIZE must be at least 512"
+#endif
+
+/* Message composer: bytes pulled from a body or attachment reader in one
+ * call. Any size from 3 works; 228 (3 lines of base64) is a good fit. */
+#ifndef POSTIE_COMPOSE_IN_SIZE
+#define POSTIE_COMPOSE_IN_SIZE 228
+#endif
+#if POSTIE_COMPOSE_IN_SIZE < 3
+#error "POSTIE_COMPOSE_IN_SIZE must be at least 3"
+#endif
+
 #endif /* POSTIE_CONFIG_DEFAULTS_H */

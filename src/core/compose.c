@@ -1,0 +1,1358 @@
+/*
+ * RFC 5322 / MIME message composer: a state machine that stages one small
+ * unit of output at a time (a header token, a few lines of an encoded body)
+ * in c->out and hands it out in pieces of whatever size the caller asks for.
+ * See include/postie/compose.h and docs/compose.md.
+ */
+#include "postie/compose.h"
+
+#include <string.h>
+
+#define FOLD_AT 76          /* header lines are folded to at most this many chars */
+#define EWORD_MAX 75        /* RFC 2047 sec. 2: an encoded-word is <= 75 chars     */
+#define EWORD_OVERHEAD 12   /* "=?UTF-8?B?" + "?="                                 */
+#define QP_MAX 75           /* QP chars before a soft break ("=" makes it 76)      */
+#define B64_LINE 76         /* base64 characters a line (RFC 2045 sec. 6.8)        */
+#define LINE_OCTETS_MAX 998 /* RFC 5322 sec. 2.1.1 / RFC 5321 sec. 4.5.3.1.6       */
+#define WORD_MAX_TEXT 73    /* longest plain word of a subject or display name     */
+#define WORD_MAX_EXTRA 300  /* longest plain word of a caller header value         */
+#define WSP_RUN_MAX 32      /* longest run of spaces/tabs kept as-is               */
+#define CTYPE_MAX 200       /* longest attachment content type                     */
+#define MAGIC 0x436f6d70u
+
+enum stage {
+    ST_DATE, ST_FROM, ST_REPLYTO, ST_TO, ST_CC, ST_SUBJECT, ST_MSGID, ST_PRIO,
+    ST_EXTRA, ST_MIME, ST_BODY, ST_BODY_END, ST_ATT_HDR, ST_ATT_FNAME,
+    ST_ATT_HDR2, ST_ATT_BODY, ST_CLOSE, ST_DONE
+};
+
+enum cte { CTE_7BIT, CTE_8BIT, CTE_QP };
+enum wmode { WM_ATOMS, WM_QUOTED, WM_EWORD };
+
+static const char hexdig[] = "0123456789ABCDEF";
+
+/* ---- character classes --------------------------------------------------- */
+
+static int is_atext(unsigned char ch)
+{
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) {
+        return 1;
+    }
+    return ch != 0 && strchr("!#$%&'*+-/=?^_`{|}~", ch) != NULL;
+}
+
+static int is_wsp(unsigned char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
+
+/* RFC 2231 attribute-char: CHAR except SPACE, CTLs, "*", "'", "%", tspecials. */
+static int is_attr_char(unsigned char ch)
+{
+    if (ch <= 32 || ch >= 127) {
+        return 0;
+    }
+    return strchr("*'%()<>@,;:\\\"/[]?=", ch) == NULL;
+}
+
+/* Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing past U+10FFFF. */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char b = s[i];
+        size_t need, k;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (b < 0x80) {
+            i++;
+            continue;
+        } else if (b >= 0xC2 && b <= 0xDF) {
+            need = 1;
+        } else if (b >= 0xE0 && b <= 0xEF) {
+            need = 2;
+            if (b == 0xE0) {
+                lo = 0xA0;
+            } else if (b == 0xED) {
+                hi = 0x9F;
+            }
+        } else if (b >= 0xF0 && b <= 0xF4) {
+            need = 3;
+            if (b == 0xF0) {
+                lo = 0x90;
+            } else if (b == 0xF4) {
+                hi = 0x8F;
+            }
+        } else {
+            return 0;
+        }
+        if (n - i - 1 < need) {
+            return 0;
+        }
+        if (s[i + 1] < lo || s[i + 1] > hi) {
+            return 0;
+        }
+        for (k = 2; k <= need; k++) {
+            if (s[i + k] < 0x80 || s[i + k] > 0xBF) {
+                return 0;
+            }
+        }
+        i += need + 1;
+    }
+    return 1;
+}
+
+/* Length of the (valid) UTF-8 character starting with lead byte b. */
+static size_t utf8_len(unsigned char b)
+{
+    if (b < 0x80) {
+        return 1;
+    }
+    if (b < 0xE0) {
+        return 2;
+    }
+    if (b < 0xF0) {
+        return 3;
+    }
+    return 4;
+}
+
+static int lower(int ch)
+{
+    return (ch >= 'A' && ch <= 'Z') ? ch - 'A' + 'a' : ch;
+}
+
+static int ieq(const char *a, const char *b)
+{
+    while (*a != '\0' && *b != '\0') {
+        if (lower((unsigned char)*a) != lower((unsigned char)*b)) {
+            return 0;
+        }
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
+
+static int iprefix(const char *s, const char *prefix)
+{
+    while (*prefix != '\0') {
+        if (lower((unsigned char)*s) != lower((unsigned char)*prefix)) {
+            return 0;
+        }
+        s++;
+        prefix++;
+    }
+    return 1;
+}
+
+/* ---- checks done by postie_compose_begin() -------------------------------- */
+
+/* A string that goes into a header: no CR, LF (NUL ends it), bounded. */
+static postie_status check_len(const char *s, size_t max, size_t *len)
+{
+    size_t n = 0;
+    while (s[n] != '\0') {
+        if (s[n] == '\r' || s[n] == '\n' || n >= max) {
+            return POSTIE_ERR_PARAM;
+        }
+        n++;
+    }
+    *len = n;
+    return POSTIE_OK;
+}
+
+static postie_status check_address(const char *a)
+{
+    size_t n, i, at = 0, ats = 0;
+    if (a == NULL || check_len(a, POSTIE_COMPOSE_ADDRESS_MAX, &n) != POSTIE_OK || n == 0) {
+        return POSTIE_ERR_PARAM;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)a[i];
+        if (ch == '@') {
+            at = i;
+            ats++;
+        } else if (!is_atext(ch) && ch != '.' &&
+                   !(ats == 1 && (ch == '[' || ch == ']' || ch == ':'))) {
+            return POSTIE_ERR_PARAM;
+        }
+    }
+    if (ats != 1 || at == 0 || at == n - 1) {
+        return POSTIE_ERR_PARAM;
+    }
+    return POSTIE_OK;
+}
+
+/* dot-atom-text (RFC 5322 sec. 3.2.3), 1..253 octets. */
+static int is_dot_atom(const char *s, size_t n)
+{
+    size_t i;
+    if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.') {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '.') {
+            if (s[i + 1] == '.') {
+                return 0;
+            }
+        } else if (!is_atext(ch)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Decides how a header text (display name, subject, caller header value) is
+ * written: as plain words (atoms), as a quoted string (display names with
+ * specials), or as encoded-words (non-ASCII, controls, "=?" that a reader
+ * would take for an encoded-word, leading/trailing or long runs of
+ * whitespace, a word too long for a line). Also validates it. */
+static postie_status classify(const char *s, int phrase, size_t word_max, int *mode)
+{
+    size_t n, i, w = 0, run = 0;
+    int need_quote = 0, enc = 0;
+    if (check_len(s, POSTIE_COMPOSE_VALUE_MAX, &n) != POSTIE_OK ||
+        !utf8_valid((const unsigned char *)s, n)) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (n > 0 && (is_wsp((unsigned char)s[0]) || is_wsp((unsigned char)s[n - 1]))) {
+        enc = 1;
+    }
+    for (i = 0; i < n && !enc; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch >= 0x80 || (ch < 32 && ch != '\t') || ch == 0x7F) {
+            enc = 1;
+        } else if (is_wsp(ch)) {
+            w = 0;
+            if (++run > WSP_RUN_MAX) {
+                enc = 1;
+            }
+        } else {
+            run = 0;
+            if (ch == '=' && s[i + 1] == '?') {
+                enc = 1;
+            }
+            if (phrase && !is_atext(ch)) {
+                need_quote = 1;
+            }
+            /* a quoted word may double in length (quoted-pairs) and carry a quote
+             * on each side */
+            w += (ch == '"' || ch == '\\') ? 2 : 1;
+            if (w + 2 > word_max) {
+                enc = 1;
+            }
+        }
+    }
+    *mode = enc ? WM_EWORD : (need_quote ? WM_QUOTED : WM_ATOMS);
+    return POSTIE_OK;
+}
+
+static postie_status check_list(const postie_compose_address *list, size_t count)
+{
+    size_t i;
+    if (count > 0 && list == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    for (i = 0; i < count; i++) {
+        int mode;
+        if (check_address(list[i].address) != POSTIE_OK) {
+            return POSTIE_ERR_PARAM;
+        }
+        if (list[i].name != NULL && classify(list[i].name, 1, WORD_MAX_TEXT, &mode) != POSTIE_OK) {
+            return POSTIE_ERR_PARAM;
+        }
+    }
+    return POSTIE_OK;
+}
+
+static int reserved_header(const char *name)
+{
+    static const char *const names[] = {
+        "Date", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Subject",
+        "Message-ID", "MIME-Version", "X-Priority", "Importance"
+    };
+    size_t i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (ieq(name, names[i])) {
+            return 1;
+        }
+    }
+    return iprefix(name, "Content-");
+}
+
+static postie_status check_header(const postie_compose_header *h)
+{
+    size_t n, i;
+    int mode;
+    if (h->name == NULL || h->value == NULL ||
+        check_len(h->name, POSTIE_COMPOSE_HEADER_NAME_MAX + 1, &n) != POSTIE_OK ||
+        n == 0 || n > POSTIE_COMPOSE_HEADER_NAME_MAX) {
+        return POSTIE_ERR_PARAM;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)h->name[i];
+        if (ch < 33 || ch > 126 || ch == ':') {
+            return POSTIE_ERR_PARAM;
+        }
+    }
+    if (reserved_header(h->name)) {
+        return POSTIE_ERR_PARAM;
+    }
+    return classify(h->value, 0, WORD_MAX_EXTRA, &mode);
+}
+
+static postie_status check_attachment(const postie_compose_attachment *a)
+{
+    size_t n, i;
+    if (a->read == NULL && a->data == NULL && a->len > 0) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (a->filename != NULL) {
+        if (check_len(a->filename, POSTIE_COMPOSE_FILENAME_MAX + 1, &n) != POSTIE_OK ||
+            n > POSTIE_COMPOSE_FILENAME_MAX ||
+            !utf8_valid((const unsigned char *)a->filename, n)) {
+            return POSTIE_ERR_PARAM;
+        }
+    }
+    if (a->content_type != NULL) {
+        int slash = 0;
+        if (check_len(a->content_type, CTYPE_MAX + 1, &n) != POSTIE_OK || n == 0 ||
+            n > CTYPE_MAX || is_wsp((unsigned char)a->content_type[0])) {
+            return POSTIE_ERR_PARAM;
+        }
+        for (i = 0; i < n; i++) {
+            unsigned char ch = (unsigned char)a->content_type[i];
+            if ((ch < 32 && ch != '\t') || ch >= 127) {
+                return POSTIE_ERR_PARAM;
+            }
+            if (ch == '/') {
+                slash = 1;
+            }
+        }
+        if (!slash) {
+            return POSTIE_ERR_PARAM;
+        }
+    }
+    return POSTIE_OK;
+}
+
+/* Chooses the transfer encoding of a body held in a buffer. */
+static int choose_cte(const postie_compose_message *m, const char *boundary)
+{
+    const unsigned char *b = (const unsigned char *)m->body;
+    size_t i, line = 0, blen = strlen(boundary);
+    int eight = 0;
+    if (m->body_read != NULL) {
+        return CTE_QP;
+    }
+    for (i = 0; i < m->body_len; i++) {
+        unsigned char ch = b[i];
+        if (ch == '\n') {
+            line = 0;
+            continue;
+        }
+        if (ch == '\r') {
+            if (i + 1 < m->body_len && b[i + 1] == '\n') {
+                continue;
+            }
+            return CTE_QP; /* bare CR */
+        }
+        if (ch == 0) {
+            return CTE_QP;
+        }
+        if (ch >= 0x80) {
+            eight = 1;
+        }
+        if (line == 0 && m->attachment_count > 0 && ch == '-' &&
+            m->body_len - i >= 2 + blen && b[i + 1] == '-' &&
+            memcmp(b + i + 2, boundary, blen) == 0) {
+            return CTE_QP; /* would look like our own boundary */
+        }
+        if (++line > LINE_OCTETS_MAX) {
+            return CTE_QP;
+        }
+    }
+    if (!eight) {
+        return CTE_7BIT;
+    }
+    return m->allow_8bit ? CTE_8BIT : CTE_QP;
+}
+
+/* ---- Date ------------------------------------------------------------------ */
+
+static int is_leap(long y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static size_t put_uint(char *out, unsigned long long v, int width)
+{
+    char tmp[24];
+    size_t n = 0, i;
+    do {
+        tmp[n++] = (char)('0' + (int)(v % 10));
+        v /= 10;
+    } while (v != 0);
+    while ((int)n < width) {
+        tmp[n++] = '0';
+    }
+    for (i = 0; i < n; i++) {
+        out[i] = tmp[n - 1 - i];
+    }
+    return n;
+}
+
+#define TIME_MAX ((int64_t)253402300799) /* 9999-12-31T23:59:59Z */
+
+postie_status postie_compose_format_date(int64_t time, int utc_offset_minutes,
+                                         char *out, size_t cap, size_t *len)
+{
+    static const char *const wday[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int64_t local, days, secs;
+    long year = 1970;
+    int month = 0, off;
+    char buf[40];
+    size_t o = 0;
+
+    if (out == NULL || time < 0 || time > TIME_MAX ||
+        utc_offset_minutes < -1439 || utc_offset_minutes > 1439) {
+        return POSTIE_ERR_PARAM;
+    }
+    local = time + (int64_t)utc_offset_minutes * 60;
+    days = local / 86400;
+    secs = local % 86400;
+    if (secs < 0) { /* only just before 1970 with a negative offset */
+        secs += 86400;
+        days -= 1;
+    }
+    /* weekday: 1970-01-01 was a Thursday (4) */
+    {
+        int64_t wd = (days % 7 + 7 + 4) % 7;
+        int64_t d = days;
+        if (d < 0) {
+            year = 1969;
+            d += 365; /* 1969 was not a leap year */
+        }
+        while (d >= 146097) { /* 400 Gregorian years, a whole number of days */
+            d -= 146097;
+            year += 400;
+        }
+        for (;;) {
+            int ylen = is_leap(year) ? 366 : 365;
+            if (d < ylen) {
+                break;
+            }
+            d -= ylen;
+            year++;
+        }
+        for (;;) {
+            int ml = mdays[month] + (month == 1 && is_leap(year) ? 1 : 0);
+            if (d < ml) {
+                break;
+            }
+            d -= ml;
+            month++;
+        }
+        if (year > 9999) {
+            return POSTIE_ERR_PARAM;
+        }
+        memcpy(buf, wday[wd], 3);
+        o = 3;
+        buf[o++] = ',';
+        buf[o++] = ' ';
+        o += put_uint(buf + o, (unsigned long long)(d + 1), 1);
+        buf[o++] = ' ';
+        memcpy(buf + o, mon[month], 3);
+        o += 3;
+        buf[o++] = ' ';
+        o += put_uint(buf + o, (unsigned long long)year, 4);
+        buf[o++] = ' ';
+        o += put_uint(buf + o, (unsigned long long)(secs / 3600), 2);
+        buf[o++] = ':';
+        o += put_uint(buf + o, (unsigned long long)(secs / 60 % 60), 2);
+        buf[o++] = ':';
+        o += put_uint(buf + o, (unsigned long long)(secs % 60), 2);
+        buf[o++] = ' ';
+        off = utc_offset_minutes;
+        buf[o++] = off < 0 ? '-' : '+';
+        if (off < 0) {
+            off = -off;
+        }
+        o += put_uint(buf + o, (unsigned long long)(off / 60), 2);
+        o += put_uint(buf + o, (unsigned long long)(off % 60), 2);
+    }
+    if (cap < o + 1) {
+        return POSTIE_ERR_BUFFER;
+    }
+    memcpy(out, buf, o);
+    out[o] = '\0';
+    if (len != NULL) {
+        *len = o;
+    }
+    return POSTIE_OK;
+}
+
+/* ---- set-up ---------------------------------------------------------------- */
+
+void postie_compose_message_init(postie_compose_message *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    memset(m, 0, sizeof *m);
+    m->priority = POSTIE_COMPOSE_PRIORITY_NORMAL;
+}
+
+static const char *msgid_domain(const postie_compose_message *m)
+{
+    if (m->message_id_domain != NULL) {
+        return m->message_id_domain;
+    }
+    return strchr(m->from.address, '@') + 1;
+}
+
+postie_status postie_compose_begin(postie_compose *c, const postie_compose_message *m)
+{
+    size_t i, n;
+    int mode;
+    const char *dom;
+
+    if (c == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    c->magic = 0;
+    if (m == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (postie_compose_format_date(m->time, m->utc_offset_minutes, c->date, sizeof c->date, NULL) !=
+        POSTIE_OK) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (m->random == NULL || m->random_len < POSTIE_COMPOSE_RANDOM_MIN) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (m->priority != POSTIE_COMPOSE_PRIORITY_HIGH && m->priority != POSTIE_COMPOSE_PRIORITY_NORMAL &&
+        m->priority != POSTIE_COMPOSE_PRIORITY_LOW) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (check_list(&m->from, 1) != POSTIE_OK || check_list(m->reply_to, m->reply_to_count) != POSTIE_OK ||
+        check_list(m->to, m->to_count) != POSTIE_OK || check_list(m->cc, m->cc_count) != POSTIE_OK ||
+        check_list(m->bcc, m->bcc_count) != POSTIE_OK) {
+        return POSTIE_ERR_PARAM;
+    }
+    dom = msgid_domain(m);
+    if (check_len(dom, 254, &n) != POSTIE_OK || !is_dot_atom(dom, n)) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (m->subject != NULL && classify(m->subject, 0, WORD_MAX_TEXT, &mode) != POSTIE_OK) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (m->header_count > 0 && m->headers == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    for (i = 0; i < m->header_count; i++) {
+        if (check_header(&m->headers[i]) != POSTIE_OK) {
+            return POSTIE_ERR_PARAM;
+        }
+    }
+    if (m->body_read == NULL && m->body == NULL && m->body_len > 0) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (m->attachment_count > 0 && m->attachments == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    for (i = 0; i < m->attachment_count; i++) {
+        if (check_attachment(&m->attachments[i]) != POSTIE_OK) {
+            return POSTIE_ERR_PARAM;
+        }
+    }
+
+    memset(c, 0, sizeof *c);
+    c->m = *m;
+    (void)postie_compose_format_date(m->time, m->utc_offset_minutes, c->date, sizeof c->date, NULL);
+    memcpy(c->boundary, "=_postie_", 9);
+    for (i = 0; i < 8; i++) {
+        c->boundary[9 + 2 * i] = hexdig[m->random[8 + i] >> 4];
+        c->boundary[10 + 2 * i] = hexdig[m->random[8 + i] & 15];
+    }
+    c->boundary[25] = '\0';
+    c->body_cte = choose_cte(m, c->boundary);
+    c->stage = ST_DATE;
+    c->error = POSTIE_OK;
+    c->magic = MAGIC;
+    return POSTIE_OK;
+}
+
+int postie_compose_is_8bit(const postie_compose *c)
+{
+    return c != NULL && c->magic == MAGIC && c->body_cte == CTE_8BIT;
+}
+
+const char *postie_compose_sender(const postie_compose *c)
+{
+    return (c != NULL && c->magic == MAGIC) ? c->m.from.address : NULL;
+}
+
+size_t postie_compose_recipient_count(const postie_compose *c)
+{
+    if (c == NULL || c->magic != MAGIC) {
+        return 0;
+    }
+    return c->m.to_count + c->m.cc_count + c->m.bcc_count;
+}
+
+const char *postie_compose_recipient(const postie_compose *c, size_t i)
+{
+    if (c == NULL || c->magic != MAGIC) {
+        return NULL;
+    }
+    if (i < c->m.to_count) {
+        return c->m.to[i].address;
+    }
+    i -= c->m.to_count;
+    if (i < c->m.cc_count) {
+        return c->m.cc[i].address;
+    }
+    i -= c->m.cc_count;
+    if (i < c->m.bcc_count) {
+        return c->m.bcc[i].address;
+    }
+    return NULL;
+}
+
+/* ---- staging ---------------------------------------------------------------- */
+
+static size_t room(const postie_compose *c)
+{
+    return sizeof c->out - c->out_len;
+}
+
+static void put(postie_compose *c, const char *s, size_t n)
+{
+    if (n > room(c)) { /* cannot happen: every unit is bounded by the checks */
+        c->overflow = 1;
+        return;
+    }
+    memcpy(c->out + c->out_len, s, n);
+    c->out_len += n;
+}
+
+static void puts_(postie_compose *c, const char *s)
+{
+    put(c, s, strlen(s));
+}
+
+static void putc_(postie_compose *c, char ch)
+{
+    put(c, &ch, 1);
+}
+
+/* ---- header tokens ------------------------------------------------------ */
+
+static void field_start(postie_compose *c, const char *name)
+{
+    puts_(c, name);
+    putc_(c, ':');
+    c->col = strlen(name) + 1;
+    c->line_has = 0;
+    c->pos = 0;
+}
+
+static void field_end(postie_compose *c)
+{
+    puts_(c, "\r\n");
+    c->col = 0;
+}
+
+/* Folds before a token of seplen + wlen characters when it would not fit. */
+static void fold_for(postie_compose *c, size_t seplen, size_t wlen)
+{
+    if (c->line_has && c->col + seplen + wlen > FOLD_AT) {
+        puts_(c, "\r\n");
+        c->col = 0;
+    }
+    c->line_has = 1;
+    c->col += seplen + wlen;
+}
+
+/* Bytes of whole UTF-8 characters from s (n left) that fit in max bytes. */
+static size_t utf8_fit(const unsigned char *s, size_t n, size_t max)
+{
+    size_t k = 0;
+    while (k < n) {
+        size_t l = utf8_len(s[k]);
+        if (k + l > max) {
+            break;
+        }
+        k += l;
+    }
+    return k;
+}
+
+/* One encoded-word (RFC 2047, B encoding) of the text s[c->pos..n). */
+static void emit_eword(postie_compose *c, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s + c->pos;
+    size_t left = n - c->pos, maxb = 0, take, avail;
+    postie_base64_stream b;
+    char enc[64];
+    size_t elen;
+
+    avail = c->col + 1 < FOLD_AT ? FOLD_AT - c->col - 1 : 0;
+    if (avail > EWORD_MAX) {
+        avail = EWORD_MAX;
+    }
+    if (avail >= EWORD_OVERHEAD + 4) {
+        maxb = (avail - EWORD_OVERHEAD) / 4 * 3;
+    }
+    take = utf8_fit(p, left, maxb);
+    if (take == 0) {
+        puts_(c, "\r\n");
+        c->col = 0;
+        take = utf8_fit(p, left, (EWORD_MAX - EWORD_OVERHEAD) / 4 * 3);
+    }
+    postie_base64_stream_init(&b, 0);
+    elen = postie_base64_stream_update(&b, p, take, enc, sizeof enc);
+    elen += postie_base64_stream_final(&b, enc + elen, sizeof enc - elen);
+    puts_(c, " =?UTF-8?B?");
+    put(c, enc, elen);
+    puts_(c, "?=");
+    c->col += 1 + EWORD_OVERHEAD + elen;
+    c->line_has = 1;
+    c->pos += take;
+}
+
+/* One word (with the whitespace before it) of a plain or quoted text. */
+static void emit_word(postie_compose *c, const char *s, size_t n, int quoted)
+{
+    size_t sep0 = c->pos, w0, w1, i, wlen = 0;
+    int first = c->pos == 0;
+    while (c->pos < n && is_wsp((unsigned char)s[c->pos])) {
+        c->pos++;
+    }
+    w0 = c->pos;
+    while (c->pos < n && !is_wsp((unsigned char)s[c->pos])) {
+        c->pos++;
+    }
+    w1 = c->pos;
+    for (i = w0; i < w1; i++) {
+        wlen += (quoted && (s[i] == '"' || s[i] == '\\')) ? 2 : 1;
+    }
+    if (quoted) {
+        wlen += (first ? 1 : 0) + (w1 == n ? 1 : 0);
+    }
+    if (first) {
+        fold_for(c, 1, wlen);
+        putc_(c, ' ');
+    } else {
+        fold_for(c, w0 - sep0, wlen);
+        put(c, s + sep0, w0 - sep0);
+    }
+    if (quoted && first) {
+        putc_(c, '"');
+    }
+    for (i = w0; i < w1; i++) {
+        if (quoted && (s[i] == '"' || s[i] == '\\')) {
+            putc_(c, '\\');
+        }
+        putc_(c, s[i]);
+    }
+    if (quoted && w1 == n) {
+        putc_(c, '"');
+    }
+}
+
+/* Emits the next token of text s; returns 1 when s is used up. */
+static int emit_text(postie_compose *c, const char *s)
+{
+    size_t n = strlen(s);
+    if (c->pos >= n) {
+        return 1;
+    }
+    if (c->word_mode == WM_EWORD) {
+        emit_eword(c, s, n);
+    } else {
+        emit_word(c, s, n, c->word_mode == WM_QUOTED);
+    }
+    return c->pos >= n;
+}
+
+/* An address-list field, one token per call. Returns 1 when done. */
+static int field_addresses(postie_compose *c, const char *name,
+                           const postie_compose_address *list, size_t count)
+{
+    const postie_compose_address *a;
+    switch (c->sub) {
+    case 0:
+        field_start(c, name);
+        c->idx = 0;
+        c->sub = 1;
+        return 0;
+    case 1: /* start of an item */
+        a = &list[c->idx];
+        c->pos = 0;
+        if (a->name != NULL && a->name[0] != '\0') {
+            (void)classify(a->name, 1, WORD_MAX_TEXT, &c->word_mode);
+            c->sub = 2;
+        } else {
+            c->sub = 3;
+        }
+        return 0;
+    case 2: /* display name */
+        if (emit_text(c, list[c->idx].name)) {
+            c->sub = 3;
+        }
+        return 0;
+    default: { /* the address itself */
+        int named;
+        size_t alen;
+        a = &list[c->idx];
+        named = a->name != NULL && a->name[0] != '\0';
+        alen = strlen(a->address);
+        fold_for(c, 1, alen + (named ? 2 : 0) + (c->idx + 1 < count ? 1 : 0));
+        putc_(c, ' ');
+        if (named) {
+            putc_(c, '<');
+        }
+        put(c, a->address, alen);
+        if (named) {
+            putc_(c, '>');
+        }
+        c->idx++;
+        if (c->idx < count) {
+            putc_(c, ',');
+            c->sub = 1;
+            return 0;
+        }
+        field_end(c);
+        return 1;
+    }
+    }
+}
+
+/* An unstructured field, one token per call. Returns 1 when done. */
+static int field_text(postie_compose *c, const char *name, const char *value)
+{
+    if (c->sub == 0) {
+        field_start(c, name);
+        (void)classify(value, 0, WORD_MAX_EXTRA, &c->word_mode);
+        c->sub = 1;
+        return 0;
+    }
+    if (emit_text(c, value)) {
+        field_end(c);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- sources (body and attachments) --------------------------------------- */
+
+static void src_set(postie_compose *c, const void *buf, size_t len, postie_compose_read_fn fn, void *user)
+{
+    c->src_buf = (const unsigned char *)buf;
+    c->src_len = len;
+    c->src_fn = fn;
+    c->src_user = user;
+    c->src_pos = 0;
+    c->in_len = c->in_pos = 0;
+    c->src_done = 0;
+}
+
+/* Available input: OK with *p and *len (len > 0), DONE at the end, or an error. */
+static postie_status src_peek(postie_compose *c, const unsigned char **p, size_t *len)
+{
+    if (c->src_fn == NULL) {
+        if (c->src_pos >= c->src_len) {
+            return POSTIE_DONE;
+        }
+        *p = c->src_buf + c->src_pos;
+        *len = c->src_len - c->src_pos;
+        return POSTIE_OK;
+    }
+    if (c->in_pos >= c->in_len) {
+        size_t got = 0;
+        postie_status st;
+        if (c->src_done) {
+            return POSTIE_DONE;
+        }
+        st = c->src_fn(c->src_user, c->in, sizeof c->in, &got);
+        if (st == POSTIE_DONE) {
+            c->src_done = 1;
+            return POSTIE_DONE;
+        }
+        if (st != POSTIE_OK) {
+            return st < 0 ? st : POSTIE_ERR_PARAM;
+        }
+        if (got == 0 || got > sizeof c->in) {
+            return POSTIE_ERR_PARAM; /* the reader broke its contract */
+        }
+        c->in_len = got;
+        c->in_pos = 0;
+    }
+    *p = (const unsigned char *)c->in + c->in_pos;
+    *len = c->in_len - c->in_pos;
+    return POSTIE_OK;
+}
+
+static void src_take(postie_compose *c, size_t k)
+{
+    if (c->src_fn == NULL) {
+        c->src_pos += k;
+    } else {
+        c->in_pos += k;
+    }
+}
+
+/* ---- quoted-printable (RFC 2045 sec. 6.7) --------------------------------- */
+
+static void qp_lit(postie_compose *c, char ch)
+{
+    if (c->qp_col + 1 > QP_MAX) {
+        puts_(c, "=\r\n");
+        c->qp_col = 0;
+    }
+    putc_(c, ch);
+    c->qp_col++;
+}
+
+static void qp_enc(postie_compose *c, unsigned char b)
+{
+    char e[3];
+    if (c->qp_col + 3 > QP_MAX) {
+        puts_(c, "=\r\n");
+        c->qp_col = 0;
+    }
+    e[0] = '=';
+    e[1] = hexdig[b >> 4];
+    e[2] = hexdig[b & 15];
+    put(c, e, 3);
+    c->qp_col += 3;
+}
+
+/* A held space or tab: literal when something follows on its line, encoded
+ * when it would end the line (rule 3). */
+static void qp_flush_ws(postie_compose *c, int encode)
+{
+    if (c->pend_ws != 0) {
+        if (encode) {
+            qp_enc(c, (unsigned char)c->pend_ws);
+        } else {
+            qp_lit(c, (char)c->pend_ws);
+        }
+        c->pend_ws = 0;
+    }
+}
+
+static void qp_hard_break(postie_compose *c)
+{
+    qp_flush_ws(c, 1);
+    puts_(c, "\r\n");
+    c->qp_col = 0;
+}
+
+static void qp_byte(postie_compose *c, unsigned char b)
+{
+    if (c->pend_cr) {
+        c->pend_cr = 0;
+        if (b == '\n') {
+            qp_hard_break(c);
+            return;
+        }
+        qp_flush_ws(c, 0);
+        qp_enc(c, '\r');
+    }
+    if (b == '\r') {
+        c->pend_cr = 1;
+    } else if (b == '\n') {
+        qp_hard_break(c);
+    } else if (b == ' ' || b == '\t') {
+        qp_flush_ws(c, 0);
+        c->pend_ws = b;
+    } else {
+        qp_flush_ws(c, 0);
+        if (b == '=' || b < 33 || b > 126) {
+            qp_enc(c, b);
+        } else {
+            qp_lit(c, (char)b);
+        }
+    }
+}
+
+static void qp_end(postie_compose *c)
+{
+    if (c->pend_cr) {
+        c->pend_cr = 0;
+        qp_flush_ws(c, 0);
+        qp_enc(c, '\r');
+    }
+    qp_flush_ws(c, 1);
+}
+
+/* ---- body and attachment steps ---------------------------------------------- */
+
+/* Encodes as much of the text body as fits. OK: more to come; DONE: body
+ * finished; an error from the reader otherwise. */
+static postie_status body_step(postie_compose *c)
+{
+    while (room(c) >= 16) {
+        const unsigned char *p = NULL;
+        size_t len = 0, k;
+        postie_status st = src_peek(c, &p, &len);
+        if (st == POSTIE_DONE) {
+            if (c->body_cte == CTE_QP) {
+                qp_end(c);
+            }
+            return POSTIE_DONE;
+        }
+        if (st != POSTIE_OK) {
+            return st;
+        }
+        for (k = 0; k < len && room(c) >= 16; k++) {
+            if (c->body_cte == CTE_QP) {
+                qp_byte(c, p[k]);
+            } else if (p[k] == '\n' && (c->src_pos + k == 0 || c->src_buf[c->src_pos + k - 1] != '\r')) {
+                puts_(c, "\r\n"); /* bare LF becomes CRLF */
+            } else {
+                putc_(c, (char)p[k]);
+            }
+        }
+        src_take(c, k);
+    }
+    return POSTIE_OK;
+}
+
+static postie_status att_step(postie_compose *c)
+{
+    for (;;) {
+        const unsigned char *p = NULL;
+        size_t len = 0, chunk = 57; /* one base64 line */
+        postie_status st;
+        if (room(c) < postie_base64_stream_max_out(&c->b64, chunk)) {
+            return POSTIE_OK;
+        }
+        st = src_peek(c, &p, &len);
+        if (st == POSTIE_DONE) {
+            c->out_len += postie_base64_stream_final(&c->b64, c->out + c->out_len, room(c));
+            return POSTIE_DONE;
+        }
+        if (st != POSTIE_OK) {
+            return st;
+        }
+        if (len < chunk) {
+            chunk = len;
+        }
+        c->out_len += postie_base64_stream_update(&c->b64, p, chunk, c->out + c->out_len, room(c));
+        src_take(c, chunk);
+    }
+}
+
+/* RFC 2231 file name parameter, one line per call; returns 1 when done. */
+static int fname_step(postie_compose *c, const char *fname)
+{
+    const unsigned char *f = (const unsigned char *)fname;
+    size_t n = strlen(fname), i, esc = 0, enc = 0;
+    int plain = 1;
+    char num[24];
+    size_t numlen, avail;
+
+    for (i = 0; i < n; i++) {
+        if (f[i] < 32 || f[i] >= 127) {
+            plain = 0;
+        }
+        esc += (f[i] == '"' || f[i] == '\\') ? 2 : 1;
+        enc += is_attr_char(f[i]) ? 1 : 3;
+    }
+    if (c->sub == 0 && plain && 11 + esc + 1 <= FOLD_AT) { /* ' filename="' ... '"' */
+        puts_(c, " filename=\"");
+        for (i = 0; i < n; i++) {
+            if (f[i] == '"' || f[i] == '\\') {
+                putc_(c, '\\');
+            }
+            putc_(c, (char)f[i]);
+        }
+        puts_(c, "\"\r\n");
+        return 1;
+    }
+    if (c->sub == 0 && 12 + 7 + enc <= FOLD_AT) { /* ' filename*=' UTF-8'' ... */
+        puts_(c, " filename*=UTF-8''");
+        c->pos = 0;
+    } else {
+        numlen = put_uint(num, (unsigned long long)c->sub, 1);
+        puts_(c, " filename*");
+        put(c, num, numlen);
+        puts_(c, "*=");
+        c->col = 1 + 9 + numlen + 2;
+        if (c->sub == 0) {
+            puts_(c, "UTF-8''");
+            c->col += 7;
+            c->pos = 0;
+        }
+        avail = FOLD_AT - c->col - 1; /* keep room for ';' */
+        while (c->pos < n) {
+            size_t cost = is_attr_char(f[c->pos]) ? 1 : 3;
+            if (cost > avail) {
+                break;
+            }
+            avail -= cost;
+            if (cost == 1) {
+                putc_(c, (char)f[c->pos]);
+            } else {
+                char e[3];
+                e[0] = '%';
+                e[1] = hexdig[f[c->pos] >> 4];
+                e[2] = hexdig[f[c->pos] & 15];
+                put(c, e, 3);
+            }
+            c->pos++;
+        }
+        c->sub++;
+        if (c->pos < n) {
+            puts_(c, ";\r\n");
+            return 0;
+        }
+        puts_(c, "\r\n");
+        return 1;
+    }
+    for (i = 0; i < n; i++) {
+        if (is_attr_char(f[i])) {
+            putc_(c, (char)f[i]);
+        } else {
+            char e[3];
+            e[0] = '%';
+            e[1] = hexdig[f[i] >> 4];
+            e[2] = hexdig[f[i] & 15];
+            put(c, e, 3);
+        }
+    }
+    puts_(c, "\r\n");
+    return 1;
+}
+
+static const char *cte_name(int cte)
+{
+    return cte == CTE_7BIT ? "7bit" : cte == CTE_8BIT ? "8bit" : "quoted-printable";
+}
+
+static void next_stage(postie_compose *c, int stage)
+{
+    c->stage = stage;
+    c->sub = 0;
+    c->idx = 0;
+    c->pos = 0;
+}
+
+/* Stages the next unit. Returns OK (maybe with nothing staged: call again),
+ * or an error. */
+static postie_status produce(postie_compose *c)
+{
+    const postie_compose_message *m = &c->m;
+    postie_status st;
+
+    switch (c->stage) {
+    case ST_DATE:
+        puts_(c, "Date: ");
+        puts_(c, c->date);
+        puts_(c, "\r\n");
+        next_stage(c, ST_FROM);
+        break;
+    case ST_FROM:
+        if (field_addresses(c, "From", &m->from, 1)) {
+            next_stage(c, ST_REPLYTO);
+        }
+        break;
+    case ST_REPLYTO:
+        if (m->reply_to_count == 0 || field_addresses(c, "Reply-To", m->reply_to, m->reply_to_count)) {
+            next_stage(c, ST_TO);
+        }
+        break;
+    case ST_TO:
+        if (m->to_count == 0 || field_addresses(c, "To", m->to, m->to_count)) {
+            next_stage(c, ST_CC);
+        }
+        break;
+    case ST_CC:
+        if (m->cc_count == 0 || field_addresses(c, "Cc", m->cc, m->cc_count)) {
+            next_stage(c, ST_SUBJECT);
+        }
+        break;
+    case ST_SUBJECT:
+        if (m->subject == NULL) {
+            next_stage(c, ST_MSGID);
+        } else if (c->sub == 0) {
+            field_start(c, "Subject");
+            (void)classify(m->subject, 0, WORD_MAX_TEXT, &c->word_mode);
+            c->sub = 1;
+        } else if (emit_text(c, m->subject)) {
+            field_end(c);
+            next_stage(c, ST_MSGID);
+        }
+        break;
+    case ST_MSGID: {
+        char num[24];
+        size_t i;
+        puts_(c, "Message-ID: <");
+        put(c, num, put_uint(num, (unsigned long long)m->time, 1));
+        putc_(c, '.');
+        for (i = 0; i < 8; i++) {
+            putc_(c, hexdig[m->random[i] >> 4]);
+            putc_(c, hexdig[m->random[i] & 15]);
+        }
+        putc_(c, '@');
+        puts_(c, msgid_domain(m));
+        puts_(c, ">\r\n");
+        next_stage(c, ST_PRIO);
+        break;
+    }
+    case ST_PRIO:
+        if (m->priority == POSTIE_COMPOSE_PRIORITY_HIGH) {
+            puts_(c, "X-Priority: 1 (Highest)\r\nImportance: high\r\n");
+        } else if (m->priority == POSTIE_COMPOSE_PRIORITY_LOW) {
+            puts_(c, "X-Priority: 5 (Lowest)\r\nImportance: low\r\n");
+        }
+        next_stage(c, ST_EXTRA);
+        break;
+    case ST_EXTRA:
+        if (c->idx >= m->header_count) {
+            next_stage(c, ST_MIME);
+        } else if (field_text(c, m->headers[c->idx].name, m->headers[c->idx].value)) {
+            c->idx++;
+            c->sub = 0;
+        }
+        break;
+    case ST_MIME:
+        puts_(c, "MIME-Version: 1.0\r\n");
+        if (m->attachment_count > 0) {
+            puts_(c, "Content-Type: multipart/mixed;\r\n boundary=\"");
+            puts_(c, c->boundary);
+            puts_(c, "\"\r\n\r\nThis is a multi-part message in MIME format.\r\n\r\n--");
+            puts_(c, c->boundary);
+            puts_(c, "\r\n");
+        }
+        puts_(c, "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: ");
+        puts_(c, cte_name(c->body_cte));
+        puts_(c, "\r\n\r\n");
+        src_set(c, m->body, m->body_len, m->body_read, m->body_user);
+        next_stage(c, ST_BODY);
+        break;
+    case ST_BODY:
+        st = body_step(c);
+        if (st == POSTIE_DONE) {
+            next_stage(c, ST_BODY_END);
+        } else if (st != POSTIE_OK) {
+            return st;
+        }
+        break;
+    case ST_BODY_END:
+        if (m->attachment_count > 0) {
+            next_stage(c, ST_ATT_HDR);
+        } else {
+            if (!c->last_lf) {
+                puts_(c, "\r\n");
+            }
+            next_stage(c, ST_DONE);
+        }
+        break;
+    case ST_ATT_HDR: {
+        const postie_compose_attachment *a = &m->attachments[c->att];
+        puts_(c, "\r\n--");
+        puts_(c, c->boundary);
+        puts_(c, "\r\nContent-Type: ");
+        puts_(c, a->content_type != NULL ? a->content_type : "application/octet-stream");
+        puts_(c, "\r\nContent-Disposition: attachment");
+        if (a->filename != NULL) {
+            puts_(c, ";\r\n");
+            next_stage(c, ST_ATT_FNAME);
+        } else {
+            puts_(c, "\r\n");
+            next_stage(c, ST_ATT_HDR2);
+        }
+        break;
+    }
+    case ST_ATT_FNAME:
+        if (fname_step(c, m->attachments[c->att].filename)) {
+            next_stage(c, ST_ATT_HDR2);
+        }
+        break;
+    case ST_ATT_HDR2: {
+        const postie_compose_attachment *a = &m->attachments[c->att];
+        puts_(c, "Content-Transfer-Encoding: base64\r\n\r\n");
+        src_set(c, a->data, a->len, a->read, a->read_user);
+        postie_base64_stream_init(&c->b64, B64_LINE);
+        next_stage(c, ST_ATT_BODY);
+        break;
+    }
+    case ST_ATT_BODY:
+        st = att_step(c);
+        if (st == POSTIE_DONE) {
+            c->att++;
+            next_stage(c, c->att < m->attachment_count ? ST_ATT_HDR : ST_CLOSE);
+        } else if (st != POSTIE_OK) {
+            return st;
+        }
+        break;
+    case ST_CLOSE:
+        puts_(c, "\r\n--");
+        puts_(c, c->boundary);
+        puts_(c, "--\r\n");
+        next_stage(c, ST_DONE);
+        break;
+    default:
+        break;
+    }
+    return c->overflow ? POSTIE_ERR_INTERNAL : POSTIE_OK;
+}
+
+postie_status postie_compose_read(postie_compose *c, char *buf, size_t cap, size_t *n)
+{
+    size_t got = 0;
+    if (n != NULL) {
+        *n = 0;
+    }
+    if (c == NULL || buf == NULL || n == NULL || cap == 0) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (c->magic != MAGIC) {
+        return POSTIE_ERR_STATE;
+    }
+    if (c->error != POSTIE_OK) {
+        return c->error;
+    }
+    while (got < cap) {
+        if (c->out_pos < c->out_len) {
+            size_t k = c->out_len - c->out_pos;
+            if (k > cap - got) {
+                k = cap - got;
+            }
+            memcpy(buf + got, c->out + c->out_pos, k);
+            c->out_pos += k;
+            got += k;
+            continue;
+        }
+        if (c->stage == ST_DONE) {
+            break;
+        }
+        if (c->out_len > 0) {
+            c->last_lf = c->out[c->out_len - 1] == '\n';
+        }
+        c->out_pos = c->out_len = 0;
+        {
+            postie_status st = produce(c);
+            if (st != POSTIE_OK) {
+                c->error = st;
+                return st;
+            }
+        }
+    }
+    *n = got;
+    return got > 0 ? POSTIE_OK : POSTIE_DONE;
+}
+
+postie_status postie_compose_reader(void *user, char *buf, size_t cap, size_t *n)
+{
+    return postie_compose_read((postie_compose *)user, buf, cap, n);
+}
