@@ -6,6 +6,8 @@
 #   POSTIE_POP3_SOURCES   blocking POP3 client
 #   POSTIE_SMTP_SOURCES   blocking SMTP client and message composer
 #   POSTIE_POSIX_SOURCES  POSIX TCP transport (hosts only)
+#   POSTIE_TLS_OPENSSL_SOURCES  OpenSSL TLS transport (hosts with OpenSSL;
+#                         link libssl and libcrypto)
 #   POSTIE_INCLUDE_DIRS   public headers
 
 if(NOT DEFINED POSTIE_ROOT)
@@ -23,6 +25,7 @@ set(POSTIE_CORE_SOURCES
   ${POSTIE_ROOT}/src/core/sasl.c
   ${POSTIE_ROOT}/src/core/base64_stream.c
   ${POSTIE_ROOT}/src/core/compose.c
+  ${POSTIE_ROOT}/src/core/sha256.c
 )
 
 set(POSTIE_POP3_SOURCES
@@ -35,6 +38,10 @@ set(POSTIE_SMTP_SOURCES
 
 set(POSTIE_POSIX_SOURCES
   ${POSTIE_ROOT}/ports/posix/tcp.c
+)
+
+set(POSTIE_TLS_OPENSSL_SOURCES
+  ${POSTIE_ROOT}/ports/posix/tls_openssl.c
 )
 
 set(POSTIE_INCLUDE_DIRS

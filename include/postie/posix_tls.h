@@ -1,0 +1,176 @@
+/*
+ * postie/posix_tls.h - OpenSSL TLS transport for POSIX hosts (ports/posix).
+ *
+ * Wraps a connected socket (for example postie_tcp.fd after
+ * postie_tcp_connect()). Two ways to use it:
+ *   - implicit TLS (POP3S port 995, SMTP submissions port 465, RFC 8314):
+ *     postie_tls_init() then postie_tls_start() right away;
+ *   - upgrade in place (POP3 STLS, SMTP STARTTLS): postie_tls_init(), hand
+ *     the transport to a client, which talks plain text first and then calls
+ *     the transport's start_tls(ctx, server_name).
+ * Before the upgrade the transport is plain TCP over the same socket: reads
+ * and writes wait with poll() and never block past their timeout. SIGPIPE is
+ * never raised (plain writes use MSG_NOSIGNAL; OpenSSL writes go through a
+ * BIO of our own that does the same).
+ *
+ * Verification is on by default: the certificate chain is checked against the
+ * system trust store (or the CA file/folder given), the host name (or IP
+ * address) given to postie_tls_start() must match the certificate, TLS 1.2 is
+ * the minimum version. See docs/tls.md.
+ *
+ * Only built when the library is configured with POSTIE_WITH_OPENSSL (CMake
+ * defines POSTIE_HAVE_OPENSSL=1 for targets linking the library then).
+ * This header does not include OpenSSL headers.
+ */
+#ifndef POSTIE_POSIX_TLS_H
+#define POSTIE_POSIX_TLS_H
+
+#include "postie/transport.h"
+#include "postie/sha256.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ssl_ctx_st;      /* OpenSSL's SSL_CTX */
+struct ssl_st;          /* OpenSSL's SSL */
+struct bio_method_st;   /* OpenSSL's BIO_METHOD */
+
+/* What a pin is computed over (the SHA-256 of its DER encoding). */
+typedef enum postie_tls_pin_kind {
+    POSTIE_TLS_PIN_NONE = 0, /* no pin */
+    POSTIE_TLS_PIN_CERT = 1, /* the server's whole certificate */
+    POSTIE_TLS_PIN_SPKI = 2  /* its SubjectPublicKeyInfo (survives renewal with the same key) */
+} postie_tls_pin_kind;
+
+/* Options; start from postie_tls_options_init(). The strings are read during
+ * postie_tls_init() only (files are loaded there); the caller keeps them. */
+typedef struct postie_tls_options {
+    /* PEM file of trusted CA certificates and/or a hashed folder of them
+     * (c_rehash / openssl rehash). When either is set the system trust store
+     * is NOT loaded (like curl --cacert); when both are NULL it is. */
+    const char *ca_file;
+    const char *ca_path;
+
+    /* Pin: SHA-256 of the server certificate or of its public key. A pin is
+     * checked in addition to chain and host-name verification (both must
+     * pass), unless pin_replaces_chain is set: then a matching pin alone
+     * authenticates the server (chain and name are not checked; for
+     * self-signed servers you know). Use postie_tls_pin_from_hex() to fill it. */
+    postie_tls_pin_kind pin_kind;
+    unsigned char pin_sha256[POSTIE_SHA256_DIGEST_LEN];
+    int pin_replaces_chain;
+
+    /* Client certificate and its private key (PEM), both or neither. */
+    const char *client_cert_file;
+    const char *client_key_file;
+
+    /* DANGER: when non-zero, neither the certificate chain nor the host name
+     * is verified, and anyone on the path can read and change the session
+     * (passwords included). For tests against throw-away servers only.
+     * A pin, when set, is still enforced. */
+    int insecure_skip_verify;
+
+    /* Bound on the whole handshake in ms; 0 means POSTIE_DEFAULT_TIMEOUT_MS. */
+    unsigned handshake_timeout_ms;
+} postie_tls_options;
+
+#define POSTIE_TLS_ERROR_TEXT_MAX 256
+
+/* The transport context. Caller-owned; treat the fields as private. OpenSSL
+ * keeps a pointer to it after postie_tls_init(): do not move or copy it
+ * until postie_tls_close(). */
+typedef struct postie_tls {
+    int fd;                          /* owned after a successful init; -1 when closed */
+    int active;                      /* 1 once the handshake completed */
+    int last_errno;                  /* errno of the last socket failure, 0 if none */
+    int peer_closed;                 /* the socket reached EOF */
+    int failed;                      /* postie_tls_start failed: no more I/O */
+    int pin_failed;                  /* the pin check refused the certificate */
+    struct ssl_ctx_st *ssl_ctx;
+    struct ssl_st *ssl;
+    struct bio_method_st *bio_method;
+    postie_tls_options opts;         /* copy (string pointers not used after init) */
+    char error_text[POSTIE_TLS_ERROR_TEXT_MAX];
+} postie_tls;
+
+/* Defaults: system trust store, no pin, no client certificate, verification
+ * on, handshake timeout POSTIE_DEFAULT_TIMEOUT_MS. */
+void postie_tls_options_init(postie_tls_options *o);
+
+/* Parses 64 hex digits (either case, ':' between bytes allowed) into out
+ * (caller-owned, 32 bytes). Returns POSTIE_OK, POSTIE_ERR_PARAM (NULL) or
+ * POSTIE_ERR_DECODE (not exactly 32 hex bytes). */
+postie_status postie_tls_pin_from_hex(const char *hex,
+                                      unsigned char out[POSTIE_SHA256_DIGEST_LEN]);
+
+/* Prepares t over the connected socket fd (set to non-blocking here) in
+ * plain-text mode, creating the OpenSSL context and loading the trust store,
+ * CA file/folder and client certificate. opts may be NULL (defaults).
+ * On POSTIE_OK t owns fd and postie_tls_close() closes it (if fd came from a
+ * postie_tcp, set that struct's fd to -1 so it is not closed twice). On an
+ * error fd stays the caller's and t needs no close.
+ * Returns POSTIE_OK, POSTIE_ERR_PARAM (NULL t, fd < 0, only one of client
+ * cert/key, pin_replaces_chain without a pin), POSTIE_ERR_TLS (a file could
+ * not be loaded, or OpenSSL failed; see postie_tls_error_text()). */
+postie_status postie_tls_init(postie_tls *t, int fd, const postie_tls_options *opts);
+
+/* Runs the TLS handshake on the socket (implicit TLS, or the upgrade after
+ * STLS/STARTTLS; the transport's start_tls calls this). server_name is a DNS
+ * name or an IPv4/IPv6 literal (brackets allowed); it is sent as SNI (names
+ * only) and checked against the certificate. It is only read during the call.
+ * Before sending the ClientHello the socket is checked for unread bytes: a
+ * TLS server sends nothing before it, so bytes waiting there were sent in the
+ * clear after the server's go-ahead (injection, CVE-2011-0411 class) and the
+ * call fails. Bytes the client already read into its own buffer are the
+ * client's to check (docs/tls.md).
+ * Returns POSTIE_OK, POSTIE_ERR_PARAM (NULL t, or server_name NULL/empty
+ * while verification needs a name), POSTIE_ERR_STATE (already TLS, or
+ * closed), POSTIE_ERR_PROTOCOL (unread plain-text bytes before the
+ * handshake), POSTIE_ERR_TLS_VERIFY (chain, expiry, host name or pin check
+ * failed; reason in postie_tls_error_text()), POSTIE_ERR_TLS (handshake
+ * failed otherwise, e.g. no common protocol version), POSTIE_ERR_TIMEOUT,
+ * POSTIE_ERR_CLOSED (peer closed during the handshake), POSTIE_ERR_IO.
+ * After a failure other than PARAM/STATE the connection is unusable (send,
+ * recv and start_tls return POSTIE_ERR_STATE, never plain text): close it. */
+postie_status postie_tls_start(postie_tls *t, const char *server_name);
+
+/* Sends up to len bytes (in the clear before the handshake, encrypted after).
+ * Returns the count (>= 1), or POSTIE_ERR_TIMEOUT, POSTIE_ERR_CLOSED,
+ * POSTIE_ERR_IO, POSTIE_ERR_TLS, POSTIE_ERR_PARAM (NULL, len 0),
+ * POSTIE_ERR_STATE (closed, or start_tls failed). buf is only read during
+ * the call. */
+long postie_tls_send(postie_tls *t, const void *buf, size_t len, unsigned timeout_ms);
+
+/* Receives up to len bytes into buf (caller-owned). Returns the count (>= 1),
+ * 0 when the peer closed (close_notify, or a bare TCP close: the protocols'
+ * own framing detects truncation), or POSTIE_ERR_TIMEOUT, POSTIE_ERR_IO,
+ * POSTIE_ERR_TLS, POSTIE_ERR_PARAM, POSTIE_ERR_STATE (closed, or start_tls
+ * failed). */
+long postie_tls_recv(postie_tls *t, void *buf, size_t len, unsigned timeout_ms);
+
+/* Sends close_notify when TLS is active (best effort, no waiting), frees the
+ * OpenSSL objects and closes the socket. Safe to call twice or on a t whose
+ * init failed (if t was zeroed or init was called on it). */
+void postie_tls_close(postie_tls *t);
+
+/* Fills tr with send/recv/start_tls/close over t (ctx = t). */
+void postie_tls_transport(postie_tls *t, postie_transport *tr);
+
+/* Why the last call failed, as text (e.g. "certificate has expired", "host
+ * name mismatch: certificate is not valid for 'x.example'", "pin mismatch:
+ * ..."); "" when nothing failed. Never NULL; the string lives in t and
+ * changes at the next call. */
+const char *postie_tls_error_text(const postie_tls *t);
+
+/* SHA-256 pin of the connected server's certificate or public key, for
+ * showing to a user or recording a pin (out caller-owned, 32 bytes).
+ * Returns POSTIE_OK, POSTIE_ERR_PARAM, POSTIE_ERR_STATE (no TLS session),
+ * POSTIE_ERR_TLS (OpenSSL could not encode the certificate). */
+postie_status postie_tls_peer_pin(const postie_tls *t, postie_tls_pin_kind kind,
+                                  unsigned char out[POSTIE_SHA256_DIGEST_LEN]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* POSTIE_POSIX_TLS_H */

@@ -1,0 +1,749 @@
+/*
+ * OpenSSL TLS transport against an OpenSSL server thread on 127.0.0.1.
+ * The certificates are made at test time by tests/tls/gen-certs.sh into the
+ * build folder (POSTIE_TLS_CERT_DIR); none are committed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "postie/posix_tls.h"
+
+#ifndef POSTIE_TLS_CERT_DIR
+#error "POSTIE_TLS_CERT_DIR must be defined by the build"
+#endif
+#ifndef POSTIE_TLS_GEN_CERTS
+#error "POSTIE_TLS_GEN_CERTS must be defined by the build"
+#endif
+
+#define CERT(name) POSTIE_TLS_CERT_DIR "/" name
+#define IO_TIMEOUT 5000u
+
+/* ---- the server thread -------------------------------------------------- */
+
+enum mode {
+    MODE_TLS_ECHO,   /* handshake at once, echo one line as "echo:<line>" */
+    MODE_STLS,       /* POP3-like greeting, STLS in the clear, then TLS echo */
+    MODE_SILENT,     /* accept and say nothing until the client goes away */
+    MODE_TLS_CLOSE   /* handshake, then close without sending anything */
+};
+
+typedef struct server {
+    int lfd;
+    int port;
+    pthread_t thread;
+    enum mode mode;
+    const char *cert, *key;
+    int tls11_only;          /* offer TLS 1.1 and nothing newer */
+    int require_client_cert; /* ask for, and require, a client certificate */
+    const char *inject;      /* bytes sent in the clear right after "+OK begin" */
+    /* results */
+    int handshake_ok;
+    int client_cert_seen;
+    char line[256];          /* line read from the client over TLS */
+} server;
+
+static int read_line_plain(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    while (n + 1 < cap) {
+        ssize_t r = recv(fd, buf + n, 1, 0);
+        if (r <= 0) {
+            return -1;
+        }
+        if (buf[n++] == '\n') {
+            break;
+        }
+    }
+    buf[n] = '\0';
+    return (int)n;
+}
+
+static int send_plain(int fd, const char *s)
+{
+    size_t len = strlen(s);
+    return send(fd, s, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+static void tls_echo(server *s, int fd)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    SSL *ssl = NULL;
+    char buf[256];
+    size_t n = 0;
+
+    if (ctx == NULL) {
+        return;
+    }
+    if (s->tls11_only) {
+        SSL_CTX_set_security_level(ctx, 0);
+        SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0");
+        SSL_CTX_set_min_proto_version(ctx, TLS1_1_VERSION);
+        SSL_CTX_set_max_proto_version(ctx, TLS1_1_VERSION);
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx, s->cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, s->key, SSL_FILETYPE_PEM) != 1) {
+        fprintf(stderr, "server: cannot load %s\n", s->cert);
+        goto out;
+    }
+    if (s->require_client_cert) {
+        SSL_CTX_load_verify_locations(ctx, CERT("ca.pem"), NULL);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    }
+    ssl = SSL_new(ctx);
+    if (ssl == NULL || SSL_set_fd(ssl, fd) != 1) {
+        goto out;
+    }
+    if (SSL_accept(ssl) != 1) {
+        goto out; /* expected in the refusal tests */
+    }
+    s->handshake_ok = 1;
+    {
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+        X509 *peer = SSL_get1_peer_certificate(ssl);
+#else
+        X509 *peer = SSL_get_peer_certificate(ssl);
+#endif
+        s->client_cert_seen = peer != NULL;
+        X509_free(peer);
+    }
+    if (s->mode == MODE_TLS_CLOSE) {
+        SSL_shutdown(ssl);
+        goto out;
+    }
+    while (n + 1 < sizeof buf) {
+        int r = SSL_read(ssl, buf + n, 1);
+        if (r <= 0) {
+            goto out;
+        }
+        if (buf[n++] == '\n') {
+            break;
+        }
+    }
+    buf[n] = '\0';
+    memcpy(s->line, buf, n + 1);
+    {
+        char reply[300];
+        int len = snprintf(reply, sizeof reply, "echo:%s", buf);
+        SSL_write(ssl, reply, len);
+    }
+    SSL_shutdown(ssl);
+out:
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+}
+
+static void *server_main(void *arg)
+{
+    server *s = (server *)arg;
+    struct timeval tv = {5, 0};
+    int fd = accept(s->lfd, NULL, NULL);
+    char line[256];
+    sigset_t pipe_only;
+
+    /* The test server writes with OpenSSL's own socket BIO and may hit a
+     * client that already left: keep SIGPIPE away from this thread only.
+     * The main thread (the library under test) keeps the default action,
+     * so a SIGPIPE raised by the library would still kill the test. */
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, NULL);
+    if (fd < 0) {
+        return NULL;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    switch (s->mode) {
+    case MODE_SILENT:
+        while (recv(fd, line, sizeof line, 0) > 0) {
+        }
+        break;
+    case MODE_STLS:
+        if (send_plain(fd, "+OK ready\r\n") == 0 && read_line_plain(fd, line, sizeof line) > 0 &&
+            strcmp(line, "STLS\r\n") == 0) {
+            char reply[128];
+            snprintf(reply, sizeof reply, "+OK begin\r\n%s", s->inject ? s->inject : "");
+            if (send_plain(fd, reply) == 0) {
+                tls_echo(s, fd);
+            }
+        }
+        break;
+    case MODE_TLS_ECHO:
+    case MODE_TLS_CLOSE:
+        tls_echo(s, fd);
+        break;
+    }
+    close(fd);
+    return NULL;
+}
+
+static void server_start(server *s, enum mode mode, const char *cert, const char *key)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof a;
+    int one = 1;
+
+    s->mode = mode;
+    s->cert = cert;
+    s->key = key;
+    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s->lfd >= 0);
+    setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(s->lfd, 4), 0);
+    assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &alen), 0);
+    s->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&s->thread, NULL, server_main, s), 0);
+}
+
+static void server_join(server *s)
+{
+    pthread_join(s->thread, NULL);
+    close(s->lfd);
+}
+
+static int connect_loopback(int port)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((unsigned short)port);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static void opts_ca(postie_tls_options *o)
+{
+    postie_tls_options_init(o);
+    o->ca_file = CERT("ca.pem");
+    o->handshake_timeout_ms = IO_TIMEOUT;
+}
+
+/* Connects to s, runs the handshake as `name`; returns its status. */
+static postie_status handshake(postie_tls *t, server *s, const char *name,
+                               const postie_tls_options *o)
+{
+    int fd = connect_loopback(s->port);
+    postie_status st = postie_tls_init(t, fd, o);
+    if (st != POSTIE_OK) {
+        close(fd);
+        return st;
+    }
+    return postie_tls_start(t, name);
+}
+
+static void recv_exact(postie_tls *t, const char *expect)
+{
+    char buf[256];
+    size_t n = 0, want = strlen(expect);
+    while (n < want) {
+        long r = postie_tls_recv(t, buf + n, want - n, IO_TIMEOUT);
+        assert_true(r > 0);
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    assert_string_equal(buf, expect);
+}
+
+static void round_trip(postie_tls *t, server *s)
+{
+    postie_transport tr;
+    postie_tls_transport(t, &tr);
+    assert_int_equal(postie_transport_send_all(&tr, "hello\r\n", 7, IO_TIMEOUT), POSTIE_OK);
+    recv_exact(t, "echo:hello\r\n");
+    /* the server sent close_notify after its reply */
+    {
+        char c;
+        assert_int_equal(postie_tls_recv(t, &c, 1, IO_TIMEOUT), 0);
+    }
+    postie_tls_close(t);
+    server_join(s);
+    assert_true(s->handshake_ok);
+    assert_string_equal(s->line, "hello\r\n");
+}
+
+static void expect_verify_failure(const char *cert, const char *key, const char *name,
+                                  const postie_tls_options *o, const char *reason)
+{
+    server s;
+    postie_tls t;
+    memset(&s, 0, sizeof s);
+    server_start(&s, MODE_TLS_ECHO, cert, key);
+    assert_int_equal(handshake(&t, &s, name, o), POSTIE_ERR_TLS_VERIFY);
+    if (strstr(postie_tls_error_text(&t), reason) == NULL) {
+        fail_msg("error text \"%s\" does not mention \"%s\"", postie_tls_error_text(&t), reason);
+    }
+    /* no plain-text fallback after a failure */
+    assert_int_equal(postie_tls_send(&t, "x", 1, 100), POSTIE_ERR_STATE);
+    postie_tls_close(&t);
+    server_join(&s);
+    assert_false(s.handshake_ok);
+}
+
+/* SHA-256 of the certificate or SPKI DER, computed with OpenSSL itself. */
+static void openssl_pin(const char *file, postie_tls_pin_kind kind, unsigned char out[32])
+{
+    FILE *f = fopen(file, "r");
+    X509 *x;
+    unsigned char *der = NULL;
+    int len;
+    unsigned int mdlen = 0;
+
+    assert_non_null(f);
+    x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    assert_non_null(x);
+    len = kind == POSTIE_TLS_PIN_CERT ? i2d_X509(x, &der)
+                                      : i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+    assert_true(len > 0);
+    assert_int_equal(EVP_Digest(der, (size_t)len, out, &mdlen, EVP_sha256(), NULL), 1);
+    assert_int_equal(mdlen, 32);
+    OPENSSL_free(der);
+    X509_free(x);
+}
+
+static long long ms_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static void test_verified_round_trip_by_name(void **state)
+{
+    server s;
+    postie_tls t;
+    postie_tls_options o;
+    (void)state;
+    memset(&s, 0, sizeof s);
+    opts_ca(&o);
+    server_start(&s, MODE_TLS_ECHO, CERT("server.pem"), CERT("server.key"));
+    assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_OK);
+    assert_string_equal(postie_tls_error_text(&t), "");
+    round_trip(&t, &s);
+}
+
+static void test_verified_round_trip_by_ip_literal(void **state)
+{
+    server s;
+    postie_tls t;
+    postie_tls_options o;
+    (void)state;
+    memset(&s, 0, sizeof s);
+    opts_ca(&o);
+    server_start(&s, MODE_TLS_ECHO, CERT("server.pem"), CERT("server.key"));
+    assert_int_equal(handshake(&t, &s, "127.0.0.1", &o), POSTIE_OK);
+    round_trip(&t, &s);
+}
+
+static void test_wrong_host_name(void **state)
+{
+    postie_tls_options o;
+    (void)state;
+    opts_ca(&o);
+    /* certificate for wrong.example, we connect to "localhost" */
+    expect_verify_failure(CERT("wrong.pem"), CERT("wrong.key"), "localhost", &o,
+                          "not valid for host name 'localhost'");
+    /* right certificate, but we asked for another name / address */
+    expect_verify_failure(CERT("server.pem"), CERT("server.key"), "mail.example.org", &o,
+                          "'mail.example.org'");
+    expect_verify_failure(CERT("server.pem"), CERT("server.key"), "127.0.0.2", &o,
+                          "not valid for IP address '127.0.0.2'");
+}
+
+static void test_expired(void **state)
+{
+    postie_tls_options o;
+    (void)state;
+    opts_ca(&o);
+    expect_verify_failure(CERT("expired.pem"), CERT("expired.key"), "localhost", &o, "expired");
+}
+
+static void test_unknown_ca(void **state)
+{
+    postie_tls_options o;
+    (void)state;
+    opts_ca(&o);
+    expect_verify_failure(CERT("self.pem"), CERT("self.key"), "localhost", &o, "self-signed");
+    o.ca_file = CERT("other-ca.pem");
+    expect_verify_failure(CERT("server.pem"), CERT("server.key"), "localhost", &o, "unknown CA");
+    /* the system trust store (the default) does not know our test CA either */
+    postie_tls_options_init(&o);
+    o.handshake_timeout_ms = IO_TIMEOUT;
+    expect_verify_failure(CERT("server.pem"), CERT("server.key"), "localhost", &o, "unknown CA");
+}
+
+static void test_pin_match(void **state)
+{
+    int kind;
+    (void)state;
+    for (kind = POSTIE_TLS_PIN_CERT; kind <= POSTIE_TLS_PIN_SPKI; kind++) {
+        server s;
+        postie_tls t;
+        postie_tls_options o;
+        unsigned char got[32];
+        memset(&s, 0, sizeof s);
+        opts_ca(&o);
+        o.pin_kind = (postie_tls_pin_kind)kind;
+        openssl_pin(CERT("server.pem"), o.pin_kind, o.pin_sha256);
+        server_start(&s, MODE_TLS_ECHO, CERT("server.pem"), CERT("server.key"));
+        assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_OK);
+        assert_int_equal(postie_tls_peer_pin(&t, o.pin_kind, got), POSTIE_OK);
+        assert_memory_equal(got, o.pin_sha256, 32);
+        round_trip(&t, &s);
+    }
+}
+
+static void test_pin_mismatch(void **state)
+{
+    postie_tls_options o;
+    (void)state;
+    opts_ca(&o);
+    /* chain and name are fine; the pin is another certificate's */
+    o.pin_kind = POSTIE_TLS_PIN_CERT;
+    openssl_pin(CERT("wrong.pem"), POSTIE_TLS_PIN_CERT, o.pin_sha256);
+    {
+        server s;
+        postie_tls t;
+        memset(&s, 0, sizeof s);
+        server_start(&s, MODE_TLS_ECHO, CERT("server.pem"), CERT("server.key"));
+        assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_ERR_TLS_VERIFY);
+        assert_non_null(strstr(postie_tls_error_text(&t), "pin mismatch"));
+        assert_int_equal(postie_tls_send(&t, "x", 1, 100), POSTIE_ERR_STATE);
+        postie_tls_close(&t);
+        server_join(&s);
+        /* refused inside the handshake: the server never completed it */
+        assert_false(s.handshake_ok);
+    }
+    o.pin_kind = POSTIE_TLS_PIN_SPKI;
+    openssl_pin(CERT("wrong.pem"), POSTIE_TLS_PIN_SPKI, o.pin_sha256);
+    {
+        server s;
+        postie_tls t;
+        memset(&s, 0, sizeof s);
+        server_start(&s, MODE_TLS_ECHO, CERT("server.pem"), CERT("server.key"));
+        assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_ERR_TLS_VERIFY);
+        assert_non_null(strstr(postie_tls_error_text(&t), "pin mismatch"));
+        postie_tls_close(&t);
+        server_join(&s);
+        assert_false(s.handshake_ok);
+    }
+    /* a matching pin does not excuse a failed chain by default */
+    opts_ca(&o);
+    o.pin_kind = POSTIE_TLS_PIN_CERT;
+    openssl_pin(CERT("self.pem"), POSTIE_TLS_PIN_CERT, o.pin_sha256);
+    expect_verify_failure(CERT("self.pem"), CERT("self.key"), "localhost", &o, "self-signed");
+}
+
+static void test_pin_replaces_chain(void **state)
+{
+    server s;
+    postie_tls t;
+    postie_tls_options o;
+    (void)state;
+    postie_tls_options_init(&o);
+    o.handshake_timeout_ms = IO_TIMEOUT;
+    o.pin_kind = POSTIE_TLS_PIN_SPKI;
+    o.pin_replaces_chain = 1;
+    openssl_pin(CERT("self.pem"), POSTIE_TLS_PIN_SPKI, o.pin_sha256);
+    memset(&s, 0, sizeof s);
+    server_start(&s, MODE_TLS_ECHO, CERT("self.pem"), CERT("self.key"));
+    assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_OK);
+    round_trip(&t, &s);
+    /* ...but then the pin must match */
+    o.pin_sha256[0] ^= 1;
+    expect_verify_failure(CERT("self.pem"), CERT("self.key"), "localhost", &o, "pin mismatch");
+}
+
+static void test_insecure_accepts_self_signed(void **state)
+{
+    server s;
+    postie_tls t;
+    postie_tls_options o;
+    (void)state;
+    postie_tls_options_init(&o);
+    o.handshake_timeout_ms = IO_TIMEOUT;
+    o.insecure_skip_verify = 1;
+    memset(&s, 0, sizeof s);
+    server_start(&s, MODE_TLS_ECHO, CERT("self.pem"), CERT("self.key"));
+    /* neither the chain nor the name is checked */
+    assert_int_equal(handshake(&t, &s, "not-the-name.example", &o), POSTIE_OK);
+    round_trip(&t, &s);
+}
+
+static void test_starttls_upgrade(void **state)
+{
+    server s;
+    postie_tls t;
+    postie_tls_options o;
+    postie_transport tr;
+    (void)state;
+    opts_ca(&o);
+    memset(&s, 0, sizeof s);
+    server_start(&s, MODE_STLS, CERT("server.pem"), CERT("server.key"));
+    assert_int_equal(postie_tls_init(&t, connect_loopback(s.port), &o), POSTIE_OK);
+    postie_tls_transport(&t, &tr);
+    assert_non_null(tr.start_tls);
+    recv_exact(&t, "+OK ready\r\n");
+    assert_int_equal(postie_transport_send_all(&tr, "STLS\r\n", 6, IO_TIMEOUT), POSTIE_OK);
+    recv_exact(&t, "+OK begin\r\n");
+    assert_int_equal(tr.start_tls(tr.ctx, "localhost"), POSTIE_OK);
+    /* a second upgrade is a state error */
+    assert_int_equal(tr.start_tls(tr.ctx, "localhost"), POSTIE_ERR_STATE);
+    round_trip(&t, &s);
+}
+
+static void test_starttls_injected_plaintext_refused(void **state)
+{
+    server s;
+    postie_tls t;
+    postie_tls_options o;
+    postie_transport tr;
+    (void)state;
+    opts_ca(&o);
+    memset(&s, 0, sizeof s);
+    s.inject = "+OK injected\r\n";
+    server_start(&s, MODE_STLS, CERT("server.pem"), CERT("server.key"));
+    assert_int_equal(postie_tls_init(&t, connect_loopback(s.port), &o), POSTIE_OK);
+    postie_tls_transport(&t, &tr);
+    recv_exact(&t, "+OK ready\r\n");
+    assert_int_equal(postie_transport_send_all(&tr, "STLS\r\n", 6, IO_TIMEOUT), POSTIE_OK);
+    /* the client reads exactly its reply line; the injected line stays in
+     * the socket (it was sent in the same segment) */
+    recv_exact(&t, "+OK begin\r\n");
+    assert_int_equal(tr.start_tls(tr.ctx, "localhost"), POSTIE_ERR_PROTOCOL);
+    assert_non_null(strstr(postie_tls_error_text(&t), "unencrypted"));
+    assert_int_equal(postie_tls_send(&t, "PASS x\r\n", 8, 100), POSTIE_ERR_STATE);
+    assert_int_equal(tr.start_tls(tr.ctx, "localhost"), POSTIE_ERR_STATE);
+    tr.close(tr.ctx);
+    server_join(&s);
+    assert_false(s.handshake_ok);
+}
+
+static void test_handshake_timeout(void **state)
+{
+    server s;
+    postie_tls t;
+    postie_tls_options o;
+    long long t0, dt;
+    (void)state;
+    opts_ca(&o);
+    o.handshake_timeout_ms = 300;
+    memset(&s, 0, sizeof s);
+    server_start(&s, MODE_SILENT, NULL, NULL);
+    t0 = ms_now();
+    assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_ERR_TIMEOUT);
+    dt = ms_now() - t0;
+    assert_true(dt >= 290);
+    assert_true(dt < 2000);
+    assert_non_null(strstr(postie_tls_error_text(&t), "timed out"));
+    postie_tls_close(&t);
+    server_join(&s);
+}
+
+static void test_recv_timeout_and_close(void **state)
+{
+    server s;
+    postie_tls t;
+    postie_tls_options o;
+    char c;
+    long long t0, dt;
+    (void)state;
+    opts_ca(&o);
+    memset(&s, 0, sizeof s);
+    /* plain recv against a silent peer */
+    server_start(&s, MODE_SILENT, NULL, NULL);
+    assert_int_equal(postie_tls_init(&t, connect_loopback(s.port), &o), POSTIE_OK);
+    t0 = ms_now();
+    assert_int_equal(postie_tls_recv(&t, &c, 1, 200), POSTIE_ERR_TIMEOUT);
+    dt = ms_now() - t0;
+    assert_true(dt >= 190 && dt < 2000);
+    postie_tls_close(&t);
+    postie_tls_close(&t); /* twice is fine */
+    assert_int_equal(postie_tls_recv(&t, &c, 1, 10), POSTIE_ERR_STATE);
+    server_join(&s);
+    /* TLS peer that closes after the handshake: recv reports 0 */
+    memset(&s, 0, sizeof s);
+    server_start(&s, MODE_TLS_CLOSE, CERT("server.pem"), CERT("server.key"));
+    assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_OK);
+    assert_int_equal(postie_tls_recv(&t, &c, 1, IO_TIMEOUT), 0);
+    postie_tls_close(&t);
+    server_join(&s);
+}
+
+static void test_tls11_server_refused(void **state)
+{
+    server s;
+    postie_tls t;
+    postie_tls_options o;
+    postie_status st;
+    (void)state;
+    opts_ca(&o);
+
+    /* Control: the server really completes a TLS 1.1 handshake with a client
+     * that allows it, so the refusal below is ours. */
+    memset(&s, 0, sizeof s);
+    s.tls11_only = 1;
+    server_start(&s, MODE_TLS_CLOSE, CERT("server.pem"), CERT("server.key"));
+    {
+        SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+        SSL *ssl;
+        int fd = connect_loopback(s.port);
+        assert_non_null(ctx);
+        SSL_CTX_set_security_level(ctx, 0);
+        SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0");
+        SSL_CTX_set_min_proto_version(ctx, TLS1_1_VERSION);
+        ssl = SSL_new(ctx);
+        SSL_set_fd(ssl, fd);
+        assert_int_equal(SSL_connect(ssl), 1);
+        assert_int_equal(SSL_version(ssl), TLS1_1_VERSION);
+        SSL_free(ssl);
+        SSL_CTX_free(ctx);
+        close(fd);
+        ERR_clear_error();
+    }
+    server_join(&s);
+    assert_true(s.handshake_ok);
+
+    memset(&s, 0, sizeof s);
+    s.tls11_only = 1;
+    server_start(&s, MODE_TLS_ECHO, CERT("server.pem"), CERT("server.key"));
+    st = handshake(&t, &s, "localhost", &o);
+    assert_int_equal(st, POSTIE_ERR_TLS);
+    if (strstr(postie_tls_error_text(&t), "protocol") == NULL) {
+        fail_msg("error text \"%s\" does not mention the protocol", postie_tls_error_text(&t));
+    }
+    postie_tls_close(&t);
+    server_join(&s);
+    assert_false(s.handshake_ok);
+}
+
+static void test_client_certificate(void **state)
+{
+    server s;
+    postie_tls t;
+    postie_tls_options o;
+    (void)state;
+    opts_ca(&o);
+    o.client_cert_file = CERT("client.pem");
+    o.client_key_file = CERT("client.key");
+    memset(&s, 0, sizeof s);
+    s.require_client_cert = 1;
+    server_start(&s, MODE_TLS_ECHO, CERT("server.pem"), CERT("server.key"));
+    assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_OK);
+    round_trip(&t, &s);
+    assert_true(s.client_cert_seen);
+}
+
+static void test_init_parameters(void **state)
+{
+    postie_tls t;
+    postie_tls_options o;
+    unsigned char pin[32];
+    int fds[2];
+    (void)state;
+
+    assert_int_equal(postie_tls_init(NULL, 0, NULL), POSTIE_ERR_PARAM);
+    assert_int_equal(postie_tls_init(&t, -1, NULL), POSTIE_ERR_PARAM);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    postie_tls_options_init(&o);
+    o.client_cert_file = CERT("client.pem"); /* key missing */
+    assert_int_equal(postie_tls_init(&t, fds[0], &o), POSTIE_ERR_PARAM);
+    postie_tls_options_init(&o);
+    o.pin_replaces_chain = 1; /* no pin */
+    assert_int_equal(postie_tls_init(&t, fds[0], &o), POSTIE_ERR_PARAM);
+    postie_tls_options_init(&o);
+    o.ca_file = CERT("no-such-file.pem");
+    assert_int_equal(postie_tls_init(&t, fds[0], &o), POSTIE_ERR_TLS);
+    assert_true(strlen(postie_tls_error_text(&t)) > 0);
+    /* verification on and no name: refused before anything is sent */
+    assert_int_equal(postie_tls_init(&t, fds[0], NULL), POSTIE_OK);
+    assert_int_equal(postie_tls_start(&t, NULL), POSTIE_ERR_PARAM);
+    assert_int_equal(postie_tls_start(&t, ""), POSTIE_ERR_PARAM);
+    assert_int_equal(postie_tls_peer_pin(&t, POSTIE_TLS_PIN_CERT, pin), POSTIE_ERR_STATE);
+    postie_tls_close(&t); /* closes fds[0] */
+    close(fds[1]);
+
+    assert_int_equal(postie_tls_pin_from_hex(
+        "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF", pin), POSTIE_OK);
+    assert_int_equal(pin[0], 0x00);
+    assert_int_equal(pin[10], 0xaa);
+    assert_int_equal(pin[31], 0xff);
+    assert_int_equal(postie_tls_pin_from_hex(
+        "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:"
+        "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:fe", pin), POSTIE_OK);
+    assert_int_equal(pin[31], 0xfe);
+    assert_int_equal(postie_tls_pin_from_hex("0011", pin), POSTIE_ERR_DECODE);
+    assert_int_equal(postie_tls_pin_from_hex(
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff00", pin),
+        POSTIE_ERR_DECODE);
+    assert_int_equal(postie_tls_pin_from_hex(
+        "g0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", pin),
+        POSTIE_ERR_DECODE);
+    assert_int_equal(postie_tls_pin_from_hex(NULL, pin), POSTIE_ERR_PARAM);
+}
+
+static int make_certs(void **state)
+{
+    (void)state;
+    if (system("sh '" POSTIE_TLS_GEN_CERTS "' '" POSTIE_TLS_CERT_DIR "' >/dev/null") != 0) {
+        fprintf(stderr, "cannot make test certificates with %s\n", POSTIE_TLS_GEN_CERTS);
+        return -1;
+    }
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_verified_round_trip_by_name),
+        cmocka_unit_test(test_verified_round_trip_by_ip_literal),
+        cmocka_unit_test(test_wrong_host_name),
+        cmocka_unit_test(test_expired),
+        cmocka_unit_test(test_unknown_ca),
+        cmocka_unit_test(test_pin_match),
+        cmocka_unit_test(test_pin_mismatch),
+        cmocka_unit_test(test_pin_replaces_chain),
+        cmocka_unit_test(test_insecure_accepts_self_signed),
+        cmocka_unit_test(test_starttls_upgrade),
+        cmocka_unit_test(test_starttls_injected_plaintext_refused),
+        cmocka_unit_test(test_handshake_timeout),
+        cmocka_unit_test(test_recv_timeout_and_close),
+        cmocka_unit_test(test_tls11_server_refused),
+        cmocka_unit_test(test_client_certificate),
+        cmocka_unit_test(test_init_parameters),
+    };
+    return cmocka_run_group_tests(tests, make_certs, NULL);
+}
