@@ -354,8 +354,10 @@ static char *unquote(char *v)
     char *r, *w;
     if (*v != '"')
         return v;
+    /* only \" and \\ are escapes; any other backslash is kept (commands in
+     * passwordeval often hold printf formats) */
     for (r = v + 1, w = v; *r && *r != '"'; r++) {
-        if (*r == '\\' && r[1])
+        if (*r == '\\' && (r[1] == '"' || r[1] == '\\'))
             r++;
         *w++ = *r;
     }

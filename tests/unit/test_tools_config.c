@@ -24,7 +24,7 @@ static const char *sample =
     "pop3_tls implicit\n"
     "smtp_port 587\n"
     "user \"me@example.org\"\n"
-    "passwordeval \"pass show mail/work\"\n"
+    "passwordeval \"pass show mail/work | sed 's/\\n//' \\\\ \\\"x\\\"\"\n"
     "maildir ~/Mail/work\n"
     "delete yes\n"
     "\n"
@@ -55,7 +55,8 @@ static void test_cfg_selects_default_and_layers(void **state)
     assert_string_equal(tool_cfg_get(&c, "pop3", "tls"), "implicit");
     assert_string_equal(tool_cfg_get(&c, "smtp", "tls"), "starttls"); /* defaults */
     assert_string_equal(tool_cfg_get(&c, "pop3", "user"), "me@example.org"); /* unquoted */
-    assert_string_equal(tool_cfg_get(&c, NULL, "passwordeval"), "pass show mail/work");
+    assert_string_equal(tool_cfg_get(&c, NULL, "passwordeval"),
+                        "pass show mail/work | sed 's/\\n//' \\ \"x\"");
     assert_int_equal(tool_cfg_bool(&c, "delete", 0), 1);
     assert_int_equal(tool_cfg_bool(&c, "new_only", 7), 7);
     tool_cfg_free(&c);
