@@ -50,6 +50,35 @@ static int write_all(int fd, const void *buf, size_t n)
 
 /* ---- destinations ------------------------------------------------------ */
 
+/* Files in tmp/ that a killed delivery left behind are not mail (no one
+ * renamed them into new/). As the Maildir convention says, those not touched
+ * for 36 hours are removed; younger ones may belong to a delivery running
+ * right now. */
+static void maildir_clean_tmp(const char *root)
+{
+    char *tmp = path_join(root, "tmp", NULL);
+    DIR *dp;
+    struct dirent *de;
+    time_t now = time(NULL);
+    if (!tmp)
+        return;
+    dp = opendir(tmp);
+    while (dp && (de = readdir(dp)) != NULL) {
+        struct stat sb;
+        char *p;
+        if (de->d_name[0] == '.')
+            continue;
+        p = path_join(tmp, de->d_name, NULL);
+        if (p && lstat(p, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_atime < now - 36 * 3600 &&
+            sb.st_mtime < now - 36 * 3600)
+            unlink(p);
+        free(p);
+    }
+    if (dp)
+        closedir(dp);
+    free(tmp);
+}
+
 int tool_dest_open(tool_dest *d, tool_dest_kind kind, const char *path, char *err,
                    size_t errcap, int *exit_code)
 {
@@ -91,6 +120,7 @@ int tool_dest_open(tool_dest *d, tool_dest_kind kind, const char *path, char *er
             }
             free(p);
         }
+        maildir_clean_tmp(d->path);
     } else if (kind == TOOL_DEST_MBOX) {
         int fd = open(d->path, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (fd < 0) {

@@ -9,6 +9,7 @@
 #include "postie/pop3.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,29 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH_MAX_MSGS 64
-#define BATCH_MAX_BYTES (32ull * 1024 * 1024)
+/* A batch shares one state save for its pending entries, one fsync of new/
+ * and one state save for its delivered entries. It is committed when it
+ * holds this many messages or bytes, or has been open this long, so an
+ * interrupted run loses little work. */
+#define BATCH_MAX_MSGS 16
+#define BATCH_MAX_BYTES (8ull * 1024 * 1024)
+#define BATCH_MAX_SECONDS 1.0
+
+/* Test hook for the crash-safety test (tests/interop/tools_crash.sh):
+ * POSTIE_FETCH_TEST_KILL=PHASE:N makes the process SIGKILL itself the Nth
+ * time it reaches PHASE: "pending" (pending entries saved, nothing renamed),
+ * "renamed" (batch in new/, not yet recorded), "recorded" (delivered entries
+ * saved, no DELE yet), "deleted" (DELEs sent, no QUIT yet). */
+static void test_kill_point(const char *phase)
+{
+    static int hits;
+    const char *v = getenv("POSTIE_FETCH_TEST_KILL");
+    size_t n = strlen(phase);
+    if (!v || strncmp(v, phase, n) != 0 || v[n] != ':')
+        return;
+    if (++hits == atoi(v + n + 1))
+        raise(SIGKILL);
+}
 
 static const char usage_text[] =
     "Usage: postie-fetch [OPTION]...\n"
@@ -123,6 +145,7 @@ typedef struct fetch {
     pending batch[BATCH_MAX_MSGS];
     size_t nbatch;
     unsigned long long batch_bytes;
+    double batch_t0;
     /* progress */
     int progress;
     unsigned long total_msgs, done_msgs, delivered;
@@ -273,6 +296,7 @@ static int flush_batch(fetch *f)
             goto abort_rest;
         }
     }
+    test_kill_point("pending");
     /* 2. commit each */
     for (i = 0; i < f->nbatch; i++) {
         pending *b = &f->batch[i];
@@ -297,6 +321,7 @@ static int flush_batch(fetch *f)
     }
     if (f->dest.kind == TOOL_DEST_MAILDIR && done > 0) {
         /* renames done: make them durable, then record them */
+        test_kill_point("renamed");
         if (tool_dest_sync(&f->dest) != 0) {
             FERR(f, "%s/new: fsync failed", f->dest.path);
             rc = TOOL_EX_IOERR;
@@ -311,6 +336,7 @@ static int flush_batch(fetch *f)
             }
         }
     }
+    test_kill_point("recorded");
     /* 3. count, and DELE what is durably recorded */
     for (i = 0; i < done; i++) {
         f->delivered++;
@@ -694,7 +720,10 @@ int main(int argc, char **argv)
             continue;
         }
         rc = fetch_one(&f, mi);
+        if (f.nbatch == 1)
+            f.batch_t0 = now_s();
         if (f.nbatch == BATCH_MAX_MSGS || f.batch_bytes >= BATCH_MAX_BYTES ||
+            now_s() - f.batch_t0 >= BATCH_MAX_SECONDS ||
             f.dest.kind != TOOL_DEST_MAILDIR) {
             int r = flush_batch(&f);
             if (!rc)
@@ -710,6 +739,8 @@ int main(int argc, char **argv)
     if (f.progress && rc == 0)
         progress_draw(&f, 1);
 
+    if (f.ndeleted > 0)
+        test_kill_point("deleted");
     if (f.pop_alive) {
         int committed = 0;
         st = postie_pop3_quit(&f.pop, &committed);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <utime.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -150,6 +152,33 @@ static void test_maildir_resolve_pending(void **state)
     /* a name that is only a prefix of another does not count */
     info[strlen(info) - 1] = '\0';
     assert_int_equal(tool_dest_resolve(&d, info), 0);
+    tool_dest_close(&d);
+}
+
+static void test_maildir_old_tmp_files_cleaned(void **state)
+{
+    tool_dest d;
+    char err[512], md[128], old[256], young[256];
+    int ex;
+    struct utimbuf ut;
+    FILE *f;
+    (void)state;
+    snprintf(md, sizeof md, "%s/md3", root);
+    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MAILDIR, md, err, sizeof err, &ex), 0);
+    tool_dest_close(&d);
+    snprintf(old, sizeof old, "%s/tmp/1.M1P1Q1.old", md);
+    snprintf(young, sizeof young, "%s/tmp/2.M1P1Q1.young", md);
+    f = fopen(old, "w");
+    fclose(f);
+    f = fopen(young, "w");
+    fclose(f);
+    ut.actime = ut.modtime = time(NULL) - 37 * 3600;
+    assert_int_equal(utime(old, &ut), 0);
+    ut.actime = ut.modtime = time(NULL) - 35 * 3600;
+    assert_int_equal(utime(young, &ut), 0);
+    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MAILDIR, md, err, sizeof err, &ex), 0);
+    assert_int_not_equal(access(old, F_OK), 0);
+    assert_int_equal(access(young, F_OK), 0);
     tool_dest_close(&d);
 }
 
@@ -376,6 +405,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_maildir_tmp_then_new),
         cmocka_unit_test(test_maildir_resolve_pending),
+        cmocka_unit_test(test_maildir_old_tmp_files_cleaned),
         cmocka_unit_test(test_maildir_uncreatable),
         cmocka_unit_test(test_mboxrd_quote),
         cmocka_unit_test(test_mbox_append_and_resolve),
