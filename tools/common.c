@@ -811,6 +811,11 @@ char *tool_password(const tool_pass_src *src, char *err, size_t errcap)
     FILE *f;
     struct stat sb;
 
+    /* POSTIE_PASSWORD is set for one invocation (like a flag), so it wins
+     * over the configuration file */
+    v = getenv("POSTIE_PASSWORD");
+    if (v && v[0])
+        return tool_strdup(v);
     if (src->eval && src->eval[0])
         return pass_eval(src->eval, err, errcap);
     if (src->env_name && src->env_name[0]) {
@@ -821,9 +826,6 @@ char *tool_password(const tool_pass_src *src, char *err, size_t errcap)
         }
         return tool_strdup(v);
     }
-    v = getenv("POSTIE_PASSWORD");
-    if (v && v[0])
-        return tool_strdup(v);
 
     path = tool_expand_home(src->netrc ? src->netrc : "~/.netrc");
     if (!path) {

@@ -122,7 +122,7 @@ typedef struct tool_pass_src {
     const char *host, *user;
 } tool_pass_src;
 
-/* In order: eval (when set), env_name (when set), $POSTIE_PASSWORD, netrc.
+/* In order: $POSTIE_PASSWORD, eval (when set), env_name (when set), netrc.
  * Returns a malloc'd password, or NULL with a reason in err. */
 char *tool_password(const tool_pass_src *src, char *err, size_t errcap);
 

@@ -214,6 +214,13 @@ static void test_password_sources(void **state)
     p = tool_password(&src, err, sizeof err);
     assert_string_equal(p, "from-postie-env");
     free(p);
+    src.eval = "echo from-eval"; /* POSTIE_PASSWORD wins over the file's sources */
+    src.env_name = "MY_PW";
+    p = tool_password(&src, err, sizeof err);
+    assert_string_equal(p, "from-postie-env");
+    free(p);
+    src.eval = NULL;
+    src.env_name = NULL;
     unsetenv("POSTIE_PASSWORD");
 
     assert_non_null(mkdtemp(dir));
