@@ -245,6 +245,7 @@ int main(int argc, char **argv)
     char **attdata = NULL;
     char *body = NULL;
     size_t bodylen = 0;
+    unsigned char rnd[32]; /* read by the composer until the message is sent */
 
     tool_progname = "postie-send";
     memset(&cfg, 0, sizeof cfg);
@@ -354,7 +355,6 @@ int main(int argc, char **argv)
     env_from = o_env_from ? o_env_from : o_from ? o_from : tool_cfg_get(&cfg, NULL, "from");
     if (compose_mode) {
         size_t k;
-        unsigned char rnd[32];
         int fd;
         struct tm lt;
         time_t now = time(NULL);
