@@ -23,7 +23,10 @@ typedef enum postie_pop3_reply_kind {
 } postie_pop3_reply_kind;
 
 /* Classifies a status line (without CRLF). *text (may be NULL) points at the
- * text after the status indicator and its space, inside line. */
+ * text after the status indicator and its space, inside line; NULL for
+ * POSTIE_POP3_REPLY_INVALID. Indicators are case-sensitive ("+OK", "-ERR") and
+ * must be followed by a space or the end of the line ("+OKAY" is INVALID).
+ * Returns a postie_pop3_reply_kind, never a status. */
 postie_pop3_reply_kind postie_pop3_classify(const char *line, size_t len, const char **text);
 
 /* Decoder of a multi-line body (RFC 1939 sec. 3): strips the first '.' of a
@@ -31,30 +34,43 @@ postie_pop3_reply_kind postie_pop3_classify(const char *line, size_t len, const 
  * falls across feeds. A line start is after LF (CRLF or bare LF). */
 typedef struct postie_pop3_body {
     unsigned char state;  /* internal */
-    unsigned char pending_len;
-    char pending[2];      /* bytes decided but not yet handed out */
+    unsigned char pending_len; /* reserved (always 0: the decoder needs no */
+    char pending[2];           /* look-ahead buffer, see pop3_proto.c) */
 } postie_pop3_body;
 
+/* Resets a decoder to the start of a body (the line after the status line). */
 void postie_pop3_body_init(postie_pop3_body *b);
 
 /* Consumes input from in[0..n) and writes decoded bytes to out[0..cap).
  * Stops when the terminator has been consumed, when out is full, or when
  * the input is used up; *consumed and *produced tell how far it got.
  * Returns POSTIE_DONE once the terminating line was consumed (bytes after it
- * are not consumed), else POSTIE_OK. cap may be 0 only if it makes no progress. */
+ * are not consumed), else POSTIE_OK; POSTIE_ERR_PARAM (b, consumed or produced
+ * NULL, in NULL with n > 0, out NULL with cap > 0). Any cap works: with cap 0
+ * only bytes that produce nothing (a leading dot, the terminator) are taken.
+ * A ".\r" at a line start followed by another byte than LF is data: the CR is
+ * handed out on the call that sees that byte, so *produced may exceed
+ * *consumed by one on that call; over a whole body output never exceeds input.
+ * Leniencies: a bare-LF ".\n" ends the body; an unstuffed ".x" line loses its
+ * dot (as RFC 1939 says for every line starting with '.'). */
 postie_status postie_pop3_body_feed(postie_pop3_body *b, const char *in, size_t n,
                                     size_t *consumed, char *out, size_t cap, size_t *produced);
 
 /* Multi-line *listing* lines (CAPA, LIST, UIDL) come through the line framer:
  * returns 1 when the line is the terminating ".", else 0, and strips a leading
- * stuffed '.' in place (adjusting *len). */
+ * stuffed '.' in place (adjusting *len, keeping the NUL). NULL is 0. */
 int postie_pop3_listing_line(char *line, size_t *len);
 
-/* "n m" (STAT text, LIST line or LIST n text). POSTIE_OK or POSTIE_ERR_PROTOCOL. */
+/* "n m" (STAT text, LIST line or LIST n text): decimal digits only (no sign,
+ * no overflow of unsigned long), one or more spaces, digits, then the end or a
+ * space and anything (RFC 1939 sec. 5 allows more after the size).
+ * POSTIE_OK or POSTIE_ERR_PROTOCOL (*a, *b untouched). a, b may be NULL. */
 postie_status postie_pop3_parse_num_pair(const char *text, unsigned long *a, unsigned long *b);
 
-/* "n uid" (UIDL line or UIDL n text); uid 1..70 chars of 0x21..0x7E.
- * POSTIE_OK, POSTIE_ERR_PROTOCOL, or POSTIE_ERR_BUFFER (cap too small). */
+/* "n uid" (UIDL line or UIDL n text); uid 1..70 chars of 0x21..0x7E
+ * (trailing spaces tolerated). POSTIE_OK, POSTIE_ERR_PROTOCOL, or
+ * POSTIE_ERR_BUFFER (uid NULL or cap too small; the syntax was checked first
+ * and *msg is set). */
 postie_status postie_pop3_parse_uidl(const char *text, unsigned long *msg, char *uid, size_t cap);
 
 /* Copies the first "<...>" of a greeting's text into ts (with brackets).
@@ -63,11 +79,14 @@ postie_status postie_pop3_parse_uidl(const char *text, unsigned long *msg, char 
 int postie_pop3_parse_timestamp(const char *text, char *ts, size_t cap);
 
 /* Parses one CAPA line: returns the POSTIE_POP3_CAP_* bit it names (0 when
- * unknown); for "SASL mech ...", copies the mechanisms into sasl (cap bytes,
- * truncated at a mechanism boundary). */
+ * unknown; keywords are case-insensitive, RFC 2449 sec. 5); for
+ * "SASL mech ...", copies the mechanisms into sasl (cap bytes, upper-cased,
+ * single spaces, truncated at a mechanism boundary; a mechanism holding bytes
+ * outside 0x21..0x7E is dropped). sasl is untouched for other lines. */
 unsigned postie_pop3_parse_capa_line(const char *line, char *sasl, size_t cap);
 
-/* APOP digest: lowercase hex MD5 of timestamp then secret, into hex[33]. */
+/* APOP digest (RFC 1939 sec. 7): lowercase hex MD5 of timestamp then secret,
+ * into hex[33] (NUL-terminated). NULL strings count as "". Returns nothing. */
 void postie_pop3_apop_digest(const char *timestamp, const char *secret, char hex[33]);
 
 #ifdef __cplusplus

@@ -336,8 +336,10 @@ static void copy_mechs(const char *p, char *sasl, size_t cap)
 
 unsigned postie_pop3_parse_capa_line(const char *line, char *sasl, size_t cap)
 {
+    /* names held in arrays, not pointers: the table stays in read-only data
+     * even in position-independent builds (no relocated .data.rel.ro) */
     static const struct {
-        const char *name;
+        char name[16];
         unsigned bit;
     } caps[] = {
         {"TOP", POSTIE_POP3_CAP_TOP},

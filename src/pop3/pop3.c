@@ -368,8 +368,14 @@ postie_status postie_pop3_open_ex(postie_pop3 *p, unsigned flags)
     if (st != POSTIE_OK) {
         return st;
     }
-    if (postie_pop3_parse_timestamp(p->reply, p->timestamp, sizeof p->timestamp)) {
-        p->caps |= POSTIE_POP3_CAP_APOP;
+    {
+        /* from the whole line: p->reply may be truncated */
+        const char *text = NULL;
+        (void)postie_pop3_classify(p->line.buf, p->line.len, &text);
+        if (text != NULL &&
+            postie_pop3_parse_timestamp(text, p->timestamp, sizeof p->timestamp)) {
+            p->caps |= POSTIE_POP3_CAP_APOP;
+        }
     }
     p->state = POSTIE_POP3_STATE_AUTHORIZATION;
     if (flags & POSTIE_POP3_OPEN_NO_CAPA) {

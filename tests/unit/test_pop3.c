@@ -347,6 +347,43 @@ static void test_bad_greetings(void **state)
     REPLAY(script_greeting_garbage, run_greeting_garbage);
 }
 
+static char long_greeting[POSTIE_LINE_MAX];
+
+static void script_long_greeting(fake_transport *f)
+{
+    /* the timestamp sits past what reply_text keeps */
+    size_t pad = POSTIE_REPLY_TEXT_MAX + 20;
+    memset(long_greeting, 0, sizeof long_greeting);
+    memcpy(long_greeting, "+OK ", 4);
+    memset(long_greeting + 4, 'g', pad);
+    strcpy(long_greeting + 4 + pad, " <ts@host>\r\n");
+    fake_step_add(f, "", long_greeting);
+    fake_step_add(f, "APOP u 5c14a8d3d0e1c8f0b2a7e6f5a3b2c1d0\r\n", "+OK\r\n");
+}
+
+static void run_long_greeting(postie_pop3 *p, size_t ocap)
+{
+    static char want[64];
+    char hex[33];
+    (void)ocap;
+    ST(postie_pop3_open_ex(p, POSTIE_POP3_OPEN_NO_CAPA), POSTIE_OK);
+    assert_int_equal(strlen(postie_pop3_reply_text(p)), POSTIE_REPLY_TEXT_MAX - 1);
+    assert_string_equal(postie_pop3_timestamp(p), "<ts@host>");
+    postie_pop3_apop_digest("<ts@host>", "pw", hex);
+    snprintf(want, sizeof want, "APOP u %s\r\n", hex);
+    /* the script's expected bytes are patched to the real digest */
+    F.steps[1].expect = want;
+    F.steps[1].expect_len = strlen(want);
+    ST(postie_pop3_login(p, "u", "pw", POSTIE_POP3_LOGIN_AUTO), POSTIE_OK);
+    fake_assert_sent(&F, want);
+}
+
+static void test_long_greeting_keeps_timestamp(void **state)
+{
+    (void)state;
+    REPLAY(script_long_greeting, run_long_greeting);
+}
+
 /* ---- login ------------------------------------------------------------- */
 
 #define GREET_TS "+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n"
@@ -1053,6 +1090,64 @@ static void test_send_failure(void **state)
     fake_free(&F);
 }
 
+/* ---- the timeout reaches every transport call --------------------------- */
+
+static postie_transport inner;
+static unsigned seen_min = ~0u, seen_max;
+static size_t seen_calls;
+
+static void note(unsigned t)
+{
+    seen_calls++;
+    if (t < seen_min) {
+        seen_min = t;
+    }
+    if (t > seen_max) {
+        seen_max = t;
+    }
+}
+
+static long wrap_send(void *ctx, const void *buf, size_t len, unsigned t)
+{
+    note(t);
+    return inner.send(ctx, buf, len, t);
+}
+
+static long wrap_recv(void *ctx, void *buf, size_t len, unsigned t)
+{
+    note(t);
+    return inner.recv(ctx, buf, len, t);
+}
+
+static void test_timeout_passed(void **state)
+{
+    postie_transport tr;
+    unsigned long count = 0;
+    (void)state;
+    fake_init(&F, 2);
+    fake_step_add(&F, "", "+OK hi\r\n");
+    fake_step_add(&F, "CAPA\r\n", "-ERR\r\n");
+    fake_step_add(&F, "USER u\r\n", "+OK\r\n");
+    fake_step_add(&F, "PASS p\r\n", "+OK\r\n");
+    fake_step_add(&F, "STAT\r\n", "+OK 1 2\r\n");
+    fake_bind(&F, &inner);
+    tr = inner;
+    tr.send = wrap_send;
+    tr.recv = wrap_recv;
+    ST(postie_pop3_init(&P, &tr), POSTIE_OK);
+    assert_int_equal(P.timeout_ms, POSTIE_DEFAULT_TIMEOUT_MS);
+    postie_pop3_set_timeout(&P, 1234);
+    ST(postie_pop3_open(&P), POSTIE_OK);
+    ST(postie_pop3_login(&P, "u", "p", POSTIE_POP3_LOGIN_USER), POSTIE_OK);
+    ST(postie_pop3_stat(&P, &count, NULL), POSTIE_OK);
+    assert_int_equal(count, 1);
+    assert_true(seen_calls >= 10);
+    assert_int_equal(seen_min, 1234);
+    assert_int_equal(seen_max, 1234);
+    check_sent_script();
+    fake_free(&F);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1062,6 +1157,7 @@ int main(void)
         cmocka_unit_test(test_capa),
         cmocka_unit_test(test_no_capa_server),
         cmocka_unit_test(test_bad_greetings),
+        cmocka_unit_test(test_long_greeting_keeps_timestamp),
         cmocka_unit_test(test_apop),
         cmocka_unit_test(test_login_errors),
         cmocka_unit_test(test_bad_credentials_send_nothing),
@@ -1076,6 +1172,7 @@ int main(void)
         cmocka_unit_test(test_overlong_reply_line),
         cmocka_unit_test(test_malformed_replies),
         cmocka_unit_test(test_send_failure),
+        cmocka_unit_test(test_timeout_passed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
