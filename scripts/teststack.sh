@@ -367,6 +367,24 @@ EOF
 
 hosts() { echo 127.0.0.1; [ "$IPV6" = 1 ] && echo ::1; return 0; }
 
+# Fails with a clear message when another program (another stack?) holds
+# one of our ports: the probes would otherwise talk to the wrong servers.
+ports_free() {
+  local h p
+  for h in $(hosts); do
+    for p in "$POP3_PORT" "$SMTP_PORT"; do
+      python3 - "$h" "$p" <<'EOF' 2>/dev/null ||
+import socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((host, port))
+EOF
+        die "port $p on $h is in use (another stack?): choose another STACK_PORT_BASE"
+    done
+  done
+}
+
 wait_ready() { # seconds
   local deadline=$((SECONDS + $1)) h ok
   while :; do
@@ -406,6 +424,7 @@ start_stack() {
   chown postfix:postfix "$PFDATA"
 
   IPV6=0; have_ipv6 && IPV6=1
+  ports_free
   local a name
   for a in "${ACCOUNTS[@]}"; do
     name=${a%%:*}
@@ -461,23 +480,41 @@ maildir_of() { # user@domain -> its Maildir (must exist)
 }
 
 deliver() { # user files...
-  local md n=0 f base tmpf now
+  local md f
   md=$(maildir_of "$1"); shift
   [ $# -ge 1 ] || usage
-  now=$(date +%s)
-  for f in "$@"; do
-    [ "$f" = - ] || [ -f "$f" ] || die "no such file: $f"
-    n=$((n + 1))
-    # Maildir name: time.P<pid>Q<n>.<host>, unique per delivery; written in
-    # tmp/ and renamed into new/ so Dovecot never sees a partial file.
-    base=$now.P$$Q$n.postie
-    while [ -e "$md/new/$base" ] || [ -e "$md/tmp/$base" ]; do n=$((n + 1)); base=$now.P$$Q$n.postie; done
-    tmpf=$md/tmp/$base
-    if [ "$f" = - ]; then sed 's/\r$//' > "$tmpf"; else sed 's/\r$//' "$f" > "$tmpf"; fi
-    chown "$MAIL_UID:$MAIL_GID" "$tmpf"; chmod 0600 "$tmpf"
-    mv "$tmpf" "$md/new/$base"
-    echo "$md/new/$base"
-  done
+  for f in "$@"; do [ "$f" = - ] || [ -f "$f" ] || die "no such file: $f"; done
+  # One process for any number of files (the interop tests deliver 1,000).
+  # Each file is written in tmp/ with CRLF line ends turned into LF, then
+  # renamed into new/ (the Maildir protocol: Dovecot never sees a partial
+  # file). Name: time.P<pid>Q<n>.postie, unique per delivery.
+  local py
+  py=$(cat <<'EOF'
+import os, sys, time
+md, uid, gid, files = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+now, pid, n = int(time.time()), os.getpid(), 0
+for f in files:
+    if f == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        with open(f, "rb") as src:
+            data = src.read()
+    data = data.replace(b"\r\n", b"\n")
+    while True:
+        n += 1
+        base = "%d.P%dQ%d.postie" % (now, pid, n)
+        if not os.path.exists(os.path.join(md, "new", base)):
+            break
+    tmp = os.path.join(md, "tmp", base)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    os.chown(tmp, uid, gid)
+    os.rename(tmp, os.path.join(md, "new", base))
+    print(os.path.join(md, "new", base))
+EOF
+)
+  python3 -c "$py" "$md" "$MAIL_UID" "$MAIL_GID" "$@"
 }
 
 reset_box() { # user

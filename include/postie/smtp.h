@@ -39,6 +39,7 @@
  *     POSTIE_ERR_LINE_TOO_LONG;
  *   a 421 reply (service closing) to any command: POSTIE_ERR_TRANSIENT, and
  *     the session is dead too.
+ * Every call returns POSTIE_ERR_PARAM when s is NULL.
  * POSTIE_ERR_PARAM, POSTIE_ERR_STATE, POSTIE_ERR_UNSUPPORTED and
  * POSTIE_ERR_TOO_BIG returned before anything was sent leave the session as
  * it was. Every network step is bounded by the timeout (set_timeout): a
@@ -179,7 +180,8 @@ postie_status postie_smtp_ehlo(postie_smtp *s);
  * again. Bytes the server sent after its 220 (before the handshake) are a
  * command-injection attempt: POSTIE_ERR_PROTOCOL, session closed.
  * server_name: NUL-terminated, only read during the call (SNI/verification).
- * Returns POSTIE_OK; POSTIE_ERR_UNSUPPORTED (server did not offer STARTTLS,
+ * Returns POSTIE_OK; POSTIE_ERR_PARAM (server_name NULL, empty, or holding a
+ * space or control byte; nothing sent); POSTIE_ERR_UNSUPPORTED (server did not offer STARTTLS,
  * or the transport has no start_tls; nothing sent); POSTIE_ERR_STATE (not
  * READY); POSTIE_ERR_SERVER/TRANSIENT (STARTTLS refused; session usable);
  * whatever start_tls returns (POSTIE_ERR_TLS, POSTIE_ERR_TLS_VERIFY: session
@@ -203,8 +205,11 @@ postie_status postie_smtp_starttls(postie_smtp *s, const char *server_name);
  * POSTIE_ERR_PARAM (NULL, empty user, CR/LF in user or secret, ^A in a
  * token; nothing sent); POSTIE_ERR_BUFFER (the response does not fit in
  * POSTIE_CMD_MAX; nothing sent); POSTIE_ERR_DECODE (a challenge that is not
- * base64: the exchange is cancelled with "*"); POSTIE_ERR_STATE (not READY);
- * the common statuses.
+ * base64: the exchange is cancelled with "*"); POSTIE_ERR_AUTH also when the
+ * server sends a challenge the mechanism has no answer for (one to PLAIN,
+ * an unknown LOGIN prompt after two, more than four): cancelled with "*";
+ * POSTIE_ERR_STATE (not READY); the common statuses (a reply other than
+ * 235, 334, 4xx or 5xx is POSTIE_ERR_PROTOCOL).
  */
 postie_status postie_smtp_auth(postie_smtp *s, unsigned mechs, const char *user,
                                const char *secret);
@@ -221,7 +226,9 @@ postie_status postie_smtp_auth(postie_smtp *s, unsigned mechs, const char *user,
  * DATA go out in one write (more than one only when they do not fit in
  * POSTIE_CMD_MAX: then each full batch is sent and its replies read before
  * the next), and the replies are matched in order (RFC 2920). When DATA got
- * its 354 that way, postie_smtp_data_begin() sends nothing.
+ * its 354 that way, the state is DATA at once: the message must follow
+ * (postie_smtp_data_begin() then sends nothing) or the connection be
+ * dropped (postie_smtp_close()); RSET is no longer possible.
  * With ABORT, DATA is never pipelined (after a 354 nothing could take the
  * message back).
  *
@@ -283,9 +290,11 @@ postie_status postie_smtp_data_end(postie_smtp *s);
  * message from read(user, ...) and writes it, then postie_smtp_data_end().
  * Returns what the first failing step returned, or POSTIE_OK (sent).
  * When read returns a negative status mid-message, the connection is
- * dropped without the final dot (so nothing is delivered) and that status
- * is returned; read returning POSTIE_OK with *n == 0 repeatedly is an error
- * only in that it never ends: the reader must finish with POSTIE_DONE.
+ * dropped without the final dot (so nothing is delivered; state CLOSED) and
+ * that status is returned; a reader reporting *n > cap is POSTIE_ERR_PARAM,
+ * handled the same way. The reader must end with POSTIE_DONE (POSTIE_OK with
+ * *n == 0 is allowed but never ends the message). read is called with a
+ * buffer inside s (cap = POSTIE_SMTP_SASL_RAW_MAX), valid during that call.
  * The size and 8-bit flags come from env (a reader cannot be scanned twice).
  */
 postie_status postie_smtp_send(postie_smtp *s, postie_smtp_envelope *env,
@@ -293,7 +302,9 @@ postie_status postie_smtp_send(postie_smtp *s, postie_smtp_envelope *env,
 
 /* postie_smtp_send() for a message in memory (msg[0..len), only read
  * during the call): env->size (when 0) and POSTIE_SMTP_MSG_8BIT are set from
- * a scan of the bytes first. Same statuses. */
+ * a scan of the bytes first. The size is the RFC 1870 one: line ends counted
+ * as CRLF (as they go on the wire, final CRLF included), stuffing dots and
+ * the "." line not counted. Same statuses. */
 postie_status postie_smtp_send_buf(postie_smtp *s, postie_smtp_envelope *env,
                                    const void *msg, size_t len);
 

@@ -49,6 +49,8 @@ extern "C" {
  *   text      the text of every line (after the code, the separator and an
  *             enhanced code if any), joined with '\n', NUL-terminated,
  *             truncated to POSTIE_REPLY_TEXT_MAX-1 bytes (truncated = 1);
+ *             a NUL byte the server sent is stored as '?', so text_len is
+ *             always strlen(text);
  *   lines     how many lines the reply had.
  * line_text/line_len point at the text of the line just given to
  * postie_smtp_reply_line() (inside the caller's line, so valid as long as it

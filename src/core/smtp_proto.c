@@ -61,7 +61,7 @@ static size_t enhanced_len(const char *t, size_t n, char cls)
 
 static void text_append(postie_smtp_reply *r, const char *t, size_t n)
 {
-    size_t room;
+    size_t room, i;
 
     if (r->lines > 1) {
         if (r->text_len + 1 < sizeof r->text) {
@@ -75,8 +75,11 @@ static void text_append(postie_smtp_reply *r, const char *t, size_t n)
         n = room;
         r->truncated = 1;
     }
-    memcpy(r->text + r->text_len, t, n);
-    r->text_len += n;
+    /* A NUL from the server would cut the C string short: keep text a
+     * string of text_len bytes by writing '?' for it. */
+    for (i = 0; i < n; i++) {
+        r->text[r->text_len++] = t[i] == '\0' ? '?' : t[i];
+    }
     r->text[r->text_len] = '\0';
 }
 

@@ -308,9 +308,15 @@ postie_status postie_smtp_ehlo(postie_smtp *s)
 postie_status postie_smtp_starttls(postie_smtp *s, const char *server_name)
 {
     postie_status st;
+    const char *p;
 
-    if (s == NULL) {
+    if (s == NULL || server_name == NULL || server_name[0] == '\0') {
         return POSTIE_ERR_PARAM;
+    }
+    for (p = server_name; *p; p++) {
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f) {
+            return POSTIE_ERR_PARAM;
+        }
     }
     if (s->state != POSTIE_SMTP_STATE_READY) {
         return POSTIE_ERR_STATE;
@@ -328,7 +334,7 @@ postie_status postie_smtp_starttls(postie_smtp *s, const char *server_name)
     }
     /* Anything already received after the 220 was sent in the clear and
      * would be read as if it came over TLS: refuse it (CVE-2011-0411 class). */
-    if (s->rpos < s->rlen || s->line.len > 0) {
+    if (s->rpos < s->rlen || (!s->line.complete && s->line.len > 0)) {
         return fatal(s, POSTIE_ERR_PROTOCOL);
     }
     st = s->tr.start_tls(s->tr.ctx, server_name);
@@ -342,8 +348,9 @@ postie_status postie_smtp_starttls(postie_smtp *s, const char *server_name)
 /* ------------------------------------------------------------------------ */
 /* AUTH                                                                     */
 
-/* Decoded-challenge room and raw-response room inside s->sasl. */
-#define CHAL_MAX ((size_t)POSTIE_REPLY_TEXT_MAX)
+/* s->sasl holds the initial response whole; for challenges it is split in
+ * two halves: the decoded challenge, then the raw response. */
+#define CHAL_MAX (sizeof ((postie_smtp *)0)->sasl / 2)
 
 static postie_status auth_send_line(postie_smtp *s, const char *raw, size_t n)
 {
@@ -931,6 +938,33 @@ static postie_status read_buf(void *user, char *buf, size_t cap, size_t *n)
     return b->left == 0 ? POSTIE_DONE : POSTIE_OK;
 }
 
+/* RFC 1870 sec. 4 message size: the octets with every line end as CRLF
+ * (as the DATA encoder writes them, final CRLF included), without the
+ * doubled dots and without the terminating "." line. */
+static unsigned long long wire_size(const char *p, size_t n)
+{
+    unsigned long long sz = 0;
+    size_t i;
+    int at_eol = 1;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] == '\r') {
+            sz += 2;
+            if (i + 1 < n && p[i + 1] == '\n') {
+                i++;
+            }
+            at_eol = 1;
+        } else if (p[i] == '\n') {
+            sz += 2;
+            at_eol = 1;
+        } else {
+            sz++;
+            at_eol = 0;
+        }
+    }
+    return at_eol ? sz : sz + 2;
+}
+
 postie_status postie_smtp_send_buf(postie_smtp *s, postie_smtp_envelope *env,
                                    const void *msg, size_t len)
 {
@@ -940,7 +974,7 @@ postie_status postie_smtp_send_buf(postie_smtp *s, postie_smtp_envelope *env,
         return POSTIE_ERR_PARAM;
     }
     if (env->size == 0) {
-        env->size = len;
+        env->size = wire_size((const char *)msg, len);
     }
     if (postie_smtp_has_8bit(msg, len)) {
         env->flags |= POSTIE_SMTP_MSG_8BIT;
