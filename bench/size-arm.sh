@@ -43,6 +43,10 @@ cat > "$out/sizes.c" <<'EOC'
 char postie_sizeof_smtp[sizeof(postie_smtp)];
 #endif
 char postie_sizeof_pop3[sizeof(postie_pop3)];
+#if __has_include("postie/compose.h")
+#include "postie/compose.h"
+char postie_sizeof_compose[sizeof(postie_compose)];
+#endif
 EOC
 $CC "${CFLAGS[@]}" -c "$out/sizes.c" -o "$out/sizes.o"
 printf '| context | RAM (bytes, default config) |\n|---|---:|\n'

@@ -26,6 +26,7 @@ set(POSTIE_CORE_SOURCES
   ${POSTIE_ROOT}/src/core/base64_stream.c
   ${POSTIE_ROOT}/src/core/compose.c
   ${POSTIE_ROOT}/src/core/sha256.c
+  ${POSTIE_ROOT}/src/core/scram.c
 )
 
 set(POSTIE_POP3_SOURCES

@@ -4,7 +4,8 @@
  * sec. 6.8: at most 76 characters a line).
  *
  * Input arrives in pieces of any size; up to 2 bytes of an incomplete group
- * are kept in the struct between calls. Nothing is allocated. The one-shot
+ * are kept in the struct between calls. Nothing is allocated; the in and out
+ * buffers are the caller's and are only used during a call. The one-shot
  * encoder and the decoder are in base64.h.
  */
 #ifndef POSTIE_BASE64_STREAM_H

@@ -63,7 +63,8 @@ extern "C" {
 #define POSTIE_COMPOSE_ADDRESS_MAX 254
 /* Longest header name of a caller header. */
 #define POSTIE_COMPOSE_HEADER_NAME_MAX 64
-/* Longest display name, subject or caller header value, in octets. */
+/* Display names, subjects and caller header values must be shorter than
+ * this many octets. */
 #define POSTIE_COMPOSE_VALUE_MAX 4096
 /* Longest attachment file name, in octets (UTF-8). */
 #define POSTIE_COMPOSE_FILENAME_MAX 255
@@ -72,6 +73,9 @@ extern "C" {
  * The reader shape used everywhere a stream of bytes is pulled: writes up to
  * cap bytes into buf and returns POSTIE_OK with *n > 0, or POSTIE_DONE with
  * *n == 0 at the end. Any other status is an error and is passed on.
+ * The same as postie_smtp_reader. A body or attachment reader may also hand
+ * its last bytes with POSTIE_DONE (*n > 0); the composer's own
+ * postie_compose_read() always ends with POSTIE_DONE and *n == 0.
  */
 typedef postie_status (*postie_compose_read_fn)(void *user, char *buf, size_t cap, size_t *n);
 
@@ -231,6 +235,22 @@ postie_status postie_compose_read(postie_compose *c, char *buf, size_t cap, size
 /* postie_compose_read() with the generic reader signature: user is the
  * postie_compose *. Same returns. For the SMTP client's DATA source. */
 postie_status postie_compose_reader(void *user, char *buf, size_t cap, size_t *n);
+
+/*
+ * The exact size in octets of the message m would produce (CRLF counted, no
+ * dot-stuffing: what RFC 1870 SIZE= wants), found by composing it once into
+ * nothing with scratch as the working context. Only possible when the body
+ * and every attachment come from buffers (a reader cannot be read twice).
+ * Returns:
+ *   POSTIE_OK               *size set.
+ *   POSTIE_ERR_UNSUPPORTED  the body or an attachment comes from a reader.
+ *   POSTIE_ERR_PARAM        m, scratch or size NULL, or anything
+ *                           postie_compose_begin() refuses.
+ * Ownership: as for postie_compose_begin(), only during the call; scratch is
+ * overwritten (it may be the context later used to send the message).
+ */
+postie_status postie_compose_size(const postie_compose_message *m, postie_compose *scratch,
+                                  unsigned long long *size);
 
 /* 1 when the message carries 8bit content (the SMTP client then sends
  * MAIL FROM ... BODY=8BITMIME), 0 otherwise or when c is NULL. Valid after a

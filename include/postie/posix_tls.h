@@ -112,7 +112,8 @@ postie_status postie_tls_pin_from_hex(const char *hex,
  * error fd stays the caller's and t needs no close.
  * Returns POSTIE_OK, POSTIE_ERR_PARAM (NULL t, fd < 0, only one of client
  * cert/key, pin_replaces_chain without a pin), POSTIE_ERR_TLS (a file could
- * not be loaded, or OpenSSL failed; see postie_tls_error_text()). */
+ * not be loaded, or OpenSSL failed; see postie_tls_error_text()),
+ * POSTIE_ERR_IO (the socket could not be made non-blocking). */
 postie_status postie_tls_init(postie_tls *t, int fd, const postie_tls_options *opts);
 
 /* Runs the TLS handshake on the socket (implicit TLS, or the upgrade after
@@ -150,8 +151,8 @@ long postie_tls_send(postie_tls *t, const void *buf, size_t len, unsigned timeou
 long postie_tls_recv(postie_tls *t, void *buf, size_t len, unsigned timeout_ms);
 
 /* Sends close_notify when TLS is active (best effort, no waiting), frees the
- * OpenSSL objects and closes the socket. Safe to call twice or on a t whose
- * init failed (if t was zeroed or init was called on it). */
+ * OpenSSL objects and closes the socket. Safe to call twice, on a t whose
+ * init failed, and on a zeroed t (it closes no socket it does not own). */
 void postie_tls_close(postie_tls *t);
 
 /* Fills tr with send/recv/start_tls/close over t (ctx = t). */

@@ -5,6 +5,10 @@
  * the caller's timeout. OpenSSL reaches the socket through a BIO of our own
  * so that writes use MSG_NOSIGNAL (no SIGPIPE) and EOF/errno are recorded.
  */
+#if defined(__APPLE__) && !defined(_DARWIN_C_SOURCE)
+#define _DARWIN_C_SOURCE 1 /* SO_NOSIGPIPE is hidden under plain _POSIX_C_SOURCE */
+#endif
+
 #include "postie/posix_tls.h"
 #include "postie/postie_config_defaults.h"
 
@@ -14,6 +18,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +26,13 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+
+#if !defined(MSG_NOSIGNAL) && !defined(SO_NOSIGPIPE)
+#error "neither MSG_NOSIGNAL nor SO_NOSIGPIPE: cannot keep send() from raising SIGPIPE"
+#endif
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* SO_NOSIGPIPE is set on the socket in postie_tls_init() */
+#endif
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -183,6 +195,20 @@ static int bio_create(BIO *b)
     return 1;
 }
 
+/* BIO type of our socket BIO. BIO_get_new_index() hands out a new value on
+ * every call (and a type keeps its index in the low 8 bits), so it is asked
+ * once per process. The only process-wide state of this file. */
+static pthread_once_t bio_type_once = PTHREAD_ONCE_INIT;
+static int bio_type = BIO_TYPE_SOURCE_SINK; /* fallback: index 0 */
+
+static void bio_type_init(void)
+{
+    int index = BIO_get_new_index();
+    if (index > 0 && index <= 0xff) { /* the type-index bits of a BIO type */
+        bio_type = index | BIO_TYPE_SOURCE_SINK;
+    }
+}
+
 static int verify_cb(int preverify_ok, X509_STORE_CTX *store);
 
 /* ---- options ------------------------------------------------------------ */
@@ -308,7 +334,12 @@ postie_status postie_tls_init(postie_tls *t, int fd, const postie_tls_options *o
         set_text_openssl(t, "cannot set TLS 1.2 as minimum");
         goto fail;
     }
-    SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY);
+    /* Partial writes: send() returns what went out, as the transport contract
+     * allows, instead of holding the caller until a whole large buffer is
+     * written; a moving buffer: a retry after a timeout may come from a
+     * different address. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (t->opts.ca_file != NULL || t->opts.ca_path != NULL) {
         if (SSL_CTX_load_verify_locations(ctx, t->opts.ca_file, t->opts.ca_path) != 1) {
             set_text_openssl(t, "cannot load CA file/folder");
@@ -334,7 +365,8 @@ postie_status postie_tls_init(postie_tls *t, int fd, const postie_tls_options *o
      * verification is off, overrides chain and name errors. */
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
 
-    t->bio_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "postie socket");
+    (void)pthread_once(&bio_type_once, bio_type_init);
+    t->bio_method = BIO_meth_new(bio_type, "postie socket");
     if (t->bio_method == NULL || BIO_meth_set_write(t->bio_method, bio_write) != 1 ||
         BIO_meth_set_read(t->bio_method, bio_read) != 1 ||
         BIO_meth_set_puts(t->bio_method, bio_puts) != 1 ||
@@ -357,6 +389,12 @@ postie_status postie_tls_init(postie_tls *t, int fd, const postie_tls_options *o
     SSL_set_bio(t->ssl, bio, bio); /* one reference, owned by ssl */
     SSL_set_app_data(t->ssl, t);
 
+#ifdef SO_NOSIGPIPE
+    {
+        int one = 1;
+        (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+    }
+#endif
     flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
         t->last_errno = errno;
@@ -375,16 +413,19 @@ fail:
 
 void postie_tls_close(postie_tls *t)
 {
+    int owns_fd;
+
     if (t == NULL) {
         return;
     }
+    owns_fd = t->ssl != NULL; /* set by a successful init, until close */
     if (t->ssl != NULL && t->active && t->fd >= 0) {
         ERR_clear_error();
         (void)SSL_shutdown(t->ssl); /* queue and try to send close_notify; no wait */
         ERR_clear_error();
     }
     free_openssl(t);
-    if (t->fd >= 0) {
+    if (owns_fd && t->fd >= 0) {
         close(t->fd);
         t->fd = -1;
     }
@@ -518,6 +559,18 @@ static int verify_cb(int preverify_ok, X509_STORE_CTX *store)
 
 static postie_status handshake(postie_tls *t, const char *server_name);
 
+/* OpenSSL 3 reports a TCP close in the middle of a record as an error. */
+static int is_eof_error(unsigned long e)
+{
+#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
+    return e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+           ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+#else
+    (void)e;
+    return 0;
+#endif
+}
+
 postie_status postie_tls_start(postie_tls *t, const char *server_name)
 {
     postie_status st;
@@ -643,17 +696,17 @@ static postie_status handshake(postie_tls *t, const char *server_name)
             ERR_clear_error();
             return POSTIE_ERR_TLS_VERIFY;
         }
-        if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN ||
-            (err == SSL_ERROR_SSL && t->peer_closed && ERR_peek_error() == 0)) {
-            if (t->peer_closed || err == SSL_ERROR_ZERO_RETURN) {
-                set_text_openssl(t, "the server closed the connection during the TLS handshake");
-                return POSTIE_ERR_CLOSED;
-            }
-            set_text_openssl(t, "TLS handshake failed");
-            return POSTIE_ERR_IO;
+        if (err == SSL_ERROR_SSL && !is_eof_error(ERR_peek_error())) {
+            set_text_openssl(t, "TLS handshake failed"); /* alert, bad record, ... */
+            return POSTIE_ERR_TLS;
+        }
+        if (t->peer_closed || err == SSL_ERROR_ZERO_RETURN || err == SSL_ERROR_SSL ||
+            t->last_errno == ECONNRESET || t->last_errno == EPIPE) {
+            set_text_openssl(t, "the server closed the connection during the TLS handshake");
+            return POSTIE_ERR_CLOSED;
         }
         set_text_openssl(t, "TLS handshake failed");
-        return POSTIE_ERR_TLS;
+        return POSTIE_ERR_IO;
     }
 
     if (t->opts.pin_kind != POSTIE_TLS_PIN_NONE) {

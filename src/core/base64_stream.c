@@ -62,12 +62,19 @@ size_t postie_base64_stream_update(postie_base64_stream *s, const void *in, size
         cap < postie_base64_stream_max_out(s, n)) {
         return 0;
     }
-    for (i = 0; i < n; i++) {
-        s->part[s->part_len++] = p[i];
+    i = 0;
+    while (i < n && s->part_len != 0) { /* finish a group begun earlier */
+        s->part[s->part_len++] = p[i++];
         if (s->part_len == 3) {
             o += put_group(s, s->part, 3, out + o);
             s->part_len = 0;
         }
+    }
+    for (; i + 3 <= n; i += 3) { /* whole groups straight from the input */
+        o += put_group(s, p + i, 3, out + o);
+    }
+    for (; i < n; i++) {
+        s->part[s->part_len++] = p[i];
     }
     return o;
 }

@@ -268,7 +268,7 @@ static postie_status check_list(const postie_compose_address *list, size_t count
 
 static int reserved_header(const char *name)
 {
-    static const char *const names[] = {
+    static const char names[][13] = {
         "Date", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Subject",
         "Message-ID", "MIME-Version", "X-Priority", "Importance"
     };
@@ -408,9 +408,8 @@ static size_t put_uint(char *out, unsigned long long v, int width)
 postie_status postie_compose_format_date(int64_t time, int utc_offset_minutes,
                                          char *out, size_t cap, size_t *len)
 {
-    static const char *const wday[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    static const char wday[] = "SunMonTueWedThuFriSat";
+    static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int64_t local, days, secs;
     long year = 1970;
@@ -460,13 +459,13 @@ postie_status postie_compose_format_date(int64_t time, int utc_offset_minutes,
         if (year > 9999) {
             return POSTIE_ERR_PARAM;
         }
-        memcpy(buf, wday[wd], 3);
+        memcpy(buf, wday + 3 * wd, 3);
         o = 3;
         buf[o++] = ',';
         buf[o++] = ' ';
         o += put_uint(buf + o, (unsigned long long)(d + 1), 1);
         buf[o++] = ' ';
-        memcpy(buf + o, mon[month], 3);
+        memcpy(buf + o, mon + 3 * month, 3);
         o += 3;
         buf[o++] = ' ';
         o += put_uint(buf + o, (unsigned long long)year, 4);
@@ -882,13 +881,16 @@ static postie_status src_peek(postie_compose *c, const unsigned char **p, size_t
         }
         st = c->src_fn(c->src_user, c->in, sizeof c->in, &got);
         if (st == POSTIE_DONE) {
-            c->src_done = 1;
-            return POSTIE_DONE;
-        }
-        if (st != POSTIE_OK) {
+            c->src_done = 1; /* DONE may carry the last bytes */
+            if (got == 0) {
+                return POSTIE_DONE;
+            }
+        } else if (st != POSTIE_OK) {
             return st < 0 ? st : POSTIE_ERR_PARAM;
+        } else if (got == 0) {
+            return POSTIE_ERR_PARAM; /* the reader broke its contract */
         }
-        if (got == 0 || got > sizeof c->in) {
+        if (got > sizeof c->in) {
             return POSTIE_ERR_PARAM; /* the reader broke its contract */
         }
         c->in_len = got;
@@ -1355,4 +1357,40 @@ postie_status postie_compose_read(postie_compose *c, char *buf, size_t cap, size
 postie_status postie_compose_reader(void *user, char *buf, size_t cap, size_t *n)
 {
     return postie_compose_read((postie_compose *)user, buf, cap, n);
+}
+
+postie_status postie_compose_size(const postie_compose_message *m, postie_compose *scratch,
+                                  unsigned long long *size)
+{
+    char buf[256];
+    size_t i, n = 0;
+    unsigned long long total = 0;
+    postie_status st;
+
+    if (m == NULL || scratch == NULL || size == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    st = postie_compose_begin(scratch, m);
+    if (st != POSTIE_OK) {
+        return st;
+    }
+    if (m->body_read != NULL) {
+        scratch->magic = 0;
+        return POSTIE_ERR_UNSUPPORTED;
+    }
+    for (i = 0; i < m->attachment_count; i++) {
+        if (m->attachments[i].read != NULL) {
+            scratch->magic = 0;
+            return POSTIE_ERR_UNSUPPORTED;
+        }
+    }
+    while ((st = postie_compose_read(scratch, buf, sizeof buf, &n)) == POSTIE_OK) {
+        total += n;
+    }
+    scratch->magic = 0;
+    if (st != POSTIE_DONE) {
+        return st; /* cannot happen without readers */
+    }
+    *size = total;
+    return POSTIE_OK;
 }

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,6 +29,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "postie/posix_tcp.h"
 #include "postie/posix_tls.h"
 
 #ifndef POSTIE_TLS_CERT_DIR
@@ -39,6 +41,7 @@
 
 #define CERT(name) POSTIE_TLS_CERT_DIR "/" name
 #define IO_TIMEOUT 5000u
+#define BULK_LEN (1024u * 1024u)
 
 /* ---- the server thread -------------------------------------------------- */
 
@@ -46,7 +49,11 @@ enum mode {
     MODE_TLS_ECHO,   /* handshake at once, echo one line as "echo:<line>" */
     MODE_STLS,       /* POP3-like greeting, STLS in the clear, then TLS echo */
     MODE_SILENT,     /* accept and say nothing until the client goes away */
-    MODE_TLS_CLOSE   /* handshake, then close without sending anything */
+    MODE_TLS_CLOSE,  /* handshake, then close without sending anything */
+    MODE_TLS_SILENT, /* handshake, then say nothing until the client goes away */
+    MODE_HANGUP,     /* read the ClientHello, then close (FIN) */
+    MODE_RESET,      /* read 5 bytes of it, close with data unread (RST) */
+    MODE_TLS_BULK    /* handshake, read BULK_LEN bytes, reply "sum:<checksum>\r\n" */
 };
 
 typedef struct server {
@@ -58,6 +65,7 @@ typedef struct server {
     int tls11_only;          /* offer TLS 1.1 and nothing newer */
     int require_client_cert; /* ask for, and require, a client certificate */
     const char *inject;      /* bytes sent in the clear right after "+OK begin" */
+    int v6;                  /* listen on ::1 instead of 127.0.0.1 */
     /* results */
     int handshake_ok;
     int client_cert_seen;
@@ -132,6 +140,34 @@ static void tls_echo(server *s, int fd)
         SSL_shutdown(ssl);
         goto out;
     }
+    if (s->mode == MODE_TLS_BULK) {
+        unsigned long got = 0, sum = 0;
+        char chunk[16384], reply[64];
+        int i, len;
+        /* read slowly at first so that the client's writes have to wait */
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        while (got < BULK_LEN) {
+            int r = SSL_read(ssl, chunk, sizeof chunk);
+            if (r <= 0) {
+                goto out;
+            }
+            for (i = 0; i < r; i++) {
+                sum = (sum * 31u + (unsigned char)chunk[i]) & 0xffffffffu;
+            }
+            got += (unsigned long)r;
+        }
+        len = snprintf(reply, sizeof reply, "sum:%lu\r\n", sum);
+        SSL_write(ssl, reply, len);
+        SSL_shutdown(ssl);
+        goto out;
+    }
+    if (s->mode == MODE_TLS_SILENT) {
+        char sink[64];
+        while (SSL_read(ssl, sink, sizeof sink) > 0) {
+        }
+        goto out;
+    }
     while (n + 1 < sizeof buf) {
         int r = SSL_read(ssl, buf + n, 1);
         if (r <= 0) {
@@ -175,6 +211,16 @@ static void *server_main(void *arg)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     switch (s->mode) {
+    case MODE_HANGUP:
+        (void)recv(fd, line, sizeof line, 0);
+        {
+            char rest[4096];
+            (void)recv(fd, rest, sizeof rest, MSG_DONTWAIT);
+        }
+        break;
+    case MODE_RESET:
+        (void)recv(fd, line, 5, 0);
+        break;
     case MODE_SILENT:
         while (recv(fd, line, sizeof line, 0) > 0) {
         }
@@ -191,6 +237,8 @@ static void *server_main(void *arg)
         break;
     case MODE_TLS_ECHO:
     case MODE_TLS_CLOSE:
+    case MODE_TLS_SILENT:
+    case MODE_TLS_BULK:
         tls_echo(s, fd);
         break;
     }
@@ -198,27 +246,45 @@ static void *server_main(void *arg)
     return NULL;
 }
 
-static void server_start(server *s, enum mode mode, const char *cert, const char *key)
+/* Returns 0, or -1 when s->v6 is set and ::1 is not available. */
+static int server_start(server *s, enum mode mode, const char *cert, const char *key)
 {
-    struct sockaddr_in a;
-    socklen_t alen = sizeof a;
+    struct sockaddr_storage ss;
+    socklen_t alen;
     int one = 1;
 
     s->mode = mode;
     s->cert = cert;
     s->key = key;
-    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&ss, 0, sizeof ss);
+    if (s->v6) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_addr = in6addr_loopback;
+        alen = sizeof *a6;
+    } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+        a4->sin_family = AF_INET;
+        a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        alen = sizeof *a4;
+    }
+    s->lfd = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (s->v6 && s->lfd < 0) {
+        return -1;
+    }
     assert_true(s->lfd >= 0);
     setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    if (bind(s->lfd, (struct sockaddr *)&ss, alen) != 0) {
+        assert_true(s->v6); /* 127.0.0.1 must always work */
+        close(s->lfd);
+        return -1;
+    }
     assert_int_equal(listen(s->lfd, 4), 0);
-    assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &alen), 0);
-    s->port = ntohs(a.sin_port);
+    assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&ss, &alen), 0);
+    s->port = ntohs(s->v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                          : ((struct sockaddr_in *)&ss)->sin_port);
     assert_int_equal(pthread_create(&s->thread, NULL, server_main, s), 0);
+    return 0;
 }
 
 static void server_join(server *s)
@@ -366,6 +432,39 @@ static void test_verified_round_trip_by_ip_literal(void **state)
     server_start(&s, MODE_TLS_ECHO, CERT("server.pem"), CERT("server.key"));
     assert_int_equal(handshake(&t, &s, "127.0.0.1", &o), POSTIE_OK);
     round_trip(&t, &s);
+}
+
+/* The intended pairing: postie_tcp_connect() then TLS over its socket. */
+static void over_postie_tcp(int v6, const char *host, const char *name)
+{
+    server s;
+    postie_tcp tcp;
+    postie_tls t;
+    postie_tls_options o;
+    char port[16];
+
+    memset(&s, 0, sizeof s);
+    s.v6 = v6;
+    if (server_start(&s, MODE_TLS_ECHO, CERT("server.pem"), CERT("server.key")) != 0) {
+        fprintf(stderr, "  (no IPv6 loopback here: %s skipped)\n", host);
+        return;
+    }
+    snprintf(port, sizeof port, "%d", s.port);
+    assert_int_equal(postie_tcp_connect(&tcp, host, port, IO_TIMEOUT), POSTIE_OK);
+    opts_ca(&o);
+    assert_int_equal(postie_tls_init(&t, tcp.fd, &o), POSTIE_OK);
+    tcp.fd = -1; /* the TLS transport owns it now */
+    assert_int_equal(postie_tls_start(&t, name), POSTIE_OK);
+    round_trip(&t, &s);
+    postie_tcp_close(&tcp); /* no-op: nothing closed twice */
+}
+
+static void test_over_postie_tcp(void **state)
+{
+    (void)state;
+    over_postie_tcp(0, "127.0.0.1", "localhost");
+    over_postie_tcp(1, "::1", "::1");
+    over_postie_tcp(1, "::1", "[::1]");
 }
 
 static void test_wrong_host_name(void **state)
@@ -573,6 +672,24 @@ static void test_handshake_timeout(void **state)
     server_join(&s);
 }
 
+static void test_server_hangs_up_during_handshake(void **state)
+{
+    server s;
+    postie_tls t;
+    postie_tls_options o;
+    (void)state;
+    int mode;
+    opts_ca(&o);
+    for (mode = MODE_HANGUP; mode <= MODE_RESET; mode++) {
+        memset(&s, 0, sizeof s);
+        server_start(&s, (enum mode)mode, NULL, NULL);
+        assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_ERR_CLOSED);
+        assert_non_null(strstr(postie_tls_error_text(&t), "closed"));
+        postie_tls_close(&t);
+        server_join(&s);
+    }
+}
+
 static void test_recv_timeout_and_close(void **state)
 {
     server s;
@@ -599,6 +716,75 @@ static void test_recv_timeout_and_close(void **state)
     server_start(&s, MODE_TLS_CLOSE, CERT("server.pem"), CERT("server.key"));
     assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_OK);
     assert_int_equal(postie_tls_recv(&t, &c, 1, IO_TIMEOUT), 0);
+    postie_tls_close(&t);
+    server_join(&s);
+}
+
+static void test_tls_read_timeout_and_no_sigpipe(void **state)
+{
+    server s;
+    postie_tls t;
+    postie_tls_options o;
+    char c;
+    long long t0, dt;
+    long r = 1;
+    int i;
+    (void)state;
+    opts_ca(&o);
+
+    /* established session, silent server: recv is bounded by its timeout */
+    memset(&s, 0, sizeof s);
+    server_start(&s, MODE_TLS_SILENT, CERT("server.pem"), CERT("server.key"));
+    assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_OK);
+    t0 = ms_now();
+    assert_int_equal(postie_tls_recv(&t, &c, 1, 200), POSTIE_ERR_TIMEOUT);
+    dt = ms_now() - t0;
+    assert_true(dt >= 190 && dt < 2000);
+    postie_tls_close(&t);
+    server_join(&s);
+
+    /* writing to a server that has gone: an error status, never SIGPIPE
+     * (this thread keeps SIGPIPE's default action, which would end the
+     * test program) */
+    memset(&s, 0, sizeof s);
+    server_start(&s, MODE_TLS_CLOSE, CERT("server.pem"), CERT("server.key"));
+    assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_OK);
+    server_join(&s); /* the server has closed its socket */
+    for (i = 0; i < 100 && r > 0; i++) {
+        static const char junk[4096] = {0};
+        r = postie_tls_send(&t, junk, sizeof junk, 1000);
+        if (r > 0) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_true(r == POSTIE_ERR_CLOSED || r == POSTIE_ERR_IO);
+    postie_tls_close(&t);
+}
+
+static void test_bulk_send(void **state)
+{
+    static unsigned char data[BULK_LEN];
+    server s;
+    postie_tls t;
+    postie_tls_options o;
+    postie_transport tr;
+    unsigned long sum = 0;
+    char expect[64];
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof data; i++) {
+        data[i] = (unsigned char)(i * 7u + (i >> 10));
+        sum = (sum * 31u + data[i]) & 0xffffffffu;
+    }
+    snprintf(expect, sizeof expect, "sum:%lu\r\n", sum);
+    opts_ca(&o);
+    memset(&s, 0, sizeof s);
+    server_start(&s, MODE_TLS_BULK, CERT("server.pem"), CERT("server.key"));
+    assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_OK);
+    postie_tls_transport(&t, &tr);
+    assert_int_equal(postie_transport_send_all(&tr, data, sizeof data, IO_TIMEOUT), POSTIE_OK);
+    recv_exact(&t, expect);
     postie_tls_close(&t);
     server_join(&s);
 }
@@ -676,6 +862,15 @@ static void test_init_parameters(void **state)
     (void)state;
 
     assert_int_equal(postie_tls_init(NULL, 0, NULL), POSTIE_ERR_PARAM);
+    /* close on a zeroed struct must not close fd 0, which it does not own */
+    {
+        int fd0_open = fcntl(0, F_GETFD) != -1;
+        memset(&t, 0, sizeof t);
+        postie_tls_close(&t);
+        if (fd0_open) {
+            assert_true(fcntl(0, F_GETFD) != -1);
+        }
+    }
     assert_int_equal(postie_tls_init(&t, -1, NULL), POSTIE_ERR_PARAM);
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
     postie_tls_options_init(&o);
@@ -715,6 +910,27 @@ static void test_init_parameters(void **state)
     assert_int_equal(postie_tls_pin_from_hex(NULL, pin), POSTIE_ERR_PARAM);
 }
 
+/* Many transports over a process's life: nothing runs out or leaks (the
+ * ASan build checks the leaks). */
+static void test_many_inits(void **state)
+{
+    postie_tls_options o;
+    int i;
+    (void)state;
+    /* (insecure only so that the system trust store is not parsed 300 times) */
+    postie_tls_options_init(&o);
+    o.insecure_skip_verify = 1;
+    for (i = 0; i < 300; i++) {
+        postie_tls t;
+        int fds[2];
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+        assert_int_equal(postie_tls_init(&t, fds[0], &o), POSTIE_OK);
+        postie_tls_close(&t);
+        assert_int_equal(t.fd, -1);
+        close(fds[1]);
+    }
+}
+
 static int make_certs(void **state)
 {
     (void)state;
@@ -730,6 +946,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verified_round_trip_by_name),
         cmocka_unit_test(test_verified_round_trip_by_ip_literal),
+        cmocka_unit_test(test_over_postie_tcp),
         cmocka_unit_test(test_wrong_host_name),
         cmocka_unit_test(test_expired),
         cmocka_unit_test(test_unknown_ca),
@@ -740,10 +957,14 @@ int main(void)
         cmocka_unit_test(test_starttls_upgrade),
         cmocka_unit_test(test_starttls_injected_plaintext_refused),
         cmocka_unit_test(test_handshake_timeout),
+        cmocka_unit_test(test_server_hangs_up_during_handshake),
         cmocka_unit_test(test_recv_timeout_and_close),
+        cmocka_unit_test(test_tls_read_timeout_and_no_sigpipe),
+        cmocka_unit_test(test_bulk_send),
         cmocka_unit_test(test_tls11_server_refused),
         cmocka_unit_test(test_client_certificate),
         cmocka_unit_test(test_init_parameters),
+        cmocka_unit_test(test_many_inits),
     };
     return cmocka_run_group_tests(tests, make_certs, NULL);
 }
