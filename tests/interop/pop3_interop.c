@@ -609,6 +609,32 @@ static void test_greeting_and_logins(void)
         postie_pop3_close(&s.p);
     }
 
+    /* Greeting only, no CAPA (an RFC 1939 exchange); CAPA asked for later. */
+    st = postie_tcp_connect(&s.tcp, cfg_host, cfg_port, 10000);
+    if (st == POSTIE_OK) {
+        postie_tcp_transport(&s.tcp, &s.tr);
+        st = postie_pop3_init(&s.p, &s.tr);
+    }
+    if (st == POSTIE_OK) {
+        st = postie_pop3_open_ex(&s.p, POSTIE_POP3_OPEN_NO_CAPA);
+        check(st == POSTIE_OK && postie_pop3_caps(&s.p) == POSTIE_POP3_CAP_APOP,
+              "open without CAPA keeps only the APOP bit (%s, caps 0x%x)", st_name(st),
+              postie_pop3_caps(&s.p));
+        st = postie_pop3_capa(&s.p);
+        check(st == POSTIE_OK && (postie_pop3_caps(&s.p) & POSTIE_POP3_CAP_CAPA) &&
+                  (postie_pop3_caps(&s.p) & POSTIE_POP3_CAP_APOP),
+              "CAPA afterwards adds the capabilities and keeps APOP (%s, caps 0x%x)", st_name(st),
+              postie_pop3_caps(&s.p));
+        st = postie_pop3_login(&s.p, cfg_user1, cfg_pass1, POSTIE_POP3_LOGIN_APOP);
+        check(st == POSTIE_OK, "APOP login after open without CAPA (%s)", st_name(st));
+        if (st == POSTIE_OK) {
+            finish(&s);
+        }
+        postie_pop3_close(&s.p);
+    } else {
+        check(0, "connect for the no-CAPA open (%s)", st_name(st));
+    }
+
     st = start(&s, cfg_host, cfg_user1, cfg_pass1, POSTIE_POP3_LOGIN_USER);
     check(st == POSTIE_OK, "USER/PASS login (%s)", st_name(st));
     if (st == POSTIE_OK) {
@@ -637,6 +663,13 @@ static void test_greeting_and_logins(void)
             st = postie_pop3_login(&s.p, cfg_user1, "not-the-password", modes[i].mode);
             check(st == POSTIE_ERR_AUTH, "wrong password with %s is POSTIE_ERR_AUTH (%s: %s)",
                   modes[i].name, st_name(st), postie_pop3_reply_text(&s.p));
+            /* The session stays in AUTHORIZATION: the right password works. */
+            st = postie_pop3_login(&s.p, cfg_user1, cfg_pass1, modes[i].mode);
+            check(st == POSTIE_OK, "then the right password with %s on the same session (%s: %s)",
+                  modes[i].name, st_name(st), postie_pop3_reply_text(&s.p));
+            if (st == POSTIE_OK) {
+                finish(&s);
+            }
             postie_pop3_close(&s.p);
         }
         if (connect_open(&s, cfg_host) == POSTIE_OK) {
@@ -945,6 +978,41 @@ static void test_dele_quit(void)
     }
 }
 
+/* A listing cut short (callback stop, or drain) as the first command of a
+ * session must not make later message numbers look out of range: the header
+ * promises that the count comes from STAT or LIST. */
+static void test_partial_listing_first(void)
+{
+    session s;
+    postie_status st;
+    listing l;
+    char uid[POSTIE_POP3_UID_MAX];
+
+    if (start(&s, cfg_host, cfg_user1, cfg_pass1, POSTIE_POP3_LOGIN_USER) != POSTIE_OK) {
+        check(0, "log in for the partial-listing checks");
+        return;
+    }
+    memset(&l, 0, sizeof l);
+    st = postie_pop3_list_all(&s.p, on_list_stop_after_one, &l);
+    check(st == POSTIE_OK && l.n == 1, "LIST all stopped after one entry as the first command (%s)",
+          st_name(st));
+    st = postie_pop3_uidl(&s.p, SMALL, uid, sizeof uid);
+    check(st == POSTIE_OK, "then UIDL %d still works (%s: %s)", SMALL, st_name(st),
+          postie_pop3_reply_text(&s.p));
+    finish(&s);
+
+    if (start(&s, cfg_host, cfg_user1, cfg_pass1, POSTIE_POP3_LOGIN_USER) != POSTIE_OK) {
+        check(0, "log in for the partial-listing checks");
+        return;
+    }
+    st = postie_pop3_uidl_begin(&s.p);
+    st = st == POSTIE_OK ? postie_pop3_drain(&s.p) : st;
+    check(st == POSTIE_OK, "UIDL all drained unread as the first command (%s)", st_name(st));
+    st = postie_pop3_list(&s.p, 1, NULL);
+    check(st == POSTIE_OK, "then LIST 1 still works (%s)", st_name(st));
+    finish(&s);
+}
+
 static void test_ipv6(void)
 {
     session s;
@@ -1207,6 +1275,7 @@ int main(int argc, char **argv)
     prepare_small();
     test_greeting_and_logins();
     test_commands();
+    test_partial_listing_first();
     test_ipv6();
     test_dele_quit();
     test_many();

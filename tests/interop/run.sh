@@ -68,6 +68,7 @@ for prog in "${PROGRAMS[@]}"; do
     results+=("PASS $prog: $p passed ($((SECONDS - start))s)")
   else
     results+=("FAIL $prog: $p passed, $f failed, exit $rc ($((SECONDS - start))s); log $log")
+    while IFS= read -r line; do results+=("     $line"); done < <(grep '^not ok' "$log" | head -n 20)
     echo "   -- last lines of the server logs:"
     tail -n 15 "$DOVECOT_LOG" "$POSTFIX_LOG" 2>/dev/null | sed 's/^/   | /'
   fi
