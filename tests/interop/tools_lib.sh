@@ -21,8 +21,10 @@ export HOME=$WORK/home XDG_CONFIG_HOME=$WORK/home/.config XDG_STATE_HOME=$WORK/h
 mkdir -p "$HOME"
 unset POSTIE_PASSWORD
 failures=0; checks=0
-ok()   { checks=$((checks + 1)); echo "ok   - $*"; }
-bad()  { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL - $*"; }
+# Output as tests/interop/run.sh expects: "ok - ..." / "not ok - ...", and
+# "N passed, N failed" as the last line.
+ok()   { checks=$((checks + 1)); echo "ok - $*"; }
+bad()  { checks=$((checks + 1)); failures=$((failures + 1)); echo "not ok - $*"; }
 check() { # description command...
   local d=$1; shift
   if "$@"; then ok "$d"; else bad "$d"; fi
@@ -35,7 +37,7 @@ expect_rc() { # description want command...
 nfiles() { find "$1" -maxdepth 1 -type f | wc -l; }
 server_count() { find "$MAILDIR1/new" "$MAILDIR1/cur" -maxdepth 1 -type f | wc -l; }
 finish() {
-  echo "$checks checks, $failures failed"
+  echo "$((checks - failures)) passed, $failures failed"
   [ "$failures" -eq 0 ] && rm -rf "$WORK"
   [ "$failures" -eq 0 ]
 }
