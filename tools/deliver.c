@@ -2,6 +2,7 @@
  * See deliver.h and docs/tools.md ("Delivery and durability"). */
 #include "deliver.h"
 #include "common.h"
+#include "headers.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -429,7 +430,13 @@ static int commit_mbox(tool_msg *m, const char *uid, tool_state *st, char *err,
         struct tm tmv;
         gmtime_r(&now, &tmv);
         strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tmv);
-        snprintf(from, sizeof from, "From MAILER-DAEMON %s\n", date);
+        /* the envelope sender from Return-Path, when it is a plain address */
+        char *rp = tool_headers_first_addr(m->buf ? m->buf : "", m->len, "Return-Path");
+        const char *sender = "MAILER-DAEMON";
+        if (rp && rp[0] && strlen(rp) < 80 && !strpbrk(rp, " \t\r\n"))
+            sender = rp;
+        snprintf(from, sizeof from, "From %s %s\n", sender, date);
+        free(rp);
     }
     /* an mbox that does not end with an empty line gets one first, so our
      * From line starts a message */

@@ -241,18 +241,18 @@ static void test_mbox_append_and_resolve(void **state)
     assert_int_equal(off, 0);
 
     assert_int_equal(tool_msg_begin(&d, &m, err, sizeof err), 0);
-    feed(&m, "Subject: two\r\n\r\nbody\r\n", 5);
+    feed(&m, "Return-Path: <bounce@x.test>\r\nSubject: two\r\n\r\nbody\r\n", 5);
     assert_int_equal(tool_msg_finish(&m, err, sizeof err), 0);
     assert_int_equal(tool_msg_commit(&m, "U2", &st, 0, err, sizeof err, &ex), 0);
 
     got = slurp(mb, &len);
     assert_non_null(got);
     assert_int_equal(strncmp(got, "From MAILER-DAEMON ", 19), 0);
-    assert_non_null(strstr(got, "\nSubject: one\n\n>From here\n>>From there\nend\n\nFrom MAILER-DAEMON "));
-    assert_non_null(strstr(got, "\nSubject: two\n\nbody\n\n"));
+    assert_non_null(strstr(got, "\nSubject: one\n\n>From here\n>>From there\nend\n\nFrom bounce@x.test "));
+    assert_non_null(strstr(got, "\nReturn-Path: <bounce@x.test>\nSubject: two\n\nbody\n\n"));
     assert_int_equal(got[len - 1], '\n');
     assert_int_equal(got[len - 2], '\n');
-    assert_int_equal((size_t)mlen, (size_t)(strstr(got + 1, "From MAILER") - got));
+    assert_int_equal((size_t)mlen, (size_t)(strstr(got + 1, "From bounce") - got));
     free(got);
     /* the recorded entry resolves as delivered */
     assert_int_equal(tool_dest_resolve(&d, info), 1);
