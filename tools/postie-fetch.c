@@ -277,7 +277,7 @@ static int dele(fetch *f, msginfo *mi)
 static int flush_batch(fetch *f)
 {
     char err[1024];
-    size_t i, done = 0;
+    size_t i, ncommit = 0, done = 0; /* committed; committed and recorded */
     int ex = 0, rc = 0;
 
     if (f->nbatch == 0)
@@ -288,11 +288,13 @@ static int flush_batch(fetch *f)
             if (tool_state_set(&f->state, f->batch[i].mi->uid, 'P', f->batch[i].m.info) != 0) {
                 FERR(f, "out of memory");
                 rc = TOOL_EX_OSERR;
+                i = 0;
                 goto abort_rest;
             }
         if (tool_state_save(&f->state, err, sizeof err) != 0) {
             FERR(f, "%s", err);
             rc = TOOL_EX_IOERR;
+            i = 0;
             goto abort_rest;
         }
     }
@@ -307,6 +309,7 @@ static int flush_batch(fetch *f)
             rc = ex ? ex : TOOL_EX_SOFTWARE;
             break;
         }
+        ncommit++;
         done++;
         if (f->dest.kind != TOOL_DEST_MAILDIR) {
             /* one at a time: an MDA or mbox delivery is recorded at once */
@@ -314,7 +317,6 @@ static int flush_batch(fetch *f)
             if (tool_state_save(&f->state, err, sizeof err) != 0) {
                 FERR(f, "%s", err);
                 rc = TOOL_EX_IOERR;
-                i++;
                 break;
             }
         }
@@ -348,12 +350,16 @@ static int flush_batch(fetch *f)
                 rc = r;
         }
     }
-    i = done;
+    i = ncommit; /* committed messages keep their entries, whatever their state */
 abort_rest:
     for (; i < f->nbatch; i++) {
-        /* not committed: drop the file; a pending entry left behind is
-         * resolved (as not delivered) by the next run */
+        /* not committed: drop the file and its pending entry (should the
+         * entry already be on disk, the next run resolves it as not
+         * delivered, as the file is gone) */
+        tool_state_entry *e = tool_state_find(&f->state, f->batch[i].mi->uid);
         tool_msg_abort(&f->batch[i].m);
+        if (e && e->kind == 'P')
+            tool_state_remove(&f->state, f->batch[i].mi->uid);
     }
     f->nbatch = 0;
     f->batch_bytes = 0;
@@ -474,10 +480,6 @@ int main(int argc, char **argv)
         tool_err("%s", err);
         rc = TOOL_EX_CONFIG;
         goto out;
-    }
-    if (!o_host && !tool_cfg_get(&cfg, "pop3", "host") && !cfg.account && cfgpath && !config &&
-        !account) {
-        /* no file and no flags: fall through to the usage error below */
     }
     f.host = opt_or_cfg(o_host, &cfg, "host");
     f.user = opt_or_cfg(o_user, &cfg, "user");
