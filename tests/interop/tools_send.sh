@@ -82,7 +82,15 @@ check "  ... names the refused recipient" grep -q "recipient $UNKNOWN_USER refus
 sleep 1
 check "  ... nothing was sent to the others" [ "$(find "$MAILDIR1/new" -type f | wc -l)" = 0 ]
 
-# 5. wrong password, no sender, unreachable, configuration file
+# 5. --trace: the dialogue without the credentials
+printf 'Subject: traced\n\nx\n' > "$WORK/tr.eml"
+expect_rc "--trace" 0 "$SEND" --trace $SMTP --user "$USER2" -f "$USER2" "$USER1" < "$WORK/tr.eml"
+check "  ... shows the dialogue" bash -c "grep -q '^C: MAIL FROM:<$USER2>' '$WORK/err' && grep -q '^S: 250' '$WORK/err'"
+check "  ... AUTH redacted, no password in any form" bash -c "grep -q '^C: AUTH ' '$WORK/err' && grep -q '^C: <redacted>\|^C: AUTH [A-Z0-9-]* <redacted>' '$WORK/err' && ! grep -qF -- '$PASS2' '$WORK/err' && ! grep -qF -- \"\$(printf '%s' '$PASS2' | base64)\" '$WORK/err'"
+check "delivered" wait_for "$MAILDIR1" 1
+"$STACK" reset "$STACK_DIR" "$USER1"
+
+# 6. wrong password, no sender, unreachable, configuration file
 POSTIE_PASSWORD=wrong expect_rc "wrong password" 77 "$SEND" $SMTP --user "$USER2" -f "$USER2" "$USER1" < "$WORK/r.eml"
 check "  ... one line" [ "$(wc -l < "$WORK/err")" = 1 ]
 expect_rc "no sender anywhere" 64 "$SEND" $SMTP --user "$USER2" "$USER1" < "$WORK/body.txt"
