@@ -62,6 +62,7 @@ while [ $kills -lt "$KILLS" ] && [ $tries -lt 200 ]; do
     echo "# kill $kills: $(find "$WORK/md/new" -type f | wc -l) delivered, $(find "$WORK/md/tmp" -type f | wc -l) in tmp/, $(grep -c '^P ' "$WORK/state" 2>/dev/null || true) pending, $(server_count) on the server"
   fi
 done
+check "$KILLS random SIGKILLs landed while postie-fetch ran ($kills in $tries runs)" [ "$kills" = "$KILLS" ]
 echo "# $kills kills in $tries runs; delivered before the final run: $(find "$WORK/md/new" -type f | wc -l)"
 echo "# errors of the interrupted runs:"; sort "$WORK/runs.err" | uniq -c | sed 's/^/#   /' | head
 # The last window: DELEs sent, killed before QUIT (nothing is deleted then).
