@@ -60,7 +60,7 @@ apply_check() { # maildir label
 }
 
 # 1. --sendmail-cmd (git appends -i and the recipients)
-expect_rc "git send-email --sendmail-cmd=postie-send" 0 git -C "$A" send-email --quiet --confirm=never \
+expect_rc "git send-email --sendmail-cmd=postie-send" 0 git -C "$A" send-email --quiet --confirm=never --8bit-encoding=UTF-8 \
   --suppress-cc=all --to="Alice <$USER1>" --from="Bob Builder <$USER2>" \
   --sendmail-cmd="$SEND" "$WORK"/patches/*.patch
 fetch_one "$WORK/md1"
@@ -68,7 +68,7 @@ apply_check "$WORK/md1" "--sendmail-cmd"
 
 # 2. smtpServer set to postie-send's path (the older way), with --envelope-sender (-f)
 "$STACK" reset "$STACK_DIR" "$USER1"
-expect_rc "git send-email --smtp-server=/path/to/postie-send" 0 git -C "$A" send-email --quiet --confirm=never \
+expect_rc "git send-email --smtp-server=/path/to/postie-send" 0 git -C "$A" send-email --quiet --confirm=never --8bit-encoding=UTF-8 \
   --suppress-cc=all --to="$USER1" --from="Bob Builder <$USER2>" --envelope-sender="$USER2" \
   --smtp-server="$SEND" "$WORK"/patches/*.patch
 fetch_one "$WORK/md2"
