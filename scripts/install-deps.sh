@@ -5,7 +5,8 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev libcmocka-dev
       libssl-dev openssl dovecot-core dovecot-pop3d postfix python3
-      gcc-arm-none-eabi libnewlib-arm-none-eabi)
+      gcc-arm-none-eabi libnewlib-arm-none-eabi
+      git git-email libmailtools-perl)
 
 missing=()
 for p in "${pkgs[@]}"; do

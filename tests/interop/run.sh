@@ -4,7 +4,8 @@
 # always stopped at the end.
 #
 # Each program is BUILD_DIR/tests/<name> (built from tests/interop/<name>.c),
-# reads the stack's settings from the environment (BUILD_DIR/stack/env),
+# or a script tests/interop/<name>.sh run as `bash <name>.sh BUILD_DIR` (the
+# command-line tools' tests: they use BUILD_DIR/tools/postie-*), reads the stack's settings from the environment (BUILD_DIR/stack/env),
 # prints "ok - ..." / "not ok - ..." lines and ends with "N passed, N failed".
 # Its full output goes to BUILD_DIR/logs/interop-<name>.log and is echoed.
 # Exit status: 0 when every program passed.
@@ -16,6 +17,11 @@ PROGRAMS=(
   smtp_interop
   tls_interop
   netx_interop
+  tools_fetch
+  tools_send
+  tools_tls
+  tools_git_send_email
+  tools_crash
 )
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
@@ -35,7 +41,12 @@ total_pass=0; total_fail=0; results=()
 
 # Build what is missing (a no-op when test-all.sh has just built the tree).
 for prog in "${PROGRAMS[@]}"; do
-  if [ ! -x "$BUILD/tests/$prog" ]; then
+  if [ -f "$ROOT/tests/interop/$prog.sh" ]; then
+    for tool in postie-fetch postie-send; do
+      [ -x "$BUILD/tools/$tool" ] || cmake --build "$BUILD" --target "$tool" -j2 >/dev/null 2>&1 ||
+        { echo "interop: cannot build $tool in $BUILD" >&2; exit 1; }
+    done
+  elif [ ! -x "$BUILD/tests/$prog" ]; then
     cmake --build "$BUILD" --target "$prog" -j2 >/dev/null 2>&1 ||
       { echo "interop: cannot build $prog in $BUILD (configure it with cmake first)" >&2; exit 1; }
   fi
@@ -55,7 +66,11 @@ for prog in "${PROGRAMS[@]}"; do
   log=$LOGS/interop-$prog.log
   echo "== $prog"
   start=$SECONDS
-  timeout 900 "$BUILD/tests/$prog" > "$log" 2>&1
+  if [ -f "$ROOT/tests/interop/$prog.sh" ]; then
+    timeout 900 bash "$ROOT/tests/interop/$prog.sh" "$BUILD" > "$log" 2>&1
+  else
+    timeout 900 "$BUILD/tests/$prog" > "$log" 2>&1
+  fi
   rc=$?
   sed 's/^/   /' "$log"
   summary=$(tail -n 1 "$log")

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Crash safety of postie-fetch --delete: 200 messages, 20 SIGKILLs at random
+# moments (each followed by a rerun that may itself be killed), then a run
+# to completion. Every message must be delivered exactly once (checked by
+# content) and none left on the server.
+. "$(dirname "$0")/tools_lib.sh"
+N=${CRASH_MESSAGES:-200}
+KILLS=${CRASH_KILLS:-20}
+RANDOM=${CRASH_SEED:-$$}
+echo "# seed $RANDOM"
+
+"$STACK" reset "$STACK_DIR" "$USER1"
+mkdir -p "$WORK/msgs"
+for i in $(seq 1 "$N"); do
+  # 2-40 kB each (base64 of random bytes: every message differs)
+  {
+    printf 'From: crash@postie.test\r\nTo: %s\r\nSubject: crash %s\r\nX-Crash-Seq: %s\r\n\r\n' "$USER1" "$i" "$i"
+    head -c $(( (RANDOM % 38 + 2) * 1024 )) /dev/urandom | base64 | sed 's/$/\r/'
+    printf 'end of %s\r\n' "$i"
+  } > "$WORK/msgs/$i"
+done
+"$STACK" deliver "$STACK_DIR" "$USER1" "$WORK"/msgs/* >/dev/null
+export POSTIE_PASSWORD=$PASS1
+run() { "$FETCH" $POP --user "$USER1" --maildir "$WORK/md" --state "$WORK/state" --delete -q; }
+
+# First the windows that matter, deterministically: the process kills
+# itself (POSTIE_FETCH_TEST_KILL) at the second batch's pending save, after
+# its renames, and after its delivered save (the DELE-before-QUIT window is
+# tested after the random kills, as it comes at the end of a run).
+for phase in pending renamed recorded; do
+  POSTIE_FETCH_TEST_KILL=$phase:2 "$FETCH" $POP --user "$USER1" --maildir "$WORK/md" --state "$WORK/state" --delete -q 2>>"$WORK/runs.err"
+  st=$?
+  if [ $st = 137 ]; then ok "killed at '$phase' ($(find "$WORK/md/new" -type f | wc -l) delivered, $(server_count) on the server)"
+  else bad "kill point '$phase' not reached (exit $st)"; fi
+done
+
+# Where the random kills land: a run fetches a whole batch into tmp/ before it
+# records and renames it, so progress is the number of files in tmp/ and
+# new/. Two kills in three wait until 1-12 more messages were fetched and
+# then 0-9 ms more (the kill then falls while a message is written, the state
+# file is saved, the batch is renamed, or DELEs go out); every third comes at
+# a random time 0-29 ms after the start (log-in, UIDL, pending resolution).
+progress() { echo $(( $(find "$WORK/md/tmp" "$WORK/md/new" -type f 2>/dev/null | wc -l) )); }
+kills=0; tries=0
+while [ $kills -lt "$KILLS" ] && [ $tries -lt 200 ]; do
+  tries=$((tries + 1))
+  start=$(progress)
+  "$FETCH" $POP --user "$USER1" --maildir "$WORK/md" --state "$WORK/state" --delete -q 2>>"$WORK/runs.err" &
+  pid=$!
+  if [ $((tries % 3)) != 0 ]; then
+    target=$((start + RANDOM % 12 + 1))
+    while kill -0 $pid 2>/dev/null && [ "$(progress)" -lt $target ]; do :; done
+    delay=$((RANDOM % 10))
+  else
+    delay=$((RANDOM % 30))
+  fi
+  sleep "0.$(printf '%03d' $delay)"
+  kill -KILL $pid 2>/dev/null
+  wait $pid 2>/dev/null; st=$?
+  if [ $st = 137 ]; then
+    kills=$((kills + 1))
+    echo "# kill $kills: $(find "$WORK/md/new" -type f | wc -l) delivered, $(find "$WORK/md/tmp" -type f | wc -l) in tmp/, $(grep -c '^P ' "$WORK/state" 2>/dev/null || true) pending, $(server_count) on the server"
+  fi
+done
+check "$KILLS random SIGKILLs landed while postie-fetch ran ($kills in $tries runs)" [ "$kills" = "$KILLS" ]
+echo "# $kills kills in $tries runs; delivered before the final run: $(find "$WORK/md/new" -type f | wc -l)"
+echo "# errors of the interrupted runs:"; sort "$WORK/runs.err" | uniq -c | sed 's/^/#   /' | head
+# The last window: DELEs sent, killed before QUIT (nothing is deleted then).
+mk() { # seq
+  {
+    printf 'From: crash@postie.test\r\nTo: %s\r\nSubject: crash %s\r\nX-Crash-Seq: %s\r\n\r\n' "$USER1" "$1" "$1"
+    head -c $(( (RANDOM % 38 + 2) * 1024 )) /dev/urandom | base64 | sed 's/$/\r/'
+    printf 'end of %s\r\n' "$1"
+  } > "$WORK/msgs/$1"
+}
+for i in $(seq $((N + 1)) $((N + 20))); do mk "$i"; done
+"$STACK" deliver "$STACK_DIR" "$USER1" $(seq -f "$WORK/msgs/%g" $((N + 1)) $((N + 20))) >/dev/null
+POSTIE_FETCH_TEST_KILL=deleted:1 "$FETCH" $POP --user "$USER1" --maildir "$WORK/md" --state "$WORK/state" --delete -q 2>>"$WORK/runs.err"
+st=$?
+if [ $st = 137 ]; then ok "killed at 'deleted' ($(find "$WORK/md/new" -type f | wc -l) delivered, $(server_count) on the server)"
+else bad "kill point 'deleted' not reached (exit $st)"; fi
+N=$((N + 20))
+
+expect_rc "final run completes" 0 run
+check "nothing left on the server" [ "$(server_count)" = 0 ]
+check "no stray file in Maildir tmp/ named in the state" [ "$(grep -c '^P ' "$WORK/state")" = 0 ]
+
+# exactly once, by content
+missing=0; dup=0; wrong=0
+declare -A seen
+for f in "$WORK"/md/new/*; do
+  seq=$(sed -n 's/^X-Crash-Seq: //p' "$f" | head -1)
+  [ -n "$seq" ] || { wrong=$((wrong + 1)); continue; }
+  if [ -n "${seen[$seq]:-}" ]; then dup=$((dup + 1)); fi
+  seen[$seq]=1
+  sed 's/\r$//' "$WORK/msgs/$seq" | cmp -s - "$f" || wrong=$((wrong + 1))
+done
+for i in $(seq 1 "$N"); do [ -n "${seen[$i]:-}" ] || missing=$((missing + 1)); done
+check "every message delivered ($missing missing)" [ $missing = 0 ]
+check "none delivered twice ($dup duplicates)" [ $dup = 0 ]
+check "every delivered file identical to what was sent ($wrong differ)" [ $wrong = 0 ]
+check "exactly $N files" [ "$(find "$WORK/md/new" -type f | wc -l)" = "$N" ]
+echo "# files left in tmp/ by killed writes (never renamed, not mail): $(find "$WORK/md/tmp" -type f | wc -l)"
+finish

@@ -1,0 +1,417 @@
+/* tools/deliver.c: Maildir (tmp -> new, unique names), mboxrd quoting and
+ * mbox appends, MDA, the UIDL state file and pending-entry resolution. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <utime.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "common.h"
+#include "deliver.h"
+
+static char root[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(root, "/tmp/postie-deliver-XXXXXX");
+    return mkdtemp(root) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    char cmd[128];
+    (void)state;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+    if (!d)
+        return -1;
+    while ((de = readdir(d)) != NULL)
+        if (de->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *b;
+    long n;
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    b = malloc((size_t)n + 1);
+    if (fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
+        fclose(f);
+        return NULL;
+    }
+    b[n] = '\0';
+    fclose(f);
+    if (len)
+        *len = (size_t)n;
+    return b;
+}
+
+static void feed(tool_msg *m, const char *s, size_t chunk)
+{
+    char err[256];
+    size_t n = strlen(s), i;
+    for (i = 0; i < n; i += chunk)
+        assert_int_equal(tool_msg_write(m, s + i, n - i < chunk ? n - i : chunk, err, sizeof err), 0);
+}
+
+static void test_maildir_tmp_then_new(void **state)
+{
+    tool_dest d;
+    tool_msg m, m2;
+    char err[512], md[128], p[512];
+    int ex;
+    char *got;
+    size_t chunk;
+    (void)state;
+    snprintf(md, sizeof md, "%s/Mail/inbox", root);
+    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MAILDIR, md, err, sizeof err, &ex), 0);
+    for (chunk = 1; chunk <= 7; chunk++) {
+        assert_int_equal(tool_msg_begin(&d, &m, err, sizeof err), 0);
+        assert_int_equal(tool_msg_begin(&d, &m2, err, sizeof err), 0);
+        assert_string_not_equal(m.name, m2.name); /* unique names */
+        tool_msg_abort(&m2);
+        feed(&m, "Subject: hi\r\n\r\nline\r\nlone\rcr\r\n", chunk);
+        snprintf(p, sizeof p, "%s/tmp", md);
+        assert_int_equal(count_files(p), 1);
+        assert_int_equal(tool_msg_finish(&m, err, sizeof err), 0);
+        assert_non_null(strstr(m.info, "maildir "));
+        assert_string_equal(m.info + 8, m.name);
+        /* still only in tmp/ until committed */
+        snprintf(p, sizeof p, "%s/new/%s", md, m.name);
+        assert_int_not_equal(access(p, F_OK), 0);
+        assert_int_equal(tool_msg_commit(&m, "uid1", NULL, 0, err, sizeof err, &ex), 0);
+        got = slurp(p, NULL);
+        assert_non_null(got);
+        assert_string_equal(got, "Subject: hi\n\nline\nlone\rcr\n"); /* CRLF -> LF, lone CR kept */
+        free(got);
+        snprintf(p, sizeof p, "%s/tmp", md);
+        assert_int_equal(count_files(p), 0);
+        /* resolution of a pending entry naming it: found in new/ */
+        assert_int_equal(tool_dest_resolve(&d, m.info), 1);
+    }
+    snprintf(p, sizeof p, "%s/new", md);
+    assert_int_equal(count_files(p), 7);
+    tool_dest_close(&d);
+}
+
+static void test_maildir_resolve_pending(void **state)
+{
+    tool_dest d;
+    tool_msg m;
+    char err[512], md[128], from[512], to[512], info[320];
+    int ex;
+    (void)state;
+    snprintf(md, sizeof md, "%s/md2", root);
+    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MAILDIR, md, err, sizeof err, &ex), 0);
+
+    /* killed after the pending entry, before the rename: not delivered, tmp cleaned */
+    assert_int_equal(tool_msg_begin(&d, &m, err, sizeof err), 0);
+    feed(&m, "a\r\n", 100);
+    assert_int_equal(tool_msg_finish(&m, err, sizeof err), 0);
+    strcpy(info, m.info);
+    assert_int_equal(tool_dest_resolve(&d, info), 0);
+    snprintf(from, sizeof from, "%s/tmp", md);
+    assert_int_equal(count_files(from), 0);
+
+    /* delivered, then a MUA moved it to cur/ with flags: delivered */
+    assert_int_equal(tool_msg_begin(&d, &m, err, sizeof err), 0);
+    feed(&m, "b\r\n", 100);
+    assert_int_equal(tool_msg_finish(&m, err, sizeof err), 0);
+    strcpy(info, m.info);
+    assert_int_equal(tool_msg_commit(&m, "u", NULL, 0, err, sizeof err, &ex), 0);
+    snprintf(from, sizeof from, "%s/new/%s", md, info + 8);
+    snprintf(to, sizeof to, "%s/cur/%s:2,S", md, info + 8);
+    assert_int_equal(rename(from, to), 0);
+    assert_int_equal(tool_dest_resolve(&d, info), 1);
+    /* a name that is only a prefix of another does not count */
+    info[strlen(info) - 1] = '\0';
+    assert_int_equal(tool_dest_resolve(&d, info), 0);
+    tool_dest_close(&d);
+}
+
+static void test_maildir_old_tmp_files_cleaned(void **state)
+{
+    tool_dest d;
+    char err[512], md[128], old[256], young[256];
+    int ex;
+    struct utimbuf ut;
+    FILE *f;
+    (void)state;
+    snprintf(md, sizeof md, "%s/md3", root);
+    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MAILDIR, md, err, sizeof err, &ex), 0);
+    tool_dest_close(&d);
+    snprintf(old, sizeof old, "%s/tmp/1.M1P1Q1.old", md);
+    snprintf(young, sizeof young, "%s/tmp/2.M1P1Q1.young", md);
+    f = fopen(old, "w");
+    fclose(f);
+    f = fopen(young, "w");
+    fclose(f);
+    ut.actime = ut.modtime = time(NULL) - 37 * 3600;
+    assert_int_equal(utime(old, &ut), 0);
+    ut.actime = ut.modtime = time(NULL) - 35 * 3600;
+    assert_int_equal(utime(young, &ut), 0);
+    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MAILDIR, md, err, sizeof err, &ex), 0);
+    assert_int_not_equal(access(old, F_OK), 0);
+    assert_int_equal(access(young, F_OK), 0);
+    tool_dest_close(&d);
+}
+
+static void test_maildir_uncreatable(void **state)
+{
+    tool_dest d;
+    char err[512], p[256];
+    int ex = 0;
+    FILE *f;
+    (void)state;
+    snprintf(p, sizeof p, "%s/afile", root);
+    f = fopen(p, "w");
+    fclose(f);
+    snprintf(p, sizeof p, "%s/afile/md", root);
+    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MAILDIR, p, err, sizeof err, &ex), -1);
+    assert_int_equal(ex, TOOL_EX_CANTCREAT);
+    assert_non_null(strstr(err, "cannot create Maildir"));
+}
+
+static void test_mboxrd_quote(void **state)
+{
+    size_t n;
+    char *q;
+    (void)state;
+    q = tool_mboxrd_quote("From a\nFrom b\n>From c\n>>From d\nFromage\n From e\n>From", 52, &n);
+    assert_string_equal(q, ">From a\n>From b\n>>From c\n>>>From d\nFromage\n From e\n>From\n");
+    assert_int_equal(n, strlen(q));
+    free(q);
+    q = tool_mboxrd_quote("", 0, &n);
+    assert_string_equal(q, "\n");
+    free(q);
+}
+
+static void test_mbox_append_and_resolve(void **state)
+{
+    tool_dest d;
+    tool_msg m;
+    tool_state st;
+    char err[512], mb[256], sp[256], info[320];
+    int ex;
+    char *got;
+    size_t len;
+    long long off;
+    unsigned long long mlen;
+    (void)state;
+    snprintf(mb, sizeof mb, "%s/mbox", root);
+    snprintf(sp, sizeof sp, "%s/state", root);
+    assert_int_equal(tool_state_open(&st, sp, err, sizeof err, &ex), 0);
+    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MBOX, mb, err, sizeof err, &ex), 0);
+
+    assert_int_equal(tool_msg_begin(&d, &m, err, sizeof err), 0);
+    feed(&m, "Subject: one\r\n\r\nFrom here\r\n>From there\r\nend", 3);
+    assert_int_equal(tool_msg_finish(&m, err, sizeof err), 0);
+    assert_int_equal(tool_msg_commit(&m, "U1", &st, 0, err, sizeof err, &ex), 0);
+    /* commit recorded the pending entry with the offset before appending */
+    assert_non_null(tool_state_find(&st, "U1"));
+    assert_int_equal(tool_state_find(&st, "U1")->kind, 'P');
+    strcpy(info, tool_state_find(&st, "U1")->info);
+    assert_int_equal(sscanf(info, "mbox %lld %llu", &off, &mlen), 2);
+    assert_int_equal(off, 0);
+
+    assert_int_equal(tool_msg_begin(&d, &m, err, sizeof err), 0);
+    feed(&m, "Return-Path: <bounce@x.test>\r\nSubject: two\r\n\r\nbody\r\n", 5);
+    assert_int_equal(tool_msg_finish(&m, err, sizeof err), 0);
+    assert_int_equal(tool_msg_commit(&m, "U2", &st, 0, err, sizeof err, &ex), 0);
+
+    got = slurp(mb, &len);
+    assert_non_null(got);
+    assert_int_equal(strncmp(got, "From MAILER-DAEMON ", 19), 0);
+    assert_non_null(strstr(got, "\nSubject: one\n\n>From here\n>>From there\nend\n\nFrom bounce@x.test "));
+    assert_non_null(strstr(got, "\nReturn-Path: <bounce@x.test>\nSubject: two\n\nbody\n\n"));
+    assert_int_equal(got[len - 1], '\n');
+    assert_int_equal(got[len - 2], '\n');
+    assert_int_equal((size_t)mlen, (size_t)(strstr(got + 1, "From bounce") - got));
+    free(got);
+    /* the recorded entry resolves as delivered */
+    assert_int_equal(tool_dest_resolve(&d, info), 1);
+    /* a partial append (killed mid-write) is cut off and counts as not delivered */
+    {
+        FILE *f = fopen(mb, "a");
+        char pinfo[64];
+        fputs("From MAILER-DAEMON x\nSubject: half", f);
+        fclose(f);
+        snprintf(pinfo, sizeof pinfo, "mbox %zu 500", len);
+        assert_int_equal(tool_dest_resolve(&d, pinfo), 0);
+        got = slurp(mb, &len);
+        assert_null(strstr(got, "half"));
+        free(got);
+        snprintf(pinfo, sizeof pinfo, "mbox %zu 500", len); /* nothing written at all */
+        assert_int_equal(tool_dest_resolve(&d, pinfo), 0);
+    }
+    tool_state_close(&st);
+    tool_dest_close(&d);
+}
+
+static void test_mda(void **state)
+{
+    tool_dest d;
+    tool_msg m;
+    char err[512], cmd[512], out[256];
+    int ex;
+    char *got;
+    (void)state;
+    snprintf(out, sizeof out, "%s/mda-out", root);
+    snprintf(cmd, sizeof cmd, "{ echo \"uid=$POSTIE_UIDL\"; cat; } > '%s'", out);
+    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MDA, cmd, err, sizeof err, &ex), 0);
+    assert_int_equal(tool_msg_begin(&d, &m, err, sizeof err), 0);
+    feed(&m, "Subject: x\r\n\r\nbody\r\n", 4);
+    assert_int_equal(tool_msg_finish(&m, err, sizeof err), 0);
+    assert_string_equal(m.info, "mda");
+    assert_int_equal(tool_msg_commit(&m, "UID-9", NULL, 0, err, sizeof err, &ex), 0);
+    got = slurp(out, NULL);
+    assert_string_equal(got, "uid=UID-9\nSubject: x\n\nbody\n");
+    free(got);
+    assert_int_equal(tool_dest_resolve(&d, "mda"), -1); /* cannot tell */
+    tool_dest_close(&d);
+
+    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MDA, "cat >/dev/null; exit 75", err,
+                                    sizeof err, &ex), 0);
+    assert_int_equal(tool_msg_begin(&d, &m, err, sizeof err), 0);
+    feed(&m, "x\r\n", 4);
+    assert_int_equal(tool_msg_finish(&m, err, sizeof err), 0);
+    assert_int_equal(tool_msg_commit(&m, "U", NULL, 0, err, sizeof err, &ex), -1);
+    assert_int_equal(ex, TOOL_EX_TEMPFAIL);
+    assert_non_null(strstr(err, "exit status 75"));
+    tool_dest_close(&d);
+    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MDA, "exit 1", err, sizeof err, &ex), 0);
+    assert_int_equal(tool_msg_begin(&d, &m, err, sizeof err), 0);
+    assert_int_equal(tool_msg_finish(&m, err, sizeof err), 0);
+    assert_int_equal(tool_msg_commit(&m, "U", NULL, 0, err, sizeof err, &ex), -1);
+    assert_int_equal(ex, TOOL_EX_UNAVAILABLE);
+    tool_dest_close(&d);
+}
+
+static void test_state_file(void **state)
+{
+    tool_state st;
+    char err[512], sp[256], tmp[300];
+    int ex;
+    char *got;
+    pid_t pid;
+    int status;
+    (void)state;
+    snprintf(sp, sizeof sp, "%s/deep/er/uidl", root);
+    assert_int_equal(tool_state_open(&st, sp, err, sizeof err, &ex), 0); /* dirs created */
+    assert_int_equal(st.n, 0);
+    assert_int_equal(tool_state_set(&st, "AAA", 'D', NULL), 0);
+    assert_int_equal(tool_state_set(&st, "BBB", 'P', "maildir 123.M1P2Q3.host"), 0);
+    assert_int_equal(tool_state_set(&st, "CCC", 'D', NULL), 0);
+    assert_int_equal(tool_state_save(&st, err, sizeof err), 0);
+    snprintf(tmp, sizeof tmp, "%s.tmp", sp);
+    assert_int_not_equal(access(tmp, F_OK), 0); /* no temporary left behind */
+    got = slurp(sp, NULL);
+    assert_non_null(strstr(got, "\nD AAA\nP BBB maildir 123.M1P2Q3.host\nD CCC\n"));
+    free(got);
+
+    /* another process cannot open the same state while we hold it */
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        tool_state s2;
+        char e2[512];
+        int x2 = 0;
+        if (tool_state_open(&s2, sp, e2, sizeof e2, &x2) == 0)
+            _exit(0);
+        _exit(strstr(e2, "another postie-fetch") && x2 == TOOL_EX_TEMPFAIL ? 42 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_int_equal(WEXITSTATUS(status), 42);
+
+    tool_state_set(&st, "BBB", 'D', NULL);
+    tool_state_remove(&st, "AAA");
+    assert_null(tool_state_find(&st, "AAA"));
+    assert_int_equal(tool_state_save(&st, err, sizeof err), 0);
+    tool_state_close(&st);
+
+    assert_int_equal(tool_state_open(&st, sp, err, sizeof err, &ex), 0);
+    assert_int_equal(st.n, 2);
+    assert_int_equal(tool_state_find(&st, "BBB")->kind, 'D');
+    assert_null(tool_state_find(&st, "BBB")->info);
+    assert_int_equal(tool_state_find(&st, "CCC")->kind, 'D');
+    tool_state_close(&st);
+
+    /* a stale temporary from a killed save is ignored; the old file stands */
+    {
+        FILE *f = fopen(tmp, "w");
+        fputs("garbage, half written", f);
+        fclose(f);
+        assert_int_equal(tool_state_open(&st, sp, err, sizeof err, &ex), 0);
+        assert_int_equal(st.n, 2);
+        assert_int_equal(tool_state_save(&st, err, sizeof err), 0);
+        tool_state_close(&st);
+    }
+
+    /* a malformed file is an error, not an empty state */
+    {
+        FILE *f = fopen(sp, "w");
+        fputs("D ok\nX what\n", f);
+        fclose(f);
+        assert_int_equal(tool_state_open(&st, sp, err, sizeof err, &ex), -1);
+        assert_int_equal(ex, TOOL_EX_DATAERR);
+        assert_non_null(strstr(err, ":2: malformed entry"));
+        f = fopen(sp, "w");
+        fputs("D ok\nD trunc", f);
+        fclose(f);
+        assert_int_equal(tool_state_open(&st, sp, err, sizeof err, &ex), -1);
+        assert_non_null(strstr(err, ":2: line too long or not terminated"));
+    }
+}
+
+static void test_state_default_path(void **state)
+{
+    char *p;
+    (void)state;
+    setenv("XDG_STATE_HOME", "/st", 1);
+    p = tool_state_default_path("me/x", "pop.test", "995");
+    assert_string_equal(p, "/st/postie/uidl/me_x@pop.test:995");
+    free(p);
+    unsetenv("XDG_STATE_HOME");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_maildir_tmp_then_new),
+        cmocka_unit_test(test_maildir_resolve_pending),
+        cmocka_unit_test(test_maildir_old_tmp_files_cleaned),
+        cmocka_unit_test(test_maildir_uncreatable),
+        cmocka_unit_test(test_mboxrd_quote),
+        cmocka_unit_test(test_mbox_append_and_resolve),
+        cmocka_unit_test(test_mda),
+        cmocka_unit_test(test_state_file),
+        cmocka_unit_test(test_state_default_path),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

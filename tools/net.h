@@ -1,0 +1,48 @@
+/*
+ * tools/net.h - connecting the tools: TCP, then TLS as asked, then the
+ * optional --trace wrapper. One struct per connection, owned by the tool.
+ */
+#ifndef POSTIE_TOOLS_NET_H
+#define POSTIE_TOOLS_NET_H
+
+#include "common.h"
+#include "postie/posix_tcp.h"
+#include "postie/security.h"
+#ifdef POSTIE_HAVE_OPENSSL
+#include "postie/posix_tls.h"
+#endif
+
+typedef struct tool_conn {
+    postie_tcp tcp;
+#ifdef POSTIE_HAVE_OPENSSL
+    postie_tls tls;
+#endif
+    int tls_inited;
+    tool_trace trace;
+    postie_transport raw;   /* TCP or TLS */
+    postie_transport tr;    /* what the client uses (raw, or the trace wrapper) */
+    const char *host;
+} tool_conn;
+
+/* Connects to host:port; implicit TLS does its handshake here; starttls
+ * prepares a transport whose start_tls the client calls later. With
+ * trace, the dialogue goes to stderr (redacted).
+ * Returns 0, or -1 with a one-line err and *exit_code. The struct must not
+ * move after this (OpenSSL keeps a pointer to it). */
+int tool_connect(tool_conn *c, const char *host, const char *port, tool_tls_mode mode,
+                 const char *cafile, unsigned timeout_ms, int trace, char *err, size_t errcap,
+                 int *exit_code);
+
+/* The client policy for a --tls mode: implicit -> POSTIE_TLS_IMPLICIT (already
+ * TLS), starttls -> POSTIE_TLS_REQUIRED (STLS/STARTTLS or refuse the server
+ * before any credential), off -> POSTIE_TLS_OFF; *allow_plain is 1 only for
+ * off, the user's explicit choice of a plain-text login. */
+postie_tls_policy tool_tls_policy(tool_tls_mode mode, int *allow_plain);
+
+/* TLS detail after a TLS status ("certificate has expired"...), or "". */
+const char *tool_conn_tls_error(const tool_conn *c);
+
+/* 1 when this build has a TLS transport. */
+int tool_have_tls(void);
+
+#endif /* POSTIE_TOOLS_NET_H */
