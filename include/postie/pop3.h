@@ -102,6 +102,15 @@ typedef struct postie_pop3 {
     postie_random_fn random;     /* SCRAM nonces; NULL: SCRAM is never chosen */
     void *random_ctx;
     char sasl_buf[POSTIE_POP3_SASL_RAW_MAX];  /* AUTH: challenge | response */
+    /* pipelining queue (postie_pop3_queue_*), internal: a ring of entries
+     * from pipe_head, pipe_n long, whose first pipe_sent went out; the
+     * commands not sent yet wait in cmd[0..pipe_len). */
+    unsigned long pipe_msg[POSTIE_POP3_PIPELINE_MAX];
+    unsigned char pipe_kind[POSTIE_POP3_PIPELINE_MAX];
+    unsigned char pipe_clen[POSTIE_POP3_PIPELINE_MAX]; /* command length, CRLF included */
+    unsigned char pipe_head, pipe_n, pipe_sent;
+    unsigned char no_pipelining; /* postie_pop3_set_pipelining(p, 0) */
+    size_t pipe_len;
 } postie_pop3;
 
 /* Prepares p over transport t (copied; t->ctx must outlive p). Sends nothing.
@@ -267,7 +276,8 @@ postie_status postie_pop3_stat(postie_pop3 *p, unsigned long *count, unsigned lo
  * Statuses of every command below, unless its comment says otherwise:
  * POSTIE_OK; POSTIE_ERR_SERVER (-ERR; session usable); POSTIE_ERR_STATE (not
  * in TRANSACTION, or closed); POSTIE_ERR_BUSY (a multi-line reply is still
- * being read); POSTIE_ERR_NO_SUCH_MESSAGE (calls taking msg);
+ * being read, or pipelined commands are queued or awaiting replies);
+ * POSTIE_ERR_NO_SUCH_MESSAGE (calls taking msg);
  * POSTIE_ERR_PARAM (p or a required pointer NULL); POSTIE_ERR_PROTOCOL
  * (malformed reply, fatal); transport/reply-engine statuses (fatal). */
 
@@ -331,13 +341,112 @@ postie_status postie_pop3_dele(postie_pop3 *p, unsigned long msg);
 postie_status postie_pop3_rset(postie_pop3 *p);
 postie_status postie_pop3_noop(postie_pop3 *p);
 
+/* ---- pipelining (RFC 2449 sec. 6.6) ---------------------------------------
+ *
+ * Several RETR/TOP/DELE/NOOP commands can be queued, sent together and their
+ * replies read in order:
+ *
+ *     postie_pop3_queue_retr(&p, 1); postie_pop3_queue_retr(&p, 2);
+ *     postie_pop3_queue_dele(&p, 7);
+ *     postie_pop3_flush(&p);                        RETR 1, RETR 2, DELE 7: one send
+ *     while ((st = postie_pop3_next(&p, &kind, &msg, &octets)) != POSTIE_DONE) {
+ *         if (st == POSTIE_OK && kind == POSTIE_POP3_CMD_RETR)
+ *             read the message with postie_pop3_read() until POSTIE_DONE;
+ *         else if (st != POSTIE_OK && st != POSTIE_ERR_SERVER)
+ *             break;                                fatal: the session is closed
+ *     }
+ *
+ * When CAPA listed PIPELINING (and postie_pop3_set_pipelining() did not
+ * forbid it), flush sends every queued command in one transport write
+ * (postie_transport_send_all). Otherwise the same calls work one command at a
+ * time: flush sends only the oldest command, and next sends each following
+ * one only after the reply before it was consumed (a message read to its end
+ * or drained). So callers need one code path for both kinds of server.
+ *
+ * Bounds (RFC 2449 warns that a client which writes without reading can
+ * deadlock with a server whose replies it does not read): at most
+ * POSTIE_POP3_PIPELINE_MAX commands are queued or awaiting a reply, and the
+ * commands not sent yet must fit POSTIE_CMD_MAX bytes together, so what the
+ * client writes ahead of the replies is a few hundred bytes, far below any
+ * socket buffer: a flush never waits for the server to read.
+ *
+ * While any command is queued or awaiting its reply, every other command
+ * call (stat, retr_begin, dele, quit, ...) is POSTIE_ERR_BUSY with nothing
+ * sent; read the replies with next first. The queue calls themselves are
+ * POSTIE_ERR_BUSY while a message or listing is being read. */
+
+/* What a queued command was (postie_pop3_next's *kind). */
+typedef enum postie_pop3_cmd_kind {
+    POSTIE_POP3_CMD_NONE = 0,
+    POSTIE_POP3_CMD_RETR,
+    POSTIE_POP3_CMD_TOP,
+    POSTIE_POP3_CMD_DELE,
+    POSTIE_POP3_CMD_NOOP
+} postie_pop3_cmd_kind;
+
+/* allow == 0: never pipeline, even when CAPA lists PIPELINING (the queue
+ * calls then work one command at a time). Default: pipeline when the server
+ * announces it. Takes effect at the next flush. p NULL is ignored. */
+void postie_pop3_set_pipelining(postie_pop3 *p, int allow);
+
+/* 1 when flush sends every queued command at once: CAPA listed PIPELINING
+ * and it was not forbidden. Else 0 (also for p NULL). */
+int postie_pop3_pipelining(const postie_pop3 *p);
+
+/* Queue RETR msg, TOP msg lines, DELE msg or NOOP: the command is built into
+ * p->cmd and nothing is sent (unless the maildrop count is unknown and the
+ * queue is empty: a STAT is sent first, as for the other calls taking msg).
+ * The message-number rules above apply at queue time.
+ * Returns POSTIE_OK (queued); POSTIE_ERR_BUFFER (POSTIE_POP3_PIPELINE_MAX
+ * commands are already queued or awaiting replies, or the command buffer has
+ * no room for this one: read replies with next first; nothing queued, the
+ * session usable); POSTIE_ERR_NO_SUCH_MESSAGE (nothing queued);
+ * POSTIE_ERR_BUSY (a message or listing is being read, or the count is
+ * unknown while commands are queued); POSTIE_ERR_STATE (not in
+ * TRANSACTION, or closed); POSTIE_ERR_PARAM (p NULL); and, when a STAT was
+ * needed, its statuses (POSTIE_ERR_SERVER, POSTIE_ERR_PROTOCOL, transport
+ * statuses). */
+postie_status postie_pop3_queue_retr(postie_pop3 *p, unsigned long msg);
+postie_status postie_pop3_queue_top(postie_pop3 *p, unsigned long msg, unsigned long lines);
+postie_status postie_pop3_queue_dele(postie_pop3 *p, unsigned long msg);
+postie_status postie_pop3_queue_noop(postie_pop3 *p);
+
+/* Sends queued commands that have not gone out: all of them in one write
+ * when pipelining (see postie_pop3_pipelining()), else only the oldest, and
+ * only when no reply is outstanding (otherwise next sends it in its turn).
+ * Nothing queued: POSTIE_OK, nothing sent. Allowed while a message is being
+ * read (when pipelining, the commands then overlap the transfer).
+ * Returns POSTIE_OK; POSTIE_ERR_STATE (not in TRANSACTION, or closed);
+ * POSTIE_ERR_PARAM (p NULL); transport statuses (fatal). */
+postie_status postie_pop3_flush(postie_pop3 *p);
+
+/* Reads the reply of the oldest queued command (sending it first if it has
+ * not gone out, as flush would). *kind, *msg (message number, 0 for NOOP)
+ * and *octets (RETR: the size announced in "+OK 120 octets", else 0) may be
+ * NULL; they describe the entry the status belongs to, whatever the status.
+ * After POSTIE_OK for RETR or TOP the message follows: read it with
+ * postie_pop3_read() until POSTIE_DONE (or postie_pop3_drain()), exactly as
+ * after postie_pop3_retr_begin(); the next call to next is POSTIE_ERR_BUSY
+ * until then. postie_pop3_reply_text() gives the reply's text.
+ * Returns POSTIE_OK (+OK); POSTIE_ERR_SERVER (-ERR: that entry failed, the
+ * later ones are unaffected); POSTIE_DONE (nothing queued; *kind NONE);
+ * POSTIE_ERR_BUSY (a message or listing is being read); POSTIE_ERR_STATE
+ * (not in TRANSACTION, or closed); POSTIE_ERR_PARAM (p NULL);
+ * POSTIE_ERR_PROTOCOL, transport and reply-engine statuses (fatal: the
+ * session is closed and the rest of the queue is forgotten). */
+postie_status postie_pop3_next(postie_pop3 *p, postie_pop3_cmd_kind *kind, unsigned long *msg,
+                               unsigned long *octets);
+
+/* Number of commands queued or awaiting their reply (0 for p NULL). */
+unsigned postie_pop3_queued(const postie_pop3 *p);
+
 /* QUIT, then closes the transport. *committed (may be NULL) is 1 when the
  * server answered +OK in the TRANSACTION state (deletions done), else 0.
  * Returns POSTIE_OK, or POSTIE_ERR_SERVER when the server answered -ERR (it
  * could not remove the deleted messages), or a transport status (the
  * deletions then may or may not have happened: *committed is 0);
  * POSTIE_ERR_STATE (not open), POSTIE_ERR_BUSY (a multi-line reply is in
- * progress: nothing sent), POSTIE_ERR_PARAM (p NULL). QUIT is also accepted in
+ * progress, or pipelined commands are queued: nothing sent), POSTIE_ERR_PARAM (p NULL). QUIT is also accepted in
  * AUTHORIZATION (*committed 0). The session is CLOSED afterwards in every case
  * but STATE/BUSY/PARAM. */
 postie_status postie_pop3_quit(postie_pop3 *p, int *committed);

@@ -90,4 +90,19 @@
 #error "POSTIE_COMPOSE_IN_SIZE must be at least 3"
 #endif
 
+/* POP3 pipelining (RFC 2449 sec. 6.6, postie_pop3_queue_*): how many
+ * commands may be queued or awaiting their reply at once. The queue is a
+ * fixed array in postie_pop3 (a message number and two bytes per entry);
+ * the queued commands themselves wait in the command buffer, so their bytes
+ * are also bounded by POSTIE_CMD_MAX. Minimum 1 (no overlap at all). */
+#ifndef POSTIE_POP3_PIPELINE_MAX
+#define POSTIE_POP3_PIPELINE_MAX 16
+#endif
+#if POSTIE_POP3_PIPELINE_MAX < 1
+#error "POSTIE_POP3_PIPELINE_MAX must be at least 1"
+#endif
+#if POSTIE_POP3_PIPELINE_MAX > 255
+#error "POSTIE_POP3_PIPELINE_MAX must be at most 255"
+#endif
+
 #endif /* POSTIE_CONFIG_DEFAULTS_H */

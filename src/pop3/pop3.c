@@ -41,6 +41,8 @@ static void shut(postie_pop3 *p)
     p->busy = 0;
     p->busy_kind = BUSY_NONE;
     p->rpos = p->rlen = 0;
+    p->pipe_head = p->pipe_n = p->pipe_sent = 0; /* the queue dies with the session */
+    p->pipe_len = 0;
     if (close_fn != NULL) {
         close_fn(p->tr.ctx);
     }
@@ -227,8 +229,8 @@ static postie_status guard(postie_pop3 *p, postie_pop3_state need)
     if (is_dead(p) || p->state == POSTIE_POP3_STATE_CLOSED) {
         return POSTIE_ERR_STATE;
     }
-    if (p->busy) {
-        return POSTIE_ERR_BUSY;
+    if (p->busy || p->pipe_n > 0) {
+        return POSTIE_ERR_BUSY; /* a reply or queued replies are outstanding */
     }
     if (p->state != need) {
         return POSTIE_ERR_STATE;
@@ -1353,8 +1355,9 @@ postie_status postie_pop3_drain(postie_pop3 *p)
     }
     if (p->busy_kind == BUSY_BODY) {
         size_t n;
-        /* p->cmd is free while a reply is read: use it as scratch */
-        while ((st = postie_pop3_read(p, p->cmd, sizeof p->cmd, &n)) == POSTIE_OK) {
+        /* not p->cmd: queued commands may be waiting there */
+        char scratch[128];
+        while ((st = postie_pop3_read(p, scratch, sizeof scratch, &n)) == POSTIE_OK) {
         }
         return st == POSTIE_DONE ? POSTIE_OK : st;
     }
@@ -1393,6 +1396,218 @@ postie_status postie_pop3_noop(postie_pop3 *p)
     return simple_cmd(p, "NOOP", 0, 0);
 }
 
+/* ---- pipelining (RFC 2449 sec. 6.6) --------------------------------------- */
+
+static int pipelining_on(const postie_pop3 *p)
+{
+    return (p->caps & POSTIE_POP3_CAP_PIPELINING) != 0 && !p->no_pipelining;
+}
+
+void postie_pop3_set_pipelining(postie_pop3 *p, int allow)
+{
+    if (p != NULL) {
+        p->no_pipelining = allow == 0;
+    }
+}
+
+int postie_pop3_pipelining(const postie_pop3 *p)
+{
+    return p != NULL && pipelining_on(p);
+}
+
+unsigned postie_pop3_queued(const postie_pop3 *p)
+{
+    return p != NULL ? p->pipe_n : 0u;
+}
+
+/* Appends one command to the queue, after those waiting in p->cmd. */
+static postie_status queue_cmd(postie_pop3 *p, unsigned char kind, const char *kw, int has_msg,
+                               unsigned long msg, int has_lines, unsigned long lines)
+{
+    cmdbuf c;
+    size_t idx;
+    postie_status st;
+
+    if (p == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (is_dead(p) || p->state == POSTIE_POP3_STATE_CLOSED) {
+        return POSTIE_ERR_STATE;
+    }
+    if (p->busy) {
+        return POSTIE_ERR_BUSY;
+    }
+    if (p->state != POSTIE_POP3_STATE_TRANSACTION) {
+        return POSTIE_ERR_STATE;
+    }
+    if (has_msg) {
+        if (msg == 0) {
+            return POSTIE_ERR_NO_SUCH_MESSAGE;
+        }
+        if (p->count < 0) {
+            if (p->pipe_n > 0) {
+                return POSTIE_ERR_BUSY; /* STAT's reply would come after theirs */
+            }
+            st = do_stat(p, NULL, NULL);
+            if (st != POSTIE_OK) {
+                return st;
+            }
+        }
+        if (msg > (unsigned long)p->count) {
+            return POSTIE_ERR_NO_SUCH_MESSAGE;
+        }
+    }
+    if (p->pipe_n >= POSTIE_POP3_PIPELINE_MAX) {
+        return POSTIE_ERR_BUFFER;
+    }
+    c.buf = p->cmd + p->pipe_len;
+    c.len = 0;
+    c.cap = sizeof p->cmd - p->pipe_len;
+    c.overflow = 0;
+    cmd_str(&c, kw);
+    if (has_msg) {
+        cmd_str(&c, " ");
+        cmd_num(&c, msg);
+    }
+    if (has_lines) {
+        cmd_str(&c, " ");
+        cmd_num(&c, lines);
+    }
+    cmd_str(&c, "\r\n");
+    if (c.overflow || c.len > 255) {
+        return POSTIE_ERR_BUFFER;
+    }
+    idx = ((size_t)p->pipe_head + p->pipe_n) % POSTIE_POP3_PIPELINE_MAX;
+    p->pipe_kind[idx] = kind;
+    p->pipe_msg[idx] = has_msg ? msg : 0;
+    p->pipe_clen[idx] = (unsigned char)c.len;
+    p->pipe_n++;
+    p->pipe_len += c.len;
+    return POSTIE_OK;
+}
+
+postie_status postie_pop3_queue_retr(postie_pop3 *p, unsigned long msg)
+{
+    return queue_cmd(p, POSTIE_POP3_CMD_RETR, "RETR", 1, msg, 0, 0);
+}
+
+postie_status postie_pop3_queue_top(postie_pop3 *p, unsigned long msg, unsigned long lines)
+{
+    return queue_cmd(p, POSTIE_POP3_CMD_TOP, "TOP", 1, msg, 1, lines);
+}
+
+postie_status postie_pop3_queue_dele(postie_pop3 *p, unsigned long msg)
+{
+    return queue_cmd(p, POSTIE_POP3_CMD_DELE, "DELE", 1, msg, 0, 0);
+}
+
+postie_status postie_pop3_queue_noop(postie_pop3 *p)
+{
+    return queue_cmd(p, POSTIE_POP3_CMD_NOOP, "NOOP", 0, 0, 0, 0);
+}
+
+/* Sends what may go out now: every unsent command when pipelining; else the
+ * oldest unsent one, and only when no reply is outstanding. */
+static postie_status pipe_send(postie_pop3 *p)
+{
+    size_t len, k;
+    postie_status st;
+
+    if (p->pipe_sent >= p->pipe_n) {
+        return POSTIE_OK;
+    }
+    if (pipelining_on(p)) {
+        len = p->pipe_len;
+        k = (size_t)p->pipe_n - p->pipe_sent;
+    } else {
+        if (p->pipe_sent > 0 || p->busy) {
+            return POSTIE_OK; /* next() sends it once the reply before is consumed */
+        }
+        len = p->pipe_clen[p->pipe_head];
+        k = 1;
+    }
+    st = postie_transport_send_all(&p->tr, p->cmd, len, p->timeout_ms);
+    if (st != POSTIE_OK) {
+        return fatal(p, transport_status(st));
+    }
+    memmove(p->cmd, p->cmd + len, p->pipe_len - len);
+    p->pipe_len -= len;
+    p->pipe_sent = (unsigned char)(p->pipe_sent + k);
+    return POSTIE_OK;
+}
+
+postie_status postie_pop3_flush(postie_pop3 *p)
+{
+    if (p == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (is_dead(p) || p->state != POSTIE_POP3_STATE_TRANSACTION) {
+        return POSTIE_ERR_STATE;
+    }
+    return pipe_send(p);
+}
+
+postie_status postie_pop3_next(postie_pop3 *p, postie_pop3_cmd_kind *kind, unsigned long *msg,
+                               unsigned long *octets)
+{
+    unsigned char k;
+    postie_status st;
+
+    if (kind != NULL) {
+        *kind = POSTIE_POP3_CMD_NONE;
+    }
+    if (msg != NULL) {
+        *msg = 0;
+    }
+    if (octets != NULL) {
+        *octets = 0;
+    }
+    if (p == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (is_dead(p) || p->state == POSTIE_POP3_STATE_CLOSED) {
+        return POSTIE_ERR_STATE;
+    }
+    if (p->busy) {
+        return POSTIE_ERR_BUSY;
+    }
+    if (p->state != POSTIE_POP3_STATE_TRANSACTION) {
+        return POSTIE_ERR_STATE;
+    }
+    if (p->pipe_n == 0) {
+        return POSTIE_DONE;
+    }
+    k = p->pipe_kind[p->pipe_head];
+    if (kind != NULL) {
+        *kind = (postie_pop3_cmd_kind)k;
+    }
+    if (msg != NULL) {
+        *msg = p->pipe_msg[p->pipe_head];
+    }
+    if (p->pipe_sent == 0) {
+        st = pipe_send(p);
+        if (st != POSTIE_OK) {
+            return st;
+        }
+    }
+    st = read_status(p);
+    if (st != POSTIE_OK && st != POSTIE_ERR_SERVER) {
+        return st; /* fatal: shut() forgot the queue */
+    }
+    p->pipe_head = (unsigned char)((p->pipe_head + 1u) % POSTIE_POP3_PIPELINE_MAX);
+    p->pipe_n--;
+    p->pipe_sent--;
+    if (st == POSTIE_OK && (k == POSTIE_POP3_CMD_RETR || k == POSTIE_POP3_CMD_TOP)) {
+        postie_pop3_body_init(&p->body);
+        p->busy = 1;
+        p->busy_kind = BUSY_BODY;
+        if (k == POSTIE_POP3_CMD_RETR && octets != NULL) {
+            *octets = leading_number(p->reply);
+        }
+    }
+    return st;
+}
+
 postie_status postie_pop3_quit(postie_pop3 *p, int *committed)
 {
     postie_status st;
@@ -1407,7 +1622,7 @@ postie_status postie_pop3_quit(postie_pop3 *p, int *committed)
     if (is_dead(p) || p->state == POSTIE_POP3_STATE_CLOSED) {
         return POSTIE_ERR_STATE;
     }
-    if (p->busy) {
+    if (p->busy || p->pipe_n > 0) {
         return POSTIE_ERR_BUSY;
     }
     in_transaction = p->state == POSTIE_POP3_STATE_TRANSACTION;
