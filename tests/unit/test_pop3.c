@@ -1144,6 +1144,359 @@ static void test_send_failure(void **state)
     fake_free(&F);
 }
 
+/* ---- pipelining (RFC 2449 sec. 6.6) ------------------------------------- */
+
+static int pipe_flag; /* 1: CAPA lists PIPELINING; 2: lists it, but the caller forbids it */
+
+#define CAPA_PIPE "+OK\r\nUSER\r\nPIPELINING\r\nUIDL\r\n.\r\n"
+#define CAPA_NOPIPE "+OK\r\nUSER\r\nUIDL\r\n.\r\n"
+
+static void pipe_login(fake_transport *f)
+{
+    fake_step_add(f, "", "+OK hi\r\n");
+    fake_step_add(f, "CAPA\r\n", pipe_flag ? CAPA_PIPE : CAPA_NOPIPE);
+    fake_step_add(f, "USER u\r\n", "+OK\r\n");
+    fake_step_add(f, "PASS p\r\n", "+OK\r\n");
+}
+
+static void pipe_open(postie_pop3 *p)
+{
+    ST(postie_pop3_open(p), POSTIE_OK);
+    if (pipe_flag == 2) {
+        postie_pop3_set_pipelining(p, 0);
+    }
+    ST(postie_pop3_login(p, "u", "p", POSTIE_POP3_LOGIN_USER), POSTIE_OK);
+    assert_int_equal(postie_pop3_pipelining(p), pipe_flag == 1);
+}
+
+/* The client's bytes so far end with tail (and hold nothing after it). */
+static void assert_sent_tail(const char *tail)
+{
+    size_t n = strlen(tail);
+    if (F.sent_len < n || memcmp(F.sent + F.sent_len - n, tail, n) != 0) {
+        print_error("chunk %zu: sent so far:\n%.*s\nshould end with:\n%s\n", cur_chunk,
+                    (int)F.sent_len, F.sent ? F.sent : "", tail);
+        fail();
+    }
+}
+
+/* RETR 1, RETR 2, DELE 1, DELE 2 queued together. */
+static void script_pipe_batch(fake_transport *f)
+{
+    pipe_login(f);
+    fake_step_add(f, "STAT\r\n", "+OK 2 320\r\n"); /* the first queue call learns the count */
+    if (pipe_flag == 1) {
+        /* one step: the server answers nothing until all four arrived */
+        fake_step_add(f, "RETR 1\r\nRETR 2\r\nDELE 1\r\nDELE 2\r\n", "+OK 120 octets\r\n");
+        fake_step_add(f, "", msg1_wire);
+        fake_step_add(f, "", "+OK 200 octets\r\n");
+        fake_step_add(f, "", msg2_wire);
+        fake_step_add(f, "", "+OK message 1 deleted\r\n+OK message 2 deleted\r\n");
+    } else {
+        /* each command is answered only once it was sent */
+        fake_step_add(f, "RETR 1\r\n", "+OK 120 octets\r\n");
+        fake_step_add(f, "", msg1_wire);
+        fake_step_add(f, "RETR 2\r\n", "+OK 200 octets\r\n");
+        fake_step_add(f, "", msg2_wire);
+        fake_step_add(f, "DELE 1\r\n", "+OK message 1 deleted\r\n");
+        fake_step_add(f, "DELE 2\r\n", "+OK message 2 deleted\r\n");
+    }
+    fake_step_add(f, "QUIT\r\n", "+OK bye\r\n");
+}
+
+static void run_pipe_batch(postie_pop3 *p, size_t ocap)
+{
+    postie_pop3_cmd_kind kind = POSTIE_POP3_CMD_NOOP;
+    unsigned long msg = 9, octets = 9;
+    size_t sends;
+    int committed = 0;
+    pipe_open(p);
+    ST(postie_pop3_queue_retr(p, 1), POSTIE_OK);
+    assert_sent_tail("STAT\r\n");
+    ST(postie_pop3_queue_retr(p, 2), POSTIE_OK);
+    ST(postie_pop3_queue_dele(p, 1), POSTIE_OK);
+    ST(postie_pop3_queue_dele(p, 2), POSTIE_OK);
+    assert_int_equal(postie_pop3_queued(p), 4);
+    assert_sent_tail("STAT\r\n"); /* queueing sends nothing */
+    sends = F.send_calls;
+    ST(postie_pop3_flush(p), POSTIE_OK);
+    assert_int_equal(F.send_calls, sends + 1);
+    if (pipe_flag == 1) {
+        assert_sent_tail("STAT\r\nRETR 1\r\nRETR 2\r\nDELE 1\r\nDELE 2\r\n");
+    } else {
+        assert_sent_tail("STAT\r\nRETR 1\r\n"); /* only the first */
+    }
+    ST(postie_pop3_flush(p), POSTIE_OK); /* nothing more may go out now */
+    assert_int_equal(F.send_calls, sends + 1);
+
+    ST(postie_pop3_next(p, &kind, &msg, &octets), POSTIE_OK);
+    assert_int_equal(kind, POSTIE_POP3_CMD_RETR);
+    assert_int_equal(msg, 1);
+    assert_int_equal(octets, 120);
+    ST(postie_pop3_next(p, &kind, &msg, &octets), POSTIE_ERR_BUSY); /* body first */
+    assert_msg(p, ocap, msg1);
+    if (pipe_flag != 1) {
+        assert_sent_tail("STAT\r\nRETR 1\r\n"); /* RETR 2 waits for its turn */
+    }
+    ST(postie_pop3_next(p, &kind, &msg, &octets), POSTIE_OK);
+    assert_int_equal(kind, POSTIE_POP3_CMD_RETR);
+    assert_int_equal(msg, 2);
+    assert_int_equal(octets, 200);
+    if (pipe_flag != 1) {
+        assert_sent_tail("RETR 1\r\nRETR 2\r\n");
+    }
+    assert_msg(p, ocap, msg2);
+    ST(postie_pop3_next(p, &kind, &msg, NULL), POSTIE_OK);
+    assert_int_equal(kind, POSTIE_POP3_CMD_DELE);
+    assert_int_equal(msg, 1);
+    assert_string_equal(postie_pop3_reply_text(p), "message 1 deleted");
+    if (pipe_flag != 1) {
+        assert_sent_tail("RETR 2\r\nDELE 1\r\n");
+    }
+    ST(postie_pop3_next(p, &kind, &msg, &octets), POSTIE_OK);
+    assert_int_equal(kind, POSTIE_POP3_CMD_DELE);
+    assert_int_equal(msg, 2);
+    assert_int_equal(octets, 0);
+    assert_string_equal(postie_pop3_reply_text(p), "message 2 deleted");
+    ST(postie_pop3_next(p, &kind, &msg, &octets), POSTIE_DONE);
+    assert_int_equal(kind, POSTIE_POP3_CMD_NONE);
+    assert_int_equal(postie_pop3_queued(p), 0);
+    /* one send per command without pipelining, one for all four with it */
+    assert_int_equal(F.send_calls, sends + (pipe_flag == 1 ? 1 : 4));
+    ST(postie_pop3_quit(p, &committed), POSTIE_OK);
+    assert_int_equal(committed, 1);
+}
+
+static void test_pipelined_batch(void **state)
+{
+    (void)state;
+    for (pipe_flag = 0; pipe_flag <= 2; pipe_flag++) {
+        REPLAY_OCAPS(script_pipe_batch, run_pipe_batch);
+    }
+}
+
+/* -ERR in the middle of a batch belongs to its entry; the rest goes on. */
+static void script_pipe_err(fake_transport *f)
+{
+    pipe_login(f);
+    fake_step_add(f, "STAT\r\n", "+OK 3 99\r\n");
+    if (pipe_flag == 1) {
+        fake_step_add(f, "DELE 2\r\n", "+OK\r\n");
+        fake_step_add(f, "RETR 1\r\nRETR 2\r\nTOP 3 0\r\nNOOP\r\n",
+                      "+OK\r\none\r\n.\r\n-ERR message 2 already deleted\r\n"
+                      "+OK\r\nSubject: 3\r\n\r\n.\r\n+OK still here\r\n");
+    } else {
+        fake_step_add(f, "DELE 2\r\n", "+OK\r\n");
+        fake_step_add(f, "RETR 1\r\n", "+OK\r\none\r\n.\r\n");
+        fake_step_add(f, "RETR 2\r\n", "-ERR message 2 already deleted\r\n");
+        fake_step_add(f, "TOP 3 0\r\n", "+OK\r\nSubject: 3\r\n\r\n.\r\n");
+        fake_step_add(f, "NOOP\r\n", "+OK still here\r\n");
+    }
+}
+
+static void run_pipe_err(postie_pop3 *p, size_t ocap)
+{
+    postie_pop3_cmd_kind kind;
+    unsigned long msg;
+    pipe_open(p);
+    ST(postie_pop3_dele(p, 2), POSTIE_OK); /* STAT first, then DELE 2: classic calls */
+    ST(postie_pop3_queue_retr(p, 1), POSTIE_OK);
+    ST(postie_pop3_queue_retr(p, 2), POSTIE_OK);
+    ST(postie_pop3_queue_top(p, 3, 0), POSTIE_OK);
+    ST(postie_pop3_queue_noop(p), POSTIE_OK);
+    ST(postie_pop3_flush(p), POSTIE_OK);
+    ST(postie_pop3_next(p, &kind, &msg, NULL), POSTIE_OK);
+    assert_msg(p, ocap, "one\r\n");
+    ST(postie_pop3_next(p, &kind, &msg, NULL), POSTIE_ERR_SERVER);
+    assert_int_equal(kind, POSTIE_POP3_CMD_RETR);
+    assert_int_equal(msg, 2);
+    assert_string_equal(postie_pop3_reply_text(p), "message 2 already deleted");
+    ST(postie_pop3_next(p, &kind, &msg, NULL), POSTIE_OK); /* no body to read for the -ERR */
+    assert_int_equal(kind, POSTIE_POP3_CMD_TOP);
+    assert_int_equal(msg, 3);
+    assert_msg(p, ocap, "Subject: 3\r\n\r\n");
+    ST(postie_pop3_next(p, &kind, &msg, NULL), POSTIE_OK);
+    assert_int_equal(kind, POSTIE_POP3_CMD_NOOP);
+    assert_int_equal(msg, 0);
+    assert_string_equal(postie_pop3_reply_text(p), "still here");
+    ST(postie_pop3_next(p, NULL, NULL, NULL), POSTIE_DONE);
+}
+
+static void test_pipelined_error_in_batch(void **state)
+{
+    (void)state;
+    for (pipe_flag = 0; pipe_flag <= 1; pipe_flag++) {
+        REPLAY_OCAPS(script_pipe_err, run_pipe_err);
+    }
+}
+
+/* Queue full, wrong states, other calls refused while the queue is in use. */
+static void script_pipe_rules(fake_transport *f)
+{
+    fake_step_add(f, "", "+OK hi\r\n");
+    fake_step_add(f, "CAPA\r\n", CAPA_PIPE);
+    fake_step_add(f, "USER u\r\n", "+OK\r\n");
+    fake_step_add(f, "PASS p\r\n", "+OK\r\n");
+    fake_step_add(f, "STAT\r\n", "+OK 2 40\r\n");
+    {
+        static char noops[6 * POSTIE_POP3_PIPELINE_MAX + 1], oks[5 * POSTIE_POP3_PIPELINE_MAX + 1];
+        size_t i;
+        noops[0] = oks[0] = '\0';
+        for (i = 0; i < POSTIE_POP3_PIPELINE_MAX; i++) {
+            strcat(noops, "NOOP\r\n");
+            strcat(oks, "+OK\r\n");
+        }
+        fake_step_add(f, noops, oks);
+    }
+    fake_step_add(f, "RETR 2\r\n", "+OK\r\nx\r\n.\r\n");
+    fake_step_add(f, "QUIT\r\n", "+OK\r\n");
+}
+
+static void run_pipe_rules(postie_pop3 *p, size_t ocap)
+{
+    unsigned long c;
+    unsigned i;
+    size_t sent;
+    int committed;
+    char buf[4];
+    size_t n;
+    (void)ocap;
+    ST(postie_pop3_queue_retr(NULL, 1), POSTIE_ERR_PARAM);
+    ST(postie_pop3_flush(NULL), POSTIE_ERR_PARAM);
+    ST(postie_pop3_next(NULL, NULL, NULL, NULL), POSTIE_ERR_PARAM);
+    ST(postie_pop3_queue_noop(p), POSTIE_ERR_STATE); /* not open */
+    ST(postie_pop3_open(p), POSTIE_OK);
+    ST(postie_pop3_queue_retr(p, 1), POSTIE_ERR_STATE); /* AUTHORIZATION */
+    ST(postie_pop3_queue_noop(p), POSTIE_ERR_STATE);
+    ST(postie_pop3_flush(p), POSTIE_ERR_STATE);
+    ST(postie_pop3_next(p, NULL, NULL, NULL), POSTIE_ERR_STATE);
+    ST(postie_pop3_login(p, "u", "p", POSTIE_POP3_LOGIN_USER), POSTIE_OK);
+    ST(postie_pop3_next(p, NULL, NULL, NULL), POSTIE_DONE); /* nothing queued */
+    ST(postie_pop3_flush(p), POSTIE_OK);
+    ST(postie_pop3_queue_retr(p, 0), POSTIE_ERR_NO_SUCH_MESSAGE);
+    ST(postie_pop3_queue_retr(p, 3), POSTIE_ERR_NO_SUCH_MESSAGE); /* after its STAT */
+    ST(postie_pop3_queue_dele(p, 3), POSTIE_ERR_NO_SUCH_MESSAGE);
+    ST(postie_pop3_queue_top(p, 3, 1), POSTIE_ERR_NO_SUCH_MESSAGE);
+    assert_int_equal(postie_pop3_queued(p), 0);
+    for (i = 0; i < POSTIE_POP3_PIPELINE_MAX; i++) {
+        ST(postie_pop3_queue_noop(p), POSTIE_OK);
+    }
+    ST(postie_pop3_queue_noop(p), POSTIE_ERR_BUFFER); /* full */
+    ST(postie_pop3_queue_retr(p, 1), POSTIE_ERR_BUFFER);
+    assert_int_equal(postie_pop3_queued(p), POSTIE_POP3_PIPELINE_MAX);
+    /* every other command waits for the queue: nothing sent */
+    sent = F.sent_len;
+    ST(postie_pop3_stat(p, &c, NULL), POSTIE_ERR_BUSY);
+    ST(postie_pop3_retr_begin(p, 1, NULL), POSTIE_ERR_BUSY);
+    ST(postie_pop3_dele(p, 1), POSTIE_ERR_BUSY);
+    ST(postie_pop3_noop(p), POSTIE_ERR_BUSY);
+    ST(postie_pop3_list_begin(p), POSTIE_ERR_BUSY);
+    ST(postie_pop3_quit(p, &committed), POSTIE_ERR_BUSY);
+    assert_int_equal(F.sent_len, sent);
+    ST(postie_pop3_flush(p), POSTIE_OK);
+    for (i = 0; i < POSTIE_POP3_PIPELINE_MAX; i++) {
+        ST(postie_pop3_next(p, NULL, NULL, NULL), POSTIE_OK);
+        if (i == 0) {
+            ST(postie_pop3_queue_retr(p, 2), POSTIE_OK); /* room again */
+            ST(postie_pop3_queue_noop(p), POSTIE_ERR_BUFFER);
+            ST(postie_pop3_flush(p), POSTIE_OK);
+        }
+    }
+    ST(postie_pop3_next(p, NULL, NULL, NULL), POSTIE_OK); /* RETR 2 */
+    ST(postie_pop3_queue_noop(p), POSTIE_ERR_BUSY);       /* a message is being read */
+    ST(postie_pop3_next(p, NULL, NULL, NULL), POSTIE_ERR_BUSY);
+    ST(postie_pop3_read(p, buf, sizeof buf, &n), POSTIE_OK);
+    ST(postie_pop3_drain(p), POSTIE_OK);
+    ST(postie_pop3_next(p, NULL, NULL, NULL), POSTIE_DONE);
+    ST(postie_pop3_quit(p, &committed), POSTIE_OK);
+    ST(postie_pop3_queue_noop(p), POSTIE_ERR_STATE); /* closed */
+    ST(postie_pop3_flush(p), POSTIE_ERR_STATE);
+    ST(postie_pop3_next(p, NULL, NULL, NULL), POSTIE_ERR_STATE);
+}
+
+static void test_pipeline_rules(void **state)
+{
+    (void)state;
+    REPLAY(script_pipe_rules, run_pipe_rules);
+}
+
+/* The server hangs up in the middle of a batch: in a body, or between replies. */
+static void script_pipe_close_in_body(fake_transport *f)
+{
+    pipe_flag = 1;
+    pipe_login(f);
+    fake_step_add(f, "STAT\r\n", "+OK 3 99\r\n");
+    fake_step_add(f, "RETR 1\r\nRETR 2\r\nDELE 1\r\n", "+OK\r\nbody\r\n.\r\n+OK\r\npart");
+}
+
+static void script_pipe_close_between(fake_transport *f)
+{
+    pipe_flag = 1;
+    pipe_login(f);
+    fake_step_add(f, "STAT\r\n", "+OK 3 99\r\n");
+    fake_step_add(f, "RETR 1\r\nRETR 2\r\nDELE 1\r\n", "+OK\r\nbody\r\n.\r\n");
+}
+
+static void run_pipe_close(postie_pop3 *p, size_t ocap)
+{
+    postie_pop3_cmd_kind kind;
+    unsigned long msg;
+    postie_status st;
+    char buf[4096];
+    size_t n;
+    int in_body = F.steps[F.nsteps - 1].reply_len > 20;
+    pipe_open(p);
+    ST(postie_pop3_queue_retr(p, 1), POSTIE_OK);
+    ST(postie_pop3_queue_retr(p, 2), POSTIE_OK);
+    ST(postie_pop3_queue_dele(p, 1), POSTIE_OK);
+    ST(postie_pop3_flush(p), POSTIE_OK);
+    ST(postie_pop3_next(p, &kind, &msg, NULL), POSTIE_OK);
+    assert_msg(p, ocap, "body\r\n");
+    st = postie_pop3_next(p, &kind, &msg, NULL);
+    assert_int_equal(kind, POSTIE_POP3_CMD_RETR);
+    assert_int_equal(msg, 2);
+    if (in_body) {
+        ST(st, POSTIE_OK);
+        while ((st = postie_pop3_read(p, buf, ocap, &n)) == POSTIE_OK) {
+        }
+    }
+    ST(st, POSTIE_ERR_CLOSED);
+    assert_int_equal(postie_pop3_get_state(p), POSTIE_POP3_STATE_CLOSED);
+    assert_int_equal(F.closed, 1);
+    assert_int_equal(postie_pop3_queued(p), 0); /* DELE 1 is forgotten */
+    ST(postie_pop3_next(p, &kind, &msg, NULL), POSTIE_ERR_STATE);
+    ST(postie_pop3_queue_noop(p), POSTIE_ERR_STATE);
+}
+
+static void test_pipeline_server_closes(void **state)
+{
+    (void)state;
+    REPLAY_OCAPS(script_pipe_close_in_body, run_pipe_close);
+    REPLAY_OCAPS(script_pipe_close_between, run_pipe_close);
+}
+
+/* A failing send while flushing is fatal, as for any command. */
+static void test_pipeline_send_failure(void **state)
+{
+    postie_transport tr;
+    (void)state;
+    pipe_flag = 1;
+    fake_init(&F, 0);
+    pipe_login(&F);
+    fake_step_add(&F, "STAT\r\n", "+OK 1 1\r\n");
+    fake_bind(&F, &tr);
+    ST(postie_pop3_init(&P, &tr), POSTIE_OK);
+    plain_session(&P);
+    pipe_open(&P);
+    ST(postie_pop3_queue_retr(&P, 1), POSTIE_OK);
+    F.send_error = POSTIE_ERR_IO;
+    ST(postie_pop3_flush(&P), POSTIE_ERR_IO);
+    assert_int_equal(postie_pop3_get_state(&P), POSTIE_POP3_STATE_CLOSED);
+    assert_int_equal(postie_pop3_queued(&P), 0);
+    assert_int_equal(F.closed, 1);
+    fake_free(&F);
+}
+
 /* ---- the timeout reaches every transport call --------------------------- */
 
 static postie_transport inner;
@@ -1229,6 +1582,11 @@ int main(void)
         cmocka_unit_test(test_malformed_replies),
         cmocka_unit_test(test_send_failure),
         cmocka_unit_test(test_timeout_passed),
+        cmocka_unit_test(test_pipelined_batch),
+        cmocka_unit_test(test_pipelined_error_in_batch),
+        cmocka_unit_test(test_pipeline_rules),
+        cmocka_unit_test(test_pipeline_server_closes),
+        cmocka_unit_test(test_pipeline_send_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
