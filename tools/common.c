@@ -216,7 +216,8 @@ static const char *const proto_keys[] = {
     "timeout", NULL
 };
 static const char *const other_keys[] = {
-    "from", "maildir", "mbox", "mda", "delete", "new_only", "max_size", "state", NULL
+    "from", "maildir", "mbox", "mda", "delete", "new_only", "max_size", "state", "pipelining",
+    NULL
 };
 
 static int in_list(const char *const *l, const char *k)
@@ -288,7 +289,9 @@ static const char *check_value(const char *base, const char *v)
         if (!isdigit((unsigned char)v[0]) || *end || t < 1 || t > 3600)
             return "timeout must be a number of seconds from 1 to 3600";
     }
-    if ((strcmp(base, "delete") == 0 || strcmp(base, "new_only") == 0) && parse_bool(v) < 0)
+    if ((strcmp(base, "delete") == 0 || strcmp(base, "new_only") == 0 ||
+         strcmp(base, "pipelining") == 0) &&
+        parse_bool(v) < 0)
         return "expected yes or no";
     if (strcmp(base, "max_size") == 0) {
         unsigned long long n;

@@ -27,6 +27,14 @@
 #define BATCH_MAX_BYTES (8ull * 1024 * 1024)
 #define BATCH_MAX_SECONDS 1.0
 
+/* RETRs kept in flight (RFC 2449 PIPELINING). The library's queue holds
+ * POSTIE_POP3_PIPELINE_MAX commands (32 by default): 8 of them (half of a
+ * smaller queue) for RETRs, the rest for the DELEs of committed batches, so
+ * a batch's 16 DELEs go out in one write. The window is refilled when half
+ * of it was answered, so a refill is one write of several RETRs. Without
+ * PIPELINING the library sends the same queue one command at a time. */
+#define RETR_WINDOW (POSTIE_POP3_PIPELINE_MAX >= 16 ? 8u : (POSTIE_POP3_PIPELINE_MAX + 1u) / 2u)
+
 /* Test hook for the crash-safety test (tests/interop/tools_crash.sh):
  * POSTIE_FETCH_TEST_KILL=PHASE:N makes the process SIGKILL itself the Nth
  * time it reaches PHASE: "pending" (pending entries saved, nothing renamed),
@@ -78,6 +86,8 @@ static const char usage_text[] =
     "  -q, --quiet            no progress bar, errors only\n"
     "  -v, --verbose          say what is done\n"
     "      --trace            print the protocol dialogue on stderr (passwords redacted)\n"
+    "      --no-pipelining    one command at a time, even when the server announces\n"
+    "                         PIPELINING\n"
     "  -h, --help             this help\n"
     "  -V, --version          version\n"
     "\n"
@@ -87,7 +97,7 @@ static const char usage_text[] =
 
 enum {
     OPT_HOST = 256, OPT_PORT, OPT_USER, OPT_TLS, OPT_CAFILE, OPT_TIMEOUT, OPT_MAILDIR,
-    OPT_MBOX, OPT_MDA, OPT_ALL, OPT_MAXSIZE, OPT_STATE, OPT_TRACE
+    OPT_MBOX, OPT_MDA, OPT_ALL, OPT_MAXSIZE, OPT_STATE, OPT_TRACE, OPT_NO_PIPELINING
 };
 
 static const struct option long_opts[] = {
@@ -111,6 +121,7 @@ static const struct option long_opts[] = {
     { "quiet", no_argument, NULL, 'q' },
     { "verbose", no_argument, NULL, 'v' },
     { "trace", no_argument, NULL, OPT_TRACE },
+    { "no-pipelining", no_argument, NULL, OPT_NO_PIPELINING },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 }
@@ -143,6 +154,13 @@ typedef struct fetch {
     unsigned long count;
     char **deleted;      /* uids DELE'd in this session */
     size_t ndeleted;
+    msginfo **todo;      /* messages to fetch, in order; todo_pos: next to queue */
+    size_t ntodo, todo_pos;
+    msginfo **dq;        /* delivered and recorded, DELE not queued yet (a FIFO) */
+    size_t dq_head, dq_tail;
+    unsigned retr_inflight; /* RETRs queued whose reply was not read yet */
+    int stop;            /* after an error: queue no more RETRs */
+    int dele_failed;     /* a DELE was refused: queue no more DELEs */
     pending batch[BATCH_MAX_MSGS];
     size_t nbatch;
     unsigned long long batch_bytes;
@@ -254,22 +272,11 @@ static int note_deleted(fetch *f, const char *uid)
     return 0;
 }
 
-static int dele(fetch *f, msginfo *mi)
+/* Marks a message for DELE: it is durably delivered and recorded. The DELE
+ * goes out with the next write (run_session); its reply is read in turn. */
+static void dele(fetch *f, msginfo *mi)
 {
-    postie_status st;
-    if (!f->pop_alive)
-        return 0;
-    st = postie_pop3_dele(&f->pop, mi->no);
-    if (st != POSTIE_OK) {
-        if (st != POSTIE_ERR_SERVER)
-            f->pop_alive = 0;
-        return server_fail(f, st, "DELE");
-    }
-    if (note_deleted(f, mi->uid) != 0) {
-        FERR(f, "out of memory");
-        return TOOL_EX_OSERR;
-    }
-    return 0;
+    f->dq[f->dq_tail++] = mi;
 }
 
 /* Commits the finished messages of the batch, following the order of
@@ -345,11 +352,8 @@ static int flush_batch(fetch *f)
         f->delivered++;
         f->delivered_bytes += f->batch[i].m.bytes;
         tool_info("message %lu (%s) delivered", f->batch[i].mi->no, f->batch[i].mi->uid);
-        if (f->delete_ && rc == 0) {
-            int r = dele(f, f->batch[i].mi);
-            if (r)
-                rc = r;
-        }
+        if (f->delete_ && rc == 0)
+            dele(f, f->batch[i].mi);
     }
     i = ncommit; /* committed messages keep their entries, whatever their state */
 abort_rest:
@@ -367,8 +371,9 @@ abort_rest:
     return rc;
 }
 
-/* RETR one message into the destination (not yet committed). */
-static int fetch_one(fetch *f, msginfo *mi)
+/* Reads the message whose RETR was just answered +OK into the destination
+ * (not yet committed). */
+static int fetch_body(fetch *f, msginfo *mi)
 {
     char err[1024], buf[16384];
     pending *b = &f->batch[f->nbatch];
@@ -377,16 +382,11 @@ static int fetch_one(fetch *f, msginfo *mi)
 
     if (tool_msg_begin(&f->dest, &b->m, err, sizeof err) != 0) {
         FERR(f, "%s", err);
+        if (postie_pop3_drain(&f->pop) != POSTIE_OK)
+            f->pop_alive = 0;
         return TOOL_EX_CANTCREAT;
     }
     b->mi = mi;
-    st = postie_pop3_retr_begin(&f->pop, mi->no, NULL);
-    if (st != POSTIE_OK) {
-        tool_msg_abort(&b->m);
-        if (st != POSTIE_ERR_SERVER)
-            f->pop_alive = 0;
-        return server_fail(f, st, "RETR");
-    }
     while ((st = postie_pop3_read(&f->pop, buf, sizeof buf, &n)) == POSTIE_OK) {
         if (tool_msg_write(&b->m, buf, n, err, sizeof err) != 0) {
             FERR(f, "%s", err);
@@ -415,6 +415,130 @@ static int fetch_one(fetch *f, msginfo *mi)
     return 0;
 }
 
+/* Keeps up to RETR_WINDOW RETRs and the pending DELEs queued, and handles
+ * the replies in order: a message goes into the batch, the batch is
+ * committed (flush_batch: durable delivery and state first, then its DELEs
+ * join the queue), a DELE's +OK is noted for the state. With PIPELINING the
+ * queued commands go out together; without it the library sends them one at
+ * a time, so this one path serves both. After an error no more RETRs are
+ * queued; the replies of those in flight are read (their messages dropped:
+ * they are fetched again next time) so the session can still QUIT and
+ * commit the DELEs of what was delivered. Returns an exit code. */
+static int run_session(fetch *f)
+{
+    int rc = 0, r;
+    postie_status st;
+
+    for (;;) {
+        postie_pop3_cmd_kind kind = POSTIE_POP3_CMD_NONE;
+        unsigned long no = 0;
+        msginfo *mi;
+
+        if (!f->pop_alive)
+            break;
+        while (f->dq_head < f->dq_tail && !f->dele_failed) {
+            st = postie_pop3_queue_dele(&f->pop, f->dq[f->dq_head]->no);
+            if (st == POSTIE_ERR_BUFFER)
+                break; /* queue full: after some replies */
+            if (st != POSTIE_OK) {
+                if (st != POSTIE_ERR_NO_SUCH_MESSAGE && st != POSTIE_ERR_SERVER)
+                    f->pop_alive = 0;
+                r = server_fail(f, st, "DELE");
+                rc = rc ? rc : r;
+                f->dele_failed = f->stop = 1;
+                break;
+            }
+            f->dq_head++;
+        }
+        if (!f->pop_alive)
+            break;
+        if (!f->stop && f->retr_inflight <= RETR_WINDOW / 2) {
+            while (f->todo_pos < f->ntodo && f->retr_inflight < RETR_WINDOW) {
+                st = postie_pop3_queue_retr(&f->pop, f->todo[f->todo_pos]->no);
+                if (st == POSTIE_ERR_BUFFER)
+                    break;
+                if (st != POSTIE_OK) {
+                    if (st != POSTIE_ERR_NO_SUCH_MESSAGE && st != POSTIE_ERR_SERVER)
+                        f->pop_alive = 0;
+                    r = server_fail(f, st, "RETR");
+                    rc = rc ? rc : r;
+                    f->stop = 1;
+                    break;
+                }
+                f->todo_pos++;
+                f->retr_inflight++;
+            }
+        }
+        if (!f->pop_alive)
+            break;
+        st = postie_pop3_flush(&f->pop);
+        if (st == POSTIE_OK)
+            st = postie_pop3_next(&f->pop, &kind, &no, NULL);
+        if (st == POSTIE_DONE) {
+            if (f->nbatch == 0)
+                break; /* nothing queued, nothing more to queue */
+            r = flush_batch(f); /* its DELEs are queued in the next round */
+            rc = rc ? rc : r;
+            f->stop |= r != 0;
+            continue;
+        }
+        if (st != POSTIE_OK && st != POSTIE_ERR_SERVER) {
+            f->pop_alive = 0;
+            r = server_fail(f, st, kind == POSTIE_POP3_CMD_DELE ? "DELE" : "RETR");
+            rc = rc ? rc : r;
+            break;
+        }
+        mi = no >= 1 && no <= f->count ? &f->msgs[no - 1] : NULL;
+        if (!mi) {
+            FERR(f, "internal error: reply for message %lu", no);
+            rc = rc ? rc : TOOL_EX_SOFTWARE;
+            f->pop_alive = 0;
+            break;
+        }
+        if (kind == POSTIE_POP3_CMD_DELE) {
+            if (st != POSTIE_OK) {
+                r = server_fail(f, st, "DELE");
+                rc = rc ? rc : r;
+                f->dele_failed = f->stop = 1;
+            } else if (note_deleted(f, mi->uid) != 0) {
+                FERR(f, "out of memory");
+                rc = rc ? rc : TOOL_EX_OSERR;
+                f->stop = 1;
+            }
+            continue;
+        }
+        f->retr_inflight--;
+        if (st != POSTIE_OK) {
+            r = server_fail(f, st, "RETR");
+            rc = rc ? rc : r;
+            f->stop = 1;
+            continue;
+        }
+        if (f->stop) {
+            if (postie_pop3_drain(&f->pop) != POSTIE_OK)
+                f->pop_alive = 0;
+            continue;
+        }
+        r = fetch_body(f, mi);
+        if (r) {
+            rc = rc ? rc : r;
+            f->stop = 1;
+            continue;
+        }
+        if (f->nbatch == 1)
+            f->batch_t0 = now_s();
+        if (f->nbatch == BATCH_MAX_MSGS || f->batch_bytes >= BATCH_MAX_BYTES ||
+            now_s() - f->batch_t0 >= BATCH_MAX_SECONDS || f->dest.kind != TOOL_DEST_MAILDIR) {
+            r = flush_batch(f);
+            rc = rc ? rc : r;
+            f->stop |= r != 0;
+        }
+    }
+    /* whatever happened, what was fetched completely is delivered */
+    r = flush_batch(f);
+    return rc ? rc : r;
+}
+
 static const char *opt_or_cfg(const char *opt, const tool_cfg *cfg, const char *key)
 {
     return opt ? opt : tool_cfg_get(cfg, "pop3", key);
@@ -430,7 +554,7 @@ int main(int argc, char **argv)
                *o_maildir = NULL, *o_mbox = NULL, *o_mda = NULL, *o_maxsize = NULL,
                *o_state = NULL;
     const char *cafile, *v;
-    int o_delete = -1, o_new = -1, quiet = 0, c, rc = 0, ex = 0, ndest;
+    int o_delete = -1, o_new = -1, o_pipe = -1, quiet = 0, c, rc = 0, ex = 0, ndest;
     unsigned timeout_ms = 60000;
     char *cfgpath = NULL, *statepath = NULL, *pass = NULL;
     tool_pass_src ps;
@@ -462,6 +586,7 @@ int main(int argc, char **argv)
         case 'q': quiet = 1; tool_verbosity = -1; break;
         case 'v': tool_verbosity = 1; break;
         case OPT_TRACE: f.trace = 1; break;
+        case OPT_NO_PIPELINING: o_pipe = 0; break;
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("postie-fetch (Postie) %s\n", POSTIE_TOOLS_VERSION); return 0;
         default:
@@ -620,6 +745,8 @@ int main(int argc, char **argv)
         }
         postie_pop3_allow_plaintext_credentials(&f.pop, allow_plain);
         postie_pop3_set_random(&f.pop, postie_posix_random, NULL);
+        postie_pop3_set_pipelining(&f.pop,
+                                   o_pipe >= 0 ? o_pipe : tool_cfg_bool(&cfg, "pipelining", 1));
     }
     f.pop_alive = 1;
     st = postie_pop3_open(&f.pop);
@@ -646,7 +773,9 @@ int main(int argc, char **argv)
         goto out;
     }
     f.msgs = calloc(f.count ? f.count : 1, sizeof *f.msgs);
-    if (!f.msgs) {
+    f.todo = calloc(f.count ? f.count : 1, sizeof *f.todo);
+    f.dq = calloc(f.count ? f.count : 1, sizeof *f.dq);
+    if (!f.msgs || !f.todo || !f.dq) {
         tool_err("out of memory");
         rc = TOOL_EX_OSERR;
         goto out;
@@ -712,12 +841,12 @@ int main(int argc, char **argv)
     f.t0 = now_s();
     tool_info("%lu messages on the server, %lu to fetch", f.count, f.total_msgs);
 
-    for (i = 0; i < f.count && rc == 0 && f.pop_alive; i++) {
+    for (i = 0; i < f.count; i++) {
         msginfo *mi = &f.msgs[i];
         tool_state_entry *e = tool_state_find(&f.state, mi->uid);
         if (e && (f.new_only || f.delete_)) {
             if (f.delete_)
-                rc = dele(&f, mi); /* delivered by an earlier run */
+                dele(&f, mi); /* delivered by an earlier run */
             continue;
         }
         if (f.max_size && mi->size > f.max_size) {
@@ -726,23 +855,11 @@ int main(int argc, char **argv)
                       mi->size);
             continue;
         }
-        rc = fetch_one(&f, mi);
-        if (f.nbatch == 1)
-            f.batch_t0 = now_s();
-        if (f.nbatch == BATCH_MAX_MSGS || f.batch_bytes >= BATCH_MAX_BYTES ||
-            now_s() - f.batch_t0 >= BATCH_MAX_SECONDS ||
-            f.dest.kind != TOOL_DEST_MAILDIR) {
-            int r = flush_batch(&f);
-            if (!rc)
-                rc = r;
-        }
+        f.todo[f.ntodo++] = mi;
     }
-    {
-        /* whatever happened, what was fetched completely is delivered */
-        int r = flush_batch(&f);
-        if (!rc)
-            rc = r;
-    }
+    tool_info("%s", postie_pop3_pipelining(&f.pop) ? "pipelining RETR and DELE"
+                                                    : "one command at a time (no pipelining)");
+    rc = run_session(&f);
     if (f.progress && rc == 0)
         progress_draw(&f, 1);
 
@@ -782,6 +899,8 @@ out:
     for (i = 0; i < f.count; i++)
         free(f.msgs ? f.msgs[i].uid : NULL);
     free(f.msgs);
+    free(f.todo);
+    free(f.dq);
     for (i = 0; i < f.ndeleted; i++)
         free(f.deleted[i]);
     free(f.deleted);

@@ -96,7 +96,7 @@
  * the queued commands themselves wait in the command buffer, so their bytes
  * are also bounded by POSTIE_CMD_MAX. Minimum 1 (no overlap at all). */
 #ifndef POSTIE_POP3_PIPELINE_MAX
-#define POSTIE_POP3_PIPELINE_MAX 16
+#define POSTIE_POP3_PIPELINE_MAX 32
 #endif
 #if POSTIE_POP3_PIPELINE_MAX < 1
 #error "POSTIE_POP3_PIPELINE_MAX must be at least 1"
