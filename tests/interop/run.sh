@@ -21,6 +21,7 @@ PROGRAMS=(
   tools_send
   tools_tls
   tools_git_send_email
+  tools_pipeline
   tools_crash
 )
 

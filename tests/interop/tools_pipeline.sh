@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# postie-fetch pipelining (RFC 2449 PIPELINING) against the test Dovecot,
+# which announces it: the --trace dialogue shows several RETRs sent before
+# the first reply and a batch's DELEs in a row; with --no-pipelining every
+# command waits for the reply before it. Both ways, every message is
+# delivered exactly once (checked by content) and none is left on the server.
+. "$(dirname "$0")/tools_lib.sh"
+N=${PIPE_MESSAGES:-40}
+export POSTIE_PASSWORD=$PASS1
+mkdir -p "$WORK/msgs"
+mk() { # seq
+  {
+    printf 'From: pipe@postie.test\r\nTo: %s\r\nSubject: pipe %s\r\nX-Pipe-Seq: %s\r\n\r\n' "$USER1" "$1" "$1"
+    head -c $(( (RANDOM % 6 + 1) * 700 )) /dev/urandom | base64 | sed 's/$/\r/'
+    printf '.dot line of %s\r\n' "$1"
+  } > "$WORK/msgs/$1"
+}
+for i in $(seq 1 $((2 * N))); do mk "$i"; done
+
+# exactly_once DIR FIRST LAST: each of FIRST..LAST once, byte for byte
+exactly_once() {
+  local dir=$1 first=$2 last=$3 f seq missing=0 dup=0 wrong=0
+  declare -A seen
+  for f in "$dir"/new/*; do
+    seq=$(sed -n 's/^X-Pipe-Seq: //p' "$f" | head -1)
+    [ -n "$seq" ] || { wrong=$((wrong + 1)); continue; }
+    [ -n "${seen[$seq]:-}" ] && dup=$((dup + 1))
+    seen[$seq]=1
+    sed 's/\r$//' "$WORK/msgs/$seq" | cmp -s - "$f" || wrong=$((wrong + 1))
+  done
+  for i in $(seq "$first" "$last"); do [ -n "${seen[$i]:-}" ] || missing=$((missing + 1)); done
+  check "  ... every message once ($missing missing, $dup twice, $wrong differ)" \
+    all [ $missing = 0 ] -a [ $dup = 0 ] -a [ $wrong = 0 ] -a [ "$(nfiles "$dir/new")" = $((last - first + 1)) ]
+}
+
+# all [ A ] -a [ B ] ...: every bracketed test holds (for check, which runs one command)
+all() {
+  local args=()
+  while [ $# -gt 0 ]; do
+    if [ "$1" = -a ]; then "${args[@]}" || return 1; args=(); else args+=("$1"); fi
+    shift
+  done
+  "${args[@]}"
+}
+
+# the longest run of consecutive client lines matching RE, with no server line between
+longest_run() { # RE file
+  grep -E '^(C|S): ' "$2" | awk -v re="$1" '
+    /^C: / && $0 ~ re { n++; if (n > max) max = n; next }
+    /^S: / { n = 0 }
+    END { print max + 0 }'
+}
+
+# 1. pipelined
+"$STACK" reset "$STACK_DIR" "$USER1"
+"$STACK" deliver "$STACK_DIR" "$USER1" $(seq -f "$WORK/msgs/%g" 1 "$N") >/dev/null
+expect_rc "fetch $N messages with --delete --trace (pipelined)" 0 \
+  "$FETCH" $POP --user "$USER1" --maildir "$WORK/md1" --state "$WORK/st1" --delete --trace
+cp "$WORK/err" "$WORK/trace1"
+check "  ... Dovecot announces PIPELINING in CAPA" grep -qx 'S: PIPELINING' "$WORK/trace1"
+retrs=$(longest_run '^C: RETR ' "$WORK/trace1")
+deles=$(longest_run '^C: DELE ' "$WORK/trace1")
+check "  ... several RETRs sent before the first reply ($retrs in a row)" [ "$retrs" -ge 4 ]
+check "  ... a batch's DELEs sent in a row ($deles in a row)" [ "$deles" -ge 8 ]
+check "  ... $N RETRs and $N DELEs, each once" all [ "$(grep -c '^C: RETR ' "$WORK/trace1")" = "$N" ] -a [ "$(grep -c '^C: DELE ' "$WORK/trace1")" = "$N" ]
+first_dele=$(grep -nE '^C: DELE ' "$WORK/trace1" | head -1 | cut -d: -f1)
+first_body=$(grep -nE '^S: X-Pipe-Seq: ' "$WORK/trace1" | head -1 | cut -d: -f1)
+check "  ... the first DELE only after messages were received" [ "${first_dele:-0}" -gt "${first_body:-999999}" ]
+check "  ... nothing left on the server" [ "$(server_count)" = 0 ]
+check "  ... no pending entry left in the state" [ "$(grep -c '^P ' "$WORK/st1")" = 0 ]
+exactly_once "$WORK/md1" 1 "$N"
+
+# 2. the same path one command at a time
+"$STACK" deliver "$STACK_DIR" "$USER1" $(seq -f "$WORK/msgs/%g" $((N + 1)) $((2 * N))) >/dev/null
+expect_rc "fetch $N messages with --no-pipelining" 0 \
+  "$FETCH" $POP --user "$USER1" --maildir "$WORK/md2" --state "$WORK/st2" --delete --trace --no-pipelining
+cp "$WORK/err" "$WORK/trace2"
+check "  ... every command waits for the reply before it" [ "$(longest_run '^C: ' "$WORK/trace2")" = 1 ]
+check "  ... $N RETRs and $N DELEs" all [ "$(grep -c '^C: RETR ' "$WORK/trace2")" = "$N" ] -a [ "$(grep -c '^C: DELE ' "$WORK/trace2")" = "$N" ]
+check "  ... nothing left on the server" [ "$(server_count)" = 0 ]
+exactly_once "$WORK/md2" $((N + 1)) $((2 * N))
+
+# 3. configuration: "pipelining no" in the account does the same
+mkdir -p "$XDG_CONFIG_HOME/postie"
+printf 'account t\nhost %s\nport %s\ntls off\nuser %s\npipelining no\n' "$STACK_HOST" "$POP3_PORT" "$USER1" > "$XDG_CONFIG_HOME/postie/config"
+"$STACK" deliver "$STACK_DIR" "$USER1" "$WORK/msgs/1" "$WORK/msgs/2" "$WORK/msgs/3" >/dev/null
+expect_rc "account with 'pipelining no'" 0 "$FETCH" --account t --maildir "$WORK/md3" --state "$WORK/st3" --trace
+check "  ... one command at a time" all [ "$(longest_run '^C: ' "$WORK/err")" = 1 ] -a [ "$(grep -c '^C: RETR ' "$WORK/err")" = 3 ]
+sed -i 's/pipelining no/pipelining maybe/' "$XDG_CONFIG_HOME/postie/config"
+expect_rc "'pipelining maybe' is a configuration error" 78 "$FETCH" --account t --maildir "$WORK/md3" --state "$WORK/st3"
+rm "$XDG_CONFIG_HOME/postie/config"
+"$STACK" reset "$STACK_DIR" "$USER1"
+finish
