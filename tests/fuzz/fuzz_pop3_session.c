@@ -3,13 +3,19 @@
  *
  * Input: byte 0 = flags (bit 0: when the bytes run out the server stalls
  * (POSTIE_ERR_TIMEOUT) rather than closing; bits 1-3 pick the read buffer
- * size), byte 1 seeds the recv split points, the rest is everything the
- * server says, in order. The session: open, login AUTO, STAT, LIST all, UIDL
- * all, RETR of every message (up to 16), TOP, DELE, RSET, NOOP, QUIT.
+ * size), byte 1 seeds the recv split points (its bit 7 also forbids
+ * pipelining), the rest is everything the server says, in order. The
+ * session: open, login AUTO, STAT, LIST all, UIDL all, RETR of every message
+ * (up to 16), TOP, DELE, then a pipelined batch (postie_pop3_queue_*: RETR,
+ * TOP, DELE, NOOP, up to the queue's size and one more, flushed, replies
+ * read in order, queue refilled once mid-way), RSET, NOOP, QUIT.
  *
  * It must never crash, hang or loop without consuming input. Checks: every
- * command sent is one line ending in CRLF with no other CR or LF; a message
- * never yields more bytes than the server sent; once CLOSED, calls say so.
+ * send is whole command lines, each ending in CRLF with no other CR or LF
+ * (several lines only when the server announced PIPELINING); a message never
+ * yields more bytes than the server sent; the queue never holds more than
+ * POSTIE_POP3_PIPELINE_MAX entries and replies come back for the entries in
+ * the order they were queued; once CLOSED, calls say so.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +36,7 @@ typedef struct mem_server {
     int closed;
     int tls_on;        /* start_tls was called (and "succeeded") */
     int plain_secrets; /* the client may show secrets without TLS */
+    int may_pipeline;  /* set by the harness: several lines per send are fine */
 } mem_server;
 
 static uint32_t next_rand(uint32_t *s)
@@ -47,10 +54,22 @@ static long mem_send(void *ctx, const void *buf, size_t len, unsigned timeout_ms
     mem_server *m = ctx;
     (void)timeout_ms;
     CHECK(!m->closed);
-    /* the client sends whole commands: one line, CRLF only at the end */
+    /* the client sends whole commands: lines ending in CRLF, no other CR,
+     * LF or NUL; more than one line only when pipelining (an empty line is a
+     * SASL response) */
     CHECK(len >= 2 && b[len - 2] == '\r' && b[len - 1] == '\n');
-    for (i = 0; i + 2 < len; i++) {
-        CHECK(b[i] != '\r' && b[i] != '\n' && b[i] != '\0');
+    {
+        size_t lines = 0;
+        for (i = 0; i < len; i++) {
+            if (b[i] == '\r') {
+                CHECK(i + 1 < len && b[i + 1] == '\n');
+                lines++;
+                i++;
+                continue;
+            }
+            CHECK(b[i] != '\n' && b[i] != '\0');
+        }
+        CHECK(lines == 1 || m->may_pipeline);
     }
     /* no command that shows the secret ever goes out in clear unless allowed */
     if (!m->tls_on && !m->plain_secrets) {
@@ -213,6 +232,73 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)postie_pop3_drain(&p);
     }
     (void)postie_pop3_dele(&p, 1);
+
+    /* a pipelined batch */
+    if (data[1] & 0x80) {
+        postie_pop3_set_pipelining(&p, 0);
+    }
+    m.may_pipeline = postie_pop3_pipelining(&p);
+    CHECK(!m.may_pipeline || (postie_pop3_caps(&p) & POSTIE_POP3_CAP_PIPELINING));
+    {
+        postie_pop3_cmd_kind want_kind[POSTIE_POP3_PIPELINE_MAX + 8];
+        unsigned long want_msg[POSTIE_POP3_PIPELINE_MAX + 8];
+        size_t nq = 0, head = 0, k, refilled = 0;
+        unsigned long top = p.count > 0 ? (unsigned long)p.count : 1;
+        postie_status st;
+        for (k = 0; k < POSTIE_POP3_PIPELINE_MAX + 1; k++) {
+            unsigned long msg = 1 + k % (top + 1); /* top + 1 is refused */
+            postie_pop3_cmd_kind kind = (postie_pop3_cmd_kind)(1 + k % 4);
+            switch (kind) {
+            case POSTIE_POP3_CMD_RETR: st = postie_pop3_queue_retr(&p, msg); break;
+            case POSTIE_POP3_CMD_TOP: st = postie_pop3_queue_top(&p, msg, k); break;
+            case POSTIE_POP3_CMD_DELE: st = postie_pop3_queue_dele(&p, msg); break;
+            default: st = postie_pop3_queue_noop(&p); msg = 0; break;
+            }
+            if (st == POSTIE_OK) {
+                CHECK(nq < POSTIE_POP3_PIPELINE_MAX);
+                want_kind[nq] = kind;
+                want_msg[nq++] = msg;
+            } else if (st == POSTIE_ERR_BUFFER) {
+                CHECK(nq == POSTIE_POP3_PIPELINE_MAX);
+            }
+            CHECK(postie_pop3_queued(&p) == nq - head);
+        }
+        (void)postie_pop3_flush(&p);
+        for (;;) {
+            postie_pop3_cmd_kind kind;
+            unsigned long msg, oct;
+            st = postie_pop3_next(&p, &kind, &msg, &oct);
+            if (st == POSTIE_DONE) {
+                CHECK(head == nq);
+                break;
+            }
+            if (st == POSTIE_ERR_STATE) {
+                CHECK(postie_pop3_get_state(&p) == POSTIE_POP3_STATE_CLOSED);
+                break;
+            }
+            CHECK(head < nq && kind == want_kind[head] && msg == want_msg[head]);
+            head++;
+            if (st == POSTIE_OK && (kind == POSTIE_POP3_CMD_RETR || kind == POSTIE_POP3_CMD_TOP)) {
+                CHECK(postie_pop3_next(&p, NULL, NULL, NULL) == POSTIE_ERR_BUSY);
+                read_message(&p, cap, &m);
+            } else if (st != POSTIE_OK && st != POSTIE_ERR_SERVER) {
+                CHECK(postie_pop3_get_state(&p) == POSTIE_POP3_STATE_CLOSED);
+                CHECK(postie_pop3_queued(&p) == 0);
+                break;
+            }
+            if (!refilled && head == 2 && !p.busy &&
+                postie_pop3_queue_noop(&p) == POSTIE_OK) {
+                refilled = 1; /* the ring wraps: a new entry behind the rest */
+                CHECK(nq < sizeof want_kind / sizeof want_kind[0]);
+                want_kind[nq] = POSTIE_POP3_CMD_NOOP;
+                want_msg[nq++] = 0;
+                (void)postie_pop3_flush(&p);
+            }
+            if (p.busy) {
+                (void)postie_pop3_drain(&p);
+            }
+        }
+    }
     (void)postie_pop3_rset(&p);
     (void)postie_pop3_noop(&p);
     (void)postie_pop3_quit(&p, &committed);
