@@ -20,6 +20,7 @@
 #define POSTIE_COMPOSE_IN_SIZE      57   /* one base64 line of input; minimum 3 */
 #define POSTIE_SCRAM_AUTH_MAX      256   /* documented minimum */
 #define POSTIE_SCRAM_SALT_MAX       64
+#define POSTIE_POP3_PIPELINE_MAX     4   /* minimum 1 (no overlap); 4 RETR/DELE in flight */
 #define POSTIE_DEFAULT_TIMEOUT_MS  15000u
 
 #endif /* POSTIE_CONFIG_MIN_H */
