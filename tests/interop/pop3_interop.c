@@ -1063,8 +1063,9 @@ static void test_many(void)
     static const size_t bufsizes[] = {4093, 1, 13, 512, 65536};
     char *hit = calloc(MANY, 1);
     unsigned long *want_size = calloc(MANY, sizeof *want_size);
+    size_t *file_of = calloc(MANY + 1, sizeof *file_of); /* message number -> paths[] */
 
-    if (files == NULL || hit == NULL || want_size == NULL) {
+    if (files == NULL || hit == NULL || want_size == NULL || file_of == NULL) {
         setup_fail("out of memory");
     }
     reset_box(cfg_user2);
@@ -1120,6 +1121,8 @@ static void test_many(void)
             if (msg != n || j == MANY || hit[j]++) {
                 diag("UIDL all: entry %lu msg %lu uid '%s'", n, msg, uid);
                 ok = 0;
+            } else {
+                file_of[msg] = j;
             }
         }
         ok = ok && st == POSTIE_DONE && n == MANY;
@@ -1154,6 +1157,45 @@ static void test_many(void)
     }
     check(bad == 0, "RETR of all %d messages byte for byte (buffers 1, 13, 512, 4093, 65536)",
           MANY);
+
+    /* the same messages again through the pipelining queue (RFC 2449):
+     * Dovecot announces PIPELINING, so RETRs go out POSTIE_POP3_PIPELINE_MAX
+     * at a time and the replies are matched to their entries */
+    check(postie_pop3_pipelining(&s.p), "Dovecot announces PIPELINING: the queue pipelines");
+    {
+        unsigned long queued = 0, answered = 0;
+        bad = 0;
+        while (answered < MANY && bad < 5) {
+            postie_pop3_cmd_kind kind;
+            unsigned long no = 0;
+            while (queued < MANY && postie_pop3_queue_retr(&s.p, queued + 1) == POSTIE_OK) {
+                queued++;
+            }
+            st = postie_pop3_flush(&s.p);
+            st = st == POSTIE_OK ? postie_pop3_next(&s.p, &kind, &no, NULL) : st;
+            if (st != POSTIE_OK || kind != POSTIE_POP3_CMD_RETR || no != answered + 1) {
+                diag("pipelined RETR %lu: %s, entry %d/%lu", answered + 1, st_name(st), (int)kind,
+                     no);
+                bad = 5;
+                break;
+            }
+            {
+                buf f = {0}, want = {0};
+                char what[64];
+                snprintf(what, sizeof what, "pipelined RETR %lu", no);
+                read_file(paths[file_of[no]], &f);
+                served_form(&f, &want);
+                if (!read_compare(&s.p, &want, bufsizes[no % 5], what)) {
+                    bad++;
+                }
+                buf_free(&f);
+                buf_free(&want);
+            }
+            answered++;
+        }
+        check(bad == 0 && answered == MANY && postie_pop3_queued(&s.p) == 0,
+              "pipelined RETR of all %d messages byte for byte, replies in order", MANY);
+    }
     st = postie_pop3_dele(&s.p, MANY);
     st = st == POSTIE_OK ? postie_pop3_rset(&s.p) : st;
     check(st == POSTIE_OK, "DELE %d and RSET in a large mailbox (%s)", MANY, st_name(st));
@@ -1161,6 +1203,7 @@ static void test_many(void)
 out:
     free(hit);
     free(want_size);
+    free(file_of);
     reset_box(cfg_user2);
 }
 
