@@ -36,6 +36,7 @@
 #define POSTIE_NETX_NXD_POP3_CLIENT_H
 
 #include "nx_api.h"
+#include "nx_postie_tls.h"
 #include "postie/pop3.h"
 #include "postie/posix_tcp.h"
 
@@ -79,6 +80,7 @@ typedef struct NX_POP3_CLIENT_STRUCT {
     UINT nx_pop3_client_has_carry;
     UCHAR nx_pop3_client_carry;                  /* one byte read ahead of a full packet */
     postie_tcp nx_pop3_client_tcp;
+    NX_POSTIE_TLS_CONTEXT nx_pop3_client_tls;    /* TLS connection (nx_postie_tls.h) */
     postie_pop3 nx_pop3_client_session;          /* the native client */
 } NX_POP3_CLIENT;
 
