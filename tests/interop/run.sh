@@ -16,6 +16,7 @@ PROGRAMS=(
   smtp_interop
   tls_interop
   netx_interop
+  netx_tls_interop
 )
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
