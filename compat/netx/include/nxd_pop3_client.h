@@ -26,6 +26,11 @@
  * NX_POP3_SERVER_ERROR_STATUS means the server answered -ERR (the session is
  * still usable) or answered something that is not POP3 (it is closed).
  *
+ * The session is plain TCP, as the original's. To run it over TLS (STLS or
+ * POP3S, certificate verified), create the client with
+ * nx_postie_pop3_client_tls_create / nxd_postie_pop3_client_tls_create
+ * (nx_postie_tls.h, an extension) instead.
+ *
  * Mail items are numbered from 1. Item 0 is NX_POP3_CLIENT_INVALID_INDEX; an
  * item past the number of items in the maildrop is NX_POP3_INVALID_MAIL_ITEM;
  * nothing is sent for either and the session stays usable. The number of

@@ -8,6 +8,8 @@
  * connection: greeting, EHLO (HELO if refused), AUTH when the server offers
  * it, MAIL, RCPT, DATA with the composed message, QUIT, close. Where the
  * behaviour differs from the original, see docs/netx-compat.md.
+ * Plain TCP, as the original; nx_postie_smtp_client_tls_set (nx_postie_tls.h,
+ * an extension) makes every session use STARTTLS or SMTPS, verified.
  * No global state: every byte a client uses lives in its NX_SMTP_CLIENT, so
  * clients may be used from several threads at once (one thread per client).
  */
