@@ -438,8 +438,11 @@ UINT nx_smtp_mail_send(NX_SMTP_CLIENT *client_ptr, CHAR *recipient_address, UINT
     } else {
         /* TLS (nx_postie_tls.h): the native policy, no plaintext allowance,
          * so AUTH PLAIN/LOGIN only ever go over TLS. */
-        (void)postie_smtp_set_tls(s, nx_postie_tls_policy(c->nx_smtp_client_tls_mode),
-                                  tls_name(c, host)); /* the name was checked at tls_set */
+        if (postie_smtp_set_tls(s, nx_postie_tls_policy(c->nx_smtp_client_tls_mode),
+                                tls_name(c, host)) != POSTIE_OK) {
+            status = NX_SMTP_INVALID_PARAM; /* a name the native client refuses: send nothing */
+            goto end;
+        }
     }
 
     st = postie_smtp_open(s);
