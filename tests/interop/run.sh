@@ -22,6 +22,7 @@ PROGRAMS=(
   tools_tls
   tools_git_send_email
   tools_crash
+  demo
 )
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
