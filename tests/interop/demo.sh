@@ -26,30 +26,34 @@ check() { # description command...
 
 # 1. the demo itself, with an empty HOME: nothing may be written there.
 mkdir -p "$WORK/home"
+rm -rf "$BUILD/demo"   # no result of an earlier run may pass for this one
 start=$SECONDS
 (cd "$ROOT" && HOME=$WORK/home STACK_PORT_BASE=$base timeout 300 bash scripts/demo.sh "$BUILD") > "$OUT" 2>&1
 rc=$?
 took=$((SECONDS - start))
 last=$(tail -n 1 "$OUT")
 check "scripts/demo.sh exits 0 (${took}s; output in $OUT)" [ "$rc" -eq 0 ]
-check "its last line is the verdict DEMO PASSED" bash -c '[[ $1 == "DEMO PASSED: "* ]]' _ "$last"
+passed_verdict() { [[ $last == "DEMO PASSED: "* ]]; }
+check "its last line is the verdict DEMO PASSED" passed_verdict
 check "it ran postie-send in compose mode over STARTTLS with a login and an attachment" \
   grep -qE '^\$ POSTIE_PASSWORD=\*+ [^ ]*/postie-send --tls starttls --cafile [^ ]+ --host [^ ]+ --port [0-9]+ --user [^ ]+ --from .* --attach ' "$OUT"
 check "it ran postie-fetch over STLS into a Maildir" \
   grep -qE '^\$ POSTIE_PASSWORD=\*+ [^ ]*/postie-fetch --tls starttls --cafile [^ ]+ .*--maildir ' "$OUT"
 sent=$(sed -n 's/^ *sent: *\([0-9a-f]\{64\}\) .*/\1/p' "$OUT")
 got=$(sed -n 's/^ *received: *\([0-9a-f]\{64\}\) .*/\1/p' "$OUT")
-check "the attachment's sha256, sent and received, printed and equal" \
-  bash -c '[ -n "$1" ] && [ "$1" = "$2" ]' _ "$sent" "$got"
+sums_equal() { [ -n "$sent" ] && [ "$sent" = "$got" ]; }
+check "the attachment's sha256, sent and received, printed and equal" sums_equal
 check "the decoded attachment on disk is the file that was sent" \
   cmp -s "$BUILD/demo/mandelbrot.png" "$BUILD/demo/received/mandelbrot.png"
-check "the headers and the text of the message are shown" \
-  bash -c 'grep -q "^   Subject: " "$1" && grep -q "with ESMTPSA" "$1" && grep -q "^     | Hello Alice," "$1"' _ "$OUT"
+shows_message() { grep -q "^   Subject: " "$OUT" && grep -q "with ESMTPSA" "$OUT" && grep -q "^     | Hello Alice," "$OUT"; }
+check "the headers and the text of the message are shown" shows_message
 # The passwords are the stack's (its env file stays after the stop).
+# shellcheck disable=SC1091
 pw=$( [ -f "$BUILD/demo-stack/env" ] && . "$BUILD/demo-stack/env" && printf '%s\n%s\n' "$PASS1" "$PASS2" )
-check "no password in the output" bash -c '[ -n "$1" ] && ! grep -qF -e "$1" "$2"' _ "$pw" "$OUT"
-check "the demo's servers are stopped afterwards" \
-  bash -c '! STACK_PORT_BASE=$1 bash "$2/scripts/teststack.sh" status "$3/demo-stack" >/dev/null 2>&1' _ "$base" "$ROOT" "$BUILD"
+no_password() { [ -n "$pw" ] && ! grep -qF -e "$pw" "$OUT"; }
+check "no password in the output" no_password
+stack_stopped() { ! STACK_PORT_BASE=$base bash "$ROOT/scripts/teststack.sh" status "$BUILD/demo-stack" >/dev/null 2>&1; }
+check "the demo's servers are stopped afterwards" stack_stopped
 check "nothing was written into HOME" [ -z "$(ls -A "$WORK/home")" ]
 check "the demo took less than a minute" [ "$took" -lt 60 ]
 
@@ -57,8 +61,8 @@ check "the demo took less than a minute" [ "$took" -lt 60 ]
 mkdir -p "$WORK/empty-build"
 (cd "$ROOT" && STACK_PORT_BASE=$base bash scripts/demo.sh "$WORK/empty-build") > "$WORK/empty.out" 2>&1
 rc=$?
-check "without the tools: exit non-zero and a DEMO FAILED verdict" \
-  bash -c '[ "$1" -ne 0 ] && tail -n 1 "$2" | grep -q "^DEMO FAILED: "' _ "$rc" "$WORK/empty.out"
+failed_verdict() { [ "$rc" -ne 0 ] && tail -n 1 "$WORK/empty.out" | grep -q "^DEMO FAILED: "; }
+check "without the tools: exit non-zero and a DEMO FAILED verdict" failed_verdict
 
 if [ "$failures" -ne 0 ]; then
   echo "# the demo's output:"
