@@ -1,6 +1,7 @@
 # Postie: the two commands the README promises, and a few helpers.
 #   make test     install what is missing (Debian 12, as root), build, run every test
-#   make demo     start the loopback mail servers and show the library at work
+#   make demo     start the loopback mail servers, send a message with an attachment
+#                 with postie-send, fetch it with postie-fetch, check what arrived
 #   make install PREFIX=DIR
 #   make bench    build with -DPOSTIE_BUILD_BENCH=ON into build/bench and run the
 #                 benchmarks (docs/performance.md); not part of make test

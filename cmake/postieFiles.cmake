@@ -53,13 +53,16 @@ set(POSTIE_INCLUDE_DIRS
 
 # NetX Duo compatibility layer (compat/netx, library postie_netx): POSIX hosts
 # only (POSIX threads and the host's TCP); needs the POP3, SMTP and POSIX
-# sources above.
+# sources above. Its TLS calls (nx_postie_tls.h) need POSTIE_TLS_OPENSSL_SOURCES
+# and POSTIE_HAVE_OPENSSL=1 defined when compiling these files; without them
+# they return NX_POSTIE_TLS_NOT_AVAILABLE.
 set(POSTIE_NETX_SOURCES
   ${POSTIE_ROOT}/compat/netx/nx_packet.c
   ${POSTIE_ROOT}/compat/netx/nx_ip.c
   ${POSTIE_ROOT}/compat/netx/tx_thread.c
   ${POSTIE_ROOT}/compat/netx/nx_pop3_client.c
   ${POSTIE_ROOT}/compat/netx/nx_smtp_client.c
+  ${POSTIE_ROOT}/compat/netx/nx_postie_tls.c
 )
 set(POSTIE_NETX_INCLUDE_DIRS
   ${POSTIE_ROOT}/compat/netx/include

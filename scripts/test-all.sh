@@ -30,6 +30,9 @@ build_tree() { # dir compiler extra-cmake-args...
 }
 
 unit_gcc()  { build_tree build/gcc gcc && (cd build/gcc && ctest --output-on-failure -j2); }
+# TLS is optional at build time: everything builds and passes without OpenSSL
+nossl() { build_tree build/nossl gcc -DPOSTIE_WITH_OPENSSL=OFF &&
+          ! grep -rq 'libssl' build/nossl/postie.pc && (cd build/nossl && ctest --output-on-failure -j2); }
 unit_asan() { build_tree build/asan clang -DPOSTIE_SANITIZE=ON &&
               (cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j2); }
 
@@ -56,6 +59,7 @@ fuzz_smoke() {
 stage unit-gcc  unit_gcc
 stage layers    bash scripts/check-layers.sh build/gcc
 stage install   bash scripts/check-install.sh build/gcc
+stage no-openssl nossl
 stage unit-asan unit_asan
 stage fuzz      fuzz_smoke
 # the transcripts against the gcc build, then again against the ASan+UBSan

@@ -32,10 +32,18 @@ static UINT map_status(postie_status st)
     case POSTIE_ERR_NOMEM:
         return NX_NO_PACKET;
     case POSTIE_ERR_IO:
-    case POSTIE_ERR_TLS:
-    case POSTIE_ERR_TLS_VERIFY:
     case POSTIE_ERR_INTERNAL:
         return NX_NOT_SUCCESSFUL;
+    /* only on TLS sessions (nx_postie_tls.h): a plain session has no TLS
+     * transport, and its policy (OFF plus the plaintext allowance) never
+     * refuses to send credentials */
+    case POSTIE_ERR_TLS:
+        return NX_POSTIE_TLS_FAILED;
+    case POSTIE_ERR_TLS_VERIFY:
+        return NX_POSTIE_TLS_VERIFY_FAILED;
+    case POSTIE_ERR_TLS_REQUIRED:
+    case POSTIE_ERR_INSECURE:
+        return NX_POSTIE_TLS_NOT_OFFERED;
     default: /* SERVER, AUTH, TRANSIENT, PROTOCOL, LINE_TOO_LONG, ... */
         return NX_POP3_SERVER_ERROR_STATUS;
     }
@@ -65,10 +73,13 @@ static UINT check_args(NX_POP3_CLIENT *client_ptr, NX_PACKET_POOL *packet_pool_p
     return NX_SUCCESS;
 }
 
-/* Greeting and login over the transport already in c (c otherwise reset). */
+/* Greeting and login over the transport already in c (c otherwise reset).
+ * tls NULL: plain TCP, as the original. Otherwise the session must be
+ * secured as tls->mode says before the login, checked against name. */
 static UINT session_open(NX_POP3_CLIENT *c, UINT APOP_authentication, NX_IP *ip_ptr,
                          NX_PACKET_POOL *packet_pool_ptr, const postie_transport *transport,
-                         CHAR *client_name, CHAR *client_password)
+                         CHAR *client_name, CHAR *client_password,
+                         const nx_postie_tls_settings *tls, const char *name)
 {
     postie_pop3 *p = &c->nx_pop3_client_session;
     postie_status st;
@@ -85,13 +96,28 @@ static UINT session_open(NX_POP3_CLIENT *c, UINT APOP_authentication, NX_IP *ip_
         return NX_PTR_ERROR;
     }
     postie_pop3_set_timeout(p, TICKS_TO_MS(NX_POP3_SERVER_REPLY_TIMEOUT));
-    /* The NetX Duo service speaks plain TCP and logs in with APOP or
-     * USER/PASS, as the original does (docs/netx-compat.md): opt out of the
-     * native client's default TLS policy explicitly. */
-    (void)postie_pop3_set_tls(p, POSTIE_TLS_OFF, NULL);
-    postie_pop3_allow_plaintext_credentials(p, 1);
-    /* the NetX client never sends CAPA: the greeting, then the login */
-    st = postie_pop3_open_ex(p, POSTIE_POP3_OPEN_NO_CAPA);
+    if (tls == NULL) {
+        /* The NetX Duo service speaks plain TCP and logs in with APOP or
+         * USER/PASS, as the original does (docs/netx-compat.md): opt out of
+         * the native client's default TLS policy explicitly. */
+        (void)postie_pop3_set_tls(p, POSTIE_TLS_OFF, NULL);
+        postie_pop3_allow_plaintext_credentials(p, 1);
+        /* the NetX client never sends CAPA: the greeting, then the login */
+        st = postie_pop3_open_ex(p, POSTIE_POP3_OPEN_NO_CAPA);
+    } else {
+        /* TLS (nx_postie_tls.h): the native policy, and no plaintext
+         * allowance, so USER/PASS only ever go over TLS. STLS needs CAPA to
+         * be offered; over implicit TLS the session is the original's. */
+        st = postie_pop3_set_tls(p, nx_postie_tls_policy(tls->mode),
+                                 tls->mode == NX_POSTIE_TLS_IMPLICIT ? NULL : name);
+        if (st == POSTIE_OK) {
+            st = tls->mode == NX_POSTIE_TLS_IMPLICIT ? postie_pop3_open_ex(p, POSTIE_POP3_OPEN_NO_CAPA)
+                                                     : postie_pop3_open(p);
+        }
+        if (st == POSTIE_ERR_SERVER && (postie_pop3_caps(p) & POSTIE_POP3_CAP_STLS)) {
+            st = POSTIE_ERR_TLS_REQUIRED; /* -ERR to STLS: TLS refused */
+        }
+    }
     if (st == POSTIE_OK) {
         st = postie_pop3_login(p, client_name, client_password,
                                APOP_authentication ? POSTIE_POP3_LOGIN_AUTO : POSTIE_POP3_LOGIN_USER);
@@ -128,7 +154,7 @@ UINT nx_postie_pop3_client_create_on(NX_POP3_CLIENT *client_ptr, UINT APOP_authe
     memset(client_ptr, 0, sizeof *client_ptr);
     client_ptr->nx_pop3_client_tcp.fd = -1;
     return session_open(client_ptr, APOP_authentication, ip_ptr, packet_pool_ptr, transport,
-                        client_name, client_password);
+                        client_name, client_password, NULL, NULL);
 }
 
 VOID nx_postie_pop3_client_timeout_set(NX_POP3_CLIENT *client_ptr, unsigned timeout_ms)
@@ -138,11 +164,15 @@ VOID nx_postie_pop3_client_timeout_set(NX_POP3_CLIENT *client_ptr, unsigned time
     }
 }
 
-UINT nxd_pop3_client_create(NX_POP3_CLIENT *client_ptr, UINT APOP_authentication, NX_IP *ip_ptr,
-                            NX_PACKET_POOL *packet_pool_ptr, NXD_ADDRESS *server_duo_address,
-                            ULONG server_port, CHAR *client_name, CHAR *client_password)
+/* Connects to the address, secures the connection when tls is not NULL,
+ * then greeting and login. */
+static UINT connect_and_open(NX_POP3_CLIENT *client_ptr, UINT APOP_authentication, NX_IP *ip_ptr,
+                             NX_PACKET_POOL *packet_pool_ptr, NXD_ADDRESS *server_duo_address,
+                             ULONG server_port, CHAR *client_name, CHAR *client_password,
+                             const nx_postie_tls_settings *tls)
 {
     char host[64], port[8];
+    const char *name;
     postie_transport tr;
     postie_status st;
     UINT status;
@@ -168,9 +198,36 @@ UINT nxd_pop3_client_create(NX_POP3_CLIENT *client_ptr, UINT APOP_authentication
         memset(client_ptr, 0, sizeof *client_ptr);
         return st == POSTIE_ERR_TIMEOUT ? NX_NOT_CONNECTED : map_status(st);
     }
-    postie_tcp_transport(&client_ptr->nx_pop3_client_tcp, &tr);
-    return session_open(client_ptr, APOP_authentication, ip_ptr, packet_pool_ptr, &tr,
-                        client_name, client_password);
+    if (tls == NULL) {
+        postie_tcp_transport(&client_ptr->nx_pop3_client_tcp, &tr);
+        return session_open(client_ptr, APOP_authentication, ip_ptr, packet_pool_ptr, &tr,
+                            client_name, client_password, NULL, NULL);
+    }
+    /* the certificate is checked against the configured name, else the address */
+    name = tls->server_name != NULL ? tls->server_name : host;
+    st = nx_postie_tls_open(&client_ptr->nx_pop3_client_tls, &client_ptr->nx_pop3_client_tcp, tls,
+                            name, TICKS_TO_MS(NX_POP3_SERVER_REPLY_TIMEOUT), &tr);
+    if (st != POSTIE_OK) {
+        memset(client_ptr, 0, sizeof *client_ptr);
+        return map_status(st == POSTIE_ERR_PARAM ? POSTIE_ERR_TLS : st);
+    }
+    return session_open(client_ptr, APOP_authentication, ip_ptr, packet_pool_ptr, &tr, client_name,
+                        client_password, tls, name);
+}
+
+UINT nxd_pop3_client_create(NX_POP3_CLIENT *client_ptr, UINT APOP_authentication, NX_IP *ip_ptr,
+                            NX_PACKET_POOL *packet_pool_ptr, NXD_ADDRESS *server_duo_address,
+                            ULONG server_port, CHAR *client_name, CHAR *client_password)
+{
+    return connect_and_open(client_ptr, APOP_authentication, ip_ptr, packet_pool_ptr,
+                            server_duo_address, server_port, client_name, client_password, NULL);
+}
+
+static void v4_address(NXD_ADDRESS *a, ULONG server_ip_address)
+{
+    memset(a, 0, sizeof *a);
+    a->nxd_ip_version = NX_IP_VERSION_V4;
+    a->nxd_ip_address.v4 = server_ip_address;
 }
 
 UINT nx_pop3_client_create(NX_POP3_CLIENT *client_ptr, UINT APOP_authentication, NX_IP *ip_ptr,
@@ -179,11 +236,87 @@ UINT nx_pop3_client_create(NX_POP3_CLIENT *client_ptr, UINT APOP_authentication,
 {
     NXD_ADDRESS a;
 
-    memset(&a, 0, sizeof a);
-    a.nxd_ip_version = NX_IP_VERSION_V4;
-    a.nxd_ip_address.v4 = server_ip_address;
+    v4_address(&a, server_ip_address);
     return nxd_pop3_client_create(client_ptr, APOP_authentication, ip_ptr, packet_pool_ptr, &a,
                                   server_port, client_name, client_password);
+}
+
+/* ---- TLS (nx_postie_tls.h) ------------------------------------------------ */
+
+/* Checks what every TLS create call checks first, into *tls. */
+static UINT tls_args(const NX_POSTIE_TLS_CONFIG *tls_config, nx_postie_tls_settings *tls)
+{
+    if (tls_config == NULL) {
+        return NX_PTR_ERROR;
+    }
+    if (!nx_postie_tls_available()) {
+        return NX_POSTIE_TLS_NOT_AVAILABLE;
+    }
+    if (nx_postie_tls_check(tls_config, tls) != 0) {
+        return NX_POP3_PARAM_ERROR;
+    }
+    return NX_SUCCESS;
+}
+
+UINT nxd_postie_pop3_client_tls_create(NX_POP3_CLIENT *client_ptr, UINT APOP_authentication,
+                                       NX_IP *ip_ptr, NX_PACKET_POOL *packet_pool_ptr,
+                                       NXD_ADDRESS *server_duo_address, ULONG server_port,
+                                       CHAR *client_name, CHAR *client_password,
+                                       const NX_POSTIE_TLS_CONFIG *tls_config)
+{
+    nx_postie_tls_settings tls;
+    UINT status = tls_args(tls_config, &tls);
+
+    if (status != NX_SUCCESS) {
+        return status;
+    }
+    return connect_and_open(client_ptr, APOP_authentication, ip_ptr, packet_pool_ptr,
+                            server_duo_address, server_port, client_name, client_password, &tls);
+}
+
+UINT nx_postie_pop3_client_tls_create(NX_POP3_CLIENT *client_ptr, UINT APOP_authentication,
+                                      NX_IP *ip_ptr, NX_PACKET_POOL *packet_pool_ptr,
+                                      ULONG server_ip_address, ULONG server_port,
+                                      CHAR *client_name, CHAR *client_password,
+                                      const NX_POSTIE_TLS_CONFIG *tls_config)
+{
+    NXD_ADDRESS a;
+
+    v4_address(&a, server_ip_address);
+    return nxd_postie_pop3_client_tls_create(client_ptr, APOP_authentication, ip_ptr,
+                                             packet_pool_ptr, &a, server_port, client_name,
+                                             client_password, tls_config);
+}
+
+UINT nx_postie_pop3_client_tls_create_on(NX_POP3_CLIENT *client_ptr, UINT APOP_authentication,
+                                         NX_IP *ip_ptr, NX_PACKET_POOL *packet_pool_ptr,
+                                         const postie_transport *transport, CHAR *client_name,
+                                         CHAR *client_password,
+                                         const NX_POSTIE_TLS_CONFIG *tls_config)
+{
+    nx_postie_tls_settings tls;
+    UINT status;
+
+    if (transport == NULL) {
+        return NX_PTR_ERROR;
+    }
+    status = tls_args(tls_config, &tls);
+    if (status == NX_SUCCESS) {
+        status = check_args(client_ptr, packet_pool_ptr, client_name, client_password);
+    }
+    if (status == NX_SUCCESS && tls.server_name == NULL) {
+        status = NX_POP3_PARAM_ERROR; /* no address to check the certificate against */
+    }
+    if (status != NX_SUCCESS) {
+        if (transport->close != NULL) {
+            transport->close(transport->ctx);
+        }
+        return status;
+    }
+    memset(client_ptr, 0, sizeof *client_ptr);
+    client_ptr->nx_pop3_client_tcp.fd = -1;
+    return session_open(client_ptr, APOP_authentication, ip_ptr, packet_pool_ptr, transport,
+                        client_name, client_password, &tls, tls.server_name);
 }
 
 /* ---- transaction state --------------------------------------------------- */

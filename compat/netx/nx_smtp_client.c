@@ -62,9 +62,17 @@ static UINT map_common(postie_status st)
     case POSTIE_ERR_RESOLVE:
         return NX_NOT_CONNECTED;
     case POSTIE_ERR_IO:
-    case POSTIE_ERR_TLS:
-    case POSTIE_ERR_TLS_VERIFY:
         return NX_SMTP_TRANSMIT_ERROR;
+    /* only on TLS sessions (nx_postie_tls.h): a plain session has no TLS
+     * transport, and its policy (OFF plus the plaintext allowance) never
+     * refuses to send anything */
+    case POSTIE_ERR_TLS:
+        return NX_POSTIE_TLS_FAILED;
+    case POSTIE_ERR_TLS_VERIFY:
+        return NX_POSTIE_TLS_VERIFY_FAILED;
+    case POSTIE_ERR_TLS_REQUIRED:
+    case POSTIE_ERR_INSECURE:
+        return NX_POSTIE_TLS_NOT_OFFERED;
     case POSTIE_ERR_PROTOCOL:
         return NX_SMTP_INVALID_SERVER_REPLY;
     case POSTIE_ERR_LINE_TOO_LONG:
@@ -134,6 +142,12 @@ static long wire_recv(void *ctx, void *buf, size_t len, unsigned timeout_ms)
     return c->nx_smtp_client_wire.recv(c->nx_smtp_client_wire.ctx, buf, len, timeout_ms);
 }
 
+static postie_status wire_start_tls(void *ctx, const char *server_name)
+{
+    NX_SMTP_CLIENT *c = (NX_SMTP_CLIENT *)ctx;
+    return c->nx_smtp_client_wire.start_tls(c->nx_smtp_client_wire.ctx, server_name);
+}
+
 static void wire_close(void *ctx)
 {
     NX_SMTP_CLIENT *c = (NX_SMTP_CLIENT *)ctx;
@@ -155,6 +169,42 @@ static postie_status tcp_connect(void *user, const char *host, const char *port,
         postie_tcp_transport(&c->nx_smtp_client_tcp, out);
     }
     return st;
+}
+
+/* The client's TLS settings (nx_postie_smtp_client_tls_set), as the shared
+ * helpers take them. */
+static void tls_settings(const NX_SMTP_CLIENT *c, nx_postie_tls_settings *t)
+{
+    memset(t, 0, sizeof *t);
+    t->mode = c->nx_smtp_client_tls_mode;
+    t->server_name = c->nx_smtp_client_tls_server_name[0] ? c->nx_smtp_client_tls_server_name : NULL;
+    t->ca_file = c->nx_smtp_client_tls_ca_file[0] ? c->nx_smtp_client_tls_ca_file : NULL;
+    t->pin_type = c->nx_smtp_client_tls_pin_type;
+    memcpy(t->pin, c->nx_smtp_client_tls_pin, sizeof t->pin);
+    t->insecure = c->nx_smtp_client_tls_insecure;
+}
+
+/* The name the server's certificate is checked against. */
+static const char *tls_name(const NX_SMTP_CLIENT *c, const char *host)
+{
+    return c->nx_smtp_client_tls_server_name[0] ? c->nx_smtp_client_tls_server_name : host;
+}
+
+/* TCP, then the OpenSSL transport over it (with its handshake for IMPLICIT). */
+static postie_status tls_connect(void *user, const char *host, const char *port, unsigned timeout_ms,
+                                 postie_transport *out)
+{
+    NX_SMTP_CLIENT *c = (NX_SMTP_CLIENT *)user;
+    nx_postie_tls_settings t;
+    postie_status st = tcp_connect(user, host, port, timeout_ms, out);
+
+    if (st != POSTIE_OK) {
+        return st;
+    }
+    tls_settings(c, &t);
+    st = nx_postie_tls_open(&c->nx_smtp_client_tls, &c->nx_smtp_client_tcp, &t, tls_name(c, host),
+                            c->nx_smtp_client_timeout_ms, out);
+    return st == POSTIE_ERR_PARAM ? POSTIE_ERR_TLS : st;
 }
 
 /* ---- services -------------------------------------------------------------- */
@@ -218,6 +268,36 @@ VOID nx_postie_smtp_client_timeout_set(NX_SMTP_CLIENT *client_ptr, unsigned time
     if (client_ptr != NULL) {
         client_ptr->nx_smtp_client_timeout_ms = timeout_ms;
     }
+}
+
+UINT nx_postie_smtp_client_tls_set(NX_SMTP_CLIENT *client_ptr, const NX_POSTIE_TLS_CONFIG *tls_config)
+{
+    NX_SMTP_CLIENT *c = client_ptr;
+    nx_postie_tls_settings t;
+
+    if (c == NULL || tls_config == NULL) {
+        return NX_PTR_ERROR;
+    }
+    if (c->nx_smtp_client_id != NX_SMTP_CLIENT_ID || c->nx_smtp_client_init_status != NX_TRUE) {
+        return NX_SMTP_CLIENT_NOT_INTIALIZED;
+    }
+    if (!nx_postie_tls_available()) {
+        return NX_POSTIE_TLS_NOT_AVAILABLE;
+    }
+    if (nx_postie_tls_check(tls_config, &t) != 0 ||
+        (t.server_name != NULL && strlen(t.server_name) > NX_POSTIE_TLS_MAX_SERVER_NAME) ||
+        (t.ca_file != NULL && strlen(t.ca_file) > NX_POSTIE_TLS_MAX_CA_FILE)) {
+        return NX_SMTP_INVALID_PARAM;
+    }
+    c->nx_smtp_client_tls_mode = t.mode;
+    snprintf(c->nx_smtp_client_tls_server_name, sizeof c->nx_smtp_client_tls_server_name, "%s",
+             t.server_name != NULL ? t.server_name : "");
+    snprintf(c->nx_smtp_client_tls_ca_file, sizeof c->nx_smtp_client_tls_ca_file, "%s",
+             t.ca_file != NULL ? t.ca_file : "");
+    c->nx_smtp_client_tls_pin_type = t.pin_type;
+    memcpy(c->nx_smtp_client_tls_pin, t.pin, sizeof c->nx_smtp_client_tls_pin);
+    c->nx_smtp_client_tls_insecure = t.insecure;
+    return NX_SUCCESS;
 }
 
 /* AUTH as configured and offered. A server that offers no AUTH gets none. */
@@ -325,7 +405,9 @@ UINT nx_smtp_mail_send(NX_SMTP_CLIENT *client_ptr, CHAR *recipient_address, UINT
 
     nx_postie_address_string(&c->nx_smtp_server_address, host, sizeof host);
     snprintf(port, sizeof port, "%u", (unsigned)c->nx_smtp_server_port);
-    connect = c->nx_smtp_client_connect ? c->nx_smtp_client_connect : tcp_connect;
+    connect = c->nx_smtp_client_connect ? c->nx_smtp_client_connect
+              : c->nx_smtp_client_tls_mode ? tls_connect
+                                           : tcp_connect;
     connect_user = c->nx_smtp_client_connect ? c->nx_smtp_client_connect_user : (void *)c;
     memset(&c->nx_smtp_client_wire, 0, sizeof c->nx_smtp_client_wire);
     st = connect(connect_user, host, port, TICKS_TO_MS(NX_SMTP_CLIENT_CONNECTION_TIMEOUT),
@@ -337,20 +419,39 @@ UINT nx_smtp_mail_send(NX_SMTP_CLIENT *client_ptr, CHAR *recipient_address, UINT
     tr.ctx = c;
     tr.send = wire_send;
     tr.recv = wire_recv;
-    tr.start_tls = NULL;
+    /* the upgrade is offered only to TLS sessions: a plain one stays plain */
+    tr.start_tls = c->nx_smtp_client_tls_mode != 0 && c->nx_smtp_client_wire.start_tls != NULL
+                       ? wire_start_tls
+                       : NULL;
     tr.close = wire_close;
     c->nx_smtp_client_said_hello = NX_FALSE;
     s = &c->nx_smtp_client_session;
     postie_smtp_init(s, &tr);
     postie_smtp_set_timeout(s, c->nx_smtp_client_timeout_ms);
     postie_smtp_set_domain(s, c->nx_smtp_client_domain); /* checked at create */
-    /* The NetX Duo service speaks plain TCP and uses AUTH PLAIN/LOGIN as the
-     * original does (docs/netx-compat.md): opt out of the native client's
-     * default TLS policy explicitly. */
-    (void)postie_smtp_set_tls(s, POSTIE_TLS_OFF, NULL);
-    postie_smtp_allow_plaintext_credentials(s, 1);
+    if (c->nx_smtp_client_tls_mode == 0) {
+        /* The NetX Duo service speaks plain TCP and uses AUTH PLAIN/LOGIN as
+         * the original does (docs/netx-compat.md): opt out of the native
+         * client's default TLS policy explicitly. */
+        (void)postie_smtp_set_tls(s, POSTIE_TLS_OFF, NULL);
+        postie_smtp_allow_plaintext_credentials(s, 1);
+    } else {
+        /* TLS (nx_postie_tls.h): the native policy, no plaintext allowance,
+         * so AUTH PLAIN/LOGIN only ever go over TLS. */
+        if (postie_smtp_set_tls(s, nx_postie_tls_policy(c->nx_smtp_client_tls_mode),
+                                tls_name(c, host)) != POSTIE_OK) {
+            status = NX_SMTP_INVALID_PARAM; /* a name the native client refuses: send nothing */
+            goto end;
+        }
+    }
 
     st = postie_smtp_open(s);
+    if (st != POSTIE_OK && c->nx_smtp_client_tls_mode != 0 &&
+        (st == POSTIE_ERR_SERVER || st == POSTIE_ERR_TRANSIENT) &&
+        postie_smtp_has(s, POSTIE_SMTP_EXT_STARTTLS)) {
+        status = NX_POSTIE_TLS_NOT_OFFERED; /* STARTTLS refused, and the mode requires it */
+        goto end;
+    }
     if (st != POSTIE_OK) {
         status = map_step(st, c->nx_smtp_client_said_hello ? NX_SMTP_HELLO_REPLY_ERROR
                                                            : NX_SMTP_GREET_REPLY_ERROR);

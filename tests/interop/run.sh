@@ -23,6 +23,8 @@ PROGRAMS=(
   tools_git_send_email
   tools_pipeline
   tools_crash
+  netx_tls_interop
+  demo
 )
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }

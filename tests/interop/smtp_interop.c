@@ -3,7 +3,8 @@
  * Dovecot), with every message fetched back with Postie's POP3 client from
  * the Dovecot that serves the Maildirs Postfix delivers into.
  *
- * Uses only the public API (postie/smtp.h, postie/pop3.h, postie/posix_tcp.h).
+ * Uses only the public API (postie/smtp.h, postie/compose.h, postie/pop3.h,
+ * postie/posix_tcp.h).
  * A message counts as delivered intact when the fetched message ends with
  * exactly the bytes we meant to send (line ends normalised to CRLF, as the
  * client puts them on the wire) and everything before them is header lines
@@ -23,10 +24,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "postie/base64.h"
+#include "postie/compose.h"
 #include "postie/pop3.h"
 #include "postie/posix_tcp.h"
 #include "postie/smtp.h"
@@ -677,6 +681,228 @@ static void test_size_and_params(void)
     (void)postie_smtp_quit(&c.s);
 }
 
+/* ---- a composed message: UTF-8 subject, 10 MiB attachment ---------------- */
+
+#define ATTACH_LEN (10u * 1024u * 1024u)
+
+/* The attachment's bytes: a xorshift stream, so nothing needs to hold them
+ * while sending, and the check can make them again. */
+typedef struct prng_reader {
+    unsigned long long state;
+    size_t left;
+} prng_reader;
+
+static unsigned char prng_next(unsigned long long *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return (unsigned char)(*x >> 24);
+}
+
+static postie_status prng_read(void *user, char *out, size_t cap, size_t *n)
+{
+    prng_reader *r = user;
+    size_t i, k = r->left < cap ? r->left : cap;
+    for (i = 0; i < k; i++) {
+        out[i] = (char)prng_next(&r->state);
+    }
+    r->left -= k;
+    *n = k;
+    return k == 0 ? POSTIE_DONE : POSTIE_OK;
+}
+
+/* Value of header `name` in the header block of msg, unfolded (CRLF + WSP
+ * removed), into out; 1 when found. */
+static int header_value(const buf *msg, const char *name, buf *out)
+{
+    const char *p = msg->p, *end = strstr(msg->p, "\r\n\r\n");
+    size_t nl = strlen(name);
+    if (end == NULL) {
+        return 0;
+    }
+    while (p < end) {
+        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (v < end) {
+                if (v[0] == '\r' && v[1] == '\n') {
+                    if (v[2] != ' ' && v[2] != '\t') {
+                        break;
+                    }
+                    v += 2; /* unfold */
+                    continue;
+                }
+                buf_put(out, v, 1);
+                v++;
+            }
+            return 1;
+        }
+        p = strstr(p, "\r\n");
+        if (p == NULL) {
+            return 0;
+        }
+        p += 2;
+    }
+    return 0;
+}
+
+/* Decodes a header value made of RFC 2047 "=?UTF-8?B?...?=" words (white
+ * space between encoded-words is dropped, RFC 2047 sec. 6.2); 1 on success. */
+static int decode_words(const char *v, buf *out)
+{
+    while (*v != '\0') {
+        const char *q, *e;
+        char raw[256];
+        size_t n;
+        while (*v == ' ' || *v == '\t') {
+            v++;
+        }
+        if (*v == '\0') {
+            break;
+        }
+        if (strncasecmp(v, "=?UTF-8?B?", 10) != 0) {
+            return 0;
+        }
+        q = v + 10;
+        e = strstr(q, "?=");
+        if (e == NULL || postie_base64_decode(q, (size_t)(e - q), raw, sizeof raw, &n) != POSTIE_OK) {
+            return 0;
+        }
+        buf_put(out, raw, n);
+        v = e + 2;
+    }
+    return 1;
+}
+
+static void test_composed_message(void)
+{
+    static const char subject[] =
+        "Grüße aus Zürich — 東京からのファイル ✓ with a subject long enough to need "
+        "several encoded-words";
+    static const char body[] = "Bonjour Bob,\r\n\r\nvoilà the file you asked for.\r\n";
+    static postie_compose comp;
+    postie_compose_message m;
+    postie_compose_address to;
+    postie_compose_attachment att;
+    prng_reader gen = {0x9e3779b97f4a7c15ull, ATTACH_LEN};
+    unsigned char rnd[16];
+    conn c;
+    postie_smtp_rcpt r;
+    postie_smtp_envelope env;
+    buf got[2] = {{0}, {0}}, subj = {0}, subj_dec = {0}, ctype = {0};
+    unsigned char *decoded = NULL;
+    size_t n = 0, i, dlen = 0;
+    postie_status st;
+    int sent = 0;
+
+    reset_box(cfg_user2);
+    for (i = 0; i < sizeof rnd; i++) {
+        rnd[i] = (unsigned char)(rand() & 0xff);
+    }
+    postie_compose_message_init(&m);
+    m.time = (int64_t)time(NULL);
+    m.random = rnd;
+    m.random_len = sizeof rnd;
+    m.from.name = "Alice Ærøskøbing";
+    m.from.address = cfg_user1;
+    to.name = "Bob";
+    to.address = cfg_user2;
+    m.to = &to;
+    m.to_count = 1;
+    m.subject = subject;
+    m.body = body;
+    m.body_len = sizeof body - 1;
+    att.filename = "random-10MiB.bin";
+    att.content_type = "application/octet-stream";
+    att.data = NULL;
+    att.len = 0;
+    att.read = prng_read;
+    att.read_user = &gen;
+    m.attachments = &att;
+    m.attachment_count = 1;
+
+    if (!smtp_connect(&c)) {
+        check(0, "composed message: connect");
+        return;
+    }
+    m.allow_8bit = postie_smtp_has(&c.s, POSTIE_SMTP_EXT_8BITMIME);
+    st = postie_compose_begin(&comp, &m);
+    if (st == POSTIE_OK && smtp_login(&c, POSTIE_SASL_PASSWORD_MECHS)) {
+        memset(&env, 0, sizeof env);
+        memset(&r, 0, sizeof r);
+        r.addr = cfg_user2;
+        env.from = cfg_user1;
+        env.rcpts = &r;
+        env.nrcpts = 1;
+        env.flags = postie_compose_is_8bit(&comp) ? POSTIE_SMTP_MSG_8BIT : 0;
+        st = postie_smtp_send(&c.s, &env, postie_compose_reader, &comp);
+        sent = st == POSTIE_OK;
+        if (!sent) {
+            diag("send: %s (%d %s)", postie_status_name(st), postie_smtp_reply_code(&c.s),
+                 postie_smtp_reply_text(&c.s));
+        }
+    }
+    (void)postie_smtp_quit(&c.s);
+    check(sent, "composed message with a 10 MiB attachment streamed from a reader: sent");
+    if (!sent || wait_delivered(cfg_maildir2, 1) < 1 || !fetch_all(cfg_user2, cfg_pass2, got, 2, &n) ||
+        n != 1) {
+        check(0, "composed message fetched back");
+        goto out;
+    }
+    check(header_value(&got[0], "Subject", &subj) && decode_words(subj.p, &subj_dec) &&
+              strcmp(subj_dec.p, subject) == 0,
+          "UTF-8 subject arrives as RFC 2047 words that decode to the same text");
+    check(strstr(got[0].p, "voilà the file") != NULL || strstr(got[0].p, "voil=C3=A0 the file") != NULL,
+          "text part arrives (8bit or quoted-printable)");
+    /* the attachment: the base64 part after the one with a filename */
+    if (header_value(&got[0], "Content-Type", &ctype) && strstr(ctype.p, "boundary=") != NULL) {
+        char delim[128];
+        const char *b = strstr(ctype.p, "boundary=") + 9, *part, *data, *stop;
+        size_t bl = 0;
+        if (*b == '"') {
+            b++;
+        }
+        while (b[bl] != '\0' && b[bl] != '"' && b[bl] != ';' && bl < 100) {
+            bl++;
+        }
+        snprintf(delim, sizeof delim, "\r\n--%.*s", (int)bl, b);
+        part = strstr(got[0].p, "filename=\"random-10MiB.bin\"");
+        data = part ? strstr(part, "\r\n\r\n") : NULL;
+        stop = data ? strstr(data, delim) : NULL;
+        if (stop != NULL) {
+            buf clean = {0};
+            const char *q;
+            data += 4;
+            for (q = data; q < stop; q++) {
+                if (*q != '\r' && *q != '\n') {
+                    buf_put(&clean, q, 1);
+                }
+            }
+            decoded = malloc(ATTACH_LEN + 3);
+            if (decoded != NULL &&
+                postie_base64_decode(clean.p, clean.len, decoded, ATTACH_LEN + 3, &dlen) != POSTIE_OK) {
+                dlen = 0;
+            }
+            buf_free(&clean);
+        }
+    }
+    {
+        int same = dlen == ATTACH_LEN;
+        unsigned long long x = 0x9e3779b97f4a7c15ull;
+        for (i = 0; same && i < dlen; i++) {
+            same = decoded[i] == prng_next(&x);
+        }
+        check(same, "10 MiB attachment decodes to the same bytes (%zu bytes decoded)", dlen);
+    }
+out:
+    free(decoded);
+    buf_free(&got[0]);
+    buf_free(&got[1]);
+    buf_free(&subj);
+    buf_free(&subj_dec);
+    buf_free(&ctype);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -703,6 +929,7 @@ int main(int argc, char **argv)
     test_size_and_params();
     test_many_recipients();
     test_many_messages();
+    test_composed_message();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

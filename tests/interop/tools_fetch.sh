@@ -56,6 +56,18 @@ check "trace shows the dialogue" grep -q '^C: UIDL' "$WORK/err"
 check "trace shows the login redacted" grep -Eq '^C: (APOP|PASS) .*<redacted>' "$WORK/err"
 check "trace never shows the password" bash -c "! grep -qF -- '$PASS1' '$WORK/err'"
 
+# 5b. the progress bar: drawn on a terminal (a pty from script(1)), never
+# when standard error is a file, and -q silences it on a terminal too
+script -qefc "stty cols 120; $FETCH $POP --user $USER1 --maildir $WORK/md-pb --state $WORK/st-pb" /dev/null \
+  >"$WORK/pty" 2>&1 </dev/null
+check "progress bar on a terminal: bar, messages, bytes, rate, time left" \
+  grep -Eq '\[#{20}\] 8/8 msgs .* [0-9.]+ ?[KMG]?i?B/s .*left' "$WORK/pty"
+expect_rc "the same fetch with standard error a file" 0 "$FETCH" $POP --user "$USER1" --maildir "$WORK/md-pb2" --state "$WORK/st-pb2"
+check "  ... draws no progress bar" bash -c "! grep -q 'msgs' '$WORK/err'"
+script -qefc "stty cols 120; $FETCH $POP --user $USER1 --maildir $WORK/md-pb3 --state $WORK/st-pb3 -q" /dev/null \
+  >"$WORK/pty" 2>&1 </dev/null
+check "-q on a terminal: no progress bar" bash -c "! grep -q 'msgs' '$WORK/pty'"
+
 # 6. --delete into an mbox: server emptied, mboxrd quoting
 expect_rc "--delete into an mbox" 0 "$FETCH" $POP --user "$USER1" --mbox "$WORK/mbox" --delete --state "$WORK/st-mbox"
 check "server mailbox is empty" [ "$(server_count)" = 0 ]

@@ -13,6 +13,7 @@
 #include "nx_api.h"
 #include "nxd_pop3_client.h"
 #include "nx_postie_hooks.h"
+#include "nx_postie_tls.h"
 
 static ULONG pool_area[8192];
 static NX_PACKET_POOL pool;
@@ -502,6 +503,351 @@ static void test_size_without_stat_uses_list(void **state)
     }
 }
 
+/* ---- TLS (nx_postie_tls.h) ------------------------------------------------ */
+
+static NX_POSTIE_TLS_CONFIG tls_cfg(UINT mode, const char *name)
+{
+    NX_POSTIE_TLS_CONFIG cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.nx_postie_tls_mode = mode;
+    cfg.nx_postie_tls_server_name = (CHAR *)name;
+    return cfg;
+}
+
+static UINT tls_create_on(NX_POP3_CLIENT *c, fake_transport *f, UINT apop, const char *user,
+                          const char *pass, const NX_POSTIE_TLS_CONFIG *cfg)
+{
+    postie_transport tr;
+    fake_bind(f, &tr);
+    return nx_postie_pop3_client_tls_create_on(c, apop, &ip, &pool, &tr, (CHAR *)user,
+                                               (CHAR *)pass, cfg);
+}
+
+/* Without the TLS calls nothing changes, even over a transport that could
+ * upgrade and a server that offers STLS: no CAPA, no STLS, USER/PASS. */
+static void test_tls_off_by_default(void **state)
+{
+    static fake_transport f;
+    NX_POP3_CLIENT c;
+    (void)state;
+    make_pool(64, 2);
+    fake_init(&f, 0);
+    f.tls_supported = 1;
+    fake_step_add(&f, "", "+OK ready\r\n");
+    fake_step_add(&f, "USER u\r\n", "+OK\r\n");
+    fake_step_add(&f, "PASS p\r\n", "+OK\r\n");
+    fake_step_add(&f, "QUIT\r\n", "+OK bye\r\n");
+    assert_int_equal(create_on(&c, &f, NX_FALSE, "u", "p"), NX_SUCCESS);
+    assert_int_equal(nx_pop3_client_quit(&c), NX_SUCCESS);
+    assert_int_equal(nx_pop3_client_delete(&c), NX_SUCCESS);
+    fake_assert_sent(&f, "USER u\r\nPASS p\r\nQUIT\r\n");
+    assert_int_equal(f.tls_calls, 0);
+    fake_free(&f);
+    drop_pool();
+}
+
+#ifdef POSTIE_HAVE_OPENSSL
+
+static void stls_steps(fake_transport *f)
+{
+    fake_step_add(f, "", "+OK POP3 ready <1896.697170952@dbc.mtview.ca.us>\r\n");
+    fake_step_add(f, "CAPA\r\n", "+OK\r\nUSER\r\nSTLS\r\n.\r\n");
+    fake_step_add(f, "STLS\r\n", "+OK begin TLS\r\n");
+    fake_step_add(f, "CAPA\r\n", "+OK\r\nUSER\r\nUIDL\r\n.\r\n");
+}
+
+/* STLS, required: CAPA, STLS, start_tls with the configured name, CAPA
+ * again, then USER/PASS (only now: over TLS), at every chunk size. */
+static void test_tls_stls_every_chunk(void **state)
+{
+    static fake_transport f;
+    static char retr[256];
+    size_t chunk;
+    (void)state;
+    snprintf(retr, sizeof retr, "+OK 120 octets\r\n%s", MSG1_WIRE);
+    for (chunk = 1; chunk <= 64; chunk++) {
+        NX_POP3_CLIENT c;
+        NX_POSTIE_TLS_CONFIG cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS, "pop.example.org");
+        UINT items = 0;
+        ULONG total = 0, size = 0;
+        char buf[512];
+        size_t n;
+        make_pool(32, 4);
+        fake_init(&f, chunk);
+        f.tls_supported = 1;
+        stls_steps(&f);
+        fake_step_add(&f, "USER mrose\r\n", "+OK\r\n");
+        fake_step_add(&f, "PASS mvan99\r\n", "+OK logged in\r\n");
+        fake_step_add(&f, "STAT\r\n", "+OK 1 120\r\n");
+        fake_step_add(&f, "RETR 1\r\n", retr);
+        fake_step_add(&f, "QUIT\r\n", "+OK bye\r\n");
+        assert_int_equal(tls_create_on(&c, &f, NX_FALSE, "mrose", "mvan99", &cfg), NX_SUCCESS);
+        assert_int_equal(f.tls_calls, 1);
+        assert_string_equal(f.tls_name, "pop.example.org");
+        assert_int_equal(f.tls_sent_len, strlen("CAPA\r\nSTLS\r\n")); /* nothing else in clear */
+        assert_int_equal(nx_pop3_client_mail_items_get(&c, &items, &total), NX_SUCCESS);
+        assert_int_equal(items, 1);
+        assert_int_equal(nx_pop3_client_mail_item_get(&c, 1, &size), NX_SUCCESS);
+        n = fetch(&c, buf, sizeof buf, 32);
+        assert_int_equal(n, strlen(MSG1));
+        assert_memory_equal(buf, MSG1, n);
+        assert_int_equal(nx_pop3_client_quit(&c), NX_SUCCESS);
+        assert_int_equal(nx_pop3_client_delete(&c), NX_SUCCESS);
+        fake_assert_sent(&f, "CAPA\r\nSTLS\r\nCAPA\r\nUSER mrose\r\nPASS mvan99\r\nSTAT\r\nRETR 1\r\n"
+                             "QUIT\r\n");
+        assert_int_equal(f.closed, 1);
+        fake_free(&f);
+        drop_pool();
+    }
+}
+
+/* APOP over STLS: the greeting's timestamp is used after the upgrade. */
+static void test_tls_stls_apop(void **state)
+{
+    static fake_transport f;
+    NX_POP3_CLIENT c;
+    NX_POSTIE_TLS_CONFIG cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS, "pop.example.org");
+    (void)state;
+    make_pool(64, 2);
+    fake_init(&f, 0);
+    f.tls_supported = 1;
+    stls_steps(&f);
+    fake_step_add(&f, "APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n", "+OK\r\n");
+    assert_int_equal(tls_create_on(&c, &f, NX_TRUE, "mrose", "tanstaaf", &cfg), NX_SUCCESS);
+    fake_assert_sent(&f, "CAPA\r\nSTLS\r\nCAPA\r\nAPOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n");
+    assert_int_equal(f.tls_calls, 1);
+    nx_pop3_client_delete(&c);
+    fake_free(&f);
+    drop_pool();
+}
+
+/* Required STLS and a server (or transport) that cannot: refused after QUIT,
+ * before USER/PASS; nothing is left open. */
+static void test_tls_required_refusals(void **state)
+{
+    static fake_transport f;
+    NX_POP3_CLIENT c;
+    NX_POSTIE_TLS_CONFIG cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS, "pop.example.org");
+    (void)state;
+    make_pool(64, 2);
+
+    /* STLS not offered */
+    fake_init(&f, 0);
+    f.tls_supported = 1;
+    fake_step_add(&f, "", "+OK ready <1.2@x>\r\n");
+    fake_step_add(&f, "CAPA\r\n", "+OK\r\nUSER\r\n.\r\n");
+    fake_step_add(&f, "QUIT\r\n", "+OK bye\r\n");
+    assert_int_equal(tls_create_on(&c, &f, NX_TRUE, "u", "p", &cfg), NX_POSTIE_TLS_NOT_OFFERED);
+    fake_assert_sent(&f, "CAPA\r\nQUIT\r\n");
+    assert_int_equal(f.tls_calls, 0);
+    assert_int_equal(f.closed, 1);
+    assert_int_equal(nx_pop3_client_noop(&c), NX_PTR_ERROR); /* not created */
+    fake_free(&f);
+
+    /* no CAPA at all (an RFC 1939-only server) */
+    fake_init(&f, 0);
+    f.tls_supported = 1;
+    fake_step_add(&f, "", "+OK ready\r\n");
+    fake_step_add(&f, "CAPA\r\n", "-ERR unknown command\r\n");
+    fake_step_add(&f, "QUIT\r\n", "+OK bye\r\n");
+    assert_int_equal(tls_create_on(&c, &f, NX_FALSE, "u", "p", &cfg), NX_POSTIE_TLS_NOT_OFFERED);
+    fake_assert_sent(&f, "CAPA\r\nQUIT\r\n");
+    assert_int_equal(f.closed, 1);
+    fake_free(&f);
+
+    /* offered, then refused with -ERR */
+    fake_init(&f, 0);
+    f.tls_supported = 1;
+    fake_step_add(&f, "", "+OK ready\r\n");
+    fake_step_add(&f, "CAPA\r\n", "+OK\r\nSTLS\r\n.\r\n");
+    fake_step_add(&f, "STLS\r\n", "-ERR not now\r\n");
+    fake_step_add(&f, "QUIT\r\n", "+OK bye\r\n");
+    assert_int_equal(tls_create_on(&c, &f, NX_FALSE, "u", "p", &cfg), NX_POSTIE_TLS_NOT_OFFERED);
+    fake_assert_sent(&f, "CAPA\r\nSTLS\r\nQUIT\r\n");
+    assert_int_equal(f.tls_calls, 0);
+    assert_int_equal(f.closed, 1);
+    fake_free(&f);
+
+    /* offered, but the transport cannot upgrade */
+    fake_init(&f, 0);
+    fake_step_add(&f, "", "+OK ready\r\n");
+    fake_step_add(&f, "CAPA\r\n", "+OK\r\nSTLS\r\n.\r\n");
+    fake_step_add(&f, "QUIT\r\n", "+OK bye\r\n");
+    assert_int_equal(tls_create_on(&c, &f, NX_FALSE, "u", "p", &cfg), NX_POSTIE_TLS_NOT_OFFERED);
+    fake_assert_sent(&f, "CAPA\r\nQUIT\r\n");
+    assert_int_equal(f.closed, 1);
+    fake_free(&f);
+    drop_pool();
+}
+
+/* The handshake fails: the status says why, nothing follows STLS. */
+static void test_tls_handshake_failures(void **state)
+{
+    static fake_transport f;
+    NX_POP3_CLIENT c;
+    NX_POSTIE_TLS_CONFIG cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS, "pop.example.org");
+    static const long results[2] = {POSTIE_ERR_TLS_VERIFY, POSTIE_ERR_TLS};
+    static const UINT want[2] = {NX_POSTIE_TLS_VERIFY_FAILED, NX_POSTIE_TLS_FAILED};
+    int i;
+    (void)state;
+    make_pool(64, 2);
+    for (i = 0; i < 2; i++) {
+        fake_init(&f, 0);
+        f.tls_supported = 1;
+        f.tls_result = results[i];
+        stls_steps(&f);
+        assert_int_equal(tls_create_on(&c, &f, NX_FALSE, "u", "p", &cfg), want[i]);
+        fake_assert_sent(&f, "CAPA\r\nSTLS\r\n");
+        assert_int_equal(f.tls_calls, 1);
+        assert_int_equal(f.closed, 1);
+        fake_free(&f);
+    }
+    drop_pool();
+}
+
+/* Opportunistic: upgrades when offered; without STLS the session stays plain
+ * and only APOP may log in (USER/PASS would show the password). */
+static void test_tls_opportunistic(void **state)
+{
+    static fake_transport f;
+    NX_POP3_CLIENT c;
+    NX_POSTIE_TLS_CONFIG cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS_OPPORTUNISTIC, "pop.example.org");
+    (void)state;
+    make_pool(64, 2);
+
+    fake_init(&f, 0);
+    f.tls_supported = 1;
+    stls_steps(&f);
+    fake_step_add(&f, "USER u\r\n", "+OK\r\n");
+    fake_step_add(&f, "PASS p\r\n", "+OK\r\n");
+    assert_int_equal(tls_create_on(&c, &f, NX_FALSE, "u", "p", &cfg), NX_SUCCESS);
+    fake_assert_sent(&f, "CAPA\r\nSTLS\r\nCAPA\r\nUSER u\r\nPASS p\r\n");
+    assert_int_equal(f.tls_calls, 1);
+    nx_pop3_client_delete(&c);
+    fake_free(&f);
+
+    /* no STLS, USER/PASS: refused before USER */
+    fake_init(&f, 0);
+    f.tls_supported = 1;
+    fake_step_add(&f, "", "+OK ready\r\n");
+    fake_step_add(&f, "CAPA\r\n", "+OK\r\nUSER\r\n.\r\n");
+    fake_step_add(&f, "QUIT\r\n", "+OK bye\r\n");
+    assert_int_equal(tls_create_on(&c, &f, NX_FALSE, "u", "p", &cfg), NX_POSTIE_TLS_NOT_OFFERED);
+    fake_assert_sent(&f, "CAPA\r\nQUIT\r\n");
+    assert_int_equal(f.closed, 1);
+    fake_free(&f);
+
+    /* no STLS, APOP: the digest does not show the password, so it goes on */
+    fake_init(&f, 0);
+    f.tls_supported = 1;
+    fake_step_add(&f, "", "+OK POP3 ready <1896.697170952@dbc.mtview.ca.us>\r\n");
+    fake_step_add(&f, "CAPA\r\n", "+OK\r\nUSER\r\n.\r\n");
+    fake_step_add(&f, "APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n", "+OK\r\n");
+    assert_int_equal(tls_create_on(&c, &f, NX_TRUE, "mrose", "tanstaaf", &cfg), NX_SUCCESS);
+    fake_assert_sent(&f, "CAPA\r\nAPOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n");
+    assert_int_equal(f.tls_calls, 0);
+    nx_pop3_client_delete(&c);
+    fake_free(&f);
+    drop_pool();
+}
+
+/* Implicit TLS (POP3S): the transport is TLS already; the session is the
+ * original's (no CAPA, no STLS) and USER/PASS may go. */
+static void test_tls_implicit(void **state)
+{
+    static fake_transport f;
+    NX_POP3_CLIENT c;
+    NX_POSTIE_TLS_CONFIG cfg = tls_cfg(NX_POSTIE_TLS_IMPLICIT, "pop.example.org");
+    (void)state;
+    make_pool(64, 2);
+    fake_init(&f, 0);
+    f.tls_supported = 1;
+    fake_step_add(&f, "", "+OK ready\r\n");
+    fake_step_add(&f, "USER u\r\n", "+OK\r\n");
+    fake_step_add(&f, "PASS p\r\n", "+OK\r\n");
+    fake_step_add(&f, "QUIT\r\n", "+OK bye\r\n");
+    assert_int_equal(tls_create_on(&c, &f, NX_FALSE, "u", "p", &cfg), NX_SUCCESS);
+    assert_int_equal(nx_pop3_client_quit(&c), NX_SUCCESS);
+    fake_assert_sent(&f, "USER u\r\nPASS p\r\nQUIT\r\n");
+    assert_int_equal(f.tls_calls, 0);
+    nx_pop3_client_delete(&c);
+    fake_free(&f);
+    drop_pool();
+}
+
+/* Configurations that cannot be used: refused before anything is sent. */
+static void test_tls_config_checks(void **state)
+{
+    static fake_transport f;
+    NX_POP3_CLIENT c;
+    NX_POSTIE_TLS_CONFIG cfg;
+    (void)state;
+    make_pool(64, 2);
+    fake_init(&f, 0);
+    f.tls_supported = 1;
+    fake_step_add(&f, "", "+OK ready\r\n");
+
+    assert_int_equal(tls_create_on(&c, &f, NX_FALSE, "u", "p", NULL), NX_PTR_ERROR);
+    cfg = tls_cfg(0, "pop.example.org"); /* a zeroed mode is not a mode */
+    assert_int_equal(tls_create_on(&c, &f, NX_FALSE, "u", "p", &cfg), NX_POP3_PARAM_ERROR);
+    cfg = tls_cfg(4, "pop.example.org");
+    assert_int_equal(tls_create_on(&c, &f, NX_FALSE, "u", "p", &cfg), NX_POP3_PARAM_ERROR);
+    cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS, "pop example");
+    assert_int_equal(tls_create_on(&c, &f, NX_FALSE, "u", "p", &cfg), NX_POP3_PARAM_ERROR);
+    cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS, NULL); /* over a transport: no address to check */
+    assert_int_equal(tls_create_on(&c, &f, NX_FALSE, "u", "p", &cfg), NX_POP3_PARAM_ERROR);
+    cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS, "pop.example.org");
+    cfg.nx_postie_tls_pin_type = NX_POSTIE_TLS_PIN_SPKI;
+    cfg.nx_postie_tls_pin_sha256 = "00112233";
+    assert_int_equal(tls_create_on(&c, &f, NX_FALSE, "u", "p", &cfg), NX_POP3_PARAM_ERROR);
+    cfg.nx_postie_tls_pin_type = 7;
+    assert_int_equal(tls_create_on(&c, &f, NX_FALSE, "u", "p", &cfg), NX_POP3_PARAM_ERROR);
+    cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS, "pop.example.org");
+    assert_int_equal(tls_create_on(&c, &f, NX_FALSE, "u\r\nDELE 1", "p", &cfg), NX_POP3_PARAM_ERROR);
+    assert_int_equal(f.sent_len, 0);
+    assert_int_equal(f.tls_calls, 0);
+    assert_int_equal(f.closed, 8); /* the transport is closed on every refusal */
+    fake_free(&f);
+
+    /* the TCP create: checked before connecting (port 9 would refuse anyway) */
+    cfg = tls_cfg(0, "localhost");
+    assert_int_equal(nx_postie_pop3_client_tls_create(&c, NX_FALSE, &ip, &pool, IP_ADDRESS(127, 0, 0, 1),
+                                                      9, "u", "p", &cfg),
+                     NX_POP3_PARAM_ERROR);
+    assert_int_equal(nx_postie_pop3_client_tls_create(&c, NX_FALSE, &ip, &pool, IP_ADDRESS(127, 0, 0, 1),
+                                                      9, "u", "p", NULL),
+                     NX_PTR_ERROR);
+    drop_pool();
+}
+
+#else /* built without OpenSSL */
+
+/* Every TLS call says NX_POSTIE_TLS_NOT_AVAILABLE and sends nothing. */
+static void test_tls_not_available(void **state)
+{
+    static fake_transport f;
+    NX_POP3_CLIENT c;
+    NX_POSTIE_TLS_CONFIG cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS, "pop.example.org");
+    (void)state;
+    assert_int_equal(NX_POSTIE_TLS_NOT_AVAILABLE, NX_NOT_SUPPORTED);
+    make_pool(64, 2);
+    fake_init(&f, 0);
+    f.tls_supported = 1;
+    fake_step_add(&f, "", "+OK ready\r\n");
+    assert_int_equal(tls_create_on(&c, &f, NX_FALSE, "u", "p", &cfg), NX_POSTIE_TLS_NOT_AVAILABLE);
+    assert_int_equal(f.sent_len, 0);
+    assert_int_equal(f.recv_calls, 0);
+    assert_int_equal(f.closed, 1);
+    fake_free(&f);
+    cfg.nx_postie_tls_mode = NX_POSTIE_TLS_IMPLICIT;
+    assert_int_equal(nx_postie_pop3_client_tls_create(&c, NX_FALSE, &ip, &pool, IP_ADDRESS(127, 0, 0, 1),
+                                                      9, "u", "p", &cfg),
+                     NX_POSTIE_TLS_NOT_AVAILABLE);
+    drop_pool();
+}
+
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -516,6 +862,18 @@ int main(void)
         cmocka_unit_test(test_quit_mid_message_drains),
         cmocka_unit_test(test_empty_message_and_refusals),
         cmocka_unit_test(test_size_without_stat_uses_list),
+        cmocka_unit_test(test_tls_off_by_default),
+#ifdef POSTIE_HAVE_OPENSSL
+        cmocka_unit_test(test_tls_stls_every_chunk),
+        cmocka_unit_test(test_tls_stls_apop),
+        cmocka_unit_test(test_tls_required_refusals),
+        cmocka_unit_test(test_tls_handshake_failures),
+        cmocka_unit_test(test_tls_opportunistic),
+        cmocka_unit_test(test_tls_implicit),
+        cmocka_unit_test(test_tls_config_checks),
+#else
+        cmocka_unit_test(test_tls_not_available),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include "nx_api.h"
 #include "nxd_smtp_client.h"
 #include "nx_postie_hooks.h"
+#include "nx_postie_tls.h"
 
 /* ---- the in-memory server ---------------------------------------------------- */
 
@@ -24,6 +25,14 @@ typedef struct mini_smtp {
     long at_end;            /* recv result when nothing is pending */
     size_t chunk;           /* max bytes per recv, 0 = all */
     int refuse_connect;
+    /* STARTTLS: offered in EHLO while plain (tls_offer), reply to it (NULL:
+     * 220), transport with start_tls (tls_supported), its result */
+    int tls_offer, tls_supported;
+    const char *starttls, *ehlo_plain; /* ehlo_plain: EHLO reply before TLS */
+    postie_status tls_result;
+    int tls_active, tls_calls;
+    char tls_name[256];
+    size_t tls_sent_len;    /* sent_len when start_tls was called */
     /* recorded */
     char *sent; size_t sent_len, sent_cap;
     char line[4096]; size_t line_len;
@@ -81,7 +90,13 @@ static void on_line(mini_smtp *m, const char *l, size_t n)
         answer(m, m->auth3 ? m->auth3 : "235 2.7.0 ok\r\n");
         return;
     }
-    if (n >= 4 && strncmp(l, "EHLO", 4) == 0) {
+    if (n >= 4 && strncmp(l, "EHLO", 4) == 0 && m->tls_offer && !m->tls_active) {
+        answer(m, m->ehlo_plain ? m->ehlo_plain
+                                : "250-mail.example\r\n250-AUTH PLAIN LOGIN\r\n250-STARTTLS\r\n"
+                                  "250 8BITMIME\r\n");
+    } else if (n == 8 && strncmp(l, "STARTTLS", 8) == 0) {
+        answer(m, m->starttls ? m->starttls : "220 2.0.0 go ahead\r\n");
+    } else if (n >= 4 && strncmp(l, "EHLO", 4) == 0) {
         answer(m, m->ehlo ? m->ehlo : "250-mail.example\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n");
     } else if (n >= 4 && strncmp(l, "HELO", 4) == 0) {
         answer(m, m->helo ? m->helo : "250 mail.example\r\n");
@@ -156,6 +171,18 @@ static long mini_recv(void *ctx, void *buf, size_t len, unsigned t)
     return (long)n;
 }
 
+static postie_status mini_start_tls(void *ctx, const char *server_name)
+{
+    mini_smtp *m = ctx;
+    m->tls_calls++;
+    m->tls_sent_len = m->sent_len;
+    snprintf(m->tls_name, sizeof m->tls_name, "%s", server_name ? server_name : "(null)");
+    if (m->tls_result == POSTIE_OK) {
+        m->tls_active = 1;
+    }
+    return m->tls_result;
+}
+
 static void mini_close(void *ctx)
 {
     ((mini_smtp *)ctx)->closes++;
@@ -175,11 +202,12 @@ static postie_status mini_connect(void *user, const char *host, const char *port
     m->out_len = m->out_pos = 0;
     m->line_len = 0;
     m->in_data = m->auth_stage = 0;
+    m->tls_active = 0;
     answer(m, m->greeting ? m->greeting : "220 mail.example ESMTP\r\n");
     out->ctx = m;
     out->send = mini_send;
     out->recv = mini_recv;
-    out->start_tls = NULL;
+    out->start_tls = m->tls_supported ? mini_start_tls : NULL;
     out->close = mini_close;
     return POSTIE_OK;
 }
@@ -673,6 +701,325 @@ static void test_big_message_small_pool(void **state)
     drop_pool();
 }
 
+/* ---- TLS (nx_postie_tls.h) ------------------------------------------------ */
+
+static NX_POSTIE_TLS_CONFIG tls_cfg(UINT mode, const char *name)
+{
+    NX_POSTIE_TLS_CONFIG cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.nx_postie_tls_mode = mode;
+    cfg.nx_postie_tls_server_name = (CHAR *)name;
+    return cfg;
+}
+
+static const char *AFTER_HELLO = "AUTH PLAIN AHVzZXIAcGFzcw==\r\n"
+                                 "MAIL FROM:<from@example.org>\r\n"
+                                 "RCPT TO:<to@example.org>\r\n"
+                                 "DATA\r\n<message>QUIT\r\n";
+
+/* Without nx_postie_smtp_client_tls_set nothing changes, even when the
+ * server offers STARTTLS and the transport could do it. */
+static void test_tls_off_by_default(void **state)
+{
+    static mini_smtp m;
+    NX_SMTP_CLIENT c;
+    char cmds[2048], want[2048];
+    (void)state;
+    make_pool(64, 1);
+    mini_init(&m, 0);
+    m.tls_offer = 1;
+    m.tls_supported = 1;
+    make_client(&c, &m, NX_SMTP_CLIENT_AUTH_PLAIN);
+    assert_int_equal(send_one(&c), NX_SUCCESS);
+    commands_of(&m, cmds, sizeof cmds);
+    snprintf(want, sizeof want, "EHLO client.example\r\n%s", AFTER_HELLO);
+    assert_string_equal(cmds, want);
+    assert_int_equal(m.tls_calls, 0);
+    nx_smtp_client_delete(&c);
+    mini_free(&m);
+    drop_pool();
+}
+
+#ifdef POSTIE_HAVE_OPENSSL
+
+/* STARTTLS, required: EHLO, STARTTLS, start_tls with the configured name,
+ * EHLO again, then AUTH (only now: over TLS), every chunk size; every mail
+ * of the client does it again. */
+static void test_tls_starttls_every_chunk(void **state)
+{
+    static mini_smtp m;
+    size_t chunk;
+    (void)state;
+    for (chunk = 1; chunk <= 64; chunk++) {
+        NX_SMTP_CLIENT c;
+        NX_POSTIE_TLS_CONFIG cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS, "mx.example.org");
+        char cmds[2048], want[2048];
+        make_pool(64, 1);
+        mini_init(&m, chunk);
+        m.tls_offer = 1;
+        m.tls_supported = 1;
+        /* no AUTH before TLS: the AUTH that follows comes from the second EHLO */
+        m.ehlo_plain = "250-mail.example\r\n250 STARTTLS\r\n";
+        make_client(&c, &m, NX_SMTP_CLIENT_AUTH_PLAIN);
+        assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SUCCESS);
+        assert_int_equal(send_one(&c), NX_SUCCESS);
+        commands_of(&m, cmds, sizeof cmds);
+        snprintf(want, sizeof want, "EHLO client.example\r\nSTARTTLS\r\nEHLO client.example\r\n%s",
+                 AFTER_HELLO);
+        assert_string_equal(cmds, want);
+        assert_int_equal(m.tls_calls, 1);
+        assert_string_equal(m.tls_name, "mx.example.org");
+        assert_int_equal(m.tls_sent_len, strlen("EHLO client.example\r\nSTARTTLS\r\n"));
+        assert_int_equal(m.messages, 1);
+        assert_non_null(strstr(m.data_buf, "\r\n\r\nHello,\r\nthis is the body.\r\n"));
+        assert_int_equal(c.nx_smtp_client_reply_code_status, 250);
+        /* the next mail: a new connection, secured again */
+        mini_reset_record(&m);
+        assert_int_equal(send_one(&c), NX_SUCCESS);
+        assert_int_equal(m.tls_calls, 2);
+        assert_int_equal(m.messages, 2);
+        assert_int_equal(m.closes, 2);
+        assert_int_equal(nx_smtp_client_delete(&c), NX_SUCCESS);
+        mini_free(&m);
+        drop_pool();
+    }
+}
+
+/* Required STARTTLS and a server or transport that cannot: the mail is not
+ * sent, and no AUTH (nor MAIL) went out. */
+static void test_tls_required_refusals(void **state)
+{
+    static mini_smtp m;
+    NX_SMTP_CLIENT c;
+    NX_POSTIE_TLS_CONFIG cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS, "mx.example.org");
+    (void)state;
+    make_pool(64, 1);
+
+    /* not offered (the default EHLO reply has AUTH but no STARTTLS) */
+    mini_init(&m, 0);
+    m.tls_supported = 1;
+    make_client(&c, &m, NX_SMTP_CLIENT_AUTH_PLAIN);
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SUCCESS);
+    assert_int_equal(send_one(&c), NX_POSTIE_TLS_NOT_OFFERED);
+    assert_string_equal(m.sent, "EHLO client.example\r\nQUIT\r\n");
+    assert_int_equal(m.tls_calls, 0);
+    assert_int_equal(m.messages, 0);
+    assert_int_equal(m.closes, 1);
+    nx_smtp_client_delete(&c);
+    mini_free(&m);
+
+    /* offered, refused with 454 */
+    mini_init(&m, 0);
+    m.tls_offer = 1;
+    m.tls_supported = 1;
+    m.starttls = "454 4.7.0 TLS not available\r\n";
+    make_client(&c, &m, NX_SMTP_CLIENT_AUTH_PLAIN);
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SUCCESS);
+    assert_int_equal(send_one(&c), NX_POSTIE_TLS_NOT_OFFERED);
+    assert_string_equal(m.sent, "EHLO client.example\r\nSTARTTLS\r\nQUIT\r\n");
+    assert_int_equal(m.tls_calls, 0);
+    assert_int_equal(m.closes, 1);
+    nx_smtp_client_delete(&c);
+    mini_free(&m);
+
+    /* offered, but the transport cannot upgrade */
+    mini_init(&m, 0);
+    m.tls_offer = 1;
+    make_client(&c, &m, NX_SMTP_CLIENT_AUTH_PLAIN);
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SUCCESS);
+    assert_int_equal(send_one(&c), NX_POSTIE_TLS_NOT_OFFERED);
+    assert_string_equal(m.sent, "EHLO client.example\r\nQUIT\r\n");
+    assert_int_equal(m.closes, 1);
+    nx_smtp_client_delete(&c);
+    mini_free(&m);
+    drop_pool();
+}
+
+/* The handshake fails: the status says why; nothing follows STARTTLS. */
+static void test_tls_handshake_failures(void **state)
+{
+    static mini_smtp m;
+    NX_SMTP_CLIENT c;
+    NX_POSTIE_TLS_CONFIG cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS, "mx.example.org");
+    static const postie_status results[2] = {POSTIE_ERR_TLS_VERIFY, POSTIE_ERR_TLS};
+    static const UINT want[2] = {NX_POSTIE_TLS_VERIFY_FAILED, NX_POSTIE_TLS_FAILED};
+    int i;
+    (void)state;
+    make_pool(64, 1);
+    for (i = 0; i < 2; i++) {
+        mini_init(&m, 0);
+        m.tls_offer = 1;
+        m.tls_supported = 1;
+        m.tls_result = results[i];
+        make_client(&c, &m, NX_SMTP_CLIENT_AUTH_PLAIN);
+        assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SUCCESS);
+        assert_int_equal(send_one(&c), want[i]);
+        assert_string_equal(m.sent, "EHLO client.example\r\nSTARTTLS\r\n");
+        assert_int_equal(m.tls_calls, 1);
+        assert_int_equal(m.closes, 1);
+        nx_smtp_client_delete(&c);
+        mini_free(&m);
+    }
+    drop_pool();
+}
+
+/* Opportunistic: upgrades when offered; otherwise plain, where AUTH PLAIN
+ * and LOGIN are refused (nothing sent) but a mail without AUTH goes. */
+static void test_tls_opportunistic(void **state)
+{
+    static mini_smtp m;
+    NX_SMTP_CLIENT c;
+    NX_POSTIE_TLS_CONFIG cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS_OPPORTUNISTIC, "mx.example.org");
+    char cmds[2048], want[2048];
+    (void)state;
+    make_pool(64, 1);
+
+    mini_init(&m, 0);
+    m.tls_offer = 1;
+    m.tls_supported = 1;
+    make_client(&c, &m, NX_SMTP_CLIENT_AUTH_PLAIN);
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SUCCESS);
+    assert_int_equal(send_one(&c), NX_SUCCESS);
+    commands_of(&m, cmds, sizeof cmds);
+    snprintf(want, sizeof want, "EHLO client.example\r\nSTARTTLS\r\nEHLO client.example\r\n%s",
+             AFTER_HELLO);
+    assert_string_equal(cmds, want);
+    nx_smtp_client_delete(&c);
+    mini_free(&m);
+
+    /* no STARTTLS, AUTH offered: the password is not shown */
+    mini_init(&m, 0);
+    m.tls_supported = 1;
+    make_client(&c, &m, NX_SMTP_CLIENT_AUTH_LOGIN);
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SUCCESS);
+    assert_int_equal(send_one(&c), NX_POSTIE_TLS_NOT_OFFERED);
+    assert_string_equal(m.sent, "EHLO client.example\r\nQUIT\r\n");
+    assert_int_equal(m.messages, 0);
+    nx_smtp_client_delete(&c);
+    mini_free(&m);
+
+    /* no STARTTLS, no AUTH: the mail goes in plain text */
+    mini_init(&m, 0);
+    m.ehlo = "250-mail.example\r\n250 8BITMIME\r\n";
+    make_client(&c, &m, NX_SMTP_CLIENT_AUTH_NONE);
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SUCCESS);
+    assert_int_equal(send_one(&c), NX_SUCCESS);
+    assert_int_equal(m.messages, 1);
+    assert_int_equal(m.tls_calls, 0);
+    nx_smtp_client_delete(&c);
+    mini_free(&m);
+    drop_pool();
+}
+
+/* Implicit TLS: the connector's transport is TLS already; no STARTTLS even
+ * when offered, and AUTH goes. */
+static void test_tls_implicit(void **state)
+{
+    static mini_smtp m;
+    NX_SMTP_CLIENT c;
+    NX_POSTIE_TLS_CONFIG cfg = tls_cfg(NX_POSTIE_TLS_IMPLICIT, "mx.example.org");
+    char cmds[2048], want[2048];
+    (void)state;
+    make_pool(64, 1);
+    mini_init(&m, 0);
+    m.tls_offer = 1;
+    m.tls_supported = 1;
+    make_client(&c, &m, NX_SMTP_CLIENT_AUTH_PLAIN);
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SUCCESS);
+    assert_int_equal(send_one(&c), NX_SUCCESS);
+    commands_of(&m, cmds, sizeof cmds);
+    snprintf(want, sizeof want, "EHLO client.example\r\n%s", AFTER_HELLO);
+    assert_string_equal(cmds, want);
+    assert_int_equal(m.tls_calls, 0);
+    nx_smtp_client_delete(&c);
+    mini_free(&m);
+    drop_pool();
+}
+
+/* nx_postie_smtp_client_tls_set refuses what cannot be used and keeps the
+ * configuration it had. */
+static void test_tls_set_checks(void **state)
+{
+    static mini_smtp m;
+    NX_SMTP_CLIENT c;
+    NX_POSTIE_TLS_CONFIG cfg = tls_cfg(NX_POSTIE_TLS_IMPLICIT, "mx.example.org");
+    static char long_name[300];
+    (void)state;
+    make_pool(64, 1);
+    mini_init(&m, 0);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SMTP_CLIENT_NOT_INTIALIZED);
+    assert_int_equal(nx_postie_smtp_client_tls_set(NULL, &cfg), NX_PTR_ERROR);
+    make_client(&c, &m, NX_SMTP_CLIENT_AUTH_PLAIN);
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, NULL), NX_PTR_ERROR);
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SUCCESS);
+
+    cfg = tls_cfg(0, "mx.example.org");
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SMTP_INVALID_PARAM);
+    cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS, "mx.example.org\r\nRSET");
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SMTP_INVALID_PARAM);
+    memset(long_name, 'a', sizeof long_name - 1);
+    cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS, long_name);
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SMTP_INVALID_PARAM);
+    cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS, "mx.example.org");
+    cfg.nx_postie_tls_ca_file = "";
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SMTP_INVALID_PARAM);
+    cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS, "mx.example.org");
+    cfg.nx_postie_tls_pin_type = NX_POSTIE_TLS_PIN_CERT;
+    cfg.nx_postie_tls_pin_sha256 = NULL;
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SMTP_INVALID_PARAM);
+    cfg.nx_postie_tls_pin_sha256 = "zz";
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SMTP_INVALID_PARAM);
+    cfg.nx_postie_tls_pin_sha256 =
+        "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff";
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SUCCESS);
+    assert_int_equal(c.nx_smtp_client_tls_pin_type, NX_POSTIE_TLS_PIN_CERT);
+    assert_int_equal(c.nx_smtp_client_tls_pin[10], 0xaa);
+
+    /* after refusals, the implicit configuration is still in force */
+    cfg = tls_cfg(NX_POSTIE_TLS_IMPLICIT, "mx.example.org");
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SUCCESS);
+    cfg = tls_cfg(9, "mx.example.org");
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SMTP_INVALID_PARAM);
+    m.tls_offer = 1;
+    m.tls_supported = 1;
+    assert_int_equal(send_one(&c), NX_SUCCESS);
+    assert_int_equal(m.tls_calls, 0); /* implicit: no STARTTLS */
+    assert_null(strstr(m.sent, "STARTTLS"));
+    nx_smtp_client_delete(&c);
+    mini_free(&m);
+    drop_pool();
+}
+
+#else /* built without OpenSSL */
+
+/* nx_postie_smtp_client_tls_set says NX_POSTIE_TLS_NOT_AVAILABLE and the
+ * client stays as it was: plain. */
+static void test_tls_not_available(void **state)
+{
+    static mini_smtp m;
+    NX_SMTP_CLIENT c;
+    NX_POSTIE_TLS_CONFIG cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS, "mx.example.org");
+    (void)state;
+    assert_int_equal(NX_POSTIE_TLS_NOT_AVAILABLE, NX_NOT_SUPPORTED);
+    make_pool(64, 1);
+    mini_init(&m, 0);
+    m.tls_offer = 1;
+    m.tls_supported = 1;
+    make_client(&c, &m, NX_SMTP_CLIENT_AUTH_PLAIN);
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_POSTIE_TLS_NOT_AVAILABLE);
+    assert_int_equal(m.connects, 0);
+    assert_int_equal(c.nx_smtp_client_tls_mode, 0);
+    assert_int_equal(send_one(&c), NX_SUCCESS);
+    assert_int_equal(m.tls_calls, 0);
+    assert_null(strstr(m.sent, "STARTTLS"));
+    nx_smtp_client_delete(&c);
+    mini_free(&m);
+    drop_pool();
+}
+
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -688,6 +1035,17 @@ int main(void)
         cmocka_unit_test(test_refusals_map_to_statuses),
         cmocka_unit_test(test_params_and_priority),
         cmocka_unit_test(test_big_message_small_pool),
+        cmocka_unit_test(test_tls_off_by_default),
+#ifdef POSTIE_HAVE_OPENSSL
+        cmocka_unit_test(test_tls_starttls_every_chunk),
+        cmocka_unit_test(test_tls_required_refusals),
+        cmocka_unit_test(test_tls_handshake_failures),
+        cmocka_unit_test(test_tls_opportunistic),
+        cmocka_unit_test(test_tls_implicit),
+        cmocka_unit_test(test_tls_set_checks),
+#else
+        cmocka_unit_test(test_tls_not_available),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include "postie/transport.h"
 #include "nxd_pop3_client.h"
 #include "nxd_smtp_client.h"
+#include "nx_postie_tls.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -23,6 +24,19 @@ UINT nx_postie_pop3_client_create_on(NX_POP3_CLIENT *client_ptr, UINT APOP_authe
                                      const postie_transport *transport,
                                      CHAR *client_name, CHAR *client_password);
 
+/* As nxd_postie_pop3_client_tls_create, over *transport (as above). The
+ * transport does the TLS: for NX_POSTIE_TLS_IMPLICIT it is already TLS; for
+ * the STARTTLS modes its start_tls is called with the configured server name
+ * (required here: there is no address). The configuration's CA file, pin and
+ * insecure switch are not used (they set up the layer's own OpenSSL
+ * connections). Statuses as nxd_postie_pop3_client_tls_create; the
+ * transport is closed on every failure. */
+UINT nx_postie_pop3_client_tls_create_on(NX_POP3_CLIENT *client_ptr, UINT APOP_authentication,
+                                         NX_IP *ip_ptr, NX_PACKET_POOL *packet_pool_ptr,
+                                         const postie_transport *transport, CHAR *client_name,
+                                         CHAR *client_password,
+                                         const NX_POSTIE_TLS_CONFIG *tls_config);
+
 /* Timeout of every network step of a client, in ms (default from the
  * NX_*_TIMEOUT values of the headers). */
 VOID nx_postie_pop3_client_timeout_set(NX_POP3_CLIENT *client_ptr, unsigned timeout_ms);
@@ -30,7 +44,10 @@ VOID nx_postie_pop3_client_timeout_set(NX_POP3_CLIENT *client_ptr, unsigned time
 /* Makes every later nx_smtp_mail_send() of the client get its connection
  * from fn(user, host, port, timeout_ms, &transport) instead of TCP (host and
  * port are the configured server's, as text). fn NULL restores TCP.
- * The transport's close is called at the end of each session. */
+ * The transport's close is called at the end of each session. With TLS set
+ * (nx_postie_smtp_client_tls_set) the transport does the TLS: already TLS
+ * for NX_POSTIE_TLS_IMPLICIT, its start_tls called for STARTTLS; the CA
+ * file, pin and insecure switch are then not used. */
 VOID nx_postie_smtp_client_connector_set(NX_SMTP_CLIENT *client_ptr, nx_postie_connect_fn fn,
                                          void *user);
 

@@ -26,6 +26,11 @@
  * NX_POP3_SERVER_ERROR_STATUS means the server answered -ERR (the session is
  * still usable) or answered something that is not POP3 (it is closed).
  *
+ * The session is plain TCP, as the original's. To run it over TLS (STLS or
+ * POP3S, certificate verified), create the client with
+ * nx_postie_pop3_client_tls_create / nxd_postie_pop3_client_tls_create
+ * (nx_postie_tls.h, an extension) instead.
+ *
  * Mail items are numbered from 1. Item 0 is NX_POP3_CLIENT_INVALID_INDEX; an
  * item past the number of items in the maildrop is NX_POP3_INVALID_MAIL_ITEM;
  * nothing is sent for either and the session stays usable. The number of
@@ -36,6 +41,7 @@
 #define POSTIE_NETX_NXD_POP3_CLIENT_H
 
 #include "nx_api.h"
+#include "nx_postie_tls.h"
 #include "postie/pop3.h"
 #include "postie/posix_tcp.h"
 
@@ -79,6 +85,7 @@ typedef struct NX_POP3_CLIENT_STRUCT {
     UINT nx_pop3_client_has_carry;
     UCHAR nx_pop3_client_carry;                  /* one byte read ahead of a full packet */
     postie_tcp nx_pop3_client_tcp;
+    NX_POSTIE_TLS_CONTEXT nx_pop3_client_tls;    /* TLS connection (nx_postie_tls.h) */
     postie_pop3 nx_pop3_client_session;          /* the native client */
 } NX_POP3_CLIENT;
 

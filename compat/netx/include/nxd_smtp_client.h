@@ -8,6 +8,8 @@
  * connection: greeting, EHLO (HELO if refused), AUTH when the server offers
  * it, MAIL, RCPT, DATA with the composed message, QUIT, close. Where the
  * behaviour differs from the original, see docs/netx-compat.md.
+ * Plain TCP, as the original; nx_postie_smtp_client_tls_set (nx_postie_tls.h,
+ * an extension) makes every session use STARTTLS or SMTPS, verified.
  * No global state: every byte a client uses lives in its NX_SMTP_CLIENT, so
  * clients may be used from several threads at once (one thread per client).
  */
@@ -15,6 +17,7 @@
 #define POSTIE_NETX_NXD_SMTP_CLIENT_H
 
 #include "nx_api.h"
+#include "nx_postie_tls.h"
 #include "postie/compose.h"
 #include "postie/posix_tcp.h"
 #include "postie/smtp.h"
@@ -98,6 +101,15 @@ typedef struct NX_SMTP_CLIENT_STRUCT {
     void *nx_smtp_client_connect_user;
     unsigned nx_smtp_client_timeout_ms;
     postie_tcp nx_smtp_client_tcp;
+    /* TLS (nx_postie_smtp_client_tls_set; mode 0: plain TCP, as the original) */
+    UINT nx_smtp_client_tls_mode;
+    CHAR nx_smtp_client_tls_server_name[NX_POSTIE_TLS_MAX_SERVER_NAME + 1]; /* "": the address */
+    CHAR nx_smtp_client_tls_ca_file[NX_POSTIE_TLS_MAX_CA_FILE + 1];         /* "": system store */
+    UINT nx_smtp_client_tls_pin_type;
+    UCHAR nx_smtp_client_tls_pin[32];
+    UINT nx_smtp_client_tls_insecure;
+    UINT nx_smtp_client_tls_used;            /* this session's connection is nx_smtp_client_tls */
+    NX_POSTIE_TLS_CONTEXT nx_smtp_client_tls;
     postie_transport nx_smtp_client_wire;    /* the session's transport */
     UINT nx_smtp_client_said_hello;          /* EHLO/HELO went out this session */
     postie_smtp nx_smtp_client_session;      /* the native client */
