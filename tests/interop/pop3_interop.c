@@ -1181,9 +1181,13 @@ static void test_many(void)
             }
             {
                 buf f = {0}, want = {0};
-                char what[64];
+                char what[64], path[4096];
                 snprintf(what, sizeof what, "pipelined RETR %lu", no);
-                read_file(paths[file_of[no]], &f);
+                /* Dovecot moves a message read once into cur/: find it by UIDL */
+                if (find_by_uid(cfg_maildir2, base_name(paths[file_of[no]]), path, sizeof path) != 0 ||
+                    read_file(path, &f) != 0) {
+                    diag("%s: no Maildir file", what);
+                }
                 served_form(&f, &want);
                 if (!read_compare(&s.p, &want, bufsizes[no % 5], what)) {
                     bad++;
@@ -1195,6 +1199,11 @@ static void test_many(void)
         }
         check(bad == 0 && answered == MANY && postie_pop3_queued(&s.p) == 0,
               "pipelined RETR of all %d messages byte for byte, replies in order", MANY);
+        /* after a failure, read what is still queued so the session goes on */
+        while (postie_pop3_drain(&s.p) == POSTIE_OK &&
+               postie_pop3_next(&s.p, NULL, NULL, NULL) != POSTIE_DONE &&
+               postie_pop3_get_state(&s.p) == POSTIE_POP3_STATE_TRANSACTION) {
+        }
     }
     st = postie_pop3_dele(&s.p, MANY);
     st = st == POSTIE_OK ? postie_pop3_rset(&s.p) : st;
