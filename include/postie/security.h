@@ -53,6 +53,15 @@ typedef postie_status (*postie_random_fn)(void *ctx, void *buf, size_t len);
  * bytes, no space, control byte or DEL. Returns 1 when good, else 0. */
 int postie_server_name_ok(const char *name);
 
+/* The checks every client's set_tls() makes, and the copy of the name: a
+ * known policy; a server name, when given, that passes
+ * postie_server_name_ok(); a name present for REQUIRED and OPPORTUNISTIC.
+ * On success copies server_name (or "") into out (POSTIE_SERVER_NAME_MAX
+ * bytes) and returns POSTIE_OK; otherwise POSTIE_ERR_PARAM and out is
+ * untouched. */
+postie_status postie_tls_policy_check(postie_tls_policy policy, const char *server_name,
+                                      char out[POSTIE_SERVER_NAME_MAX]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -325,26 +325,14 @@ postie_status postie_pop3_set_tls(postie_pop3 *p, postie_tls_policy policy,
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    if (policy != POSTIE_TLS_REQUIRED && policy != POSTIE_TLS_OPPORTUNISTIC &&
-        policy != POSTIE_TLS_OFF && policy != POSTIE_TLS_IMPLICIT) {
-        return POSTIE_ERR_PARAM;
-    }
-    if (server_name != NULL && !postie_server_name_ok(server_name)) {
-        return POSTIE_ERR_PARAM;
-    }
-    if (server_name == NULL &&
-        (policy == POSTIE_TLS_REQUIRED || policy == POSTIE_TLS_OPPORTUNISTIC)) {
-        return POSTIE_ERR_PARAM;
-    }
     if (p->state != POSTIE_POP3_STATE_CLOSED || is_dead(p)) {
         return POSTIE_ERR_STATE;
     }
+    if (postie_tls_policy_check(policy, server_name, p->server_name) != POSTIE_OK) {
+        return POSTIE_ERR_PARAM;
+    }
     p->tls_policy = (unsigned char)policy;
     p->tls_active = policy == POSTIE_TLS_IMPLICIT;
-    p->server_name[0] = '\0';
-    if (server_name != NULL) {
-        memcpy(p->server_name, server_name, strlen(server_name) + 1);
-    }
     return POSTIE_OK;
 }
 

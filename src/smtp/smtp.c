@@ -229,26 +229,14 @@ postie_status postie_smtp_set_tls(postie_smtp *s, postie_tls_policy policy,
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    if (policy != POSTIE_TLS_REQUIRED && policy != POSTIE_TLS_OPPORTUNISTIC &&
-        policy != POSTIE_TLS_OFF && policy != POSTIE_TLS_IMPLICIT) {
-        return POSTIE_ERR_PARAM;
-    }
-    if (server_name != NULL && !postie_server_name_ok(server_name)) {
-        return POSTIE_ERR_PARAM;
-    }
-    if (server_name == NULL &&
-        (policy == POSTIE_TLS_REQUIRED || policy == POSTIE_TLS_OPPORTUNISTIC)) {
-        return POSTIE_ERR_PARAM;
-    }
     if (s->state != POSTIE_SMTP_STATE_CLOSED || s->greeted || !s->connected) {
         return POSTIE_ERR_STATE;
     }
+    if (postie_tls_policy_check(policy, server_name, s->server_name) != POSTIE_OK) {
+        return POSTIE_ERR_PARAM;
+    }
     s->tls_policy = (unsigned char)policy;
     s->tls_active = policy == POSTIE_TLS_IMPLICIT;
-    s->server_name[0] = '\0';
-    if (server_name != NULL) {
-        memcpy(s->server_name, server_name, strlen(server_name) + 1);
-    }
     return POSTIE_OK;
 }
 
