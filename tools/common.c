@@ -1015,3 +1015,40 @@ void tool_trace_wrap(tool_trace *t, const postie_transport *inner, FILE *out,
     wrapped->start_tls = inner->start_tls ? trace_start_tls : NULL;
     wrapped->close = trace_close;
 }
+
+static const char *flag_or_cfg(const char *flag, const tool_cfg *cfg, const char *proto,
+                               const char *key)
+{
+    return flag ? flag : tool_cfg_get(cfg, proto, key);
+}
+
+int tool_server_resolve(tool_server *sv, const tool_server_flags *o, const tool_cfg *cfg,
+                        const char *proto, const char *const ports[3])
+{
+    const char *v;
+
+    sv->host = flag_or_cfg(o->host, cfg, proto, "host");
+    sv->user = flag_or_cfg(o->user, cfg, proto, "user");
+    v = flag_or_cfg(o->tls, cfg, proto, "tls");
+    sv->tls = v ? tool_tls_parse(v) : TOOL_TLS_STARTTLS; /* TLS required by default */
+    if (sv->tls == TOOL_TLS_UNSET) {
+        tool_err("--tls must be off, starttls or implicit, not '%s'", v);
+        return TOOL_EX_USAGE;
+    }
+    sv->port = flag_or_cfg(o->port, cfg, proto, "port");
+    if (!sv->port)
+        sv->port = ports[sv->tls == TOOL_TLS_OFF ? 0 : sv->tls == TOOL_TLS_STARTTLS ? 1 : 2];
+    sv->cafile = flag_or_cfg(o->cafile, cfg, proto, "cafile");
+    sv->timeout_ms = 60000;
+    v = flag_or_cfg(o->timeout, cfg, proto, "timeout");
+    if (v) {
+        char *end;
+        long t = strtol(v, &end, 10);
+        if (*end || t < 1 || t > 3600) {
+            tool_err("--timeout must be 1 to 3600 seconds");
+            return TOOL_EX_USAGE;
+        }
+        sv->timeout_ms = (unsigned)t * 1000u;
+    }
+    return 0;
+}

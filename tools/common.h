@@ -100,6 +100,24 @@ int tool_cfg_load(tool_cfg *cfg, const char *path, const char *account, int requ
 int tool_cfg_parse(tool_cfg *cfg, const char *name, const char *text, const char *account,
                    char *err, size_t errcap);
 const char *tool_cfg_get(const tool_cfg *cfg, const char *proto, const char *key);
+
+/* How to reach the server, from the flags (non-NULL o_* win) or else the
+ * account's "<proto>_<key>" / "<key>" settings: tls (default starttls: TLS
+ * is required unless the user says otherwise), port (default by TLS mode:
+ * ports[0] for off, ports[1] for starttls, ports[2] for implicit), cafile
+ * and timeout (seconds, 1..3600; default 60). host and user are left as
+ * found (each tool has its own rule for them). Returns 0, or an exit code
+ * after printing one line. The strings stay the flags' or cfg's. */
+typedef struct tool_server {
+    const char *host, *user, *port, *cafile;
+    tool_tls_mode tls;
+    unsigned timeout_ms;
+} tool_server;
+typedef struct tool_server_flags {
+    const char *host, *port, *user, *tls, *cafile, *timeout;
+} tool_server_flags;
+int tool_server_resolve(tool_server *sv, const tool_server_flags *o, const tool_cfg *cfg,
+                        const char *proto, const char *const ports[3]);
 /* yes/no/on/off/true/false/1/0 value of key, or dflt when unset. */
 int tool_cfg_bool(const tool_cfg *cfg, const char *key, int dflt);
 /* "123", "64k", "10M", "1G" -> bytes. 0 or -1. */

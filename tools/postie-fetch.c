@@ -539,11 +539,6 @@ static int run_session(fetch *f)
     return rc ? rc : r;
 }
 
-static const char *opt_or_cfg(const char *opt, const tool_cfg *cfg, const char *key)
-{
-    return opt ? opt : tool_cfg_get(cfg, "pop3", key);
-}
-
 int main(int argc, char **argv)
 {
     fetch f;
@@ -555,7 +550,7 @@ int main(int argc, char **argv)
                *o_state = NULL;
     const char *cafile, *v;
     int o_delete = -1, o_new = -1, o_pipe = -1, quiet = 0, c, rc = 0, ex = 0, ndest;
-    unsigned timeout_ms = 60000;
+    unsigned timeout_ms;
     char *cfgpath = NULL, *statepath = NULL, *pass = NULL;
     tool_pass_src ps;
     unsigned long i;
@@ -607,29 +602,18 @@ int main(int argc, char **argv)
         rc = TOOL_EX_CONFIG;
         goto out;
     }
-    f.host = opt_or_cfg(o_host, &cfg, "host");
-    f.user = opt_or_cfg(o_user, &cfg, "user");
-    v = opt_or_cfg(o_tls, &cfg, "tls");
-    f.tls = v ? tool_tls_parse(v) : TOOL_TLS_STARTTLS; /* TLS required by default */
-    if (f.tls == TOOL_TLS_UNSET) {
-        tool_err("--tls must be off, starttls or implicit, not '%s'", v);
-        rc = TOOL_EX_USAGE;
-        goto out;
-    }
-    f.port = opt_or_cfg(o_port, &cfg, "port");
-    if (!f.port)
-        f.port = f.tls == TOOL_TLS_IMPLICIT ? "995" : "110";
-    cafile = opt_or_cfg(o_cafile, &cfg, "cafile");
-    v = opt_or_cfg(o_timeout, &cfg, "timeout");
-    if (v) {
-        char *end;
-        long t = strtol(v, &end, 10);
-        if (*end || t < 1 || t > 3600) {
-            tool_err("--timeout must be 1 to 3600 seconds");
-            rc = TOOL_EX_USAGE;
+    {
+        static const char *const ports[3] = {"110", "110", "995"};
+        const tool_server_flags fl = {o_host, o_port, o_user, o_tls, o_cafile, o_timeout};
+        tool_server sv;
+        if ((rc = tool_server_resolve(&sv, &fl, &cfg, "pop3", ports)) != 0)
             goto out;
-        }
-        timeout_ms = (unsigned)t * 1000u;
+        f.host = sv.host;
+        f.user = sv.user;
+        f.port = sv.port;
+        f.tls = sv.tls;
+        cafile = sv.cafile;
+        timeout_ms = sv.timeout_ms;
     }
     if (!f.host || !f.user) {
         tool_err("no %s: give --%s or an account in %s (try --help)", f.host ? "user" : "host",

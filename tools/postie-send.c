@@ -215,11 +215,6 @@ static int smtp_fail(sender *s, postie_status st, const char *what)
     return tool_exit_for_status(st);
 }
 
-static const char *opt_or_cfg(const char *opt, const tool_cfg *cfg, const char *key)
-{
-    return opt ? opt : tool_cfg_get(cfg, "smtp", key);
-}
-
 int main(int argc, char **argv)
 {
     tool_cfg cfg;
@@ -228,11 +223,11 @@ int main(int argc, char **argv)
     const char *account = NULL, *config = NULL, *o_host = NULL, *o_port = NULL,
                *o_user = NULL, *o_tls = NULL, *o_cafile = NULL, *o_timeout = NULL,
                *o_env_from = NULL, *o_from = NULL, *o_subject = NULL, *o_body = NULL;
-    const char *host, *port, *user, *cafile, *v, *env_from;
+    const char *host, *port, *user, *cafile, *env_from;
     tool_strv rcpts, to, cc, bcc, attach;
     tool_tls_mode tls;
     int take_headers = 0, dot_ends = 1, trace = 0, compose_mode = 0, c, rc = 0, ex = 0;
-    unsigned timeout_ms = 60000;
+    unsigned timeout_ms;
     char *cfgpath = NULL, *pass = NULL, *msg = NULL, *msg2 = NULL, *hdr_from = NULL;
     size_t msglen = 0, i;
     postie_smtp_rcpt *er = NULL;
@@ -321,29 +316,18 @@ int main(int argc, char **argv)
         rc = TOOL_EX_CONFIG;
         goto out;
     }
-    host = opt_or_cfg(o_host, &cfg, "host");
-    user = opt_or_cfg(o_user, &cfg, "user");
-    v = opt_or_cfg(o_tls, &cfg, "tls");
-    tls = v ? tool_tls_parse(v) : TOOL_TLS_STARTTLS; /* TLS required by default */
-    if (tls == TOOL_TLS_UNSET) {
-        tool_err("--tls must be off, starttls or implicit, not '%s'", v);
-        rc = TOOL_EX_USAGE;
-        goto out;
-    }
-    port = opt_or_cfg(o_port, &cfg, "port");
-    if (!port)
-        port = tls == TOOL_TLS_IMPLICIT ? "465" : tls == TOOL_TLS_STARTTLS ? "587" : "25";
-    cafile = opt_or_cfg(o_cafile, &cfg, "cafile");
-    v = opt_or_cfg(o_timeout, &cfg, "timeout");
-    if (v) {
-        char *end;
-        long t = strtol(v, &end, 10);
-        if (*end || t < 1 || t > 3600) {
-            tool_err("--timeout must be 1 to 3600 seconds");
-            rc = TOOL_EX_USAGE;
+    {
+        static const char *const ports[3] = {"25", "587", "465"};
+        const tool_server_flags fl = {o_host, o_port, o_user, o_tls, o_cafile, o_timeout};
+        tool_server sv;
+        if ((rc = tool_server_resolve(&sv, &fl, &cfg, "smtp", ports)) != 0)
             goto out;
-        }
-        timeout_ms = (unsigned)t * 1000u;
+        host = sv.host;
+        user = sv.user;
+        port = sv.port;
+        tls = sv.tls;
+        cafile = sv.cafile;
+        timeout_ms = sv.timeout_ms;
     }
     if (!host) {
         tool_err("no host: give --host or an account in %s (try --help)",
