@@ -1124,7 +1124,6 @@ postie_status postie_pop3_list_next(postie_pop3 *p, unsigned long *msg, unsigned
         n > (unsigned long)LONG_MAX) {
         return fatal(p, POSTIE_ERR_PROTOCOL);
     }
-    learn_count(p, n);
     if (msg != NULL) {
         *msg = n;
     }
@@ -1203,7 +1202,6 @@ postie_status postie_pop3_uidl_next(postie_pop3 *p, unsigned long *msg, char *ui
         n > (unsigned long)LONG_MAX) {
         return fatal(p, POSTIE_ERR_PROTOCOL);
     }
-    learn_count(p, n);
     if (msg != NULL) {
         *msg = n;
     }
