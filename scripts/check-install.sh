@@ -48,5 +48,19 @@ for s in demo_netx_pop3_client demo_netx_smtp_client; do
   else bad "$s build"; fi
 done
 
+# The tools and their man pages; the installed tools run and answer --help.
+for f in bin/postie-fetch bin/postie-send share/man/man1/postie-fetch.1 share/man/man1/postie-send.1 \
+         share/man/man5/postie.5; do
+  [ -e "$prefix/$f" ] && ok "installed $f" || bad "missing $f"
+done
+for t in postie-fetch postie-send; do
+  if LD_LIBRARY_PATH=$prefix/lib "$prefix/bin/$t" --help 2>&1 | grep -q -- '--tls'; then ok "installed $t --help"
+  else bad "installed $t --help"; fi
+done
+if command -v man >/dev/null && MANPATH=$prefix/share/man man -P cat postie-fetch 2>/dev/null | grep -q 'postie-fetch'; then
+  ok "man postie-fetch renders from the installed pages"
+elif ! command -v man >/dev/null; then ok "man not installed here: page presence checked above"
+else bad "man postie-fetch does not render"; fi
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
