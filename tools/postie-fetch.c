@@ -7,6 +7,7 @@
 #include "deliver.h"
 #include "net.h"
 #include "postie/pop3.h"
+#include "postie/sasl.h"
 #include "postie/posix_random.h"
 
 #include <getopt.h>
@@ -739,7 +740,14 @@ int main(int argc, char **argv)
         rc = server_fail(&f, st, "greeting");
         goto out;
     }
-    st = postie_pop3_login(&f.pop, f.user, pass, POSTIE_POP3_LOGIN_AUTO);
+    /* The strongest login the server offers: SASL first (SCRAM-SHA-256, then
+     * CRAM-MD5; PLAIN/LOGIN only over TLS or with --tls off), else APOP or
+     * USER/PASS (the library's AUTO mode, under the same TLS rule). */
+    st = POSTIE_ERR_UNSUPPORTED;
+    if (postie_pop3_caps(&f.pop) & POSTIE_POP3_CAP_SASL)
+        st = postie_pop3_auth(&f.pop, POSTIE_SASL_PASSWORD_MECHS, f.user, pass);
+    if (st == POSTIE_ERR_UNSUPPORTED || st == POSTIE_ERR_INSECURE || st == POSTIE_ERR_PARAM)
+        st = postie_pop3_login(&f.pop, f.user, pass, POSTIE_POP3_LOGIN_AUTO);
     if (st != POSTIE_OK) {
         if (st != POSTIE_ERR_AUTH && st != POSTIE_ERR_TRANSIENT && st != POSTIE_ERR_PARAM)
             f.pop_alive = 0;

@@ -53,8 +53,9 @@ check "MDA did not get the big one" bash -c "! grep -q 'X-Seq: 6' '$WORK/mda.out
 # 5. trace: dialogue shown, password never
 expect_rc "--trace run" 0 "$FETCH" $POP --user "$USER1" --maildir "$WORK/md-tr" --state "$WORK/st-tr" --trace --max-size 1
 check "trace shows the dialogue" grep -q '^C: UIDL' "$WORK/err"
-check "trace shows the login redacted" grep -Eq '^C: (APOP|PASS) .*<redacted>' "$WORK/err"
+check "trace shows the login redacted" grep -Eq '^C: (APOP|PASS|AUTH) .*<redacted>' "$WORK/err"
 check "trace never shows the password" bash -c "! grep -qF -- '$PASS1' '$WORK/err'"
+check "the strongest login the server offers: SASL SCRAM-SHA-256" grep -q '^C: AUTH SCRAM-SHA-256' "$WORK/err"
 
 # 5b. the progress bar: drawn on a terminal (a pty from script(1)), never
 # when standard error is a file, and -q silences it on a terminal too
