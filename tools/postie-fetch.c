@@ -831,7 +831,8 @@ int main(int argc, char **argv)
     }
     f.progress = !quiet && isatty(2) && !f.trace && f.total_msgs > 0;
     f.t0 = now_s();
-    tool_info("%lu messages on the server, %lu to fetch", f.count, f.total_msgs);
+    tool_info("%lu message%s on the server, %lu to fetch", f.count, f.count == 1 ? "" : "s",
+              f.total_msgs);
 
     for (i = 0; i < f.count; i++) {
         msginfo *mi = &f.msgs[i];
