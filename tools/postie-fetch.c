@@ -155,8 +155,8 @@ typedef struct fetch {
     unsigned long count;
     char **deleted;      /* uids DELE'd in this session */
     size_t ndeleted;
-    msginfo **todo;      /* messages to fetch, in order; todo_pos: next to queue */
-    size_t ntodo, todo_pos;
+    msginfo **wanted;      /* messages to fetch, in order; wanted_pos: next to queue */
+    size_t nwanted, wanted_pos;
     msginfo **dq;        /* delivered and recorded, DELE not queued yet (a FIFO) */
     size_t dq_head, dq_tail;
     unsigned retr_inflight; /* RETRs queued whose reply was not read yet */
@@ -454,8 +454,8 @@ static int run_session(fetch *f)
         if (!f->pop_alive)
             break;
         if (!f->stop && f->retr_inflight <= RETR_WINDOW / 2) {
-            while (f->todo_pos < f->ntodo && f->retr_inflight < RETR_WINDOW) {
-                st = postie_pop3_queue_retr(&f->pop, f->todo[f->todo_pos]->no);
+            while (f->wanted_pos < f->nwanted && f->retr_inflight < RETR_WINDOW) {
+                st = postie_pop3_queue_retr(&f->pop, f->wanted[f->wanted_pos]->no);
                 if (st == POSTIE_ERR_BUFFER)
                     break;
                 if (st != POSTIE_OK) {
@@ -466,7 +466,7 @@ static int run_session(fetch *f)
                     f->stop = 1;
                     break;
                 }
-                f->todo_pos++;
+                f->wanted_pos++;
                 f->retr_inflight++;
             }
         }
@@ -765,9 +765,9 @@ int main(int argc, char **argv)
         goto out;
     }
     f.msgs = calloc(f.count ? f.count : 1, sizeof *f.msgs);
-    f.todo = calloc(f.count ? f.count : 1, sizeof *f.todo);
+    f.wanted = calloc(f.count ? f.count : 1, sizeof *f.wanted);
     f.dq = calloc(f.count ? f.count : 1, sizeof *f.dq);
-    if (!f.msgs || !f.todo || !f.dq) {
+    if (!f.msgs || !f.wanted || !f.dq) {
         tool_err("out of memory");
         rc = TOOL_EX_OSERR;
         goto out;
@@ -848,7 +848,7 @@ int main(int argc, char **argv)
                       mi->size);
             continue;
         }
-        f.todo[f.ntodo++] = mi;
+        f.wanted[f.nwanted++] = mi;
     }
     tool_info("%s", postie_pop3_pipelining(&f.pop) ? "pipelining RETR and DELE"
                                                     : "one command at a time (no pipelining)");
@@ -892,7 +892,7 @@ out:
     for (i = 0; i < f.count; i++)
         free(f.msgs ? f.msgs[i].uid : NULL);
     free(f.msgs);
-    free(f.todo);
+    free(f.wanted);
     free(f.dq);
     for (i = 0; i < f.ndeleted; i++)
         free(f.deleted[i]);
