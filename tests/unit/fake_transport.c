@@ -159,3 +159,31 @@ void fake_assert_sent(const fake_transport *f, const char *expected)
 {
     fake_assert_sentn(f, expected, strlen(expected));
 }
+
+void fake_assert_script_sent(const fake_transport *f)
+{
+    size_t i, n = 0;
+    char *want;
+
+    for (i = 0; i < f->nsteps; i++) {
+        n += f->steps[i].expect_len;
+    }
+    want = malloc(n + 1);
+    assert_non_null(want);
+    for (i = 0, n = 0; i < f->nsteps; i++) {
+        memcpy(want + n, f->steps[i].expect, f->steps[i].expect_len);
+        n += f->steps[i].expect_len;
+    }
+    want[n] = '\0';
+    fake_assert_sentn(f, want, n);
+    free(want);
+}
+
+size_t fake_reply_total(const fake_transport *f)
+{
+    size_t i, total = 0;
+    for (i = 0; i < f->nsteps; i++) {
+        total += f->steps[i].reply_len;
+    }
+    return total;
+}

@@ -57,5 +57,10 @@ void fake_free(fake_transport *f);
 /* cmocka assertion: the client sent exactly `expected` (shows both on failure). */
 void fake_assert_sent(const fake_transport *f, const char *expected);
 void fake_assert_sentn(const fake_transport *f, const char *expected, size_t len);
+/* cmocka assertion: the client sent exactly the expect bytes of every step,
+ * in order, and nothing else. */
+void fake_assert_script_sent(const fake_transport *f);
+/* Sum of the reply bytes of every step: the largest chunk size worth replaying. */
+size_t fake_reply_total(const fake_transport *f);
 
 #endif

@@ -24,18 +24,6 @@ typedef void (*run_fn)(postie_pop3 *p, size_t ocap);
 static const size_t all_ocaps[] = {1, 2, 3, 7, 64, 4096};
 static const size_t one_ocap[] = {4096};
 
-static void check_sent_script(void)
-{
-    static char want[65536];
-    size_t i, n = 0;
-    for (i = 0; i < F.nsteps; i++) {
-        assert_true(n + F.steps[i].expect_len < sizeof want);
-        memcpy(want + n, F.steps[i].expect, F.steps[i].expect_len);
-        n += F.steps[i].expect_len;
-    }
-    fake_assert_sentn(&F, want, n);
-}
-
 /* These transcripts are plain-text sessions (as RFC 1939's samples are): they
  * opt out of the default TLS policy and allow USER/PASS without TLS. The TLS
  * policy itself is tested in test_pop3_tls.c. */
@@ -47,14 +35,12 @@ static void plain_session(postie_pop3 *p)
 
 static void replay_with(script_fn script, run_fn run, const size_t *ocaps, size_t nocaps)
 {
-    size_t total = 0, i, chunk, k;
+    size_t total, chunk, k;
     postie_transport tr;
 
     fake_init(&F, 0);
     script(&F);
-    for (i = 0; i < F.nsteps; i++) {
-        total += F.steps[i].reply_len;
-    }
+    total = fake_reply_total(&F);
     fake_free(&F);
     if (total == 0) {
         total = 1;
@@ -68,7 +54,7 @@ static void replay_with(script_fn script, run_fn run, const size_t *ocaps, size_
             assert_int_equal(postie_pop3_init(&P, &tr), POSTIE_OK);
             plain_session(&P);
             run(&P, ocaps[k]);
-            check_sent_script();
+            fake_assert_script_sent(&F);
             fake_free(&F);
         }
     }
@@ -1030,7 +1016,7 @@ static void test_overlong_reply_line(void **state)
         ST(postie_pop3_init(&P, &tr), POSTIE_OK);
         plain_session(&P);
         run_long_line(&P, 1);
-        check_sent_script();
+        fake_assert_script_sent(&F);
         fake_free(&F);
     }
 }
@@ -1140,7 +1126,7 @@ static void test_send_failure(void **state)
     plain_session(&P);
     ST(postie_pop3_open(&P), POSTIE_OK);
     ST(postie_pop3_login(&P, "someone", "password", POSTIE_POP3_LOGIN_AUTO), POSTIE_OK);
-    check_sent_script();
+    fake_assert_script_sent(&F);
     fake_free(&F);
 }
 
@@ -1552,7 +1538,7 @@ static void test_timeout_passed(void **state)
     assert_true(seen_calls >= 10);
     assert_int_equal(seen_min, 1234);
     assert_int_equal(seen_max, 1234);
-    check_sent_script();
+    fake_assert_script_sent(&F);
     fake_free(&F);
 }
 

@@ -24,32 +24,18 @@ typedef void (*run_fn)(postie_pop3 *p);
 
 #define ST(call, want) assert_int_equal((call), (want))
 
-static void check_sent_script(void)
-{
-    static char want[65536];
-    size_t i, n = 0;
-    for (i = 0; i < F.nsteps; i++) {
-        assert_true(n + F.steps[i].expect_len < sizeof want);
-        memcpy(want + n, F.steps[i].expect, F.steps[i].expect_len);
-        n += F.steps[i].expect_len;
-    }
-    fake_assert_sentn(&F, want, n);
-}
-
 /* Set-up of the client before each run (TLS policy and the like). */
 static void (*setup)(postie_pop3 *p);
 static int tls_available;
 
 static void replay(script_fn script, run_fn run)
 {
-    size_t total = 0, i, chunk;
+    size_t total, chunk;
     postie_transport tr;
 
     fake_init(&F, 0);
     script(&F);
-    for (i = 0; i < F.nsteps; i++) {
-        total += F.steps[i].reply_len;
-    }
+    total = fake_reply_total(&F);
     fake_free(&F);
     for (chunk = 1; chunk <= total; chunk++) {
         cur_chunk = chunk;
@@ -63,7 +49,7 @@ static void replay(script_fn script, run_fn run)
             setup(&P);
         }
         run(&P);
-        check_sent_script();
+        fake_assert_script_sent(&F);
         fake_free(&F);
     }
 }
