@@ -28,83 +28,54 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__GNUC__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
+#include "interop_util.h"
 
-static int passed, failed;
 static char demo_dir[4096];
-
-static int check(int cond, const char *fmt, ...) PRINTF_LIKE(2, 3);
-static int check(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    fputs(cond ? "ok - " : "not ok - ", stdout);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-    if (cond) passed++; else failed++;
-    return cond;
-}
-
-static const char *need(const char *name)
-{
-    const char *v = getenv(name);
-    if (v == NULL || *v == '\0') {
-        printf("# %s is not set (run through tests/interop/run.sh)\n0 passed, 1 failed\n", name);
-        exit(2);
-    }
-    return v;
-}
 
 /* Runs a shell command, captures stdout into a malloc'ed buffer. */
 static char *run(const char *cmd, int *status, size_t *len)
 {
     FILE *p = popen(cmd, "r");
     size_t cap = 65536, n = 0, r;
-    char *buf = malloc(cap);
-    if (p == NULL || buf == NULL) {
+    char *text = malloc(cap);
+    if (p == NULL || text == NULL) {
         *status = -1;
-        free(buf);
+        free(text);
         return NULL;
     }
-    while ((r = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+    while ((r = fread(text + n, 1, cap - n - 1, p)) > 0) {
         n += r;
         if (cap - n < 4096) {
             cap *= 2;
-            buf = realloc(buf, cap);
-            if (buf == NULL) exit(2);
+            text = realloc(text, cap);
+            if (text == NULL) exit(2);
         }
     }
-    buf[n] = '\0';
+    text[n] = '\0';
     *status = pclose(p);
     if (len) *len = n;
-    return buf;
+    return text;
 }
 
 static char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
-    char *buf;
+    char *text;
     long n;
     if (f == NULL) return NULL;
     fseek(f, 0, SEEK_END);
     n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    text = malloc((size_t)n + 1);
+    if (text == NULL || fread(text, 1, (size_t)n, f) != (size_t)n) {
         fclose(f);
-        free(buf);
+        free(text);
         return NULL;
     }
-    buf[n] = '\0';
+    text[n] = '\0';
     fclose(f);
     if (len) *len = (size_t)n;
-    return buf;
+    return text;
 }
 
 /* LF -> CRLF, as POP3 serves a Maildir file. */

@@ -33,42 +33,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "interop_util.h"
+
 #include "nx_api.h"
 #include "nxd_pop3_client.h"
 #include "nxd_smtp_client.h"
 #include "nx_postie_tls.h"
 
-#if defined(__GNUC__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
-
-static int passed, failed;
-
-static int check(int cond, const char *fmt, ...) PRINTF_LIKE(2, 3);
-static int check(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    fputs(cond ? "ok - " : "not ok - ", stdout);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-    if (cond) passed++; else failed++;
-    return cond;
-}
-
-static const char *need(const char *name)
-{
-    const char *v = getenv(name);
-    if (v == NULL || *v == '\0') {
-        printf("# %s is not set (run through tests/interop/run.sh)\n0 passed, 1 failed\n", name);
-        exit(2);
-    }
-    return v;
-}
 
 static ULONG pool_area[(64 * (1500 + sizeof(NX_PACKET))) / sizeof(ULONG)];
 static NX_PACKET_POOL pool;
@@ -84,22 +55,22 @@ static ULONG server_v4;
 static char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
-    char *buf;
+    char *text;
     long n;
     if (f == NULL) return NULL;
     fseek(f, 0, SEEK_END);
     n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    text = malloc((size_t)n + 1);
+    if (text == NULL || fread(text, 1, (size_t)n, f) != (size_t)n) {
         fclose(f);
-        free(buf);
+        free(text);
         return NULL;
     }
-    buf[n] = '\0';
+    text[n] = '\0';
     fclose(f);
     if (len) *len = (size_t)n;
-    return buf;
+    return text;
 }
 
 /* LF -> CRLF, as POP3 serves a Maildir file. */
@@ -209,9 +180,9 @@ static UINT pop3_fetch(ULONG port, UINT apop, const NX_POSTIE_TLS_CONFIG *cfg, i
     UINT status, n = 0, i;
     ULONG total = 0;
     size_t len = 0, cap = 1 << 20;
-    char *buf = malloc(cap);
-    if (buf == NULL) exit(2);
-    *out = buf;
+    char *data = malloc(cap);
+    if (data == NULL) exit(2);
+    *out = data;
     *out_len = 0;
     *items = 0;
     status = nx_postie_pop3_client_tls_create(&c, apop, &ip, &pool, server_v4, port, (CHAR *)user,
@@ -231,10 +202,10 @@ static UINT pop3_fetch(ULONG port, UINT apop, const NX_POSTIE_TLS_CONFIG *cfg, i
             if (status == NX_SUCCESS) {
                 while (len + got + 1 > cap) {
                     cap *= 2;
-                    buf = realloc(buf, cap);
-                    if (buf == NULL) exit(2);
+                    data = realloc(data, cap);
+                    if (data == NULL) exit(2);
                 }
-                memcpy(buf + len, pkt->nx_packet_prepend_ptr, got);
+                memcpy(data + len, pkt->nx_packet_prepend_ptr, got);
                 len += got;
                 nx_packet_release(pkt);
             }
@@ -247,8 +218,8 @@ static UINT pop3_fetch(ULONG port, UINT apop, const NX_POSTIE_TLS_CONFIG *cfg, i
         status = nx_pop3_client_quit(&c);
     }
     nx_pop3_client_delete(&c);
-    buf[len] = '\0';
-    *out = buf;
+    data[len] = '\0';
+    *out = data;
     *out_len = len;
     *items = n;
     return status;

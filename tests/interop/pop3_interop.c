@@ -26,14 +26,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "interop_util.h"
+
 #include "postie/pop3.h"
 #include "postie/posix_tcp.h"
-
-#if defined(__GNUC__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
 
 /* ---- settings and reporting ---------------------------------------------- */
 
@@ -41,37 +37,7 @@ static const char *cfg_script, *cfg_dir, *cfg_host, *cfg_host6, *cfg_port;
 static const char *cfg_user1, *cfg_pass1, *cfg_maildir1;
 static const char *cfg_user2, *cfg_pass2, *cfg_maildir2;
 static char workdir[4096]; /* message files made by this run */
-static int passed, failed, skipped;
-
-static int check(int cond, const char *fmt, ...) PRINTF_LIKE(2, 3);
-static int check(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    fputs(cond ? "ok - " : "not ok - ", stdout);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-    if (cond) {
-        passed++;
-    } else {
-        failed++;
-    }
-    return cond;
-}
-
-static void diag(const char *fmt, ...) PRINTF_LIKE(1, 2);
-static void diag(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("# ", stdout);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-}
+static int skipped;
 
 static void skip(const char *name, const char *why)
 {
@@ -92,55 +58,12 @@ static void setup_fail(const char *fmt, ...)
     exit(2);
 }
 
-static const char *need(const char *name)
-{
-    const char *v = getenv(name);
-    if (v == NULL || v[0] == '\0') {
-        setup_fail("%s is not set (run through tests/interop/run.sh)", name);
-    }
-    return v;
-}
-
 static const char *st_name(postie_status st)
 {
     return postie_status_name(st);
 }
 
 /* ---- files and mailboxes -------------------------------------------------- */
-
-typedef struct buf {
-    char *data;
-    size_t len, cap;
-} buf;
-
-static void buf_put(buf *b, const void *p, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n) {
-            cap *= 2;
-        }
-        b->data = realloc(b->data, cap);
-        if (b->data == NULL) {
-            setup_fail("out of memory");
-        }
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
-
-static void buf_str(buf *b, const char *s)
-{
-    buf_put(b, s, strlen(s));
-}
-
-static void buf_free(buf *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
 
 static int read_file(const char *path, buf *out)
 {
@@ -164,13 +87,13 @@ static void served_form(const buf *file, buf *out)
     size_t i, start = 0;
     out->len = 0;
     for (i = 0; i < file->len; i++) {
-        if (file->data[i] == '\n' && (i == 0 || file->data[i - 1] != '\r')) {
-            buf_put(out, file->data + start, i - start);
+        if (file->p[i] == '\n' && (i == 0 || file->p[i - 1] != '\r')) {
+            buf_put(out, file->p + start, i - start);
             buf_put(out, "\r\n", 2);
             start = i + 1;
         }
     }
-    buf_put(out, file->data + start, file->len - start);
+    buf_put(out, file->p + start, file->len - start);
     buf_put(out, "", 1); /* NUL-terminated for strstr; not counted */
     out->len--;
 }
@@ -178,7 +101,7 @@ static void served_form(const buf *file, buf *out)
 static void write_file(const char *path, const buf *b)
 {
     FILE *f = fopen(path, "wb");
-    if (f == NULL || fwrite(b->data, 1, b->len, f) != b->len || fclose(f) != 0) {
+    if (f == NULL || fwrite(b->p, 1, b->len, f) != b->len || fclose(f) != 0) {
         setup_fail("cannot write %s: %s", path, strerror(errno));
     }
 }
@@ -205,7 +128,7 @@ static void deliver(const char *user, char **files, size_t n, char (*paths)[1024
         buf_str(&cmd, "'");
     }
     buf_put(&cmd, "", 1);
-    p = popen(cmd.data, "r");
+    p = popen(cmd.p, "r");
     if (p == NULL) {
         setup_fail("popen: %s", strerror(errno));
     }
@@ -236,7 +159,7 @@ static void reset_box(const char *user)
     buf_str(&cmd, user);
     buf_str(&cmd, "'");
     buf_put(&cmd, "", 1);
-    if (system(cmd.data) != 0) {
+    if (system(cmd.p) != 0) {
         setup_fail("teststack.sh reset %s failed", user);
     }
     buf_free(&cmd);
@@ -411,9 +334,9 @@ static int read_compare(postie_pop3 *p, const buf *want, size_t bufsize, const c
             ok = 0;
             break;
         }
-        if (ok && (off + n > want->len || memcmp(b, want->data + off, n) != 0)) {
+        if (ok && (off + n > want->len || memcmp(b, want->p + off, n) != 0)) {
             size_t i = 0;
-            while (i < n && off + i < want->len && b[i] == want->data[off + i]) {
+            while (i < n && off + i < want->len && b[i] == want->p[off + i]) {
                 i++;
             }
             diag("%s: differs at byte %zu of %zu", what, off + i, want->len);
@@ -831,7 +754,7 @@ static void test_commands(void)
         if (idx[msg] == 2) {
             static const unsigned long lines[] = {0, 1, 5, 20, 100};
             const buf *full = &small_served[2];
-            const char *body = strstr(full->data, "\r\n\r\n");
+            const char *body = strstr(full->p, "\r\n\r\n");
             size_t k;
             ok = body != NULL;
             for (k = 0; ok && k < sizeof lines / sizeof lines[0]; k++) {
@@ -839,10 +762,10 @@ static void test_commands(void)
                 const char *end = body + 4;
                 unsigned long n;
                 char what[64];
-                for (n = 0; n < lines[k] && end < full->data + full->len; n++) {
+                for (n = 0; n < lines[k] && end < full->p + full->len; n++) {
                     end = strstr(end, "\r\n") + 2;
                 }
-                buf_put(&want, full->data, (size_t)(end - full->data));
+                buf_put(&want, full->p, (size_t)(end - full->p));
                 snprintf(what, sizeof what, "TOP %lu %lu", msg, lines[k]);
                 st = postie_pop3_top_begin(&s.p, msg, lines[k]);
                 if (st != POSTIE_OK) {

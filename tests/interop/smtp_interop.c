@@ -29,99 +29,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "interop_util.h"
+
 #include "postie/base64.h"
 #include "postie/compose.h"
 #include "postie/pop3.h"
 #include "postie/posix_tcp.h"
 #include "postie/smtp.h"
 
-#if defined(__GNUC__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
-
 static const char *cfg_script, *cfg_dir, *cfg_host, *cfg_smtp_port, *cfg_pop3_port;
 static const char *cfg_user1, *cfg_pass1, *cfg_user2, *cfg_pass2, *cfg_maildir2, *cfg_domain;
 static unsigned long long cfg_max_size;
-static int passed, failed;
-
-static int check(int cond, const char *fmt, ...) PRINTF_LIKE(2, 3);
-static int check(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    fputs(cond ? "ok - " : "not ok - ", stdout);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-    if (cond) {
-        passed++;
-    } else {
-        failed++;
-    }
-    return cond;
-}
-
-static void diag(const char *fmt, ...) PRINTF_LIKE(1, 2);
-static void diag(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("# ", stdout);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-}
-
-static const char *need(const char *name)
-{
-    const char *v = getenv(name);
-    if (v == NULL || v[0] == '\0') {
-        printf("# set-up: %s is not set (run through tests/interop/run.sh)\n0 passed, 1 failed\n", name);
-        exit(2);
-    }
-    return v;
-}
 
 /* ---- growable buffer ------------------------------------------------------ */
-
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-} buf;
-
-static void buf_put(buf *b, const void *p, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) {
-            cap *= 2;
-        }
-        b->p = realloc(b->p, cap);
-        if (b->p == NULL) {
-            abort();
-        }
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void buf_str(buf *b, const char *s)
-{
-    buf_put(b, s, strlen(s));
-}
-
-static void buf_free(buf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
-}
 
 /* What the client puts on the wire for content c (before stuffing): every
  * CRLF, bare CR and bare LF becomes CRLF; CRLF is added when missing. */

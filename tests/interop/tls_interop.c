@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "interop_util.h"
+
 #include "postie/pop3.h"
 #include "postie/posix_random.h"
 #include "postie/posix_tcp.h"
@@ -25,47 +27,11 @@
 #include "postie/posix_tls.h"
 #endif
 
-#if defined(__GNUC__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
-
-static int passed, failed;
-
-static int check(int cond, const char *fmt, ...) PRINTF_LIKE(2, 3);
-static int check(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    fputs(cond ? "ok - " : "not ok - ", stdout);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-    if (cond) {
-        passed++;
-    } else {
-        failed++;
-    }
-    return cond;
-}
 
 #ifdef POSTIE_HAVE_OPENSSL
 
 static const char *cfg_host, *cfg_pop3, *cfg_pop3s, *cfg_smtp, *cfg_smtps, *cfg_smtps_expired;
 static const char *cfg_name, *cfg_ca, *cfg_other_ca, *cfg_user1, *cfg_pass1, *cfg_user2;
-
-static const char *need(const char *name)
-{
-    const char *v = getenv(name);
-    if (v == NULL || v[0] == '\0') {
-        printf("# set-up error: %s is not set (source the stack's env file)\n", name);
-        printf("0 passed, 1 failed\n");
-        exit(1);
-    }
-    return v;
-}
 
 static const char *sn(postie_status st)
 {
