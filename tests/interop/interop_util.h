@@ -99,4 +99,41 @@ static inline void buf_free(buf *b)
     b->len = b->cap = 0;
 }
 
+/* A whole file, NUL-terminated, malloc'ed (NULL when it cannot be read). */
+static inline char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *text;
+    long n;
+    if (f == NULL) return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    text = malloc((size_t)n + 1);
+    if (text == NULL || fread(text, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        free(text);
+        return NULL;
+    }
+    text[n] = '\0';
+    fclose(f);
+    if (len) *len = (size_t)n;
+    return text;
+}
+
+/* LF -> CRLF, as POP3 serves a Maildir file. */
+static inline char *crlf(const char *in, size_t n, size_t *out_len)
+{
+    char *out = malloc(2 * n + 1);
+    size_t i, o = 0;
+    if (out == NULL) exit(2);
+    for (i = 0; i < n; i++) {
+        if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r')) out[o++] = '\r';
+        out[o++] = in[i];
+    }
+    out[o] = '\0';
+    *out_len = o;
+    return out;
+}
+
 #endif
