@@ -40,6 +40,7 @@ set(POSTIE_SMTP_SOURCES
 
 set(POSTIE_POSIX_SOURCES
   ${POSTIE_ROOT}/ports/posix/tcp.c
+  ${POSTIE_ROOT}/ports/posix/posix_wait.c
   ${POSTIE_ROOT}/ports/posix/random.c
 )
 

@@ -19,6 +19,7 @@
 
 #include "postie/posix_tcp.h"
 #include "tcp_internal.h"
+#include "posix_wait.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,62 +41,6 @@
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0
 #endif
-
-/* ---- deadlines --------------------------------------------------------- */
-
-static void deadline_after(struct timespec *d, unsigned timeout_ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, d);
-    d->tv_sec += (time_t)(timeout_ms / 1000u);
-    d->tv_nsec += (long)(timeout_ms % 1000u) * 1000000L;
-    if (d->tv_nsec >= 1000000000L) {
-        d->tv_sec += 1;
-        d->tv_nsec -= 1000000000L;
-    }
-}
-
-/* Milliseconds left until d, rounded up (so a wait never ends early), at most
- * INT_MAX (poll's limit; the caller loops). 0 once d has passed. */
-static int remaining_ms(const struct timespec *d)
-{
-    struct timespec now;
-    long long ns, ms;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    ns = (long long)(d->tv_sec - now.tv_sec) * 1000000000LL + (d->tv_nsec - now.tv_nsec);
-    if (ns <= 0) {
-        return 0;
-    }
-    ms = (ns + 999999LL) / 1000000LL;
-    return ms > INT_MAX ? INT_MAX : (int)ms;
-}
-
-/* Waits until fd is ready for events (or has an error or hang-up pending).
- * Returns 1 when ready, 0 when the deadline passed first (at once if it has
- * already passed), -1 with errno set when poll() itself failed. */
-static int wait_fd(int fd, short events, const struct timespec *deadline)
-{
-    for (;;) {
-        struct pollfd p;
-        int ms = remaining_ms(deadline);
-        int r;
-
-        if (ms == 0) {
-            return 0;
-        }
-        p.fd = fd;
-        p.events = events;
-        p.revents = 0;
-        r = poll(&p, 1, ms);
-        if (r > 0) {
-            return 1;
-        }
-        if (r < 0 && errno != EINTR) {
-            return -1;
-        }
-        /* r == 0 or EINTR: loop; remaining_ms() decides whether time is up */
-    }
-}
 
 /* ---- sockets ----------------------------------------------------------- */
 
@@ -150,7 +95,7 @@ static int connect_one(int fd, const struct sockaddr *addr, socklen_t addrlen,
     socklen_t errlen = (socklen_t)sizeof err;
     int w;
 
-    deadline_after(&deadline, timeout_ms);
+    postie_posix_deadline_after(&deadline, timeout_ms);
     if (connect(fd, addr, addrlen) == 0) {
         return 0;
     }
@@ -159,7 +104,7 @@ static int connect_one(int fd, const struct sockaddr *addr, socklen_t addrlen,
     if (errno != EINPROGRESS && errno != EINTR) {
         return errno;
     }
-    w = wait_fd(fd, POLLOUT, &deadline);
+    w = postie_posix_wait_fd(fd, POLLOUT, &deadline);
     if (w == 0) {
         return ETIMEDOUT;
     }
@@ -316,7 +261,7 @@ static long tcp_send(void *ctx, const void *buf, size_t len, unsigned timeout_ms
         return 0;
     }
     len = clamp_len(len);
-    deadline_after(&deadline, timeout_ms);
+    postie_posix_deadline_after(&deadline, timeout_ms);
     for (;;) {
         ssize_t n = send(t->fd, buf, len, MSG_NOSIGNAL);
         int w;
@@ -330,7 +275,7 @@ static long tcp_send(void *ctx, const void *buf, size_t len, unsigned timeout_ms
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
             return io_error(t, errno);
         }
-        w = wait_fd(t->fd, POLLOUT, &deadline);
+        w = postie_posix_wait_fd(t->fd, POLLOUT, &deadline);
         if (w == 0) {
             t->last_errno = ETIMEDOUT;
             return POSTIE_ERR_TIMEOUT;
@@ -353,7 +298,7 @@ static long tcp_recv(void *ctx, void *buf, size_t len, unsigned timeout_ms)
         return io_error(t, ENOTCONN);
     }
     len = clamp_len(len);
-    deadline_after(&deadline, timeout_ms);
+    postie_posix_deadline_after(&deadline, timeout_ms);
     for (;;) {
         ssize_t n = recv(t->fd, buf, len, 0);
         int w;
@@ -367,7 +312,7 @@ static long tcp_recv(void *ctx, void *buf, size_t len, unsigned timeout_ms)
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
             return io_error(t, errno);
         }
-        w = wait_fd(t->fd, POLLIN, &deadline);
+        w = postie_posix_wait_fd(t->fd, POLLIN, &deadline);
         if (w == 0) {
             t->last_errno = ETIMEDOUT;
             return POSTIE_ERR_TIMEOUT;

@@ -11,6 +11,7 @@
 
 #include "postie/posix_tls.h"
 #include "postie/postie_config_defaults.h"
+#include "posix_wait.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -77,49 +78,22 @@ static void set_text_openssl(postie_tls *t, const char *what)
     ERR_clear_error();
 }
 
-static long long now_ms(void)
+/* Waits until the socket is ready for events or the deadline passes, as
+ * postie_posix_wait_fd(); the failure is kept for postie_tls_error_text(). */
+static postie_status wait_fd(postie_tls *t, short events, const struct timespec *deadline)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+    int r = postie_posix_wait_fd(t->fd, events, deadline);
 
-/* Waits until fd is ready for events or the deadline passes (polls at least
- * once, so a zero timeout still reports data already there). */
-static postie_status wait_fd(postie_tls *t, short events, long long deadline)
-{
-    for (;;) {
-        struct pollfd p;
-        long long left = deadline - now_ms();
-        int r;
-
-        if (left < 0) {
-            left = 0;
-        }
-        if (left > INT_MAX) {
-            left = INT_MAX;
-        }
-        p.fd = t->fd;
-        p.events = events;
-        p.revents = 0;
-        r = poll(&p, 1, (int)left);
-        if (r > 0) {
-            if (p.revents & POLLNVAL) {
-                t->last_errno = EBADF;
-                return POSTIE_ERR_IO;
-            }
-            return POSTIE_OK; /* ready, or POLLERR/POLLHUP: the I/O call reports it */
-        }
-        if (r == 0) {
-            set_text(t, "timed out");
-            return POSTIE_ERR_TIMEOUT;
-        }
-        if (errno != EINTR) {
-            t->last_errno = errno;
-            set_text(t, "poll: %s", strerror(errno));
-            return POSTIE_ERR_IO;
-        }
+    if (r > 0) {
+        return POSTIE_OK; /* ready, or POLLERR/POLLHUP: the I/O call reports it */
     }
+    if (r == 0) {
+        set_text(t, "timed out");
+        return POSTIE_ERR_TIMEOUT;
+    }
+    t->last_errno = errno;
+    set_text(t, "poll: %s", strerror(errno));
+    return POSTIE_ERR_IO;
 }
 
 static int is_ip_literal(const char *s)
@@ -592,7 +566,7 @@ postie_status postie_tls_start(postie_tls *t, const char *server_name)
 static postie_status handshake(postie_tls *t, const char *server_name)
 {
     char name[256];
-    long long deadline;
+    struct timespec deadline;
     unsigned timeout;
     int verify, ip = 0;
     size_t n;
@@ -666,7 +640,7 @@ static postie_status handshake(postie_tls *t, const char *server_name)
 
     timeout = t->opts.handshake_timeout_ms != 0 ? t->opts.handshake_timeout_ms
                                                 : POSTIE_DEFAULT_TIMEOUT_MS;
-    deadline = now_ms() + (long long)timeout;
+    postie_posix_deadline_after(&deadline, timeout);
     for (;;) {
         int rc, err;
         postie_status st;
@@ -678,7 +652,7 @@ static postie_status handshake(postie_tls *t, const char *server_name)
         }
         err = SSL_get_error(t->ssl, rc);
         if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-            st = wait_fd(t, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+            st = wait_fd(t, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, &deadline);
             if (st != POSTIE_OK) {
                 if (st == POSTIE_ERR_TIMEOUT) {
                     set_text(t, "TLS handshake timed out after %u ms", timeout);
@@ -729,7 +703,8 @@ static postie_status handshake(postie_tls *t, const char *server_name)
 
 /* ---- I/O ---------------------------------------------------------------- */
 
-static long plain_send(postie_tls *t, const void *buf, size_t len, long long deadline)
+static long plain_send(postie_tls *t, const void *buf, size_t len,
+                       const struct timespec *deadline)
 {
     for (;;) {
         ssize_t n = send(t->fd, buf, len, MSG_NOSIGNAL);
@@ -749,7 +724,8 @@ static long plain_send(postie_tls *t, const void *buf, size_t len, long long dea
     }
 }
 
-static long plain_recv(postie_tls *t, void *buf, size_t len, long long deadline)
+static long plain_recv(postie_tls *t, void *buf, size_t len,
+                       const struct timespec *deadline)
 {
     for (;;) {
         ssize_t n = recv(t->fd, buf, len, 0);
@@ -774,7 +750,7 @@ static long plain_recv(postie_tls *t, void *buf, size_t len, long long deadline)
 
 long postie_tls_send(postie_tls *t, const void *buf, size_t len, unsigned timeout_ms)
 {
-    long long deadline;
+    struct timespec deadline;
 
     if (t == NULL || (buf == NULL && len > 0)) {
         return POSTIE_ERR_PARAM;
@@ -789,9 +765,9 @@ long postie_tls_send(postie_tls *t, const void *buf, size_t len, unsigned timeou
         len = (size_t)LONG_MAX;
     }
     t->error_text[0] = '\0';
-    deadline = now_ms() + (long long)timeout_ms;
+    postie_posix_deadline_after(&deadline, timeout_ms);
     if (!t->active) {
-        return plain_send(t, buf, len, deadline);
+        return plain_send(t, buf, len, &deadline);
     }
     for (;;) {
         size_t written = 0;
@@ -805,7 +781,7 @@ long postie_tls_send(postie_tls *t, const void *buf, size_t len, unsigned timeou
         }
         err = SSL_get_error(t->ssl, rc);
         if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-            st = wait_fd(t, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+            st = wait_fd(t, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, &deadline);
             if (st != POSTIE_OK) {
                 return st;
             }
@@ -823,7 +799,7 @@ long postie_tls_send(postie_tls *t, const void *buf, size_t len, unsigned timeou
 
 long postie_tls_recv(postie_tls *t, void *buf, size_t len, unsigned timeout_ms)
 {
-    long long deadline;
+    struct timespec deadline;
 
     if (t == NULL || buf == NULL || len == 0) {
         return POSTIE_ERR_PARAM;
@@ -835,9 +811,9 @@ long postie_tls_recv(postie_tls *t, void *buf, size_t len, unsigned timeout_ms)
         len = (size_t)LONG_MAX;
     }
     t->error_text[0] = '\0';
-    deadline = now_ms() + (long long)timeout_ms;
+    postie_posix_deadline_after(&deadline, timeout_ms);
     if (!t->active) {
-        return plain_recv(t, buf, len, deadline);
+        return plain_recv(t, buf, len, &deadline);
     }
     for (;;) {
         size_t got = 0;
@@ -851,7 +827,7 @@ long postie_tls_recv(postie_tls *t, void *buf, size_t len, unsigned timeout_ms)
         }
         err = SSL_get_error(t->ssl, rc);
         if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-            st = wait_fd(t, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+            st = wait_fd(t, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, &deadline);
             if (st != POSTIE_OK) {
                 return st;
             }
