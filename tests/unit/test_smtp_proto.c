@@ -88,8 +88,7 @@ static void test_reply_single(void **state)
     expect_reply("250 OK\r\n", 250, "", "OK", 1, 8);
     expect_reply("220 mx.example.org ESMTP Postfix\r\n", 220, "",
                  "mx.example.org ESMTP Postfix", 1, 34);
-    /* bare LF line end tolerated */
-    expect_reply("221 bye\n", 221, "", "bye", 1, 8);
+
 }
 
 static void test_reply_multiline(void **state)
@@ -136,6 +135,9 @@ static void test_reply_bad_codes(void **state)
     expect_reply_error("250_OK\r\n", POSTIE_ERR_PROTOCOL);
     expect_reply_error("199 low\r\n", POSTIE_ERR_PROTOCOL);
     expect_reply_error("600 high\r\n", POSTIE_ERR_PROTOCOL);
+    /* only CRLF ends a line: a bare LF is an error, not a line end */
+    expect_reply_error("221 bye\n", POSTIE_ERR_PROTOCOL);
+    expect_reply_error("250-a\n250 b\r\n", POSTIE_ERR_PROTOCOL);
     expect_reply_error("260 x\r\n", POSTIE_ERR_PROTOCOL);        /* second digit > 5 */
     expect_reply_error("250-a\r\n251 b\r\n", POSTIE_ERR_PROTOCOL); /* inconsistent */
     expect_reply_error("250-a\r\n2500 b\r\n", POSTIE_ERR_PROTOCOL);
