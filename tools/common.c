@@ -61,6 +61,9 @@ void tool_escape(FILE *out, const char *s, size_t n)
 /* "progname: message" with every byte that could drive a terminal (ESC,
  * BEL, CR, C1 controls, invalid UTF-8) shown as \xNN: server replies, UIDs
  * and TLS details reach these messages. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 0)))
+#endif
 static void emit(const char *fmt, va_list ap)
 {
     char buf[4096];
