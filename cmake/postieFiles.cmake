@@ -38,6 +38,7 @@ set(POSTIE_POP3_SOURCES
 )
 
 set(POSTIE_SMTP_SOURCES
+  ${POSTIE_ROOT}/src/core/smtp_session.c
   ${POSTIE_ROOT}/src/smtp/smtp.c
 )
 
