@@ -32,8 +32,18 @@ static const postie_sasl_proto sasl_proto = {512, 6};
 
 /* ---- plumbing --------------------------------------------------------------- */
 
+/* Phases of open(). */
+enum { PH_GREET = 1, PH_HELLO = 2, PH_TLS_CMD = 10, PH_TLS_REPLY, PH_TLS_HS, PH_TLS_HELLO,
+       PH_GIVE_UP = 30 };
+
 postie_status postie_smtps_fatal(postie_smtp *s, postie_status st)
 {
+    if (s->op == OP_OPEN && s->phase == PH_GIVE_UP) {
+        /* QUIT after a refusal went unanswered: the refusal is what counts */
+        st = (postie_status)(-(int)s->fail);
+        s->reply = s->saved;
+        s->fail = 0;
+    }
     (void)postie_conn_kill(&s->conn, st);
     s->state = POSTIE_SMTP_STATE_CLOSED;
     s->data_opened = 0;
@@ -201,10 +211,6 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
     return expect2(s);
 }
 
-/* Phases of open(). */
-enum { PH_GREET = 1, PH_HELLO = 2, PH_TLS_CMD = 10, PH_TLS_REPLY, PH_TLS_HS, PH_TLS_HELLO,
-       PH_GIVE_UP = 30 };
-
 /* Polite end of a session that cannot go on: QUIT, reply ignored, then st. */
 static postie_status give_up(postie_smtp *s, postie_status st)
 {
@@ -225,9 +231,8 @@ static postie_status give_up_step(postie_smtp *s)
     if (postie_conn_status(&s->conn) == POSTIE_OK && next_reply(s, 0) == POSTIE_AGAIN) {
         return POSTIE_AGAIN;
     }
-    s->reply = s->saved;
-    s->fail = 0;
-    return finish(s, fatal(s, st));
+    (void)fatal(s, st); /* restores the reply and the status of the refusal */
+    return finish(s, st);
 }
 
 static int can_start_tls(const postie_smtp *s)
