@@ -121,7 +121,9 @@ postie_status postie_conn_expect(postie_conn *c, unsigned tag, unsigned long arg
 /* Frames the next reply line from the buffered input.
  *   POSTIE_DONE   c->line.buf holds a line (NUL-terminated, c->line.len
  *                 bytes, no CRLF) until the next call.
- *   POSTIE_AGAIN  more input is needed.
+ *   POSTIE_AGAIN  more input is needed, or the oldest awaiting command has
+ *                 not gone out whole yet (a reply is never matched to a
+ *                 command the server has not seen).
  *   errors        the connection is dead (ERR_LINE_TOO_LONG, ERR_CLOSED for
  *                 a peer that closed mid-reply, or what killed it). */
 postie_status postie_conn_line(postie_conn *c);

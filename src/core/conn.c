@@ -306,6 +306,9 @@ postie_status postie_conn_line(postie_conn *c)
         if (c->dead != POSTIE_OK) {
             return (postie_status)c->dead;
         }
+        if (c->n > 0 && c->sent < c->cmds[c->head].end) {
+            return POSTIE_AGAIN; /* a reply answers a command only once it went out */
+        }
         if (c->in_pos == c->in_len) {
             return c->eof ? postie_conn_kill(c, POSTIE_ERR_CLOSED) : POSTIE_AGAIN;
         }
