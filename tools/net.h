@@ -6,6 +6,8 @@
 #define POSTIE_TOOLS_NET_H
 
 #include "common.h"
+#include "config.h"
+#include "trace.h"
 #include "postie/posix_tcp.h"
 #include "postie/security.h"
 #ifdef POSTIE_HAVE_OPENSSL
@@ -15,7 +17,7 @@
 typedef struct tool_conn {
     postie_tcp tcp;
 #ifdef POSTIE_HAVE_OPENSSL
-    postie_tls tls;
+    postie_openssl tls;
 #endif
     int tls_inited;
     tool_trace trace;
