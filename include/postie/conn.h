@@ -160,6 +160,11 @@ void postie_conn_reset(postie_conn *c);
  * that would block returns POSTIE_ERR_WOULD_BLOCK from send or recv. */
 postie_status postie_conn_pump(postie_conn *c, const postie_transport *t, unsigned timeout_ms);
 
+/* Sends everything postie_conn_out() offers over t, receiving nothing:
+ * POSTIE_OK, POSTIE_AGAIN (t would block, or has no send), or the status
+ * that ended the connection. */
+postie_status postie_conn_flush(postie_conn *c, const postie_transport *t, unsigned timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif
