@@ -34,7 +34,7 @@ int main(void)
     ROW(postie_compose, "one message being composed");
     ROW(postie_scram, "one SCRAM-SHA-256 exchange");
     ROW(postie_tcp, "POSIX TCP transport");
-    ROW(postie_tls, "OpenSSL transport (OpenSSL's own heap not counted)");
+    ROW(postie_openssl, "OpenSSL transport (OpenSSL's own heap not counted)");
     ROW(postie_line, "line framer (inside both sessions)");
     ROW(postie_smtp_reply, "SMTP reply (two inside postie_smtp)");
     ROW(postie_base64_stream, "base64 encoder (inside postie_compose)");

@@ -1,14 +1,37 @@
 # Source and include lists of Postie, for builds that do not use CMake
 # (firmware projects: add these files and folders to your own build).
-# Paths are relative to POSTIE_ROOT (the folder holding this repository).
+# Paths are absolute, made from POSTIE_ROOT (the folder holding this
+# repository; set it before including this file to point elsewhere).
 #
-#   POSTIE_CORE_SOURCES   no I/O at all: always needed
-#   POSTIE_POP3_SOURCES   blocking POP3 client
-#   POSTIE_SMTP_SOURCES   blocking SMTP client and message composer
-#   POSTIE_POSIX_SOURCES  POSIX TCP transport (hosts only)
-#   POSTIE_TLS_OPENSSL_SOURCES  OpenSSL TLS transport (hosts with OpenSSL;
-#                         link libssl and libcrypto)
-#   POSTIE_INCLUDE_DIRS   public headers
+#   POSTIE_CORE_SOURCES    src/core: no I/O, no allocation, no OS header. The
+#                          status list, line framer, transport helpers, the
+#                          POP3 and SMTP protocol cores (pop3_proto.c,
+#                          smtp_proto.c), SASL, SCRAM, base64, MD5/HMAC,
+#                          SHA-256, the message composer, the TLS policy
+#                          check. Always needed.
+#   POSTIE_POP3_SOURCES    src/pop3: the blocking POP3 client over a
+#                          postie_transport (needs the core).
+#   POSTIE_SMTP_SOURCES    src/smtp: the blocking SMTP client over a
+#                          postie_transport (needs the core; the composer it
+#                          uses is in the core).
+#   POSTIE_INCLUDE_DIRS    include/: the headers of the three lists above
+#                          (postie/status.h, transport.h, pop3.h, smtp.h,
+#                          postie_config_defaults.h, ...). A firmware build
+#                          needs only this folder (and its own port).
+#
+#   POSTIE_POSIX_SOURCES   ports/posix, hosts only: the TCP transport
+#                          (getaddrinfo, IPv4+IPv6, poll() deadlines), the
+#                          shared poll() wait, random bytes from /dev/urandom.
+#   POSTIE_TLS_OPENSSL_SOURCES  ports/posix, hosts with OpenSSL: the OpenSSL
+#                          transport (postie_openssl_*) and its deprecated
+#                          0.1 names (postie_tls_*); link libssl, libcrypto
+#                          and pthread.
+#   POSTIE_POSIX_INCLUDE_DIRS   ports/posix/include: the port's public
+#                          headers (postie/posix_tcp.h, posix_tls.h,
+#                          posix_random.h), installed beside the others in
+#                          include/postie.
+#
+#   POSTIE_NETX_SOURCES, POSTIE_NETX_INCLUDE_DIRS: see the end of this file.
 
 if(NOT DEFINED POSTIE_ROOT)
   get_filename_component(POSTIE_ROOT "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
@@ -49,17 +72,23 @@ set(POSTIE_POSIX_SOURCES
 
 set(POSTIE_TLS_OPENSSL_SOURCES
   ${POSTIE_ROOT}/ports/posix/tls_openssl.c
+  ${POSTIE_ROOT}/ports/posix/tls_openssl_compat.c
 )
 
 set(POSTIE_INCLUDE_DIRS
   ${POSTIE_ROOT}/include
 )
 
+set(POSTIE_POSIX_INCLUDE_DIRS
+  ${POSTIE_ROOT}/ports/posix/include
+)
+
 # NetX Duo compatibility layer (compat/netx, library postie_netx): POSIX hosts
-# only (POSIX threads and the host's TCP); needs the POP3, SMTP and POSIX
-# sources above. Its TLS calls (nx_postie_tls.h) need POSTIE_TLS_OPENSSL_SOURCES
-# and POSTIE_HAVE_OPENSSL=1 defined when compiling these files; without them
-# they return NX_POSTIE_TLS_NOT_AVAILABLE.
+# only (POSIX threads and the host's TCP); needs the core, POP3, SMTP and
+# POSIX sources above, with POSTIE_INCLUDE_DIRS and POSTIE_POSIX_INCLUDE_DIRS.
+# Its TLS calls (nx_postie_tls.h) need POSTIE_TLS_OPENSSL_SOURCES and
+# POSTIE_HAVE_OPENSSL=1 defined when compiling these files; without them they
+# return NX_POSTIE_TLS_NOT_AVAILABLE.
 set(POSTIE_NETX_SOURCES
   ${POSTIE_ROOT}/compat/netx/nx_packet.c
   ${POSTIE_ROOT}/compat/netx/nx_ip.c

@@ -18,6 +18,33 @@ done
 
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 if flags=$(pkg-config --cflags --libs postie); then ok "pkg-config --cflags --libs postie: $flags"; else bad "pkg-config postie"; fi
+
+# The POSIX port's headers (ports/posix/include/postie in the tree) install
+# beside the core's, at the same <postie/...> path; posix_tls.h only when the
+# build has OpenSSL, and then a program using the OpenSSL transport's names
+# (postie_openssl_*) builds from the installed tree alone; the 0.1 names
+# (postie_tls_*) still build, with a deprecation warning.
+for f in include/postie/posix_tcp.h include/postie/posix_random.h; do
+  [ -e "$prefix/$f" ] && ok "installed $f" || bad "missing $f"
+done
+if grep -q '^POSTIE_WITH_OPENSSL:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
+  [ -e "$prefix/include/postie/posix_tls.h" ] && ok "installed include/postie/posix_tls.h" || bad "missing include/postie/posix_tls.h"
+  printf '%s\n' '#include <postie/posix_tls.h>' \
+    'int main(void) { postie_openssl_options o; postie_openssl_options_init(&o);' \
+    '  return o.pin_kind == POSTIE_OPENSSL_PIN_NONE ? 0 : 1; }' >"$prefix/ossl_new.c"
+  printf '%s\n' '#include <postie/posix_tls.h>' \
+    'int main(void) { postie_tls_options o; postie_tls_options_init(&o);' \
+    '  return o.pin_kind == POSTIE_TLS_PIN_NONE ? 0 : 1; }' >"$prefix/ossl_old.c"
+  # shellcheck disable=SC2086
+  if cc -Wall -Werror -o "$prefix/ossl_new" "$prefix/ossl_new.c" $flags && LD_LIBRARY_PATH=$prefix/lib "$prefix/ossl_new"; then
+    ok "postie_openssl_* builds and runs against the installed headers"; else bad "postie_openssl_* program"; fi
+  # shellcheck disable=SC2086
+  if warn=$(cc -Wall -o "$prefix/ossl_old" "$prefix/ossl_old.c" $flags 2>&1) && LD_LIBRARY_PATH=$prefix/lib "$prefix/ossl_old" \
+     && echo "$warn" | grep -q "deprecated"; then
+    ok "the deprecated postie_tls_* names build (with a warning) and run"; else bad "deprecated postie_tls_* names: $warn"; fi
+else
+  [ ! -e "$prefix/include/postie/posix_tls.h" ] && ok "no posix_tls.h in a build without OpenSSL" || bad "posix_tls.h installed without OpenSSL"
+fi
 # shellcheck disable=SC2086
 if cc -Wall -Werror -o "$prefix/fetch-shared" examples/pop3_fetch.c $flags; then ok "example builds against the shared library"; else bad "shared build"; fi
 # shellcheck disable=SC2086

@@ -17,7 +17,7 @@ const char *tool_conn_tls_error(const tool_conn *c)
 {
 #ifdef POSTIE_HAVE_OPENSSL
     if (c->tls_inited)
-        return postie_tls_error_text(&c->tls);
+        return postie_openssl_error_text(&c->tls);
 #else
     (void)c;
 #endif
@@ -65,27 +65,27 @@ int tool_connect(tool_conn *c, const char *host, const char *port, tool_tls_mode
         postie_tcp_transport(&c->tcp, &c->raw);
     } else {
 #ifdef POSTIE_HAVE_OPENSSL
-        postie_tls_options o;
-        postie_tls_options_init(&o);
+        postie_openssl_options o;
+        postie_openssl_options_init(&o);
         o.ca_file = cafile;
         o.handshake_timeout_ms = timeout_ms;
-        st = postie_tls_init(&c->tls, c->tcp.fd, &o);
+        st = postie_openssl_init(&c->tls, c->tcp.fd, &o);
         if (st != POSTIE_OK) {
-            snprintf(err, errcap, "TLS set-up failed: %s", postie_tls_error_text(&c->tls));
+            snprintf(err, errcap, "TLS set-up failed: %s", postie_openssl_error_text(&c->tls));
             postie_tcp_close(&c->tcp);
             *exit_code = cafile ? TOOL_EX_CONFIG : TOOL_EX_SOFTWARE;
             return -1;
         }
         c->tcp.fd = -1; /* the TLS transport owns the socket now */
         c->tls_inited = 1;
-        postie_tls_transport(&c->tls, &c->raw);
+        postie_openssl_transport(&c->tls, &c->raw);
         if (mode == TOOL_TLS_IMPLICIT) {
-            st = postie_tls_start(&c->tls, host);
+            st = postie_openssl_start(&c->tls, host);
             if (st != POSTIE_OK) {
                 snprintf(err, errcap, "TLS with %s failed: %s%s%s", host, postie_strerror(st),
-                         postie_tls_error_text(&c->tls)[0] ? ": " : "",
-                         postie_tls_error_text(&c->tls));
-                postie_tls_close(&c->tls);
+                         postie_openssl_error_text(&c->tls)[0] ? ": " : "",
+                         postie_openssl_error_text(&c->tls));
+                postie_openssl_close(&c->tls);
                 c->tls_inited = 0;
                 *exit_code = tool_exit_for_status(st);
                 return -1;

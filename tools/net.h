@@ -15,7 +15,7 @@
 typedef struct tool_conn {
     postie_tcp tcp;
 #ifdef POSTIE_HAVE_OPENSSL
-    postie_tls tls;
+    postie_openssl tls;
 #endif
     int tls_inited;
     tool_trace trace;

@@ -40,7 +40,7 @@ postie_tls_policy nx_postie_tls_policy(UINT mode);
 /* Puts a TLS transport in *room over the connected tcp: set-up, and for
  * IMPLICIT the handshake, checked against name. On POSTIE_OK tcp->fd is -1
  * (the room owns the socket; tr's close frees both); on an error the socket
- * is closed (tcp->fd -1 too). Statuses of postie_tls_init/postie_tls_start;
+ * is closed (tcp->fd -1 too). Statuses of postie_openssl_init/postie_openssl_start;
  * POSTIE_ERR_INTERNAL without OpenSSL. */
 postie_status nx_postie_tls_open(NX_POSTIE_TLS_CONTEXT *room, postie_tcp *tcp,
                                  const nx_postie_tls_settings *s, const char *name,

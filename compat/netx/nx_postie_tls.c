@@ -6,8 +6,8 @@
 
 #include <string.h>
 
-/* The room in the client structs holds a postie_tls in every build. */
-typedef char nx_postie_tls_room_fits[(sizeof(postie_tls) <= sizeof(NX_POSTIE_TLS_CONTEXT)) ? 1 : -1];
+/* The room in the client structs holds a postie_openssl in every build. */
+typedef char nx_postie_tls_room_fits[(sizeof(postie_openssl) <= sizeof(NX_POSTIE_TLS_CONTEXT)) ? 1 : -1];
 
 postie_tls_policy nx_postie_tls_policy(UINT mode)
 {
@@ -52,7 +52,7 @@ int nx_postie_tls_check(const NX_POSTIE_TLS_CONFIG *cfg, nx_postie_tls_settings 
     case NX_POSTIE_TLS_PIN_CERT:
     case NX_POSTIE_TLS_PIN_SPKI:
         if (cfg->nx_postie_tls_pin_sha256 == NULL ||
-            postie_tls_pin_from_hex(cfg->nx_postie_tls_pin_sha256, out->pin) != POSTIE_OK) {
+            postie_openssl_pin_from_hex(cfg->nx_postie_tls_pin_sha256, out->pin) != POSTIE_OK) {
             return -1;
         }
         break;
@@ -64,9 +64,9 @@ int nx_postie_tls_check(const NX_POSTIE_TLS_CONFIG *cfg, nx_postie_tls_settings 
     return 0;
 }
 
-static postie_status tls_close_room(postie_tls *t, postie_status st)
+static postie_status tls_close_room(postie_openssl *t, postie_status st)
 {
-    postie_tls_close(t);
+    postie_openssl_close(t);
     return st;
 }
 
@@ -74,32 +74,32 @@ postie_status nx_postie_tls_open(NX_POSTIE_TLS_CONTEXT *room, postie_tcp *tcp,
                                  const nx_postie_tls_settings *s, const char *name,
                                  unsigned timeout_ms, postie_transport *tr)
 {
-    postie_tls *t = (postie_tls *)(void *)room;
-    postie_tls_options o;
+    postie_openssl *t = (postie_openssl *)(void *)room;
+    postie_openssl_options o;
     postie_status st;
 
     memset(room, 0, sizeof *room);
-    postie_tls_options_init(&o);
+    postie_openssl_options_init(&o);
     o.ca_file = s->ca_file;
-    o.pin_kind = s->pin_type == NX_POSTIE_TLS_PIN_CERT   ? POSTIE_TLS_PIN_CERT
-                 : s->pin_type == NX_POSTIE_TLS_PIN_SPKI ? POSTIE_TLS_PIN_SPKI
-                                                         : POSTIE_TLS_PIN_NONE;
+    o.pin_kind = s->pin_type == NX_POSTIE_TLS_PIN_CERT   ? POSTIE_OPENSSL_PIN_CERT
+                 : s->pin_type == NX_POSTIE_TLS_PIN_SPKI ? POSTIE_OPENSSL_PIN_SPKI
+                                                         : POSTIE_OPENSSL_PIN_NONE;
     memcpy(o.pin_sha256, s->pin, sizeof o.pin_sha256);
     o.insecure_skip_verify = s->insecure ? 1 : 0;
     o.handshake_timeout_ms = timeout_ms;
-    st = postie_tls_init(t, tcp->fd, &o);
+    st = postie_openssl_init(t, tcp->fd, &o);
     if (st != POSTIE_OK) {
         postie_tcp_close(tcp);
         return st;
     }
     tcp->fd = -1; /* the TLS transport owns the socket now */
     if (s->mode == NX_POSTIE_TLS_IMPLICIT) {
-        st = postie_tls_start(t, name);
+        st = postie_openssl_start(t, name);
         if (st != POSTIE_OK) {
             return tls_close_room(t, st);
         }
     }
-    postie_tls_transport(t, tr);
+    postie_openssl_transport(t, tr);
     return POSTIE_OK;
 }
 

@@ -6,10 +6,10 @@
  * contexts may be used from two threads at once.
  *
  * Typical use (TLS policy REQUIRED, the default: docs/tls.md):
- *     postie_tcp tcp; postie_tls tls; postie_transport tr; postie_pop3 p;
+ *     postie_tcp tcp; postie_openssl tls; postie_transport tr; postie_pop3 p;
  *     postie_tcp_connect(&tcp, "mail.example.org", "110", 10000);
- *     postie_tls_init(&tls, tcp.fd, &opts); tcp.fd = -1;  plain until STLS
- *     postie_tls_transport(&tls, &tr);
+ *     postie_openssl_init(&tls, tcp.fd, &opts); tcp.fd = -1;  plain until STLS
+ *     postie_openssl_transport(&tls, &tr);
  *     postie_pop3_init(&p, &tr);
  *     postie_pop3_set_tls(&p, POSTIE_TLS_REQUIRED, "mail.example.org");
  *     postie_pop3_open(&p);                         greeting, CAPA, STLS, CAPA

@@ -35,7 +35,7 @@ typedef enum postie_tls_policy {
      * calls postie_pop3_stls() / postie_smtp_starttls() itself). */
     POSTIE_TLS_OFF,
     /* The transport is TLS from its first byte (POP3S 995, SMTP submissions
-     * 465, RFC 8314): the caller ran the handshake (postie_tls_start()).
+     * 465, RFC 8314): the caller ran the handshake (postie_openssl_start()).
      * STLS/STARTTLS are never sent; the session counts as encrypted. */
     POSTIE_TLS_IMPLICIT
 } postie_tls_policy;

@@ -1,5 +1,5 @@
 /*
- * OpenSSL TLS transport (see include/postie/posix_tls.h and docs/tls.md).
+ * OpenSSL TLS transport (see ports/posix/include/postie/posix_tls.h and docs/tls.md).
  *
  * The socket is non-blocking throughout; every wait is a poll() bounded by
  * the caller's timeout. OpenSSL reaches the socket through a BIO of our own
@@ -32,7 +32,7 @@
 #error "neither MSG_NOSIGNAL nor SO_NOSIGPIPE: cannot keep send() from raising SIGPIPE"
 #endif
 #ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL 0 /* SO_NOSIGPIPE is set on the socket in postie_tls_init() */
+#define MSG_NOSIGNAL 0 /* SO_NOSIGPIPE is set on the socket in postie_openssl_init() */
 #endif
 
 #include <openssl/bio.h>
@@ -44,13 +44,13 @@
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static void set_text(postie_tls *t, const char *fmt, ...)
+static void set_text(postie_openssl *t, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
 
-static void set_text(postie_tls *t, const char *fmt, ...)
+static void set_text(postie_openssl *t, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -59,7 +59,7 @@ static void set_text(postie_tls *t, const char *fmt, ...)
 }
 
 /* Text of the oldest OpenSSL error queued, or a fallback; clears the queue. */
-static void set_text_openssl(postie_tls *t, const char *what)
+static void set_text_openssl(postie_openssl *t, const char *what)
 {
     unsigned long e = ERR_get_error();
     const char *reason = e != 0 ? ERR_reason_error_string(e) : NULL;
@@ -79,8 +79,8 @@ static void set_text_openssl(postie_tls *t, const char *what)
 }
 
 /* Waits until the socket is ready for events or the deadline passes, as
- * postie_posix_wait_fd(); the failure is kept for postie_tls_error_text(). */
-static postie_status wait_fd(postie_tls *t, short events, const struct timespec *deadline)
+ * postie_posix_wait_fd(); the failure is kept for postie_openssl_error_text(). */
+static postie_status wait_fd(postie_openssl *t, short events, const struct timespec *deadline)
 {
     int r = postie_posix_wait_fd(t->fd, events, deadline);
 
@@ -106,7 +106,7 @@ static int is_ip_literal(const char *s)
 
 static int bio_write(BIO *b, const char *buf, int len)
 {
-    postie_tls *t = (postie_tls *)BIO_get_data(b);
+    postie_openssl *t = (postie_openssl *)BIO_get_data(b);
     ssize_t n;
 
     BIO_clear_retry_flags(b);
@@ -127,7 +127,7 @@ static int bio_write(BIO *b, const char *buf, int len)
 
 static int bio_read(BIO *b, char *buf, int len)
 {
-    postie_tls *t = (postie_tls *)BIO_get_data(b);
+    postie_openssl *t = (postie_openssl *)BIO_get_data(b);
     ssize_t n;
 
     BIO_clear_retry_flags(b);
@@ -187,11 +187,11 @@ static int verify_cb(int preverify_ok, X509_STORE_CTX *store);
 
 /* ---- options ------------------------------------------------------------ */
 
-void postie_tls_options_init(postie_tls_options *o)
+void postie_openssl_options_init(postie_openssl_options *o)
 {
     if (o != NULL) {
         memset(o, 0, sizeof *o);
-        o->pin_kind = POSTIE_TLS_PIN_NONE;
+        o->pin_kind = POSTIE_OPENSSL_PIN_NONE;
     }
 }
 
@@ -209,7 +209,7 @@ static int hexval(char c)
     return -1;
 }
 
-postie_status postie_tls_pin_from_hex(const char *hex, unsigned char out[POSTIE_SHA256_DIGEST_LEN])
+postie_status postie_openssl_pin_from_hex(const char *hex, unsigned char out[POSTIE_SHA256_DIGEST_LEN])
 {
     size_t n = 0;
 
@@ -245,7 +245,7 @@ static void hex_colon(const unsigned char *d, size_t n, char *out)
 
 /* ---- life cycle --------------------------------------------------------- */
 
-static void free_openssl(postie_tls *t)
+static void free_openssl(postie_openssl *t)
 {
     if (t->ssl != NULL) {
         SSL_free(t->ssl); /* frees the BIO too */
@@ -261,7 +261,7 @@ static void free_openssl(postie_tls *t)
     }
 }
 
-postie_status postie_tls_init(postie_tls *t, int fd, const postie_tls_options *opts)
+postie_status postie_openssl_init(postie_openssl *t, int fd, const postie_openssl_options *opts)
 {
     SSL_CTX *ctx;
     BIO *bio;
@@ -276,7 +276,7 @@ postie_status postie_tls_init(postie_tls *t, int fd, const postie_tls_options *o
     if (opts != NULL) {
         t->opts = *opts;
     } else {
-        postie_tls_options_init(&t->opts);
+        postie_openssl_options_init(&t->opts);
     }
     if (fd < 0) {
         set_text(t, "invalid socket");
@@ -286,12 +286,12 @@ postie_status postie_tls_init(postie_tls *t, int fd, const postie_tls_options *o
         set_text(t, "client certificate and key must be given together");
         return POSTIE_ERR_PARAM;
     }
-    if (t->opts.pin_kind != POSTIE_TLS_PIN_NONE && t->opts.pin_kind != POSTIE_TLS_PIN_CERT &&
-        t->opts.pin_kind != POSTIE_TLS_PIN_SPKI) {
+    if (t->opts.pin_kind != POSTIE_OPENSSL_PIN_NONE && t->opts.pin_kind != POSTIE_OPENSSL_PIN_CERT &&
+        t->opts.pin_kind != POSTIE_OPENSSL_PIN_SPKI) {
         set_text(t, "unknown pin kind");
         return POSTIE_ERR_PARAM;
     }
-    if (t->opts.pin_replaces_chain && t->opts.pin_kind == POSTIE_TLS_PIN_NONE) {
+    if (t->opts.pin_replaces_chain && t->opts.pin_kind == POSTIE_OPENSSL_PIN_NONE) {
         set_text(t, "pin_replaces_chain set without a pin");
         return POSTIE_ERR_PARAM;
     }
@@ -385,7 +385,7 @@ fail:
     return POSTIE_ERR_TLS;
 }
 
-void postie_tls_close(postie_tls *t)
+void postie_openssl_close(postie_openssl *t)
 {
     int owns_fd;
 
@@ -408,7 +408,7 @@ void postie_tls_close(postie_tls *t)
 
 /* ---- verification ------------------------------------------------------- */
 
-static void describe_verify_error(postie_tls *t, long code, const char *name)
+static void describe_verify_error(postie_openssl *t, long code, const char *name)
 {
     const char *ossl = X509_verify_cert_error_string(code);
 
@@ -440,7 +440,7 @@ static void describe_verify_error(postie_tls *t, long code, const char *name)
     }
 }
 
-static postie_status pin_of(SSL *ssl, postie_tls_pin_kind kind,
+static postie_status pin_of(SSL *ssl, postie_openssl_pin_kind kind,
                             unsigned char out[POSTIE_SHA256_DIGEST_LEN])
 {
     X509 *cert;
@@ -455,7 +455,7 @@ static postie_status pin_of(SSL *ssl, postie_tls_pin_kind kind,
     if (cert == NULL) {
         return POSTIE_ERR_TLS;
     }
-    if (kind == POSTIE_TLS_PIN_CERT) {
+    if (kind == POSTIE_OPENSSL_PIN_CERT) {
         len = i2d_X509(cert, &der);
     } else {
         len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
@@ -469,11 +469,11 @@ static postie_status pin_of(SSL *ssl, postie_tls_pin_kind kind,
     return POSTIE_OK;
 }
 
-postie_status postie_tls_peer_pin(const postie_tls *t, postie_tls_pin_kind kind,
+postie_status postie_openssl_peer_pin(const postie_openssl *t, postie_openssl_pin_kind kind,
                                   unsigned char out[POSTIE_SHA256_DIGEST_LEN])
 {
     if (t == NULL || out == NULL ||
-        (kind != POSTIE_TLS_PIN_CERT && kind != POSTIE_TLS_PIN_SPKI)) {
+        (kind != POSTIE_OPENSSL_PIN_CERT && kind != POSTIE_OPENSSL_PIN_SPKI)) {
         return POSTIE_ERR_PARAM;
     }
     if (!t->active || t->ssl == NULL) {
@@ -487,7 +487,7 @@ postie_status postie_tls_peer_pin(const postie_tls *t, postie_tls_pin_kind kind,
 static int verify_cb(int preverify_ok, X509_STORE_CTX *store)
 {
     SSL *ssl = (SSL *)X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
-    postie_tls *t = ssl != NULL ? (postie_tls *)SSL_get_app_data(ssl) : NULL;
+    postie_openssl *t = ssl != NULL ? (postie_openssl *)SSL_get_app_data(ssl) : NULL;
     int verify;
 
     if (t == NULL) {
@@ -497,14 +497,14 @@ static int verify_cb(int preverify_ok, X509_STORE_CTX *store)
     if (verify && !preverify_ok) {
         return 0; /* chain, expiry or name error: reported from the verify result */
     }
-    if (t->opts.pin_kind != POSTIE_TLS_PIN_NONE && X509_STORE_CTX_get_error_depth(store) == 0) {
+    if (t->opts.pin_kind != POSTIE_OPENSSL_PIN_NONE && X509_STORE_CTX_get_error_depth(store) == 0) {
         X509 *cert = X509_STORE_CTX_get_current_cert(store);
         unsigned char got[POSTIE_SHA256_DIGEST_LEN];
         unsigned char *der = NULL;
         int len = -1;
 
         if (cert != NULL) {
-            len = t->opts.pin_kind == POSTIE_TLS_PIN_CERT
+            len = t->opts.pin_kind == POSTIE_OPENSSL_PIN_CERT
                       ? i2d_X509(cert, &der)
                       : i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
         }
@@ -521,7 +521,7 @@ static int verify_cb(int preverify_ok, X509_STORE_CTX *store)
             hex_colon(got, sizeof got, hex);
             t->pin_failed = 1;
             set_text(t, "pin mismatch: the server's %s has SHA-256 %s",
-                     t->opts.pin_kind == POSTIE_TLS_PIN_CERT ? "certificate" : "public key", hex);
+                     t->opts.pin_kind == POSTIE_OPENSSL_PIN_CERT ? "certificate" : "public key", hex);
             X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
             return 0;
         }
@@ -531,7 +531,7 @@ static int verify_cb(int preverify_ok, X509_STORE_CTX *store)
 
 /* ---- handshake ---------------------------------------------------------- */
 
-static postie_status handshake(postie_tls *t, const char *server_name);
+static postie_status handshake(postie_openssl *t, const char *server_name);
 
 /* OpenSSL 3 reports a TCP close in the middle of a record as an error. */
 static int is_eof_error(unsigned long e)
@@ -545,7 +545,7 @@ static int is_eof_error(unsigned long e)
 #endif
 }
 
-postie_status postie_tls_start(postie_tls *t, const char *server_name)
+postie_status postie_openssl_start(postie_openssl *t, const char *server_name)
 {
     postie_status st;
 
@@ -563,7 +563,7 @@ postie_status postie_tls_start(postie_tls *t, const char *server_name)
     return st;
 }
 
-static postie_status handshake(postie_tls *t, const char *server_name)
+static postie_status handshake(postie_openssl *t, const char *server_name)
 {
     char name[256];
     struct timespec deadline;
@@ -683,7 +683,7 @@ static postie_status handshake(postie_tls *t, const char *server_name)
         return POSTIE_ERR_IO;
     }
 
-    if (t->opts.pin_kind != POSTIE_TLS_PIN_NONE) {
+    if (t->opts.pin_kind != POSTIE_OPENSSL_PIN_NONE) {
         unsigned char got[POSTIE_SHA256_DIGEST_LEN];
         if (pin_of(t->ssl, t->opts.pin_kind, got) != POSTIE_OK) {
             set_text(t, "pin mismatch: cannot read the server certificate");
@@ -693,7 +693,7 @@ static postie_status handshake(postie_tls *t, const char *server_name)
             char hex[2 * POSTIE_SHA256_DIGEST_LEN + 1];
             hex_colon(got, sizeof got, hex);
             set_text(t, "pin mismatch: the server's %s has SHA-256 %s",
-                     t->opts.pin_kind == POSTIE_TLS_PIN_CERT ? "certificate" : "public key", hex);
+                     t->opts.pin_kind == POSTIE_OPENSSL_PIN_CERT ? "certificate" : "public key", hex);
             return POSTIE_ERR_TLS_VERIFY;
         }
     }
@@ -703,7 +703,7 @@ static postie_status handshake(postie_tls *t, const char *server_name)
 
 /* ---- I/O ---------------------------------------------------------------- */
 
-static long plain_send(postie_tls *t, const void *buf, size_t len,
+static long plain_send(postie_openssl *t, const void *buf, size_t len,
                        const struct timespec *deadline)
 {
     for (;;) {
@@ -724,7 +724,7 @@ static long plain_send(postie_tls *t, const void *buf, size_t len,
     }
 }
 
-static long plain_recv(postie_tls *t, void *buf, size_t len,
+static long plain_recv(postie_openssl *t, void *buf, size_t len,
                        const struct timespec *deadline)
 {
     for (;;) {
@@ -748,7 +748,7 @@ static long plain_recv(postie_tls *t, void *buf, size_t len,
     }
 }
 
-long postie_tls_send(postie_tls *t, const void *buf, size_t len, unsigned timeout_ms)
+long postie_openssl_send(postie_openssl *t, const void *buf, size_t len, unsigned timeout_ms)
 {
     struct timespec deadline;
 
@@ -797,7 +797,7 @@ long postie_tls_send(postie_tls *t, const void *buf, size_t len, unsigned timeou
     }
 }
 
-long postie_tls_recv(postie_tls *t, void *buf, size_t len, unsigned timeout_ms)
+long postie_openssl_recv(postie_openssl *t, void *buf, size_t len, unsigned timeout_ms)
 {
     struct timespec deadline;
 
@@ -847,7 +847,7 @@ long postie_tls_recv(postie_tls *t, void *buf, size_t len, unsigned timeout_ms)
     }
 }
 
-const char *postie_tls_error_text(const postie_tls *t)
+const char *postie_openssl_error_text(const postie_openssl *t)
 {
     return t != NULL ? t->error_text : "";
 }
@@ -856,25 +856,25 @@ const char *postie_tls_error_text(const postie_tls *t)
 
 static long tr_send(void *ctx, const void *buf, size_t len, unsigned timeout_ms)
 {
-    return postie_tls_send((postie_tls *)ctx, buf, len, timeout_ms);
+    return postie_openssl_send((postie_openssl *)ctx, buf, len, timeout_ms);
 }
 
 static long tr_recv(void *ctx, void *buf, size_t len, unsigned timeout_ms)
 {
-    return postie_tls_recv((postie_tls *)ctx, buf, len, timeout_ms);
+    return postie_openssl_recv((postie_openssl *)ctx, buf, len, timeout_ms);
 }
 
 static postie_status tr_start_tls(void *ctx, const char *server_name)
 {
-    return postie_tls_start((postie_tls *)ctx, server_name);
+    return postie_openssl_start((postie_openssl *)ctx, server_name);
 }
 
 static void tr_close(void *ctx)
 {
-    postie_tls_close((postie_tls *)ctx);
+    postie_openssl_close((postie_openssl *)ctx);
 }
 
-void postie_tls_transport(postie_tls *t, postie_transport *tr)
+void postie_openssl_transport(postie_openssl *t, postie_transport *tr)
 {
     if (tr == NULL) {
         return;

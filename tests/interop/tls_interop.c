@@ -41,7 +41,7 @@ static const char *sn(postie_status st)
 /* One connection: TCP, then the TLS transport (plain until start_tls). */
 typedef struct conn {
     postie_tcp tcp;
-    postie_tls tls;
+    postie_openssl tls;
     postie_transport tr;
     int have_tls;
 } conn;
@@ -57,7 +57,7 @@ typedef struct tls_cfg {
 static postie_status conn_open(conn *c, const char *port, const tls_cfg *cfg, int implicit,
                                const char *name)
 {
-    postie_tls_options o;
+    postie_openssl_options o;
     postie_status st;
 
     memset(c, 0, sizeof *c);
@@ -65,23 +65,23 @@ static postie_status conn_open(conn *c, const char *port, const tls_cfg *cfg, in
     if (st != POSTIE_OK) {
         return st;
     }
-    postie_tls_options_init(&o);
+    postie_openssl_options_init(&o);
     o.ca_file = cfg != NULL && cfg->ca != NULL ? cfg->ca : cfg_ca;
     o.handshake_timeout_ms = 10000;
     if (cfg != NULL && cfg->bad_pin) {
-        o.pin_kind = POSTIE_TLS_PIN_CERT;
+        o.pin_kind = POSTIE_OPENSSL_PIN_CERT;
         memset(o.pin_sha256, 0xab, sizeof o.pin_sha256);
     }
-    st = postie_tls_init(&c->tls, c->tcp.fd, &o);
+    st = postie_openssl_init(&c->tls, c->tcp.fd, &o);
     if (st != POSTIE_OK) {
         postie_tcp_close(&c->tcp);
         return st;
     }
     c->tcp.fd = -1;
     c->have_tls = 1;
-    postie_tls_transport(&c->tls, &c->tr);
+    postie_openssl_transport(&c->tls, &c->tr);
     if (implicit) {
-        return postie_tls_start(&c->tls, name);
+        return postie_openssl_start(&c->tls, name);
     }
     return POSTIE_OK;
 }
@@ -89,7 +89,7 @@ static postie_status conn_open(conn *c, const char *port, const tls_cfg *cfg, in
 static void conn_close(conn *c)
 {
     if (c->have_tls) {
-        postie_tls_close(&c->tls);
+        postie_openssl_close(&c->tls);
     } else {
         postie_tcp_close(&c->tcp);
     }
@@ -139,7 +139,7 @@ static void pop3_scram(const char *port, int implicit, const char *pass, postie_
     postie_status st = conn_open(&c, port, NULL, implicit, cfg_name);
 
     if (!check(st == POSTIE_OK, "pop3 connect for %s (%s %s)", what, sn(st),
-               c.have_tls ? postie_tls_error_text(&c.tls) : "")) {
+               c.have_tls ? postie_openssl_error_text(&c.tls) : "")) {
         conn_close(&c);
         return;
     }
@@ -176,7 +176,7 @@ static void refusal(const char *proto, const char *port, const tls_cfg *cfg, con
 {
     conn c;
     postie_status st = conn_open(&c, port, cfg, 1, name);
-    const char *why = c.have_tls ? postie_tls_error_text(&c.tls) : "";
+    const char *why = c.have_tls ? postie_openssl_error_text(&c.tls) : "";
 
     check(st == POSTIE_ERR_TLS_VERIFY && starts(why, reason),
           "%s implicit TLS refused: %s (%s: %s)", proto, what, sn(st), why);
@@ -199,9 +199,9 @@ static void pop3_stls_refused(void)
     postie_pop3_set_tls(&P, POSTIE_TLS_REQUIRED, cfg_name);
     st = postie_pop3_open(&P);
     check(st == POSTIE_ERR_TLS_VERIFY && postie_pop3_get_state(&P) == POSTIE_POP3_STATE_CLOSED &&
-              starts(postie_tls_error_text(&c.tls), "unknown CA"),
+              starts(postie_openssl_error_text(&c.tls), "unknown CA"),
           "pop3 STLS with an unknown CA: open fails, session closed (%s: %s)", sn(st),
-          postie_tls_error_text(&c.tls));
+          postie_openssl_error_text(&c.tls));
     st = postie_pop3_login(&P, cfg_user1, cfg_pass1, POSTIE_POP3_LOGIN_USER);
     check(st == POSTIE_ERR_STATE, "pop3 no login after a failed STLS (%s)", sn(st));
     conn_close(&c);
@@ -264,7 +264,7 @@ static void smtp_implicit(unsigned mechs, const char *pass, postie_status want, 
     postie_status st = conn_open(&c, cfg_smtps, NULL, 1, cfg_name);
 
     if (!check(st == POSTIE_OK, "smtps handshake verified for %s (%s %s)", cfg_name, sn(st),
-               c.have_tls ? postie_tls_error_text(&c.tls) : "")) {
+               c.have_tls ? postie_openssl_error_text(&c.tls) : "")) {
         conn_close(&c);
         return;
     }
@@ -316,9 +316,9 @@ static void smtp_starttls_refused(void)
     smtp_session(&c, POSTIE_TLS_REQUIRED);
     st = postie_smtp_open(&S);
     check(st == POSTIE_ERR_TLS_VERIFY && postie_smtp_get_state(&S) == POSTIE_SMTP_STATE_CLOSED &&
-              starts(postie_tls_error_text(&c.tls), "pin mismatch"),
+              starts(postie_openssl_error_text(&c.tls), "pin mismatch"),
           "smtp STARTTLS with a pin that does not match: open fails (%s: %s)", sn(st),
-          postie_tls_error_text(&c.tls));
+          postie_openssl_error_text(&c.tls));
     st = postie_smtp_auth(&S, POSTIE_SASL_PASSWORD_MECHS, cfg_user1, cfg_pass1);
     check(st == POSTIE_ERR_STATE, "smtp no AUTH after a failed STARTTLS (%s)", sn(st));
     postie_smtp_close(&S);

@@ -49,8 +49,8 @@ int main(int argc, char **argv)
     const char *user = argc > 6 ? argv[5] : NULL, *pass = argc > 6 ? argv[6] : NULL;
     int is_pop3;
 #ifdef POSTIE_HAVE_OPENSSL
-    static postie_tls tls;
-    postie_tls_options o;
+    static postie_openssl tls;
+    postie_openssl_options o;
 #endif
 
     if ((argc != 5 && argc != 7) || !policy_of(argv[4], &policy) ||
@@ -64,12 +64,12 @@ int main(int argc, char **argv)
         return 3;
     }
 #ifdef POSTIE_HAVE_OPENSSL
-    postie_tls_options_init(&o);
-    if (postie_tls_init(&tls, tcp.fd, &o) != POSTIE_OK) {
+    postie_openssl_options_init(&o);
+    if (postie_openssl_init(&tls, tcp.fd, &o) != POSTIE_OK) {
         return 3;
     }
     tcp.fd = -1;
-    postie_tls_transport(&tls, &tr);
+    postie_openssl_transport(&tls, &tr);
 #else
     postie_tcp_transport(&tcp, &tr);
 #endif
@@ -110,7 +110,7 @@ int main(int argc, char **argv)
         postie_smtp_close(&smtp);
     }
 #ifdef POSTIE_HAVE_OPENSSL
-    postie_tls_close(&tls);
+    postie_openssl_close(&tls);
 #else
     postie_tcp_close(&tcp);
 #endif

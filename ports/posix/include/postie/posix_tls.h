@@ -1,11 +1,17 @@
 /*
  * postie/posix_tls.h - OpenSSL TLS transport for POSIX hosts (ports/posix).
  *
+ * Its names are postie_openssl_* (a second TLS port, e.g. mbed TLS, gets its
+ * own prefix). The names of release 0.1, postie_tls_* and POSTIE_TLS_PIN_*,
+ * are still declared at the end of this file as deprecated aliases (the
+ * compiler warns where they are used); they go in the next release.
+ * Define POSTIE_NO_DEPRECATED to hide them now. See docs/tls.md.
+ *
  * Wraps a connected socket (for example postie_tcp.fd after
  * postie_tcp_connect()). Two ways to use it:
  *   - implicit TLS (POP3S port 995, SMTP submissions port 465, RFC 8314):
- *     postie_tls_init() then postie_tls_start() right away;
- *   - upgrade in place (POP3 STLS, SMTP STARTTLS): postie_tls_init(), hand
+ *     postie_openssl_init() then postie_openssl_start() right away;
+ *   - upgrade in place (POP3 STLS, SMTP STARTTLS): postie_openssl_init(), hand
  *     the transport to a client, which talks plain text first and then calls
  *     the transport's start_tls(ctx, server_name).
  * Before the upgrade the transport is plain TCP over the same socket: reads
@@ -15,7 +21,7 @@
  *
  * Verification is on by default: the certificate chain is checked against the
  * system trust store (or the CA file/folder given), the host name (or IP
- * address) given to postie_tls_start() must match the certificate, TLS 1.2 is
+ * address) given to postie_openssl_start() must match the certificate, TLS 1.2 is
  * the minimum version. See docs/tls.md.
  *
  * Only built when the library is configured with POSTIE_WITH_OPENSSL (CMake
@@ -36,16 +42,29 @@ struct ssl_ctx_st;      /* OpenSSL's SSL_CTX */
 struct ssl_st;          /* OpenSSL's SSL */
 struct bio_method_st;   /* OpenSSL's BIO_METHOD */
 
-/* What a pin is computed over (the SHA-256 of its DER encoding). */
-typedef enum postie_tls_pin_kind {
-    POSTIE_TLS_PIN_NONE = 0, /* no pin */
-    POSTIE_TLS_PIN_CERT = 1, /* the server's whole certificate */
-    POSTIE_TLS_PIN_SPKI = 2  /* its SubjectPublicKeyInfo (survives renewal with the same key) */
-} postie_tls_pin_kind;
+/* Marks the 0.1 names below (see the end of this file). */
+#if defined(__GNUC__) || defined(__clang__)
+#define POSTIE_OPENSSL_DEPRECATED(use) __attribute__((deprecated("use " use)))
+#else
+#define POSTIE_OPENSSL_DEPRECATED(use)
+#endif
 
-/* Options; start from postie_tls_options_init(). The strings are read during
- * postie_tls_init() only (files are loaded there); the caller keeps them. */
-typedef struct postie_tls_options {
+/* What a pin is computed over (the SHA-256 of its DER encoding). */
+typedef enum postie_openssl_pin_kind {
+    POSTIE_OPENSSL_PIN_NONE = 0, /* no pin */
+    POSTIE_OPENSSL_PIN_CERT = 1, /* the server's whole certificate */
+    POSTIE_OPENSSL_PIN_SPKI = 2  /* its SubjectPublicKeyInfo (survives renewal with the same key) */
+#ifndef POSTIE_NO_DEPRECATED
+    /* the 0.1 names, deprecated */
+    , POSTIE_TLS_PIN_NONE POSTIE_OPENSSL_DEPRECATED("POSTIE_OPENSSL_PIN_NONE") = 0
+    , POSTIE_TLS_PIN_CERT POSTIE_OPENSSL_DEPRECATED("POSTIE_OPENSSL_PIN_CERT") = 1
+    , POSTIE_TLS_PIN_SPKI POSTIE_OPENSSL_DEPRECATED("POSTIE_OPENSSL_PIN_SPKI") = 2
+#endif
+} postie_openssl_pin_kind;
+
+/* Options; start from postie_openssl_options_init(). The strings are read during
+ * postie_openssl_init() only (files are loaded there); the caller keeps them. */
+typedef struct postie_openssl_options {
     /* PEM file of trusted CA certificates and/or a hashed folder of them
      * (c_rehash / openssl rehash). When either is set the system trust store
      * is NOT loaded (like curl --cacert); when both are NULL it is. */
@@ -56,8 +75,8 @@ typedef struct postie_tls_options {
      * checked in addition to chain and host-name verification (both must
      * pass), unless pin_replaces_chain is set: then a matching pin alone
      * authenticates the server (chain and name are not checked; for
-     * self-signed servers you know). Use postie_tls_pin_from_hex() to fill it. */
-    postie_tls_pin_kind pin_kind;
+     * self-signed servers you know). Use postie_openssl_pin_from_hex() to fill it. */
+    postie_openssl_pin_kind pin_kind;
     unsigned char pin_sha256[POSTIE_SHA256_DIGEST_LEN];
     int pin_replaces_chain;
 
@@ -73,48 +92,48 @@ typedef struct postie_tls_options {
 
     /* Bound on the whole handshake in ms; 0 means POSTIE_DEFAULT_TIMEOUT_MS. */
     unsigned handshake_timeout_ms;
-} postie_tls_options;
+} postie_openssl_options;
 
-#define POSTIE_TLS_ERROR_TEXT_MAX 256
+#define POSTIE_OPENSSL_ERROR_TEXT_MAX 256
 
 /* The transport context. Caller-owned; treat the fields as private. OpenSSL
- * keeps a pointer to it after postie_tls_init(): do not move or copy it
- * until postie_tls_close(). */
-typedef struct postie_tls {
+ * keeps a pointer to it after postie_openssl_init(): do not move or copy it
+ * until postie_openssl_close(). */
+typedef struct postie_openssl {
     int fd;                          /* owned after a successful init; -1 when closed */
     int active;                      /* 1 once the handshake completed */
     int last_errno;                  /* errno of the last socket failure, 0 if none */
     int peer_closed;                 /* the socket reached EOF */
-    int failed;                      /* postie_tls_start failed: no more I/O */
+    int failed;                      /* postie_openssl_start failed: no more I/O */
     int pin_failed;                  /* the pin check refused the certificate */
     struct ssl_ctx_st *ssl_ctx;
     struct ssl_st *ssl;
     struct bio_method_st *bio_method;
-    postie_tls_options opts;         /* copy (string pointers not used after init) */
-    char error_text[POSTIE_TLS_ERROR_TEXT_MAX];
-} postie_tls;
+    postie_openssl_options opts;         /* copy (string pointers not used after init) */
+    char error_text[POSTIE_OPENSSL_ERROR_TEXT_MAX];
+} postie_openssl;
 
 /* Defaults: system trust store, no pin, no client certificate, verification
  * on, handshake timeout POSTIE_DEFAULT_TIMEOUT_MS. */
-void postie_tls_options_init(postie_tls_options *o);
+void postie_openssl_options_init(postie_openssl_options *o);
 
 /* Parses 64 hex digits (either case, ':' between bytes allowed) into out
  * (caller-owned, 32 bytes). Returns POSTIE_OK, POSTIE_ERR_PARAM (NULL) or
  * POSTIE_ERR_DECODE (not exactly 32 hex bytes). */
-postie_status postie_tls_pin_from_hex(const char *hex,
+postie_status postie_openssl_pin_from_hex(const char *hex,
                                       unsigned char out[POSTIE_SHA256_DIGEST_LEN]);
 
 /* Prepares t over the connected socket fd (set to non-blocking here) in
  * plain-text mode, creating the OpenSSL context and loading the trust store,
  * CA file/folder and client certificate. opts may be NULL (defaults).
- * On POSTIE_OK t owns fd and postie_tls_close() closes it (if fd came from a
+ * On POSTIE_OK t owns fd and postie_openssl_close() closes it (if fd came from a
  * postie_tcp, set that struct's fd to -1 so it is not closed twice). On an
  * error fd stays the caller's and t needs no close.
  * Returns POSTIE_OK, POSTIE_ERR_PARAM (NULL t, fd < 0, only one of client
  * cert/key, pin_replaces_chain without a pin), POSTIE_ERR_TLS (a file could
- * not be loaded, or OpenSSL failed; see postie_tls_error_text()),
+ * not be loaded, or OpenSSL failed; see postie_openssl_error_text()),
  * POSTIE_ERR_IO (the socket could not be made non-blocking). */
-postie_status postie_tls_init(postie_tls *t, int fd, const postie_tls_options *opts);
+postie_status postie_openssl_init(postie_openssl *t, int fd, const postie_openssl_options *opts);
 
 /* Runs the TLS handshake on the socket (implicit TLS, or the upgrade after
  * STLS/STARTTLS; the transport's start_tls calls this). server_name is a DNS
@@ -129,47 +148,86 @@ postie_status postie_tls_init(postie_tls *t, int fd, const postie_tls_options *o
  * while verification needs a name), POSTIE_ERR_STATE (already TLS, or
  * closed), POSTIE_ERR_PROTOCOL (unread plain-text bytes before the
  * handshake), POSTIE_ERR_TLS_VERIFY (chain, expiry, host name or pin check
- * failed; reason in postie_tls_error_text()), POSTIE_ERR_TLS (handshake
+ * failed; reason in postie_openssl_error_text()), POSTIE_ERR_TLS (handshake
  * failed otherwise, e.g. no common protocol version), POSTIE_ERR_TIMEOUT,
  * POSTIE_ERR_CLOSED (peer closed during the handshake), POSTIE_ERR_IO.
  * After a failure other than PARAM/STATE the connection is unusable (send,
  * recv and start_tls return POSTIE_ERR_STATE, never plain text): close it. */
-postie_status postie_tls_start(postie_tls *t, const char *server_name);
+postie_status postie_openssl_start(postie_openssl *t, const char *server_name);
 
 /* Sends up to len bytes (in the clear before the handshake, encrypted after).
  * Returns the count (>= 1), or POSTIE_ERR_TIMEOUT, POSTIE_ERR_CLOSED,
  * POSTIE_ERR_IO, POSTIE_ERR_TLS, POSTIE_ERR_PARAM (NULL, len 0),
  * POSTIE_ERR_STATE (closed, or start_tls failed). buf is only read during
  * the call. */
-long postie_tls_send(postie_tls *t, const void *buf, size_t len, unsigned timeout_ms);
+long postie_openssl_send(postie_openssl *t, const void *buf, size_t len, unsigned timeout_ms);
 
 /* Receives up to len bytes into buf (caller-owned). Returns the count (>= 1),
  * 0 when the peer closed (close_notify, or a bare TCP close: the protocols'
  * own framing detects truncation), or POSTIE_ERR_TIMEOUT, POSTIE_ERR_IO,
  * POSTIE_ERR_TLS, POSTIE_ERR_PARAM, POSTIE_ERR_STATE (closed, or start_tls
  * failed). */
-long postie_tls_recv(postie_tls *t, void *buf, size_t len, unsigned timeout_ms);
+long postie_openssl_recv(postie_openssl *t, void *buf, size_t len, unsigned timeout_ms);
 
 /* Sends close_notify when TLS is active (best effort, no waiting), frees the
  * OpenSSL objects and closes the socket. Safe to call twice, on a t whose
  * init failed, and on a zeroed t (it closes no socket it does not own). */
-void postie_tls_close(postie_tls *t);
+void postie_openssl_close(postie_openssl *t);
 
 /* Fills tr with send/recv/start_tls/close over t (ctx = t). */
-void postie_tls_transport(postie_tls *t, postie_transport *tr);
+void postie_openssl_transport(postie_openssl *t, postie_transport *tr);
 
 /* Why the last call failed, as text (e.g. "certificate has expired", "host
  * name mismatch: certificate is not valid for 'x.example'", "pin mismatch:
  * ..."); "" when nothing failed. Never NULL; the string lives in t and
  * changes at the next call. */
-const char *postie_tls_error_text(const postie_tls *t);
+const char *postie_openssl_error_text(const postie_openssl *t);
 
 /* SHA-256 pin of the connected server's certificate or public key, for
  * showing to a user or recording a pin (out caller-owned, 32 bytes).
  * Returns POSTIE_OK, POSTIE_ERR_PARAM, POSTIE_ERR_STATE (no TLS session),
  * POSTIE_ERR_TLS (OpenSSL could not encode the certificate). */
-postie_status postie_tls_peer_pin(const postie_tls *t, postie_tls_pin_kind kind,
+postie_status postie_openssl_peer_pin(const postie_openssl *t, postie_openssl_pin_kind kind,
                                   unsigned char out[POSTIE_SHA256_DIGEST_LEN]);
+
+/* ---- Deprecated names (release 0.1), removed in the next release ---------
+ * Each is the postie_openssl_* item of the same suffix. The functions are real
+ * exported symbols (ports/posix/tls_openssl_compat.c), so programs linked
+ * against the 0.1 library keep working; new code compiled with these names
+ * gets a deprecation warning. POSTIE_TLS_PIN_* are in the enum above. */
+#ifndef POSTIE_NO_DEPRECATED
+
+typedef postie_openssl postie_tls POSTIE_OPENSSL_DEPRECATED("postie_openssl");
+typedef postie_openssl_options postie_tls_options
+    POSTIE_OPENSSL_DEPRECATED("postie_openssl_options");
+typedef postie_openssl_pin_kind postie_tls_pin_kind
+    POSTIE_OPENSSL_DEPRECATED("postie_openssl_pin_kind");
+
+#define POSTIE_TLS_ERROR_TEXT_MAX POSTIE_OPENSSL_ERROR_TEXT_MAX
+
+void postie_tls_options_init(postie_openssl_options *o)
+    POSTIE_OPENSSL_DEPRECATED("postie_openssl_options_init");
+postie_status postie_tls_pin_from_hex(const char *hex,
+                                      unsigned char out[POSTIE_SHA256_DIGEST_LEN])
+    POSTIE_OPENSSL_DEPRECATED("postie_openssl_pin_from_hex");
+postie_status postie_tls_init(postie_openssl *t, int fd, const postie_openssl_options *opts)
+    POSTIE_OPENSSL_DEPRECATED("postie_openssl_init");
+postie_status postie_tls_start(postie_openssl *t, const char *server_name)
+    POSTIE_OPENSSL_DEPRECATED("postie_openssl_start");
+long postie_tls_send(postie_openssl *t, const void *buf, size_t len, unsigned timeout_ms)
+    POSTIE_OPENSSL_DEPRECATED("postie_openssl_send");
+long postie_tls_recv(postie_openssl *t, void *buf, size_t len, unsigned timeout_ms)
+    POSTIE_OPENSSL_DEPRECATED("postie_openssl_recv");
+void postie_tls_close(postie_openssl *t) POSTIE_OPENSSL_DEPRECATED("postie_openssl_close");
+void postie_tls_transport(postie_openssl *t, postie_transport *tr)
+    POSTIE_OPENSSL_DEPRECATED("postie_openssl_transport");
+const char *postie_tls_error_text(const postie_openssl *t)
+    POSTIE_OPENSSL_DEPRECATED("postie_openssl_error_text");
+postie_status postie_tls_peer_pin(const postie_openssl *t, postie_openssl_pin_kind kind,
+                                  unsigned char out[POSTIE_SHA256_DIGEST_LEN])
+    POSTIE_OPENSSL_DEPRECATED("postie_openssl_peer_pin");
+
+#endif /* POSTIE_NO_DEPRECATED */
 
 #ifdef __cplusplus
 }
