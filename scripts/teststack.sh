@@ -179,7 +179,11 @@ mail_location = maildir:~/Maildir
 protocol pop3 {
   # The UIDL is the Maildir file name: the tests map each message to its file.
   pop3_uidl_format = %f
+  # poll_many opens hundreds of sessions for one user from 127.0.0.1 at once.
+  mail_max_userip_connections = 1000
 }
+# Room for those sessions: a login process and a pop3 process per session.
+default_process_limit = 500
 
 $(dovecot_services)
 EOF
@@ -280,6 +284,8 @@ smtpd_soft_error_limit = 200
 smtpd_hard_error_limit = 400
 smtpd_error_sleep_time = 0
 smtpd_junk_command_limit = 1000
+# Hundreds of sessions at once (poll_many): smtpd processes for all of them.
+default_process_limit = 500
 EOF
 
   {
