@@ -16,14 +16,76 @@
 const char *tool_progname = "postie";
 int tool_verbosity = 0;
 
+/* Length of the UTF-8 sequence at p (n bytes available) when it is a valid
+ * one for a printable character (no C1 control), else 0. */
+static size_t utf8_printable(const unsigned char *p, size_t n)
+{
+    size_t len, i;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF)
+        len = 2;
+    else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+        len = 3;
+    else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+        len = 4;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (i = 1; i < len; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    if (p[0] == 0xC2 && p[1] < 0xA0)
+        return 0; /* U+0080..U+009F: C1 controls (CSI and friends) */
+    if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xF0 && p[1] < 0x90) ||
+        (p[0] == 0xF4 && p[1] > 0x8F) || (p[0] == 0xED && p[1] > 0x9F))
+        return 0; /* overlong, beyond U+10FFFF, surrogates */
+    return len;
+}
+
+void tool_escape(FILE *out, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t u;
+        if (p[i] >= 0x20 && p[i] < 0x7f) {
+            fputc(p[i], out);
+            i++;
+        } else if (p[i] == '\t') {
+            fputs("\\t", out);
+            i++;
+        } else if (p[i] >= 0x80 && (u = utf8_printable(p + i, n - i)) > 0) {
+            fwrite(p + i, 1, u, out);
+            i += u;
+        } else {
+            fprintf(out, "\\x%02x", p[i]);
+            i++;
+        }
+    }
+}
+
+/* "progname: message" with every byte that could drive a terminal (ESC,
+ * BEL, CR, C1 controls, invalid UTF-8) shown as \xNN: server replies, UIDs
+ * and TLS details reach these messages. */
+static void emit(const char *fmt, va_list ap)
+{
+    char buf[4096];
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof buf)
+        n = (int)sizeof buf - 1;
+    fprintf(stderr, "%s: ", tool_progname);
+    tool_escape(stderr, buf, (size_t)n);
+    fputc('\n', stderr);
+}
+
 void tool_err(const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "%s: ", tool_progname);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    emit(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void tool_info(const char *fmt, ...)
@@ -31,11 +93,9 @@ void tool_info(const char *fmt, ...)
     va_list ap;
     if (tool_verbosity < 1)
         return;
-    fprintf(stderr, "%s: ", tool_progname);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    emit(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int tool_exit_for_status(postie_status st)
@@ -935,18 +995,41 @@ void tool_trace_server_line(const char *line, int *in_auth)
     *in_auth = 0;
 }
 
-static void trace_emit(tool_trace *t, int client, char *line, size_t len)
+/* One line (or the first part of one too long for the buffer) of either
+ * direction. A client line's redaction is decided on its start; when the
+ * line goes on past the buffer and its start was redacted, the rest of it
+ * is not shown either (t->cdrop), whatever its length. */
+static void trace_emit(tool_trace *t, int client, char *line, size_t len, int complete)
 {
     char red[1100];
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
         len--;
     line[len] = '\0';
     if (client) {
-        tool_trace_redact(line, &t->in_auth, red, sizeof red);
-        fprintf(t->out, "C: %s\n", red);
+        int *cont = &t->ccont;
+        if (*cont) { /* the rest of a long line */
+            if (!t->cdrop) {
+                fputs("C: ... ", t->out);
+                tool_escape(t->out, line, len);
+                fputc('\n', t->out);
+            }
+        } else {
+            tool_trace_redact(line, &t->in_auth, red, sizeof red);
+            t->cdrop = strcmp(red, line) != 0;
+            fputs("C: ", t->out);
+            tool_escape(t->out, red, strlen(red));
+            fputc('\n', t->out);
+        }
+        *cont = !complete;
+        if (complete)
+            t->cdrop = 0;
     } else {
-        tool_trace_server_line(line, &t->in_auth);
-        fprintf(t->out, "S: %s\n", line);
+        if (!t->scont)
+            tool_trace_server_line(line, &t->in_auth);
+        fputs(t->scont ? "S: ... " : "S: ", t->out);
+        tool_escape(t->out, line, len);
+        fputc('\n', t->out);
+        t->scont = !complete;
     }
 }
 
@@ -958,7 +1041,7 @@ static void trace_feed(tool_trace *t, int client, const char *b, size_t n)
     for (i = 0; i < n; i++) {
         buf[(*len)++] = b[i];
         if (b[i] == '\n' || *len == sizeof t->cbuf - 1) {
-            trace_emit(t, client, buf, *len);
+            trace_emit(t, client, buf, *len, b[i] == '\n');
             *len = 0;
         }
     }
@@ -1036,7 +1119,14 @@ int tool_server_resolve(tool_server *sv, const tool_server_flags *o, const tool_
         return TOOL_EX_USAGE;
     }
     sv->port = flag_or_cfg(o->port, cfg, proto, "port");
-    if (!sv->port)
+    if (sv->port) {
+        char *end;
+        long p = strtol(sv->port, &end, 10);
+        if (!isdigit((unsigned char)sv->port[0]) || *end || p < 1 || p > 65535) {
+            tool_err("--port must be a number from 1 to 65535, not '%s'", sv->port);
+            return TOOL_EX_USAGE;
+        }
+    } else
         sv->port = ports[sv->tls == TOOL_TLS_OFF ? 0 : sv->tls == TOOL_TLS_STARTTLS ? 1 : 2];
     sv->cafile = flag_or_cfg(o->cafile, cfg, proto, "cafile");
     sv->timeout_ms = 60000;

@@ -48,12 +48,18 @@ void tool_err(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
-/* Same, only with -v. */
+/* Same, only with -v. Both show control bytes escaped (tool_escape). */
 void tool_info(const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
+
+/* Writes n bytes of s to out with what could drive a terminal escaped:
+ * control bytes (ESC, BEL, CR, LF, DEL...), C1 controls and bytes that are
+ * not valid UTF-8 as \xNN, a tab as \t; printable ASCII and valid UTF-8
+ * as they are. */
+void tool_escape(FILE *out, const char *s, size_t n);
 
 /* ---- configuration ----------------------------------------------------- */
 
@@ -149,11 +155,14 @@ char *tool_password(const tool_pass_src *src, char *err, size_t errcap);
 /* Wraps a transport so both directions are written, line by line, to out:
  * "C: " for what we send, "S: " for what we receive. The arguments of PASS,
  * APOP and AUTH, and every client line inside a SASL exchange (from AUTH until
- * the server's final reply), are replaced by "<redacted>". */
+ * the server's final reply), are replaced by "<redacted>", however long the
+ * line. Control bytes of either side are shown escaped (tool_escape). */
 typedef struct tool_trace {
     postie_transport inner;
     FILE *out;
     int in_auth;         /* a SASL exchange is in progress */
+    int ccont, scont;    /* the buffer holds the rest of a line too long for it */
+    int cdrop;           /* that client line's start was redacted: hide the rest */
     char cbuf[1024];
     size_t clen;
     char sbuf[1024];

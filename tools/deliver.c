@@ -3,6 +3,7 @@
 #include "deliver.h"
 #include "common.h"
 #include "headers.h"
+#include "testhook.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -332,8 +333,29 @@ char *tool_mboxrd_quote(const char *in, size_t n, size_t *outlen)
 
 /* mbox locking: an fcntl write lock on the file plus a dot-lock (PATH.lock,
  * created with O_EXCL), which is what MUAs and MDAs on NFS-less Linux honour.
- * A dot-lock older than 5 minutes is taken to be stale and removed. */
-static int mbox_lock(const char *path, int fd, char **dotlock)
+ * The dot-lock holds "PID HOST". One whose process is gone (same host, no
+ * such PID: e.g. a postie-fetch killed between its append and its unlock)
+ * is removed at once; any other older than 5 minutes is taken to be stale
+ * and removed. A live holder is waited for up to 60 seconds. */
+static int dotlock_is_dead(const char *dotlock, const char *host)
+{
+    char buf[300], h[256];
+    long pid;
+    ssize_t n;
+    int fd = open(dotlock, O_RDONLY | O_NOFOLLOW);
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    if (sscanf(buf, "%ld %255s", &pid, h) != 2 || pid <= 0 || strcmp(h, host) != 0)
+        return 0;
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+static int mbox_lock(const char *path, const char *host, int fd, char **dotlock)
 {
     struct flock fl;
     size_t n = strlen(path) + 6;
@@ -345,6 +367,11 @@ static int mbox_lock(const char *path, int fd, char **dotlock)
     for (tries = 0; ; tries++) {
         int lfd = open(*dotlock, O_WRONLY | O_CREAT | O_EXCL, 0600);
         if (lfd >= 0) {
+            char id[300];
+            int len = snprintf(id, sizeof id, "%ld %s\n", (long)getpid(), host);
+            if (write_all(lfd, id, (size_t)len) != 0) {
+                /* an empty lock still locks; only the stale check is weaker */
+            }
             close(lfd);
             break;
         }
@@ -362,8 +389,11 @@ static int mbox_lock(const char *path, int fd, char **dotlock)
         }
         {
             struct stat sb;
-            if (stat(*dotlock, &sb) == 0 && time(NULL) - sb.st_mtime > 300)
+            if (dotlock_is_dead(*dotlock, host) ||
+                (stat(*dotlock, &sb) == 0 && time(NULL) - sb.st_mtime > 300)) {
                 unlink(*dotlock);
+                continue;
+            }
         }
         usleep(100000);
     }
@@ -380,6 +410,19 @@ static int mbox_lock(const char *path, int fd, char **dotlock)
         }
     }
     return 0;
+}
+
+/* FNV-1a (64 bits) of bytes, continuing from h (start: TOOL_FNV_INIT). It
+ * identifies an mbox append in its pending entry: not a defence against a
+ * forger (the mbox is the user's own file), only against mistaking other
+ * bytes for ours. */
+#define TOOL_FNV_INIT 1469598103934665603ull
+static unsigned long long fnv1a(unsigned long long h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    while (n--)
+        h = (h ^ *b++) * 1099511628211ull;
+    return h;
 }
 
 static void mbox_unlock(int fd, char *dotlock)
@@ -412,7 +455,7 @@ static int commit_mbox(tool_msg *m, const char *uid, tool_state *st, char *err,
         *exit_code = exit_for_errno(e);
         return -1;
     }
-    if (mbox_lock(m->d->path, fd, &dotlock) != 0) {
+    if (mbox_lock(m->d->path, m->d->host, fd, &dotlock) != 0) {
         snprintf(err, errcap, "%s: cannot lock: %s", m->d->path, strerror(errno));
         *exit_code = TOOL_EX_TEMPFAIL;
         close(fd);
@@ -452,8 +495,12 @@ static int commit_mbox(tool_msg *m, const char *uid, tool_state *st, char *err,
             goto werr;
         off += (off_t)pre;
     }
-    snprintf(m->info, sizeof m->info, "mbox %lld %llu", (long long)off,
-             (unsigned long long)(strlen(from) + qlen + 1));
+    {
+        unsigned long long h = fnv1a(TOOL_FNV_INIT, from, strlen(from));
+        h = fnv1a(fnv1a(h, q, qlen), "\n", 1);
+        snprintf(m->info, sizeof m->info, "mbox %lld %llu %016llx", (long long)off,
+                 (unsigned long long)(strlen(from) + qlen + 1), h);
+    }
     if (st) {
         if (tool_state_set(st, uid, 'P', m->info) != 0 || tool_state_save(st, err, errcap) != 0) {
             *exit_code = exit_for_errno(errno);
@@ -463,6 +510,7 @@ static int commit_mbox(tool_msg *m, const char *uid, tool_state *st, char *err,
     if (lseek(fd, off, SEEK_SET) < 0 || write_all(fd, from, strlen(from)) != 0 ||
         write_all(fd, q, qlen) != 0 || write_all(fd, "\n", 1) != 0 || fsync(fd) != 0)
         goto werr;
+    tool_test_kill_point("mbox-appended"); /* durable, still locked */
     rc = 0;
     goto out;
 werr:
@@ -582,6 +630,81 @@ static int dir_has(const char *dir, const char *name)
     return found;
 }
 
+/* Hash of the bytes [off, off+len) of the file, or -1 on a read error. */
+static int file_fnv(int fd, off_t off, unsigned long long len, unsigned long long *h)
+{
+    char buf[65536];
+    *h = TOOL_FNV_INIT;
+    while (len > 0) {
+        size_t want = len < sizeof buf ? (size_t)len : sizeof buf;
+        ssize_t got = pread(fd, buf, want, off);
+        if (got <= 0)
+            return -1;
+        *h = fnv1a(*h, buf, (size_t)got);
+        off += got;
+        len -= (unsigned long long)got;
+    }
+    return 0;
+}
+
+/* A pending mbox entry "OFF LEN HASH": the append was to start at OFF (the
+ * file's length then, under the lock) and write LEN bytes hashing to HASH.
+ * Under the lock again, the file tells what happened:
+ *   length == OFF                    nothing was written: not delivered;
+ *   OFF < length < OFF+LEN, and the bytes at OFF start our From line:
+ *                                    a partial append: cut off, not delivered;
+ *   length >= OFF+LEN and the LEN bytes at OFF hash to HASH: delivered;
+ *   anything else (the mbox was rewritten or shrunk since): cannot tell.
+ * Entries of older versions ("OFF LEN") are checked by their From line and
+ * final blank line instead. */
+static int mbox_resolve(tool_dest *d, const char *args)
+{
+    long long off;
+    unsigned long long len, want_h = 0, h;
+    int fd, r = TOOL_RESOLVE_UNKNOWN, have_h, nf;
+    struct stat sb;
+    char *dotlock = NULL;
+    nf = sscanf(args, "%lld %llu %llx", &off, &len, &want_h);
+    if (nf < 2 || off < 0 || len < 7)
+        return TOOL_RESOLVE_UNKNOWN;
+    have_h = nf == 3;
+    fd = open(d->path, O_RDWR);
+    if (fd < 0)
+        return errno == ENOENT && off == 0 ? TOOL_RESOLVE_NO : TOOL_RESOLVE_UNKNOWN;
+    if (mbox_lock(d->path, d->host, fd, &dotlock) != 0) {
+        close(fd);
+        return TOOL_RESOLVE_BUSY;
+    }
+    if (fstat(fd, &sb) == 0) {
+        unsigned long long size = (unsigned long long)sb.st_size;
+        char head[5];
+        if (size == (unsigned long long)off) {
+            r = TOOL_RESOLVE_NO;
+        } else if (size > (unsigned long long)off && size < (unsigned long long)off + len) {
+            ssize_t got = pread(fd, head, 5, off);
+            if (got > 0 && memcmp(head, "From ", (size_t)got) == 0) {
+                /* our partial append: cut it off */
+                if (ftruncate(fd, off) == 0 && fsync(fd) == 0)
+                    r = TOOL_RESOLVE_NO;
+            }
+        } else if (size >= (unsigned long long)off + len) {
+            if (have_h) {
+                if (file_fnv(fd, off, len, &h) == 0 && h == want_h)
+                    r = TOOL_RESOLVE_YES;
+            } else {
+                char tail[2];
+                if (pread(fd, head, 5, off) == 5 && memcmp(head, "From ", 5) == 0 &&
+                    pread(fd, tail, 2, off + (off_t)len - 2) == 2 && tail[0] == '\n' &&
+                    tail[1] == '\n')
+                    r = TOOL_RESOLVE_YES;
+            }
+        }
+    }
+    mbox_unlock(fd, dotlock);
+    close(fd);
+    return r;
+}
+
 int tool_dest_resolve(tool_dest *d, const char *info)
 {
     if (strncmp(info, "maildir ", 8) == 0 && d->kind == TOOL_DEST_MAILDIR) {
@@ -597,43 +720,13 @@ int tool_dest_resolve(tool_dest *d, const char *info)
         free(nw);
         free(cur);
         free(tmp);
-        return found;
+        return found ? TOOL_RESOLVE_YES : TOOL_RESOLVE_NO;
     }
-    if (strncmp(info, "mbox ", 5) == 0 && d->kind == TOOL_DEST_MBOX) {
-        long long off;
-        unsigned long long len;
-        int fd, r = 0;
-        struct stat sb;
-        char *dotlock = NULL;
-        if (sscanf(info + 5, "%lld %llu", &off, &len) != 2)
-            return 0;
-        fd = open(d->path, O_RDWR);
-        if (fd < 0)
-            return 0;
-        if (mbox_lock(d->path, fd, &dotlock) != 0) {
-            close(fd);
-            return -1;
-        }
-        if (fstat(fd, &sb) == 0) {
-            if ((unsigned long long)sb.st_size >= (unsigned long long)off + len) {
-                char head[5], tail[2];
-                if (pread(fd, head, 5, off) == 5 && memcmp(head, "From ", 5) == 0 &&
-                    pread(fd, tail, 2, off + (off_t)len - 2) == 2 && tail[0] == '\n' &&
-                    tail[1] == '\n')
-                    r = 1;
-            } else if (sb.st_size > off) {
-                /* a partial append: cut it off */
-                if (ftruncate(fd, off) == 0)
-                    fsync(fd);
-            }
-        }
-        mbox_unlock(fd, dotlock);
-        close(fd);
-        return r;
-    }
+    if (strncmp(info, "mbox ", 5) == 0 && d->kind == TOOL_DEST_MBOX)
+        return mbox_resolve(d, info + 5);
     if (strcmp(info, "mda") == 0)
-        return -1;
-    return 0;
+        return TOOL_RESOLVE_UNKNOWN;
+    return TOOL_RESOLVE_NO;
 }
 
 /* ---- state file -------------------------------------------------------- */
@@ -838,13 +931,53 @@ fail:
     return -1;
 }
 
+/* The entries are indexed by a hash table (open addressing, linear probing;
+ * a slot holds an entry's index + 1, 0 is empty) so that looking up every
+ * UID of a large maildrop stays linear, not quadratic. */
+static size_t uid_hash(const char *u)
+{
+    unsigned long long h = 1469598103934665603ull;
+    for (; *u; u++)
+        h = (h ^ (unsigned char)*u) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 29));
+}
+
+static int idx_rebuild(tool_state *s, size_t want)
+{
+    size_t cap = 64, i, *ni;
+    while (cap < want * 2)
+        cap *= 2;
+    ni = calloc(cap, sizeof *ni);
+    if (!ni)
+        return -1;
+    free(s->idx);
+    s->idx = ni;
+    s->idxcap = cap;
+    for (i = 0; i < s->n; i++) {
+        size_t j = uid_hash(s->e[i].uid) & (cap - 1);
+        while (s->idx[j])
+            j = (j + 1) & (cap - 1);
+        s->idx[j] = i + 1;
+    }
+    return 0;
+}
+
+/* Slot of uid, or the empty slot where it would go (idxcap > 0). */
+static size_t idx_slot(const tool_state *s, const char *uid)
+{
+    size_t mask = s->idxcap - 1, j = uid_hash(uid) & mask;
+    while (s->idx[j] && strcmp(s->e[s->idx[j] - 1].uid, uid) != 0)
+        j = (j + 1) & mask;
+    return j;
+}
+
 tool_state_entry *tool_state_find(tool_state *s, const char *uid)
 {
-    size_t i;
-    for (i = 0; i < s->n; i++)
-        if (strcmp(s->e[i].uid, uid) == 0)
-            return &s->e[i];
-    return NULL;
+    size_t j;
+    if (!s->idxcap)
+        return NULL;
+    j = idx_slot(s, uid);
+    return s->idx[j] ? &s->e[s->idx[j] - 1] : NULL;
 }
 
 int tool_state_set(tool_state *s, const char *uid, char kind, const char *info)
@@ -864,6 +997,10 @@ int tool_state_set(tool_state *s, const char *uid, char kind, const char *info)
             s->e = ne;
             s->cap = nc;
         }
+        if ((s->n + 1) * 2 > s->idxcap && idx_rebuild(s, s->n + 1) != 0) {
+            free(ni);
+            return -1;
+        }
         e = &s->e[s->n];
         e->uid = tool_strdup(uid);
         if (!e->uid) {
@@ -871,6 +1008,7 @@ int tool_state_set(tool_state *s, const char *uid, char kind, const char *info)
             return -1;
         }
         e->info = NULL;
+        s->idx[idx_slot(s, uid)] = s->n + 1;
         s->n++;
     }
     free(e->info);
@@ -879,14 +1017,45 @@ int tool_state_set(tool_state *s, const char *uid, char kind, const char *info)
     return 0;
 }
 
+/* Empties slot i and moves later entries of its probe run back (deletion
+ * without tombstones). */
+static void idx_delete_slot(tool_state *s, size_t i)
+{
+    size_t mask = s->idxcap - 1, j = i;
+    for (;;) {
+        size_t k;
+        j = (j + 1) & mask;
+        if (!s->idx[j])
+            break;
+        k = uid_hash(s->e[s->idx[j] - 1].uid) & mask;
+        /* the entry at j stays when its home k lies cyclically in (i, j] */
+        if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+            continue;
+        s->idx[i] = s->idx[j];
+        i = j;
+    }
+    s->idx[i] = 0;
+}
+
 void tool_state_remove(tool_state *s, const char *uid)
 {
-    tool_state_entry *e = tool_state_find(s, uid);
-    if (!e)
+    size_t slot, k, last;
+    if (!s->idxcap)
         return;
-    free(e->uid);
-    free(e->info);
-    *e = s->e[--s->n];
+    slot = idx_slot(s, uid);
+    if (!s->idx[slot])
+        return;
+    k = s->idx[slot] - 1;
+    last = s->n - 1;
+    idx_delete_slot(s, slot);
+    free(s->e[k].uid);
+    free(s->e[k].info);
+    if (k != last) {
+        /* the last entry moves into the hole */
+        s->idx[idx_slot(s, s->e[last].uid)] = k + 1;
+        s->e[k] = s->e[last];
+    }
+    s->n--;
 }
 
 void tool_state_close(tool_state *s)
@@ -897,6 +1066,7 @@ void tool_state_close(tool_state *s)
         free(s->e[i].info);
     }
     free(s->e);
+    free(s->idx);
     free(s->path);
     if (s->lockfd >= 0)
         close(s->lockfd);

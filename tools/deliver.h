@@ -65,9 +65,11 @@ int tool_msg_finish(tool_msg *m, char *err, size_t errcap);
  * "mbox OFFSET LENGTH" in st itself, after locking and before appending.
  *   Maildir: rename tmp/NAME -> new/NAME, then fsync new/ (unless nosync:
  *            the caller then calls tool_dest_sync() before recording it);
- *   mbox:    lock, append a From line, the mboxrd-quoted message and a blank
- *            line, fsync, unlock; on a failed write the file is truncated
- *            back to its old size (nothing half-written is left);
+ *   mbox:    lock, save the pending entry "mbox OFFSET LENGTH HASH" (the
+ *            file's length before the append, the append's length and
+ *            FNV-1a hash), append a From line, the mboxrd-quoted message and
+ *            a blank line, fsync, unlock; on a failed write the file is
+ *            truncated back to its old size (nothing half-written is left);
  *   MDA:     runs the command with the message on stdin; success is exit 0.
  *            POSTIE_UIDL is set in its environment to uid.
  * 0, or -1 with err and *exit_code. */
@@ -79,8 +81,21 @@ int tool_dest_sync(tool_dest *d);
 void tool_msg_abort(tool_msg *m);
 
 /* Was the message of a pending state entry (its info) committed?
- * 1 yes, 0 no (any left-over tmp file is removed), -1 cannot tell (MDA:
- * treated as not delivered by the caller, see docs/tools.md). */
+ *   TOOL_RESOLVE_YES      yes (Maildir: the file is in new/ or cur/; mbox:
+ *                         the recorded bytes are in the file, see deliver.c);
+ *   TOOL_RESOLVE_NO       no (a left-over tmp file is removed; a partial mbox
+ *                         append is cut off);
+ *   TOOL_RESOLVE_UNKNOWN  cannot tell: an MDA (the caller delivers again and
+ *                         warns, docs/tools.md), or an mbox changed since in a
+ *                         way that hides it (the caller keeps the entry and the
+ *                         message on the server, and says so);
+ *   TOOL_RESOLVE_BUSY     the mbox is locked by a live process: try later. */
+enum {
+    TOOL_RESOLVE_NO = 0,
+    TOOL_RESOLVE_YES = 1,
+    TOOL_RESOLVE_UNKNOWN = -1,
+    TOOL_RESOLVE_BUSY = -2
+};
 int tool_dest_resolve(tool_dest *d, const char *info);
 
 /* mboxrd quoting of a whole message (LF line ends): every line matching
@@ -101,6 +116,8 @@ typedef struct tool_state {
     int lockfd;
     tool_state_entry *e;
     size_t n, cap;
+    size_t *idx;       /* hash index of e by uid (entry index + 1; 0 empty) */
+    size_t idxcap;     /* a power of two, or 0 */
 } tool_state;
 
 /* Default state path for an account: $XDG_STATE_HOME/postie/uidl/USER@HOST:PORT
@@ -115,6 +132,9 @@ int tool_state_open(tool_state *s, const char *path, char *err, size_t errcap, i
 /* Replaces the file atomically: PATH.tmp written, fsynced, renamed over PATH,
  * directory fsynced. 0 or -1 (errno kept). */
 int tool_state_save(tool_state *s, char *err, size_t errcap);
+/* Lookups, additions and removals take constant time on average (a hash
+ * index), so a maildrop of 100,000 messages is planned in linear time.
+ * Pointers returned by find stay valid until the next set or remove. */
 tool_state_entry *tool_state_find(tool_state *s, const char *uid);
 /* Sets uid's entry (adding it). info is copied; NULL for 'D'. 0 or -1. */
 int tool_state_set(tool_state *s, const char *uid, char kind, const char *info);

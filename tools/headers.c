@@ -1,6 +1,8 @@
 /* tools/headers.c - recipients from the header (sendmail -t), Bcc removal. */
 #include "headers.h"
 
+#include "postie/smtp_proto.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +163,9 @@ out:
  * or len when there is none. */
 typedef int (*field_cb)(void *u, const char *start, size_t len);
 
+/* Lines end where the DATA encoder ends them (postie_smtp_content_eol():
+ * CRLF, a bare LF, a lone CR), so the fields seen here are the lines the
+ * server receives: a field cannot hide another behind a lone CR. */
 static size_t walk_header(const char *msg, size_t len, field_cb cb, void *u, int *err)
 {
     size_t i = 0;
@@ -168,14 +173,14 @@ static size_t walk_header(const char *msg, size_t len, field_cb cb, void *u, int
     while (i < len) {
         size_t start = i, end;
         /* empty line ends the header */
-        if (msg[i] == '\n' || (msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n'))
+        if (postie_smtp_content_eol(msg + i, len - i) > 0)
             return i;
         /* one field: this line and every following line starting with WSP */
         for (;;) {
-            while (i < len && msg[i] != '\n')
+            size_t eol = 0;
+            while (i < len && (eol = postie_smtp_content_eol(msg + i, len - i)) == 0)
                 i++;
-            if (i < len)
-                i++;
+            i += eol;
             if (i < len && (msg[i] == ' ' || msg[i] == '\t'))
                 continue;
             break;

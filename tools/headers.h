@@ -25,7 +25,9 @@ int tool_addr_list_parse(const char *value, tool_strv *out);
 /* sendmail -t: adds the recipients of every To, Cc and Bcc field of the
  * header of msg to rcpts, and returns in *out (malloc'd, *outlen bytes) the
  * message without its Bcc fields (continuation lines included). The header
- * ends at the first empty line (LF or CRLF line ends). 0 or -1. */
+ * ends at the first empty line. Lines end as the DATA encoder ends them
+ * (postie_smtp_content_eol(): CRLF, a bare LF or a lone CR), so a lone CR
+ * cannot hide a Bcc field from this reader and show it to the server. 0 or -1. */
 int tool_headers_take_recipients(const char *msg, size_t len, tool_strv *rcpts, char **out,
                                  size_t *outlen);
 

@@ -6,12 +6,12 @@
 #include "common.h"
 #include "deliver.h"
 #include "net.h"
+#include "testhook.h"
 #include "postie/pop3.h"
 #include "postie/sasl.h"
 #include "postie/posix_random.h"
 
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,22 +35,6 @@
  * of it was answered, so a refill is one write of several RETRs. Without
  * PIPELINING the library sends the same queue one command at a time. */
 #define RETR_WINDOW (POSTIE_POP3_PIPELINE_MAX >= 16 ? 8u : (POSTIE_POP3_PIPELINE_MAX + 1u) / 2u)
-
-/* Test hook for the crash-safety test (tests/interop/tools_crash.sh):
- * POSTIE_FETCH_TEST_KILL=PHASE:N makes the process SIGKILL itself the Nth
- * time it reaches PHASE: "pending" (pending entries saved, nothing renamed),
- * "renamed" (batch in new/, not yet recorded), "recorded" (delivered entries
- * saved, no DELE yet), "deleted" (DELEs sent, no QUIT yet). */
-static void test_kill_point(const char *phase)
-{
-    static int hits;
-    const char *v = getenv("POSTIE_FETCH_TEST_KILL");
-    size_t n = strlen(phase);
-    if (!v || strncmp(v, phase, n) != 0 || v[n] != ':')
-        return;
-    if (++hits == atoi(v + n + 1))
-        raise(SIGKILL);
-}
 
 static const char usage_text[] =
     "Usage: postie-fetch [OPTION]...\n"
@@ -132,6 +116,7 @@ typedef struct msginfo {
     unsigned long no;
     char *uid;
     unsigned long size;
+    int dup;             /* another message on the server has the same UID */
 } msginfo;
 
 typedef struct pending {
@@ -139,22 +124,36 @@ typedef struct pending {
     tool_msg m;
 } pending;
 
+/* What the command line said; NULL / -1: not given. */
+typedef struct fetch_opts {
+    const char *account, *config, *maildir, *mbox, *mda, *maxsize, *state;
+    tool_server_flags srv;
+    int delete_, new_only, pipelining, quiet, trace;
+} fetch_opts;
+
 typedef struct fetch {
     /* settings */
-    const char *host, *port, *user;
+    tool_cfg cfg;
+    char *cfgpath, *statepath, *pass;
+    const char *host, *port, *user, *cafile;
     tool_tls_mode tls;
-    int delete_, new_only, trace;
+    unsigned timeout_ms;
+    int delete_, new_only, trace, pipelining, quiet;
     unsigned long long max_size;
+    tool_dest_kind dest_kind;
+    const char *dest_path;
     /* run */
     tool_dest dest;
     tool_state state;
     postie_pop3 pop;
     tool_conn conn;
     int pop_alive;
-    msginfo *msgs;
-    unsigned long count;
-    char **deleted;      /* uids DELE'd in this session */
-    size_t ndeleted;
+    msginfo *msgs;       /* as UIDL listed them, sorted by number */
+    unsigned long count, cap;
+    unsigned long ndup;  /* messages whose UID is not unique */
+    char **deleted;      /* uids DELE'd in this session (unique ones only) */
+    size_t ndeleted, deleted_cap;
+    unsigned long ndele_ok; /* DELEs the server accepted */
     msginfo **wanted;      /* messages to fetch, in order; wanted_pos: next to queue */
     size_t nwanted, wanted_pos;
     msginfo **dq;        /* delivered and recorded, DELE not queued yet (a FIFO) */
@@ -231,19 +230,66 @@ static void progress_clear(fetch *f)
         tool_err(__VA_ARGS__);                                                         \
     } while (0)
 
+/* The message list grows with what UIDL lists, never by what STAT claims:
+ * a server's word that it holds 50,000,000 messages costs nothing until it
+ * lists them. A callback's non-zero return stops the listing (out of
+ * memory, noted in f->stop). */
 static int uidl_cb(void *user, unsigned long msg, const char *uid)
 {
     fetch *f = user;
-    if (msg >= 1 && msg <= f->count && !f->msgs[msg - 1].uid)
-        f->msgs[msg - 1].uid = tool_strdup(uid);
+    msginfo *mi;
+    if (f->count == f->cap) {
+        unsigned long nc = f->cap ? f->cap * 2 : 256;
+        msginfo *n = realloc(f->msgs, nc * sizeof *n);
+        if (!n) {
+            f->stop = 1;
+            return 1;
+        }
+        f->msgs = n;
+        f->cap = nc;
+    }
+    mi = &f->msgs[f->count];
+    memset(mi, 0, sizeof *mi);
+    mi->no = msg;
+    mi->uid = tool_strdup(uid);
+    if (!mi->uid) {
+        f->stop = 1;
+        return 1;
+    }
+    f->count++;
     return 0;
+}
+
+static int cmp_no(const void *a, const void *b)
+{
+    const msginfo *x = a, *y = b;
+    return x->no < y->no ? -1 : x->no > y->no;
+}
+
+static int cmp_uidp(const void *a, const void *b)
+{
+    const msginfo *const *x = a, *const *y = b;
+    int c = strcmp((*x)->uid, (*y)->uid);
+    if (c)
+        return c;
+    return (*x)->no < (*y)->no ? -1 : (*x)->no > (*y)->no;
+}
+
+/* The message numbered no, or NULL (f->msgs is sorted by number). */
+static msginfo *find_msg(fetch *f, unsigned long no)
+{
+    msginfo key;
+    if (!f->count)
+        return NULL;
+    key.no = no;
+    return bsearch(&key, f->msgs, f->count, sizeof *f->msgs, cmp_no);
 }
 
 static int list_cb(void *user, unsigned long msg, unsigned long octets)
 {
-    fetch *f = user;
-    if (msg >= 1 && msg <= f->count)
-        f->msgs[msg - 1].size = octets;
+    msginfo *mi = find_msg(user, msg);
+    if (mi)
+        mi->size = octets;
     return 0;
 }
 
@@ -262,10 +308,14 @@ static int server_fail(fetch *f, postie_status st, const char *what)
 
 static int note_deleted(fetch *f, const char *uid)
 {
-    char **n = realloc(f->deleted, (f->ndeleted + 1) * sizeof *n);
-    if (!n)
-        return -1;
-    f->deleted = n;
+    if (f->ndeleted == f->deleted_cap) {
+        size_t nc = f->deleted_cap ? f->deleted_cap * 2 : 64;
+        char **n = realloc(f->deleted, nc * sizeof *n);
+        if (!n)
+            return -1;
+        f->deleted = n;
+        f->deleted_cap = nc;
+    }
     f->deleted[f->ndeleted] = tool_strdup(uid);
     if (!f->deleted[f->ndeleted])
         return -1;
@@ -294,7 +344,8 @@ static int flush_batch(fetch *f)
     if (f->dest.kind != TOOL_DEST_MBOX) {
         /* 1. pending entries (an mbox's is written by the commit, under its lock) */
         for (i = 0; i < f->nbatch; i++)
-            if (tool_state_set(&f->state, f->batch[i].mi->uid, 'P', f->batch[i].m.info) != 0) {
+            if (!f->batch[i].mi->dup &&
+                tool_state_set(&f->state, f->batch[i].mi->uid, 'P', f->batch[i].m.info) != 0) {
                 FERR(f, "out of memory");
                 rc = TOOL_EX_OSERR;
                 i = 0;
@@ -307,20 +358,23 @@ static int flush_batch(fetch *f)
             goto abort_rest;
         }
     }
-    test_kill_point("pending");
+    tool_test_kill_point("pending");
     /* 2. commit each */
     for (i = 0; i < f->nbatch; i++) {
         pending *b = &f->batch[i];
         int nosync = f->dest.kind == TOOL_DEST_MAILDIR; /* one fsync of new/ for all */
-        if (tool_msg_commit(&b->m, b->mi->uid, &f->state, nosync, err, sizeof err, &ex) !=
-            0) {
+        /* a message whose UID is not unique gets no state entry (its UID
+         * cannot say which message it was): it is fetched again next time,
+         * and never deleted by what the state says */
+        if (tool_msg_commit(&b->m, b->mi->uid, b->mi->dup ? NULL : &f->state, nosync, err,
+                            sizeof err, &ex) != 0) {
             FERR(f, "%s", err);
             rc = ex ? ex : TOOL_EX_SOFTWARE;
             break;
         }
         ncommit++;
         done++;
-        if (f->dest.kind != TOOL_DEST_MAILDIR) {
+        if (f->dest.kind != TOOL_DEST_MAILDIR && !b->mi->dup) {
             /* one at a time: an MDA or mbox delivery is recorded at once */
             tool_state_set(&f->state, b->mi->uid, 'D', NULL);
             if (tool_state_save(&f->state, err, sizeof err) != 0) {
@@ -332,14 +386,15 @@ static int flush_batch(fetch *f)
     }
     if (f->dest.kind == TOOL_DEST_MAILDIR && done > 0) {
         /* renames done: make them durable, then record them */
-        test_kill_point("renamed");
+        tool_test_kill_point("renamed");
         if (tool_dest_sync(&f->dest) != 0) {
             FERR(f, "%s/new: fsync failed", f->dest.path);
             rc = TOOL_EX_IOERR;
             done = 0; /* the pending entries stay; the next run resolves them */
         } else {
             for (i = 0; i < done; i++)
-                tool_state_set(&f->state, f->batch[i].mi->uid, 'D', NULL);
+                if (!f->batch[i].mi->dup)
+                    tool_state_set(&f->state, f->batch[i].mi->uid, 'D', NULL);
             if (tool_state_save(&f->state, err, sizeof err) != 0) {
                 FERR(f, "%s", err);
                 rc = TOOL_EX_IOERR;
@@ -347,7 +402,7 @@ static int flush_batch(fetch *f)
             }
         }
     }
-    test_kill_point("recorded");
+    tool_test_kill_point("recorded");
     /* 3. count, and DELE what is durably recorded */
     for (i = 0; i < done; i++) {
         f->delivered++;
@@ -362,7 +417,8 @@ abort_rest:
         /* not committed: drop the file and its pending entry (should the
          * entry already be on disk, the next run resolves it as not
          * delivered, as the file is gone) */
-        tool_state_entry *e = tool_state_find(&f->state, f->batch[i].mi->uid);
+        tool_state_entry *e = f->batch[i].mi->dup ? NULL
+                                                  : tool_state_find(&f->state, f->batch[i].mi->uid);
         tool_msg_abort(&f->batch[i].m);
         if (e && e->kind == 'P')
             tool_state_remove(&f->state, f->batch[i].mi->uid);
@@ -370,6 +426,16 @@ abort_rest:
     f->nbatch = 0;
     f->batch_bytes = 0;
     return rc;
+}
+
+/* How far a message may run past the size LIST announced before it is
+ * stopped: twice that (a server counting LF line ends sends up to twice
+ * what it said) plus 1 MiB. This bounds the memory (mbox, MDA) and disk
+ * (Maildir) one message can take by what the server said before sending it
+ * (and --max-size bounds that). */
+static unsigned long long size_limit(unsigned long announced)
+{
+    return 2ull * announced + 1024ull * 1024ull;
 }
 
 /* Reads the message whose RETR was just answered +OK into the destination
@@ -380,6 +446,7 @@ static int fetch_body(fetch *f, msginfo *mi)
     pending *b = &f->batch[f->nbatch];
     postie_status st;
     size_t n;
+    unsigned long long got = 0, limit;
 
     if (tool_msg_begin(&f->dest, &b->m, err, sizeof err) != 0) {
         FERR(f, "%s", err);
@@ -388,7 +455,18 @@ static int fetch_body(fetch *f, msginfo *mi)
         return TOOL_EX_CANTCREAT;
     }
     b->mi = mi;
+    limit = size_limit(mi->size);
     while ((st = postie_pop3_read(&f->pop, buf, sizeof buf, &n)) == POSTIE_OK) {
+        got += n;
+        if (got > limit) {
+            /* the server's word for the size was false, or the message does
+             * not end: stop before it fills memory or the disk */
+            FERR(f, "message %lu runs past the %lu bytes LIST announced (stopped at %llu "
+                 "bytes); it stays on the server", mi->no, mi->size, got);
+            tool_msg_abort(&b->m);
+            f->pop_alive = 0; /* the rest cannot be drained: drop the connection */
+            return TOOL_EX_PROTOCOL;
+        }
         if (tool_msg_write(&b->m, buf, n, err, sizeof err) != 0) {
             FERR(f, "%s", err);
             tool_msg_abort(&b->m);
@@ -489,7 +567,7 @@ static int run_session(fetch *f)
             rc = rc ? rc : r;
             break;
         }
-        mi = no >= 1 && no <= f->count ? &f->msgs[no - 1] : NULL;
+        mi = find_msg(f, no);
         if (!mi) {
             FERR(f, "internal error: reply for message %lu", no);
             rc = rc ? rc : TOOL_EX_SOFTWARE;
@@ -501,7 +579,7 @@ static int run_session(fetch *f)
                 r = server_fail(f, st, "DELE");
                 rc = rc ? rc : r;
                 f->dele_failed = f->stop = 1;
-            } else if (note_deleted(f, mi->uid) != 0) {
+            } else if (++f->ndele_ok, !mi->dup && note_deleted(f, mi->uid) != 0) {
                 FERR(f, "out of memory");
                 rc = rc ? rc : TOOL_EX_OSERR;
                 f->stop = 1;
@@ -540,49 +618,39 @@ static int run_session(fetch *f)
     return rc ? rc : r;
 }
 
-int main(int argc, char **argv)
-{
-    fetch f;
-    tool_cfg cfg;
-    char err[1024];
-    const char *account = NULL, *config = NULL, *o_host = NULL, *o_port = NULL,
-               *o_user = NULL, *o_tls = NULL, *o_cafile = NULL, *o_timeout = NULL,
-               *o_maildir = NULL, *o_mbox = NULL, *o_mda = NULL, *o_maxsize = NULL,
-               *o_state = NULL;
-    const char *cafile, *v;
-    int o_delete = -1, o_new = -1, o_pipe = -1, quiet = 0, c, rc = 0, ex = 0, ndest;
-    unsigned timeout_ms;
-    char *cfgpath = NULL, *statepath = NULL, *pass = NULL;
-    tool_pass_src ps;
-    unsigned long i;
-    postie_status st;
+/* ---- the steps of main() ------------------------------------------------ */
 
-    tool_progname = "postie-fetch";
-    memset(&f, 0, sizeof f);
-    memset(&cfg, 0, sizeof cfg);
+/* parse: the command line into o. Returns -1 to go on, else the exit code
+ * (0 after --help or --version). */
+static int parse_args(int argc, char **argv, fetch_opts *o)
+{
+    int c;
+    memset(o, 0, sizeof *o);
+    o->delete_ = o->new_only = o->pipelining = -1;
+    argv[0] = (char *)tool_progname; /* getopt's messages: the name without a path */
     while ((c = getopt_long(argc, argv, "a:C:ndkqvhV", long_opts, NULL)) != -1) {
         switch (c) {
-        case 'a': account = optarg; break;
-        case 'C': config = optarg; break;
-        case OPT_HOST: o_host = optarg; break;
-        case OPT_PORT: o_port = optarg; break;
-        case OPT_USER: o_user = optarg; break;
-        case OPT_TLS: o_tls = optarg; break;
-        case OPT_CAFILE: o_cafile = optarg; break;
-        case OPT_TIMEOUT: o_timeout = optarg; break;
-        case OPT_MAILDIR: o_maildir = optarg; break;
-        case OPT_MBOX: o_mbox = optarg; break;
-        case OPT_MDA: o_mda = optarg; break;
-        case 'n': o_new = 1; break;
-        case OPT_ALL: o_new = 0; break;
-        case 'd': o_delete = 1; break;
-        case 'k': o_delete = 0; break;
-        case OPT_MAXSIZE: o_maxsize = optarg; break;
-        case OPT_STATE: o_state = optarg; break;
-        case 'q': quiet = 1; tool_verbosity = -1; break;
+        case 'a': o->account = optarg; break;
+        case 'C': o->config = optarg; break;
+        case OPT_HOST: o->srv.host = optarg; break;
+        case OPT_PORT: o->srv.port = optarg; break;
+        case OPT_USER: o->srv.user = optarg; break;
+        case OPT_TLS: o->srv.tls = optarg; break;
+        case OPT_CAFILE: o->srv.cafile = optarg; break;
+        case OPT_TIMEOUT: o->srv.timeout = optarg; break;
+        case OPT_MAILDIR: o->maildir = optarg; break;
+        case OPT_MBOX: o->mbox = optarg; break;
+        case OPT_MDA: o->mda = optarg; break;
+        case 'n': o->new_only = 1; break;
+        case OPT_ALL: o->new_only = 0; break;
+        case 'd': o->delete_ = 1; break;
+        case 'k': o->delete_ = 0; break;
+        case OPT_MAXSIZE: o->maxsize = optarg; break;
+        case OPT_STATE: o->state = optarg; break;
+        case 'q': o->quiet = 1; tool_verbosity = -1; break;
         case 'v': tool_verbosity = 1; break;
-        case OPT_TRACE: f.trace = 1; break;
-        case OPT_NO_PIPELINING: o_pipe = 0; break;
+        case OPT_TRACE: o->trace = 1; break;
+        case OPT_NO_PIPELINING: o->pipelining = 0; break;
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("postie-fetch (Postie) %s\n", POSTIE_TOOLS_VERSION); return 0;
         default:
@@ -594,315 +662,433 @@ int main(int argc, char **argv)
         tool_err("unexpected argument '%s' (try --help)", argv[optind]);
         return TOOL_EX_USAGE;
     }
+    return -1;
+}
 
+/* resolve the account: the configuration file and the flags give the
+ * server, what to fetch, where to deliver and the state file. 0 or an exit
+ * code. */
+static int resolve_account(fetch *f, const fetch_opts *o)
+{
+    static const char *const ports[3] = {"110", "110", "995"};
+    char err[1024];
+    const char *v, *maildir = o->maildir, *mbox = o->mbox, *mda = o->mda;
+    tool_server sv;
+    int rc, ndest;
+
+    f->trace = o->trace;
+    f->quiet = o->quiet;
     /* configuration: required when named; the default file is optional */
-    cfgpath = config ? tool_strdup(config) : tool_cfg_default_path();
-    if (tool_cfg_load(&cfg, cfgpath, account, config != NULL || account != NULL, err,
-                      sizeof err) != 0) {
+    f->cfgpath = o->config ? tool_strdup(o->config) : tool_cfg_default_path();
+    if (tool_cfg_load(&f->cfg, f->cfgpath, o->account, o->config != NULL || o->account != NULL,
+                      err, sizeof err) != 0) {
         tool_err("%s", err);
-        rc = TOOL_EX_CONFIG;
-        goto out;
+        return TOOL_EX_CONFIG;
     }
-    {
-        static const char *const ports[3] = {"110", "110", "995"};
-        const tool_server_flags fl = {o_host, o_port, o_user, o_tls, o_cafile, o_timeout};
-        tool_server sv;
-        if ((rc = tool_server_resolve(&sv, &fl, &cfg, "pop3", ports)) != 0)
-            goto out;
-        f.host = sv.host;
-        f.user = sv.user;
-        f.port = sv.port;
-        f.tls = sv.tls;
-        cafile = sv.cafile;
-        timeout_ms = sv.timeout_ms;
+    if ((rc = tool_server_resolve(&sv, &o->srv, &f->cfg, "pop3", ports)) != 0)
+        return rc;
+    f->host = sv.host;
+    f->user = sv.user;
+    f->port = sv.port;
+    f->tls = sv.tls;
+    f->cafile = sv.cafile;
+    f->timeout_ms = sv.timeout_ms;
+    if (!f->host || !f->user) {
+        tool_err("no %s: give --%s or an account in %s (try --help)", f->host ? "user" : "host",
+                 f->host ? "user" : "host", f->cfgpath ? f->cfgpath : "the configuration file");
+        return f->cfg.account ? TOOL_EX_CONFIG : TOOL_EX_USAGE;
     }
-    if (!f.host || !f.user) {
-        tool_err("no %s: give --%s or an account in %s (try --help)", f.host ? "user" : "host",
-                 f.host ? "user" : "host", cfgpath ? cfgpath : "the configuration file");
-        rc = cfg.account ? TOOL_EX_CONFIG : TOOL_EX_USAGE;
-        goto out;
-    }
-    f.delete_ = o_delete >= 0 ? o_delete : tool_cfg_bool(&cfg, "delete", 0);
-    f.new_only = o_new >= 0 ? o_new : tool_cfg_bool(&cfg, "new_only", 0);
-    v = o_maxsize ? o_maxsize : tool_cfg_get(&cfg, NULL, "max_size");
-    if (v && tool_parse_size(v, &f.max_size) != 0) {
+    f->delete_ = o->delete_ >= 0 ? o->delete_ : tool_cfg_bool(&f->cfg, "delete", 0);
+    f->new_only = o->new_only >= 0 ? o->new_only : tool_cfg_bool(&f->cfg, "new_only", 0);
+    f->pipelining = o->pipelining >= 0 ? o->pipelining : tool_cfg_bool(&f->cfg, "pipelining", 1);
+    v = o->maxsize ? o->maxsize : tool_cfg_get(&f->cfg, NULL, "max_size");
+    if (v && tool_parse_size(v, &f->max_size) != 0) {
         tool_err("--max-size: '%s' is not a size", v);
-        rc = TOOL_EX_USAGE;
-        goto out;
+        return TOOL_EX_USAGE;
     }
 
     /* destination: flags replace the file's choice */
-    ndest = (o_maildir != NULL) + (o_mbox != NULL) + (o_mda != NULL);
+    ndest = (maildir != NULL) + (mbox != NULL) + (mda != NULL);
     if (ndest > 1) {
         tool_err("give only one of --maildir, --mbox and --mda");
-        rc = TOOL_EX_USAGE;
-        goto out;
+        return TOOL_EX_USAGE;
     }
     if (ndest == 0) {
-        o_maildir = tool_cfg_get(&cfg, NULL, "maildir");
-        o_mbox = tool_cfg_get(&cfg, NULL, "mbox");
-        o_mda = tool_cfg_get(&cfg, NULL, "mda");
-        ndest = (o_maildir != NULL) + (o_mbox != NULL) + (o_mda != NULL);
+        maildir = tool_cfg_get(&f->cfg, NULL, "maildir");
+        mbox = tool_cfg_get(&f->cfg, NULL, "mbox");
+        mda = tool_cfg_get(&f->cfg, NULL, "mda");
+        ndest = (maildir != NULL) + (mbox != NULL) + (mda != NULL);
         if (ndest != 1) {
             tool_err(ndest ? "the account sets more than one of maildir, mbox and mda"
                            : "nowhere to deliver: give --maildir, --mbox or --mda");
-            rc = ndest ? TOOL_EX_CONFIG : TOOL_EX_USAGE;
-            goto out;
+            return ndest ? TOOL_EX_CONFIG : TOOL_EX_USAGE;
         }
     }
-
-    /* state file and destination */
-    v = o_state ? o_state : tool_cfg_get(&cfg, NULL, "state");
-    statepath = v ? tool_strdup(v) : tool_state_default_path(f.user, f.host, f.port);
-    if (tool_state_open(&f.state, statepath, err, sizeof err, &ex) != 0) {
-        tool_err("%s", err);
-        rc = ex;
-        goto out;
+    f->dest_kind = maildir ? TOOL_DEST_MAILDIR : mbox ? TOOL_DEST_MBOX : TOOL_DEST_MDA;
+    f->dest_path = maildir ? maildir : mbox ? mbox : mda;
+    v = o->state ? o->state : tool_cfg_get(&f->cfg, NULL, "state");
+    f->statepath = v ? tool_strdup(v) : tool_state_default_path(f->user, f->host, f->port);
+    if (!f->statepath) {
+        tool_err("out of memory");
+        return TOOL_EX_OSERR;
     }
-    if (tool_dest_open(&f.dest,
-                       o_maildir ? TOOL_DEST_MAILDIR : o_mbox ? TOOL_DEST_MBOX : TOOL_DEST_MDA,
-                       o_maildir ? o_maildir : o_mbox ? o_mbox : o_mda, err, sizeof err,
-                       &ex) != 0) {
-        tool_err("%s", err);
-        rc = ex;
-        goto out;
-    }
+    return 0;
+}
 
-    /* settle what an interrupted run left pending */
-    {
-        int changed = 0;
-        size_t k = 0;
-        while (k < f.state.n) {
-            tool_state_entry *e = &f.state.e[k];
-            if (e->kind == 'P') {
-                int r = tool_dest_resolve(&f.dest, e->info);
-                changed = 1;
-                if (r == 1) {
-                    tool_info("message %s was delivered by an interrupted run", e->uid);
-                    tool_state_set(&f.state, e->uid, 'D', NULL);
-                } else {
-                    if (r < 0)
-                        tool_err("warning: the MDA may have delivered message %s before an "
-                                 "interruption; it is delivered again", e->uid);
-                    tool_state_remove(&f.state, e->uid);
-                    continue; /* remove moved another entry here */
-                }
+/* recover: opens the state file (locked) and the destination, and settles
+ * what an interrupted run left pending by looking at the destination. 0 or
+ * an exit code. */
+static int recover(fetch *f)
+{
+    char err[1024];
+    int ex = 0, changed = 0;
+    size_t k = 0;
+
+    if (tool_state_open(&f->state, f->statepath, err, sizeof err, &ex) != 0) {
+        tool_err("%s", err);
+        return ex;
+    }
+    if (tool_dest_open(&f->dest, f->dest_kind, f->dest_path, err, sizeof err, &ex) != 0) {
+        tool_err("%s", err);
+        return ex;
+    }
+    while (k < f->state.n) {
+        tool_state_entry *e = &f->state.e[k];
+        if (e->kind == 'P') {
+            int r = tool_dest_resolve(&f->dest, e->info);
+            if (r == TOOL_RESOLVE_BUSY) {
+                tool_err("%s is locked by another program; try again later", f->dest.path);
+                return TOOL_EX_TEMPFAIL;
             }
-            k++;
+            if (r == TOOL_RESOLVE_YES) {
+                tool_info("message %s was delivered by an interrupted run", e->uid);
+                tool_state_set(&f->state, e->uid, 'D', NULL);
+                changed = 1;
+            } else if (r == TOOL_RESOLVE_UNKNOWN && strncmp(e->info, "mda", 3) != 0) {
+                /* never guessed: the message stays on the server, unfetched */
+                tool_err("warning: cannot tell whether message %s reached %s before an "
+                         "interruption (it changed since); the message stays on the server "
+                         "and is not fetched until the line 'P %s ...' of %s is removed "
+                         "(to fetch it again) or changed to 'D %s' (it is there)",
+                         e->uid, f->dest.path, e->uid, f->state.path, e->uid);
+            } else {
+                if (r == TOOL_RESOLVE_UNKNOWN)
+                    tool_err("warning: the MDA may have delivered message %s before an "
+                             "interruption; it is delivered again", e->uid);
+                tool_state_remove(&f->state, e->uid);
+                changed = 1;
+                continue; /* remove moved another entry here */
+            }
         }
-        if (changed && tool_state_save(&f.state, err, sizeof err) != 0) {
-            tool_err("%s", err);
-            rc = TOOL_EX_IOERR;
-            goto out;
-        }
+        k++;
     }
+    if (changed && tool_state_save(&f->state, err, sizeof err) != 0) {
+        tool_err("%s", err);
+        return TOOL_EX_IOERR;
+    }
+    return 0;
+}
 
-    /* password */
+/* log in: password, connection, greeting, the strongest login the server
+ * offers. 0 or an exit code. */
+static int log_in(fetch *f)
+{
+    char err[1024];
+    tool_pass_src ps;
+    postie_status st;
+    postie_tls_policy pol;
+    int ex = 0, allow_plain;
+
     memset(&ps, 0, sizeof ps);
-    ps.eval = tool_cfg_get(&cfg, "pop3", "passwordeval");
-    ps.env_name = tool_cfg_get(&cfg, "pop3", "password_env");
-    ps.netrc = tool_cfg_get(&cfg, "pop3", "netrc");
-    ps.host = f.host;
-    ps.user = f.user;
-    pass = tool_password(&ps, err, sizeof err);
-    if (!pass) {
+    ps.eval = tool_cfg_get(&f->cfg, "pop3", "passwordeval");
+    ps.env_name = tool_cfg_get(&f->cfg, "pop3", "password_env");
+    ps.netrc = tool_cfg_get(&f->cfg, "pop3", "netrc");
+    ps.host = f->host;
+    ps.user = f->user;
+    f->pass = tool_password(&ps, err, sizeof err);
+    if (!f->pass) {
         tool_err("%s", err);
-        rc = TOOL_EX_CONFIG;
-        goto out;
+        return TOOL_EX_CONFIG;
     }
-
-    /* connect and log in */
-    if (tool_connect(&f.conn, f.host, f.port, f.tls, cafile, timeout_ms, f.trace, err,
-                     sizeof err, &ex) != 0) {
+    if (tool_connect(&f->conn, f->host, f->port, f->tls, f->cafile, f->timeout_ms, f->trace,
+                     err, sizeof err, &ex) != 0) {
         tool_err("%s", err);
-        rc = ex;
-        goto out;
+        return ex;
     }
-    postie_pop3_init(&f.pop, &f.conn.tr);
-    postie_pop3_set_timeout(&f.pop, timeout_ms);
-    {
-        int allow_plain;
-        postie_tls_policy pol = tool_tls_policy(f.tls, &allow_plain);
-        if (postie_pop3_set_tls(&f.pop, pol, pol == POSTIE_TLS_REQUIRED ? f.host : NULL) != POSTIE_OK) {
-            tool_err("'%s' cannot be checked against a certificate (not a host name)", f.host);
-            rc = TOOL_EX_USAGE;
-            goto out;
-        }
-        postie_pop3_allow_plaintext_credentials(&f.pop, allow_plain);
-        postie_pop3_set_random(&f.pop, postie_posix_random, NULL);
-        postie_pop3_set_pipelining(&f.pop,
-                                   o_pipe >= 0 ? o_pipe : tool_cfg_bool(&cfg, "pipelining", 1));
+    postie_pop3_init(&f->pop, &f->conn.tr);
+    postie_pop3_set_timeout(&f->pop, f->timeout_ms);
+    pol = tool_tls_policy(f->tls, &allow_plain);
+    if (postie_pop3_set_tls(&f->pop, pol, pol == POSTIE_TLS_REQUIRED ? f->host : NULL) !=
+        POSTIE_OK) {
+        tool_err("'%s' cannot be checked against a certificate (not a host name)", f->host);
+        return TOOL_EX_USAGE;
     }
-    f.pop_alive = 1;
-    st = postie_pop3_open(&f.pop);
+    postie_pop3_allow_plaintext_credentials(&f->pop, allow_plain);
+    postie_pop3_set_random(&f->pop, postie_posix_random, NULL);
+    postie_pop3_set_pipelining(&f->pop, f->pipelining);
+    f->pop_alive = 1;
+    st = postie_pop3_open(&f->pop);
     if (st != POSTIE_OK) {
-        f.pop_alive = 0;
-        rc = server_fail(&f, st, "greeting");
-        goto out;
+        f->pop_alive = 0;
+        return server_fail(f, st, "greeting");
     }
     /* The strongest login the server offers: SASL first (SCRAM-SHA-256, then
      * CRAM-MD5; PLAIN/LOGIN only over TLS or with --tls off), else APOP or
      * USER/PASS (the library's AUTO mode, under the same TLS rule). */
     st = POSTIE_ERR_UNSUPPORTED;
-    if (postie_pop3_caps(&f.pop) & POSTIE_POP3_CAP_SASL)
-        st = postie_pop3_auth(&f.pop, POSTIE_SASL_PASSWORD_MECHS, f.user, pass);
+    if (postie_pop3_caps(&f->pop) & POSTIE_POP3_CAP_SASL)
+        st = postie_pop3_auth(&f->pop, POSTIE_SASL_PASSWORD_MECHS, f->user, f->pass);
     if (st == POSTIE_ERR_UNSUPPORTED || st == POSTIE_ERR_INSECURE || st == POSTIE_ERR_PARAM)
-        st = postie_pop3_login(&f.pop, f.user, pass, POSTIE_POP3_LOGIN_AUTO);
+        st = postie_pop3_login(&f->pop, f->user, f->pass, POSTIE_POP3_LOGIN_AUTO);
     if (st != POSTIE_OK) {
         if (st != POSTIE_ERR_AUTH && st != POSTIE_ERR_TRANSIENT && st != POSTIE_ERR_PARAM)
-            f.pop_alive = 0;
+            f->pop_alive = 0;
         if (st == POSTIE_ERR_AUTH)
-            tool_err("authentication failed for %s on %s (server said: %s)", f.user, f.host,
-                     postie_pop3_reply_text(&f.pop));
+            FERR(f, "authentication failed for %s on %s (server said: %s)", f->user, f->host,
+                 postie_pop3_reply_text(&f->pop));
         else
-            server_fail(&f, st, "login");
-        rc = tool_exit_for_status(st);
-        goto out;
+            server_fail(f, st, "login");
+        return tool_exit_for_status(st);
     }
-    st = postie_pop3_stat(&f.pop, &f.count, NULL);
-    if (st != POSTIE_OK) {
-        rc = server_fail(&f, st, "STAT");
-        goto out;
+    return 0;
+}
+
+/* The maildrop's listing: UIDL (every message and its UID), then LIST
+ * (sizes). Memory follows what the server lists. 0 or an exit code. */
+static int list_messages(fetch *f)
+{
+    unsigned long n, i;
+    postie_status st = postie_pop3_stat(&f->pop, &n, NULL);
+    if (st != POSTIE_OK)
+        return server_fail(f, st, "STAT");
+    if (n == 0)
+        return 0;
+    st = postie_pop3_uidl_all(&f->pop, uidl_cb, f);
+    if (st == POSTIE_ERR_SERVER) {
+        tool_err("the server does not support UIDL, which postie-fetch needs to "
+                 "deliver each message exactly once");
+        return TOOL_EX_UNAVAILABLE;
     }
-    f.msgs = calloc(f.count ? f.count : 1, sizeof *f.msgs);
-    f.wanted = calloc(f.count ? f.count : 1, sizeof *f.wanted);
-    f.dq = calloc(f.count ? f.count : 1, sizeof *f.dq);
-    if (!f.msgs || !f.wanted || !f.dq) {
+    if (st == POSTIE_OK && f->stop) {
         tool_err("out of memory");
-        rc = TOOL_EX_OSERR;
-        goto out;
+        return TOOL_EX_OSERR;
     }
-    for (i = 0; i < f.count; i++)
-        f.msgs[i].no = i + 1;
-    if (f.count > 0) {
-        st = postie_pop3_uidl_all(&f.pop, uidl_cb, &f);
-        if (st == POSTIE_ERR_SERVER) {
-            tool_err("the server does not support UIDL, which postie-fetch needs to "
-                     "deliver each message exactly once");
-            rc = TOOL_EX_UNAVAILABLE;
-            goto out;
+    if (st != POSTIE_OK)
+        return server_fail(f, st, "UIDL");
+    /* in number order (find_msg), each number once */
+    for (i = 1; i < f->count && f->msgs[i - 1].no < f->msgs[i].no; i++)
+        ;
+    if (i < f->count)
+        qsort(f->msgs, f->count, sizeof *f->msgs, cmp_no);
+    for (i = 1; i < f->count; i++)
+        if (f->msgs[i - 1].no == f->msgs[i].no) {
+            FERR(f, "the server listed message %lu twice in UIDL", f->msgs[i].no);
+            return TOOL_EX_PROTOCOL;
         }
-        if (st == POSTIE_OK)
-            st = postie_pop3_list_all(&f.pop, list_cb, &f);
-        if (st != POSTIE_OK) {
-            rc = server_fail(&f, st, "UIDL/LIST");
-            goto out;
-        }
-        for (i = 0; i < f.count; i++)
-            if (!f.msgs[i].uid) {
-                tool_err("the server gave no UIDL for message %lu", i + 1);
-                rc = TOOL_EX_PROTOCOL;
-                goto out;
-            }
-    }
+    st = postie_pop3_list_all(&f->pop, list_cb, f);
+    if (st != POSTIE_OK)
+        return server_fail(f, st, "LIST");
+    return 0;
+}
 
-    /* forget delivered messages that are gone from the server */
-    {
-        size_t k = 0;
-        int changed = 0;
-        while (k < f.state.n) {
-            int on_server = 0;
-            for (i = 0; i < f.count && !on_server; i++)
-                on_server = strcmp(f.msgs[i].uid, f.state.e[k].uid) == 0;
-            if (!on_server) {
-                tool_state_remove(&f.state, f.state.e[k].uid);
-                changed = 1;
-                continue;
-            }
-            k++;
-        }
-        if (changed && tool_state_save(&f.state, err, sizeof err) != 0) {
-            tool_err("%s", err);
-            rc = TOOL_EX_IOERR;
-            goto out;
+static int cmp_uid_only(const void *a, const void *b)
+{
+    const msginfo *const *x = a, *const *y = b;
+    return strcmp((*x)->uid, (*y)->uid);
+}
+
+/* Marks the messages whose UID is not unique and forgets what the state
+ * says of those UIDs. byuid gets the messages sorted by UID. 0 or an exit
+ * code. */
+static int index_messages(fetch *f, msginfo ***byuid)
+{
+    unsigned long i, j;
+    msginfo **u;
+    *byuid = NULL;
+    u = malloc((f->count ? f->count : 1) * sizeof *u);
+    if (!u) {
+        FERR(f, "out of memory");
+        return TOOL_EX_OSERR;
+    }
+    for (i = 0; i < f->count; i++)
+        u[i] = &f->msgs[i];
+    qsort(u, f->count, sizeof *u, cmp_uidp);
+    /* RFC 1939 wants UIDs unique; a server that breaks that gets its
+     * duplicates handled by message number, within one session only */
+    for (i = 0; i < f->count; i = j) {
+        for (j = i + 1; j < f->count && strcmp(u[i]->uid, u[j]->uid) == 0; j++)
+            ;
+        if (j - i > 1) {
+            unsigned long k;
+            for (k = i; k < j; k++)
+                u[k]->dup = 1;
+            f->ndup += j - i;
+            FERR(f, "warning: the server gives %lu messages the same UID '%s' (RFC 1939 "
+                 "forbids it): they are fetched by number in every run and may be "
+                 "delivered more than once, and never deleted by what an earlier run "
+                 "recorded", j - i, u[i]->uid);
+            tool_state_remove(&f->state, u[i]->uid);
         }
     }
+    *byuid = u;
+    return 0;
+}
 
-    /* plan: what to fetch, and (with --delete) what an earlier run already
-     * delivered and only needs deleting */
-    for (i = 0; i < f.count; i++) {
-        tool_state_entry *e = tool_state_find(&f.state, f.msgs[i].uid);
-        if (e && (f.new_only || f.delete_))
-            continue;
-        if (f.max_size && f.msgs[i].size > f.max_size)
-            continue;
-        f.total_msgs++;
-        f.total_bytes += f.msgs[i].size;
+/* plan: forget state entries of messages gone from the server, then choose
+ * what to fetch (f->wanted) and, with --delete, what an earlier run already
+ * delivered and only needs deleting (f->dq). 0 or an exit code. */
+static int plan(fetch *f)
+{
+    char err[1024];
+    msginfo **byuid = NULL, key, *kp = &key;
+    unsigned long i, held = 0;
+    size_t k = 0;
+    int changed = 0, rc;
+
+    if ((rc = list_messages(f)) != 0 || (rc = index_messages(f, &byuid)) != 0) {
+        free(byuid);
+        return rc;
     }
-    f.progress = !quiet && isatty(2) && !f.trace && f.total_msgs > 0;
-    f.t0 = now_s();
-    tool_info("%lu message%s on the server, %lu to fetch", f.count, f.count == 1 ? "" : "s",
-              f.total_msgs);
-
-    for (i = 0; i < f.count; i++) {
-        msginfo *mi = &f.msgs[i];
-        tool_state_entry *e = tool_state_find(&f.state, mi->uid);
-        if (e && (f.new_only || f.delete_)) {
-            if (f.delete_)
-                dele(&f, mi); /* delivered by an earlier run */
+    while (k < f->state.n) {
+        key.uid = f->state.e[k].uid;
+        if (!bsearch(&kp, byuid, f->count, sizeof *byuid, cmp_uid_only)) {
+            tool_state_remove(&f->state, f->state.e[k].uid);
+            changed = 1;
             continue;
         }
-        if (f.max_size && mi->size > f.max_size) {
-            progress_clear(&f);
+        k++;
+    }
+    free(byuid);
+    if (changed && tool_state_save(&f->state, err, sizeof err) != 0) {
+        FERR(f, "%s", err);
+        return TOOL_EX_IOERR;
+    }
+    f->wanted = calloc(f->count ? f->count : 1, sizeof *f->wanted);
+    f->dq = calloc(f->count ? f->count : 1, sizeof *f->dq);
+    if (!f->wanted || !f->dq) {
+        FERR(f, "out of memory");
+        return TOOL_EX_OSERR;
+    }
+    for (i = 0; i < f->count; i++) {
+        msginfo *mi = &f->msgs[i];
+        tool_state_entry *e = mi->dup ? NULL : tool_state_find(&f->state, mi->uid);
+        if (e && e->kind == 'P') {
+            held++; /* undecided (see recover): neither fetched nor deleted */
+            continue;
+        }
+        if (e && (f->new_only || f->delete_)) {
+            if (f->delete_)
+                dele(f, mi); /* delivered by an earlier run */
+            continue;
+        }
+        if (f->max_size && mi->size > f->max_size) {
             tool_info("message %lu (%lu bytes) skipped: larger than --max-size", mi->no,
                       mi->size);
             continue;
         }
-        f.wanted[f.nwanted++] = mi;
+        f->wanted[f->nwanted++] = mi;
+        f->total_msgs++;
+        f->total_bytes += mi->size;
     }
-    tool_info("%s", postie_pop3_pipelining(&f.pop) ? "pipelining RETR and DELE"
-                                                    : "one command at a time (no pipelining)");
-    rc = run_session(&f);
-    if (f.progress && rc == 0)
-        progress_draw(&f, 1);
+    tool_info("%lu message%s on the server, %lu to fetch%s", f->count,
+              f->count == 1 ? "" : "s", f->total_msgs, held ? " (some held, see above)" : "");
+    if (f->nwanted > 0 || f->dq_tail > 0) {
+        const char *what = f->nwanted && f->delete_ ? "RETR and DELE"
+                           : f->nwanted             ? "RETR"
+                                                    : "DELE";
+        if (postie_pop3_pipelining(&f->pop))
+            tool_info("pipelining %s", what);
+        else
+            tool_info("%s one command at a time (no pipelining)", what);
+    }
+    return 0;
+}
 
-    if (f.ndeleted > 0)
-        test_kill_point("deleted");
-    if (f.pop_alive) {
-        int committed = 0;
-        st = postie_pop3_quit(&f.pop, &committed);
-        f.pop_alive = 0;
-        if (committed && f.ndeleted > 0) {
-            size_t k;
-            for (k = 0; k < f.ndeleted; k++)
-                tool_state_remove(&f.state, f.deleted[k]);
-            if (tool_state_save(&f.state, err, sizeof err) != 0) {
-                /* harmless: the entries are pruned next time */
-                tool_err("%s", err);
-            }
-        } else if (!committed && f.ndeleted > 0 && rc == 0) {
-            rc = server_fail(&f, st, "QUIT (messages were not deleted)");
+/* commit: QUIT makes the server's deletions happen; the state then forgets
+ * the deleted messages. rc is the run's exit code so far; returns the final
+ * one. */
+static int commit(fetch *f, int rc)
+{
+    char err[1024];
+    postie_status st;
+    int committed = 0;
+    size_t k;
+
+    if (f->ndele_ok > 0)
+        tool_test_kill_point("deleted");
+    if (f->pop_alive) {
+        st = postie_pop3_quit(&f->pop, &committed);
+        f->pop_alive = 0;
+        if (committed && f->ndele_ok > 0) {
+            for (k = 0; k < f->ndeleted; k++)
+                tool_state_remove(&f->state, f->deleted[k]);
+            if (f->ndeleted > 0 && tool_state_save(&f->state, err, sizeof err) != 0)
+                tool_err("%s", err); /* harmless: the entries are pruned next time */
+        } else if (!committed && f->ndele_ok > 0 && rc == 0) {
+            if (st == POSTIE_ERR_SERVER)
+                rc = server_fail(f, st, "QUIT (the server did not delete the messages)");
+            else
+                rc = server_fail(f, st,
+                                 "QUIT (no answer: the messages may or may not have been "
+                                 "deleted; the next run deletes what is left)");
         }
     }
-    if (tool_verbosity > 0 || (f.progress && rc == 0)) {
+    if (tool_verbosity > 0 || (f->progress && rc == 0)) {
         char b[32];
-        tool_fmt_bytes((double)f.delivered_bytes, b, sizeof b);
-        fprintf(stderr, "%s: %lu message%s (%s) delivered%s%s\n", tool_progname, f.delivered,
-                f.delivered == 1 ? "" : "s", b, f.ndeleted ? ", deleted from the server" : "",
+        tool_fmt_bytes((double)f->delivered_bytes, b, sizeof b);
+        fprintf(stderr, "%s: %lu message%s (%s) delivered%s%s\n", tool_progname, f->delivered,
+                f->delivered == 1 ? "" : "s", b,
+                committed && f->ndele_ok ? ", deleted from the server" : "",
                 rc ? " before the error above" : "");
     }
+    return rc;
+}
 
-out:
-    if (f.pop_alive)
-        postie_pop3_close(&f.pop);
-    if (pass) {
-        memset(pass, 0, strlen(pass));
-        free(pass);
+static void cleanup(fetch *f)
+{
+    unsigned long i;
+    if (f->pop_alive)
+        postie_pop3_close(&f->pop);
+    if (f->pass) {
+        memset(f->pass, 0, strlen(f->pass));
+        free(f->pass);
     }
-    for (i = 0; i < f.count; i++)
-        free(f.msgs ? f.msgs[i].uid : NULL);
-    free(f.msgs);
-    free(f.wanted);
-    free(f.dq);
-    for (i = 0; i < f.ndeleted; i++)
-        free(f.deleted[i]);
-    free(f.deleted);
-    if (f.dest.path)
-        tool_dest_close(&f.dest);
-    if (f.state.path)
-        tool_state_close(&f.state);
-    free(statepath);
-    free(cfgpath);
-    tool_cfg_free(&cfg);
+    for (i = 0; i < f->count; i++)
+        free(f->msgs[i].uid);
+    free(f->msgs);
+    free(f->wanted);
+    free(f->dq);
+    for (i = 0; i < f->ndeleted; i++)
+        free(f->deleted[i]);
+    free(f->deleted);
+    if (f->dest.path)
+        tool_dest_close(&f->dest);
+    if (f->state.path)
+        tool_state_close(&f->state);
+    free(f->statepath);
+    free(f->cfgpath);
+    tool_cfg_free(&f->cfg);
+}
+
+int main(int argc, char **argv)
+{
+    fetch f;
+    fetch_opts o;
+    int rc;
+
+    tool_progname = "postie-fetch";
+    memset(&f, 0, sizeof f);
+    if ((rc = parse_args(argc, argv, &o)) >= 0)
+        return rc;
+    if ((rc = resolve_account(&f, &o)) == 0 && (rc = recover(&f)) == 0 &&
+        (rc = log_in(&f)) == 0 && (rc = plan(&f)) == 0) {
+        f.progress = !f.quiet && isatty(2) && !f.trace && f.total_msgs > 0;
+        f.t0 = now_s();
+        rc = run_session(&f);
+        if (f.progress && rc == 0)
+            progress_draw(&f, 1);
+        rc = commit(&f, rc);
+    }
+    cleanup(&f);
     return rc;
 }

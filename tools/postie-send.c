@@ -7,6 +7,7 @@
 #include "common.h"
 #include "headers.h"
 #include "net.h"
+#include "rcpt.h"
 #include "postie/compose.h"
 #include "postie/posix_random.h"
 #include "postie/sasl.h"
@@ -46,7 +47,7 @@ static const char usage_text[] =
     "  -C, --config=FILE      configuration file (default\n"
     "                         $XDG_CONFIG_HOME/postie/config or ~/.config/postie/config)\n"
     "      --host=HOST        SMTP server\n"
-    "      --port=PORT        port (default 25, 465 with --tls implicit, 587 with starttls)\n"
+    "      --port=PORT        port (default 587; 465 with --tls implicit, 25 with --tls off)\n"
     "      --user=USER        log in as USER (no login without one)\n"
     "      --tls=MODE         off, starttls or implicit\n"
     "      --cafile=FILE      trust the CA certificates in FILE instead of the system's\n"
@@ -107,7 +108,9 @@ static char *read_all(FILE *f, size_t *len, int dot_ends)
         size_t lcap = 0;
         ssize_t l;
         while ((l = getline(&line, &lcap, f)) > 0) {
-            if (strcmp(line, ".\n") == 0 || strcmp(line, ".\r\n") == 0 || strcmp(line, ".") == 0)
+            /* by length: a '.' followed by a NUL is not the end */
+            if ((l == 2 && memcmp(line, ".\n", 2) == 0) ||
+                (l == 3 && memcmp(line, ".\r\n", 3) == 0) || (l == 1 && line[0] == '.'))
                 break;
             while (n + (size_t)l + 1 > cap) {
                 char *nb = realloc(b, cap *= 2);
@@ -186,9 +189,70 @@ static const char *content_type_for(const char *name)
     return "application/octet-stream";
 }
 
+/* Watches the bytes that go out for the end of the message (CRLF "." CRLF:
+ * dot-stuffing keeps it out of the content), so that a connection lost
+ * afterwards is reported as "may have been delivered", not "not sent". */
+typedef struct dot_watch {
+    postie_transport inner;
+    unsigned matched; /* bytes of "\r\n.\r\n" matched so far */
+    int dot_sent;
+} dot_watch;
+
+static long watch_send(void *ctx, const void *buf, size_t len, unsigned timeout_ms)
+{
+    static const char end[] = "\r\n.\r\n";
+    dot_watch *w = ctx;
+    long r = w->inner.send(w->inner.ctx, buf, len, timeout_ms);
+    long i;
+    for (i = 0; i < r; i++) {
+        char c = ((const char *)buf)[i];
+        if (c == end[w->matched])
+            w->matched++;
+        else
+            w->matched = c == '\r' ? 1 : 0;
+        if (w->matched == 5) {
+            w->dot_sent = 1;
+            w->matched = 0;
+        }
+    }
+    return r;
+}
+
+static long watch_recv(void *ctx, void *buf, size_t len, unsigned timeout_ms)
+{
+    dot_watch *w = ctx;
+    return w->inner.recv(w->inner.ctx, buf, len, timeout_ms);
+}
+
+static postie_status watch_start_tls(void *ctx, const char *server_name)
+{
+    dot_watch *w = ctx;
+    return w->inner.start_tls(w->inner.ctx, server_name);
+}
+
+static void watch_close(void *ctx)
+{
+    dot_watch *w = ctx;
+    if (w->inner.close)
+        w->inner.close(w->inner.ctx);
+}
+
+static void dot_watch_wrap(dot_watch *w, const postie_transport *inner, postie_transport *out)
+{
+    memset(w, 0, sizeof *w);
+    w->inner = *inner;
+    out->ctx = w;
+    out->send = watch_send;
+    out->recv = watch_recv;
+    out->start_tls = inner->start_tls ? watch_start_tls : NULL;
+    out->close = watch_close;
+}
+
 typedef struct sender {
     postie_smtp smtp;
     tool_conn conn;
+    dot_watch watch;
+    postie_transport tr; /* conn.tr seen through watch */
     int alive;
 } sender;
 
@@ -244,6 +308,7 @@ int main(int argc, char **argv)
     unsigned char rnd[32]; /* read by the composer until the message is sent */
 
     tool_progname = "postie-send";
+    argv[0] = (char *)tool_progname; /* getopt's messages: the name without a path */
     memset(&cfg, 0, sizeof cfg);
     memset(&s, 0, sizeof s);
     memset(&rcpts, 0, sizeof rcpts);
@@ -302,8 +367,8 @@ int main(int argc, char **argv)
          * list "a@x, b@y" */
         if (strcmp(argv[optind], "--") == 0)
             continue;
-        if (tool_addr_list_parse(argv[optind], &rcpts) != 0) {
-            tool_err("bad recipient '%s'", argv[optind]);
+        if (tool_rcpt_arg(argv[optind], &rcpts, err, sizeof err) != 0) {
+            tool_err("bad recipient: %s", err);
             rc = TOOL_EX_USAGE;
             goto out;
         }
@@ -437,6 +502,17 @@ int main(int argc, char **argv)
             rc = TOOL_EX_NOINPUT;
             goto out;
         }
+        if (memchr(msg, '\0', msglen)) {
+            /* RFC 5322 text never holds NUL, and cutting the message there
+             * would drop the rest silently */
+            const char *z = memchr(msg, '\0', msglen), *q;
+            unsigned long line = 1;
+            for (q = msg; q < z; q++)
+                line += *q == '\n';
+            tool_err("the message holds a NUL byte (line %lu); nothing was sent", line);
+            rc = TOOL_EX_DATAERR;
+            goto out;
+        }
         if (take_headers) {
             if (tool_headers_take_recipients(msg, msglen, &rcpts, &msg2, &msglen) != 0) {
                 tool_err("malformed address in the To, Cc or Bcc header");
@@ -484,7 +560,8 @@ int main(int argc, char **argv)
         rc = ex;
         goto out;
     }
-    postie_smtp_init(&s.smtp, &s.conn.tr);
+    dot_watch_wrap(&s.watch, &s.conn.tr, &s.tr);
+    postie_smtp_init(&s.smtp, &s.tr);
     postie_smtp_set_timeout(&s.smtp, timeout_ms);
     {
         int allow_plain;
@@ -557,6 +634,13 @@ int main(int argc, char **argv)
         }
         tool_err("message not sent");
         rc = permanent ? TOOL_EX_NOUSER : TOOL_EX_TEMPFAIL;
+        goto out;
+    }
+    if (st != POSTIE_OK && s.watch.dot_sent && postie_smtp_reply_code(&s.smtp) / 100 != 5 &&
+        postie_smtp_reply_code(&s.smtp) / 100 != 4) {
+        /* the whole message went out; only its reply is missing */
+        rc = smtp_fail(&s, st, "no reply after the end of the message: it may have been "
+                               "delivered (check before sending it again)");
         goto out;
     }
     if (st != POSTIE_OK) {

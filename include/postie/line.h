@@ -2,9 +2,13 @@
  * postie/line.h - the reply engine's line framer (no I/O).
  *
  * Fed raw bytes from the server in pieces of any size, it hands back one line
- * at a time, without its line end. CRLF ends a line, and so does a bare LF (a
- * server that sends LF alone is tolerated). A CRLF split between two feeds is
- * handled: the state lives in the struct. A line longer than POSTIE_LINE_MAX
+ * at a time, without its line end. Only CRLF ends a line (DESIGN.md: "only
+ * CRLF ends a line on the wire, in both directions, everywhere"). A bare LF
+ * is not a line end and no reply line may hold one, so it is
+ * POSTIE_ERR_PROTOCOL rather than a line end that would frame the server's
+ * bytes differently from the POP3 body decoder (pop3_proto.h); a lone CR is a
+ * byte of the line (the classifiers judge it). A CRLF split between two feeds
+ * is handled: the state lives in the struct. A line longer than POSTIE_LINE_MAX
  * (counting its CRLF) is POSTIE_ERR_LINE_TOO_LONG: nothing is written past
  * the buffer and nothing grows.
  *
@@ -40,6 +44,8 @@ void postie_line_init(postie_line *l);
  *   POSTIE_OK    all n bytes consumed, the line is not complete yet.
  *   POSTIE_ERR_LINE_TOO_LONG  the line exceeds POSTIE_LINE_MAX; the framer
  *                must be re-initialised before further use.
+ *   POSTIE_ERR_PROTOCOL  a bare LF (not after a CR); *consumed stops before
+ *                it; the framer must be re-initialised before further use.
  *   POSTIE_ERR_PARAM  l or consumed NULL, or data NULL with n > 0.
  */
 postie_status postie_line_feed(postie_line *l, const char *data, size_t n, size_t *consumed);

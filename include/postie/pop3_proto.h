@@ -15,6 +15,22 @@
 extern "C" {
 #endif
 
+/* Capabilities learned from CAPA (RFC 2449): the bits of
+ * postie_pop3_parse_capa_line() here and of postie_pop3_caps() (pop3.h). */
+#define POSTIE_POP3_CAP_CAPA        0x0001u /* the server answered CAPA at all */
+#define POSTIE_POP3_CAP_TOP         0x0002u
+#define POSTIE_POP3_CAP_UIDL        0x0004u
+#define POSTIE_POP3_CAP_USER        0x0008u
+#define POSTIE_POP3_CAP_SASL        0x0010u /* mechanisms: postie_pop3_sasl_mechs() */
+#define POSTIE_POP3_CAP_STLS        0x0020u
+#define POSTIE_POP3_CAP_PIPELINING  0x0040u
+#define POSTIE_POP3_CAP_RESP_CODES  0x0080u
+#define POSTIE_POP3_CAP_AUTH_RESP_CODE 0x0100u
+#define POSTIE_POP3_CAP_UTF8        0x0200u
+#define POSTIE_POP3_CAP_EXPIRE      0x0400u
+#define POSTIE_POP3_CAP_LOGIN_DELAY 0x0800u
+#define POSTIE_POP3_CAP_APOP        0x1000u /* the greeting carried a <timestamp> */
+
 typedef enum postie_pop3_reply_kind {
     POSTIE_POP3_REPLY_INVALID = 0,
     POSTIE_POP3_REPLY_OK,   /* "+OK" [SP text] */
@@ -30,12 +46,14 @@ typedef enum postie_pop3_reply_kind {
 postie_pop3_reply_kind postie_pop3_classify(const char *line, size_t len, const char **text);
 
 /* Decoder of a multi-line body (RFC 1939 sec. 3): strips the first '.' of a
- * line that starts with '.', finds the "." line that ends the body wherever it
- * falls across feeds. A line start is after LF (CRLF or bare LF). */
+ * line that starts with '.', finds the "." CRLF line that ends the body
+ * wherever it falls across feeds. Only CRLF ends a line (DESIGN.md): a line
+ * starts at the first byte of the body and after each CRLF, never after a
+ * bare LF or a lone CR, which are data like any other byte. So a message
+ * holding "\n.\n" or "\r.\r\n", passed through by a server that stuffs only
+ * CRLF-ended lines, arrives whole. */
 typedef struct postie_pop3_body {
     unsigned char state;  /* internal */
-    unsigned char pending_len; /* reserved (always 0: the decoder needs no */
-    char pending[2];           /* look-ahead buffer, see pop3_proto.c) */
 } postie_pop3_body;
 
 /* Resets a decoder to the start of a body (the line after the status line). */
@@ -51,12 +69,14 @@ void postie_pop3_body_init(postie_pop3_body *b);
  * A ".\r" at a line start followed by another byte than LF is data: the CR is
  * handed out on the call that sees that byte, so *produced may exceed
  * *consumed by one on that call; over a whole body output never exceeds input.
- * Leniencies: a bare-LF ".\n" ends the body; an unstuffed ".x" line loses its
- * dot (as RFC 1939 says for every line starting with '.'). */
+ * Only CRLF "." CRLF ends the body: "\n.\n", "\n.\r\n" and "\r.\r\n" are data.
+ * Leniency: an unstuffed ".x" line (x not CR) loses its dot, as RFC 1939 says
+ * for every line starting with '.', whatever x is (a bare LF included). */
 postie_status postie_pop3_body_feed(postie_pop3_body *b, const char *in, size_t n,
                                     size_t *consumed, char *out, size_t cap, size_t *produced);
 
-/* Multi-line *listing* lines (CAPA, LIST, UIDL) come through the line framer:
+/* Multi-line *listing* lines (CAPA, LIST, UIDL) come through the line framer
+ * (line.h, CRLF-ended lines only):
  * returns 1 when the line is the terminating ".", else 0, and strips a leading
  * stuffed '.' in place (adjusting *len, keeping the NUL). NULL is 0. */
 int postie_pop3_listing_line(char *line, size_t *len);

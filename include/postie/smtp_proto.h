@@ -169,6 +169,19 @@ postie_status postie_smtp_dot_feed(postie_smtp_dot *d, const char *in, size_t n,
                                    size_t *consumed, char *out, size_t cap, size_t *produced);
 
 /*
+ * The encoder's one definition of a line end in message content, for whoever
+ * reads that content before it (postie-send's sendmail -t header reader), so
+ * that both split it into the same lines and no line is hidden from one and
+ * seen by the other (issue 17 defect 4: "X-Note: hi\rBcc: s@x.test" is two
+ * fields for both, never one field to the reader and a Bcc: line to the
+ * server). Returns the length of the line end starting at p[0]: 2 for CRLF,
+ * 1 for a bare LF or a lone CR (a CR not followed by LF within the n bytes,
+ * the end of the content included), 0 when p[0] ends no line, n is 0 or p is
+ * NULL. The encoder writes each of these as one CRLF.
+ */
+size_t postie_smtp_content_eol(const char *p, size_t n);
+
+/*
  * Writes the end of the message: CRLF when the content did not end with a
  * line end, then ".\r\n". Needs cap >= 5 (POSTIE_SMTP_DOT_FINISH_MAX).
  * Returns POSTIE_OK, POSTIE_ERR_BUFFER (cap too small, nothing written),

@@ -27,9 +27,13 @@ postie_status postie_line_feed(postie_line *l, const char *data, size_t n, size_
         char c = data[i];
         if (c == '\n') {
             size_t end = l->len;
-            if (end > 0 && l->buf[end - 1] == '\r') {
-                end--;
+            if (end == 0 || l->buf[end - 1] != '\r') {
+                /* only CRLF ends a line: a bare LF is no line end, and no
+                 * reply line may hold one (RFC 1939, RFC 5321 sec. 4.2) */
+                *consumed = i;
+                return POSTIE_ERR_PROTOCOL;
             }
+            end--;
             l->buf[end] = '\0';
             l->len = end;
             l->complete = 1;

@@ -4,8 +4,8 @@
  * LIST, UIDL, CAPA and the greeting's APOP timestamp.
  */
 #include "postie/pop3_proto.h"
-#include "postie/pop3.h"
 #include "postie/md5.h"
+#include "postie/postie_config_defaults.h"
 
 #include <limits.h>
 #include <string.h>
@@ -51,10 +51,11 @@ postie_pop3_reply_kind postie_pop3_classify(const char *line, size_t len, const 
 /* ---- multi-line body decoder ------------------------------------------- */
 
 enum {
-    BODY_LINE_START = 0, /* next byte starts a line */
+    BODY_LINE_START = 0, /* next byte starts a line (after CRLF, or the body's first) */
     BODY_MID,            /* inside a line */
+    BODY_MID_CR,         /* inside a line, the last byte handed out was a CR */
     BODY_DOT,            /* a line started with '.', which was dropped */
-    BODY_DOT_CR,         /* ".\r" at the start of a line */
+    BODY_DOT_CR,         /* ".\r" at the start of a line, the CR held back */
     BODY_DONE            /* the terminating line was consumed */
 };
 
@@ -64,10 +65,11 @@ void postie_pop3_body_init(postie_pop3_body *b)
         return;
     }
     b->state = BODY_LINE_START;
-    b->pending_len = 0;
-    b->pending[0] = b->pending[1] = '\0';
 }
 
+/* Only CRLF ends a line: a CR moves to BODY_MID_CR, and only an LF right after
+ * it starts a new line. A bare LF or a lone CR is a data byte inside a line,
+ * so a '.' after it is data too, and "\n.\n" or "\n.\r\n" never ends the body. */
 postie_status postie_pop3_body_feed(postie_pop3_body *b, const char *in, size_t n,
                                     size_t *consumed, char *out, size_t cap, size_t *produced)
 {
@@ -87,12 +89,12 @@ postie_status postie_pop3_body_feed(postie_pop3_body *b, const char *in, size_t 
         char c;
         if (b->state == BODY_DOT_CR && i < n && in[i] != '\n') {
             /* ".\r" then not LF: the line was ".\r...", un-stuffed to "\r...".
-             * Hand out the CR (consumed earlier) and look at c again. */
+             * Hand out the CR (consumed earlier) and look at in[i] again. */
             if (o >= cap) {
                 break;
             }
             out[o++] = '\r';
-            b->state = BODY_MID;
+            b->state = BODY_MID_CR;
             continue;
         }
         if (i >= n) {
@@ -113,13 +115,11 @@ postie_status postie_pop3_body_feed(postie_pop3_body *b, const char *in, size_t 
                 i++;
                 continue;
             }
-            if (c == '\n') { /* ".\n": bare-LF terminator */
-                b->state = BODY_DONE;
-                i++;
-                continue;
-            }
-            break; /* stuffed line: the dot is gone, c is data */
-        case BODY_DOT_CR: /* c == '\n' here */
+            /* a stuffed line: the dot is gone, c is data (a bare LF too:
+             * ".\n" is not the end, only "." CRLF is) */
+            b->state = BODY_MID;
+            break;
+        case BODY_DOT_CR: /* c == '\n' here: "." CRLF */
             b->state = BODY_DONE;
             i++;
             continue;
@@ -132,7 +132,13 @@ postie_status postie_pop3_body_feed(postie_pop3_body *b, const char *in, size_t 
         }
         out[o++] = c;
         i++;
-        b->state = (c == '\n') ? BODY_LINE_START : BODY_MID;
+        if (c == '\r') {
+            b->state = BODY_MID_CR;
+        } else if (c == '\n' && b->state == BODY_MID_CR) {
+            b->state = BODY_LINE_START;
+        } else {
+            b->state = BODY_MID;
+        }
     }
     *consumed = i;
     *produced = o;

@@ -355,6 +355,17 @@ postie_status postie_smtp_dot_feed(postie_smtp_dot *d, const char *in, size_t n,
     return POSTIE_OK;
 }
 
+size_t postie_smtp_content_eol(const char *p, size_t n)
+{
+    if (p == NULL || n == 0) {
+        return 0;
+    }
+    if (p[0] == '\r') {
+        return (n > 1 && p[1] == '\n') ? 2 : 1;
+    }
+    return p[0] == '\n' ? 1 : 0;
+}
+
 postie_status postie_smtp_dot_finish(postie_smtp_dot *d, char *out, size_t cap, size_t *produced)
 {
     size_t o = 0;

@@ -4,7 +4,8 @@
  * Input: byte 0 and 1 seed the split points, the rest is server bytes. The
  * same bytes are framed twice, once in one piece and once split at fuzzed
  * points; the lines (and where an over-long line is reported) must be the
- * same, and every line must keep the framer's promises.
+ * same, and every line must keep the framer's promises (CRLF-ended only: a
+ * bare LF is POSTIE_ERR_PROTOCOL at the LF).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -58,6 +59,7 @@ static void frame(const char *in, size_t n, uint32_t seed, size_t maxchunk, resu
             off += used;
             if (st == POSTIE_DONE) {
                 CHECK(used >= 1 && in[pos + off - 1] == '\n');
+                CHECK(pos + off >= 2 && in[pos + off - 2] == '\r');
                 CHECK(l.len < POSTIE_LINE_MAX);
                 CHECK(l.buf[l.len] == '\0');
                 CHECK(memchr(l.buf, '\n', l.len) == NULL);
@@ -72,6 +74,15 @@ static void frame(const char *in, size_t n, uint32_t seed, size_t maxchunk, resu
                 mix(r, "T", 1);
                 mix(r, &at, sizeof at);
                 CHECK(l.len == (size_t)POSTIE_LINE_MAX - 1);
+                return;
+            } else if (st == POSTIE_ERR_PROTOCOL) {
+                /* a bare LF, reported at the LF itself whatever the split;
+                 * only CRLF ends a line */
+                size_t at = pos + off;
+                CHECK(in[at] == '\n');
+                CHECK(l.len == 0 || l.buf[l.len - 1] != '\r');
+                mix(r, "P", 1);
+                mix(r, &at, sizeof at);
                 return;
             } else {
                 CHECK(st == POSTIE_OK);

@@ -180,8 +180,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(l1 == l2 && memcmp(dec1, dec2, l1) == 0);
     CHECK(l1 <= u1);
     if (s1 == POSTIE_DONE) {
-        /* the body ended with a "." line */
-        CHECK(u1 >= 2 && in[u1 - 1] == '\n' && (in[u1 - 2] == '.' || in[u1 - 2] == '\r'));
+        /* the body ended with a "." CRLF line, at its start or after CRLF:
+         * never after a bare LF or a lone CR */
+        CHECK(u1 >= 3 && memcmp(in + u1 - 3, ".\r\n", 3) == 0);
+        CHECK(u1 == 3 || (u1 >= 5 && in[u1 - 5] == '\r' && in[u1 - 4] == '\n'));
     } else {
         CHECK(u1 == n);
     }

@@ -23,6 +23,7 @@ PROGRAMS=(
   tools_git_send_email
   tools_pipeline
   tools_crash
+  tools_hostile
   netx_tls_interop
   demo
 )

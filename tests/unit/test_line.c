@@ -56,10 +56,40 @@ static void test_crlf_lines(void **state)
     check_every_chunk("+OK hello\r\n-ERR no\r\n", "+OK hello|-ERR no|");
 }
 
-static void test_bare_lf_and_inner_cr(void **state)
+static void test_inner_cr_is_data(void **state)
 {
     (void)state;
-    check_every_chunk("a\nb\r\nc\rd\r\n\r\n", "a|b|c\rd||");
+    /* a lone CR is a byte of the line; only CRLF ends it */
+    check_every_chunk("c\rd\r\n\r\n\r\r\n\rx\r\r\n", "c\rd||\r|\rx\r|");
+}
+
+/* A bare LF is no line end: POSTIE_ERR_PROTOCOL at every chunk size, after the
+ * lines before it were handed out whole. */
+static void check_bare_lf(const char *in, const char *lines_before)
+{
+    size_t n = strlen(in), chunk;
+    char out[256];
+    for (chunk = 1; chunk <= n; chunk++) {
+        assert_int_equal(frame_all(in, n, chunk, out, sizeof out), POSTIE_ERR_PROTOCOL);
+        assert_string_equal(out, lines_before);
+    }
+}
+
+static void test_bare_lf_is_error(void **state)
+{
+    postie_line l;
+    size_t used = 99;
+    (void)state;
+    check_bare_lf("\n", "");
+    check_bare_lf("+OK\n", "");
+    check_bare_lf("+OK\r\n.\n", "+OK|");
+    check_bare_lf("+OK\r\nline\nmore\r\n.\r\n", "+OK|");
+    check_bare_lf("250-a\r\n250 b\n\r\n", "250-a|");
+    check_bare_lf("a\r\r\n\n\r\n", "a\r|");
+    /* *consumed stops before the LF */
+    postie_line_init(&l);
+    assert_int_equal(postie_line_feed(&l, "ab\ncd\r\n", 7, &used), POSTIE_ERR_PROTOCOL);
+    assert_int_equal(used, 2);
 }
 
 static void test_partial_line_not_returned(void **state)
@@ -78,11 +108,12 @@ static void test_max_line_exact_fits(void **state)
     memset(expect, 'x', POSTIE_LINE_MAX - 2);
     memcpy(expect + POSTIE_LINE_MAX - 2, "|", 2);
     check_every_chunk(in, expect);
-    /* content + bare LF == POSTIE_LINE_MAX: allowed */
-    memset(in, 'y', POSTIE_LINE_MAX - 1);
-    memcpy(in + POSTIE_LINE_MAX - 1, "\n", 2);
-    memset(expect, 'y', POSTIE_LINE_MAX - 1);
-    memcpy(expect + POSTIE_LINE_MAX - 1, "|", 2);
+    /* content ending in a lone CR, + CRLF == POSTIE_LINE_MAX: allowed */
+    memset(in, 'y', POSTIE_LINE_MAX - 3);
+    memcpy(in + POSTIE_LINE_MAX - 3, "\r\r\n", 4);
+    memset(expect, 'y', POSTIE_LINE_MAX - 3);
+    memcpy(expect + POSTIE_LINE_MAX - 3, "\r|", 3);
+    check_every_chunk(in, expect);
 }
 
 static void test_overlong_line_is_error(void **state)
@@ -122,7 +153,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crlf_lines),
-        cmocka_unit_test(test_bare_lf_and_inner_cr),
+        cmocka_unit_test(test_inner_cr_is_data),
+        cmocka_unit_test(test_bare_lf_is_error),
         cmocka_unit_test(test_partial_line_not_returned),
         cmocka_unit_test(test_max_line_exact_fits),
         cmocka_unit_test(test_overlong_line_is_error),

@@ -540,8 +540,8 @@ static void script_dots(fake_transport *f)
     fake_step_add(f, "", ".\r\n");
     fake_step_add(f, "", "def\r\n");
     fake_step_add(f, "", ".\r\n");
-    /* bare LF lines and terminator */
-    fake_step_add(f, "RETR 3\r\n", "+OK\nline\n..dot\n.\n");
+    /* bare LF is data, never a line end: "\n.\n" does not end the body */
+    fake_step_add(f, "RETR 3\r\n", "+OK\r\nline\n..dot\n.\nmore\r\n..\n\r\n.\r\n");
     fake_step_add(f, "NOOP\r\n", "+OK\r\n");
 }
 
@@ -556,7 +556,7 @@ static void run_dots(postie_pop3 *p, size_t ocap)
     assert_int_equal(octets, 9);
     assert_msg(p, ocap, "abc.\r\ndef\r\n");
     ST(postie_pop3_retr_begin(p, 3, NULL), POSTIE_OK);
-    assert_msg(p, ocap, "line\n.dot\n");
+    assert_msg(p, ocap, "line\n..dot\n.\nmore\r\n.\n\r\n");
     ST(postie_pop3_noop(p), POSTIE_OK);
 }
 

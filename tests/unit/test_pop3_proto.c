@@ -224,13 +224,48 @@ static void test_body_terminator_split_everywhere(void **state)
     }
 }
 
-static void test_body_bare_lf(void **state)
+/* Only CRLF "." CRLF ends a body (issue 17, defect 2): a bare LF or a lone CR
+ * does not start a line, so the '.' after it is data and is not unstuffed. */
+static void test_body_bare_lf_is_data(void **state)
 {
     (void)state;
-    check_body_all("a\n.\n", "a\n");
-    check_body_all("a\n..b\n.\n", "a\n.b\n");
-    check_body_all("a\r\n.\n", "a\r\n");
-    check_body_all(".\n", "");
+    /* the issue's case: a server that stuffs only CRLF-ended lines passes
+     * "\n.\n" through; the message arrives whole, up to the real end */
+    check_body_all("a\n.\nb\r\n.\r\n", "a\n.\nb\r\n");
+    check_body_all("a\n.\r\nb\r\n.\r\n", "a\n.\r\nb\r\n");
+    check_body_all("a\n..b\n.\n\r\n.\r\n", "a\n..b\n.\n\r\n");
+    check_body_all("a\r.\r\n.\r\n", "a\r.\r\n");
+    check_body_all("a\r\r.\r\n.\r\n", "a\r\r.\r\n");
+    check_body_all("\n.\n.\r\n\r\n.\r\n", "\n.\n.\r\n\r\n");
+    /* CR CR LF: the last CR LF ends the line, the next one starts fresh */
+    check_body_all("a\r\r\n.\r\n", "a\r\r\n");
+    check_body_all("a\r\r\n..\n\r\n.\r\n", "a\r\r\n.\n\r\n");
+    /* after CRLF, a line ".\n..." is a stuffed line: the dot goes, LF is data */
+    check_body_all("a\r\n.\n.\r\n.\r\n", "a\r\n\n.\r\n");
+    check_body_all(".\n\r\n.\r\n", "\n\r\n");
+    /* a ".\r" held back, then a lone CR: "\r\r", no line start after it */
+    check_body_all(".\r\r.\r\n.\r\n", "\r\r.\r\n");
+}
+
+/* A body made only of bare-LF lines never ends: every byte stays data and the
+ * decoder asks for more (the caller's deadline and size limit apply). */
+static void test_body_bare_lf_never_ends(void **state)
+{
+    static const char in[] = "+OK\nline\n..dot\n.\n";
+    size_t chunk, k;
+    char dec[256];
+    (void)state;
+    for (chunk = 1; chunk <= sizeof in - 1; chunk++) {
+        for (k = 0; k < sizeof out_sizes / sizeof out_sizes[0]; k++) {
+            size_t dl = 0, used = 0;
+            assert_int_equal(decode(in, sizeof in - 1, chunk, out_sizes[k], dec, sizeof dec, &dl,
+                                    &used),
+                             POSTIE_OK);
+            assert_int_equal(used, sizeof in - 1);
+            assert_int_equal(dl, sizeof in - 1);
+            assert_memory_equal(dec, in, dl);
+        }
+    }
 }
 
 static void test_body_stops_at_terminator(void **state)
@@ -352,6 +387,36 @@ static void capa_fn(const char *line, char *acc)
     snprintf(tmp, sizeof tmp, "%x|", postie_pop3_parse_capa_line(line, capa_sasl,
                                                                  sizeof capa_sasl));
     strcat(acc, tmp);
+}
+
+/* A listing line ended by a bare LF is no line: ".\n" never ends a listing
+ * early (which would read the rest as the next command's reply); the framer
+ * stops with POSTIE_ERR_PROTOCOL at the LF, at every chunk size. */
+static void test_listing_bare_lf_terminator(void **state)
+{
+    static const char in[] = "1 aaa\r\n2 bbb\n.\n3 ccc\r\n.\r\n";
+    size_t chunk;
+    (void)state;
+    for (chunk = 1; chunk <= sizeof in - 1; chunk++) {
+        postie_line l;
+        size_t pos = 0, lines = 0;
+        postie_status st = POSTIE_OK;
+        postie_line_init(&l);
+        while (pos < sizeof in - 1) {
+            size_t piece = sizeof in - 1 - pos < chunk ? sizeof in - 1 - pos : chunk, used = 0;
+            st = postie_line_feed(&l, in + pos, piece, &used);
+            pos += used;
+            if (st == POSTIE_DONE) {
+                assert_int_equal(postie_pop3_listing_line(l.buf, &l.len), 0);
+                lines++;
+            } else if (st != POSTIE_OK) {
+                break;
+            }
+        }
+        assert_int_equal(st, POSTIE_ERR_PROTOCOL);
+        assert_int_equal(lines, 1);
+        assert_int_equal(pos, 12); /* stopped at the LF after "2 bbb" */
+    }
 }
 
 static void test_listings_every_chunk(void **state)
@@ -562,11 +627,13 @@ int main(void)
         cmocka_unit_test(test_body_not_a_terminator),
         cmocka_unit_test(test_body_split_packets),
         cmocka_unit_test(test_body_terminator_split_everywhere),
-        cmocka_unit_test(test_body_bare_lf),
+        cmocka_unit_test(test_body_bare_lf_is_data),
+        cmocka_unit_test(test_body_bare_lf_never_ends),
         cmocka_unit_test(test_body_stops_at_terminator),
         cmocka_unit_test(test_body_zero_cap),
         cmocka_unit_test(test_listing_line),
         cmocka_unit_test(test_listings_every_chunk),
+        cmocka_unit_test(test_listing_bare_lf_terminator),
         cmocka_unit_test(test_parse_num_pair),
         cmocka_unit_test(test_parse_uidl),
         cmocka_unit_test(test_parse_timestamp),

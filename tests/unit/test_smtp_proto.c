@@ -88,8 +88,7 @@ static void test_reply_single(void **state)
     expect_reply("250 OK\r\n", 250, "", "OK", 1, 8);
     expect_reply("220 mx.example.org ESMTP Postfix\r\n", 220, "",
                  "mx.example.org ESMTP Postfix", 1, 34);
-    /* bare LF line end tolerated */
-    expect_reply("221 bye\n", 221, "", "bye", 1, 8);
+
 }
 
 static void test_reply_multiline(void **state)
@@ -136,6 +135,9 @@ static void test_reply_bad_codes(void **state)
     expect_reply_error("250_OK\r\n", POSTIE_ERR_PROTOCOL);
     expect_reply_error("199 low\r\n", POSTIE_ERR_PROTOCOL);
     expect_reply_error("600 high\r\n", POSTIE_ERR_PROTOCOL);
+    /* only CRLF ends a line: a bare LF is an error, not a line end */
+    expect_reply_error("221 bye\n", POSTIE_ERR_PROTOCOL);
+    expect_reply_error("250-a\n250 b\r\n", POSTIE_ERR_PROTOCOL);
     expect_reply_error("260 x\r\n", POSTIE_ERR_PROTOCOL);        /* second digit > 5 */
     expect_reply_error("250-a\r\n251 b\r\n", POSTIE_ERR_PROTOCOL); /* inconsistent */
     expect_reply_error("250-a\r\n2500 b\r\n", POSTIE_ERR_PROTOCOL);
@@ -444,6 +446,69 @@ static void test_dot_exhaustive(void **state)
     }
 }
 
+static void test_content_eol(void **state)
+{
+    (void)state;
+    assert_int_equal(postie_smtp_content_eol("\r\nx", 3), 2);
+    assert_int_equal(postie_smtp_content_eol("\r\n", 2), 2);
+    assert_int_equal(postie_smtp_content_eol("\r\n", 1), 1); /* the content ends at the CR */
+    assert_int_equal(postie_smtp_content_eol("\rB", 2), 1);
+    assert_int_equal(postie_smtp_content_eol("\r\r\n", 3), 1);
+    assert_int_equal(postie_smtp_content_eol("\n\r", 2), 1);
+    assert_int_equal(postie_smtp_content_eol("x\r\n", 3), 0);
+    assert_int_equal(postie_smtp_content_eol("", 0), 0);
+    assert_int_equal(postie_smtp_content_eol(NULL, 1), 0);
+}
+
+/* One definition of a line (issue 17, defect 4): splitting the content with
+ * postie_smtp_content_eol() and stuffing each line gives exactly what the
+ * encoder sends, for every string of length <= 7 over {'.', CR, LF, 'a'}, at
+ * every chunk size and output room. A reader that splits with it (the
+ * sendmail -t header reader) sees the lines the server receives. */
+static void test_content_eol_is_the_encoders(void **state)
+{
+    static const char alpha[4] = {'.', '\r', '\n', 'a'};
+    char in[8], ref[64];
+    unsigned len, code, total;
+    (void)state;
+    for (len = 0; len <= 7; len++) {
+        total = 1;
+        for (code = 0; code < len; code++) {
+            total *= 4;
+        }
+        for (code = 0; code < total; code++) {
+            size_t i, r = 0;
+            unsigned c = code;
+            int bol = 1;
+            for (i = 0; i < len; i++) {
+                in[i] = alpha[c % 4];
+                c /= 4;
+            }
+            for (i = 0; i < len;) {
+                size_t e = postie_smtp_content_eol(in + i, len - i);
+                if (e > 0) {
+                    ref[r++] = '\r';
+                    ref[r++] = '\n';
+                    i += e;
+                    bol = 1;
+                    continue;
+                }
+                if (bol && in[i] == '.') {
+                    ref[r++] = '.';
+                }
+                ref[r++] = in[i++];
+                bol = 0;
+            }
+            if (!bol) {
+                ref[r++] = '\r';
+                ref[r++] = '\n';
+            }
+            memcpy(ref + r, ".\r\n", 4);
+            expect_stuffed(in, len, ref);
+        }
+    }
+}
+
 static void test_dot_finish_and_8bit(void **state)
 {
     postie_smtp_dot d;
@@ -541,6 +606,8 @@ int main(void)
         cmocka_unit_test(test_dot_chunk_starts),
         cmocka_unit_test(test_dot_exhaustive),
         cmocka_unit_test(test_dot_finish_and_8bit),
+        cmocka_unit_test(test_content_eol),
+        cmocka_unit_test(test_content_eol_is_the_encoders),
         cmocka_unit_test(test_arg_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

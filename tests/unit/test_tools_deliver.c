@@ -389,6 +389,119 @@ static void test_state_file(void **state)
     }
 }
 
+/* 100,000 UIDs: set, found, half removed (entries move inside the table),
+ * saved and read back. With a linear lookup this is 10^10 comparisons;
+ * the test checks the counts only, the hash index makes it quick. */
+static void test_state_many_uids(void **state)
+{
+    tool_state st;
+    char err[512], sp[256], uid[32];
+    int ex, i, found = 0, gone = 0;
+    (void)state;
+    snprintf(sp, sizeof sp, "%s/many", root);
+    assert_int_equal(tool_state_open(&st, sp, err, sizeof err, &ex), 0);
+    for (i = 0; i < 100000; i++) {
+        snprintf(uid, sizeof uid, "uid-%07d", i);
+        assert_int_equal(tool_state_set(&st, uid, 'D', NULL), 0);
+    }
+    assert_int_equal(st.n, 100000);
+    assert_int_equal(tool_state_set(&st, "uid-0000007", 'P', "mda"), 0); /* update */
+    assert_int_equal(st.n, 100000);
+    for (i = 0; i < 100000; i += 2) {
+        snprintf(uid, sizeof uid, "uid-%07d", i);
+        tool_state_remove(&st, uid);
+    }
+    assert_int_equal(st.n, 50000);
+    for (i = 0; i < 100000; i++) {
+        tool_state_entry *e;
+        snprintf(uid, sizeof uid, "uid-%07d", i);
+        e = tool_state_find(&st, uid);
+        if (e) {
+            assert_string_equal(e->uid, uid);
+            found++;
+        } else {
+            gone++;
+        }
+    }
+    assert_int_equal(found, 50000);
+    assert_int_equal(gone, 50000);
+    assert_int_equal(tool_state_find(&st, "uid-0000007")->kind, 'P');
+    assert_int_equal(tool_state_save(&st, err, sizeof err), 0);
+    tool_state_close(&st);
+    assert_int_equal(tool_state_open(&st, sp, err, sizeof err, &ex), 0);
+    assert_int_equal(st.n, 50000);
+    assert_non_null(tool_state_find(&st, "uid-0099999"));
+    assert_null(tool_state_find(&st, "uid-0099998"));
+    tool_state_close(&st);
+}
+
+/* A pending mbox entry is resolved by the mbox itself: the bytes at the
+ * recorded offset must hash as recorded; a dot-lock left by a dead process
+ * of this host is not waited for; an mbox rewritten since cannot tell. */
+static void test_mbox_resolve_by_content(void **state)
+{
+    tool_dest d;
+    tool_msg m;
+    tool_state st;
+    char err[512], mb[256], sp[256], info[320], lock[300];
+    int ex;
+    size_t len;
+    char *got;
+    time_t t0;
+    (void)state;
+    snprintf(mb, sizeof mb, "%s/mbox3", root);
+    snprintf(sp, sizeof sp, "%s/state3", root);
+    snprintf(lock, sizeof lock, "%s.lock", mb);
+    assert_int_equal(tool_state_open(&st, sp, err, sizeof err, &ex), 0);
+    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MBOX, mb, err, sizeof err, &ex), 0);
+    assert_int_equal(tool_msg_begin(&d, &m, err, sizeof err), 0);
+    feed(&m, "Subject: hashed\r\n\r\nbody\r\n", 4);
+    assert_int_equal(tool_msg_finish(&m, err, sizeof err), 0);
+    assert_int_equal(tool_msg_commit(&m, "H1", &st, 0, err, sizeof err, &ex), 0);
+    strcpy(info, tool_state_find(&st, "H1")->info);
+    {
+        long long off;
+        unsigned long long l, h;
+        assert_int_equal(sscanf(info, "mbox %lld %llu %llx", &off, &l, &h), 3);
+    }
+    /* a dead process's lock (a PID that cannot exist, this host) */
+    {
+        FILE *f = fopen(lock, "w");
+        fprintf(f, "%ld %s\n", 999999999L, d.host);
+        fclose(f);
+    }
+    t0 = time(NULL);
+    assert_int_equal(tool_dest_resolve(&d, info), TOOL_RESOLVE_YES);
+    assert_true(time(NULL) - t0 < 5);
+    assert_int_not_equal(access(lock, F_OK), 0);
+    /* the same length of other bytes at that offset: cannot tell */
+    got = slurp(mb, &len);
+    got[len - 3] ^= 1;
+    {
+        FILE *f = fopen(mb, "w");
+        fwrite(got, 1, len, f);
+        fclose(f);
+    }
+    free(got);
+    assert_int_equal(tool_dest_resolve(&d, info), TOOL_RESOLVE_UNKNOWN);
+    /* a shrunk mbox (rewritten by a mail reader): cannot tell, and nothing
+     * is cut off */
+    assert_int_equal(truncate(mb, 3), 0);
+    {
+        char shifted[340];
+        long long off;
+        unsigned long long l, h;
+        sscanf(info, "mbox %lld %llu %llx", &off, &l, &h);
+        snprintf(shifted, sizeof shifted, "mbox 10 %llu %016llx", l, h);
+        assert_int_equal(tool_dest_resolve(&d, shifted), TOOL_RESOLVE_UNKNOWN);
+    }
+    got = slurp(mb, &len);
+    assert_int_equal(len, 3);
+    free(got);
+    tool_state_close(&st);
+    tool_dest_close(&d);
+}
+
 static void test_state_default_path(void **state)
 {
     char *p;
@@ -412,6 +525,8 @@ int main(void)
         cmocka_unit_test(test_mda),
         cmocka_unit_test(test_state_file),
         cmocka_unit_test(test_state_default_path),
+        cmocka_unit_test(test_state_many_uids),
+        cmocka_unit_test(test_mbox_resolve_by_content),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -101,11 +101,52 @@ static void test_trace_wrapper(void **state)
     free(log);
 }
 
+/* A password longer than the wrapper's line buffer: no part of it shows,
+ * and the next line is traced again. */
+static void test_trace_long_password(void **state)
+{
+    tool_trace t;
+    postie_transport inner = { NULL, fake_send, fake_recv, NULL, NULL }, w;
+    char *log = NULL, *line;
+    size_t loglen = 0, n = 5000, i;
+    FILE *f = open_memstream(&log, &loglen);
+    (void)state;
+    line = malloc(n + 32);
+    strcpy(line, "PASS ");
+    for (i = 5; i < n; i++)
+        line[i] = 'Z';
+    memcpy(line + n, "\r\nSTAT\r\n", 9);
+    tool_trace_wrap(&t, &inner, f, &w);
+    assert_int_equal(postie_transport_send_all(&w, line, n + 8, 1000), POSTIE_OK);
+    fclose(f);
+    assert_non_null(strstr(log, "C: PASS <redacted>\n"));
+    assert_null(strstr(log, "ZZ"));
+    assert_non_null(strstr(log, "\nC: STAT\n"));
+    free(line);
+    free(log);
+}
+
+/* Control bytes from the server never reach the terminal raw. */
+static void test_escape(void **state)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    static const char in[] = "a\x1b]0;t\x07\x1b[2J\tb\r\n\xc3\xa9\xc2\x9b\xff~\x7f";
+    (void)state;
+    tool_escape(f, in, sizeof in - 1);
+    fclose(f);
+    assert_string_equal(out, "a\\x1b]0;t\\x07\\x1b[2J\\tb\\x0d\\x0a\xc3\xa9\\xc2\\x9b\\xff~\\x7f");
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trace_redaction),
         cmocka_unit_test(test_trace_wrapper),
+        cmocka_unit_test(test_trace_long_password),
+        cmocka_unit_test(test_escape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,357 @@
+#!/usr/bin/env bash
+# postie-fetch and postie-send against hostile or broken servers that no
+# real server reproduces on demand: each case plays a transcript with
+# tests/scripted/scripted_server.py (one connection per server run) and
+# checks what the tool delivered, printed and exited with (issue 17).
+# Needs no mail stack: usage `tools_hostile.sh BUILD_DIR`.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
+FETCH=$BUILD/tools/postie-fetch
+FETCH_TEST=$BUILD/tools/postie-fetch-test
+SEND=$BUILD/tools/postie-send
+SERVER=$ROOT/tests/scripted/scripted_server.py
+for t in "$FETCH" "$FETCH_TEST" "$SEND"; do
+  [ -x "$t" ] || cmake --build "$BUILD" --target "$(basename "$t")" -j2 >/dev/null 2>&1 ||
+    { echo "cannot build $t" >&2; exit 1; }
+done
+WORK=$(mktemp -d "$BUILD/tools-hostile.XXXXXX")
+export HOME=$WORK/home XDG_CONFIG_HOME=$WORK/home/.config XDG_STATE_HOME=$WORK/home/.state
+mkdir -p "$HOME"
+export POSTIE_PASSWORD=s3cret
+failures=0; checks=0
+ok()   { checks=$((checks + 1)); echo "ok - $*"; }
+bad()  { checks=$((checks + 1)); failures=$((failures + 1)); echo "not ok - $*"; }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
+
+# serve NAME: starts the server on $WORK/NAME.txt, sets PORT and SPID.
+serve() {
+  local pf=$WORK/$1.port
+  rm -f "$pf"
+  python3 "$SERVER" --port-file "$pf" --timeout 60 --step-timeout 30 "$WORK/$1.txt" \
+    2>"$WORK/$1.server" &
+  SPID=$!
+  for _ in $(seq 1 200); do [ -s "$pf" ] && break; sleep 0.05; done
+  PORT=$(cat "$pf" 2>/dev/null)
+}
+# served NAME: waits for the server; true when it played the whole transcript.
+served() { wait "$SPID"; }
+# run OUT CMD...: runs a tool, keeping stdout+stderr in $WORK/OUT.err; sets RC.
+run() { local o=$1; shift; "$@" >"$WORK/$o.out" 2>"$WORK/$o.err"; RC=$?; }
+
+POP_HELLO='S: +OK scripted POP3
+C: CAPA
+S: +OK
+S: USER
+S: UIDL
+S: .
+C: USER u
+S: +OK
+C: PASS s3cret
+S: +OK logged in'
+fetch_args() { echo --host 127.0.0.1 --port "$PORT" --tls off --user u --state "$WORK/$1.state"; }
+
+# ---- 1. duplicate UIDs lose no mail ---------------------------------------
+# Two messages share UID "same". The first run is cut during the second's
+# RETR; the second run, with --delete, must deliver the second message
+# before deleting it (a UID that is not unique never deletes by the state).
+cat >"$WORK/dup1.txt" <<EOF
+$POP_HELLO
+C: STAT
+S: +OK 2 60
+C: UIDL
+S: +OK
+S: 1 same
+S: 2 same
+S: .
+C: LIST
+S: +OK
+S: 1 30
+S: 2 30
+S: .
+C: RETR 1
+S: +OK
+S: Subject: one
+S:
+S: first
+S: .
+C: RETR 2
+S: +OK
+S: Subject: tw
+CLOSE
+EOF
+serve dup1
+run dup1 "$FETCH" $(fetch_args dup) --maildir "$WORK/dup.md"
+served; check "dup UIDs, run 1: server played its transcript" [ $? = 0 ]
+check "dup UIDs, run 1: cut mid-RETR is a temporary failure (exit $RC)" [ "$RC" = 75 ]
+check "dup UIDs, run 1: warned about the duplicate UID" grep -q "same UID 'same'" "$WORK/dup1.err"
+check "dup UIDs, run 1: the first message was delivered" grep -lq "^first" "$WORK"/dup.md/new/*
+cat >"$WORK/dup2.txt" <<EOF
+$POP_HELLO
+C: STAT
+S: +OK 2 60
+C: UIDL
+S: +OK
+S: 1 same
+S: 2 same
+S: .
+C: LIST
+S: +OK
+S: 1 30
+S: 2 30
+S: .
+C: RETR 1
+S: +OK
+S: Subject: one
+S:
+S: first
+S: .
+C: RETR 2
+S: +OK
+S: Subject: two
+S:
+S: second
+S: .
+C: DELE 1
+S: +OK
+C: DELE 2
+S: +OK
+C: QUIT
+S: +OK bye
+EOF
+serve dup2
+run dup2 "$FETCH" $(fetch_args dup) --maildir "$WORK/dup.md" --delete
+served; check "dup UIDs, run 2 (--delete): both fetched by number before both DELEs" [ $? = 0 ]
+check "dup UIDs, run 2: exit 0 (got $RC)" [ "$RC" = 0 ]
+check "dup UIDs: the second message was delivered" grep -lq "^second" "$WORK"/dup.md/new/*
+check "dup UIDs: the state records nothing for a UID that is not unique" \
+  bash -c "! grep -q ' same' '$WORK/dup.state'"
+
+# ---- 2. mbox: killed between the append's fsync and its unlock -------------
+# The next run must not wait for the dead process's dot-lock, must find the
+# message in the mbox (its pending entry records the length before the
+# append and the append's hash) and must not append it again.
+mk_one() { # name + extra steps after the listing
+  cat <<EOF
+$POP_HELLO
+C: STAT
+S: +OK 1 40
+C: UIDL
+S: +OK
+S: 1 uid-A
+S: .
+C: LIST
+S: +OK
+S: 1 40
+S: .
+EOF
+}
+{ mk_one; printf 'C: RETR 1\nS: +OK\nS: Subject: mboxed\nS:\nS: From the body\nS: .\nEXPECT-CLOSE\n'; } >"$WORK/mb1.txt"
+serve mb1
+POSTIE_FETCH_TEST_KILL=mbox-appended:1 run mb1 "$FETCH_TEST" $(fetch_args mb) --mbox "$WORK/mbox"
+served; check "mbox kill: server saw the whole RETR" [ $? = 0 ]
+check "mbox kill: killed after the append (exit $RC)" [ "$RC" = 137 ]
+check "mbox kill: the dead process's dot-lock is left" [ -e "$WORK/mbox.lock" ]
+check "mbox kill: a pending entry with offset, length and hash" grep -Eq '^P uid-A mbox 0 [0-9]+ [0-9a-f]{16}$' "$WORK/mb.state"
+{ mk_one; printf 'C: DELE 1\nS: +OK\nC: QUIT\nS: +OK bye\n'; } >"$WORK/mb2.txt"
+serve mb2
+t0=$SECONDS
+run mb2 "$FETCH" $(fetch_args mb) --mbox "$WORK/mbox" --delete
+served; check "mbox kill, rerun: resolved as delivered, only DELE and QUIT" [ $? = 0 ]
+check "mbox kill, rerun: exit 0 (got $RC: $(head -c 300 "$WORK/mb2.err"))" [ "$RC" = 0 ]
+check "mbox kill, rerun: did not wait for the stale lock ($((SECONDS - t0)) s)" [ $((SECONDS - t0)) -lt 20 ]
+check "mbox kill: the message is in the mbox exactly once" [ "$(grep -c '^Subject: mboxed' "$WORK/mbox")" = 1 ]
+check "mbox kill: no lock left" [ ! -e "$WORK/mbox.lock" ]
+
+# ---- 3. STAT claiming 50,000,000 messages ----------------------------------
+# Memory follows what is listed: under a 300 MB address-space limit the run
+# still works (allocating by STAT needed 1.2 GB).
+{ cat <<EOF
+$POP_HELLO
+C: STAT
+S: +OK 50000000 40
+C: UIDL
+S: +OK
+S: 1 uid-big
+S: .
+C: LIST
+S: +OK
+S: 1 40
+S: .
+C: RETR 1
+S: +OK
+S: Subject: huge maildrop
+S:
+S: x
+S: .
+C: QUIT
+S: +OK bye
+EOF
+} >"$WORK/stat.txt"
+serve stat
+run stat bash -c "ulimit -v 300000; exec \"\$0\" \"\$@\"" "$FETCH" $(fetch_args stat) --maildir "$WORK/stat.md"
+served; check "STAT 50,000,000: the session went on" [ $? = 0 ]
+check "STAT 50,000,000: exit 0 under a 300 MB limit (got $RC: $(head -c 200 "$WORK/stat.err"))" [ "$RC" = 0 ]
+check "STAT 50,000,000: the one listed message delivered" [ "$(ls "$WORK/stat.md/new" | wc -l)" = 1 ]
+
+# ---- 4. a message that runs far past its LIST size -------------------------
+# LIST says 100 bytes; the server sends 3 MB and no end. Every target stops
+# it (2 x LIST + 1 MiB), keeps nothing, and says so.
+big_lines=$WORK/big.lines
+python3 -c "
+import sys
+line = 'S: ' + 'y' * 998 + '\n'
+sys.stdout.write(line * 3000)" >"$big_lines"
+for target in maildir mbox mda; do
+  { cat <<EOF
+$POP_HELLO
+C: STAT
+S: +OK 1 100
+C: UIDL
+S: +OK
+S: 1 uid-long
+S: .
+C: LIST
+S: +OK
+S: 1 100
+S: .
+C: RETR 1
+S: +OK
+EOF
+    cat "$big_lines"; echo "S: ."; } >"$WORK/long-$target.txt"
+  case $target in
+    maildir) dest=(--maildir "$WORK/long.md") ;;
+    mbox) dest=(--mbox "$WORK/long.mbox") ;;
+    mda) dest=(--mda "cat > '$WORK/long.mda'") ;;
+  esac
+  serve "long-$target"
+  run "long-$target" "$FETCH" $(fetch_args "long-$target") "${dest[@]}"
+  wait "$SPID" 2>/dev/null
+  check "oversized message, $target: stopped as a protocol error (exit $RC)" [ "$RC" = 76 ]
+  check "oversized message, $target: says it ran past its LIST size" grep -q "runs past the 100 bytes LIST announced" "$WORK/long-$target.err"
+done
+check "oversized message: nothing left in the Maildir" [ "$(find "$WORK/long.md" -type f | wc -l)" = 0 ]
+check "oversized message: the mbox stays empty" [ ! -s "$WORK/long.mbox" ]
+check "oversized message: the MDA never ran" [ ! -e "$WORK/long.mda" ]
+
+# ---- 5. terminal escapes from the server are shown escaped -----------------
+printf 'S-RAW: -ERR \\x1b]0;owned\\x07\\x1b[2J go away\\r\\n\n' >"$WORK/esc.txt"
+serve esc
+run esc "$FETCH" $(fetch_args esc) --maildir "$WORK/esc.md" --trace
+wait "$SPID"
+check "escapes: postie-fetch fails on the -ERR greeting (exit $RC)" [ "$RC" != 0 ]
+check "escapes: no ESC or BEL byte on postie-fetch's stderr" bash -c "! grep -q \$'[\\x1b\\x07]' '$WORK/esc.err'"
+check "escapes: shown as \\x1b in the error and the trace" [ "$(grep -c 'x1b\]0;owned\\x07\\x1b\[2J' "$WORK/esc.err")" -ge 2 ]
+printf 'S-RAW: 554 \\x1b[2J\\x1b]0;owned\\x07 no\\r\\n\n' >"$WORK/escs.txt"
+serve escs
+run escs "$SEND" --host 127.0.0.1 --port "$PORT" --tls off --from a@x.test --to b@x.test --subject s --body-file /dev/null --trace
+wait "$SPID"
+check "escapes: postie-send refused (exit $RC)" [ "$RC" != 0 ]
+check "escapes: no ESC or BEL byte on postie-send's stderr" bash -c "! grep -q \$'[\\x1b\\x07]' '$WORK/escs.err'"
+check "escapes: postie-send shows them as \\x1b" grep -q 'x1b\[2J' "$WORK/escs.err"
+
+# ---- 6. --trace redacts a password of any length ---------------------------
+long_pass=$(head -c 1500 /dev/zero | tr '\0' 'Q')
+{ printf 'S: +OK scripted POP3\nC: CAPA\nS: +OK\nS: USER\nS: UIDL\nS: .\nC: USER u\nS: +OK\nC: PASS %s\nS: -ERR no\nC: QUIT\nS: +OK\n' "$long_pass"; } >"$WORK/pass.txt"
+serve pass
+POSTIE_PASSWORD=$long_pass run pass "$FETCH" $(fetch_args pass) --maildir "$WORK/pass.md" --trace
+wait "$SPID"
+check "trace: a 1500-byte password was sent (auth refused: exit $RC)" [ "$RC" = 77 ]
+check "trace: the PASS line is redacted" grep -q '^C: PASS <redacted>' "$WORK/pass.err"
+check "trace: no part of the password shows" bash -c "! grep -q QQQQ '$WORK/pass.err'"
+
+# ---- 7. -v says what it pipelines only when it does ------------------------
+{ cat <<EOF
+S: +OK scripted POP3
+C: CAPA
+S: +OK
+S: USER
+S: UIDL
+S: PIPELINING
+S: .
+C: USER u
+S: +OK
+C: PASS s3cret
+S: +OK logged in
+C: STAT
+S: +OK 1 40
+C: UIDL
+S: +OK
+S: 1 uid-v
+S: .
+C: LIST
+S: +OK
+S: 1 40
+S: .
+C: RETR 1
+S: +OK
+S: Subject: v
+S:
+S: x
+S: .
+C: QUIT
+S: +OK bye
+EOF
+} >"$WORK/v.txt"
+serve v
+run v "$FETCH" $(fetch_args v) --maildir "$WORK/v.md" -v --keep
+served; check "-v: session played" [ $? = 0 ]
+check "-v with --keep: 'pipelining RETR', no DELE" grep -qx 'postie-fetch: pipelining RETR' "$WORK/v.err"
+sed -e '/^C: RETR 1/,/^S: \.$/d' "$WORK/v.txt" >"$WORK/v2.txt"
+serve v2
+run v2 "$FETCH" $(fetch_args v) --maildir "$WORK/v.md" -v --new-only
+served; check "-v, nothing new: session played" [ $? = 0 ]
+check "-v, nothing to fetch: no pipelining line" bash -c "! grep -q pipelining '$WORK/v2.err'"
+
+# ---- 8. usage: ports and the program's name --------------------------------
+for p in 0 65536 99999 -1 12x; do
+  run port "$FETCH" --host 127.0.0.1 --port "$p" --tls off --user u --maildir "$WORK/p.md"
+  check "postie-fetch --port $p is a usage error (exit $RC)" [ "$RC" = 64 ]
+  run port "$SEND" --host 127.0.0.1 --port "$p" --tls off -f a@x.test b@x.test </dev/null
+  check "postie-send --port $p is a usage error (exit $RC)" [ "$RC" = 64 ]
+done
+run name "$FETCH" --bogus-option
+check "getopt's message names postie-fetch without its path" grep -q '^postie-fetch: unrecognized option' "$WORK/name.err"
+run name "$SEND" --bogus-option
+check "getopt's message names postie-send without its path" grep -q '^postie-send: unrecognized option' "$WORK/name.err"
+run help "$SEND" --help
+check "postie-send --help states the default port (587: starttls is the default)" \
+  grep -q 'default 587' "$WORK/help.out"
+
+# ---- 9. postie-send: recipients and sendmail input -------------------------
+# Arguments that are not exactly one address (or an RFC 5322 list) are
+# refused before anything is sent (port 1: nothing listens there).
+for arg in 'b@x.test c@x.test' 'Bob <b@x.test> <evil@x.test>' 'b@x.test>' '<b@x.test' 'b@@x.test' 'b@x.test;c@x.test'; do
+  run rcpt "$SEND" --host 127.0.0.1 --port 1 --tls off -f a@x.test "$arg" </dev/null
+  check "recipient '$arg' refused as a usage error (exit $RC)" [ "$RC" = 64 ]
+done
+printf 'Subject: x\n\n.\0then more text\n' >"$WORK/nul.eml"
+run nul "$SEND" --host 127.0.0.1 --port 1 --tls off -f a@x.test b@x.test <"$WORK/nul.eml"
+check "sendmail input: '.' then NUL is refused, not cut short (exit $RC)" [ "$RC" = 65 ]
+check "sendmail input: the NUL is named" grep -q 'NUL' "$WORK/nul.err"
+
+# ---- 10. postie-send: the connection cut after the final dot ---------------
+cat >"$WORK/dot.txt" <<'EOF'
+S: 220 scripted ESMTP
+C-RAW-UNTIL: \r\n
+S: 250 scripted
+C: MAIL FROM:<a@x.test>
+S: 250 ok
+C: RCPT TO:<b@x.test>
+S: 250 ok
+C: DATA
+S: 354 go
+C-RAW-UNTIL: \r\n.\r\n
+CLOSE
+EOF
+serve dot
+printf 'Subject: cut\n\nbody\n' >"$WORK/cut.eml"
+run dot "$SEND" --host 127.0.0.1 --port "$PORT" --tls off -f a@x.test b@x.test <"$WORK/cut.eml"
+served; check "cut after the dot: server saw the whole message" [ $? = 0 ]
+check "cut after the dot: temporary failure (exit $RC)" [ "$RC" = 75 ]
+check "cut after the dot: says it may have been delivered" grep -q 'may have been delivered' "$WORK/dot.err"
+check "cut after the dot: does not claim 'not sent'" bash -c "! grep -q 'not sent' '$WORK/dot.err'"
+
+echo "$((checks - failures)) passed, $failures failed"
+[ "$failures" -eq 0 ] && rm -rf "$WORK"
+[ "$failures" -eq 0 ]
