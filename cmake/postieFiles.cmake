@@ -61,6 +61,7 @@ set(POSTIE_POP3_SOURCES
 )
 
 set(POSTIE_SMTP_SOURCES
+  ${POSTIE_ROOT}/src/core/smtp_session.c
   ${POSTIE_ROOT}/src/smtp/smtp.c
 )
 
