@@ -658,7 +658,7 @@ int main(int argc, char **argv)
     long long t0, t1;
     long rss0, rss1;
 
-    for (i = 1; i < argc; i++) {
+    for (i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL) {
             usage();
@@ -677,7 +677,6 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--tag")) o_tag = v;
         else if (!strcmp(a, "--timeout")) o_timeout = (unsigned)atoi(v);
         else usage();
-        i++;
     }
     o_pass = getenv("POLL_MANY_PASS");
     signal(SIGPIPE, SIG_IGN); /* a peer that went away is an error status, not a signal */
