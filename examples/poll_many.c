@@ -455,8 +455,7 @@ static postie_status handshake(sess *s)
     }
     s->handshaking = 0;
     s->rd_ev = s->wr_ev = 0;
-    (void)tls_started(s, st);
-    return st;
+    return tls_started(s, st);
 }
 
 static postie_status start_tls(sess *s)
@@ -464,17 +463,19 @@ static postie_status start_tls(sess *s)
     s->ssl = SSL_new(tls_ctx);
     if (s->ssl == NULL || SSL_set_fd(s->ssl, s->fd) != 1 ||
         SSL_set_tlsext_host_name(s->ssl, o_name) != 1 || SSL_set1_host(s->ssl, o_name) != 1) {
-        return tls_started(s, POSTIE_ERR_TLS);
+        (void)tls_started(s, POSTIE_ERR_TLS);
+        return POSTIE_ERR_TLS;
     }
     /* the engine's output queue may move between a blocked write and its retry */
     SSL_set_mode(s->ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
     s->handshaking = 1;
-    return handshake(s);
+    return POSTIE_AGAIN; /* service() runs the handshake */
 }
 #else
 static postie_status start_tls(sess *s)
 {
-    return tls_started(s, POSTIE_ERR_UNSUPPORTED);
+    (void)tls_started(s, POSTIE_ERR_UNSUPPORTED);
+    return POSTIE_ERR_UNSUPPORTED;
 }
 #endif
 
@@ -487,13 +488,24 @@ static void service(sess *s)
         unsigned want;
 
 #ifdef POSTIE_HAVE_OPENSSL
-        if (s->handshaking && handshake(s) == POSTIE_AGAIN) {
-            return;
+        if (s->handshaking) {
+            st = handshake(s);
+            if (st == POSTIE_AGAIN) {
+                return;
+            }
+            if (st != POSTIE_OK) {
+                finish(s, st); /* the session is dead: the handshake says why */
+                return;
+            }
         }
 #endif
         st = s->kind == K_POP3 ? pop3_step(s) : smtp_step(s);
         if (st == POSTIE_START_TLS) {
-            (void)start_tls(s);
+            st = start_tls(s);
+            if (st != POSTIE_OK && st != POSTIE_AGAIN) {
+                finish(s, st);
+                return;
+            }
             continue;
         }
         if (st != POSTIE_AGAIN) {
@@ -752,6 +764,8 @@ int main(int argc, char **argv)
                 if (s->handshaking) {
                     s->handshaking = 0;
                     (void)tls_started(s, POSTIE_ERR_TIMEOUT);
+                    finish(s, POSTIE_ERR_TIMEOUT);
+                    continue;
                 }
 #endif
                 postie_conn_fail(s->conn, POSTIE_ERR_TIMEOUT);

@@ -132,4 +132,16 @@ if [ "$tls_pop3" -ge "$want_tls" ]; then ok "Dovecot logged $tls_pop3 POP3 login
 else notok "Dovecot logged $tls_pop3 POP3 logins over TLS, $want_tls expected"; fi
 if [ "$tls_smtp" -ge "$want_tls" ]; then ok "Postfix logged $tls_smtp TLS sessions (STARTTLS), $want_tls expected"
 else notok "Postfix logged $tls_smtp TLS sessions, $want_tls expected"; fi
+# The certificate is really checked: another CA, or another name, fails
+# every TLS session with ERR_TLS_VERIFY before a credential is sent.
+for bad in "--ca $TLS_OTHER_CA --name $TLS_SERVER_NAME" "--ca $TLS_CA --name wrong.example"; do
+  # shellcheck disable=SC2086
+  POLL_MANY_PASS=$PASS1 "$PROG" --host "$STACK_HOST" --pop3 2 --pop3-port "$POP3_PORT" \
+    --smtp 2 --smtp-port "$SMTP_PORT" --user "$USER1" --from "$USER1" --to "$SINK" \
+    --tls-every 1 $bad --timeout 20000 > "$WORK/bad" 2>&1
+  rc=$?
+  nfail=$(grep -c '^fail .* ERR_TLS_VERIFY ' "$WORK/bad")
+  if [ $rc -ne 0 ] && [ "$nfail" -eq 4 ]; then ok "TLS sessions refused with ERR_TLS_VERIFY ($bad)"
+  else notok "TLS sessions with $bad: exit $rc, $nfail of 4 refused with ERR_TLS_VERIFY"; sed 's/^/# /' "$WORK/bad"; fi
+done
 finish
