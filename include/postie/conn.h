@@ -121,7 +121,9 @@ postie_status postie_conn_expect(postie_conn *c, unsigned tag, unsigned long arg
 /* Frames the next reply line from the buffered input.
  *   POSTIE_DONE   c->line.buf holds a line (NUL-terminated, c->line.len
  *                 bytes, no CRLF) until the next call.
- *   POSTIE_AGAIN  more input is needed.
+ *   POSTIE_AGAIN  more input is needed, or the oldest awaiting command has
+ *                 not gone out whole yet (a reply is never matched to a
+ *                 command the server has not seen).
  *   errors        the connection is dead (ERR_LINE_TOO_LONG, ERR_CLOSED for
  *                 a peer that closed mid-reply, or what killed it). */
 postie_status postie_conn_line(postie_conn *c);
@@ -157,6 +159,11 @@ void postie_conn_reset(postie_conn *c);
  * status that ended the connection (the connection is dead). A transport
  * that would block returns POSTIE_ERR_WOULD_BLOCK from send or recv. */
 postie_status postie_conn_pump(postie_conn *c, const postie_transport *t, unsigned timeout_ms);
+
+/* Sends everything postie_conn_out() offers over t, receiving nothing:
+ * POSTIE_OK, POSTIE_AGAIN (t would block, or has no send), or the status
+ * that ended the connection. */
+postie_status postie_conn_flush(postie_conn *c, const postie_transport *t, unsigned timeout_ms);
 
 #ifdef __cplusplus
 }

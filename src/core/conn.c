@@ -306,6 +306,9 @@ postie_status postie_conn_line(postie_conn *c)
         if (c->dead != POSTIE_OK) {
             return (postie_status)c->dead;
         }
+        if (c->n > 0 && c->sent < c->cmds[c->head].end) {
+            return POSTIE_AGAIN; /* a reply answers a command only once it went out */
+        }
         if (c->in_pos == c->in_len) {
             return c->eof ? postie_conn_kill(c, POSTIE_ERR_CLOSED) : POSTIE_AGAIN;
         }
@@ -383,9 +386,49 @@ void postie_conn_reset(postie_conn *c)
 
 /* ---- blocking driver -------------------------------------------------------- */
 
+/* Sends what postie_conn_out() offers: POSTIE_OK when all of it went,
+ * POSTIE_AGAIN (would block), or the status that ended c. *moved is set
+ * when anything went. */
+static postie_status send_out(postie_conn *c, const postie_transport *t, unsigned timeout_ms,
+                              int *moved)
+{
+    for (;;) {
+        size_t n = 0;
+        const char *out = postie_conn_out(c, &n);
+        long r;
+
+        if (n == 0) {
+            return POSTIE_OK;
+        }
+        r = t->send(t->ctx, out, n, timeout_ms);
+        if (r == POSTIE_ERR_WOULD_BLOCK) {
+            return POSTIE_AGAIN;
+        }
+        if (r <= 0 || (size_t)r > n) {
+            return postie_conn_fail(c, r == 0 ? POSTIE_ERR_IO : r);
+        }
+        postie_conn_out_done(c, (size_t)r);
+        *moved = 1;
+    }
+}
+
+postie_status postie_conn_flush(postie_conn *c, const postie_transport *t, unsigned timeout_ms)
+{
+    int moved = 0;
+
+    if (c->dead != POSTIE_OK) {
+        return (postie_status)c->dead;
+    }
+    if (t == NULL || t->send == NULL) {
+        return POSTIE_AGAIN;
+    }
+    return send_out(c, t, timeout_ms, &moved);
+}
+
 postie_status postie_conn_pump(postie_conn *c, const postie_transport *t, unsigned timeout_ms)
 {
     int moved = 0;
+    postie_status st;
 
     if (c->dead != POSTIE_OK) {
         return (postie_status)c->dead;
@@ -393,23 +436,12 @@ postie_status postie_conn_pump(postie_conn *c, const postie_transport *t, unsign
     if (t == NULL || t->send == NULL || t->recv == NULL) {
         return POSTIE_AGAIN; /* the caller moves the bytes */
     }
-    for (;;) {
-        size_t n = 0;
-        const char *out = postie_conn_out(c, &n);
-        long r;
-
-        if (n == 0) {
-            break;
-        }
-        r = t->send(t->ctx, out, n, timeout_ms);
-        if (r == POSTIE_ERR_WOULD_BLOCK) {
-            return moved ? POSTIE_OK : POSTIE_AGAIN;
-        }
-        if (r <= 0 || (size_t)r > n) {
-            return postie_conn_fail(c, r == 0 ? POSTIE_ERR_IO : r);
-        }
-        postie_conn_out_done(c, (size_t)r);
-        moved = 1;
+    st = send_out(c, t, timeout_ms, &moved);
+    if (st == POSTIE_AGAIN) {
+        return moved ? POSTIE_OK : POSTIE_AGAIN;
+    }
+    if (st != POSTIE_OK) {
+        return st;
     }
     if (c->n > 0 && c->in_pos == c->in_len && !c->eof) {
         size_t cap = 0;

@@ -101,35 +101,28 @@ static postie_status queue(postie_smtp *s, unsigned tag, const char *verb, const
  */
 static postie_status next_reply(postie_smtp *s, int ehlo)
 {
+    postie_status st;
+
     if (!s->reply_open) {
         postie_smtp_reply_init(&s->reply);
         s->reply_open = 1;
     }
-    for (;;) {
-        postie_status st = postie_conn_line(&s->conn);
-        if (st == POSTIE_AGAIN) {
-            return st;
-        }
-        if (st != POSTIE_DONE) {
-            return fatal(s, st);
-        }
-        st = postie_smtp_reply_line(&s->reply, s->conn.line.buf, s->conn.line.len);
-        if (st != POSTIE_OK && st != POSTIE_DONE) {
-            s->reply_open = 0;
-            return st;
-        }
-        if (ehlo && s->reply.lines > 1 && s->reply.code == 250) {
-            (void)postie_smtp_ehlo_line(&s->ext, s->reply.line_text, s->reply.line_len);
-        }
-        if (st == POSTIE_DONE) {
-            s->reply_open = 0;
-            postie_conn_pop(&s->conn);
-            if (s->reply.code == 421) {
-                return fatal(s, POSTIE_ERR_TRANSIENT);
-            }
-            return POSTIE_OK;
-        }
+    st = postie_smtp_reply_read(&s->reply, &s->conn, ehlo ? &s->ext : NULL);
+    if (st == POSTIE_AGAIN) {
+        return st;
     }
+    s->reply_open = 0;
+    if (st == POSTIE_ERR_PROTOCOL && postie_conn_status(&s->conn) == POSTIE_OK) {
+        return st;
+    }
+    if (st != POSTIE_DONE) {
+        return fatal(s, st);
+    }
+    postie_conn_pop(&s->conn);
+    if (s->reply.code == 421) {
+        return fatal(s, POSTIE_ERR_TRANSIENT);
+    }
+    return POSTIE_OK;
 }
 
 /* next_reply() where a malformed reply ends the session. */

@@ -16,6 +16,7 @@
  */
 #include "postie/pop3.h"
 #include "../core/pop3_session.h"
+#include "../core/drive.h"
 
 #include <string.h>
 
@@ -34,45 +35,13 @@ static int has_transport(const postie_pop3 *p)
     return p->tr.recv != NULL;
 }
 
-/* One round of I/O: POSTIE_OK (go on), POSTIE_AGAIN (return to the caller),
- * or the status that ended the session. */
-static postie_status pump(postie_pop3 *p)
-{
-    postie_status st = postie_conn_pump(&p->conn, &p->tr, p->timeout_ms);
-
-    if (st == POSTIE_OK || st == POSTIE_AGAIN) {
-        return st;
-    }
-    return postie_pop3s_fatal(p, st);
-}
-
-static postie_status start_tls(postie_pop3 *p, const char *name)
-{
-    postie_status st = p->tr.start_tls != NULL ? p->tr.start_tls(p->tr.ctx, name)
-                                               : POSTIE_ERR_UNSUPPORTED;
-    return postie_pop3s_tls_started(p, st);
-}
-
 /* Runs a step until it is done: the loop every public call is. */
 #define DRIVE(p, tls_name, call)                                                   \
     do {                                                                           \
         postie_status st_;                                                         \
-        for (;;) {                                                                 \
-            st_ = (call);                                                          \
-            if (st_ == POSTIE_AGAIN) {                                             \
-                st_ = pump(p);                                                     \
-                if (st_ == POSTIE_OK) {                                            \
-                    continue;                                                      \
-                }                                                                  \
-            } else if (st_ == POSTIE_START_TLS && has_transport(p)) {              \
-                st_ = start_tls(p, tls_name);                                      \
-                if (st_ == POSTIE_OK) {                                            \
-                    continue;                                                      \
-                }                                                                  \
-            }                                                                      \
-            break;                                                                 \
-        }                                                                          \
-        settle(p);                                                                 \
+        POSTIE_DRIVE_LOOP(st_, p, postie_pop3s_fatal, postie_pop3s_tls_started, tls_name, \
+                          call)                                                    \
+        settle(p);                                                              \
         return st_;                                                                \
     } while (0)
 
@@ -450,28 +419,12 @@ postie_status postie_pop3_flush(postie_pop3 *p)
         return st;
     }
     /* send what may go now; replies are read by next() */
-    for (;;) {
-        size_t n = 0;
-        (void)postie_conn_out(&p->conn, &n);
-        if (n == 0) {
-            return POSTIE_OK;
-        }
-        {
-            size_t len = 0;
-            long r;
-            const char *out = postie_conn_out(&p->conn, &len);
-            r = p->tr.send(p->tr.ctx, out, len, p->timeout_ms);
-            if (r == POSTIE_ERR_WOULD_BLOCK) {
-                return POSTIE_AGAIN;
-            }
-            if (r <= 0 || (size_t)r > len) {
-                st = postie_pop3s_fatal(p, postie_conn_fail(&p->conn, r == 0 ? POSTIE_ERR_IO : r));
-                settle(p);
-                return st;
-            }
-            postie_conn_out_done(&p->conn, (size_t)r);
-        }
+    st = postie_conn_flush(&p->conn, &p->tr, p->timeout_ms);
+    if (st != POSTIE_OK && st != POSTIE_AGAIN) {
+        st = postie_pop3s_fatal(p, st);
+        settle(p);
     }
+    return st;
 }
 
 postie_status postie_pop3_next(postie_pop3 *p, postie_pop3_cmd_kind *kind, unsigned long *msg,

@@ -8,50 +8,16 @@
  */
 #include "postie/smtp.h"
 #include "../core/smtp_session.h"
+#include "../core/drive.h"
 
 #include <string.h>
-
-static int has_transport(const postie_smtp *s)
-{
-    return s->tr.recv != NULL;
-}
-
-static postie_status pump(postie_smtp *s)
-{
-    postie_status st = postie_conn_pump(&s->conn, &s->tr, s->timeout_ms);
-
-    if (st == POSTIE_OK || st == POSTIE_AGAIN) {
-        return st;
-    }
-    return postie_smtps_fatal(s, st);
-}
-
-static postie_status start_tls(postie_smtp *s, const char *name)
-{
-    postie_status st = s->tr.start_tls != NULL ? s->tr.start_tls(s->tr.ctx, name)
-                                               : POSTIE_ERR_UNSUPPORTED;
-    return postie_smtps_tls_started(s, st);
-}
 
 /* Runs a step until it is done: the loop every public call is. */
 #define DRIVE(s, tls_name, call)                                                   \
     do {                                                                           \
         postie_status st_;                                                         \
-        for (;;) {                                                                 \
-            st_ = (call);                                                          \
-            if (st_ == POSTIE_AGAIN) {                                             \
-                st_ = pump(s);                                                     \
-                if (st_ == POSTIE_OK) {                                            \
-                    continue;                                                      \
-                }                                                                  \
-            } else if (st_ == POSTIE_START_TLS && has_transport(s)) {              \
-                st_ = start_tls(s, tls_name);                                      \
-                if (st_ == POSTIE_OK) {                                            \
-                    continue;                                                      \
-                }                                                                  \
-            }                                                                      \
-            break;                                                                 \
-        }                                                                          \
+        POSTIE_DRIVE_LOOP(st_, s, postie_smtps_fatal, postie_smtps_tls_started, tls_name, \
+                          call)                                                    \
         return st_;                                                                \
     } while (0)
 
