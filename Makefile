@@ -3,6 +3,10 @@
 #   make demo     start the loopback mail servers, send a message with an attachment
 #                 with postie-send, fetch it with postie-fetch, check what arrived
 #   make install PREFIX=DIR
+#   make fuzz     the long fuzzing campaign: every libFuzzer target for
+#                 POSTIE_FUZZ_SECONDS (450 s each, an hour in all) from its
+#                 committed corpus, new coverage merged into that corpus
+#                 (scripts/fuzz-campaign.sh, docs/testing.md); not part of make test
 #   make bench    build with -DPOSTIE_BUILD_BENCH=ON into build/bench and run the
 #                 benchmarks (docs/performance.md); not part of make test
 PREFIX ?= /usr/local
@@ -10,22 +14,25 @@ BUILD  ?= build/release
 JOBS   ?= 2
 BENCH_BUILD ?= build/bench
 
-.PHONY: all build test demo install deps clean bench
+.PHONY: all build test demo install deps clean bench fuzz
 
 all: build
 
 deps:
-	bash scripts/install-deps.sh
+	@bash scripts/install-deps.sh
 
+# Quiet: progress only; the full compiler output is in $(BUILD)/logs/build.log.
 build: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
-	cmake --build $(BUILD) -j$(JOBS)
+	@bash scripts/build.sh $(BUILD) $(JOBS) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX)
 
 test: deps
-	bash scripts/test-all.sh
+	@bash scripts/test-all.sh
+
+fuzz: deps
+	bash scripts/fuzz-campaign.sh
 
 demo: build
-	bash scripts/demo.sh $(BUILD)
+	@bash scripts/demo.sh $(BUILD)
 
 bench: deps
 	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DPOSTIE_BUILD_BENCH=ON \
@@ -34,7 +41,8 @@ bench: deps
 	bash bench/run-all.sh $(BENCH_BUILD)
 
 install: build
-	cmake --install $(BUILD) --prefix $(PREFIX)
+	@cmake --install $(BUILD) --prefix $(PREFIX) > $(BUILD)/logs/install.log
+	@echo "Installed into $(PREFIX) (list: $(BUILD)/logs/install.log)"
 
 clean:
 	rm -rf build

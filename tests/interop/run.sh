@@ -26,6 +26,7 @@ PROGRAMS=(
   tools_hostile
   netx_tls_interop
   demo
+  stack_private_dir
   poll_many
 )
 

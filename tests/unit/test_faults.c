@@ -16,6 +16,8 @@
  * are bounded). The ASan+UBSan build of make test runs this for memory errors
  * and leaks; a watchdog alarm turns a hang into a failure.
  *
+ * The same sessions run over TLS too (see "the same sessions over TLS").
+ *
  * Only the public API of pop3.h and smtp.h is used, and the scripts hold the
  * bytes RFC 1939 and RFC 5321 prescribe (no PIPELINING offered), so the test
  * outlives any rewrite of the clients' insides.
@@ -33,6 +35,14 @@
 #include "fake_transport.h"
 #include "postie/pop3.h"
 #include "postie/smtp.h"
+
+#ifdef POSTIE_FAULTS_TLS
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <openssl/ssl.h>
+#include "postie/posix_tls.h"
+#endif
 
 /* ---- the faulty transport ------------------------------------------------ */
 
@@ -95,20 +105,30 @@ static void faulty_close(void *ctx)
     t->inner.close(t->inner.ctx);
 }
 
-static void faulty_bind(faulty *t, fault_kind kind, size_t at, postie_transport *tr)
+/* Wraps inner (copied) in the fault injector. */
+static void faulty_wrap(faulty *t, fault_kind kind, size_t at, const postie_transport *inner,
+                        postie_transport *tr)
 {
     t->kind = kind;
     t->at = at;
     t->given = t->sends = t->recvs = t->recvs_after_fault = 0;
     t->faulted = 0;
-    /* a script that runs dry is a stall too (never a wait) */
-    t->f.at_end = POSTIE_ERR_TIMEOUT;
-    fake_bind(&t->f, &t->inner);
+    t->inner = *inner;
     memset(tr, 0, sizeof *tr);
     tr->ctx = t;
     tr->send = faulty_send;
     tr->recv = faulty_recv;
     tr->close = faulty_close;
+}
+
+/* The fault injector over the scripted server t->f. */
+static void faulty_bind(faulty *t, fault_kind kind, size_t at, postie_transport *tr)
+{
+    postie_transport inner;
+    /* a script that runs dry is a stall too (never a wait) */
+    t->f.at_end = POSTIE_ERR_TIMEOUT;
+    fake_bind(&t->f, &inner);
+    faulty_wrap(t, kind, at, &inner, tr);
 }
 
 static postie_status injected(const faulty *t)
@@ -153,7 +173,23 @@ static void print_run(const run *r)
 
 /* A faulted run against the clean one: the same statuses up to the first
  * difference, which is the injected status, then POSTIE_ERR_STATE only. */
+static int check_run_as(const run *clean, const run *r, const faulty *t, const char *what,
+                        postie_status want1, postie_status want1_alt, size_t chunk);
+
 static void check_run(const run *clean, const run *r, const faulty *t, const char *what)
+{
+    if (check_run_as(clean, r, t, what, injected(t), injected(t), t->f.chunk) && !t->faulted) {
+        print_run(r);
+        fail_msg("%s: calls failed at %zu but the fault was never met", what, t->at);
+    }
+    /* after a cut or a stall the client does not keep reading */
+    assert_true(t->recvs_after_fault <= 1);
+}
+
+/* want1 (or want1_alt) for the first call that differs from the clean run.
+ * Returns 1 when a call differed, 0 when the run was the clean one. */
+static int check_run_as(const run *clean, const run *r, const faulty *t, const char *what,
+                        postie_status want1, postie_status want1_alt, size_t chunk)
 {
     size_t i, first = r->n;
     for (i = 0; i < r->n; i++) {
@@ -168,25 +204,23 @@ static void check_run(const run *clean, const run *r, const faulty *t, const cha
             print_run(r);
             fail_msg("%s: fault at %zu: the session ended early without an error", what, t->at);
         }
-        return; /* the fault came after the last reply was needed */
+        return 0; /* the fault came after the last reply was needed */
     }
     for (i = first; i < r->n; i++) {
-        postie_status want = i == first ? injected(t) : POSTIE_ERR_STATE;
-        if (r->got[i] != want) {
+        postie_status want = i == first ? want1 : POSTIE_ERR_STATE;
+        if (r->got[i] != want && !(i == first && r->got[i] == want1_alt)) {
             print_error("%s: fault at %zu (%s, chunk %zu): call %zu (%s) returned %s, want %s\n",
-                        what, t->at, postie_status_name(injected(t)), t->f.chunk, i,
-                        r->names[i], postie_status_name(r->got[i]), postie_status_name(want));
+                        what, t->at, postie_status_name(want1), chunk, i, r->names[i],
+                        postie_status_name(r->got[i]), postie_status_name(want));
             print_run(r);
             fail();
         }
     }
-    if (!t->faulted) {
-        print_run(r);
-        fail_msg("%s: calls failed at %zu but the fault was never met", what, t->at);
-    }
-    /* after a cut or a stall the client does not keep reading */
-    assert_true(t->recvs_after_fault <= 1);
+    return 1;
 }
+
+/* every network step's timeout in the sessions (the fake never waits) */
+static unsigned session_timeout_ms = 1000;
 
 /* ---- POP3 ------------------------------------------------------------------ */
 
@@ -226,7 +260,8 @@ typedef struct pop3_out {
     char uids[2][POSTIE_POP3_UID_MAX];
 } pop3_out;
 
-static void pop3_session(const postie_transport *tr, run *r, pop3_out *o)
+static void pop3_session(const postie_transport *tr, postie_tls_policy policy, run *r,
+                         pop3_out *o)
 {
     static postie_pop3 p;
     unsigned long count = 0, octets = 0, msg = 0;
@@ -235,7 +270,8 @@ static void pop3_session(const postie_transport *tr, run *r, pop3_out *o)
 
     memset(o, 0, sizeof *o);
     assert_int_equal(postie_pop3_init(&p, tr), POSTIE_OK);
-    assert_int_equal(postie_pop3_set_tls(&p, POSTIE_TLS_OFF, NULL), POSTIE_OK);
+    postie_pop3_set_timeout(&p, session_timeout_ms);
+    assert_int_equal(postie_pop3_set_tls(&p, policy, "localhost"), POSTIE_OK);
     postie_pop3_allow_plaintext_credentials(&p, 1);
     record(r, "open", postie_pop3_open(&p));
     record(r, "login", postie_pop3_login(&p, "u", "p", POSTIE_POP3_LOGIN_USER));
@@ -287,7 +323,7 @@ static void pop3_faults(fault_kind kind, size_t chunk)
     pop3_script(&t.f, chunk);
     faulty_bind(&t, FAULT_NONE, 0, &tr);
     memset(&clean, 0, sizeof clean);
-    pop3_session(&tr, &clean, &out);
+    pop3_session(&tr, POSTIE_TLS_OFF, &clean, &out);
     fake_assert_script_sent(&t.f);
     assert_int_equal(out.msg_len, sizeof pop3_msg - 1);
     assert_memory_equal(out.msg, pop3_msg, out.msg_len);
@@ -304,7 +340,7 @@ static void pop3_faults(fault_kind kind, size_t chunk)
         pop3_script(&t.f, chunk);
         faulty_bind(&t, kind, at, &tr);
         memset(&r, 0, sizeof r);
-        pop3_session(&tr, &r, &out);
+        pop3_session(&tr, POSTIE_TLS_OFF, &r, &out);
         check_run(&clean, &r, &t, "pop3");
         /* what was read is the message's beginning; complete only when said */
         assert_true(out.msg_len <= sizeof pop3_msg - 1);
@@ -379,7 +415,8 @@ typedef struct smtp_out {
     int end_code;          /* reply code after data_end */
 } smtp_out;
 
-static void smtp_session(const postie_transport *tr, run *r, smtp_out *o)
+static void smtp_session(const postie_transport *tr, postie_tls_policy policy, run *r,
+                         smtp_out *o)
 {
     static postie_smtp s;
     postie_smtp_rcpt rcpts[2];
@@ -398,7 +435,8 @@ static void smtp_session(const postie_transport *tr, run *r, smtp_out *o)
     env.size = 121;
     assert_int_equal(postie_smtp_init(&s, tr), POSTIE_OK);
     assert_int_equal(postie_smtp_set_domain(&s, "client.x.test"), POSTIE_OK);
-    assert_int_equal(postie_smtp_set_tls(&s, POSTIE_TLS_OFF, NULL), POSTIE_OK);
+    postie_smtp_set_timeout(&s, session_timeout_ms);
+    assert_int_equal(postie_smtp_set_tls(&s, policy, "localhost"), POSTIE_OK);
     postie_smtp_allow_plaintext_credentials(&s, 1);
     record(r, "open", postie_smtp_open(&s));
     record(r, "auth", postie_smtp_auth(&s, POSTIE_SASL_PLAIN, "u", "p"));
@@ -430,7 +468,7 @@ static void smtp_faults(fault_kind kind, size_t chunk)
     smtp_script(&t.f, chunk);
     faulty_bind(&t, FAULT_NONE, 0, &tr);
     memset(&clean, 0, sizeof clean);
-    smtp_session(&tr, &clean, &out);
+    smtp_session(&tr, POSTIE_TLS_OFF, &clean, &out);
     fake_assert_script_sent(&t.f);
     assert_int_equal(out.sent, 1);
     assert_int_equal(clean.got[clean.n - 1], POSTIE_OK);
@@ -444,7 +482,7 @@ static void smtp_faults(fault_kind kind, size_t chunk)
         smtp_script(&t.f, chunk);
         faulty_bind(&t, kind, at, &tr);
         memset(&r, 0, sizeof r);
-        smtp_session(&tr, &r, &out);
+        smtp_session(&tr, POSTIE_TLS_OFF, &r, &out);
         check_run(&clean, &r, &t, "smtp");
         /* the message counts as sent exactly when its 250 arrived whole */
         if (kind != FAULT_SEND) {
@@ -479,6 +517,327 @@ static void test_smtp_send_fails_every_send(void **state)
     smtp_faults(FAULT_SEND, 1);
 }
 
+
+#ifdef POSTIE_FAULTS_TLS
+/* ---- the same sessions over TLS ---------------------------------------------
+ * The client is the OpenSSL transport (ports/posix) over one end of a
+ * socketpair, verifying a certificate made at test time by
+ * tests/tls/gen-certs.sh; an OpenSSL server thread on the other end plays the
+ * script in records of at most 7 bytes and, at the chosen offset of its
+ * plain-text transcript, cuts the connection (a bare close, no close_notify)
+ * or stalls (holds it open, sending nothing, until the client closes). Also
+ * a cut in the middle of the handshake. Implicit TLS (POP3S, submissions). */
+
+#define TLS_STALL_MS 300 /* the client's timeout in the stall runs */
+
+typedef struct tls_server {
+    SSL_CTX *ctx;
+    int fd;
+    const fake_transport *script;
+    fault_kind kind;  /* FAULT_NONE, FAULT_CUT or FAULT_STALL */
+    size_t at;        /* plain-text server bytes before the fault */
+    int handshake_cut;
+    char got[2048];   /* what the client sent, decrypted */
+    size_t got_len;
+    int error;        /* the server itself failed (not the client) */
+    pthread_t th;
+} tls_server;
+
+/* Reads until the client closes (or fails). */
+static void tls_drain(SSL *ssl)
+{
+    char buf[512];
+    while (SSL_read(ssl, buf, sizeof buf) > 0) {
+    }
+}
+
+static void *tls_server_main(void *arg)
+{
+    tls_server *s = arg;
+    SSL *ssl;
+    size_t i, given = 0;
+
+    if (s->handshake_cut) {
+        char buf[64];
+        (void)!read(s->fd, buf, sizeof buf); /* the start of the ClientHello */
+        close(s->fd);
+        return NULL;
+    }
+    ssl = SSL_new(s->ctx);
+    if (ssl == NULL || SSL_set_fd(ssl, s->fd) != 1 || SSL_accept(ssl) != 1) {
+        s->error = 1;
+        goto out;
+    }
+    for (i = 0; i < s->script->nsteps; i++) {
+        const fake_step *st = &s->script->steps[i];
+        size_t need = st->expect_len, off;
+        while (need > 0) {
+            char buf[512];
+            int n = SSL_read(ssl, buf, (int)(need < sizeof buf ? need : sizeof buf));
+            if (n <= 0) {
+                goto out; /* the client gave up */
+            }
+            if (s->got_len + (size_t)n <= sizeof s->got) {
+                memcpy(s->got + s->got_len, buf, (size_t)n);
+                s->got_len += (size_t)n;
+            }
+            need -= (size_t)n;
+        }
+        for (off = 0; off < st->reply_len;) {
+            size_t n = st->reply_len - off < 7 ? st->reply_len - off : 7;
+            if (s->kind != FAULT_NONE && given + n > s->at) {
+                n = s->at - given;
+            }
+            if (n > 0) {
+                if (SSL_write(ssl, st->reply + off, (int)n) <= 0) {
+                    goto out;
+                }
+                off += n;
+                given += n;
+            }
+            if (s->kind != FAULT_NONE && given >= s->at) {
+                goto fault;
+            }
+        }
+        if (s->kind != FAULT_NONE && given >= s->at) {
+            goto fault;
+        }
+    }
+    tls_drain(ssl); /* the clean end: the client closes after QUIT */
+    (void)SSL_shutdown(ssl);
+    goto out;
+fault:
+    if (s->kind == FAULT_STALL) {
+        tls_drain(ssl); /* nothing more is sent; the client must time out */
+    }
+    /* FAULT_CUT: the socket is closed under the client, no close_notify */
+out:
+    SSL_free(ssl);
+    close(s->fd);
+    return NULL;
+}
+
+static SSL_CTX *tls_server_ctx(void)
+{
+    static SSL_CTX *ctx;
+    if (ctx == NULL) {
+        ctx = SSL_CTX_new(TLS_server_method());
+        assert_non_null(ctx);
+        assert_int_equal(SSL_CTX_use_certificate_chain_file(ctx, POSTIE_TLS_CERT_DIR "/server.pem"),
+                         1);
+        assert_int_equal(SSL_CTX_use_PrivateKey_file(ctx, POSTIE_TLS_CERT_DIR "/server.key",
+                                                     SSL_FILETYPE_PEM), 1);
+    }
+    return ctx;
+}
+
+/* Starts the server thread on a socketpair and connects the client over TLS.
+ * Returns what postie_openssl_start() returned; *tr is the client's
+ * transport when that is POSTIE_OK. */
+static postie_status tls_start(tls_server *srv, const fake_transport *script, fault_kind kind,
+                               size_t at, int handshake_cut, postie_openssl *t,
+                               postie_transport *tr)
+{
+    int sv[2];
+    postie_openssl_options o;
+    postie_status st;
+
+    memset(srv, 0, sizeof *srv);
+    srv->ctx = tls_server_ctx();
+    srv->script = script;
+    srv->kind = kind;
+    srv->at = at;
+    srv->handshake_cut = handshake_cut;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    srv->fd = sv[1];
+    assert_int_equal(pthread_create(&srv->th, NULL, tls_server_main, srv), 0);
+    postie_openssl_options_init(&o);
+    o.ca_file = POSTIE_TLS_CERT_DIR "/ca.pem";
+    o.handshake_timeout_ms = 5000;
+    assert_int_equal(postie_openssl_init(t, sv[0], &o), POSTIE_OK);
+    st = postie_openssl_start(t, "localhost");
+    if (st == POSTIE_OK) {
+        postie_openssl_transport(t, tr);
+    }
+    return st;
+}
+
+static void tls_finish(tls_server *srv, postie_openssl *t)
+{
+    postie_openssl_close(t); /* again: safe, and closes the socket if a session did not */
+    assert_int_equal(pthread_join(srv->th, NULL), 0);
+    assert_int_equal(srv->error, 0);
+}
+
+/* the script's client bytes, in order */
+static size_t script_expect(const fake_transport *f, char *out, size_t cap)
+{
+    size_t i, n = 0;
+    for (i = 0; i < f->nsteps; i++) {
+        assert_true(n + f->steps[i].expect_len <= cap);
+        memcpy(out + n, f->steps[i].expect, f->steps[i].expect_len);
+        n += f->steps[i].expect_len;
+    }
+    return n;
+}
+
+/* Offsets of the faults: every byte for a cut; each step's start and the
+ * middle of its reply for a stall (each stall costs a timeout). */
+static int tls_fault_offset(const fake_transport *f, fault_kind kind, size_t k, size_t *at)
+{
+    size_t i, pos = 0;
+    if (kind == FAULT_CUT) {
+        *at = k;
+        return k <= fake_reply_total(f);
+    }
+    for (i = 0; i < f->nsteps; i++) {
+        if (k == 2 * i) {
+            *at = pos;
+            return 1;
+        }
+        if (k == 2 * i + 1) {
+            *at = pos + f->steps[i].reply_len / 2;
+            return 1;
+        }
+        pos += f->steps[i].reply_len;
+    }
+    return 0;
+}
+
+static void pop3_tls_faults(fault_kind kind)
+{
+    static tls_server srv;
+    static fake_transport script;
+    static postie_openssl t;
+    static faulty w;
+    postie_transport inner, tr;
+    run clean, r;
+    pop3_out out;
+    char want[1024];
+    size_t k, at, wlen;
+
+    pop3_script(&script, 0);
+    wlen = script_expect(&script, want, sizeof want);
+    session_timeout_ms = 5000;
+    assert_int_equal(tls_start(&srv, &script, FAULT_NONE, 0, 0, &t, &inner), POSTIE_OK);
+    faulty_wrap(&w, FAULT_NONE, 0, &inner, &tr);
+    memset(&clean, 0, sizeof clean);
+    pop3_session(&tr, POSTIE_TLS_IMPLICIT, &clean, &out);
+    tls_finish(&srv, &t);
+    assert_int_equal(srv.got_len, wlen);
+    assert_memory_equal(srv.got, want, wlen);
+    assert_int_equal(out.msg_len, sizeof pop3_msg - 1);
+    assert_memory_equal(out.msg, pop3_msg, out.msg_len);
+    assert_int_equal(out.committed, 1);
+
+    session_timeout_ms = kind == FAULT_STALL ? TLS_STALL_MS : 5000;
+    for (k = 0; tls_fault_offset(&script, kind, k, &at); k++) {
+        assert_int_equal(tls_start(&srv, &script, kind, at, 0, &t, &inner), POSTIE_OK);
+        faulty_wrap(&w, FAULT_NONE, 0, &inner, &tr);
+        memset(&r, 0, sizeof r);
+        pop3_session(&tr, POSTIE_TLS_IMPLICIT, &r, &out);
+        tls_finish(&srv, &t);
+        w.at = at;
+        check_run_as(&clean, &r, &w, "pop3/tls", kind == FAULT_CUT ? POSTIE_ERR_CLOSED
+                                                                   : POSTIE_ERR_TIMEOUT,
+                     kind == FAULT_CUT ? POSTIE_ERR_IO : POSTIE_ERR_TIMEOUT, 7);
+        assert_memory_equal(out.msg, pop3_msg, out.msg_len);
+        if (out.msg_done) {
+            assert_int_equal(out.msg_len, sizeof pop3_msg - 1);
+        }
+        if (out.committed == 1) {
+            assert_int_equal(r.got[r.n - 1], POSTIE_OK);
+        }
+    }
+    assert_true(k > 1);
+    fake_free(&script);
+}
+
+static void smtp_tls_faults(fault_kind kind)
+{
+    static tls_server srv;
+    static fake_transport script;
+    static postie_openssl t;
+    static faulty w;
+    postie_transport inner, tr;
+    run clean, r;
+    smtp_out out;
+    char want[1024];
+    size_t k, at, wlen, end_of_250;
+
+    smtp_script(&script, 0);
+    wlen = script_expect(&script, want, sizeof want);
+    end_of_250 = fake_reply_total(&script) - script.steps[script.nsteps - 1].reply_len;
+    session_timeout_ms = 5000;
+    assert_int_equal(tls_start(&srv, &script, FAULT_NONE, 0, 0, &t, &inner), POSTIE_OK);
+    faulty_wrap(&w, FAULT_NONE, 0, &inner, &tr);
+    memset(&clean, 0, sizeof clean);
+    smtp_session(&tr, POSTIE_TLS_IMPLICIT, &clean, &out);
+    tls_finish(&srv, &t);
+    assert_int_equal(srv.got_len, wlen);
+    assert_memory_equal(srv.got, want, wlen);
+    assert_int_equal(out.sent, 1);
+
+    session_timeout_ms = kind == FAULT_STALL ? TLS_STALL_MS : 5000;
+    for (k = 0; tls_fault_offset(&script, kind, k, &at); k++) {
+        assert_int_equal(tls_start(&srv, &script, kind, at, 0, &t, &inner), POSTIE_OK);
+        faulty_wrap(&w, FAULT_NONE, 0, &inner, &tr);
+        memset(&r, 0, sizeof r);
+        smtp_session(&tr, POSTIE_TLS_IMPLICIT, &r, &out);
+        tls_finish(&srv, &t);
+        w.at = at;
+        check_run_as(&clean, &r, &w, "smtp/tls", kind == FAULT_CUT ? POSTIE_ERR_CLOSED
+                                                                   : POSTIE_ERR_TIMEOUT,
+                     kind == FAULT_CUT ? POSTIE_ERR_IO : POSTIE_ERR_TIMEOUT, 7);
+        /* sent exactly when the 250 to the final dot arrived whole */
+        assert_int_equal(out.sent, at >= end_of_250 ? 1 : 0);
+    }
+    assert_true(k > 1);
+    fake_free(&script);
+}
+
+static void test_tls_cut_every_byte(void **state)
+{
+    (void)state;
+    pop3_tls_faults(FAULT_CUT);
+    smtp_tls_faults(FAULT_CUT);
+}
+
+static void test_tls_stall_every_step(void **state)
+{
+    (void)state;
+    pop3_tls_faults(FAULT_STALL);
+    smtp_tls_faults(FAULT_STALL);
+}
+
+static void test_tls_handshake_cut(void **state)
+{
+    static tls_server srv;
+    static fake_transport script;
+    static postie_openssl t;
+    postie_transport tr;
+    postie_status st;
+    (void)state;
+    pop3_script(&script, 0);
+    st = tls_start(&srv, &script, FAULT_CUT, 0, 1, &t, &tr);
+    if (st != POSTIE_ERR_CLOSED && st != POSTIE_ERR_IO && st != POSTIE_ERR_TLS) {
+        fail_msg("handshake cut: postie_openssl_start returned %s", postie_status_name(st));
+    }
+    tls_finish(&srv, &t);
+    fake_free(&script);
+}
+
+static int make_certs(void **state)
+{
+    (void)state;
+    if (system("sh '" POSTIE_TLS_GEN_CERTS "' '" POSTIE_TLS_CERT_DIR "' >/dev/null") != 0) {
+        fprintf(stderr, "cannot make test certificates with %s\n", POSTIE_TLS_GEN_CERTS);
+        return -1;
+    }
+    return 0;
+}
+#endif /* POSTIE_FAULTS_TLS */
+
 static void on_alarm(int sig)
 {
     static const char msg[] = "test_faults: watchdog: a session hangs\n";
@@ -497,7 +856,20 @@ int main(void)
         cmocka_unit_test(test_smtp_stall_every_byte),
         cmocka_unit_test(test_smtp_send_fails_every_send),
     };
+#ifdef POSTIE_FAULTS_TLS
+    const struct CMUnitTest tls_tests[] = {
+        cmocka_unit_test(test_tls_handshake_cut),
+        cmocka_unit_test(test_tls_cut_every_byte),
+        cmocka_unit_test(test_tls_stall_every_step),
+    };
+#endif
+    int failed;
     signal(SIGALRM, on_alarm);
+    signal(SIGPIPE, SIG_IGN); /* the test's own server writes to closed sockets */
     alarm(240);
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    failed = cmocka_run_group_tests(tests, NULL, NULL);
+#ifdef POSTIE_FAULTS_TLS
+    failed += cmocka_run_group_tests_name("tls", tls_tests, make_certs, NULL);
+#endif
+    return failed;
 }
