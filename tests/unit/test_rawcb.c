@@ -37,6 +37,7 @@ typedef struct fake_tcp {
     size_t srv_len, srv_pos;
     char cli[BIG];         /* client bytes written */
     size_t cli_len, matched;
+    size_t cli_at_unlock[16]; /* cli_len when each step's reply was unlocked */
     size_t window, inflight; /* send buffer size, bytes written not yet "sent" */
     size_t max_chunk;
     unsigned seed;
@@ -67,6 +68,9 @@ static void unlock(fake_tcp *f)
             fail();
         }
         f->matched += n;
+        if (f->next < 16) {
+            f->cli_at_unlock[f->next] = f->cli_len;
+        }
         assert_true(f->srv_len + strlen(s->reply) <= sizeof f->srv);
         memcpy(f->srv + f->srv_len, s->reply, strlen(s->reply));
         f->srv_len += strlen(s->reply);
@@ -607,15 +611,26 @@ static void make_smtp_msg(void)
     memcpy(SMTP_WIRE + w, ".\r\n", 4);
 }
 
-static const step *smtp_script(size_t *n)
+/* pipelined: EHLO offers PIPELINING; MAIL, both RCPTs and DATA go in one
+ * flight, and the second recipient is refused (its own outcome). */
+static const step *smtp_script(size_t *n, int pipelined)
 {
-    static step s[8];
+    static step s[10];
     size_t k = 0;
     s[k++] = (step){"", "220 mx.example.org ESMTP\r\n"};
-    s[k++] = (step){"EHLO client.example.org\r\n", "250-mx.example.org\r\n250 8BITMIME\r\n"};
-    s[k++] = (step){"MAIL FROM:<a@example.org>\r\n", "250 2.1.0 ok\r\n"};
-    s[k++] = (step){"RCPT TO:<b@example.org>\r\n", "250 2.1.5 ok\r\n"};
-    s[k++] = (step){"DATA\r\n", "354 go ahead\r\n"};
+    if (pipelined) {
+        s[k++] = (step){"EHLO client.example.org\r\n",
+                        "250-mx.example.org\r\n250-PIPELINING\r\n250 8BITMIME\r\n"};
+        s[k++] = (step){"MAIL FROM:<a@example.org>\r\n", "250 2.1.0 ok\r\n"};
+        s[k++] = (step){"RCPT TO:<b@example.org>\r\n", "250 2.1.5 ok\r\n"};
+        s[k++] = (step){"RCPT TO:<c@example.org>\r\n", "550 5.1.1 no such user\r\n"};
+        s[k++] = (step){"DATA\r\n", "354 go ahead\r\n"};
+    } else {
+        s[k++] = (step){"EHLO client.example.org\r\n", "250-mx.example.org\r\n250 8BITMIME\r\n"};
+        s[k++] = (step){"MAIL FROM:<a@example.org>\r\n", "250 2.1.0 ok\r\n"};
+        s[k++] = (step){"RCPT TO:<b@example.org>\r\n", "250 2.1.5 ok\r\n"};
+        s[k++] = (step){"DATA\r\n", "354 go ahead\r\n"};
+    }
     s[k++] = (step){SMTP_WIRE, "250 2.0.0 queued\r\n"};
     s[k++] = (step){"QUIT\r\n", "221 2.0.0 bye\r\n"};
     *n = k;
@@ -624,12 +639,12 @@ static const step *smtp_script(size_t *n)
 
 static smtp_app B;
 
-static void test_smtp_random_chunks_small_window(void **state)
+static void smtp_runs(int pipelined)
 {
     size_t w, c, nsteps;
     unsigned seed;
-    const step *script = smtp_script(&nsteps);
-    (void)state;
+    const step *script = smtp_script(&nsteps, pipelined);
+    postie_smtp_rcpt rcpts[2];
 
     for (w = 0; w < sizeof windows / sizeof windows[0]; w++) {
         for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
@@ -641,15 +656,18 @@ static void test_smtp_random_chunks_small_window(void **state)
                 fake_init(&F, script, nsteps, windows[w], chunks[c], seed * 31337u + (unsigned)c);
                 F.refuse = seed == 2;
                 memset(&B, 0, sizeof B);
+                memset(rcpts, 0, sizeof rcpts);
                 assert_int_equal(postie_smtp_init_nb(&B.s), POSTIE_OK);
                 assert_int_equal(postie_smtp_set_tls(&B.s, POSTIE_TLS_OFF, NULL), POSTIE_OK);
                 assert_int_equal(postie_smtp_set_domain(&B.s, "client.example.org"), POSTIE_OK);
                 B.msg = SMTP_MSG;
                 B.len = strlen(SMTP_MSG);
-                B.rcpt.addr = "b@example.org";
+                rcpts[0].addr = "b@example.org";
+                rcpts[1].addr = "c@example.org";
                 B.env.from = "a@example.org";
-                B.env.rcpts = &B.rcpt;
-                B.env.nrcpts = 1;
+                B.env.rcpts = rcpts;
+                B.env.nrcpts = pipelined ? 2 : 1;
+                B.env.on_refused = POSTIE_SMTP_REFUSED_CONTINUE;
                 fake_io(&F, &io, 0);
                 assert_int_equal(postie_rawcb_init(&F.d, postie_smtp_conn(&B.s), &io, &app,
                                                    windows[w], 5000),
@@ -659,14 +677,40 @@ static void test_smtp_random_chunks_small_window(void **state)
                 assert_int_equal(F.next, F.nsteps);
                 assert_int_equal(F.matched, F.cli_len);
                 assert_int_equal(F.srv_pos, F.srv_len);
-                /* the recipient's outcome */
-                assert_int_equal(B.rcpt.code, 250);
-                assert_int_equal(B.rcpt.status, POSTIE_OK);
+                /* each recipient's outcome, in the envelope */
+                assert_int_equal(rcpts[0].code, 250);
+                assert_int_equal(rcpts[0].status, POSTIE_OK);
+                if (pipelined && windows[w] >= 128 && !F.refuse) {
+                    /* MAIL, both RCPTs and DATA were written before MAIL's reply came */
+                    size_t k, upto = 0;
+                    for (k = 1; k <= 5; k++) {
+                        upto += strlen(script[k].expect);
+                    }
+                    assert_true(F.cli_at_unlock[2] >= upto);
+                }
+                if (pipelined) {
+                    assert_int_equal(rcpts[1].code, 550);
+                    assert_int_equal(rcpts[1].status, POSTIE_ERR_SERVER);
+                    assert_string_equal(rcpts[1].enhanced, "5.1.1");
+                }
+                assert_int_equal(B.env.accepted, 1);
                 assert_int_equal(postie_smtp_messages_sent(&B.s), 1);
                 assert_true(F.outputs > 0);
             }
         }
     }
+}
+
+static void test_smtp_random_chunks_small_window(void **state)
+{
+    (void)state;
+    smtp_runs(0);
+}
+
+static void test_smtp_pipelined_recipient_outcomes(void **state)
+{
+    (void)state;
+    smtp_runs(1);
 }
 
 int main(void)
@@ -681,6 +725,7 @@ int main(void)
         cmocka_unit_test(test_write_error_ends_session),
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_smtp_random_chunks_small_window),
+        cmocka_unit_test(test_smtp_pipelined_recipient_outcomes),
     };
     make_msg2();
     make_smtp_msg();
