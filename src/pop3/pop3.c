@@ -35,15 +35,79 @@ static int has_transport(const postie_pop3 *p)
     return p->tr.recv != NULL;
 }
 
-/* Runs a step until it is done: the loop every public call is. */
-#define DRIVE(p, tls_name, call)                                                   \
-    do {                                                                           \
-        postie_status st_;                                                         \
-        POSTIE_DRIVE_LOOP(st_, p, postie_pop3s_fatal, postie_pop3s_tls_started, tls_name, \
-                          call)                                                    \
-        settle(p);                                                              \
-        return st_;                                                                \
-    } while (0)
+/* One call of the public API: which step, with which arguments. */
+typedef struct call {
+    unsigned char op;
+    unsigned u;
+    unsigned long a, b;
+    const char *s1, *s2;
+    void *v1, *v2, *v3;
+    size_t n;
+} call;
+
+enum { C_OPEN, C_STLS, C_CAPA, C_LOGIN, C_AUTH, C_STAT, C_LIST, C_LIST_BEGIN, C_LIST_NEXT, C_UIDL, C_UIDL_BEGIN, C_UIDL_NEXT, C_RETR_BEGIN, C_TOP_BEGIN, C_READ, C_DRAIN, C_DELE, C_RSET, C_NOOP, C_QUEUE, C_NEXT, C_QUIT };
+
+static postie_status step(postie_pop3 *p, const call *c)
+{
+    switch (c->op) {
+    case C_OPEN:
+        return postie_pop3s_open(p, c->u);
+    case C_STLS:
+        return postie_pop3s_stls(p, c->s1);
+    case C_CAPA:
+        return postie_pop3s_capa(p);
+    case C_LOGIN:
+        return postie_pop3s_login(p, c->s1, c->s2, (postie_pop3_login_mode)c->u);
+    case C_AUTH:
+        return postie_pop3s_auth(p, c->u, c->s1, c->s2);
+    case C_STAT:
+        return postie_pop3s_stat(p, (unsigned long *)c->v1, (unsigned long *)c->v2);
+    case C_LIST:
+        return postie_pop3s_list(p, c->a, (unsigned long *)c->v1);
+    case C_LIST_BEGIN:
+        return postie_pop3s_list_begin(p);
+    case C_LIST_NEXT:
+        return postie_pop3s_list_next(p, (unsigned long *)c->v1, (unsigned long *)c->v2);
+    case C_UIDL:
+        return postie_pop3s_uidl(p, c->a, (char *)c->v1, c->n);
+    case C_UIDL_BEGIN:
+        return postie_pop3s_uidl_begin(p);
+    case C_UIDL_NEXT:
+        return postie_pop3s_uidl_next(p, (unsigned long *)c->v1, (char *)c->v2, c->n);
+    case C_RETR_BEGIN:
+        return postie_pop3s_retr_begin(p, c->a, (unsigned long *)c->v1);
+    case C_TOP_BEGIN:
+        return postie_pop3s_top_begin(p, c->a, c->b);
+    case C_READ:
+        return postie_pop3s_read(p, c->v1, c->n, (size_t *)c->v2);
+    case C_DRAIN:
+        return postie_pop3s_drain(p);
+    case C_DELE:
+        return postie_pop3s_dele(p, c->a);
+    case C_RSET:
+        return postie_pop3s_rset(p);
+    case C_NOOP:
+        return postie_pop3s_noop(p);
+    case C_QUEUE:
+        return postie_pop3s_queue(p, (postie_pop3_cmd_kind)c->u, c->a, c->b);
+    case C_NEXT:
+        return postie_pop3s_next(p, (postie_pop3_cmd_kind *)c->v1, (unsigned long *)c->v2, (unsigned long *)c->v3);
+    case C_QUIT:
+        return postie_pop3s_quit(p, (int *)c->v1);
+    default:
+        return POSTIE_ERR_INTERNAL;
+    }
+}
+
+/* Runs the call's step until it is done: the loop every public call is. */
+static postie_status run(postie_pop3 *p, const call *c, const char *tls_name)
+{
+    postie_status st;
+
+    POSTIE_DRIVE_LOOP(st, p, postie_pop3s_fatal, postie_pop3s_tls_started, tls_name, step(p, c))
+    settle(p);
+    return st;
+}
 
 postie_status postie_pop3_init(postie_pop3 *p, const postie_transport *t)
 {
@@ -130,26 +194,40 @@ postie_status postie_pop3_open(postie_pop3 *p)
 
 postie_status postie_pop3_open_ex(postie_pop3 *p, unsigned flags)
 {
+    call c;
+
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, p->server_name, postie_pop3s_open(p, flags));
+    memset(&c, 0, sizeof c);
+    c.op = C_OPEN;
+    c.u = flags;
+    return run(p, &c, p->server_name);
 }
 
 postie_status postie_pop3_stls(postie_pop3 *p, const char *server_name)
 {
+    call c;
+
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, server_name, postie_pop3s_stls(p, server_name));
+    memset(&c, 0, sizeof c);
+    c.op = C_STLS;
+    c.s1 = server_name;
+    return run(p, &c, server_name);
 }
 
 postie_status postie_pop3_capa(postie_pop3 *p)
 {
+    call c;
+
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_capa(p));
+    memset(&c, 0, sizeof c);
+    c.op = C_CAPA;
+    return run(p, &c, NULL);
 }
 
 unsigned postie_pop3_caps(const postie_pop3 *p)
@@ -180,51 +258,87 @@ postie_pop3_state postie_pop3_get_state(const postie_pop3 *p)
 postie_status postie_pop3_login(postie_pop3 *p, const char *user, const char *pass,
                                 postie_pop3_login_mode mode)
 {
+    call c;
+
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_login(p, user, pass, mode));
+    memset(&c, 0, sizeof c);
+    c.op = C_LOGIN;
+    c.s1 = user;
+    c.s2 = pass;
+    c.u = (unsigned)mode;
+    return run(p, &c, NULL);
 }
 
 postie_status postie_pop3_auth(postie_pop3 *p, unsigned mechs, const char *user,
                                const char *secret)
 {
+    call c;
+
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_auth(p, mechs, user, secret));
+    memset(&c, 0, sizeof c);
+    c.op = C_AUTH;
+    c.u = mechs;
+    c.s1 = user;
+    c.s2 = secret;
+    return run(p, &c, NULL);
 }
 
 postie_status postie_pop3_stat(postie_pop3 *p, unsigned long *count, unsigned long *octets)
 {
+    call c;
+
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_stat(p, count, octets));
+    memset(&c, 0, sizeof c);
+    c.op = C_STAT;
+    c.v1 = count;
+    c.v2 = octets;
+    return run(p, &c, NULL);
 }
 
 postie_status postie_pop3_list(postie_pop3 *p, unsigned long msg, unsigned long *octets)
 {
+    call c;
+
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_list(p, msg, octets));
+    memset(&c, 0, sizeof c);
+    c.op = C_LIST;
+    c.a = msg;
+    c.v1 = octets;
+    return run(p, &c, NULL);
 }
 
 postie_status postie_pop3_list_begin(postie_pop3 *p)
 {
+    call c;
+
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_list_begin(p));
+    memset(&c, 0, sizeof c);
+    c.op = C_LIST_BEGIN;
+    return run(p, &c, NULL);
 }
 
 postie_status postie_pop3_list_next(postie_pop3 *p, unsigned long *msg, unsigned long *octets)
 {
+    call c;
+
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_list_next(p, msg, octets));
+    memset(&c, 0, sizeof c);
+    c.op = C_LIST_NEXT;
+    c.v1 = msg;
+    c.v2 = octets;
+    return run(p, &c, NULL);
 }
 
 postie_status postie_pop3_list_all(postie_pop3 *p, postie_pop3_list_cb cb, void *user)
@@ -247,26 +361,44 @@ postie_status postie_pop3_list_all(postie_pop3 *p, postie_pop3_list_cb cb, void 
 
 postie_status postie_pop3_uidl(postie_pop3 *p, unsigned long msg, char *uid, size_t cap)
 {
+    call c;
+
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_uidl(p, msg, uid, cap));
+    memset(&c, 0, sizeof c);
+    c.op = C_UIDL;
+    c.a = msg;
+    c.v1 = uid;
+    c.n = cap;
+    return run(p, &c, NULL);
 }
 
 postie_status postie_pop3_uidl_begin(postie_pop3 *p)
 {
+    call c;
+
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_uidl_begin(p));
+    memset(&c, 0, sizeof c);
+    c.op = C_UIDL_BEGIN;
+    return run(p, &c, NULL);
 }
 
 postie_status postie_pop3_uidl_next(postie_pop3 *p, unsigned long *msg, char *uid, size_t cap)
 {
+    call c;
+
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_uidl_next(p, msg, uid, cap));
+    memset(&c, 0, sizeof c);
+    c.op = C_UIDL_NEXT;
+    c.v1 = msg;
+    c.v2 = uid;
+    c.n = cap;
+    return run(p, &c, NULL);
 }
 
 postie_status postie_pop3_uidl_all(postie_pop3 *p, postie_pop3_uidl_cb cb, void *user)
@@ -290,64 +422,100 @@ postie_status postie_pop3_uidl_all(postie_pop3 *p, postie_pop3_uidl_cb cb, void 
 
 postie_status postie_pop3_retr_begin(postie_pop3 *p, unsigned long msg, unsigned long *octets)
 {
+    call c;
+
     if (p == NULL) {
         if (octets != NULL) {
             *octets = 0;
         }
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_retr_begin(p, msg, octets));
+    memset(&c, 0, sizeof c);
+    c.op = C_RETR_BEGIN;
+    c.a = msg;
+    c.v1 = octets;
+    return run(p, &c, NULL);
 }
 
 postie_status postie_pop3_top_begin(postie_pop3 *p, unsigned long msg, unsigned long lines)
 {
+    call c;
+
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_top_begin(p, msg, lines));
+    memset(&c, 0, sizeof c);
+    c.op = C_TOP_BEGIN;
+    c.a = msg;
+    c.b = lines;
+    return run(p, &c, NULL);
 }
 
 postie_status postie_pop3_read(postie_pop3 *p, void *buf, size_t cap, size_t *n)
 {
+    call c;
+
     if (p == NULL) {
         if (n != NULL) {
             *n = 0;
         }
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_read(p, buf, cap, n));
+    memset(&c, 0, sizeof c);
+    c.op = C_READ;
+    c.v1 = buf;
+    c.n = cap;
+    c.v2 = n;
+    return run(p, &c, NULL);
 }
 
 postie_status postie_pop3_drain(postie_pop3 *p)
 {
+    call c;
+
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_drain(p));
+    memset(&c, 0, sizeof c);
+    c.op = C_DRAIN;
+    return run(p, &c, NULL);
 }
 
 postie_status postie_pop3_dele(postie_pop3 *p, unsigned long msg)
 {
+    call c;
+
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_dele(p, msg));
+    memset(&c, 0, sizeof c);
+    c.op = C_DELE;
+    c.a = msg;
+    return run(p, &c, NULL);
 }
 
 postie_status postie_pop3_rset(postie_pop3 *p)
 {
+    call c;
+
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_rset(p));
+    memset(&c, 0, sizeof c);
+    c.op = C_RSET;
+    return run(p, &c, NULL);
 }
 
 postie_status postie_pop3_noop(postie_pop3 *p)
 {
+    call c;
+
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_noop(p));
+    memset(&c, 0, sizeof c);
+    c.op = C_NOOP;
+    return run(p, &c, NULL);
 }
 
 void postie_pop3_set_pipelining(postie_pop3 *p, int allow)
@@ -381,10 +549,17 @@ unsigned postie_pop3_queued(const postie_pop3 *p)
 static postie_status queue_cmd(postie_pop3 *p, postie_pop3_cmd_kind kind, unsigned long msg,
                                unsigned long lines)
 {
+    call c;
+
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_queue(p, kind, msg, lines));
+    memset(&c, 0, sizeof c);
+    c.op = C_QUEUE;
+    c.u = (unsigned)kind;
+    c.a = msg;
+    c.b = lines;
+    return run(p, &c, NULL);
 }
 
 postie_status postie_pop3_queue_retr(postie_pop3 *p, unsigned long msg)
@@ -430,6 +605,8 @@ postie_status postie_pop3_flush(postie_pop3 *p)
 postie_status postie_pop3_next(postie_pop3 *p, postie_pop3_cmd_kind *kind, unsigned long *msg,
                                unsigned long *octets)
 {
+    call c;
+
     if (p == NULL) {
         if (kind != NULL) {
             *kind = POSTIE_POP3_CMD_NONE;
@@ -442,18 +619,28 @@ postie_status postie_pop3_next(postie_pop3 *p, postie_pop3_cmd_kind *kind, unsig
         }
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_next(p, kind, msg, octets));
+    memset(&c, 0, sizeof c);
+    c.op = C_NEXT;
+    c.v1 = kind;
+    c.v2 = msg;
+    c.v3 = octets;
+    return run(p, &c, NULL);
 }
 
 postie_status postie_pop3_quit(postie_pop3 *p, int *committed)
 {
+    call c;
+
     if (p == NULL) {
         if (committed != NULL) {
             *committed = 0;
         }
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(p, NULL, postie_pop3s_quit(p, committed));
+    memset(&c, 0, sizeof c);
+    c.op = C_QUIT;
+    c.v1 = committed;
+    return run(p, &c, NULL);
 }
 
 void postie_pop3_close(postie_pop3 *p)

@@ -12,14 +12,59 @@
 
 #include <string.h>
 
-/* Runs a step until it is done: the loop every public call is. */
-#define DRIVE(s, tls_name, call)                                                   \
-    do {                                                                           \
-        postie_status st_;                                                         \
-        POSTIE_DRIVE_LOOP(st_, s, postie_smtps_fatal, postie_smtps_tls_started, tls_name, \
-                          call)                                                    \
-        return st_;                                                                \
-    } while (0)
+/* One call of the public API: which step, with which arguments. */
+typedef struct call {
+    unsigned char op;
+    unsigned u;
+    unsigned long a, b;
+    const char *s1, *s2;
+    void *v1, *v2, *v3;
+    size_t n;
+    postie_smtp_reader read;
+} call;
+
+enum { C_OPEN, C_EHLO, C_STARTTLS, C_AUTH, C_MAIL, C_DATA_BEGIN, C_DATA_WRITE, C_DATA_END, C_SEND, C_RSET, C_NOOP, C_QUIT };
+
+static postie_status step(postie_smtp *s, const call *c)
+{
+    switch (c->op) {
+    case C_OPEN:
+        return postie_smtps_open(s);
+    case C_EHLO:
+        return postie_smtps_ehlo(s);
+    case C_STARTTLS:
+        return postie_smtps_starttls(s, c->s1);
+    case C_AUTH:
+        return postie_smtps_auth(s, c->u, c->s1, c->s2);
+    case C_MAIL:
+        return postie_smtps_mail(s, (postie_smtp_envelope *)c->v1);
+    case C_DATA_BEGIN:
+        return postie_smtps_data_begin(s);
+    case C_DATA_WRITE:
+        return postie_smtps_data_write(s, c->s1, c->n);
+    case C_DATA_END:
+        return postie_smtps_data_end(s);
+    case C_SEND:
+        return postie_smtps_send(s, (postie_smtp_envelope *)c->v1, c->read, c->v2);
+    case C_RSET:
+        return postie_smtps_rset(s);
+    case C_NOOP:
+        return postie_smtps_noop(s);
+    case C_QUIT:
+        return postie_smtps_quit(s);
+    default:
+        return POSTIE_ERR_INTERNAL;
+    }
+}
+
+/* Runs the call's step until it is done: the loop every public call is. */
+static postie_status run(postie_smtp *s, const call *c, const char *tls_name)
+{
+    postie_status st;
+
+    POSTIE_DRIVE_LOOP(st, s, postie_smtps_fatal, postie_smtps_tls_started, tls_name, step(s, c))
+    return st;
+}
 
 postie_status postie_smtp_init(postie_smtp *s, const postie_transport *t)
 {
@@ -124,73 +169,119 @@ int postie_smtp_tls_active(const postie_smtp *s)
 
 postie_status postie_smtp_open(postie_smtp *s)
 {
+    call c;
+
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(s, s->server_name, postie_smtps_open(s));
+    memset(&c, 0, sizeof c);
+    c.op = C_OPEN;
+    return run(s, &c, s->server_name);
 }
 
 postie_status postie_smtp_ehlo(postie_smtp *s)
 {
+    call c;
+
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(s, NULL, postie_smtps_ehlo(s));
+    memset(&c, 0, sizeof c);
+    c.op = C_EHLO;
+    return run(s, &c, NULL);
 }
 
 postie_status postie_smtp_starttls(postie_smtp *s, const char *server_name)
 {
+    call c;
+
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(s, server_name, postie_smtps_starttls(s, server_name));
+    memset(&c, 0, sizeof c);
+    c.op = C_STARTTLS;
+    c.s1 = server_name;
+    return run(s, &c, server_name);
 }
 
 postie_status postie_smtp_auth(postie_smtp *s, unsigned mechs, const char *user,
                                const char *secret)
 {
+    call c;
+
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(s, NULL, postie_smtps_auth(s, mechs, user, secret));
+    memset(&c, 0, sizeof c);
+    c.op = C_AUTH;
+    c.u = mechs;
+    c.s1 = user;
+    c.s2 = secret;
+    return run(s, &c, NULL);
 }
 
 postie_status postie_smtp_mail(postie_smtp *s, postie_smtp_envelope *env)
 {
+    call c;
+
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(s, NULL, postie_smtps_mail(s, env));
+    memset(&c, 0, sizeof c);
+    c.op = C_MAIL;
+    c.v1 = env;
+    return run(s, &c, NULL);
 }
 
 postie_status postie_smtp_data_begin(postie_smtp *s)
 {
+    call c;
+
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(s, NULL, postie_smtps_data_begin(s));
+    memset(&c, 0, sizeof c);
+    c.op = C_DATA_BEGIN;
+    return run(s, &c, NULL);
 }
 
 postie_status postie_smtp_data_write(postie_smtp *s, const void *buf, size_t n)
 {
+    call c;
+
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(s, NULL, postie_smtps_data_write(s, buf, n));
+    memset(&c, 0, sizeof c);
+    c.op = C_DATA_WRITE;
+    c.s1 = (const char *)buf;
+    c.n = n;
+    return run(s, &c, NULL);
 }
 
 postie_status postie_smtp_data_end(postie_smtp *s)
 {
+    call c;
+
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(s, NULL, postie_smtps_data_end(s));
+    memset(&c, 0, sizeof c);
+    c.op = C_DATA_END;
+    return run(s, &c, NULL);
 }
 
 static postie_status send_steps(postie_smtp *s, postie_smtp_envelope *env,
                                 postie_smtp_reader read, void *user)
 {
-    DRIVE(s, NULL, postie_smtps_send(s, env, read, user));
+    call c;
+
+    memset(&c, 0, sizeof c);
+    c.op = C_SEND;
+    c.v1 = env;
+    c.v2 = user;
+    c.read = read;
+    return run(s, &c, NULL);
 }
 
 postie_status postie_smtp_send(postie_smtp *s, postie_smtp_envelope *env,
@@ -275,23 +366,35 @@ postie_status postie_smtp_send_buf(postie_smtp *s, postie_smtp_envelope *env,
 
 postie_status postie_smtp_rset(postie_smtp *s)
 {
+    call c;
+
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(s, NULL, postie_smtps_rset(s));
+    memset(&c, 0, sizeof c);
+    c.op = C_RSET;
+    return run(s, &c, NULL);
 }
 
 postie_status postie_smtp_noop(postie_smtp *s)
 {
+    call c;
+
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    DRIVE(s, NULL, postie_smtps_noop(s));
+    memset(&c, 0, sizeof c);
+    c.op = C_NOOP;
+    return run(s, &c, NULL);
 }
 
 static postie_status quit_steps(postie_smtp *s)
 {
-    DRIVE(s, NULL, postie_smtps_quit(s));
+    call c;
+
+    memset(&c, 0, sizeof c);
+    c.op = C_QUIT;
+    return run(s, &c, NULL);
 }
 
 postie_status postie_smtp_quit(postie_smtp *s)
