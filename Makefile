@@ -19,20 +19,20 @@ BENCH_BUILD ?= build/bench
 all: build
 
 deps:
-	bash scripts/install-deps.sh
+	@bash scripts/install-deps.sh
 
+# Quiet: progress only; the full compiler output is in $(BUILD)/logs/build.log.
 build: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
-	cmake --build $(BUILD) -j$(JOBS)
+	@bash scripts/build.sh $(BUILD) $(JOBS) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX)
 
 test: deps
-	bash scripts/test-all.sh
+	@bash scripts/test-all.sh
 
 fuzz: deps
 	bash scripts/fuzz-campaign.sh
 
 demo: build
-	bash scripts/demo.sh $(BUILD)
+	@bash scripts/demo.sh $(BUILD)
 
 bench: deps
 	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DPOSTIE_BUILD_BENCH=ON \
@@ -41,7 +41,8 @@ bench: deps
 	bash bench/run-all.sh $(BENCH_BUILD)
 
 install: build
-	cmake --install $(BUILD) --prefix $(PREFIX)
+	@cmake --install $(BUILD) --prefix $(PREFIX) > $(BUILD)/logs/install.log
+	@echo "Installed into $(PREFIX) (list: $(BUILD)/logs/install.log)"
 
 clean:
 	rm -rf build

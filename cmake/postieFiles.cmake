@@ -51,13 +51,17 @@ set(POSTIE_CORE_SOURCES
   ${POSTIE_ROOT}/src/core/smtp_proto.c
   ${POSTIE_ROOT}/src/core/sasl.c
   ${POSTIE_ROOT}/src/core/security.c
+  ${POSTIE_ROOT}/src/core/conn.c
+  ${POSTIE_ROOT}/src/core/sasl_exchange.c
 )
 
 set(POSTIE_POP3_SOURCES
+  ${POSTIE_ROOT}/src/core/pop3_session.c
   ${POSTIE_ROOT}/src/pop3/pop3.c
 )
 
 set(POSTIE_SMTP_SOURCES
+  ${POSTIE_ROOT}/src/core/smtp_session.c
   ${POSTIE_ROOT}/src/smtp/smtp.c
 )
 

@@ -3,6 +3,9 @@
 # Stages: gcc build + unit tests; clang build + unit tests under ASan+UBSan;
 # libFuzzer smoke runs over the committed corpora; scripted-server transcripts;
 # interop against real Dovecot and Postfix on loopback.
+# Prints a line as each stage starts (with its log), progress inside the long
+# ones (builds, each fuzz target, each interop program), PASS/FAIL with the
+# time, and at the end where the logs are: build/logs/<stage>.log.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -11,40 +14,54 @@ mkdir -p "$LOGS"
 FUZZ_SECONDS=${POSTIE_FUZZ_SECONDS:-15}
 passed=0; failed=0; failed_names=()
 
+# Progress goes to fd 3 (the terminal, or whatever make test's output is);
+# each stage's own output goes to its log.
+exec 3>&1
+TOTAL=$(grep -c '^stage ' "${BASH_SOURCE[0]}")
+n=0
+progress() { echo "   $*" >&3; }
 stage() {
   local name=$1; shift
   local log=$LOGS/$name.log start=$SECONDS
-  printf '== %-12s ' "$name"
+  n=$((n + 1))
+  echo "== [$n/$TOTAL] $name: started at $(date +%H:%M:%S) (log: build/logs/$name.log)"
   if "$@" >"$log" 2>&1; then
-    passed=$((passed + 1)); echo "PASS ($((SECONDS - start))s)"
+    passed=$((passed + 1)); echo "   PASS $name ($((SECONDS - start))s)"
   else
-    failed=$((failed + 1)); failed_names+=("$name"); echo "FAIL ($((SECONDS - start))s), last lines of $log:"
+    failed=$((failed + 1)); failed_names+=("$name"); echo "   FAIL $name ($((SECONDS - start))s), last lines of build/logs/$name.log:"
     tail -n 40 "$log" | sed 's/^/   | /'
   fi
 }
 
 build_tree() { # dir compiler extra-cmake-args...
   local dir=$1 cc=$2; shift 2
+  progress "building $dir ($cc${*:+ $*})"
   cmake -S "$ROOT" -B "$dir" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Debug "$@" &&
     cmake --build "$dir" -j2
 }
+run_ctest() { # dir [env...]: the unit tests of a built tree
+  progress "running the unit tests in $1"
+  (cd "$1" && shift && env "$@" ctest --output-on-failure -j2)
+}
 
-unit_gcc()  { build_tree build/gcc gcc && (cd build/gcc && ctest --output-on-failure -j2); }
+unit_gcc()  { build_tree build/gcc gcc && run_ctest build/gcc; }
 # TLS is optional at build time: everything builds and passes without OpenSSL
 nossl() { build_tree build/nossl gcc -DPOSTIE_WITH_OPENSSL=OFF &&
-          ! grep -rq 'libssl' build/nossl/postie.pc && (cd build/nossl && ctest --output-on-failure -j2); }
+          ! grep -rq 'libssl' build/nossl/postie.pc && run_ctest build/nossl; }
 unit_asan() { build_tree build/asan clang -DPOSTIE_SANITIZE=ON &&
-              (cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j2); }
+              run_ctest build/asan ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1; }
 
 fuzz_smoke() {
   build_tree build/fuzz clang -DPOSTIE_BUILD_FUZZ=ON -DPOSTIE_SANITIZE=ON -DPOSTIE_BUILD_TESTS=ON || return 1
-  local f name corpus rc=0 n=0
+  local f name corpus rc=0 n=0 total
+  total=$(find tests/fuzz -maxdepth 1 -name 'fuzz_*.c' | wc -l)
   for f in tests/fuzz/fuzz_*.c; do
     [ -e "$f" ] || continue
     name=$(basename "$f" .c); corpus=tests/fuzz/corpus/${name#fuzz_}
     [ -d "$corpus" ] || { echo "missing corpus $corpus"; rc=1; continue; }
     local work; work=$(mktemp -d)
     echo "-- $name (${FUZZ_SECONDS}s over $corpus)"
+    progress "fuzz $((n + 1))/$total: $name (${FUZZ_SECONDS} s)"
     if ! build/fuzz/tests/$name -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
          -print_final_stats=1 -artifact_prefix="$LOGS/$name-" "$work" "$corpus" 2>&1 | tail -n 15; then
       rc=1
@@ -75,9 +92,19 @@ scripted_all() {
   return $rc
 }
 stage scripted scripted_all
-stage interop  bash tests/interop/run.sh build/gcc
+# the interop programs' names as they start, on the terminal too
+interop_all() {
+  bash tests/interop/run.sh build/gcc | while IFS= read -r line; do
+    printf '%s\n' "$line"
+    case $line in "== "*) progress "interop: ${line#== }" ;; teststack:*) progress "$line" ;; esac
+  done
+  return "${PIPESTATUS[0]}"
+}
+stage interop  interop_all
 
 echo
 echo "Postie test summary: ${passed} stages passed, ${failed} failed${failed_names:+ (${failed_names[*]})}"
+echo "Logs: build/logs/<stage>.log (one per stage); the interop programs' in build/gcc/logs/interop-*.log"
+for f in ${failed_names[@]+"${failed_names[@]}"}; do echo "  failed: build/logs/$f.log"; done
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]

@@ -11,17 +11,22 @@
 #                                            as LF); prints each new file's path
 #   teststack.sh reset  DIR USERADDR         empty that user's mailbox
 #
-# DIR is a folder under the build folder (e.g. build/gcc/stack). Only
-# loopback addresses are ever bound, and Postfix never delivers anywhere but
-# into DIR: mail relayed to other domains is discarded.
+# DIR is a folder of its own under the build folder (e.g. build/gcc/stack),
+# wherever the clone is (a home folder of mode 0700 too). The servers' files
+# live in a private folder /var/tmp/postie-stack.XXXXXXXXXX that start makes
+# (the daemons' users can reach it; named in DIR/env as STACK_RUNTIME) and
+# stop removes, copying the servers' logs to DIR/log. Only loopback addresses
+# are ever bound, and Postfix never delivers anywhere but into that folder:
+# mail relayed to other domains is discarded.
 #
 # Ports come from STACK_PORT_BASE (default 21100):
 #   POP3 base+10 (STLS offered), SMTP base+25 (STARTTLS offered),
 #   SMTPS base+65 (implicit TLS), SMTPS with an expired certificate base+66,
 #   POP3S base+95 (implicit TLS); submission base+87 stays reserved.
 # Certificates: a throw-away CA and server certificates for localhost,
-# 127.0.0.1 and ::1, made at every start by tests/tls/gen-certs.sh into
-# DIR/conf/tls (never committed); DIR/env names the CA file.
+# 127.0.0.1 and ::1, made at every start by tests/tls/gen-certs.sh (never
+# committed); the keys stay in the runtime folder, the certificates are
+# copied to DIR/tls, and DIR/env names the CA file.
 #
 # Must run as root (the daemons drop to their own users; the Maildirs belong
 # to Debian's `mail` user, uid 8). Needs dovecot-core, dovecot-pop3d, postfix
@@ -57,20 +62,48 @@ set_ports() {
   POP3S_PORT=$((base + 95))          # implicit TLS
 }
 
-# Paths of one stack. Unix socket paths are limited to 108 bytes, and both
-# servers use some by absolute path (Postfix's postlog socket, Dovecot's auth
-# socket for Postfix): when DIR is long, the configuration reaches it through
-# a short symlink in /tmp (removed by stop).
+# Paths of one stack. DIR (D) is the caller's folder, usually under the
+# build folder of a clone: anywhere a user can clone, a home folder of mode
+# 0700 included. The daemons run as their own users (postfix, dovecot,
+# dovenull, mail) and cannot enter such a folder, so everything they open
+# (configuration they read after dropping privileges, queues, state, logs,
+# sockets, Maildirs) lives in a private runtime folder made by `start` with
+# mktemp under /var/tmp (RUNTIME_PARENT), mode 0755, owned by root. Its path is
+# recorded in DIR/runtime and DIR/env; `stop` copies its logs to DIR/log and
+# removes it. The path is short, so the Unix sockets (limit 108 bytes) fit.
+# DIR keeps only what root reads: env, runtime, log/ (after stop), tls/ (the
+# CA and server certificates, without keys, for the clients).
+RUNTIME_PARENT=${STACK_RUNTIME_PARENT:-/var/tmp}
+
+# Refuses a DIR that is a system folder, saying why (start writes env,
+# runtime, log/ and tls/ into DIR, and removes earlier ones).
+check_dir() {
+  local d=$1
+  case $d in
+    /|/bin|/boot|/dev|/etc|/home|/lib|/lib32|/lib64|/libx32|/media|/mnt|/opt|/proc|/root|/run|/sbin|/srv|/sys|/tmp|/usr|/usr/*bin|/usr/lib*|/usr/include|/usr/share|/usr/local|/usr/src|/var)
+      die "refusing DIR=$d: the stack writes its env, logs and certificates into DIR and removes earlier ones there, so DIR must be a folder of its own (e.g. BUILD/stack), not a system folder" ;;
+    /bin/*|/boot/*|/dev/*|/etc/*|/lib*/*|/proc/*|/run/*|/sbin/*|/sys/*|/usr/bin/*|/usr/sbin/*|/usr/lib*/*|/usr/include/*|/usr/share/*)
+      die "refusing DIR=$d: it is inside a system folder; put the stack under your build folder (e.g. BUILD/stack)" ;;
+  esac
+}
+
 set_paths() {
   [ -n "$1" ] || usage
-  mkdir -p "$1"
+  case $1 in /*) check_dir "$1" ;; esac
+  mkdir -p "$1" || die "cannot create DIR=$1"
   D=$(cd "$1" && pwd -P)
-  case $D in /|/etc|/etc/*|/usr|/usr/*|/var|/bin|/sbin|/lib*|/root|/home) die "refusing DIR=$D";; esac
-  if [ ${#D} -le 60 ]; then
-    R=$D
-  else
-    R=/tmp/postie-stack-$(printf '%s' "$D" | cksum | cut -d' ' -f1)
+  check_dir "$D"
+  R=""
+  if [ -f "$D/runtime" ]; then
+    R=$(cat "$D/runtime")
+    runtime_ok "$R" || die "$D/runtime names '$R', which is not a runtime folder made by this script; remove that file"
+  elif [ -f "$D/conf/dovecot.conf" ]; then
+    R=$D   # a stack started by an earlier version of this script, in DIR itself
   fi
+  runtime_paths
+}
+
+runtime_paths() {
   CONF=$R/conf
   LOG=$R/log
   RUN=$R/run            # Dovecot base_dir
@@ -81,14 +114,47 @@ set_paths() {
   TLSDIR=$R/conf/tls    # CA, server certificates and keys (gen-certs.sh)
 }
 
-# The short name, when one is used, is a symlink to DIR.
-link_root() {
-  [ "$R" = "$D" ] && return 0
-  if [ -L "$R" ] || [ ! -e "$R" ]; then ln -sfn "$D" "$R"; else die "$R exists and is not a symlink"; fi
+# A runtime folder this script made: a real folder named
+# RUNTIME_PARENT/postie-stack.XXXXXXXXXX owned by root.
+runtime_ok() {
+  case $1 in "$RUNTIME_PARENT"/postie-stack.??????????) ;; *) return 1 ;; esac
+  [ -d "$1" ] && [ ! -L "$1" ] && [ "$(stat -c %u "$1")" = 0 ]
 }
-unlink_root() {
-  [ "$R" != "$D" ] && [ -L "$R" ] && [ "$(readlink "$R")" = "$D" ] && rm -f "$R"
-  return 0
+
+# Every folder on the way to RUNTIME_PARENT must let the daemons' users in.
+check_runtime_parent() {
+  local p=$RUNTIME_PARENT
+  [ -d "$p" ] || die "no folder $p for the servers' runtime files (set STACK_RUNTIME_PARENT to a folder every user can enter)"
+  while :; do
+    [ "$(( 0$(stat -c %a "$p") & 01 ))" -ne 0 ] ||
+      die "$p is not enterable by other users (mode $(stat -c %a "$p")): the servers, which run as postfix, dovecot and mail, could not reach their files there; set STACK_RUNTIME_PARENT to a folder every user can enter"
+    [ "$p" = / ] && break
+    p=$(dirname "$p")
+  done
+}
+
+# Makes a fresh runtime folder and records it in DIR/runtime.
+make_runtime() {
+  check_runtime_parent
+  R=$(mktemp -d "$RUNTIME_PARENT/postie-stack.XXXXXXXXXX") || die "cannot create a folder in $RUNTIME_PARENT"
+  chmod 0755 "$R"
+  printf '%s\n' "$R" > "$D/runtime"
+  runtime_paths
+}
+
+# Keeps the logs in DIR/log, then removes the runtime folder and its record.
+remove_runtime() {
+  [ -n "$R" ] || return 0
+  if [ "$R" != "$D" ] && runtime_ok "$R"; then
+    if [ -d "$LOG" ]; then
+      rm -rf "$D/log"
+      cp -r "$LOG" "$D/log" 2>/dev/null || true
+    fi
+    rm -rf "$R"
+  fi
+  rm -f "$D/runtime"
+  R=""
+  runtime_paths
 }
 
 have_ipv6() {
@@ -326,6 +392,8 @@ write_env() {
   [ "$IPV6" = 1 ] && host6="::1"
   {
     echo "# Written by scripts/teststack.sh start; source it from sh/bash."
+    echo "# The servers' files (Maildirs, logs) are in STACK_RUNTIME while the"
+    echo "# stack runs; stop removes it and copies the logs to STACK_DIR/log."
     echo "STACK_DIR='$D'"
     echo "STACK_SCRIPT='$SCRIPT'"
     echo "STACK_HOST=127.0.0.1"
@@ -336,9 +404,10 @@ write_env() {
     echo "SMTPS_PORT=$SMTPS_PORT"
     echo "SMTPS_EXPIRED_PORT=$SMTPS_EXPIRED_PORT"
     echo "TLS_SERVER_NAME=localhost"
-    echo "TLS_CA='$D/conf/tls/ca.pem'"
-    echo "TLS_OTHER_CA='$D/conf/tls/other-ca.pem'"
-    echo "TLS_SERVER_CERT='$D/conf/tls/server.pem'"
+    echo "STACK_RUNTIME='$R'"
+    echo "TLS_CA='$D/tls/ca.pem'"
+    echo "TLS_OTHER_CA='$D/tls/other-ca.pem'"
+    echo "TLS_SERVER_CERT='$D/tls/server.pem'"
     echo "DOMAIN=$DOMAIN"
     local i=1 a name pass
     for a in "${ACCOUNTS[@]}"; do
@@ -346,20 +415,20 @@ write_env() {
       if [ "$name" = sink ]; then
         echo "SINK=$name@$DOMAIN"
         echo "SINK_PASS='$pass'"
-        echo "MAILDIR_SINK='$D/mail/$DOMAIN/$name/Maildir'"
+        echo "MAILDIR_SINK='$MAILROOT/$DOMAIN/$name/Maildir'"
       else
         echo "USER$i=$name@$DOMAIN"
         echo "PASS$i='$pass'"
-        echo "MAILDIR$i='$D/mail/$DOMAIN/$name/Maildir'"
+        echo "MAILDIR$i='$MAILROOT/$DOMAIN/$name/Maildir'"
         i=$((i + 1))
       fi
     done
     echo "UNKNOWN_USER=nobody@$DOMAIN"
     echo "RECIPIENT_DELIMITER=+"
     echo "SMTP_MAX_SIZE=$MAX_MESSAGE"
-    echo "DOVECOT_LOG='$D/log/dovecot.log'"
-    echo "POSTFIX_LOG='$D/log/postfix.log'"
-    echo "export STACK_DIR STACK_SCRIPT STACK_HOST STACK_HOST6 POP3_PORT SMTP_PORT DOMAIN"
+    echo "DOVECOT_LOG='$LOG/dovecot.log'"
+    echo "POSTFIX_LOG='$LOG/postfix.log'"
+    echo "export STACK_RUNTIME STACK_DIR STACK_SCRIPT STACK_HOST STACK_HOST6 POP3_PORT SMTP_PORT DOMAIN"
     echo "export POP3S_PORT SMTPS_PORT SMTPS_EXPIRED_PORT TLS_SERVER_NAME TLS_CA TLS_OTHER_CA TLS_SERVER_CERT"
     echo "export USER1 PASS1 MAILDIR1 USER2 PASS2 MAILDIR2 SINK SINK_PASS MAILDIR_SINK"
     echo "export UNKNOWN_USER RECIPIENT_DELIMITER SMTP_MAX_SIZE DOVECOT_LOG POSTFIX_LOG"
@@ -377,8 +446,8 @@ make_maildir() { # path: an empty Maildir owned by the mail user
 
 pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 
-dovecot_pid() { [ -f "$RUN/master.pid" ] && cat "$RUN/master.pid" || true; }
-postfix_pid() { [ -f "$SPOOL/pid/master.pid" ] && tr -d ' \n' < "$SPOOL/pid/master.pid" || true; }
+dovecot_pid() { [ -n "$R" ] && [ -f "$RUN/master.pid" ] && cat "$RUN/master.pid" || true; }
+postfix_pid() { [ -n "$R" ] && [ -f "$SPOOL/pid/master.pid" ] && tr -d ' \n' < "$SPOOL/pid/master.pid" || true; }
 
 wait_gone() { # pid seconds
   local i=0
@@ -446,6 +515,7 @@ wait_ready() { # seconds
 
 stop_stack() {
   local p
+  [ -n "$R" ] || return 0   # nothing was started in DIR
   p=$(postfix_pid)
   if pid_alive "$p"; then
     [ -f "$CONF/postfix/main.cf" ] &&
@@ -459,13 +529,25 @@ stop_stack() {
   fi
 }
 
+# A failed start leaves nothing running and no runtime folder; the logs stay
+# in DIR/log.
+start_failed() {
+  stop_stack
+  remove_runtime
+  die "$1 (the servers' logs: $D/log)"
+}
+
 start_stack() {
   stop_stack
-  # A fresh stack every time: configuration, queues, logs and mailboxes.
-  rm -rf "$D/conf" "$D/log" "$D/spool" "$D/pfdata" "$D/state" "$D/mail" "$D/run" "$D/env"
-  link_root
+  remove_runtime
+  # A fresh stack every time: configuration, queues, logs and mailboxes, in
+  # a new runtime folder the daemons can reach (see set_paths).
+  rm -rf "$D/log" "$D/tls" "$D/env"
+  # what an earlier version of this script kept in DIR itself
+  rm -rf "$D/conf" "$D/spool" "$D/pfdata" "$D/state" "$D/mail" "$D/run"
+  make_runtime
   mkdir -p "$CONF" "$LOG" "$SPOOL" "$PFDATA" "$STATE" "$MAILROOT" "$RUN"
-  chmod 0755 "$D" "$CONF" "$LOG" "$SPOOL" "$MAILROOT" "$RUN"
+  chmod 0755 "$CONF" "$LOG" "$SPOOL" "$MAILROOT" "$RUN"
   chown postfix:postfix "$PFDATA"
 
   IPV6=0; have_ipv6 && IPV6=1
@@ -481,28 +563,29 @@ start_stack() {
   # Fresh certificates every start (the CA lives two days); keys stay here.
   mkdir -p "$TLSDIR"
   sh "$(dirname "$SCRIPT")/../tests/tls/gen-certs.sh" "$TLSDIR" > "$LOG/gen-certs.out" 2>&1 ||
-    { cat "$LOG/gen-certs.out" >&2; die "could not make the test certificates"; }
+    { cat "$LOG/gen-certs.out" >&2; start_failed "could not make the test certificates"; }
   chmod 0600 "$TLSDIR"/*.key
   chmod 0644 "$TLSDIR"/*.pem
+  # the clients' copy of the certificates (no keys), kept after stop
+  mkdir -p "$D/tls"
+  cp "$TLSDIR"/*.pem "$D/tls/"
 
   write_dovecot_conf
   write_postfix_conf
 
   dovecot -c "$CONF/dovecot.conf" > "$LOG/dovecot.out" 2>&1 < /dev/null ||
-    { cat "$LOG/dovecot.out" "$LOG/dovecot.log" >&2 2>/dev/null || true; die "dovecot did not start"; }
+    { cat "$LOG/dovecot.out" "$LOG/dovecot.log" >&2 2>/dev/null || true; start_failed "dovecot did not start"; }
   # postfix(1) reports start-up errors only to a terminal or to the log.
   if ! postfix -c "$CONF/postfix" start > "$LOG/postfix.out" 2>&1 < /dev/null; then
     cat "$LOG/postfix.out" >&2 || true
     tail -n 20 "$LOG/postfix.log" >&2 2>/dev/null || true
-    stop_stack
-    die "postfix did not start (try: script -qc 'postfix -c $CONF/postfix start' /dev/null)"
+    start_failed "postfix did not start"
   fi
 
   if ! wait_ready 30; then
     echo "teststack: servers did not answer within 30 s; logs:" >&2
     tail -n 20 "$LOG/dovecot.log" "$LOG/postfix.log" >&2 2>/dev/null || true
-    stop_stack
-    exit 1
+    start_failed "the servers did not answer"
   fi
   write_env
   echo "teststack: up in $D (POP3 $POP3_PORT, SMTP $SMTP_PORT, POP3S $POP3S_PORT, SMTPS $SMTPS_PORT$([ "$IPV6" = 1 ] && echo ', IPv4+IPv6' || echo ', IPv4 only'))"
@@ -529,8 +612,9 @@ maildir_of() { # user@domain -> its Maildir (must exist)
   case $addr in *@*) ;; *) die "not a full address: $addr";; esac
   local_part=${addr%@*}; dom=${addr##*@}
   case $local_part$dom in *[!A-Za-z0-9._-]*|.*) die "unsupported address: $addr";; esac
-  [ -d "$D/mail/$dom/$local_part/Maildir/new" ] || die "no mailbox for $addr in $D"
-  echo "$D/mail/$dom/$local_part/Maildir"
+  [ -n "$R" ] || die "no stack runs in $D (start it first)"
+  [ -d "$MAILROOT/$dom/$local_part/Maildir/new" ] || die "no mailbox for $addr in $D"
+  echo "$MAILROOT/$dom/$local_part/Maildir"
 }
 
 deliver() { # user files...
@@ -588,7 +672,6 @@ cmd=$1
 set_ports
 set_paths "$2"
 shift 2
-[ -d "$D/conf" ] && link_root
 # A running stack keeps the ports it was started with.
 if [ "$cmd" != start ] && [ -f "$D/env" ]; then
   POP3_PORT=$(sed -n 's/^POP3_PORT=//p' "$D/env")
@@ -598,7 +681,7 @@ if [ "$cmd" != start ] && [ -f "$D/env" ]; then
 fi
 case $cmd in
   start)   [ $# -eq 0 ] || usage; start_stack ;;
-  stop)    [ $# -eq 0 ] || usage; stop_stack; unlink_root; echo "teststack: stopped ($D)" ;;
+  stop)    [ $# -eq 0 ] || usage; stop_stack; remove_runtime; echo "teststack: stopped ($D; logs in $D/log)" ;;
   status)  [ $# -eq 0 ] || usage; status_stack ;;
   deliver) [ $# -ge 2 ] || usage; deliver "$@" ;;
   reset)   [ $# -eq 1 ] || usage; reset_box "$1" ;;

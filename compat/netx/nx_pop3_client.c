@@ -599,3 +599,18 @@ UINT nx_pop3_client_delete(NX_POP3_CLIENT *client_ptr)
     memset(client_ptr, 0, sizeof *client_ptr);
     return NX_SUCCESS;
 }
+
+/* ---- the guide's prose names (nxd_pop3_client.h) --------------------------- */
+
+UINT nx_pop3_client_get_mail_item(NX_POP3_CLIENT *client_ptr, UINT mail_item, ULONG *item_size)
+{
+    return nx_pop3_client_mail_item_get(client_ptr, mail_item, item_size);
+}
+
+UINT nx_pop3_client_mail_item_get_message_data(NX_POP3_CLIENT *client_ptr,
+                                               NX_PACKET **recv_packet_ptr,
+                                               ULONG *bytes_retrieved, UINT *final_packet)
+{
+    return nx_pop3_client_mail_item_message_get(client_ptr, recv_packet_ptr, bytes_retrieved,
+                                                final_packet);
+}

@@ -538,3 +538,12 @@ UINT nx_smtp_client_delete(NX_SMTP_CLIENT *client_ptr)
     memset(client_ptr, 0, sizeof *client_ptr);
     return NX_SUCCESS;
 }
+
+/* ---- the guide's prose name (nxd_smtp_client.h) ---------------------------- */
+
+UINT nx_smtp_client_mail(NX_SMTP_CLIENT *client_ptr, CHAR *recipient_address, UINT priority,
+                         CHAR *subject, CHAR *mail_body, UINT mail_body_length)
+{
+    return nx_smtp_mail_send(client_ptr, recipient_address, priority, subject, mail_body,
+                             mail_body_length);
+}

@@ -44,6 +44,10 @@
 
 /* ---- small helpers ---------------------------------------------------- */
 
+/* postie_openssl.error_stage: where error_text was set. 0: by send/recv
+ * (or nothing failed). */
+enum { STAGE_IO = 0, STAGE_SETUP = 1, STAGE_HANDSHAKE = 2 };
+
 static void set_text(postie_openssl *t, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
@@ -261,7 +265,18 @@ static void free_openssl(postie_openssl *t)
     }
 }
 
+static postie_status init(postie_openssl *t, int fd, const postie_openssl_options *opts);
+
 postie_status postie_openssl_init(postie_openssl *t, int fd, const postie_openssl_options *opts)
+{
+    postie_status st = init(t, fd, opts);
+    if (st != POSTIE_OK && t != NULL) {
+        t->error_stage = STAGE_SETUP;
+    }
+    return st;
+}
+
+static postie_status init(postie_openssl *t, int fd, const postie_openssl_options *opts)
 {
     SSL_CTX *ctx;
     BIO *bio;
@@ -408,34 +423,68 @@ void postie_openssl_close(postie_openssl *t)
 
 /* ---- verification ------------------------------------------------------- */
 
+/* " (not valid after 2026-12-04 10:00 UTC)" for cert's notAfter (or
+ * notBefore) date, or "" when it cannot be read. */
+static void cert_date(X509 *cert, int not_after, char *out, size_t cap)
+{
+    const ASN1_TIME *at;
+    struct tm tm;
+
+    out[0] = '\0';
+    if (cert == NULL) {
+        return;
+    }
+    at = not_after ? X509_get0_notAfter(cert) : X509_get0_notBefore(cert);
+    memset(&tm, 0, sizeof tm);
+    if (at != NULL && ASN1_TIME_to_tm(at, &tm) == 1) {
+        char date[40];
+        if (strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", &tm) > 0) {
+            snprintf(out, cap, " (not valid %s %s)", not_after ? "after" : "before", date);
+        }
+    }
+}
+
+/* The error text and reason for a failed chain or name check: each reason
+ * said once, in our words; OpenSSL's own text only where ours has none. */
 static void describe_verify_error(postie_openssl *t, long code, const char *name)
 {
-    const char *ossl = X509_verify_cert_error_string(code);
+    char date[POSTIE_OPENSSL_ERROR_TEXT_MAX];
+
+    /* verify_cb left the date of an expired / not yet valid certificate */
+    memcpy(date, t->error_text, sizeof date);
+    date[sizeof date - 1] = '\0';
 
     switch (code) {
     case X509_V_ERR_HOSTNAME_MISMATCH:
+        t->verify_reason = POSTIE_OPENSSL_VERIFY_NAME_MISMATCH;
         set_text(t, "host name mismatch: the certificate is not valid for host name '%s'", name);
         break;
     case X509_V_ERR_IP_ADDRESS_MISMATCH:
+        t->verify_reason = POSTIE_OPENSSL_VERIFY_NAME_MISMATCH;
         set_text(t, "host name mismatch: the certificate is not valid for IP address '%s'", name);
         break;
     case X509_V_ERR_CERT_HAS_EXPIRED:
-        set_text(t, "certificate has expired (%s)", ossl);
+        t->verify_reason = POSTIE_OPENSSL_VERIFY_EXPIRED;
+        set_text(t, "certificate has expired%s", date);
         break;
     case X509_V_ERR_CERT_NOT_YET_VALID:
-        set_text(t, "certificate is not yet valid (%s)", ossl);
+        t->verify_reason = POSTIE_OPENSSL_VERIFY_NOT_YET_VALID;
+        set_text(t, "certificate is not yet valid%s", date);
         break;
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-        set_text(t, "self-signed certificate, not trusted (%s)", ossl);
+        t->verify_reason = POSTIE_OPENSSL_VERIFY_SELF_SIGNED;
+        set_text(t, "self-signed certificate, not trusted");
         break;
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-        set_text(t, "unknown CA: the issuer is not in the trust store (%s)", ossl);
+        t->verify_reason = POSTIE_OPENSSL_VERIFY_UNKNOWN_CA;
+        set_text(t, "unknown CA: the certificate's issuer is not in the trust store");
         break;
     default:
-        set_text(t, "certificate verification failed (%s)", ossl);
+        t->verify_reason = POSTIE_OPENSSL_VERIFY_OTHER;
+        set_text(t, "certificate verification failed: %s", X509_verify_cert_error_string(code));
         break;
     }
 }
@@ -495,6 +544,13 @@ static int verify_cb(int preverify_ok, X509_STORE_CTX *store)
     }
     verify = !t->opts.insecure_skip_verify && !t->opts.pin_replaces_chain;
     if (verify && !preverify_ok) {
+        int e = X509_STORE_CTX_get_error(store);
+        if (e == X509_V_ERR_CERT_HAS_EXPIRED || e == X509_V_ERR_CERT_NOT_YET_VALID) {
+            /* the certificate's date, for describe_verify_error() (the
+             * session keeps no peer certificate after a refusal) */
+            cert_date(X509_STORE_CTX_get_current_cert(store), e == X509_V_ERR_CERT_HAS_EXPIRED,
+                      t->error_text, sizeof t->error_text);
+        }
         return 0; /* chain, expiry or name error: reported from the verify result */
     }
     if (t->opts.pin_kind != POSTIE_OPENSSL_PIN_NONE && X509_STORE_CTX_get_error_depth(store) == 0) {
@@ -510,6 +566,7 @@ static int verify_cb(int preverify_ok, X509_STORE_CTX *store)
         }
         if (len <= 0 || der == NULL) {
             t->pin_failed = 1;
+            t->verify_reason = POSTIE_OPENSSL_VERIFY_PIN_MISMATCH;
             set_text(t, "pin mismatch: cannot encode the server certificate");
             X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
             return 0;
@@ -520,6 +577,7 @@ static int verify_cb(int preverify_ok, X509_STORE_CTX *store)
             char hex[2 * POSTIE_SHA256_DIGEST_LEN + 1];
             hex_colon(got, sizeof got, hex);
             t->pin_failed = 1;
+            t->verify_reason = POSTIE_OPENSSL_VERIFY_PIN_MISMATCH;
             set_text(t, "pin mismatch: the server's %s has SHA-256 %s",
                      t->opts.pin_kind == POSTIE_OPENSSL_PIN_CERT ? "certificate" : "public key", hex);
             X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
@@ -554,9 +612,12 @@ postie_status postie_openssl_start(postie_openssl *t, const char *server_name)
     }
     if (t->failed) {
         set_text(t, "an earlier TLS failure made the connection unusable");
+        t->error_stage = STAGE_HANDSHAKE;
         return POSTIE_ERR_STATE;
     }
+    t->verify_reason = POSTIE_OPENSSL_VERIFY_NONE;
     st = handshake(t, server_name);
+    t->error_stage = st != POSTIE_OK ? STAGE_HANDSHAKE : STAGE_IO;
     if (st != POSTIE_OK && st != POSTIE_ERR_STATE && st != POSTIE_ERR_PARAM) {
         t->failed = 1; /* never fall back to plain text */
     }
@@ -686,12 +747,14 @@ static postie_status handshake(postie_openssl *t, const char *server_name)
     if (t->opts.pin_kind != POSTIE_OPENSSL_PIN_NONE) {
         unsigned char got[POSTIE_SHA256_DIGEST_LEN];
         if (pin_of(t->ssl, t->opts.pin_kind, got) != POSTIE_OK) {
+            t->verify_reason = POSTIE_OPENSSL_VERIFY_PIN_MISMATCH;
             set_text(t, "pin mismatch: cannot read the server certificate");
             return POSTIE_ERR_TLS_VERIFY;
         }
         if (!postie_ct_equal(got, t->opts.pin_sha256, sizeof got)) {
             char hex[2 * POSTIE_SHA256_DIGEST_LEN + 1];
             hex_colon(got, sizeof got, hex);
+            t->verify_reason = POSTIE_OPENSSL_VERIFY_PIN_MISMATCH;
             set_text(t, "pin mismatch: the server's %s has SHA-256 %s",
                      t->opts.pin_kind == POSTIE_OPENSSL_PIN_CERT ? "certificate" : "public key", hex);
             return POSTIE_ERR_TLS_VERIFY;
@@ -765,6 +828,7 @@ long postie_openssl_send(postie_openssl *t, const void *buf, size_t len, unsigne
         len = (size_t)LONG_MAX;
     }
     t->error_text[0] = '\0';
+    t->error_stage = STAGE_IO;
     postie_posix_deadline_after(&deadline, timeout_ms);
     if (!t->active) {
         return plain_send(t, buf, len, &deadline);
@@ -811,6 +875,7 @@ long postie_openssl_recv(postie_openssl *t, void *buf, size_t len, unsigned time
         len = (size_t)LONG_MAX;
     }
     t->error_text[0] = '\0';
+    t->error_stage = STAGE_IO;
     postie_posix_deadline_after(&deadline, timeout_ms);
     if (!t->active) {
         return plain_recv(t, buf, len, &deadline);
@@ -850,6 +915,26 @@ long postie_openssl_recv(postie_openssl *t, void *buf, size_t len, unsigned time
 const char *postie_openssl_error_text(const postie_openssl *t)
 {
     return t != NULL ? t->error_text : "";
+}
+
+const char *postie_openssl_error_where(const postie_openssl *t)
+{
+    if (t == NULL || t->error_text[0] == '\0') {
+        return "";
+    }
+    switch (t->error_stage) {
+    case STAGE_SETUP:
+        return "TLS set-up";
+    case STAGE_HANDSHAKE:
+        return "TLS handshake";
+    default:
+        return "TLS connection";
+    }
+}
+
+postie_openssl_verify_reason postie_openssl_refusal_reason(const postie_openssl *t)
+{
+    return t != NULL ? (postie_openssl_verify_reason)t->verify_reason : POSTIE_OPENSSL_VERIFY_NONE;
 }
 
 /* ---- transport glue ----------------------------------------------------- */

@@ -26,6 +26,7 @@ PROGRAMS=(
   tools_hostile
   netx_tls_interop
   demo
+  stack_private_dir
 )
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }

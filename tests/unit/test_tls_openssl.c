@@ -358,8 +358,27 @@ static void round_trip(postie_openssl *t, server *s)
     assert_string_equal(s->line, "hello\r\n");
 }
 
+/* A reason is said once: no run of 12 characters appears twice in the text
+ * (e.g. not "certificate has expired (certificate has expired)"). */
+static void assert_no_repeat(const char *text)
+{
+    size_t n = strlen(text), i;
+    for (i = 0; i + 12 <= n; i++) {
+        char run[13];
+        memcpy(run, text + i, 12);
+        run[12] = '\0';
+        if (strstr(text + i + 1, run) != NULL) {
+            fail_msg("error text repeats \"%s\": \"%s\"", run, text);
+        }
+    }
+}
+
+/* The handshake to a server with cert/key fails verification; the text
+ * mentions `reason`, says it once, the failure is placed in the handshake
+ * and classified as `why`. */
 static void expect_verify_failure(const char *cert, const char *key, const char *name,
-                                  const postie_openssl_options *o, const char *reason)
+                                  const postie_openssl_options *o, const char *reason,
+                                  postie_openssl_verify_reason why)
 {
     server s;
     postie_openssl t;
@@ -369,8 +388,14 @@ static void expect_verify_failure(const char *cert, const char *key, const char 
     if (strstr(postie_openssl_error_text(&t), reason) == NULL) {
         fail_msg("error text \"%s\" does not mention \"%s\"", postie_openssl_error_text(&t), reason);
     }
+    assert_no_repeat(postie_openssl_error_text(&t));
+    assert_string_equal(postie_openssl_error_where(&t), "TLS handshake");
+    assert_int_equal(postie_openssl_refusal_reason(&t), why);
     /* no plain-text fallback after a failure */
     assert_int_equal(postie_openssl_send(&t, "x", 1, 100), POSTIE_ERR_STATE);
+    /* ... and that refusal keeps what was said about the handshake */
+    assert_string_equal(postie_openssl_error_where(&t), "TLS handshake");
+    assert_int_equal(postie_openssl_refusal_reason(&t), why);
     postie_openssl_close(&t);
     server_join(&s);
     assert_false(s.handshake_ok);
@@ -418,6 +443,8 @@ static void test_verified_round_trip_by_name(void **state)
     server_start(&s, MODE_TLS_ECHO, CERT("server.pem"), CERT("server.key"));
     assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_OK);
     assert_string_equal(postie_openssl_error_text(&t), "");
+    assert_string_equal(postie_openssl_error_where(&t), "");
+    assert_int_equal(postie_openssl_refusal_reason(&t), POSTIE_OPENSSL_VERIFY_NONE);
     round_trip(&t, &s);
 }
 
@@ -474,12 +501,13 @@ static void test_wrong_host_name(void **state)
     opts_ca(&o);
     /* certificate for wrong.example, we connect to "localhost" */
     expect_verify_failure(CERT("wrong.pem"), CERT("wrong.key"), "localhost", &o,
-                          "not valid for host name 'localhost'");
+                          "host name mismatch: the certificate is not valid for host name 'localhost'",
+                          POSTIE_OPENSSL_VERIFY_NAME_MISMATCH);
     /* right certificate, but we asked for another name / address */
     expect_verify_failure(CERT("server.pem"), CERT("server.key"), "mail.example.org", &o,
-                          "'mail.example.org'");
+                          "'mail.example.org'", POSTIE_OPENSSL_VERIFY_NAME_MISMATCH);
     expect_verify_failure(CERT("server.pem"), CERT("server.key"), "127.0.0.2", &o,
-                          "not valid for IP address '127.0.0.2'");
+                          "not valid for IP address '127.0.0.2'", POSTIE_OPENSSL_VERIFY_NAME_MISMATCH);
 }
 
 static void test_expired(void **state)
@@ -487,7 +515,8 @@ static void test_expired(void **state)
     postie_openssl_options o;
     (void)state;
     opts_ca(&o);
-    expect_verify_failure(CERT("expired.pem"), CERT("expired.key"), "localhost", &o, "expired");
+    expect_verify_failure(CERT("expired.pem"), CERT("expired.key"), "localhost", &o,
+                          "certificate has expired (not valid after 20", POSTIE_OPENSSL_VERIFY_EXPIRED);
 }
 
 static void test_unknown_ca(void **state)
@@ -495,13 +524,17 @@ static void test_unknown_ca(void **state)
     postie_openssl_options o;
     (void)state;
     opts_ca(&o);
-    expect_verify_failure(CERT("self.pem"), CERT("self.key"), "localhost", &o, "self-signed");
+    expect_verify_failure(CERT("self.pem"), CERT("self.key"), "localhost", &o,
+                          "self-signed certificate, not trusted", POSTIE_OPENSSL_VERIFY_SELF_SIGNED);
     o.ca_file = CERT("other-ca.pem");
-    expect_verify_failure(CERT("server.pem"), CERT("server.key"), "localhost", &o, "unknown CA");
+    expect_verify_failure(CERT("server.pem"), CERT("server.key"), "localhost", &o,
+                          "unknown CA: the certificate's issuer is not in the trust store",
+                          POSTIE_OPENSSL_VERIFY_UNKNOWN_CA);
     /* the system trust store (the default) does not know our test CA either */
     postie_openssl_options_init(&o);
     o.handshake_timeout_ms = IO_TIMEOUT;
-    expect_verify_failure(CERT("server.pem"), CERT("server.key"), "localhost", &o, "unknown CA");
+    expect_verify_failure(CERT("server.pem"), CERT("server.key"), "localhost", &o, "unknown CA",
+                          POSTIE_OPENSSL_VERIFY_UNKNOWN_CA);
 }
 
 static void test_pin_match(void **state)
@@ -540,6 +573,8 @@ static void test_pin_mismatch(void **state)
         server_start(&s, MODE_TLS_ECHO, CERT("server.pem"), CERT("server.key"));
         assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_ERR_TLS_VERIFY);
         assert_non_null(strstr(postie_openssl_error_text(&t), "pin mismatch"));
+        assert_int_equal(postie_openssl_refusal_reason(&t), POSTIE_OPENSSL_VERIFY_PIN_MISMATCH);
+        assert_string_equal(postie_openssl_error_where(&t), "TLS handshake");
         assert_int_equal(postie_openssl_send(&t, "x", 1, 100), POSTIE_ERR_STATE);
         postie_openssl_close(&t);
         server_join(&s);
@@ -563,7 +598,8 @@ static void test_pin_mismatch(void **state)
     opts_ca(&o);
     o.pin_kind = POSTIE_OPENSSL_PIN_CERT;
     openssl_pin(CERT("self.pem"), POSTIE_OPENSSL_PIN_CERT, o.pin_sha256);
-    expect_verify_failure(CERT("self.pem"), CERT("self.key"), "localhost", &o, "self-signed");
+    expect_verify_failure(CERT("self.pem"), CERT("self.key"), "localhost", &o, "self-signed",
+                          POSTIE_OPENSSL_VERIFY_SELF_SIGNED);
 }
 
 static void test_pin_replaces_chain(void **state)
@@ -583,7 +619,8 @@ static void test_pin_replaces_chain(void **state)
     round_trip(&t, &s);
     /* ...but then the pin must match */
     o.pin_sha256[0] ^= 1;
-    expect_verify_failure(CERT("self.pem"), CERT("self.key"), "localhost", &o, "pin mismatch");
+    expect_verify_failure(CERT("self.pem"), CERT("self.key"), "localhost", &o, "pin mismatch",
+                          POSTIE_OPENSSL_VERIFY_PIN_MISMATCH);
 }
 
 static void test_insecure_accepts_self_signed(void **state)
@@ -876,6 +913,10 @@ static void test_init_parameters(void **state)
     postie_openssl_options_init(&o);
     o.client_cert_file = CERT("client.pem"); /* key missing */
     assert_int_equal(postie_openssl_init(&t, fds[0], &o), POSTIE_ERR_PARAM);
+    assert_string_equal(postie_openssl_error_where(&t), "TLS set-up");
+    assert_int_equal(postie_openssl_refusal_reason(&t), POSTIE_OPENSSL_VERIFY_NONE);
+    assert_string_equal(postie_openssl_error_where(NULL), "");
+    assert_int_equal(postie_openssl_refusal_reason(NULL), POSTIE_OPENSSL_VERIFY_NONE);
     postie_openssl_options_init(&o);
     o.pin_replaces_chain = 1; /* no pin */
     assert_int_equal(postie_openssl_init(&t, fds[0], &o), POSTIE_ERR_PARAM);

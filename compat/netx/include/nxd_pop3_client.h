@@ -16,6 +16,12 @@
  *   nx_pop3_client_quit                              QUIT (commits deletions), close
  *   nx_pop3_client_delete                            close (no QUIT), forget
  *
+ * Chapter 1 of the NetX Duo POP3 client guide names two services in its
+ * prose differently from its reference section and code; both names are
+ * accepted (aliases with the same parameters and statuses, declared below):
+ *   nx_pop3_client_get_mail_item               = nx_pop3_client_mail_item_get
+ *   nx_pop3_client_mail_item_get_message_data  = nx_pop3_client_mail_item_message_get
+ *
  * Statuses every service may return besides those listed with it:
  *   NX_PTR_ERROR (a NULL pointer, or a client not created),
  *   NX_POP3_CLIENT_INVALID_STATE (the session is closed, or a message is
@@ -131,6 +137,14 @@ UINT nx_pop3_client_mail_item_get(NX_POP3_CLIENT *client_ptr, UINT mail_item, UL
  * again once packets are released; nothing is lost); connection statuses. */
 UINT nx_pop3_client_mail_item_message_get(NX_POP3_CLIENT *client_ptr, NX_PACKET **recv_packet_ptr,
                                           ULONG *bytes_retrieved, UINT *final_packet);
+/* The guide's prose names of the two services above (chapter 1: "using the
+ * nx_pop3_client_get_mail_item service", "call the
+ * nx_pop3_client_mail_item_get_message_data service"): the same services,
+ * same parameters and statuses. docs/netx-compat.md. */
+UINT nx_pop3_client_get_mail_item(NX_POP3_CLIENT *client_ptr, UINT mail_item, ULONG *item_size);
+UINT nx_pop3_client_mail_item_get_message_data(NX_POP3_CLIENT *client_ptr,
+                                               NX_PACKET **recv_packet_ptr,
+                                               ULONG *bytes_retrieved, UINT *final_packet);
 /* DELE mail_index (done when the session ends with QUIT).
  * NX_SUCCESS, NX_POP3_CLIENT_INVALID_INDEX, NX_POP3_INVALID_MAIL_ITEM,
  * NX_POP3_SERVER_ERROR_STATUS (e.g. already deleted). */

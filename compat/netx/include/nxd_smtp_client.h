@@ -150,6 +150,11 @@ UINT nxd_smtp_client_create(NX_SMTP_CLIENT *client_ptr, NX_IP *ip_ptr,
  * way the connection is closed and the client is ready for the next call. */
 UINT nx_smtp_mail_send(NX_SMTP_CLIENT *client_ptr, CHAR *recipient_address, UINT priority,
                        CHAR *subject, CHAR *mail_body, UINT mail_body_length);
+/* The guide's prose name of nx_smtp_mail_send (chapter 1: "a recipient
+ * address in the nx_smtp_client_mail call"): the same service, same
+ * parameters and statuses. docs/netx-compat.md. */
+UINT nx_smtp_client_mail(NX_SMTP_CLIENT *client_ptr, CHAR *recipient_address, UINT priority,
+                         CHAR *subject, CHAR *mail_body, UINT mail_body_length);
 
 /* Forgets the client (the password is wiped). NX_SUCCESS, NX_PTR_ERROR,
  * NX_SMTP_CLIENT_NOT_INTIALIZED. */

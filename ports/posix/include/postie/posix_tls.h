@@ -96,6 +96,22 @@ typedef struct postie_openssl_options {
 
 #define POSTIE_OPENSSL_ERROR_TEXT_MAX 256
 
+/* Why postie_openssl_start() refused the server's certificate
+ * (postie_openssl_refusal_reason()). A program can add advice in its own
+ * terms: for UNKNOWN_CA and SELF_SIGNED, that a private CA (or the
+ * self-signed certificate itself) is trusted by giving its file as ca_file
+ * (the tools' --cafile), or that a pin authenticates a known server. */
+typedef enum postie_openssl_verify_reason {
+    POSTIE_OPENSSL_VERIFY_NONE = 0,      /* no certificate was refused */
+    POSTIE_OPENSSL_VERIFY_UNKNOWN_CA,    /* the chain leads to no trusted CA */
+    POSTIE_OPENSSL_VERIFY_SELF_SIGNED,   /* a self-signed server certificate */
+    POSTIE_OPENSSL_VERIFY_EXPIRED,       /* past its notAfter date */
+    POSTIE_OPENSSL_VERIFY_NOT_YET_VALID, /* before its notBefore date */
+    POSTIE_OPENSSL_VERIFY_NAME_MISMATCH, /* not issued for the host name / IP address */
+    POSTIE_OPENSSL_VERIFY_PIN_MISMATCH,  /* the pin does not match */
+    POSTIE_OPENSSL_VERIFY_OTHER          /* another reason (in the error text) */
+} postie_openssl_verify_reason;
+
 /* The transport context. Caller-owned; treat the fields as private. OpenSSL
  * keeps a pointer to it after postie_openssl_init(): do not move or copy it
  * until postie_openssl_close(). */
@@ -106,6 +122,8 @@ typedef struct postie_openssl {
     int peer_closed;                 /* the socket reached EOF */
     int failed;                      /* postie_openssl_start failed: no more I/O */
     int pin_failed;                  /* the pin check refused the certificate */
+    unsigned char error_stage;       /* where error_text was set (postie_openssl_error_where) */
+    unsigned char verify_reason;     /* a postie_openssl_verify_reason */
     struct ssl_ctx_st *ssl_ctx;
     struct ssl_st *ssl;
     struct bio_method_st *bio_method;
@@ -177,11 +195,29 @@ void postie_openssl_close(postie_openssl *t);
 /* Fills tr with send/recv/start_tls/close over t (ctx = t). */
 void postie_openssl_transport(postie_openssl *t, postie_transport *tr);
 
-/* Why the last call failed, as text (e.g. "certificate has expired", "host
- * name mismatch: certificate is not valid for 'x.example'", "pin mismatch:
- * ..."); "" when nothing failed. Never NULL; the string lives in t and
+/* Why the last call failed, as text, each reason said once (e.g.
+ * "certificate has expired (not valid after 2026-12-04 10:00 UTC)",
+ * "unknown CA: the certificate's issuer is not in the trust store",
+ * "host name mismatch: the certificate is not valid for host name 'x.example'",
+ * "pin mismatch: ..."); "" when nothing failed. It does not say where (see
+ * postie_openssl_error_where()). Never NULL; the string lives in t and
  * changes at the next call. */
 const char *postie_openssl_error_text(const postie_openssl *t);
+
+/* Where the failure of postie_openssl_error_text() happened, to put before
+ * it: "TLS set-up" (postie_openssl_init: options, files, OpenSSL),
+ * "TLS handshake" (postie_openssl_start, also when a client's STLS or
+ * STARTTLS called it: the certificate checks happen here), "TLS connection"
+ * (a later send or receive); "" when nothing failed. Never NULL; static
+ * strings. A program reports e.g. "TLS handshake with mail.example.org:
+ * certificate has expired (...)" rather than naming the protocol step
+ * (greeting, STLS) that was running. */
+const char *postie_openssl_error_where(const postie_openssl *t);
+
+/* Why the last postie_openssl_start() refused the certificate, or
+ * POSTIE_OPENSSL_VERIFY_NONE (no refusal, NULL t, or the failure was not a
+ * certificate check). Set together with POSTIE_ERR_TLS_VERIFY. */
+postie_openssl_verify_reason postie_openssl_refusal_reason(const postie_openssl *t);
 
 /* SHA-256 pin of the connected server's certificate or public key, for
  * showing to a user or recording a pin (out caller-owned, 32 bytes).
