@@ -144,4 +144,31 @@ for bad in "--ca $TLS_OTHER_CA --name $TLS_SERVER_NAME" "--ca $TLS_CA --name wro
   if [ $rc -ne 0 ] && [ "$nfail" -eq 4 ]; then ok "TLS sessions refused with ERR_TLS_VERIFY ($bad)"
   else notok "TLS sessions with $bad: exit $rc, $nfail of 4 refused with ERR_TLS_VERIFY"; sed 's/^/# /' "$WORK/bad"; fi
 done
+# The loop's clock: a server that accepts and never speaks fails every
+# session with ERR_TIMEOUT after the idle limit, and the loop ends.
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+print(s.getsockname()[1], flush=True)
+held = []
+end = time.time() + 30
+while time.time() < end:
+    s.settimeout(0.5)
+    try: held.append(s.accept()[0])
+    except socket.timeout: pass
+' > "$WORK/silent.port" &
+silent=$!
+for _ in $(seq 50); do [ -s "$WORK/silent.port" ] && break; sleep 0.1; done
+t0=$(date +%s%N)
+POLL_MANY_PASS=x "$PROG" --pop3 3 --pop3-port "$(cat "$WORK/silent.port")" --user u \
+  --timeout 1000 > "$WORK/silent" 2>&1
+rc=$?
+t_ms=$((($(date +%s%N) - t0) / 1000000))
+kill "$silent" 2>/dev/null; wait "$silent" 2>/dev/null
+nto=$(grep -c '^fail pop3 .* ERR_TIMEOUT ' "$WORK/silent")
+if [ $rc -ne 0 ] && [ "$nto" -eq 3 ] && [ $t_ms -ge 1000 ] && [ $t_ms -lt 10000 ]; then
+  ok "a silent server: 3 sessions fail with ERR_TIMEOUT after the 1 s idle limit ($t_ms ms)"
+else
+  notok "a silent server: exit $rc, $nto of 3 ERR_TIMEOUT, $t_ms ms"; sed 's/^/# /' "$WORK/silent"
+fi
 finish
