@@ -23,7 +23,7 @@ typedef struct call {
     postie_smtp_reader read;
 } call;
 
-enum { C_OPEN, C_EHLO, C_STARTTLS, C_AUTH, C_MAIL, C_DATA_BEGIN, C_DATA_WRITE, C_DATA_END, C_SEND, C_RSET, C_NOOP, C_QUIT };
+enum { C_OPEN, C_EHLO, C_STARTTLS, C_AUTH, C_MAIL, C_DATA_BEGIN, C_DATA_WRITE, C_DATA_END, C_SEND, C_RSET, C_NOOP, C_QUIT, C_SEND_BATCH };
 
 static postie_status step(postie_smtp *s, const call *c)
 {
@@ -52,6 +52,8 @@ static postie_status step(postie_smtp *s, const call *c)
         return postie_smtps_noop(s);
     case C_QUIT:
         return postie_smtps_quit(s);
+    case C_SEND_BATCH:
+        return postie_smtps_send_batch(s, (postie_smtp_msg *)c->v1, c->n);
     default:
         return POSTIE_ERR_INTERNAL;
     }
@@ -318,33 +320,6 @@ static postie_status read_buf(void *user, char *buf, size_t cap, size_t *n)
     return b->left == 0 ? POSTIE_DONE : POSTIE_OK;
 }
 
-/* RFC 1870 sec. 4 message size: the octets with every line end as CRLF
- * (as the DATA encoder writes them, final CRLF included), without the
- * doubled dots and without the terminating "." line. */
-static unsigned long long wire_size(const char *p, size_t n)
-{
-    unsigned long long sz = 0;
-    size_t i;
-    int at_eol = 1;
-
-    for (i = 0; i < n; i++) {
-        if (p[i] == '\r') {
-            sz += 2;
-            if (i + 1 < n && p[i + 1] == '\n') {
-                i++;
-            }
-            at_eol = 1;
-        } else if (p[i] == '\n') {
-            sz += 2;
-            at_eol = 1;
-        } else {
-            sz++;
-            at_eol = 0;
-        }
-    }
-    return at_eol ? sz : sz + 2;
-}
-
 postie_status postie_smtp_send_buf(postie_smtp *s, postie_smtp_envelope *env,
                                    const void *msg, size_t len)
 {
@@ -354,7 +329,7 @@ postie_status postie_smtp_send_buf(postie_smtp *s, postie_smtp_envelope *env,
         return POSTIE_ERR_PARAM;
     }
     if (env->size == 0) {
-        env->size = wire_size((const char *)msg, len);
+        env->size = postie_smtp_wire_size((const char *)msg, len);
     }
     if (postie_smtp_has_8bit(msg, len)) {
         env->flags |= POSTIE_SMTP_MSG_8BIT;
@@ -362,6 +337,20 @@ postie_status postie_smtp_send_buf(postie_smtp *s, postie_smtp_envelope *env,
     b.p = (const char *)msg;
     b.left = len;
     return postie_smtp_send(s, env, read_buf, &b);
+}
+
+postie_status postie_smtp_send_batch(postie_smtp *s, postie_smtp_msg *msgs, size_t n)
+{
+    call c;
+
+    if (s == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    memset(&c, 0, sizeof c);
+    c.op = C_SEND_BATCH;
+    c.v1 = msgs;
+    c.n = n;
+    return run(s, &c, NULL);
 }
 
 postie_status postie_smtp_rset(postie_smtp *s)
