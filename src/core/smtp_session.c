@@ -1320,7 +1320,8 @@ postie_status postie_smtps_send_batch(postie_smtp *s, postie_smtp_msg *msgs, siz
         }
         for (i = 0; i < n; i++) {
             if (msgs[i].env == NULL || (msgs[i].data == NULL && msgs[i].len > 0) ||
-                msgs[i].env->on_refused != POSTIE_SMTP_REFUSED_CONTINUE) {
+                msgs[i].env->on_refused != POSTIE_SMTP_REFUSED_CONTINUE ||
+                mail_check(s, msgs[i].env) == POSTIE_ERR_PARAM) {
                 return POSTIE_ERR_PARAM;
             }
         }
