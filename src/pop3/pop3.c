@@ -35,68 +35,133 @@ static int has_transport(const postie_pop3 *p)
     return p->tr.recv != NULL;
 }
 
-/* One call of the public API: which step, with which arguments. */
-typedef struct call {
-    unsigned char op;
+typedef struct call call;
+/* One call of the public API: its step (an adapter below), with its arguments.
+ * Each public function names only its own step, so a firmware linked with
+ * --gc-sections carries only the steps it calls. */
+struct call {
+    postie_status (*fn)(postie_pop3 *p, const call *c);
     unsigned u;
     unsigned long a, b;
     const char *s1, *s2;
     void *v1, *v2, *v3;
     size_t n;
-} call;
+};
 
-enum { C_OPEN, C_STLS, C_CAPA, C_LOGIN, C_AUTH, C_STAT, C_LIST, C_LIST_BEGIN, C_LIST_NEXT, C_UIDL, C_UIDL_BEGIN, C_UIDL_NEXT, C_RETR_BEGIN, C_TOP_BEGIN, C_READ, C_DRAIN, C_DELE, C_RSET, C_NOOP, C_QUEUE, C_NEXT, C_QUIT };
-
-static postie_status step(postie_pop3 *p, const call *c)
+static postie_status s_open(postie_pop3 *p, const call *c)
 {
-    switch (c->op) {
-    case C_OPEN:
-        return postie_pop3s_open(p, c->u);
-    case C_STLS:
-        return postie_pop3s_stls(p, c->s1);
-    case C_CAPA:
-        return postie_pop3s_capa(p);
-    case C_LOGIN:
-        return postie_pop3s_login(p, c->s1, c->s2, (postie_pop3_login_mode)c->u);
-    case C_AUTH:
-        return postie_pop3s_auth(p, c->u, c->s1, c->s2);
-    case C_STAT:
-        return postie_pop3s_stat(p, (unsigned long *)c->v1, (unsigned long *)c->v2);
-    case C_LIST:
-        return postie_pop3s_list(p, c->a, (unsigned long *)c->v1);
-    case C_LIST_BEGIN:
-        return postie_pop3s_list_begin(p);
-    case C_LIST_NEXT:
-        return postie_pop3s_list_next(p, (unsigned long *)c->v1, (unsigned long *)c->v2);
-    case C_UIDL:
-        return postie_pop3s_uidl(p, c->a, (char *)c->v1, c->n);
-    case C_UIDL_BEGIN:
-        return postie_pop3s_uidl_begin(p);
-    case C_UIDL_NEXT:
-        return postie_pop3s_uidl_next(p, (unsigned long *)c->v1, (char *)c->v2, c->n);
-    case C_RETR_BEGIN:
-        return postie_pop3s_retr_begin(p, c->a, (unsigned long *)c->v1);
-    case C_TOP_BEGIN:
-        return postie_pop3s_top_begin(p, c->a, c->b);
-    case C_READ:
-        return postie_pop3s_read(p, c->v1, c->n, (size_t *)c->v2);
-    case C_DRAIN:
-        return postie_pop3s_drain(p);
-    case C_DELE:
-        return postie_pop3s_dele(p, c->a);
-    case C_RSET:
-        return postie_pop3s_rset(p);
-    case C_NOOP:
-        return postie_pop3s_noop(p);
-    case C_QUEUE:
-        return postie_pop3s_queue(p, (postie_pop3_cmd_kind)c->u, c->a, c->b);
-    case C_NEXT:
-        return postie_pop3s_next(p, (postie_pop3_cmd_kind *)c->v1, (unsigned long *)c->v2, (unsigned long *)c->v3);
-    case C_QUIT:
-        return postie_pop3s_quit(p, (int *)c->v1);
-    default:
-        return POSTIE_ERR_INTERNAL;
-    }
+    return postie_pop3s_open(p, c->u);
+}
+
+static postie_status s_stls(postie_pop3 *p, const call *c)
+{
+    return postie_pop3s_stls(p, c->s1);
+}
+
+static postie_status s_capa(postie_pop3 *p, const call *c)
+{
+    (void)c;
+    return postie_pop3s_capa(p);
+}
+
+static postie_status s_login(postie_pop3 *p, const call *c)
+{
+    return postie_pop3s_login(p, c->s1, c->s2, (postie_pop3_login_mode)c->u);
+}
+
+static postie_status s_auth(postie_pop3 *p, const call *c)
+{
+    return postie_pop3s_auth(p, c->u, c->s1, c->s2);
+}
+
+static postie_status s_stat(postie_pop3 *p, const call *c)
+{
+    return postie_pop3s_stat(p, (unsigned long *)c->v1, (unsigned long *)c->v2);
+}
+
+static postie_status s_list(postie_pop3 *p, const call *c)
+{
+    return postie_pop3s_list(p, c->a, (unsigned long *)c->v1);
+}
+
+static postie_status s_list_begin(postie_pop3 *p, const call *c)
+{
+    (void)c;
+    return postie_pop3s_list_begin(p);
+}
+
+static postie_status s_list_next(postie_pop3 *p, const call *c)
+{
+    return postie_pop3s_list_next(p, (unsigned long *)c->v1, (unsigned long *)c->v2);
+}
+
+static postie_status s_uidl(postie_pop3 *p, const call *c)
+{
+    return postie_pop3s_uidl(p, c->a, (char *)c->v1, c->n);
+}
+
+static postie_status s_uidl_begin(postie_pop3 *p, const call *c)
+{
+    (void)c;
+    return postie_pop3s_uidl_begin(p);
+}
+
+static postie_status s_uidl_next(postie_pop3 *p, const call *c)
+{
+    return postie_pop3s_uidl_next(p, (unsigned long *)c->v1, (char *)c->v2, c->n);
+}
+
+static postie_status s_retr_begin(postie_pop3 *p, const call *c)
+{
+    return postie_pop3s_retr_begin(p, c->a, (unsigned long *)c->v1);
+}
+
+static postie_status s_top_begin(postie_pop3 *p, const call *c)
+{
+    return postie_pop3s_top_begin(p, c->a, c->b);
+}
+
+static postie_status s_read(postie_pop3 *p, const call *c)
+{
+    return postie_pop3s_read(p, c->v1, c->n, (size_t *)c->v2);
+}
+
+static postie_status s_drain(postie_pop3 *p, const call *c)
+{
+    (void)c;
+    return postie_pop3s_drain(p);
+}
+
+static postie_status s_dele(postie_pop3 *p, const call *c)
+{
+    return postie_pop3s_dele(p, c->a);
+}
+
+static postie_status s_rset(postie_pop3 *p, const call *c)
+{
+    (void)c;
+    return postie_pop3s_rset(p);
+}
+
+static postie_status s_noop(postie_pop3 *p, const call *c)
+{
+    (void)c;
+    return postie_pop3s_noop(p);
+}
+
+static postie_status s_queue(postie_pop3 *p, const call *c)
+{
+    return postie_pop3s_queue(p, (postie_pop3_cmd_kind)c->u, c->a, c->b);
+}
+
+static postie_status s_next(postie_pop3 *p, const call *c)
+{
+    return postie_pop3s_next(p, (postie_pop3_cmd_kind *)c->v1, (unsigned long *)c->v2, (unsigned long *)c->v3);
+}
+
+static postie_status s_quit(postie_pop3 *p, const call *c)
+{
+    return postie_pop3s_quit(p, (int *)c->v1);
 }
 
 /* Runs the call's step until it is done: the loop every public call is. */
@@ -104,7 +169,7 @@ static postie_status run(postie_pop3 *p, const call *c, const char *tls_name)
 {
     postie_status st;
 
-    POSTIE_DRIVE_LOOP(st, p, postie_pop3s_fatal, postie_pop3s_tls_started, tls_name, step(p, c))
+    POSTIE_DRIVE_LOOP(st, p, postie_pop3s_fatal, postie_pop3s_tls_started, tls_name, c->fn(p, c))
     settle(p);
     return st;
 }
@@ -200,7 +265,7 @@ postie_status postie_pop3_open_ex(postie_pop3 *p, unsigned flags)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_OPEN;
+    c.fn = s_open;
     c.u = flags;
     return run(p, &c, p->server_name);
 }
@@ -213,7 +278,7 @@ postie_status postie_pop3_stls(postie_pop3 *p, const char *server_name)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_STLS;
+    c.fn = s_stls;
     c.s1 = server_name;
     return run(p, &c, server_name);
 }
@@ -226,7 +291,7 @@ postie_status postie_pop3_capa(postie_pop3 *p)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_CAPA;
+    c.fn = s_capa;
     return run(p, &c, NULL);
 }
 
@@ -264,7 +329,7 @@ postie_status postie_pop3_login(postie_pop3 *p, const char *user, const char *pa
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_LOGIN;
+    c.fn = s_login;
     c.s1 = user;
     c.s2 = pass;
     c.u = (unsigned)mode;
@@ -280,7 +345,7 @@ postie_status postie_pop3_auth(postie_pop3 *p, unsigned mechs, const char *user,
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_AUTH;
+    c.fn = s_auth;
     c.u = mechs;
     c.s1 = user;
     c.s2 = secret;
@@ -295,7 +360,7 @@ postie_status postie_pop3_stat(postie_pop3 *p, unsigned long *count, unsigned lo
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_STAT;
+    c.fn = s_stat;
     c.v1 = count;
     c.v2 = octets;
     return run(p, &c, NULL);
@@ -309,7 +374,7 @@ postie_status postie_pop3_list(postie_pop3 *p, unsigned long msg, unsigned long 
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_LIST;
+    c.fn = s_list;
     c.a = msg;
     c.v1 = octets;
     return run(p, &c, NULL);
@@ -323,7 +388,7 @@ postie_status postie_pop3_list_begin(postie_pop3 *p)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_LIST_BEGIN;
+    c.fn = s_list_begin;
     return run(p, &c, NULL);
 }
 
@@ -335,7 +400,7 @@ postie_status postie_pop3_list_next(postie_pop3 *p, unsigned long *msg, unsigned
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_LIST_NEXT;
+    c.fn = s_list_next;
     c.v1 = msg;
     c.v2 = octets;
     return run(p, &c, NULL);
@@ -367,7 +432,7 @@ postie_status postie_pop3_uidl(postie_pop3 *p, unsigned long msg, char *uid, siz
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_UIDL;
+    c.fn = s_uidl;
     c.a = msg;
     c.v1 = uid;
     c.n = cap;
@@ -382,7 +447,7 @@ postie_status postie_pop3_uidl_begin(postie_pop3 *p)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_UIDL_BEGIN;
+    c.fn = s_uidl_begin;
     return run(p, &c, NULL);
 }
 
@@ -394,7 +459,7 @@ postie_status postie_pop3_uidl_next(postie_pop3 *p, unsigned long *msg, char *ui
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_UIDL_NEXT;
+    c.fn = s_uidl_next;
     c.v1 = msg;
     c.v2 = uid;
     c.n = cap;
@@ -431,7 +496,7 @@ postie_status postie_pop3_retr_begin(postie_pop3 *p, unsigned long msg, unsigned
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_RETR_BEGIN;
+    c.fn = s_retr_begin;
     c.a = msg;
     c.v1 = octets;
     return run(p, &c, NULL);
@@ -445,7 +510,7 @@ postie_status postie_pop3_top_begin(postie_pop3 *p, unsigned long msg, unsigned 
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_TOP_BEGIN;
+    c.fn = s_top_begin;
     c.a = msg;
     c.b = lines;
     return run(p, &c, NULL);
@@ -462,7 +527,7 @@ postie_status postie_pop3_read(postie_pop3 *p, void *buf, size_t cap, size_t *n)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_READ;
+    c.fn = s_read;
     c.v1 = buf;
     c.n = cap;
     c.v2 = n;
@@ -477,7 +542,7 @@ postie_status postie_pop3_drain(postie_pop3 *p)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_DRAIN;
+    c.fn = s_drain;
     return run(p, &c, NULL);
 }
 
@@ -489,7 +554,7 @@ postie_status postie_pop3_dele(postie_pop3 *p, unsigned long msg)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_DELE;
+    c.fn = s_dele;
     c.a = msg;
     return run(p, &c, NULL);
 }
@@ -502,7 +567,7 @@ postie_status postie_pop3_rset(postie_pop3 *p)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_RSET;
+    c.fn = s_rset;
     return run(p, &c, NULL);
 }
 
@@ -514,7 +579,7 @@ postie_status postie_pop3_noop(postie_pop3 *p)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_NOOP;
+    c.fn = s_noop;
     return run(p, &c, NULL);
 }
 
@@ -555,7 +620,7 @@ static postie_status queue_cmd(postie_pop3 *p, postie_pop3_cmd_kind kind, unsign
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_QUEUE;
+    c.fn = s_queue;
     c.u = (unsigned)kind;
     c.a = msg;
     c.b = lines;
@@ -620,7 +685,7 @@ postie_status postie_pop3_next(postie_pop3 *p, postie_pop3_cmd_kind *kind, unsig
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_NEXT;
+    c.fn = s_next;
     c.v1 = kind;
     c.v2 = msg;
     c.v3 = octets;
@@ -638,7 +703,7 @@ postie_status postie_pop3_quit(postie_pop3 *p, int *committed)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_QUIT;
+    c.fn = s_quit;
     c.v1 = committed;
     return run(p, &c, NULL);
 }

@@ -12,51 +12,90 @@
 
 #include <string.h>
 
-/* One call of the public API: which step, with which arguments. */
-typedef struct call {
-    unsigned char op;
+typedef struct call call;
+/* One call of the public API: its step (an adapter below), with its arguments.
+ * Each public function names only its own step, so a firmware linked with
+ * --gc-sections carries only the steps it calls. */
+struct call {
+    postie_status (*fn)(postie_smtp *s, const call *c);
     unsigned u;
     unsigned long a, b;
     const char *s1, *s2;
     void *v1, *v2, *v3;
     size_t n;
     postie_smtp_reader read;
-} call;
+};
 
-enum { C_OPEN, C_EHLO, C_STARTTLS, C_AUTH, C_MAIL, C_DATA_BEGIN, C_DATA_WRITE, C_DATA_END, C_SEND, C_RSET, C_NOOP, C_QUIT, C_SEND_BATCH };
-
-static postie_status step(postie_smtp *s, const call *c)
+static postie_status s_open(postie_smtp *s, const call *c)
 {
-    switch (c->op) {
-    case C_OPEN:
-        return postie_smtps_open(s);
-    case C_EHLO:
-        return postie_smtps_ehlo(s);
-    case C_STARTTLS:
-        return postie_smtps_starttls(s, c->s1);
-    case C_AUTH:
-        return postie_smtps_auth(s, c->u, c->s1, c->s2);
-    case C_MAIL:
-        return postie_smtps_mail(s, (postie_smtp_envelope *)c->v1);
-    case C_DATA_BEGIN:
-        return postie_smtps_data_begin(s);
-    case C_DATA_WRITE:
-        return postie_smtps_data_write(s, c->s1, c->n);
-    case C_DATA_END:
-        return postie_smtps_data_end(s);
-    case C_SEND:
-        return postie_smtps_send(s, (postie_smtp_envelope *)c->v1, c->read, c->v2);
-    case C_RSET:
-        return postie_smtps_rset(s);
-    case C_NOOP:
-        return postie_smtps_noop(s);
-    case C_QUIT:
-        return postie_smtps_quit(s);
-    case C_SEND_BATCH:
-        return postie_smtps_send_batch(s, (postie_smtp_msg *)c->v1, c->n);
-    default:
-        return POSTIE_ERR_INTERNAL;
-    }
+    (void)c;
+    return postie_smtps_open(s);
+}
+
+static postie_status s_ehlo(postie_smtp *s, const call *c)
+{
+    (void)c;
+    return postie_smtps_ehlo(s);
+}
+
+static postie_status s_starttls(postie_smtp *s, const call *c)
+{
+    return postie_smtps_starttls(s, c->s1);
+}
+
+static postie_status s_auth(postie_smtp *s, const call *c)
+{
+    return postie_smtps_auth(s, c->u, c->s1, c->s2);
+}
+
+static postie_status s_mail(postie_smtp *s, const call *c)
+{
+    return postie_smtps_mail(s, (postie_smtp_envelope *)c->v1);
+}
+
+static postie_status s_data_begin(postie_smtp *s, const call *c)
+{
+    (void)c;
+    return postie_smtps_data_begin(s);
+}
+
+static postie_status s_data_write(postie_smtp *s, const call *c)
+{
+    return postie_smtps_data_write(s, c->s1, c->n);
+}
+
+static postie_status s_data_end(postie_smtp *s, const call *c)
+{
+    (void)c;
+    return postie_smtps_data_end(s);
+}
+
+static postie_status s_send(postie_smtp *s, const call *c)
+{
+    return postie_smtps_send(s, (postie_smtp_envelope *)c->v1, c->read, c->v2);
+}
+
+static postie_status s_send_batch(postie_smtp *s, const call *c)
+{
+    return postie_smtps_send_batch(s, (postie_smtp_msg *)c->v1, c->n);
+}
+
+static postie_status s_rset(postie_smtp *s, const call *c)
+{
+    (void)c;
+    return postie_smtps_rset(s);
+}
+
+static postie_status s_noop(postie_smtp *s, const call *c)
+{
+    (void)c;
+    return postie_smtps_noop(s);
+}
+
+static postie_status s_quit(postie_smtp *s, const call *c)
+{
+    (void)c;
+    return postie_smtps_quit(s);
 }
 
 /* Runs the call's step until it is done: the loop every public call is. */
@@ -64,7 +103,7 @@ static postie_status run(postie_smtp *s, const call *c, const char *tls_name)
 {
     postie_status st;
 
-    POSTIE_DRIVE_LOOP(st, s, postie_smtps_fatal, postie_smtps_tls_started, tls_name, step(s, c))
+    POSTIE_DRIVE_LOOP(st, s, postie_smtps_fatal, postie_smtps_tls_started, tls_name, c->fn(s, c))
     return st;
 }
 
@@ -177,7 +216,7 @@ postie_status postie_smtp_open(postie_smtp *s)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_OPEN;
+    c.fn = s_open;
     return run(s, &c, s->server_name);
 }
 
@@ -189,7 +228,7 @@ postie_status postie_smtp_ehlo(postie_smtp *s)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_EHLO;
+    c.fn = s_ehlo;
     return run(s, &c, NULL);
 }
 
@@ -201,7 +240,7 @@ postie_status postie_smtp_starttls(postie_smtp *s, const char *server_name)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_STARTTLS;
+    c.fn = s_starttls;
     c.s1 = server_name;
     return run(s, &c, server_name);
 }
@@ -215,7 +254,7 @@ postie_status postie_smtp_auth(postie_smtp *s, unsigned mechs, const char *user,
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_AUTH;
+    c.fn = s_auth;
     c.u = mechs;
     c.s1 = user;
     c.s2 = secret;
@@ -230,7 +269,7 @@ postie_status postie_smtp_mail(postie_smtp *s, postie_smtp_envelope *env)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_MAIL;
+    c.fn = s_mail;
     c.v1 = env;
     return run(s, &c, NULL);
 }
@@ -243,7 +282,7 @@ postie_status postie_smtp_data_begin(postie_smtp *s)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_DATA_BEGIN;
+    c.fn = s_data_begin;
     return run(s, &c, NULL);
 }
 
@@ -255,7 +294,7 @@ postie_status postie_smtp_data_write(postie_smtp *s, const void *buf, size_t n)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_DATA_WRITE;
+    c.fn = s_data_write;
     c.s1 = (const char *)buf;
     c.n = n;
     return run(s, &c, NULL);
@@ -269,7 +308,7 @@ postie_status postie_smtp_data_end(postie_smtp *s)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_DATA_END;
+    c.fn = s_data_end;
     return run(s, &c, NULL);
 }
 
@@ -279,7 +318,7 @@ static postie_status send_steps(postie_smtp *s, postie_smtp_envelope *env,
     call c;
 
     memset(&c, 0, sizeof c);
-    c.op = C_SEND;
+    c.fn = s_send;
     c.v1 = env;
     c.v2 = user;
     c.read = read;
@@ -347,7 +386,7 @@ postie_status postie_smtp_send_batch(postie_smtp *s, postie_smtp_msg *msgs, size
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_SEND_BATCH;
+    c.fn = s_send_batch;
     c.v1 = msgs;
     c.n = n;
     return run(s, &c, NULL);
@@ -361,7 +400,7 @@ postie_status postie_smtp_rset(postie_smtp *s)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_RSET;
+    c.fn = s_rset;
     return run(s, &c, NULL);
 }
 
@@ -373,7 +412,7 @@ postie_status postie_smtp_noop(postie_smtp *s)
         return POSTIE_ERR_PARAM;
     }
     memset(&c, 0, sizeof c);
-    c.op = C_NOOP;
+    c.fn = s_noop;
     return run(s, &c, NULL);
 }
 
@@ -382,7 +421,7 @@ static postie_status quit_steps(postie_smtp *s)
     call c;
 
     memset(&c, 0, sizeof c);
-    c.op = C_QUIT;
+    c.fn = s_quit;
     return run(s, &c, NULL);
 }
 
