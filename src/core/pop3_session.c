@@ -1237,7 +1237,7 @@ postie_status postie_pop3s_noop(postie_pop3 *p)
 postie_status postie_pop3s_queue(postie_pop3 *p, postie_pop3_cmd_kind kind, unsigned long msg,
                                  unsigned long lines)
 {
-    static const char *const kw[] = {"", "RETR", "TOP", "DELE", "NOOP"};
+    static const char kw[][5] = {"", "RETR", "TOP", "DELE", "NOOP"}; /* arrays: read-only even in PIC */
     postie_status st;
     int nums;
 
