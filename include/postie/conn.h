@@ -57,6 +57,7 @@ typedef struct postie_conn {
     unsigned char over;               /* the command being built did not fit */
     unsigned char lockstep;           /* send a command only once every earlier one has its reply */
     unsigned char eof;                /* the peer closed; what is buffered may still be read */
+    unsigned char starved;            /* a step waits for input that has not arrived */
     int dead;                         /* POSTIE_OK while alive, else the status that ended it */
 } postie_conn;
 
@@ -133,7 +134,7 @@ const char *postie_conn_input(const postie_conn *c, size_t *n);
 void postie_conn_consume(postie_conn *c, size_t n);
 /* AGAIN when no input is buffered and the peer has not closed; ERR_CLOSED
  * when it has; the dead status when dead; else POSTIE_OK. */
-postie_status postie_conn_input_status(const postie_conn *c);
+postie_status postie_conn_input_status(postie_conn *c);
 
 /* The oldest command awaiting its reply, or NULL. */
 const postie_conn_cmd *postie_conn_head(const postie_conn *c);
@@ -153,7 +154,8 @@ void postie_conn_reset(postie_conn *c);
 /* ---- the blocking drivers ---------------------------------------------------- */
 
 /* One round of I/O over t: sends everything postie_conn_out() offers, then,
- * when a reply is awaited and no input is buffered, one receive. POSTIE_OK
+ * when a step is waiting for input that has not arrived (not merely for
+ * room in the output queue), one receive. POSTIE_OK
  * when something moved, POSTIE_AGAIN when t said it would block or t has
  * no send/recv (the caller moves the bytes), else the
  * status that ended the connection (the connection is dead). A transport

@@ -114,6 +114,27 @@ typedef struct postie_smtp_envelope {
     size_t accepted;           /* out: how many recipients were accepted */
 } postie_smtp_envelope;
 
+/* One message of postie_smtp_send_batch(). */
+typedef struct postie_smtp_msg {
+    postie_smtp_envelope *env; /* in: sender, recipients (on_refused must be
+                                  CONTINUE); out: each recipient's reply */
+    const void *data;          /* in: the message (any line ends; owned by
+                                  the caller until the call returns) */
+    size_t len;
+    postie_status status;      /* out: POSTIE_OK (accepted: 250 to its end);
+                                  ERR_TRANSIENT, ERR_SERVER, ERR_TOO_BIG,
+                                  ERR_RECIPIENTS (refused: not delivered);
+                                  ERR_OUTCOME_UNKNOWN (it went out whole and
+                                  the reply was lost: it may have been
+                                  delivered); the connection's status
+                                  (ERR_CLOSED, ERR_TIMEOUT, ...) when it
+                                  never went out whole (not delivered) */
+    int code;                  /* out: the reply that decided it, 0 if none */
+    char enhanced[POSTIE_SMTP_ENHANCED_MAX];
+    unsigned long wire_end;    /* internal: output offset past its last byte */
+    unsigned char flags;       /* internal */
+} postie_smtp_msg;
+
 /* Reader of message bytes for postie_smtp_send(): fills buf[0..cap) and sets
  * *n; returns POSTIE_OK with *n > 0, POSTIE_DONE (with *n == 0, or with the
  * last bytes in *n > 0) at the end, or a negative status to abort the
@@ -122,6 +143,13 @@ typedef struct postie_smtp_envelope {
 typedef postie_status (*postie_smtp_reader)(void *user, char *buf, size_t cap, size_t *n);
 
 typedef struct postie_smtp {
+    size_t b_queued;             /* send_batch(): messages queued (internal) */
+    size_t b_done;               /* send_batch(): messages decided (internal) */
+    size_t b_off;                /* send_batch(): body bytes of b_queued queued */
+    size_t b_rcpt;               /* send_batch(): next recipient reply (internal) */
+    unsigned char b_phase;       /* send_batch(): what is being queued (internal) */
+    struct postie_smtp_msg *b_msgs; /* send_batch(): the messages (internal) */
+    size_t b_n;
     postie_transport tr;         /* recv NULL: the caller moves the bytes (event loop) */
     unsigned timeout_ms;
     postie_smtp_state state;
@@ -397,6 +425,23 @@ postie_status postie_smtp_send(postie_smtp *s, postie_smtp_envelope *env,
  * the "." line not counted. Same statuses. */
 postie_status postie_smtp_send_buf(postie_smtp *s, postie_smtp_envelope *env,
                                    const void *msg, size_t len);
+
+/*
+ * Sends n messages over the session, as few round trips as the server
+ * allows (docs/smtp.md, "Batches"): with CHUNKING and PIPELINING, BDAT and
+ * several messages in flight at once (no 354 wait, no dot-stuffing); with
+ * PIPELINING only, the end of one message and the MAIL, RCPT and DATA of the
+ * next in one flight; else one command at a time. Each message gets its own
+ * outcome in msgs[i].status, each recipient its reply in the envelope.
+ * Returns POSTIE_OK when the session is still usable (whatever the messages'
+ * outcomes: read them); POSTIE_ERR_PARAM (bad arguments, an envelope with
+ * on_refused ABORT, a value with CR/LF); POSTIE_ERR_STATE (not READY);
+ * POSTIE_ERR_TLS_REQUIRED; or the status that ended the connection, each
+ * message then saying whether it was accepted, refused, never sent whole,
+ * or sent whole with its reply lost (ERR_OUTCOME_UNKNOWN). The state is
+ * READY again after POSTIE_OK.
+ */
+postie_status postie_smtp_send_batch(postie_smtp *s, postie_smtp_msg *msgs, size_t n);
 
 /* RSET: ends a mail transaction (state MAIL or READY -> READY).
  * Returns POSTIE_OK, POSTIE_ERR_STATE (CLOSED or DATA), server/common statuses. */

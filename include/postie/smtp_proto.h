@@ -156,6 +156,8 @@ postie_status postie_smtp_reply_read(postie_smtp_reply *r, postie_conn *c, posti
  */
 typedef struct postie_smtp_dot {
     unsigned char state;     /* internal: at line start, after CR, mid-line */
+    unsigned char raw;       /* 1: BDAT content (RFC 3030): line ends made CRLF,
+                                no dot doubled, finish writes no "." line */
     unsigned char saw_8bit;  /* 1 once a byte >= 0x80 went through */
     unsigned long long in_bytes, out_bytes;
 } postie_smtp_dot;
@@ -184,6 +186,11 @@ postie_status postie_smtp_dot_feed(postie_smtp_dot *d, const char *in, size_t n,
  * NULL. The encoder writes each of these as one CRLF.
  */
 size_t postie_smtp_content_eol(const char *p, size_t n);
+
+/* RFC 1870 sec. 4 size of p[0..n) as the encoder sends it: every line end
+ * as CRLF, a final CRLF added when missing, without doubled dots or the "."
+ * line (also the exact BDAT length of a raw encoder's output). */
+unsigned long long postie_smtp_wire_size(const char *p, size_t n);
 
 /*
  * Writes the end of the message: CRLF when the content did not end with a

@@ -46,7 +46,8 @@ extern "C" {
     X(ERR_INSECURE,      -23, "refused to reveal credentials on an unencrypted connection") \
     X(ERR_INTERNAL,      -24, "internal error")                                    \
     X(ERR_TLS_REQUIRED,  -25, "TLS is required but the server does not offer it (STLS/STARTTLS)") \
-    X(ERR_WOULD_BLOCK,   -26, "the transport would block (a non-blocking transport's answer)")
+    X(ERR_WOULD_BLOCK,   -26, "the transport would block (a non-blocking transport's answer)") \
+    X(ERR_OUTCOME_UNKNOWN, -27, "the message went out whole but the server's reply was lost: it may have been delivered")
 
 typedef enum postie_status {
 #define POSTIE_X_ENUM(name, value, msg) POSTIE_##name = (value),

@@ -230,6 +230,7 @@ void postie_conn_in_done(postie_conn *c, size_t n)
     if (c == NULL || c->dead != POSTIE_OK) {
         return;
     }
+    c->starved = 0;
     if (n == 0) {
         c->eof = 1;
         return;
@@ -310,7 +311,11 @@ postie_status postie_conn_line(postie_conn *c)
             return POSTIE_AGAIN; /* a reply answers a command only once it went out */
         }
         if (c->in_pos == c->in_len) {
-            return c->eof ? postie_conn_kill(c, POSTIE_ERR_CLOSED) : POSTIE_AGAIN;
+            if (c->eof) {
+                return postie_conn_kill(c, POSTIE_ERR_CLOSED);
+            }
+            c->starved = 1;
+            return POSTIE_AGAIN;
         }
         st = postie_line_feed(&c->line, c->in + c->in_pos, c->in_len - c->in_pos, &used);
         c->in_pos += used;
@@ -337,7 +342,7 @@ void postie_conn_consume(postie_conn *c, size_t n)
     c->in_pos += n;
 }
 
-postie_status postie_conn_input_status(const postie_conn *c)
+postie_status postie_conn_input_status(postie_conn *c)
 {
     if (c->dead != POSTIE_OK) {
         return (postie_status)c->dead;
@@ -345,7 +350,11 @@ postie_status postie_conn_input_status(const postie_conn *c)
     if (c->in_pos < c->in_len) {
         return POSTIE_OK;
     }
-    return c->eof ? POSTIE_ERR_CLOSED : POSTIE_AGAIN;
+    if (c->eof) {
+        return POSTIE_ERR_CLOSED;
+    }
+    c->starved = 1;
+    return POSTIE_AGAIN;
 }
 
 /* ---- commands awaiting replies ---------------------------------------------- */
@@ -381,6 +390,7 @@ void postie_conn_reset(postie_conn *c)
     c->n = 0;
     c->head = 0;
     c->eof = 0;
+    c->starved = 0;
     postie_line_init(&c->line);
 }
 
@@ -443,7 +453,7 @@ postie_status postie_conn_pump(postie_conn *c, const postie_transport *t, unsign
     if (st != POSTIE_OK) {
         return st;
     }
-    if (c->n > 0 && c->in_pos == c->in_len && !c->eof) {
+    if (c->n > 0 && c->in_pos == c->in_len && !c->eof && c->starved) {
         size_t cap = 0;
         char *in = postie_conn_in(c, &cap);
         long r = t->recv(t->ctx, in, cap, timeout_ms);

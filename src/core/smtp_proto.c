@@ -299,6 +299,7 @@ void postie_smtp_dot_init(postie_smtp_dot *d)
         return;
     }
     d->state = DOT_BOL;
+    d->raw = 0;
     d->saw_8bit = 0;
     d->in_bytes = 0;
     d->out_bytes = 0;
@@ -329,7 +330,7 @@ postie_status postie_smtp_dot_feed(postie_smtp_dot *d, const char *in, size_t n,
             }
             st = DOT_BOL;
         } else {
-            if (c == '.' && st != DOT_MID) {
+            if (c == '.' && st != DOT_MID && !d->raw) {
                 out[o++] = '.';
             }
             if ((unsigned char)c >= 0x80) {
@@ -345,6 +346,26 @@ postie_status postie_smtp_dot_feed(postie_smtp_dot *d, const char *in, size_t n,
     *consumed = i;
     *produced = o;
     return POSTIE_OK;
+}
+
+unsigned long long postie_smtp_wire_size(const char *p, size_t n)
+{
+    unsigned long long sz = 0;
+    size_t i;
+    int at_eol = 1;
+
+    for (i = 0; i < n; i++) {
+        size_t e = postie_smtp_content_eol(p + i, n - i);
+        if (e > 0) {
+            sz += 2;
+            i += e - 1;
+            at_eol = 1;
+        } else {
+            sz++;
+            at_eol = 0;
+        }
+    }
+    return at_eol ? sz : sz + 2;
 }
 
 size_t postie_smtp_content_eol(const char *p, size_t n)
@@ -373,8 +394,10 @@ postie_status postie_smtp_dot_finish(postie_smtp_dot *d, char *out, size_t cap, 
         out[o++] = '\r';
         out[o++] = '\n';
     }
-    memcpy(out + o, ".\r\n", 3);
-    o += 3;
+    if (!d->raw) {
+        memcpy(out + o, ".\r\n", 3);
+        o += 3;
+    }
     d->state = DOT_BOL;
     d->out_bytes += o;
     *produced = o;

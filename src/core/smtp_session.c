@@ -14,10 +14,12 @@
 #include <string.h>
 
 enum { T_GREETING = 1, T_EHLO, T_HELO, T_STARTTLS, T_AUTH, T_MAIL, T_RCPT, T_DATA, T_DOT, T_RSET,
-       T_NOOP, T_QUIT };
+       T_NOOP, T_QUIT, T_BDAT };
 
 enum { OP_NONE = 0, OP_OPEN, OP_EHLO, OP_STARTTLS, OP_AUTH, OP_MAIL, OP_DATA, OP_WRITE, OP_END,
-       OP_SEND, OP_RSET, OP_NOOP, OP_QUIT };
+       OP_SEND, OP_RSET, OP_NOOP, OP_QUIT, OP_BATCH };
+
+static void batch_abort(postie_smtp *s, postie_status st);
 
 /* mflags */
 #define MF_PIPELINING 0x01u
@@ -40,6 +42,9 @@ enum { PH_GREET = 1, PH_HELLO = 2, PH_TLS_CMD = 10, PH_TLS_REPLY, PH_TLS_HS, PH_
 
 postie_status postie_smtps_fatal(postie_smtp *s, postie_status st)
 {
+    if (s->op == OP_BATCH) {
+        batch_abort(s, st);
+    }
     if (s->op == OP_OPEN && s->phase == PH_GIVE_UP) {
         /* QUIT after a refusal went unanswered: the refusal is what counts */
         st = (postie_status)(-(int)s->fail);
@@ -115,6 +120,7 @@ static postie_status next_reply(postie_smtp *s, int ehlo)
     }
     s->reply_open = 0;
     if (st == POSTIE_ERR_PROTOCOL && postie_conn_status(&s->conn) == POSTIE_OK) {
+        postie_conn_pop(&s->conn); /* its (malformed) answer came */
         return st;
     }
     if (st != POSTIE_DONE) {
@@ -1082,6 +1088,329 @@ postie_status postie_smtps_send(postie_smtp *s, postie_smtp_envelope *env,
         }
     }
 #undef INNER
+}
+
+/* ---- batches of messages ------------------------------------------------------ */
+
+/* postie_smtp_msg.flags */
+#define MSG_DECIDED    0x01u /* status is final */
+#define MSG_IN_TXN     0x02u /* MAIL was accepted */
+#define MSG_FINAL_OUT  0x04u /* its final dot or BDAT LAST is queued (wire_end set) */
+#define MSG_SKIP       0x08u /* refused before anything was sent */
+
+/* what is being queued for message b_queued */
+enum { BQ_ENV = 0, BQ_WAIT354, BQ_BODY };
+
+static void decide(postie_smtp_msg *m, postie_status st, const postie_smtp_reply *r)
+{
+    if (m->flags & MSG_DECIDED) {
+        return;
+    }
+    m->flags |= MSG_DECIDED;
+    m->status = st;
+    if (r != NULL) {
+        m->code = r->code;
+        memcpy(m->enhanced, r->enhanced, sizeof m->enhanced);
+    }
+}
+
+/* The connection died with st: every message not decided says whether it
+ * went out whole (its reply lost: it may have been delivered) or not. */
+static void batch_abort(postie_smtp *s, postie_status st)
+{
+    size_t i;
+
+    if (s->b_msgs != NULL && s->m_replied > 0 && s->reply.done && s->reply.code == 421) {
+        /* the reply that ended it answered this message: a refusal, not a loss */
+        postie_smtp_msg *m = &s->b_msgs[s->m_replied - 1];
+        decide(m, m->env->accepted == 0 ? POSTIE_ERR_RECIPIENTS : POSTIE_ERR_TRANSIENT,
+               &s->reply);
+    }
+    for (i = 0; s->b_msgs != NULL && i < s->b_n; i++) {
+        postie_smtp_msg *m = &s->b_msgs[i];
+        if ((m->flags & MSG_FINAL_OUT) && s->conn.sent >= m->wire_end) {
+            decide(m, POSTIE_ERR_OUTCOME_UNKNOWN, NULL);
+        } else {
+            decide(m, st, NULL);
+        }
+    }
+    s->b_msgs = NULL;
+}
+
+static int chunking(const postie_smtp *s)
+{
+    return (s->ext.flags & POSTIE_SMTP_EXT_CHUNKING) != 0;
+}
+
+/* One reply of a batch, matched by its tag to message arg. */
+static postie_status batch_reply(postie_smtp *s, unsigned tag, size_t i)
+{
+    postie_smtp_msg *m = &s->b_msgs[i];
+    postie_smtp_envelope *env = m->env;
+    int c = s->reply.code;
+    postie_status st = postie_smtp_code_status(c);
+
+    switch (tag) {
+    case T_MAIL:
+        s->b_rcpt = 0;
+        if (c / 100 == 2) {
+            m->flags |= MSG_IN_TXN;
+        } else {
+            decide(m, c == 552 ? POSTIE_ERR_TOO_BIG : st, &s->reply);
+        }
+        break;
+    case T_RCPT:
+        if (s->b_rcpt < env->nrcpts) {
+            postie_smtp_rcpt *r = &env->rcpts[s->b_rcpt++];
+            r->code = c;
+            memcpy(r->enhanced, s->reply.enhanced, sizeof r->enhanced);
+            r->status = c / 100 == 2 ? POSTIE_OK : st;
+            if (c / 100 == 2) {
+                env->accepted++;
+            }
+        }
+        break;
+    case T_DATA:
+        if (c == 354) {
+            if (!(m->flags & MSG_IN_TXN) || env->accepted == 0) {
+                /* 354 with no transaction or no recipient: the server is
+                 * broken and the DATA phase cannot be left cleanly */
+                return fatal(s, POSTIE_ERR_PROTOCOL);
+            }
+            postie_smtp_dot_init(&s->dot);
+            s->b_off = 0;
+            s->b_phase = BQ_BODY;
+            break;
+        }
+        if (c / 100 == 2 || c / 100 == 3) {
+            return fatal(s, POSTIE_ERR_PROTOCOL);
+        }
+        decide(m, env->accepted == 0 ? POSTIE_ERR_RECIPIENTS : st, &s->reply);
+        if ((m->flags & MSG_IN_TXN) && queue(s, T_RSET, "RSET", NULL) != POSTIE_OK) {
+            return fatal(s, POSTIE_ERR_INTERNAL);
+        }
+        s->b_queued++;
+        s->b_phase = BQ_ENV;
+        s->b_off = 0;
+        break;
+    case T_DOT:
+    case T_BDAT:
+        if (c == 250) {
+            if (!(m->flags & MSG_DECIDED)) {
+                s->messages_sent++;
+            }
+            decide(m, POSTIE_OK, &s->reply);
+        } else if (c / 100 == 4 || c / 100 == 5) {
+            decide(m, env->accepted == 0 ? POSTIE_ERR_RECIPIENTS
+                      : c == 552 ? POSTIE_ERR_TOO_BIG : st, &s->reply);
+        } else {
+            return fatal(s, POSTIE_ERR_PROTOCOL);
+        }
+        s->b_done++;
+        break;
+    default: /* RSET: only a 421 (handled by reply()) matters */
+        break;
+    }
+    return POSTIE_OK;
+}
+
+/* Queues what may go now: POSTIE_OK when nothing more can be queued until a
+ * reply comes (or everything is), POSTIE_AGAIN when the output queue is
+ * full, else a fatal status. */
+static postie_status batch_queue(postie_smtp *s)
+{
+    while (s->b_queued < s->b_n) {
+        postie_smtp_msg *m = &s->b_msgs[s->b_queued];
+        postie_smtp_envelope *env = m->env;
+        postie_status st;
+
+        if (m->flags & MSG_SKIP) {
+            s->b_queued++;
+            s->b_done++;
+            continue;
+        }
+        if (s->b_phase == BQ_WAIT354) {
+            return POSTIE_OK; /* the body waits for the 354 */
+        }
+        if (s->b_phase == BQ_ENV) {
+            /* b_off: commands of the envelope queued (MAIL, RCPT..., DATA/BDAT) */
+            if (s->b_off == 0) {
+                (void)mail_check(s, env); /* the MAIL parameters of this message */
+            }
+            while (s->b_off <= env->nrcpts) {
+                if (postie_conn_awaiting(&s->conn) >= POSTIE_PIPELINE_MAX - 1) {
+                    return POSTIE_OK; /* the ring is full: wait for replies */
+                }
+                postie_conn_begin(&s->conn);
+                build_nth(s, env, s->b_off);
+                st = postie_conn_end(&s->conn, tag_of(env, s->b_off), s->b_queued);
+                if (st == POSTIE_ERR_BUFFER) {
+                    return POSTIE_AGAIN;
+                }
+                if (st != POSTIE_OK) {
+                    return st == POSTIE_ERR_BUSY ? POSTIE_OK : fatal(s, st);
+                }
+                s->b_off++;
+            }
+            if (chunking(s)) {
+                char head[48];
+                size_t k = sizeof head, h;
+                unsigned long long v = postie_smtp_wire_size((const char *)m->data, m->len);
+                memcpy(head + sizeof head - 7, " LAST\r\n", 7);
+                k -= 7;
+                do {
+                    head[--k] = (char)('0' + (int)(v % 10));
+                    v /= 10;
+                } while (v > 0);
+                k -= 5;
+                memcpy(head + k, "BDAT ", 5);
+                h = sizeof head - k;
+                if (postie_conn_out_room(&s->conn) < h) {
+                    return POSTIE_AGAIN;
+                }
+                (void)postie_conn_put(&s->conn, head + k, h);
+                postie_smtp_dot_init(&s->dot);
+                s->dot.raw = 1;
+                s->b_off = 0;
+                s->b_phase = BQ_BODY;
+            } else {
+                if (postie_conn_awaiting(&s->conn) >= POSTIE_PIPELINE_MAX) {
+                    return POSTIE_OK;
+                }
+                st = queue(s, T_DATA, "DATA", NULL);
+                if (st == POSTIE_ERR_PARAM) {
+                    return POSTIE_AGAIN;
+                }
+                if (st != POSTIE_OK) {
+                    return st == POSTIE_ERR_BUSY ? POSTIE_OK : fatal(s, st);
+                }
+                s->b_phase = BQ_WAIT354;
+                return POSTIE_OK;
+            }
+        }
+        /* BQ_BODY: the message through the encoder into the output queue */
+        while (s->b_off < m->len) {
+            size_t used = 0, made = 0, cap = 0;
+            char *out = postie_conn_out_tail(&s->conn, &cap);
+            if (cap < 2) {
+                return POSTIE_AGAIN;
+            }
+            (void)postie_smtp_dot_feed(&s->dot, (const char *)m->data + s->b_off,
+                                       m->len - s->b_off, &used, out, cap, &made);
+            postie_conn_commit(&s->conn, made);
+            s->b_off += used;
+        }
+        {
+            size_t made = 0, cap = 0;
+            char *out = postie_conn_out_tail(&s->conn, &cap);
+            if (cap < POSTIE_SMTP_DOT_FINISH_MAX ||
+                postie_conn_awaiting(&s->conn) >= POSTIE_PIPELINE_MAX) {
+                return POSTIE_AGAIN;
+            }
+            (void)postie_smtp_dot_finish(&s->dot, out, cap, &made);
+            postie_conn_commit(&s->conn, made);
+            st = postie_conn_expect(&s->conn, s->dot.raw ? T_BDAT : T_DOT, s->b_queued);
+            if (st != POSTIE_OK) {
+                return fatal(s, st);
+            }
+            m->wire_end = s->conn.queued;
+            m->flags |= MSG_FINAL_OUT;
+            s->dot.raw = 0;
+        }
+        s->b_queued++;
+        s->b_phase = BQ_ENV;
+        s->b_off = 0;
+    }
+    return POSTIE_OK;
+}
+
+postie_status postie_smtps_send_batch(postie_smtp *s, postie_smtp_msg *msgs, size_t n)
+{
+    postie_status st = enter(s, OP_BATCH);
+    size_t i;
+
+    if (st == POSTIE_OK) {
+        if (msgs == NULL && n > 0) {
+            return POSTIE_ERR_PARAM;
+        }
+        for (i = 0; i < n; i++) {
+            if (msgs[i].env == NULL || (msgs[i].data == NULL && msgs[i].len > 0) ||
+                msgs[i].env->on_refused != POSTIE_SMTP_REFUSED_CONTINUE ||
+                mail_check(s, msgs[i].env) == POSTIE_ERR_PARAM) {
+                return POSTIE_ERR_PARAM;
+            }
+        }
+        if (s->state != POSTIE_SMTP_STATE_READY) {
+            return POSTIE_ERR_STATE;
+        }
+        if (!s->tls_active && s->tls_policy == POSTIE_TLS_REQUIRED) {
+            return POSTIE_ERR_TLS_REQUIRED;
+        }
+        for (i = 0; i < n; i++) {
+            postie_smtp_msg *m = &msgs[i];
+            m->flags = 0;
+            m->status = POSTIE_ERR_STATE;
+            m->code = 0;
+            m->enhanced[0] = '\0';
+            m->wire_end = 0;
+            if (m->env->size == 0) {
+                m->env->size = postie_smtp_wire_size((const char *)m->data, m->len);
+            }
+            if (postie_smtp_has_8bit(m->data, m->len)) {
+                m->env->flags |= POSTIE_SMTP_MSG_8BIT;
+            }
+            st = mail_check(s, m->env);
+            if (st == POSTIE_ERR_PARAM) {
+                return st;
+            }
+            if (st != POSTIE_OK) {
+                decide(m, st, NULL); /* refused here: nothing is sent for it */
+                m->flags |= MSG_SKIP;
+            }
+        }
+        s->b_msgs = msgs;
+        s->b_n = n;
+        s->b_queued = s->b_done = s->b_off = s->b_rcpt = 0;
+        s->b_phase = BQ_ENV;
+        s->op = OP_BATCH;
+    } else if (st != POSTIE_AGAIN) {
+        return st;
+    }
+    for (;;) {
+        const postie_conn_cmd *head;
+        st = batch_queue(s);
+        if (st != POSTIE_OK && st != POSTIE_AGAIN) {
+            return finish(s, st);
+        }
+        head = postie_conn_head(&s->conn);
+        if (head == NULL) {
+            if (st == POSTIE_AGAIN) {
+                return st;
+            }
+            if (s->b_queued >= s->b_n) {
+                s->b_msgs = NULL;
+                return finish(s, POSTIE_OK);
+            }
+            continue;
+        }
+        {
+            unsigned tag = head->tag;
+            size_t idx = (size_t)head->arg;
+            postie_status r;
+            s->m_replied = tag == T_RSET ? 0 : idx + 1; /* whose reply this is */
+            r = reply(s, 0);
+            if (r == POSTIE_AGAIN) {
+                return r;
+            }
+            if (r != POSTIE_OK) {
+                return finish(s, r); /* fatal: batch_abort() marked the messages */
+            }
+            r = batch_reply(s, tag, idx);
+            if (r != POSTIE_OK) {
+                return finish(s, r);
+            }
+        }
+    }
 }
 
 /* ---- other commands ----------------------------------------------------------- */

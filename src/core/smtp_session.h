@@ -23,6 +23,7 @@ postie_status postie_smtps_data_write(postie_smtp *s, const void *buf, size_t n)
 postie_status postie_smtps_data_end(postie_smtp *s);
 postie_status postie_smtps_send(postie_smtp *s, postie_smtp_envelope *env,
                                 postie_smtp_reader read, void *user);
+postie_status postie_smtps_send_batch(postie_smtp *s, postie_smtp_msg *msgs, size_t n);
 postie_status postie_smtps_rset(postie_smtp *s);
 postie_status postie_smtps_noop(postie_smtp *s);
 postie_status postie_smtps_quit(postie_smtp *s);

@@ -75,6 +75,11 @@ static postie_status s_send(postie_smtp *s, const call *c)
     return postie_smtps_send(s, (postie_smtp_envelope *)c->v1, c->read, c->v2);
 }
 
+static postie_status s_send_batch(postie_smtp *s, const call *c)
+{
+    return postie_smtps_send_batch(s, (postie_smtp_msg *)c->v1, c->n);
+}
+
 static postie_status s_rset(postie_smtp *s, const call *c)
 {
     (void)c;
@@ -354,33 +359,6 @@ static postie_status read_buf(void *user, char *buf, size_t cap, size_t *n)
     return b->left == 0 ? POSTIE_DONE : POSTIE_OK;
 }
 
-/* RFC 1870 sec. 4 message size: the octets with every line end as CRLF
- * (as the DATA encoder writes them, final CRLF included), without the
- * doubled dots and without the terminating "." line. */
-static unsigned long long wire_size(const char *p, size_t n)
-{
-    unsigned long long sz = 0;
-    size_t i;
-    int at_eol = 1;
-
-    for (i = 0; i < n; i++) {
-        if (p[i] == '\r') {
-            sz += 2;
-            if (i + 1 < n && p[i + 1] == '\n') {
-                i++;
-            }
-            at_eol = 1;
-        } else if (p[i] == '\n') {
-            sz += 2;
-            at_eol = 1;
-        } else {
-            sz++;
-            at_eol = 0;
-        }
-    }
-    return at_eol ? sz : sz + 2;
-}
-
 postie_status postie_smtp_send_buf(postie_smtp *s, postie_smtp_envelope *env,
                                    const void *msg, size_t len)
 {
@@ -390,7 +368,7 @@ postie_status postie_smtp_send_buf(postie_smtp *s, postie_smtp_envelope *env,
         return POSTIE_ERR_PARAM;
     }
     if (env->size == 0) {
-        env->size = wire_size((const char *)msg, len);
+        env->size = postie_smtp_wire_size((const char *)msg, len);
     }
     if (postie_smtp_has_8bit(msg, len)) {
         env->flags |= POSTIE_SMTP_MSG_8BIT;
@@ -398,6 +376,20 @@ postie_status postie_smtp_send_buf(postie_smtp *s, postie_smtp_envelope *env,
     b.p = (const char *)msg;
     b.left = len;
     return postie_smtp_send(s, env, read_buf, &b);
+}
+
+postie_status postie_smtp_send_batch(postie_smtp *s, postie_smtp_msg *msgs, size_t n)
+{
+    call c;
+
+    if (s == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    memset(&c, 0, sizeof c);
+    c.fn = s_send_batch;
+    c.v1 = msgs;
+    c.n = n;
+    return run(s, &c, NULL);
 }
 
 postie_status postie_smtp_rset(postie_smtp *s)

@@ -701,6 +701,56 @@ static void smtp_runs(int pipelined)
     }
 }
 
+/* STARTTLS with a handshake that ends later: EHLO again over TLS, then the
+ * message. */
+static void test_smtp_starttls_async_handshake(void **state)
+{
+    static const step script[] = {
+        {"", "220 mx.example.org ESMTP\r\n"},
+        {"EHLO client.example.org\r\n", "250-mx.example.org\r\n250 STARTTLS\r\n"},
+        {"STARTTLS\r\n", "220 2.0.0 go ahead\r\n"},
+        {"EHLO client.example.org\r\n", "250-mx.example.org\r\n250 8BITMIME\r\n"},
+        {"MAIL FROM:<a@example.org>\r\n", "250 2.1.0 ok\r\n"},
+        {"RCPT TO:<b@example.org>\r\n", "250 2.1.5 ok\r\n"},
+        {"DATA\r\n", "354 go ahead\r\n"},
+        {NULL, "250 2.0.0 queued\r\n"},
+        {"QUIT\r\n", "221 2.0.0 bye\r\n"},
+    };
+    step steps[sizeof script / sizeof script[0]];
+    size_t c;
+    (void)state;
+
+    memcpy(steps, script, sizeof script);
+    steps[7].expect = SMTP_WIRE;
+    for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        postie_rawcb_io io;
+        postie_rawcb_app app = {smtp_step, smtp_tls_started, &B};
+
+        fake_init(&F, steps, sizeof steps / sizeof steps[0], 32, chunks[c], 4242u + (unsigned)c);
+        F.tls_async = 1;
+        memset(&B, 0, sizeof B);
+        assert_int_equal(postie_smtp_init_nb(&B.s), POSTIE_OK);
+        assert_int_equal(postie_smtp_set_tls(&B.s, POSTIE_TLS_REQUIRED, "mx.example.org"),
+                         POSTIE_OK);
+        assert_int_equal(postie_smtp_set_domain(&B.s, "client.example.org"), POSTIE_OK);
+        B.msg = SMTP_MSG;
+        B.len = strlen(SMTP_MSG);
+        B.rcpt.addr = "b@example.org";
+        B.env.from = "a@example.org";
+        B.env.rcpts = &B.rcpt;
+        B.env.nrcpts = 1;
+        fake_io(&F, &io, 1);
+        assert_int_equal(postie_rawcb_init(&F.d, postie_smtp_conn(&B.s), &io, &app, 32, 5000),
+                         POSTIE_OK);
+        assert_int_equal(drive(&F, postie_rawcb_start(&F.d), POSTIE_OK), POSTIE_DONE);
+        assert_int_equal(F.tls_calls, 1);
+        assert_int_equal(postie_smtp_tls_active(&B.s), 1);
+        assert_int_equal(F.next, F.nsteps);
+        assert_int_equal(F.matched, F.cli_len);
+        assert_int_equal(postie_smtp_messages_sent(&B.s), 1);
+    }
+}
+
 static void test_smtp_random_chunks_small_window(void **state)
 {
     (void)state;
@@ -726,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_smtp_random_chunks_small_window),
         cmocka_unit_test(test_smtp_pipelined_recipient_outcomes),
+        cmocka_unit_test(test_smtp_starttls_async_handshake),
     };
     make_msg2();
     make_smtp_msg();

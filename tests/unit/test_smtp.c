@@ -244,6 +244,8 @@ static void test_four_digit_code(void **state)
         postie_smtp_rcpt r;
         begin(chunk);
         fake_step_add(&F, "", "2200 mx.example.org\r\n");
+        /* RFC 5321 sec. 3.8: QUIT before closing; its answer changes nothing */
+        fake_step_add(&F, "QUIT\r\n", "221 2.0.0 Bye\r\n");
         start();
         assert_int_equal(postie_smtp_open(&S), POSTIE_ERR_PROTOCOL);
         assert_int_equal(postie_smtp_get_state(&S), POSTIE_SMTP_STATE_CLOSED);
