@@ -3,6 +3,10 @@
 #   make demo     start the loopback mail servers, send a message with an attachment
 #                 with postie-send, fetch it with postie-fetch, check what arrived
 #   make install PREFIX=DIR
+#   make fuzz     the long fuzzing campaign: every libFuzzer target for
+#                 POSTIE_FUZZ_SECONDS (450 s each, an hour in all) from its
+#                 committed corpus, new coverage merged into that corpus
+#                 (scripts/fuzz-campaign.sh, docs/testing.md); not part of make test
 #   make bench    build with -DPOSTIE_BUILD_BENCH=ON into build/bench and run the
 #                 benchmarks (docs/performance.md); not part of make test
 PREFIX ?= /usr/local
@@ -10,7 +14,7 @@ BUILD  ?= build/release
 JOBS   ?= 2
 BENCH_BUILD ?= build/bench
 
-.PHONY: all build test demo install deps clean bench
+.PHONY: all build test demo install deps clean bench fuzz
 
 all: build
 
@@ -23,6 +27,9 @@ build: deps
 
 test: deps
 	@bash scripts/test-all.sh
+
+fuzz: deps
+	bash scripts/fuzz-campaign.sh
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)

@@ -6,6 +6,8 @@
 #define POSTIE_TOOLS_NET_H
 
 #include "common.h"
+#include "config.h"
+#include "trace.h"
 #include "postie/posix_tcp.h"
 #include "postie/security.h"
 #ifdef POSTIE_HAVE_OPENSSL

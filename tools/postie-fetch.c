@@ -4,8 +4,13 @@
  * Usage and the delivery protocol: man/postie-fetch.1, docs/tools.md.
  */
 #include "common.h"
+#include "config.h"
 #include "deliver.h"
+#include "files.h"
 #include "net.h"
+#include "password.h"
+#include "state.h"
+#include "target.h"
 #include "testhook.h"
 #include "postie/pop3.h"
 #include "postie/sasl.h"
@@ -36,7 +41,7 @@
  * PIPELINING the library sends the same queue one command at a time. */
 #define RETR_WINDOW (POSTIE_POP3_PIPELINE_MAX >= 16 ? 8u : (POSTIE_POP3_PIPELINE_MAX + 1u) / 2u)
 
-static const char usage_text[] =
+static const char usage_head[] =
     "Usage: postie-fetch [OPTION]...\n"
     "Fetch mail from a POP3 account into a Maildir, an mbox or an MDA.\n"
     "\n"
@@ -53,10 +58,9 @@ static const char usage_text[] =
     "  The password comes from the configuration (passwordeval, password_env),\n"
     "  the environment variable POSTIE_PASSWORD, or ~/.netrc; never from a flag.\n"
     "\n"
-    "Where mail goes (one of):\n"
-    "      --maildir=DIR      a Maildir (created when missing)\n"
-    "      --mbox=FILE        an mbox (mboxrd quoting, locked)\n"
-    "      --mda=COMMAND      a command that gets each message on standard input\n"
+    "Where mail goes (one of):\n";
+/* then one line per delivery target (tool_targets[]), then: */
+static const char usage_tail[] =
     "\n"
     "What to fetch:\n"
     "  -n, --new-only         only messages not fetched before (by UIDL)\n"
@@ -81,11 +85,12 @@ static const char usage_text[] =
     "or TLS error, 77 authentication failed, 78 configuration error.\n";
 
 enum {
-    OPT_HOST = 256, OPT_PORT, OPT_USER, OPT_TLS, OPT_CAFILE, OPT_TIMEOUT, OPT_MAILDIR,
-    OPT_MBOX, OPT_MDA, OPT_ALL, OPT_MAXSIZE, OPT_STATE, OPT_TRACE, OPT_NO_PIPELINING
+    OPT_HOST = 256, OPT_PORT, OPT_USER, OPT_TLS, OPT_CAFILE, OPT_TIMEOUT, OPT_ALL,
+    OPT_MAXSIZE, OPT_STATE, OPT_TRACE, OPT_NO_PIPELINING,
+    OPT_TARGET = 512 /* + index in tool_targets[]: --maildir, --mbox, --mda */
 };
 
-static const struct option long_opts[] = {
+static const struct option base_opts[] = {
     { "account", required_argument, NULL, 'a' },
     { "config", required_argument, NULL, 'C' },
     { "host", required_argument, NULL, OPT_HOST },
@@ -94,9 +99,6 @@ static const struct option long_opts[] = {
     { "tls", required_argument, NULL, OPT_TLS },
     { "cafile", required_argument, NULL, OPT_CAFILE },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
-    { "maildir", required_argument, NULL, OPT_MAILDIR },
-    { "mbox", required_argument, NULL, OPT_MBOX },
-    { "mda", required_argument, NULL, OPT_MDA },
     { "new-only", no_argument, NULL, 'n' },
     { "all", no_argument, NULL, OPT_ALL },
     { "delete", no_argument, NULL, 'd' },
@@ -109,8 +111,21 @@ static const struct option long_opts[] = {
     { "no-pipelining", no_argument, NULL, OPT_NO_PIPELINING },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
-    { NULL, 0, NULL, 0 }
 };
+#define NBASE (sizeof base_opts / sizeof base_opts[0])
+#define MAX_TARGETS 16
+
+static void usage(void)
+{
+    size_t i;
+    fputs(usage_head, stdout);
+    for (i = 0; tool_targets[i]; i++) {
+        char flag[64];
+        snprintf(flag, sizeof flag, "--%s=%s", tool_targets[i]->name, tool_targets[i]->arg);
+        printf("      %-18s %s\n", flag, tool_targets[i]->help);
+    }
+    fputs(usage_tail, stdout);
+}
 
 typedef struct msginfo {
     unsigned long no;
@@ -126,7 +141,10 @@ typedef struct pending {
 
 /* What the command line said; NULL / -1: not given. */
 typedef struct fetch_opts {
-    const char *account, *config, *maildir, *mbox, *mda, *maxsize, *state;
+    const char *account, *config, *maxsize, *state;
+    const tool_target *target; /* --maildir, --mbox or --mda */
+    const char *target_path;
+    int ntargets;              /* how many of them were given */
     tool_server_flags srv;
     int delete_, new_only, pipelining, quiet, trace;
 } fetch_opts;
@@ -140,7 +158,7 @@ typedef struct fetch {
     unsigned timeout_ms;
     int delete_, new_only, trace, pipelining, quiet;
     unsigned long long max_size;
-    tool_dest_kind dest_kind;
+    const tool_target *target;
     const char *dest_path;
     /* run */
     tool_dest dest;
@@ -341,8 +359,9 @@ static int flush_batch(fetch *f)
 
     if (f->nbatch == 0)
         return 0;
-    if (f->dest.kind != TOOL_DEST_MBOX) {
-        /* 1. pending entries (an mbox's is written by the commit, under its lock) */
+    if (tool_target_batches(f->dest.t)) {
+        /* 1. pending entries (other targets' are written one at a time: an
+         * mbox's by its commit, under its lock; an MDA's below) */
         for (i = 0; i < f->nbatch; i++)
             if (!f->batch[i].mi->dup &&
                 tool_state_set(&f->state, f->batch[i].mi->uid, 'P', f->batch[i].m.info) != 0) {
@@ -362,7 +381,7 @@ static int flush_batch(fetch *f)
     /* 2. commit each */
     for (i = 0; i < f->nbatch; i++) {
         pending *b = &f->batch[i];
-        int nosync = f->dest.kind == TOOL_DEST_MAILDIR; /* one fsync of new/ for all */
+        int nosync = tool_target_batches(f->dest.t); /* one sync for the batch */
         /* a message whose UID is not unique gets no state entry (its UID
          * cannot say which message it was): it is fetched again next time,
          * and never deleted by what the state says */
@@ -374,7 +393,7 @@ static int flush_batch(fetch *f)
         }
         ncommit++;
         done++;
-        if (f->dest.kind != TOOL_DEST_MAILDIR && !b->mi->dup) {
+        if (!tool_target_batches(f->dest.t) && !b->mi->dup) {
             /* one at a time: an MDA or mbox delivery is recorded at once */
             tool_state_set(&f->state, b->mi->uid, 'D', NULL);
             if (tool_state_save(&f->state, err, sizeof err) != 0) {
@@ -384,7 +403,7 @@ static int flush_batch(fetch *f)
             }
         }
     }
-    if (f->dest.kind == TOOL_DEST_MAILDIR && done > 0) {
+    if (tool_target_batches(f->dest.t) && done > 0) {
         /* renames done: make them durable, then record them */
         tool_test_kill_point("renamed");
         if (tool_dest_sync(&f->dest) != 0) {
@@ -607,7 +626,7 @@ static int run_session(fetch *f)
         if (f->nbatch == 1)
             f->batch_t0 = now_s();
         if (f->nbatch == BATCH_MAX_MSGS || f->batch_bytes >= BATCH_MAX_BYTES ||
-            now_s() - f->batch_t0 >= BATCH_MAX_SECONDS || f->dest.kind != TOOL_DEST_MAILDIR) {
+            now_s() - f->batch_t0 >= BATCH_MAX_SECONDS || !tool_target_batches(f->dest.t)) {
             r = flush_batch(f);
             rc = rc ? rc : r;
             f->stop |= r != 0;
@@ -624,11 +643,22 @@ static int run_session(fetch *f)
  * (0 after --help or --version). */
 static int parse_args(int argc, char **argv, fetch_opts *o)
 {
+    struct option opts[NBASE + MAX_TARGETS + 1];
+    size_t i, n = NBASE;
     int c;
     memset(o, 0, sizeof *o);
+    /* the options, and one --NAME=PATH per delivery target */
+    memcpy(opts, base_opts, sizeof base_opts);
+    for (i = 0; tool_targets[i] && i < MAX_TARGETS; i++, n++) {
+        opts[n].name = tool_targets[i]->name;
+        opts[n].has_arg = required_argument;
+        opts[n].flag = NULL;
+        opts[n].val = OPT_TARGET + (int)i;
+    }
+    memset(&opts[n], 0, sizeof opts[n]);
     o->delete_ = o->new_only = o->pipelining = -1;
     argv[0] = (char *)tool_progname; /* getopt's messages: the name without a path */
-    while ((c = getopt_long(argc, argv, "a:C:ndkqvhV", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "a:C:ndkqvhV", opts, NULL)) != -1) {
         switch (c) {
         case 'a': o->account = optarg; break;
         case 'C': o->config = optarg; break;
@@ -638,9 +668,6 @@ static int parse_args(int argc, char **argv, fetch_opts *o)
         case OPT_TLS: o->srv.tls = optarg; break;
         case OPT_CAFILE: o->srv.cafile = optarg; break;
         case OPT_TIMEOUT: o->srv.timeout = optarg; break;
-        case OPT_MAILDIR: o->maildir = optarg; break;
-        case OPT_MBOX: o->mbox = optarg; break;
-        case OPT_MDA: o->mda = optarg; break;
         case 'n': o->new_only = 1; break;
         case OPT_ALL: o->new_only = 0; break;
         case 'd': o->delete_ = 1; break;
@@ -651,9 +678,15 @@ static int parse_args(int argc, char **argv, fetch_opts *o)
         case 'v': tool_verbosity = 1; break;
         case OPT_TRACE: o->trace = 1; break;
         case OPT_NO_PIPELINING: o->pipelining = 0; break;
-        case 'h': fputs(usage_text, stdout); return 0;
+        case 'h': usage(); return 0;
         case 'V': printf("postie-fetch (Postie) %s\n", POSTIE_TOOLS_VERSION); return 0;
         default:
+            if (c >= OPT_TARGET && c < OPT_TARGET + MAX_TARGETS) {
+                o->target = tool_targets[c - OPT_TARGET];
+                o->target_path = optarg;
+                o->ntargets++;
+                break;
+            }
             fprintf(stderr, "Try 'postie-fetch --help'.\n");
             return TOOL_EX_USAGE;
         }
@@ -665,6 +698,22 @@ static int parse_args(int argc, char **argv, fetch_opts *o)
     return -1;
 }
 
+/* "--maildir, --mbox or --mda" (keys: "maildir, mbox or mda"), from the
+ * table of targets. */
+static const char *target_flags(int keys)
+{
+    static char buf[256];
+    size_t i, o = 0, n;
+    for (n = 0; tool_targets[n]; n++)
+        ;
+    buf[0] = '\0';
+    for (i = 0; i < n && o < sizeof buf - 40; i++)
+        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s%s",
+                              i == 0 ? "" : i + 1 == n ? (keys ? " and " : " or ") : ", ",
+                              keys ? "" : "--", tool_targets[i]->name);
+    return buf;
+}
+
 /* resolve the account: the configuration file and the flags give the
  * server, what to fetch, where to deliver and the state file. 0 or an exit
  * code. */
@@ -672,9 +721,9 @@ static int resolve_account(fetch *f, const fetch_opts *o)
 {
     static const char *const ports[3] = {"110", "110", "995"};
     char err[1024];
-    const char *v, *maildir = o->maildir, *mbox = o->mbox, *mda = o->mda;
+    const char *v;
     tool_server sv;
-    int rc, ndest;
+    int rc;
 
     f->trace = o->trace;
     f->quiet = o->quiet;
@@ -707,25 +756,31 @@ static int resolve_account(fetch *f, const fetch_opts *o)
         return TOOL_EX_USAGE;
     }
 
-    /* destination: flags replace the file's choice */
-    ndest = (maildir != NULL) + (mbox != NULL) + (mda != NULL);
-    if (ndest > 1) {
-        tool_err("give only one of --maildir, --mbox and --mda");
+    /* destination: a flag replaces the file's choice; one target only */
+    if (o->ntargets > 1) {
+        tool_err("give only one of %s", target_flags(0));
         return TOOL_EX_USAGE;
     }
-    if (ndest == 0) {
-        maildir = tool_cfg_get(&f->cfg, NULL, "maildir");
-        mbox = tool_cfg_get(&f->cfg, NULL, "mbox");
-        mda = tool_cfg_get(&f->cfg, NULL, "mda");
-        ndest = (maildir != NULL) + (mbox != NULL) + (mda != NULL);
-        if (ndest != 1) {
-            tool_err(ndest ? "the account sets more than one of maildir, mbox and mda"
-                           : "nowhere to deliver: give --maildir, --mbox or --mda");
-            return ndest ? TOOL_EX_CONFIG : TOOL_EX_USAGE;
+    f->target = o->target;
+    f->dest_path = o->target_path;
+    if (!f->target) {
+        size_t i, n = 0;
+        for (i = 0; tool_targets[i]; i++) {
+            const char *p = tool_cfg_get(&f->cfg, NULL, tool_targets[i]->name);
+            if (p) {
+                f->target = tool_targets[i];
+                f->dest_path = p;
+                n++;
+            }
+        }
+        if (n != 1) {
+            if (n)
+                tool_err("the account sets more than one of %s", target_flags(1));
+            else
+                tool_err("nowhere to deliver: give %s", target_flags(0));
+            return n ? TOOL_EX_CONFIG : TOOL_EX_USAGE;
         }
     }
-    f->dest_kind = maildir ? TOOL_DEST_MAILDIR : mbox ? TOOL_DEST_MBOX : TOOL_DEST_MDA;
-    f->dest_path = maildir ? maildir : mbox ? mbox : mda;
     v = o->state ? o->state : tool_cfg_get(&f->cfg, NULL, "state");
     f->statepath = v ? tool_strdup(v) : tool_state_default_path(f->user, f->host, f->port);
     if (!f->statepath) {
@@ -748,7 +803,7 @@ static int recover(fetch *f)
         tool_err("%s", err);
         return ex;
     }
-    if (tool_dest_open(&f->dest, f->dest_kind, f->dest_path, err, sizeof err, &ex) != 0) {
+    if (tool_dest_open(&f->dest, f->target, f->dest_path, err, sizeof err, &ex) != 0) {
         tool_err("%s", err);
         return ex;
     }
@@ -764,7 +819,7 @@ static int recover(fetch *f)
                 tool_info("message %s was delivered by an interrupted run", e->uid);
                 tool_state_set(&f->state, e->uid, 'D', NULL);
                 changed = 1;
-            } else if (r == TOOL_RESOLVE_UNKNOWN && strncmp(e->info, "mda", 3) != 0) {
+            } else if (r == TOOL_RESOLVE_UNKNOWN) {
                 /* never guessed: the message stays on the server, unfetched */
                 tool_err("warning: cannot tell whether message %s reached %s before an "
                          "interruption (it changed since); the message stays on the server "
@@ -772,9 +827,9 @@ static int recover(fetch *f)
                          "(to fetch it again) or changed to 'D %s' (it is there)",
                          e->uid, f->dest.path, e->uid, f->state.path, e->uid);
             } else {
-                if (r == TOOL_RESOLVE_UNKNOWN)
-                    tool_err("warning: the MDA may have delivered message %s before an "
-                             "interruption; it is delivered again", e->uid);
+                if (r == TOOL_RESOLVE_AGAIN)
+                    tool_err("warning: the %s may have delivered message %s before an "
+                             "interruption; it is delivered again", f->dest.t->name, e->uid);
                 tool_state_remove(&f->state, e->uid);
                 changed = 1;
                 continue; /* remove moved another entry here */

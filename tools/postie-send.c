@@ -5,6 +5,8 @@
  * Usage: man/postie-send.1, docs/tools.md.
  */
 #include "common.h"
+#include "config.h"
+#include "password.h"
 #include "headers.h"
 #include "net.h"
 #include "rcpt.h"
@@ -279,82 +281,80 @@ static int smtp_fail(sender *s, postie_status st, const char *what)
     return tool_exit_for_status(st);
 }
 
-int main(int argc, char **argv)
-{
-    tool_cfg cfg;
-    sender s;
-    char err[1024];
-    const char *account = NULL, *config = NULL, *o_host = NULL, *o_port = NULL,
-               *o_user = NULL, *o_tls = NULL, *o_cafile = NULL, *o_timeout = NULL,
-               *o_env_from = NULL, *o_from = NULL, *o_subject = NULL, *o_body = NULL;
-    const char *host, *port, *user, *cafile, *env_from;
+/* What the command line said; NULL: not given. */
+typedef struct send_opts {
+    const char *account, *config, *env_from, *from, *subject, *body;
+    tool_server_flags srv;
     tool_strv rcpts, to, cc, bcc, attach;
-    tool_tls_mode tls;
-    int take_headers = 0, dot_ends = 1, trace = 0, compose_mode = 0, c, rc = 0, ex = 0;
-    unsigned timeout_ms;
-    char *cfgpath = NULL, *pass = NULL, *msg = NULL, *msg2 = NULL, *hdr_from = NULL;
-    size_t msglen = 0, i;
-    postie_smtp_rcpt *er = NULL;
-    postie_smtp_envelope env;
-    postie_status st;
+    int take_headers, dot_ends, trace, compose;
+} send_opts;
+
+/* One run: the account, the message and its envelope, the session. */
+typedef struct send_job {
+    tool_cfg cfg;
+    char *cfgpath, *pass;
+    tool_server sv;
+    const char *env_from;
+    tool_strv rcpts;          /* the envelope's recipients */
+    /* stdin mode: the message */
+    char *msg, *hdr_from;
+    size_t msglen;
     /* compose mode */
     postie_compose_message cm;
     postie_compose comp;
-    postie_compose_address *cto = NULL, *ccc = NULL, *cbcc = NULL;
-    postie_compose_attachment *catt = NULL;
-    char **attdata = NULL;
-    char *body = NULL;
-    size_t bodylen = 0;
-    unsigned char rnd[32]; /* read by the composer until the message is sent */
+    postie_compose_address *cto, *ccc, *cbcc;
+    postie_compose_attachment *catt;
+    char **attdata;
+    size_t nattach;
+    char *body;
+    unsigned char rnd[32];    /* read by the composer until the message is sent */
+    sender s;
+} send_job;
 
-    tool_progname = "postie-send";
+/* parse: the command line into o. Returns -1 to go on, else the exit code
+ * (0 after --help or --version). */
+static int parse_args(int argc, char **argv, send_opts *o)
+{
+    char err[512];
+    int c;
+    o->dot_ends = 1;
     argv[0] = (char *)tool_progname; /* getopt's messages: the name without a path */
-    memset(&cfg, 0, sizeof cfg);
-    memset(&s, 0, sizeof s);
-    memset(&rcpts, 0, sizeof rcpts);
-    memset(&to, 0, sizeof to);
-    memset(&cc, 0, sizeof cc);
-    memset(&bcc, 0, sizeof bcc);
-    memset(&attach, 0, sizeof attach);
-    memset(&env, 0, sizeof env);
-
     /* "+" keeps option parsing from permuting: recipients follow the options */
     while ((c = getopt_long(argc, argv, "+a:C:tf:r:io:F:b:B:N:qvhV", long_opts, NULL)) != -1) {
         switch (c) {
-        case 'a': account = optarg; break;
-        case 'C': config = optarg; break;
-        case OPT_HOST: o_host = optarg; break;
-        case OPT_PORT: o_port = optarg; break;
-        case OPT_USER: o_user = optarg; break;
-        case OPT_TLS: o_tls = optarg; break;
-        case OPT_CAFILE: o_cafile = optarg; break;
-        case OPT_TIMEOUT: o_timeout = optarg; break;
-        case 't': take_headers = 1; break;
+        case 'a': o->account = optarg; break;
+        case 'C': o->config = optarg; break;
+        case OPT_HOST: o->srv.host = optarg; break;
+        case OPT_PORT: o->srv.port = optarg; break;
+        case OPT_USER: o->srv.user = optarg; break;
+        case OPT_TLS: o->srv.tls = optarg; break;
+        case OPT_CAFILE: o->srv.cafile = optarg; break;
+        case OPT_TIMEOUT: o->srv.timeout = optarg; break;
+        case 't': o->take_headers = 1; break;
         case 'f':
-        case 'r': o_env_from = optarg; break;
-        case 'i': dot_ends = 0; break;
+        case 'r': o->env_from = optarg; break;
+        case 'i': o->dot_ends = 0; break;
         case 'o':
             if (strcmp(optarg, "i") == 0)
-                dot_ends = 0; /* -oi; other -oX (e.g. -oem) are sendmail queue options */
+                o->dot_ends = 0; /* -oi; other -oX (e.g. -oem) are sendmail queue options */
             break;
         case 'F': case 'B': case 'N': break;
         case 'b':
             if (strcmp(optarg, "m") != 0) {
                 tool_err("-b%s is not supported (only -bm, sending a message)", optarg);
-                rc = TOOL_EX_USAGE;
-                goto out;
+                return TOOL_EX_USAGE;
             }
             break;
-        case OPT_FROM: o_from = optarg; compose_mode = 1; break;
-        case OPT_TO: tool_strv_add(&to, optarg); compose_mode = 1; break;
-        case OPT_CC: tool_strv_add(&cc, optarg); compose_mode = 1; break;
-        case OPT_BCC: tool_strv_add(&bcc, optarg); compose_mode = 1; break;
-        case OPT_SUBJECT: o_subject = optarg; compose_mode = 1; break;
-        case OPT_BODY: o_body = optarg; compose_mode = 1; break;
-        case OPT_ATTACH: tool_strv_add(&attach, optarg); compose_mode = 1; break;
+        case OPT_FROM: o->from = optarg; o->compose = 1; break;
+        case OPT_TO: tool_strv_add(&o->to, optarg); o->compose = 1; break;
+        case OPT_CC: tool_strv_add(&o->cc, optarg); o->compose = 1; break;
+        case OPT_BCC: tool_strv_add(&o->bcc, optarg); o->compose = 1; break;
+        case OPT_SUBJECT: o->subject = optarg; o->compose = 1; break;
+        case OPT_BODY: o->body = optarg; o->compose = 1; break;
+        case OPT_ATTACH: tool_strv_add(&o->attach, optarg); o->compose = 1; break;
         case 'q': tool_verbosity = -1; break;
         case 'v': tool_verbosity = 1; break;
-        case OPT_TRACE: trace = 1; break;
+        case OPT_TRACE: o->trace = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("postie-send (Postie) %s\n", POSTIE_TOOLS_VERSION); return 0;
         default:
@@ -367,263 +367,282 @@ int main(int argc, char **argv)
          * list "a@x, b@y" */
         if (strcmp(argv[optind], "--") == 0)
             continue;
-        if (tool_rcpt_arg(argv[optind], &rcpts, err, sizeof err) != 0) {
+        if (tool_rcpt_arg(argv[optind], &o->rcpts, err, sizeof err) != 0) {
             tool_err("bad recipient: %s", err);
-            rc = TOOL_EX_USAGE;
-            goto out;
+            return TOOL_EX_USAGE;
         }
     }
+    return -1;
+}
 
-    cfgpath = config ? tool_strdup(config) : tool_cfg_default_path();
-    if (tool_cfg_load(&cfg, cfgpath, account, config != NULL || account != NULL, err,
-                      sizeof err) != 0) {
+/* resolve the account: the configuration file and the flags give the
+ * server. 0 or an exit code. */
+static int resolve_account(send_job *j, const send_opts *o)
+{
+    static const char *const ports[3] = {"25", "587", "465"};
+    char err[1024];
+    int rc;
+    j->cfgpath = o->config ? tool_strdup(o->config) : tool_cfg_default_path();
+    if (tool_cfg_load(&j->cfg, j->cfgpath, o->account, o->config != NULL || o->account != NULL,
+                      err, sizeof err) != 0) {
         tool_err("%s", err);
-        rc = TOOL_EX_CONFIG;
-        goto out;
+        return TOOL_EX_CONFIG;
     }
-    {
-        static const char *const ports[3] = {"25", "587", "465"};
-        const tool_server_flags fl = {o_host, o_port, o_user, o_tls, o_cafile, o_timeout};
-        tool_server sv;
-        if ((rc = tool_server_resolve(&sv, &fl, &cfg, "smtp", ports)) != 0)
-            goto out;
-        host = sv.host;
-        user = sv.user;
-        port = sv.port;
-        tls = sv.tls;
-        cafile = sv.cafile;
-        timeout_ms = sv.timeout_ms;
-    }
-    if (!host) {
+    if ((rc = tool_server_resolve(&j->sv, &o->srv, &j->cfg, "smtp", ports)) != 0)
+        return rc;
+    if (!j->sv.host) {
         tool_err("no host: give --host or an account in %s (try --help)",
-                 cfgpath ? cfgpath : "the configuration file");
-        rc = cfg.account ? TOOL_EX_CONFIG : TOOL_EX_USAGE;
-        goto out;
+                 j->cfgpath ? j->cfgpath : "the configuration file");
+        return j->cfg.account ? TOOL_EX_CONFIG : TOOL_EX_USAGE;
     }
+    j->env_from = o->env_from ? o->env_from : o->from ? o->from : tool_cfg_get(&j->cfg, NULL, "from");
+    return 0;
+}
 
-    /* the message */
-    env_from = o_env_from ? o_env_from : o_from ? o_from : tool_cfg_get(&cfg, NULL, "from");
-    if (compose_mode) {
-        size_t k;
-        int fd;
-        struct tm lt;
-        time_t now = time(NULL);
-        if (take_headers) {
-            tool_err("-t and the compose options (--to, --subject, ...) do not mix");
-            rc = TOOL_EX_USAGE;
-            goto out;
+/* The message, composed from the flags (--to, --subject, --attach, ...).
+ * 0 or an exit code. */
+static int compose_message(send_job *j, const send_opts *o)
+{
+    size_t k, bodylen = 0;
+    int fd;
+    struct tm lt;
+    time_t now = time(NULL);
+    postie_status st;
+    if (o->take_headers) {
+        tool_err("-t and the compose options (--to, --subject, ...) do not mix");
+        return TOOL_EX_USAGE;
+    }
+    if (!j->env_from) {
+        tool_err("no sender: give --from or 'from' in the configuration");
+        return TOOL_EX_USAGE;
+    }
+    if (o->body) {
+        j->body = read_file(o->body, &bodylen);
+        if (!j->body) {
+            tool_err("%s: %s", o->body, strerror(errno));
+            return TOOL_EX_NOINPUT;
         }
-        if (!env_from) {
-            tool_err("no sender: give --from or 'from' in the configuration");
-            rc = TOOL_EX_USAGE;
-            goto out;
+    }
+    j->cto = calloc(o->to.n + 1, sizeof *j->cto);
+    j->ccc = calloc(o->cc.n + 1, sizeof *j->ccc);
+    j->cbcc = calloc(o->bcc.n + 1, sizeof *j->cbcc);
+    j->catt = calloc(o->attach.n + 1, sizeof *j->catt);
+    j->attdata = calloc(o->attach.n + 1, sizeof *j->attdata);
+    if (!j->cto || !j->ccc || !j->cbcc || !j->catt || !j->attdata) {
+        tool_err("out of memory");
+        return TOOL_EX_OSERR;
+    }
+    j->nattach = o->attach.n;
+    for (k = 0; k < o->to.n; k++)
+        j->cto[k].address = o->to.v[k];
+    for (k = 0; k < o->cc.n; k++)
+        j->ccc[k].address = o->cc.v[k];
+    for (k = 0; k < o->bcc.n; k++)
+        j->cbcc[k].address = o->bcc.v[k];
+    for (k = 0; k < o->attach.n; k++) {
+        size_t alen;
+        const char *base = strrchr(o->attach.v[k], '/');
+        j->attdata[k] = read_file(o->attach.v[k], &alen);
+        if (!j->attdata[k]) {
+            tool_err("%s: %s", o->attach.v[k], strerror(errno));
+            return TOOL_EX_NOINPUT;
         }
-        if (o_body) {
-            body = read_file(o_body, &bodylen);
-            if (!body) {
-                tool_err("%s: %s", o_body, strerror(errno));
-                rc = TOOL_EX_NOINPUT;
-                goto out;
-            }
-        }
-        cto = calloc(to.n + 1, sizeof *cto);
-        ccc = calloc(cc.n + 1, sizeof *ccc);
-        cbcc = calloc(bcc.n + 1, sizeof *cbcc);
-        catt = calloc(attach.n + 1, sizeof *catt);
-        attdata = calloc(attach.n + 1, sizeof *attdata);
-        if (!cto || !ccc || !cbcc || !catt || !attdata) {
+        j->catt[k].filename = base ? base + 1 : o->attach.v[k];
+        j->catt[k].content_type = content_type_for(o->attach.v[k]);
+        j->catt[k].data = j->attdata[k];
+        j->catt[k].len = alen;
+    }
+    fd = open("/dev/urandom", O_RDONLY);
+    if (fd < 0 || read(fd, j->rnd, sizeof j->rnd) != (ssize_t)sizeof j->rnd) {
+        tool_err("/dev/urandom: cannot read");
+        if (fd >= 0)
+            close(fd);
+        return TOOL_EX_OSERR;
+    }
+    close(fd);
+    localtime_r(&now, &lt);
+    postie_compose_message_init(&j->cm);
+    j->cm.time = (int64_t)now;
+    j->cm.utc_offset_minutes = (int)(lt.tm_gmtoff / 60);
+    j->cm.random = j->rnd;
+    j->cm.random_len = sizeof j->rnd;
+    j->cm.from.address = j->env_from;
+    j->cm.to = j->cto;
+    j->cm.to_count = o->to.n;
+    j->cm.cc = j->ccc;
+    j->cm.cc_count = o->cc.n;
+    j->cm.bcc = j->cbcc;
+    j->cm.bcc_count = o->bcc.n;
+    j->cm.subject = o->subject;
+    j->cm.body = j->body;
+    j->cm.body_len = bodylen;
+    j->cm.attachments = j->catt;
+    j->cm.attachment_count = o->attach.n;
+    st = postie_compose_begin(&j->comp, &j->cm);
+    if (st != POSTIE_OK) {
+        tool_err("cannot compose the message: %s", postie_strerror(st));
+        return TOOL_EX_DATAERR;
+    }
+    for (k = 0; k < postie_compose_recipient_count(&j->comp); k++)
+        if (tool_strv_add(&j->rcpts, postie_compose_recipient(&j->comp, k)) != 0) {
             tool_err("out of memory");
-            rc = TOOL_EX_OSERR;
-            goto out;
+            return TOOL_EX_OSERR;
         }
-        for (k = 0; k < to.n; k++)
-            cto[k].address = to.v[k];
-        for (k = 0; k < cc.n; k++)
-            ccc[k].address = cc.v[k];
-        for (k = 0; k < bcc.n; k++)
-            cbcc[k].address = bcc.v[k];
-        for (k = 0; k < attach.n; k++) {
-            size_t alen;
-            const char *base = strrchr(attach.v[k], '/');
-            attdata[k] = read_file(attach.v[k], &alen);
-            if (!attdata[k]) {
-                tool_err("%s: %s", attach.v[k], strerror(errno));
-                rc = TOOL_EX_NOINPUT;
-                goto out;
-            }
-            catt[k].filename = base ? base + 1 : attach.v[k];
-            catt[k].content_type = content_type_for(attach.v[k]);
-            catt[k].data = attdata[k];
-            catt[k].len = alen;
-        }
-        fd = open("/dev/urandom", O_RDONLY);
-        if (fd < 0 || read(fd, rnd, sizeof rnd) != (ssize_t)sizeof rnd) {
-            tool_err("/dev/urandom: cannot read");
-            if (fd >= 0)
-                close(fd);
-            rc = TOOL_EX_OSERR;
-            goto out;
-        }
-        close(fd);
-        localtime_r(&now, &lt);
-        postie_compose_message_init(&cm);
-        cm.time = (int64_t)now;
-        cm.utc_offset_minutes = (int)(lt.tm_gmtoff / 60);
-        cm.random = rnd;
-        cm.random_len = sizeof rnd;
-        cm.from.address = env_from;
-        cm.to = cto;
-        cm.to_count = to.n;
-        cm.cc = ccc;
-        cm.cc_count = cc.n;
-        cm.bcc = cbcc;
-        cm.bcc_count = bcc.n;
-        cm.subject = o_subject;
-        cm.body = body;
-        cm.body_len = bodylen;
-        cm.attachments = catt;
-        cm.attachment_count = attach.n;
-        st = postie_compose_begin(&comp, &cm);
-        if (st != POSTIE_OK) {
-            tool_err("cannot compose the message: %s", postie_strerror(st));
-            rc = TOOL_EX_DATAERR;
-            goto out;
-        }
-        for (k = 0; k < postie_compose_recipient_count(&comp); k++)
-            if (tool_strv_add(&rcpts, postie_compose_recipient(&comp, k)) != 0) {
-                tool_err("out of memory");
-                rc = TOOL_EX_OSERR;
-                goto out;
-            }
-    } else {
-        msg = read_all(stdin, &msglen, dot_ends);
-        if (!msg) {
-            tool_err("cannot read the message from standard input: %s", strerror(errno));
-            rc = TOOL_EX_NOINPUT;
-            goto out;
-        }
-        if (memchr(msg, '\0', msglen)) {
-            /* RFC 5322 text never holds NUL, and cutting the message there
-             * would drop the rest silently */
-            const char *z = memchr(msg, '\0', msglen), *q;
-            unsigned long line = 1;
-            for (q = msg; q < z; q++)
-                line += *q == '\n';
-            tool_err("the message holds a NUL byte (line %lu); nothing was sent", line);
-            rc = TOOL_EX_DATAERR;
-            goto out;
-        }
-        if (take_headers) {
-            if (tool_headers_take_recipients(msg, msglen, &rcpts, &msg2, &msglen) != 0) {
-                tool_err("malformed address in the To, Cc or Bcc header");
-                rc = TOOL_EX_DATAERR;
-                goto out;
-            }
-            free(msg);
-            msg = msg2;
-            msg2 = NULL;
-        }
-        if (!env_from)
-            env_from = hdr_from = tool_headers_first_addr(msg, msglen, "From");
-        if (!env_from) {
-            tool_err("no sender: give -f, 'from' in the configuration, or a From header");
-            rc = TOOL_EX_USAGE;
-            goto out;
-        }
-    }
-    if (rcpts.n == 0) {
-        tool_err("no recipients (give them as arguments, with -t, or with --to)");
-        rc = TOOL_EX_USAGE;
-        goto out;
-    }
+    return 0;
+}
 
-    /* password, only when logging in */
-    if (user) {
+/* The message from standard input, as sendmail reads it (-t: recipients
+ * from the header, Bcc removed). 0 or an exit code. */
+static int read_message(send_job *j, const send_opts *o)
+{
+    char *msg2 = NULL;
+    j->msg = read_all(stdin, &j->msglen, o->dot_ends);
+    if (!j->msg) {
+        tool_err("cannot read the message from standard input: %s", strerror(errno));
+        return TOOL_EX_NOINPUT;
+    }
+    if (memchr(j->msg, '\0', j->msglen)) {
+        /* RFC 5322 text never holds NUL, and cutting the message there
+         * would drop the rest silently */
+        const char *z = memchr(j->msg, '\0', j->msglen), *q;
+        unsigned long line = 1;
+        for (q = j->msg; q < z; q++)
+            line += *q == '\n';
+        tool_err("the message holds a NUL byte (line %lu); nothing was sent", line);
+        return TOOL_EX_DATAERR;
+    }
+    if (o->take_headers) {
+        if (tool_headers_take_recipients(j->msg, j->msglen, &j->rcpts, &msg2, &j->msglen) != 0) {
+            tool_err("malformed address in the To, Cc or Bcc header");
+            return TOOL_EX_DATAERR;
+        }
+        free(j->msg);
+        j->msg = msg2;
+    }
+    if (!j->env_from)
+        j->env_from = j->hdr_from = tool_headers_first_addr(j->msg, j->msglen, "From");
+    if (!j->env_from) {
+        tool_err("no sender: give -f, 'from' in the configuration, or a From header");
+        return TOOL_EX_USAGE;
+    }
+    return 0;
+}
+
+/* plan: the message and its recipients (arguments, -t or the compose
+ * flags). 0 or an exit code. */
+static int plan(send_job *j, send_opts *o)
+{
+    size_t k;
+    int rc;
+    for (k = 0; k < o->rcpts.n; k++) /* the arguments first, then -t's or --to's */
+        if (tool_strv_add(&j->rcpts, o->rcpts.v[k]) != 0) {
+            tool_err("out of memory");
+            return TOOL_EX_OSERR;
+        }
+    rc = o->compose ? compose_message(j, o) : read_message(j, o);
+    if (rc)
+        return rc;
+    if (j->rcpts.n == 0) {
+        tool_err("no recipients (give them as arguments, with -t, or with --to)");
+        return TOOL_EX_USAGE;
+    }
+    return 0;
+}
+
+/* log in: password (only with a user), connection, greeting, AUTH. 0 or an
+ * exit code. */
+static int log_in(send_job *j, const send_opts *o)
+{
+    char err[1024], hn[256];
+    sender *s = &j->s;
+    postie_tls_policy pol;
+    postie_status st;
+    int ex = 0, allow_plain;
+    if (j->sv.user) {
         tool_pass_src ps;
         memset(&ps, 0, sizeof ps);
-        ps.eval = tool_cfg_get(&cfg, "smtp", "passwordeval");
-        ps.env_name = tool_cfg_get(&cfg, "smtp", "password_env");
-        ps.netrc = tool_cfg_get(&cfg, "smtp", "netrc");
-        ps.host = host;
-        ps.user = user;
-        pass = tool_password(&ps, err, sizeof err);
-        if (!pass) {
+        ps.eval = tool_cfg_get(&j->cfg, "smtp", "passwordeval");
+        ps.env_name = tool_cfg_get(&j->cfg, "smtp", "password_env");
+        ps.netrc = tool_cfg_get(&j->cfg, "smtp", "netrc");
+        ps.host = j->sv.host;
+        ps.user = j->sv.user;
+        j->pass = tool_password(&ps, err, sizeof err);
+        if (!j->pass) {
             tool_err("%s", err);
-            rc = TOOL_EX_CONFIG;
-            goto out;
+            return TOOL_EX_CONFIG;
         }
     }
-
-    if (tool_connect(&s.conn, host, port, tls, cafile, timeout_ms, trace, err, sizeof err,
-                     &ex) != 0) {
+    if (tool_connect(&s->conn, j->sv.host, j->sv.port, j->sv.tls, j->sv.cafile,
+                     j->sv.timeout_ms, o->trace, err, sizeof err, &ex) != 0) {
         tool_err("%s", err);
-        rc = ex;
-        goto out;
+        return ex;
     }
-    dot_watch_wrap(&s.watch, &s.conn.tr, &s.tr);
-    postie_smtp_init(&s.smtp, &s.tr);
-    postie_smtp_set_timeout(&s.smtp, timeout_ms);
-    {
-        int allow_plain;
-        postie_tls_policy pol = tool_tls_policy(tls, &allow_plain);
-        if (postie_smtp_set_tls(&s.smtp, pol, pol == POSTIE_TLS_REQUIRED ? host : NULL) != POSTIE_OK) {
-            tool_err("'%s' cannot be checked against a certificate (not a host name)", host);
-            rc = TOOL_EX_USAGE;
-            goto out;
-        }
-        postie_smtp_allow_plaintext_credentials(&s.smtp, allow_plain);
-        postie_smtp_set_random(&s.smtp, postie_posix_random, NULL);
+    dot_watch_wrap(&s->watch, &s->conn.tr, &s->tr);
+    postie_smtp_init(&s->smtp, &s->tr);
+    postie_smtp_set_timeout(&s->smtp, j->sv.timeout_ms);
+    pol = tool_tls_policy(j->sv.tls, &allow_plain);
+    if (postie_smtp_set_tls(&s->smtp, pol, pol == POSTIE_TLS_REQUIRED ? j->sv.host : NULL) !=
+        POSTIE_OK) {
+        tool_err("'%s' cannot be checked against a certificate (not a host name)", j->sv.host);
+        return TOOL_EX_USAGE;
     }
-    s.alive = 1;
-    {
-        char hn[256];
-        if (gethostname(hn, sizeof hn) == 0) {
-            hn[sizeof hn - 1] = '\0';
-            (void)postie_smtp_set_domain(&s.smtp, hn); /* keeps the default if not a domain */
-        }
+    postie_smtp_allow_plaintext_credentials(&s->smtp, allow_plain);
+    postie_smtp_set_random(&s->smtp, postie_posix_random, NULL);
+    s->alive = 1;
+    if (gethostname(hn, sizeof hn) == 0) {
+        hn[sizeof hn - 1] = '\0';
+        (void)postie_smtp_set_domain(&s->smtp, hn); /* keeps the default if not a domain */
     }
-    st = postie_smtp_open(&s.smtp);
-    if (st != POSTIE_OK) {
-        rc = smtp_fail(&s, st, "greeting");
-        goto out;
-    }
-    if (user) {
-        st = postie_smtp_auth(&s.smtp, POSTIE_SASL_PASSWORD_MECHS, user, pass);
+    st = postie_smtp_open(&s->smtp);
+    if (st != POSTIE_OK)
+        return smtp_fail(s, st, "greeting");
+    if (j->sv.user) {
+        st = postie_smtp_auth(&s->smtp, POSTIE_SASL_PASSWORD_MECHS, j->sv.user, j->pass);
         if (st != POSTIE_OK) {
             if (st == POSTIE_ERR_AUTH)
-                tool_err("authentication failed for %s on %s (server said: %d %s)", user, host,
-                         postie_smtp_reply_code(&s.smtp), postie_smtp_reply_text(&s.smtp));
+                tool_err("authentication failed for %s on %s (server said: %d %s)",
+                         j->sv.user, j->sv.host, postie_smtp_reply_code(&s->smtp),
+                         postie_smtp_reply_text(&s->smtp));
             else
-                smtp_fail(&s, st, st == POSTIE_ERR_UNSUPPORTED
-                                      ? "AUTH (the server offers no password mechanism here)"
-                                      : "AUTH");
-            rc = tool_exit_for_status(st);
-            goto out;
+                smtp_fail(s, st, st == POSTIE_ERR_UNSUPPORTED
+                                     ? "AUTH (the server offers no password mechanism here)"
+                                     : "AUTH");
+            return tool_exit_for_status(st);
         }
     }
+    return 0;
+}
 
-    er = calloc(rcpts.n, sizeof *er);
+/* run: the envelope and the message. 0 or an exit code. */
+static int run(send_job *j, const send_opts *o)
+{
+    sender *s = &j->s;
+    postie_smtp_rcpt *er = calloc(j->rcpts.n, sizeof *er);
+    postie_smtp_envelope env;
+    postie_status st;
+    size_t i;
+    int rc = 0;
     if (!er) {
         tool_err("out of memory");
-        rc = TOOL_EX_OSERR;
-        goto out;
+        return TOOL_EX_OSERR;
     }
-    for (i = 0; i < rcpts.n; i++)
-        er[i].addr = rcpts.v[i];
-    env.from = env_from;
+    memset(&env, 0, sizeof env);
+    for (i = 0; i < j->rcpts.n; i++)
+        er[i].addr = j->rcpts.v[i];
+    env.from = j->env_from;
     env.rcpts = er;
-    env.nrcpts = rcpts.n;
+    env.nrcpts = j->rcpts.n;
     env.on_refused = POSTIE_SMTP_REFUSED_ABORT;
-    if (compose_mode) {
-        if (postie_compose_is_8bit(&comp))
+    if (o->compose) {
+        if (postie_compose_is_8bit(&j->comp))
             env.flags |= POSTIE_SMTP_MSG_8BIT;
-        st = postie_smtp_send(&s.smtp, &env, postie_compose_reader, &comp);
+        st = postie_smtp_send(&s->smtp, &env, postie_compose_reader, &j->comp);
     } else {
-        st = postie_smtp_send_buf(&s.smtp, &env, msg, msglen);
+        st = postie_smtp_send_buf(&s->smtp, &env, j->msg, j->msglen);
     }
     if (st == POSTIE_ERR_RECIPIENTS) {
         int permanent = 0;
-        for (i = 0; i < rcpts.n; i++) {
+        for (i = 0; i < j->rcpts.n; i++) {
             if (er[i].status == POSTIE_OK)
                 continue;
             if (er[i].status == POSTIE_ERR_SERVER)
@@ -634,49 +653,70 @@ int main(int argc, char **argv)
         }
         tool_err("message not sent");
         rc = permanent ? TOOL_EX_NOUSER : TOOL_EX_TEMPFAIL;
-        goto out;
-    }
-    if (st != POSTIE_OK && s.watch.dot_sent && postie_smtp_reply_code(&s.smtp) / 100 != 5 &&
-        postie_smtp_reply_code(&s.smtp) / 100 != 4) {
+    } else if (st != POSTIE_OK && s->watch.dot_sent &&
+               postie_smtp_reply_code(&s->smtp) / 100 != 5 &&
+               postie_smtp_reply_code(&s->smtp) / 100 != 4) {
         /* the whole message went out; only its reply is missing */
-        rc = smtp_fail(&s, st, "no reply after the end of the message: it may have been "
-                               "delivered (check before sending it again)");
-        goto out;
+        rc = smtp_fail(s, st, "no reply after the end of the message: it may have been "
+                              "delivered (check before sending it again)");
+    } else if (st != POSTIE_OK) {
+        rc = smtp_fail(s, st, "message not sent");
+    } else {
+        tool_info("message sent to %zu recipient%s", j->rcpts.n, j->rcpts.n == 1 ? "" : "s");
     }
-    if (st != POSTIE_OK) {
-        rc = smtp_fail(&s, st, "message not sent");
-        goto out;
-    }
-    tool_info("message sent to %zu recipient%s", rcpts.n, rcpts.n == 1 ? "" : "s");
-    (void)postie_smtp_quit(&s.smtp); /* the message is sent whatever QUIT says */
-    s.alive = 0;
-
-out:
-    if (s.alive)
-        postie_smtp_close(&s.smtp);
-    if (pass) {
-        memset(pass, 0, strlen(pass));
-        free(pass);
-    }
-    if (attdata)
-        for (i = 0; i < attach.n; i++)
-            free(attdata[i]);
-    free(attdata);
-    free(catt);
-    free(cto);
-    free(ccc);
-    free(cbcc);
-    free(body);
     free(er);
-    free(msg);
-    free(msg2);
-    free(hdr_from);
-    free(cfgpath);
-    tool_strv_free(&rcpts);
-    tool_strv_free(&to);
-    tool_strv_free(&cc);
-    tool_strv_free(&bcc);
-    tool_strv_free(&attach);
-    tool_cfg_free(&cfg);
+    return rc;
+}
+
+/* commit: QUIT (the message is sent whatever QUIT says). */
+static void commit(send_job *j)
+{
+    (void)postie_smtp_quit(&j->s.smtp);
+    j->s.alive = 0;
+}
+
+static void cleanup(send_job *j, send_opts *o)
+{
+    size_t i;
+    if (j->s.alive)
+        postie_smtp_close(&j->s.smtp);
+    if (j->pass) {
+        memset(j->pass, 0, strlen(j->pass));
+        free(j->pass);
+    }
+    if (j->attdata)
+        for (i = 0; i < j->nattach; i++)
+            free(j->attdata[i]);
+    free(j->attdata);
+    free(j->catt);
+    free(j->cto);
+    free(j->ccc);
+    free(j->cbcc);
+    free(j->body);
+    free(j->msg);
+    free(j->hdr_from);
+    free(j->cfgpath);
+    tool_strv_free(&j->rcpts);
+    tool_cfg_free(&j->cfg);
+    tool_strv_free(&o->rcpts);
+    tool_strv_free(&o->to);
+    tool_strv_free(&o->cc);
+    tool_strv_free(&o->bcc);
+    tool_strv_free(&o->attach);
+}
+
+int main(int argc, char **argv)
+{
+    send_opts o;
+    send_job j;
+    int rc;
+
+    tool_progname = "postie-send";
+    memset(&o, 0, sizeof o);
+    memset(&j, 0, sizeof j);
+    if ((rc = parse_args(argc, argv, &o)) < 0 && (rc = resolve_account(&j, &o)) == 0 &&
+        (rc = plan(&j, &o)) == 0 && (rc = log_in(&j, &o)) == 0 && (rc = run(&j, &o)) == 0)
+        commit(&j);
+    cleanup(&j, &o);
     return rc;
 }

@@ -11,6 +11,9 @@
 #include <cmocka.h>
 
 #include "common.h"
+#include "config.h"
+#include "netrc.h"
+#include "password.h"
 
 static const char *sample =
     "# a comment\n"

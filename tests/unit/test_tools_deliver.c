@@ -17,6 +17,9 @@
 
 #include "common.h"
 #include "deliver.h"
+#include "state.h"
+#include "config.h"
+#include "target.h"
 
 static char root[64];
 
@@ -90,7 +93,7 @@ static void test_maildir_tmp_then_new(void **state)
     size_t chunk;
     (void)state;
     snprintf(md, sizeof md, "%s/Mail/inbox", root);
-    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MAILDIR, md, err, sizeof err, &ex), 0);
+    assert_int_equal(tool_dest_open(&d, &tool_target_maildir, md, err, sizeof err, &ex), 0);
     for (chunk = 1; chunk <= 7; chunk++) {
         assert_int_equal(tool_msg_begin(&d, &m, err, sizeof err), 0);
         assert_int_equal(tool_msg_begin(&d, &m2, err, sizeof err), 0);
@@ -128,7 +131,7 @@ static void test_maildir_resolve_pending(void **state)
     int ex;
     (void)state;
     snprintf(md, sizeof md, "%s/md2", root);
-    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MAILDIR, md, err, sizeof err, &ex), 0);
+    assert_int_equal(tool_dest_open(&d, &tool_target_maildir, md, err, sizeof err, &ex), 0);
 
     /* killed after the pending entry, before the rename: not delivered, tmp cleaned */
     assert_int_equal(tool_msg_begin(&d, &m, err, sizeof err), 0);
@@ -164,7 +167,7 @@ static void test_maildir_old_tmp_files_cleaned(void **state)
     FILE *f;
     (void)state;
     snprintf(md, sizeof md, "%s/md3", root);
-    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MAILDIR, md, err, sizeof err, &ex), 0);
+    assert_int_equal(tool_dest_open(&d, &tool_target_maildir, md, err, sizeof err, &ex), 0);
     tool_dest_close(&d);
     snprintf(old, sizeof old, "%s/tmp/1.M1P1Q1.old", md);
     snprintf(young, sizeof young, "%s/tmp/2.M1P1Q1.young", md);
@@ -176,7 +179,7 @@ static void test_maildir_old_tmp_files_cleaned(void **state)
     assert_int_equal(utime(old, &ut), 0);
     ut.actime = ut.modtime = time(NULL) - 35 * 3600;
     assert_int_equal(utime(young, &ut), 0);
-    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MAILDIR, md, err, sizeof err, &ex), 0);
+    assert_int_equal(tool_dest_open(&d, &tool_target_maildir, md, err, sizeof err, &ex), 0);
     assert_int_not_equal(access(old, F_OK), 0);
     assert_int_equal(access(young, F_OK), 0);
     tool_dest_close(&d);
@@ -193,7 +196,7 @@ static void test_maildir_uncreatable(void **state)
     f = fopen(p, "w");
     fclose(f);
     snprintf(p, sizeof p, "%s/afile/md", root);
-    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MAILDIR, p, err, sizeof err, &ex), -1);
+    assert_int_equal(tool_dest_open(&d, &tool_target_maildir, p, err, sizeof err, &ex), -1);
     assert_int_equal(ex, TOOL_EX_CANTCREAT);
     assert_non_null(strstr(err, "cannot create Maildir"));
 }
@@ -227,7 +230,7 @@ static void test_mbox_append_and_resolve(void **state)
     snprintf(mb, sizeof mb, "%s/mbox", root);
     snprintf(sp, sizeof sp, "%s/state", root);
     assert_int_equal(tool_state_open(&st, sp, err, sizeof err, &ex), 0);
-    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MBOX, mb, err, sizeof err, &ex), 0);
+    assert_int_equal(tool_dest_open(&d, &tool_target_mbox, mb, err, sizeof err, &ex), 0);
 
     assert_int_equal(tool_msg_begin(&d, &m, err, sizeof err), 0);
     feed(&m, "Subject: one\r\n\r\nFrom here\r\n>From there\r\nend", 3);
@@ -284,7 +287,7 @@ static void test_mda(void **state)
     (void)state;
     snprintf(out, sizeof out, "%s/mda-out", root);
     snprintf(cmd, sizeof cmd, "{ echo \"uid=$POSTIE_UIDL\"; cat; } > '%s'", out);
-    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MDA, cmd, err, sizeof err, &ex), 0);
+    assert_int_equal(tool_dest_open(&d, &tool_target_mda, cmd, err, sizeof err, &ex), 0);
     assert_int_equal(tool_msg_begin(&d, &m, err, sizeof err), 0);
     feed(&m, "Subject: x\r\n\r\nbody\r\n", 4);
     assert_int_equal(tool_msg_finish(&m, err, sizeof err), 0);
@@ -293,10 +296,10 @@ static void test_mda(void **state)
     got = slurp(out, NULL);
     assert_string_equal(got, "uid=UID-9\nSubject: x\n\nbody\n");
     free(got);
-    assert_int_equal(tool_dest_resolve(&d, "mda"), -1); /* cannot tell */
+    assert_int_equal(tool_dest_resolve(&d, "mda"), TOOL_RESOLVE_AGAIN); /* cannot be asked */
     tool_dest_close(&d);
 
-    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MDA, "cat >/dev/null; exit 75", err,
+    assert_int_equal(tool_dest_open(&d, &tool_target_mda, "cat >/dev/null; exit 75", err,
                                     sizeof err, &ex), 0);
     assert_int_equal(tool_msg_begin(&d, &m, err, sizeof err), 0);
     feed(&m, "x\r\n", 4);
@@ -305,7 +308,7 @@ static void test_mda(void **state)
     assert_int_equal(ex, TOOL_EX_TEMPFAIL);
     assert_non_null(strstr(err, "exit status 75"));
     tool_dest_close(&d);
-    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MDA, "exit 1", err, sizeof err, &ex), 0);
+    assert_int_equal(tool_dest_open(&d, &tool_target_mda, "exit 1", err, sizeof err, &ex), 0);
     assert_int_equal(tool_msg_begin(&d, &m, err, sizeof err), 0);
     assert_int_equal(tool_msg_finish(&m, err, sizeof err), 0);
     assert_int_equal(tool_msg_commit(&m, "U", NULL, 0, err, sizeof err, &ex), -1);
@@ -453,7 +456,7 @@ static void test_mbox_resolve_by_content(void **state)
     snprintf(sp, sizeof sp, "%s/state3", root);
     snprintf(lock, sizeof lock, "%s.lock", mb);
     assert_int_equal(tool_state_open(&st, sp, err, sizeof err, &ex), 0);
-    assert_int_equal(tool_dest_open(&d, TOOL_DEST_MBOX, mb, err, sizeof err, &ex), 0);
+    assert_int_equal(tool_dest_open(&d, &tool_target_mbox, mb, err, sizeof err, &ex), 0);
     assert_int_equal(tool_msg_begin(&d, &m, err, sizeof err), 0);
     feed(&m, "Subject: hashed\r\n\r\nbody\r\n", 4);
     assert_int_equal(tool_msg_finish(&m, err, sizeof err), 0);
@@ -502,6 +505,44 @@ static void test_mbox_resolve_by_content(void **state)
     tool_dest_close(&d);
 }
 
+/* The targets are a table: each row complete, found by name, its name a
+ * configuration key; an entry of one target resolves as not delivered in
+ * another's destination. */
+static void test_target_table(void **state)
+{
+    size_t i;
+    tool_cfg cfg;
+    tool_dest d;
+    char err[512], md[128];
+    int ex;
+    (void)state;
+    for (i = 0; tool_targets[i]; i++) {
+        const tool_target *t = tool_targets[i];
+        char text[128];
+        assert_non_null(t->name);
+        assert_non_null(t->arg);
+        assert_non_null(t->help);
+        assert_non_null(t->out);
+        assert_non_null(t->finish);
+        assert_non_null(t->commit);
+        assert_non_null(t->resolve);
+        assert_ptr_equal(tool_target_find(t->name), t);
+        snprintf(text, sizeof text, "account a\n%s /x\n", t->name);
+        assert_int_equal(tool_cfg_parse(&cfg, "t", text, NULL, err, sizeof err), 0);
+        assert_string_equal(tool_cfg_get(&cfg, NULL, t->name), "/x");
+        tool_cfg_free(&cfg);
+    }
+    assert_int_equal(i, 3);
+    assert_null(tool_target_find("imap"));
+    assert_int_equal(tool_cfg_parse(&cfg, "t", "imap /x\n", NULL, err, sizeof err), -1);
+    snprintf(md, sizeof md, "%s/md-table", root);
+    assert_int_equal(tool_dest_open(&d, &tool_target_maildir, md, err, sizeof err, &ex), 0);
+    assert_int_equal(tool_dest_resolve(&d, "mbox 0 10 0123456789abcdef"), TOOL_RESOLVE_NO);
+    assert_int_equal(tool_dest_resolve(&d, "mda"), TOOL_RESOLVE_NO);
+    assert_int_equal(tool_dest_resolve(&d, "maildirx y"), TOOL_RESOLVE_NO);
+    tool_dest_close(&d);
+}
+
 static void test_state_default_path(void **state)
 {
     char *p;
@@ -526,6 +567,7 @@ int main(void)
         cmocka_unit_test(test_state_file),
         cmocka_unit_test(test_state_default_path),
         cmocka_unit_test(test_state_many_uids),
+        cmocka_unit_test(test_target_table),
         cmocka_unit_test(test_mbox_resolve_by_content),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "common.h"
+#include "trace.h"
 
 static void redact(const char *line, int *in_auth, const char *want)
 {
