@@ -14,7 +14,10 @@
 #   POSTIE_SMTP_SOURCES    src/smtp: the blocking SMTP client over a
 #                          postie_transport (needs the core; the composer it
 #                          uses is in the core).
-#   POSTIE_INCLUDE_DIRS    include/: the headers of the three lists above
+#   POSTIE_RAWCB_SOURCES   src/drivers/rawcb.c: the callback driver for TCP
+#                          stacks shaped like lwIP's raw API (rawcb.h; no
+#                          I/O, no allocation; docs/event-loop.md). Optional.
+#   POSTIE_INCLUDE_DIRS    include/: the headers of the lists above
 #                          (postie/status.h, transport.h, pop3.h, smtp.h,
 #                          postie_config_defaults.h, ...). A firmware build
 #                          needs only this folder (and its own port).
@@ -51,14 +54,22 @@ set(POSTIE_CORE_SOURCES
   ${POSTIE_ROOT}/src/core/smtp_proto.c
   ${POSTIE_ROOT}/src/core/sasl.c
   ${POSTIE_ROOT}/src/core/security.c
+  ${POSTIE_ROOT}/src/core/conn.c
+  ${POSTIE_ROOT}/src/core/sasl_exchange.c
 )
 
 set(POSTIE_POP3_SOURCES
+  ${POSTIE_ROOT}/src/core/pop3_session.c
   ${POSTIE_ROOT}/src/pop3/pop3.c
 )
 
 set(POSTIE_SMTP_SOURCES
+  ${POSTIE_ROOT}/src/core/smtp_session.c
   ${POSTIE_ROOT}/src/smtp/smtp.c
+)
+
+set(POSTIE_RAWCB_SOURCES
+  ${POSTIE_ROOT}/src/drivers/rawcb.c
 )
 
 set(POSTIE_POSIX_SOURCES

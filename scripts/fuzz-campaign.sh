@@ -5,7 +5,8 @@
 # tests/fuzz/fuzz_<name>.c for POSTIE_FUZZ_SECONDS (default 450 s: the eight
 # targets take an hour) starting from its committed corpus
 # tests/fuzz/corpus/<name>/, then merges what it found into that corpus with
-# libFuzzer's -merge=1, which keeps only inputs that add coverage. Review and
+# libFuzzer's -set_cover_merge=1 (-merge=1 with a greedy set cover: only
+# inputs that add coverage, and fewer of them for the same coverage). Review and
 # commit the corpus additions (git status tests/fuzz/corpus) when they are
 # small. Prints a table per target (executions, exec/s, coverage edges and
 # features before and after, corpus files added) and writes it to
@@ -18,6 +19,8 @@
 #                        "pop3_proto smtp_session"
 #   POSTIE_FUZZ_BUILD    build folder (default build/fuzz)
 #   POSTIE_FUZZ_NO_MERGE set to 1 to leave the committed corpora untouched
+#   POSTIE_FUZZ_MERGE    the libFuzzer merge flag (default set_cover_merge;
+#                        "merge" for plain -merge=1)
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -75,7 +78,7 @@ for name in "${targets[@]}"; do
     echo "   FAILED (exit $st): see $log and $LOGS/fuzz_$name-*"; tail -n 20 "$log"; rc=1
   fi
   if [ "${POSTIE_FUZZ_NO_MERGE:-0}" != 1 ]; then
-    "$bin" -merge=1 -rss_limit_mb=2048 "$corpus" "$work" >"$LOGS/fuzz-campaign-$name-merge.log" 2>&1 ||
+    "$bin" -"${POSTIE_FUZZ_MERGE:-set_cover_merge}"=1 -rss_limit_mb=2048 "$corpus" "$work" >"$LOGS/fuzz-campaign-$name-merge.log" 2>&1 ||
       { echo "   merge failed: $LOGS/fuzz-campaign-$name-merge.log"; rc=1; }
   fi
   after_files=$(find "$corpus" -type f | wc -l)

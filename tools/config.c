@@ -205,182 +205,205 @@ static char *unquote(char *v)
     return v;
 }
 
+/* The file as it is read: every setting with its section, the accounts
+ * seen, the "default" line. */
+typedef struct cfg_parser {
+    const char *name;       /* the file, for messages */
+    raw_line *raw;
+    size_t nraw, capraw;
+    char *section;          /* current account, NULL in "defaults" / before any */
+    char **accounts;
+    size_t nacc;
+    char *dflt_name;
+    int dflt_line;
+    char *err;
+    size_t errcap;
+} cfg_parser;
+
+/* Splits a line in place into key and (unquoted) value. 1 a setting, 0 a
+ * blank or comment line, -1 an unterminated quote. */
+static int split_line(char *line, char **key, char **val)
+{
+    char *s = line, *e;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        *--e = '\0';
+    if (*s == '\0' || *s == '#')
+        return 0;
+    *key = s;
+    while (*s && *s != ' ' && *s != '\t')
+        s++;
+    if (*s)
+        *s++ = '\0';
+    while (*s == ' ' || *s == '\t')
+        s++;
+    *val = unquote(s);
+    return *val ? 1 : -1;
+}
+
+static int parser_error(cfg_parser *ps, int lineno, const char *what, const char *arg)
+{
+    snprintf(ps->err, ps->errcap, "%s:%d: %s%s%s", ps->name, lineno, what, arg ? arg : "",
+             arg ? "'" : "");
+    return -1;
+}
+
+static int parser_oom(cfg_parser *ps)
+{
+    snprintf(ps->err, ps->errcap, "%s: out of memory", ps->name);
+    return -1;
+}
+
+/* "account NAME": a new section. */
+static int cfg_account(cfg_parser *ps, int lineno, const char *val)
+{
+    char **na;
+    size_t i;
+    if (!*val || strchr(val, ' ') || strchr(val, '\t'))
+        return parser_error(ps, lineno, "'account' needs one name", NULL);
+    for (i = 0; i < ps->nacc; i++)
+        if (strcmp(ps->accounts[i], val) == 0) {
+            snprintf(ps->err, ps->errcap, "%s:%d: account '%s' defined twice", ps->name,
+                     lineno, val);
+            return -1;
+        }
+    na = realloc(ps->accounts, (ps->nacc + 1) * sizeof *na);
+    if (!na)
+        return parser_oom(ps);
+    ps->accounts = na;
+    if (!(ps->accounts[ps->nacc] = tool_strdup(val)))
+        return parser_oom(ps);
+    ps->nacc++;
+    free(ps->section);
+    ps->section = tool_strdup(val);
+    return ps->section ? 0 : parser_oom(ps);
+}
+
+/* A setting of the current section, checked. */
+static int cfg_setting(cfg_parser *ps, int lineno, const char *key, const char *val)
+{
+    const char *base, *why;
+    raw_line *r;
+    if (strcmp(key, "password") == 0)
+        return parser_error(ps, lineno, "passwords are not kept in the file; use "
+                                        "passwordeval, password_env or ~/.netrc", NULL);
+    if (!key_known(key, &base))
+        return parser_error(ps, lineno, "unknown setting '", key);
+    if ((why = check_value(base, val)) != NULL) {
+        snprintf(ps->err, ps->errcap, "%s:%d: %s: %s", ps->name, lineno, key, why);
+        return -1;
+    }
+    if (ps->nraw == ps->capraw) {
+        size_t nc = ps->capraw ? ps->capraw * 2 : 32;
+        raw_line *nr = realloc(ps->raw, nc * sizeof *nr);
+        if (!nr)
+            return parser_oom(ps);
+        ps->raw = nr;
+        ps->capraw = nc;
+    }
+    r = &ps->raw[ps->nraw++];
+    r->section = ps->section ? tool_strdup(ps->section) : NULL;
+    r->key = tool_strdup(key);
+    r->value = tool_strdup(val);
+    r->line = lineno;
+    if ((ps->section && !r->section) || !r->key || !r->value)
+        return parser_oom(ps);
+    return 0;
+}
+
+/* One line of the file. 0 or -1 (ps->err set). */
+static int cfg_line(cfg_parser *ps, int lineno, char *line)
+{
+    char *key, *val;
+    int k = split_line(line, &key, &val);
+    if (k <= 0)
+        return k == 0 ? 0 : parser_error(ps, lineno, "unterminated quoted value", NULL);
+    if (strcmp(key, "defaults") == 0) {
+        if (*val)
+            return parser_error(ps, lineno, "'defaults' takes no value", NULL);
+        free(ps->section);
+        ps->section = NULL;
+        return 0;
+    }
+    if (strcmp(key, "account") == 0)
+        return cfg_account(ps, lineno, val);
+    if (strcmp(key, "default") == 0) {
+        if (!*val)
+            return parser_error(ps, lineno, "'default' needs an account name", NULL);
+        free(ps->dflt_name);
+        ps->dflt_name = tool_strdup(val);
+        ps->dflt_line = lineno;
+        return ps->dflt_name ? 0 : parser_oom(ps);
+    }
+    return cfg_setting(ps, lineno, key, val);
+}
+
+/* Chooses the account (the one asked for, else "default NAME", else the
+ * first) and fills cfg: the defaults, then that account's settings. */
+static int cfg_select(cfg_parser *ps, tool_cfg *cfg, const char *account)
+{
+    const char *chosen = account ? account : ps->dflt_name ? ps->dflt_name
+                                           : ps->nacc ? ps->accounts[0] : NULL;
+    size_t i;
+    if (chosen) {
+        int found = 0;
+        for (i = 0; i < ps->nacc; i++)
+            found |= strcmp(ps->accounts[i], chosen) == 0;
+        if (!found) {
+            if (account)
+                snprintf(ps->err, ps->errcap, "%s: no account '%s'", ps->name, chosen);
+            else
+                snprintf(ps->err, ps->errcap, "%s:%d: default account '%s' is not defined",
+                         ps->name, ps->dflt_line, chosen);
+            return -1;
+        }
+        if (!(cfg->account = tool_strdup(chosen)))
+            return parser_oom(ps);
+    }
+    for (i = 0; i < ps->nraw; i++)
+        if (!ps->raw[i].section && cfg_add(cfg, &ps->raw[i], 1) != 0)
+            return parser_oom(ps);
+    if (chosen)
+        for (i = 0; i < ps->nraw; i++)
+            if (ps->raw[i].section && strcmp(ps->raw[i].section, chosen) == 0 &&
+                cfg_add(cfg, &ps->raw[i], 0) != 0)
+                return parser_oom(ps);
+    if (!(cfg->path = tool_strdup(ps->name)))
+        return parser_oom(ps);
+    return 0;
+}
+
 int tool_cfg_parse(tool_cfg *cfg, const char *name, const char *text, const char *account,
                    char *err, size_t errcap)
 {
-    raw_line *raw = NULL;
-    size_t nraw = 0, capraw = 0, i;
-    char *section = NULL, *dflt_name = NULL;
-    int dflt_line = 0, lineno = 0, rc = -1, have_section = 0;
+    cfg_parser ps;
     const char *p = text;
-    char **accounts = NULL;
-    size_t nacc = 0;
-    const char *chosen = NULL;
+    int lineno = 0, rc = 0;
+    size_t i;
 
     memset(cfg, 0, sizeof *cfg);
-    while (*p) {
+    memset(&ps, 0, sizeof ps);
+    ps.name = name;
+    ps.err = err;
+    ps.errcap = errcap;
+    while (*p && rc == 0) {
         const char *eol = strchr(p, '\n');
         size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        char *line = tool_strndup(p, len), *s, *e, *key, *val, *uq;
-        const char *base;
+        char *line = tool_strndup(p, len);
         p += len + (eol ? 1 : 0);
-        lineno++;
-        if (!line)
-            goto oom;
-        for (s = line; *s == ' ' || *s == '\t'; s++)
-            ;
-        e = s + strlen(s);
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-            *--e = '\0';
-        if (*s == '\0' || *s == '#') {
-            free(line);
-            continue;
-        }
-        key = s;
-        while (*s && *s != ' ' && *s != '\t')
-            s++;
-        if (*s)
-            *s++ = '\0';
-        while (*s == ' ' || *s == '\t')
-            s++;
-        val = s;
-        uq = unquote(val);
-        if (!uq) {
-            snprintf(err, errcap, "%s:%d: unterminated quoted value", name, lineno);
-            free(line);
-            goto out;
-        }
-        val = uq;
-        if (strcmp(key, "defaults") == 0) {
-            if (*val) {
-                snprintf(err, errcap, "%s:%d: 'defaults' takes no value", name, lineno);
-                free(line);
-                goto out;
-            }
-            free(section);
-            section = NULL;
-            have_section = 1;
-            free(line);
-            continue;
-        }
-        if (strcmp(key, "account") == 0) {
-            char **na;
-            if (!*val || strchr(val, ' ') || strchr(val, '\t')) {
-                snprintf(err, errcap, "%s:%d: 'account' needs one name", name, lineno);
-                free(line);
-                goto out;
-            }
-            for (i = 0; i < nacc; i++)
-                if (strcmp(accounts[i], val) == 0) {
-                    snprintf(err, errcap, "%s:%d: account '%s' defined twice", name, lineno, val);
-                    free(line);
-                    goto out;
-                }
-            na = realloc(accounts, (nacc + 1) * sizeof *na);
-            if (!na) {
-                free(line);
-                goto oom;
-            }
-            accounts = na;
-            accounts[nacc++] = tool_strdup(val);
-            free(section);
-            section = tool_strdup(val);
-            have_section = 1;
-            free(line);
-            continue;
-        }
-        if (strcmp(key, "default") == 0) {
-            if (!*val) {
-                snprintf(err, errcap, "%s:%d: 'default' needs an account name", name, lineno);
-                free(line);
-                goto out;
-            }
-            free(dflt_name);
-            dflt_name = tool_strdup(val);
-            dflt_line = lineno;
-            free(line);
-            continue;
-        }
-        if (strcmp(key, "password") == 0) {
-            snprintf(err, errcap,
-                     "%s:%d: passwords are not kept in the file; use passwordeval, "
-                     "password_env or ~/.netrc", name, lineno);
-            free(line);
-            goto out;
-        }
-        if (!key_known(key, &base)) {
-            snprintf(err, errcap, "%s:%d: unknown setting '%s'", name, lineno, key);
-            free(line);
-            goto out;
-        }
-        {
-            const char *why = check_value(base, val);
-            if (why) {
-                snprintf(err, errcap, "%s:%d: %s: %s", name, lineno, key, why);
-                free(line);
-                goto out;
-            }
-        }
-        (void)have_section;
-        if (nraw == capraw) {
-            size_t nc = capraw ? capraw * 2 : 32;
-            raw_line *nr = realloc(raw, nc * sizeof *nr);
-            if (!nr) {
-                free(line);
-                goto oom;
-            }
-            raw = nr;
-            capraw = nc;
-        }
-        raw[nraw].section = section ? tool_strdup(section) : NULL;
-        raw[nraw].key = tool_strdup(key);
-        raw[nraw].value = tool_strdup(val);
-        raw[nraw].line = lineno;
-        nraw++;
+        rc = line ? cfg_line(&ps, ++lineno, line) : parser_oom(&ps);
         free(line);
     }
-
-    if (account)
-        chosen = account;
-    else if (dflt_name)
-        chosen = dflt_name;
-    else if (nacc > 0)
-        chosen = accounts[0];
-    if (chosen) {
-        int found = 0;
-        for (i = 0; i < nacc; i++)
-            if (strcmp(accounts[i], chosen) == 0)
-                found = 1;
-        if (!found) {
-            if (account)
-                snprintf(err, errcap, "%s: no account '%s'", name, chosen);
-            else
-                snprintf(err, errcap, "%s:%d: default account '%s' is not defined", name,
-                         dflt_line, chosen);
-            goto out;
-        }
-        cfg->account = tool_strdup(chosen);
-    }
-    for (i = 0; i < nraw; i++)
-        if (!raw[i].section && cfg_add(cfg, &raw[i], 1) != 0)
-            goto oom;
-    if (chosen)
-        for (i = 0; i < nraw; i++)
-            if (raw[i].section && strcmp(raw[i].section, chosen) == 0 &&
-                cfg_add(cfg, &raw[i], 0) != 0)
-                goto oom;
-    cfg->path = tool_strdup(name);
-    rc = 0;
-    goto out;
-oom:
-    snprintf(err, errcap, "%s: out of memory", name);
-out:
-    raw_free(raw, nraw);
-    for (i = 0; i < nacc; i++)
-        free(accounts[i]);
-    free(accounts);
-    free(section);
-    free(dflt_name);
+    if (rc == 0)
+        rc = cfg_select(&ps, cfg, account);
+    raw_free(ps.raw, ps.nraw);
+    for (i = 0; i < ps.nacc; i++)
+        free(ps.accounts[i]);
+    free(ps.accounts);
+    free(ps.section);
+    free(ps.dflt_name);
     if (rc != 0)
         tool_cfg_free(cfg);
     return rc;

@@ -348,94 +348,119 @@ static void dele(fetch *f, msginfo *mi)
     f->dq[f->dq_tail++] = mi;
 }
 
+/* The first error's exit code is the run's. */
+static void note_rc(int *rc, int r)
+{
+    if (!*rc)
+        *rc = r;
+}
+
+/* 1. For a batching target, the batch's pending entries in one state save
+ * (other targets' are written one at a time: an mbox's by its commit, under
+ * its lock; an MDA's is not needed, see docs/tools.md). 0 or an exit code. */
+static int save_pending(fetch *f)
+{
+    char err[1024];
+    size_t i;
+    if (!tool_target_batches(f->dest.t))
+        return 0;
+    for (i = 0; i < f->nbatch; i++)
+        if (!f->batch[i].mi->dup &&
+            tool_state_set(&f->state, f->batch[i].mi->uid, 'P', f->batch[i].m.info) != 0) {
+            FERR(f, "out of memory");
+            return TOOL_EX_OSERR;
+        }
+    if (tool_state_save(&f->state, err, sizeof err) != 0) {
+        FERR(f, "%s", err);
+        return TOOL_EX_IOERR;
+    }
+    return 0;
+}
+
+/* 2. Commits each message in order, until one fails; a non-batching
+ * target's delivery is recorded at once. *ncommit: how many were
+ * committed. 0 or an exit code. */
+static int commit_batch(fetch *f, size_t *ncommit)
+{
+    char err[1024];
+    int ex = 0, batches = tool_target_batches(f->dest.t);
+    size_t i;
+    for (i = 0; i < f->nbatch; i++) {
+        pending *b = &f->batch[i];
+        /* a message whose UID is not unique gets no state entry (its UID
+         * cannot say which message it was): it is fetched again next time,
+         * and never deleted by what the state says */
+        if (tool_msg_commit(&b->m, b->mi->uid, b->mi->dup ? NULL : &f->state, batches, err,
+                            sizeof err, &ex) != 0) {
+            FERR(f, "%s", err);
+            return ex ? ex : TOOL_EX_SOFTWARE;
+        }
+        (*ncommit)++;
+        if (!batches && !b->mi->dup) {
+            tool_state_set(&f->state, b->mi->uid, 'D', NULL);
+            if (tool_state_save(&f->state, err, sizeof err) != 0) {
+                FERR(f, "%s", err);
+                return TOOL_EX_IOERR;
+            }
+        }
+    }
+    return 0;
+}
+
+/* 3. For a batching target: the commits made durable (one sync), then
+ * recorded (one state save). On failure *done becomes 0: the pending
+ * entries stay and the next run resolves them. 0 or an exit code. */
+static int record_batch(fetch *f, size_t *done)
+{
+    char err[1024];
+    size_t i;
+    tool_test_kill_point("renamed");
+    if (tool_dest_sync(&f->dest) != 0) {
+        FERR(f, "%s: sync failed", f->dest.path);
+        *done = 0;
+        return TOOL_EX_IOERR;
+    }
+    for (i = 0; i < *done; i++)
+        if (!f->batch[i].mi->dup)
+            tool_state_set(&f->state, f->batch[i].mi->uid, 'D', NULL);
+    if (tool_state_save(&f->state, err, sizeof err) != 0) {
+        FERR(f, "%s", err);
+        *done = 0;
+        return TOOL_EX_IOERR;
+    }
+    return 0;
+}
+
 /* Commits the finished messages of the batch, following the order of
  * docs/tools.md: pending entries saved -> committed to the destination
  * (and synced) -> delivered entries saved -> DELE. Returns an exit code. */
 static int flush_batch(fetch *f)
 {
-    char err[1024];
-    size_t i, ncommit = 0, done = 0; /* committed; committed and recorded */
-    int ex = 0, rc = 0;
+    size_t i, ncommit = 0, done;
+    int rc;
 
     if (f->nbatch == 0)
         return 0;
-    if (tool_target_batches(f->dest.t)) {
-        /* 1. pending entries (other targets' are written one at a time: an
-         * mbox's by its commit, under its lock; an MDA's below) */
-        for (i = 0; i < f->nbatch; i++)
-            if (!f->batch[i].mi->dup &&
-                tool_state_set(&f->state, f->batch[i].mi->uid, 'P', f->batch[i].m.info) != 0) {
-                FERR(f, "out of memory");
-                rc = TOOL_EX_OSERR;
-                i = 0;
-                goto abort_rest;
-            }
-        if (tool_state_save(&f->state, err, sizeof err) != 0) {
-            FERR(f, "%s", err);
-            rc = TOOL_EX_IOERR;
-            i = 0;
-            goto abort_rest;
+    if ((rc = save_pending(f)) == 0) {
+        tool_test_kill_point("pending");
+        rc = commit_batch(f, &ncommit);
+        done = ncommit;
+        if (tool_target_batches(f->dest.t) && done > 0)
+            note_rc(&rc, record_batch(f, &done));
+        tool_test_kill_point("recorded");
+        /* count, and DELE what is durably recorded */
+        for (i = 0; i < done; i++) {
+            f->delivered++;
+            f->delivered_bytes += f->batch[i].m.bytes;
+            tool_info("message %lu (%s) delivered", f->batch[i].mi->no, f->batch[i].mi->uid);
+            if (f->delete_ && rc == 0)
+                dele(f, f->batch[i].mi);
         }
     }
-    tool_test_kill_point("pending");
-    /* 2. commit each */
-    for (i = 0; i < f->nbatch; i++) {
-        pending *b = &f->batch[i];
-        int nosync = tool_target_batches(f->dest.t); /* one sync for the batch */
-        /* a message whose UID is not unique gets no state entry (its UID
-         * cannot say which message it was): it is fetched again next time,
-         * and never deleted by what the state says */
-        if (tool_msg_commit(&b->m, b->mi->uid, b->mi->dup ? NULL : &f->state, nosync, err,
-                            sizeof err, &ex) != 0) {
-            FERR(f, "%s", err);
-            rc = ex ? ex : TOOL_EX_SOFTWARE;
-            break;
-        }
-        ncommit++;
-        done++;
-        if (!tool_target_batches(f->dest.t) && !b->mi->dup) {
-            /* one at a time: an MDA or mbox delivery is recorded at once */
-            tool_state_set(&f->state, b->mi->uid, 'D', NULL);
-            if (tool_state_save(&f->state, err, sizeof err) != 0) {
-                FERR(f, "%s", err);
-                rc = TOOL_EX_IOERR;
-                break;
-            }
-        }
-    }
-    if (tool_target_batches(f->dest.t) && done > 0) {
-        /* renames done: make them durable, then record them */
-        tool_test_kill_point("renamed");
-        if (tool_dest_sync(&f->dest) != 0) {
-            FERR(f, "%s/new: fsync failed", f->dest.path);
-            rc = TOOL_EX_IOERR;
-            done = 0; /* the pending entries stay; the next run resolves them */
-        } else {
-            for (i = 0; i < done; i++)
-                if (!f->batch[i].mi->dup)
-                    tool_state_set(&f->state, f->batch[i].mi->uid, 'D', NULL);
-            if (tool_state_save(&f->state, err, sizeof err) != 0) {
-                FERR(f, "%s", err);
-                rc = TOOL_EX_IOERR;
-                done = 0;
-            }
-        }
-    }
-    tool_test_kill_point("recorded");
-    /* 3. count, and DELE what is durably recorded */
-    for (i = 0; i < done; i++) {
-        f->delivered++;
-        f->delivered_bytes += f->batch[i].m.bytes;
-        tool_info("message %lu (%s) delivered", f->batch[i].mi->no, f->batch[i].mi->uid);
-        if (f->delete_ && rc == 0)
-            dele(f, f->batch[i].mi);
-    }
-    i = ncommit; /* committed messages keep their entries, whatever their state */
-abort_rest:
-    for (; i < f->nbatch; i++) {
-        /* not committed: drop the file and its pending entry (should the
-         * entry already be on disk, the next run resolves it as not
-         * delivered, as the file is gone) */
+    /* committed messages keep their entries, whatever their state; the
+     * others are dropped with their pending entries (should one already be
+     * on disk, the next run resolves it as not delivered: the file is gone) */
+    for (i = ncommit; i < f->nbatch; i++) {
         tool_state_entry *e = f->batch[i].mi->dup ? NULL
                                                   : tool_state_find(&f->state, f->batch[i].mi->uid);
         tool_msg_abort(&f->batch[i].m);
@@ -513,8 +538,88 @@ static int fetch_body(fetch *f, msginfo *mi)
     return 0;
 }
 
-/* Keeps up to RETR_WINDOW RETRs and the pending DELEs queued, and handles
- * the replies in order: a message goes into the batch, the batch is
+/* Queues the DELEs of committed batches, then refills the RETR window when
+ * half of it was answered. 0 or an exit code (f->pop_alive, f->stop and
+ * f->dele_failed say what may go on). */
+static int queue_commands(fetch *f)
+{
+    postie_status st;
+    while (f->dq_head < f->dq_tail && !f->dele_failed) {
+        st = postie_pop3_queue_dele(&f->pop, f->dq[f->dq_head]->no);
+        if (st == POSTIE_ERR_BUFFER)
+            break; /* queue full: after some replies */
+        if (st != POSTIE_OK) {
+            if (st != POSTIE_ERR_NO_SUCH_MESSAGE && st != POSTIE_ERR_SERVER)
+                f->pop_alive = 0;
+            f->dele_failed = f->stop = 1;
+            return server_fail(f, st, "DELE");
+        }
+        f->dq_head++;
+    }
+    if (!f->pop_alive || f->stop || f->retr_inflight > RETR_WINDOW / 2)
+        return 0;
+    while (f->wanted_pos < f->nwanted && f->retr_inflight < RETR_WINDOW) {
+        st = postie_pop3_queue_retr(&f->pop, f->wanted[f->wanted_pos]->no);
+        if (st == POSTIE_ERR_BUFFER)
+            break;
+        if (st != POSTIE_OK) {
+            if (st != POSTIE_ERR_NO_SUCH_MESSAGE && st != POSTIE_ERR_SERVER)
+                f->pop_alive = 0;
+            f->stop = 1;
+            return server_fail(f, st, "RETR");
+        }
+        f->wanted_pos++;
+        f->retr_inflight++;
+    }
+    return 0;
+}
+
+/* Handles one reply (st) to a DELE or a RETR of message mi: notes the
+ * deletion, or reads the message into the batch and commits the batch
+ * when it is full. 0 or an exit code. */
+static int handle_reply(fetch *f, postie_pop3_cmd_kind kind, postie_status st, msginfo *mi)
+{
+    int r;
+    if (kind == POSTIE_POP3_CMD_DELE) {
+        if (st != POSTIE_OK) {
+            f->dele_failed = f->stop = 1;
+            return server_fail(f, st, "DELE");
+        }
+        f->ndele_ok++;
+        if (!mi->dup && note_deleted(f, mi->uid) != 0) {
+            f->stop = 1;
+            FERR(f, "out of memory");
+            return TOOL_EX_OSERR;
+        }
+        return 0;
+    }
+    f->retr_inflight--;
+    if (st != POSTIE_OK) {
+        f->stop = 1;
+        return server_fail(f, st, "RETR");
+    }
+    if (f->stop) { /* after an error: read it and drop it */
+        if (postie_pop3_drain(&f->pop) != POSTIE_OK)
+            f->pop_alive = 0;
+        return 0;
+    }
+    if ((r = fetch_body(f, mi)) != 0) {
+        f->stop = 1;
+        return r;
+    }
+    if (f->nbatch == 1)
+        f->batch_t0 = now_s();
+    if (f->nbatch == BATCH_MAX_MSGS || f->batch_bytes >= BATCH_MAX_BYTES ||
+        now_s() - f->batch_t0 >= BATCH_MAX_SECONDS || !tool_target_batches(f->dest.t)) {
+        r = flush_batch(f);
+        f->stop |= r != 0;
+        return r;
+    }
+    return 0;
+}
+
+/* run: keeps up to RETR_WINDOW RETRs and the pending DELEs queued, and
+ * handles the replies in order: a message goes into the batch, the batch is
  * committed (flush_batch: durable delivery and state first, then its DELEs
  * join the queue), a DELE's +OK is noted for the state. With PIPELINING the
  * queued commands go out together; without it the library sends them one at
@@ -524,117 +629,45 @@ static int fetch_body(fetch *f, msginfo *mi)
  * commit the DELEs of what was delivered. Returns an exit code. */
 static int run_session(fetch *f)
 {
-    int rc = 0, r;
+    int rc = 0;
     postie_status st;
 
-    for (;;) {
+    while (f->pop_alive) {
         postie_pop3_cmd_kind kind = POSTIE_POP3_CMD_NONE;
         unsigned long no = 0;
         msginfo *mi;
 
-        if (!f->pop_alive)
-            break;
-        while (f->dq_head < f->dq_tail && !f->dele_failed) {
-            st = postie_pop3_queue_dele(&f->pop, f->dq[f->dq_head]->no);
-            if (st == POSTIE_ERR_BUFFER)
-                break; /* queue full: after some replies */
-            if (st != POSTIE_OK) {
-                if (st != POSTIE_ERR_NO_SUCH_MESSAGE && st != POSTIE_ERR_SERVER)
-                    f->pop_alive = 0;
-                r = server_fail(f, st, "DELE");
-                rc = rc ? rc : r;
-                f->dele_failed = f->stop = 1;
-                break;
-            }
-            f->dq_head++;
-        }
-        if (!f->pop_alive)
-            break;
-        if (!f->stop && f->retr_inflight <= RETR_WINDOW / 2) {
-            while (f->wanted_pos < f->nwanted && f->retr_inflight < RETR_WINDOW) {
-                st = postie_pop3_queue_retr(&f->pop, f->wanted[f->wanted_pos]->no);
-                if (st == POSTIE_ERR_BUFFER)
-                    break;
-                if (st != POSTIE_OK) {
-                    if (st != POSTIE_ERR_NO_SUCH_MESSAGE && st != POSTIE_ERR_SERVER)
-                        f->pop_alive = 0;
-                    r = server_fail(f, st, "RETR");
-                    rc = rc ? rc : r;
-                    f->stop = 1;
-                    break;
-                }
-                f->wanted_pos++;
-                f->retr_inflight++;
-            }
-        }
+        note_rc(&rc, queue_commands(f));
         if (!f->pop_alive)
             break;
         st = postie_pop3_flush(&f->pop);
         if (st == POSTIE_OK)
             st = postie_pop3_next(&f->pop, &kind, &no, NULL);
         if (st == POSTIE_DONE) {
+            int r;
             if (f->nbatch == 0)
                 break; /* nothing queued, nothing more to queue */
             r = flush_batch(f); /* its DELEs are queued in the next round */
-            rc = rc ? rc : r;
+            note_rc(&rc, r);
             f->stop |= r != 0;
             continue;
         }
         if (st != POSTIE_OK && st != POSTIE_ERR_SERVER) {
             f->pop_alive = 0;
-            r = server_fail(f, st, kind == POSTIE_POP3_CMD_DELE ? "DELE" : "RETR");
-            rc = rc ? rc : r;
+            note_rc(&rc, server_fail(f, st, kind == POSTIE_POP3_CMD_DELE ? "DELE" : "RETR"));
             break;
         }
-        mi = find_msg(f, no);
-        if (!mi) {
+        if (!(mi = find_msg(f, no))) {
             FERR(f, "internal error: reply for message %lu", no);
-            rc = rc ? rc : TOOL_EX_SOFTWARE;
+            note_rc(&rc, TOOL_EX_SOFTWARE);
             f->pop_alive = 0;
             break;
         }
-        if (kind == POSTIE_POP3_CMD_DELE) {
-            if (st != POSTIE_OK) {
-                r = server_fail(f, st, "DELE");
-                rc = rc ? rc : r;
-                f->dele_failed = f->stop = 1;
-            } else if (++f->ndele_ok, !mi->dup && note_deleted(f, mi->uid) != 0) {
-                FERR(f, "out of memory");
-                rc = rc ? rc : TOOL_EX_OSERR;
-                f->stop = 1;
-            }
-            continue;
-        }
-        f->retr_inflight--;
-        if (st != POSTIE_OK) {
-            r = server_fail(f, st, "RETR");
-            rc = rc ? rc : r;
-            f->stop = 1;
-            continue;
-        }
-        if (f->stop) {
-            if (postie_pop3_drain(&f->pop) != POSTIE_OK)
-                f->pop_alive = 0;
-            continue;
-        }
-        r = fetch_body(f, mi);
-        if (r) {
-            rc = rc ? rc : r;
-            f->stop = 1;
-            continue;
-        }
-        if (f->nbatch == 1)
-            f->batch_t0 = now_s();
-        if (f->nbatch == BATCH_MAX_MSGS || f->batch_bytes >= BATCH_MAX_BYTES ||
-            now_s() - f->batch_t0 >= BATCH_MAX_SECONDS || !tool_target_batches(f->dest.t)) {
-            r = flush_batch(f);
-            rc = rc ? rc : r;
-            f->stop |= r != 0;
-        }
+        note_rc(&rc, handle_reply(f, kind, st, mi));
     }
     /* whatever happened, what was fetched completely is delivered */
-    r = flush_batch(f);
-    return rc ? rc : r;
+    note_rc(&rc, flush_batch(f));
+    return rc;
 }
 
 /* ---- the steps of main() ------------------------------------------------ */

@@ -399,30 +399,11 @@ static int resolve_account(send_job *j, const send_opts *o)
     return 0;
 }
 
-/* The message, composed from the flags (--to, --subject, --attach, ...).
+/* The composer's recipients and attachments (files read) from the flags.
  * 0 or an exit code. */
-static int compose_message(send_job *j, const send_opts *o)
+static int compose_parts(send_job *j, const send_opts *o)
 {
-    size_t k, bodylen = 0;
-    int fd;
-    struct tm lt;
-    time_t now = time(NULL);
-    postie_status st;
-    if (o->take_headers) {
-        tool_err("-t and the compose options (--to, --subject, ...) do not mix");
-        return TOOL_EX_USAGE;
-    }
-    if (!j->env_from) {
-        tool_err("no sender: give --from or 'from' in the configuration");
-        return TOOL_EX_USAGE;
-    }
-    if (o->body) {
-        j->body = read_file(o->body, &bodylen);
-        if (!j->body) {
-            tool_err("%s: %s", o->body, strerror(errno));
-            return TOOL_EX_NOINPUT;
-        }
-    }
+    size_t k;
     j->cto = calloc(o->to.n + 1, sizeof *j->cto);
     j->ccc = calloc(o->cc.n + 1, sizeof *j->ccc);
     j->cbcc = calloc(o->bcc.n + 1, sizeof *j->cbcc);
@@ -452,6 +433,35 @@ static int compose_message(send_job *j, const send_opts *o)
         j->catt[k].data = j->attdata[k];
         j->catt[k].len = alen;
     }
+    return 0;
+}
+
+/* The message, composed from the flags (--to, --subject, --attach, ...).
+ * 0 or an exit code. */
+static int compose_message(send_job *j, const send_opts *o)
+{
+    size_t k, bodylen = 0;
+    int fd, rc;
+    struct tm lt;
+    time_t now = time(NULL);
+    postie_status st;
+    if (o->take_headers) {
+        tool_err("-t and the compose options (--to, --subject, ...) do not mix");
+        return TOOL_EX_USAGE;
+    }
+    if (!j->env_from) {
+        tool_err("no sender: give --from or 'from' in the configuration");
+        return TOOL_EX_USAGE;
+    }
+    if (o->body) {
+        j->body = read_file(o->body, &bodylen);
+        if (!j->body) {
+            tool_err("%s: %s", o->body, strerror(errno));
+            return TOOL_EX_NOINPUT;
+        }
+    }
+    if ((rc = compose_parts(j, o)) != 0)
+        return rc;
     fd = open("/dev/urandom", O_RDONLY);
     if (fd < 0 || read(fd, j->rnd, sizeof j->rnd) != (ssize_t)sizeof j->rnd) {
         tool_err("/dev/urandom: cannot read");

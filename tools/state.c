@@ -42,19 +42,13 @@ static int valid_uid(const char *u)
     return 1;
 }
 
-int tool_state_open(tool_state *s, const char *path, char *err, size_t errcap, int *exit_code)
+/* Creates the state file's folder and takes the lock on PATH.lock. 0 or -1
+ * with err and *exit_code. */
+static int state_lock(tool_state *s, char *err, size_t errcap, int *exit_code)
 {
-    char *lockpath, *dir, *slash, line[2048];
-    FILE *f;
-    int lineno = 0;
+    char *dir = tool_strdup(s->path), *slash, *lockpath;
     struct flock fl;
-
-    memset(s, 0, sizeof *s);
-    s->lockfd = -1;
-    s->path = tool_expand_home(path);
-    if (!s->path)
-        goto oom;
-    dir = tool_strdup(s->path);
+    int rc = -1;
     if (!dir)
         goto oom;
     slash = strrchr(dir, '/');
@@ -64,7 +58,7 @@ int tool_state_open(tool_state *s, const char *path, char *err, size_t errcap, i
             snprintf(err, errcap, "%s: cannot create: %s", dir, strerror(errno));
             free(dir);
             *exit_code = TOOL_EX_CANTCREAT;
-            goto fail;
+            return -1;
         }
     }
     free(dir);
@@ -73,78 +67,98 @@ int tool_state_open(tool_state *s, const char *path, char *err, size_t errcap, i
         goto oom;
     sprintf(lockpath, "%s.lock", s->path);
     s->lockfd = open(lockpath, O_RDWR | O_CREAT, 0600);
-    if (s->lockfd < 0) {
-        snprintf(err, errcap, "%s: %s", lockpath, strerror(errno));
-        free(lockpath);
-        *exit_code = TOOL_EX_CANTCREAT;
-        goto fail;
-    }
     memset(&fl, 0, sizeof fl);
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;
-    if (fcntl(s->lockfd, F_SETLK, &fl) != 0) {
+    if (s->lockfd < 0) {
+        snprintf(err, errcap, "%s: %s", lockpath, strerror(errno));
+        *exit_code = TOOL_EX_CANTCREAT;
+    } else if (fcntl(s->lockfd, F_SETLK, &fl) != 0) {
         snprintf(err, errcap, "%s: another postie-fetch is using this account", lockpath);
-        free(lockpath);
         *exit_code = TOOL_EX_TEMPFAIL;
-        goto fail;
+    } else {
+        rc = 0;
     }
     free(lockpath);
+    return rc;
+oom:
+    snprintf(err, errcap, "out of memory");
+    *exit_code = TOOL_EX_OSERR;
+    return -1;
+}
 
+/* One line of the file (its LF removed) into s. 0 or -1 with err and
+ * *exit_code. */
+static int state_line(tool_state *s, int lineno, char *line, char *err, size_t errcap,
+                      int *exit_code)
+{
+    char *uid, *info = NULL, *sp, kind;
+    if (line[0] == '#' || line[0] == '\0')
+        return 0;
+    kind = line[0];
+    uid = line + 2;
+    if ((kind == 'D' || kind == 'P') && line[1] == ' ') {
+        if ((sp = strchr(uid, ' ')) != NULL) {
+            *sp = '\0';
+            info = sp + 1;
+        }
+        if (valid_uid(uid) && (kind == 'P') == (info != NULL)) {
+            if (tool_state_set(s, uid, kind, info) == 0)
+                return 0;
+            snprintf(err, errcap, "out of memory");
+            *exit_code = TOOL_EX_OSERR;
+            return -1;
+        }
+    }
+    snprintf(err, errcap, "%s:%d: malformed entry", s->path, lineno);
+    *exit_code = TOOL_EX_DATAERR;
+    return -1;
+}
+
+int tool_state_open(tool_state *s, const char *path, char *err, size_t errcap, int *exit_code)
+{
+    char line[2048];
+    FILE *f;
+    int lineno = 0, rc = 0;
+
+    memset(s, 0, sizeof *s);
+    s->lockfd = -1;
+    s->path = tool_expand_home(path);
+    if (!s->path) {
+        snprintf(err, errcap, "out of memory");
+        *exit_code = TOOL_EX_OSERR;
+        tool_state_close(s);
+        return -1;
+    }
+    if (state_lock(s, err, errcap, exit_code) != 0) {
+        tool_state_close(s);
+        return -1;
+    }
     f = fopen(s->path, "r");
     if (!f) {
         if (errno == ENOENT)
-            return 0;
+            return 0; /* no state yet */
         snprintf(err, errcap, "%s: %s", s->path, strerror(errno));
         *exit_code = TOOL_EX_CANTCREAT;
-        goto fail;
+        tool_state_close(s);
+        return -1;
     }
-    while (fgets(line, sizeof line, f)) {
-        char *uid, *info = NULL, kind;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
         size_t n = strlen(line);
         lineno++;
         if (n == 0 || line[n - 1] != '\n') {
             snprintf(err, errcap, "%s:%d: line too long or not terminated", s->path, lineno);
-            fclose(f);
             *exit_code = TOOL_EX_DATAERR;
-            goto fail;
+            rc = -1;
+            break;
         }
         line[n - 1] = '\0';
-        if (line[0] == '#' || line[0] == '\0')
-            continue;
-        kind = line[0];
-        if ((kind != 'D' && kind != 'P') || line[1] != ' ') {
-            snprintf(err, errcap, "%s:%d: malformed entry", s->path, lineno);
-            fclose(f);
-            *exit_code = TOOL_EX_DATAERR;
-            goto fail;
-        }
-        uid = line + 2;
-        {
-            char *sp = strchr(uid, ' ');
-            if (sp) {
-                *sp = '\0';
-                info = sp + 1;
-            }
-        }
-        if (!valid_uid(uid) || (kind == 'P' && !info) || (kind == 'D' && info)) {
-            snprintf(err, errcap, "%s:%d: malformed entry", s->path, lineno);
-            fclose(f);
-            *exit_code = TOOL_EX_DATAERR;
-            goto fail;
-        }
-        if (tool_state_set(s, uid, kind, info) != 0) {
-            fclose(f);
-            goto oom;
-        }
+        rc = state_line(s, lineno, line, err, errcap, exit_code);
     }
     fclose(f);
-    return 0;
-oom:
-    snprintf(err, errcap, "out of memory");
-    *exit_code = TOOL_EX_OSERR;
-fail:
-    tool_state_close(s);
-    return -1;
+    if (rc != 0)
+        tool_state_close(s);
+    return rc;
 }
 
 int tool_state_save(tool_state *s, char *err, size_t errcap)

@@ -188,6 +188,39 @@ static void mbox_unlock(int fd, char *dotlock)
     }
 }
 
+/* "From SENDER DATE\n": SENDER from Return-Path when it is a plain
+ * address, else MAILER-DAEMON. */
+static void from_line(const tool_msg *m, char *from, size_t cap)
+{
+    char date[64];
+    struct tm tmv;
+    time_t now = time(NULL);
+    char *rp = tool_headers_first_addr(m->buf ? m->buf : "", m->len, "Return-Path");
+    const char *sender = "MAILER-DAEMON";
+    gmtime_r(&now, &tmv);
+    strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tmv);
+    if (rp && rp[0] && strlen(rp) < 80 && !strpbrk(rp, " \t\r\n"))
+        sender = rp;
+    snprintf(from, cap, "From %s %s\n", sender, date);
+    free(rp);
+}
+
+/* An mbox that does not end with an empty line gets one first, so our From
+ * line starts a message; *off moves past it. 0 or -1 (errno set). */
+static int pad_to_blank_line(int fd, off_t *off)
+{
+    char tail[2] = { '\n', '\n' };
+    size_t pre = 0;
+    if (*off >= 2 && pread(fd, tail, 2, *off - 2) == 2)
+        pre = tail[1] != '\n' ? 2 : (tail[0] != '\n' ? 1 : 0);
+    else if (*off == 1)
+        pre = 2;
+    if (pre && (lseek(fd, *off, SEEK_SET) < 0 || tool_write_all(fd, "\n\n", pre) != 0))
+        return -1;
+    *off += (off_t)pre;
+    return 0;
+}
+
 static int mbox_commit(tool_msg *m, const char *uid, tool_state *st, int nosync, char *err,
                        size_t errcap, int *exit_code)
 {
@@ -195,9 +228,9 @@ static int mbox_commit(tool_msg *m, const char *uid, tool_state *st, int nosync,
     char *dotlock = NULL, *q = NULL, from[128];
     size_t qlen;
     struct stat sb;
-    time_t now = time(NULL);
     int rc = -1, e;
-    off_t off;
+    off_t off, keep;
+    unsigned long long h;
 
     (void)nosync; /* every append is fsynced under its lock */
     if (fd < 0) {
@@ -218,45 +251,19 @@ static int mbox_commit(tool_msg *m, const char *uid, tool_state *st, int nosync,
         *exit_code = TOOL_EX_OSERR;
         goto out;
     }
-    off = sb.st_size;
-    {
-        char date[64];
-        struct tm tmv;
-        gmtime_r(&now, &tmv);
-        strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tmv);
-        /* the envelope sender from Return-Path, when it is a plain address */
-        char *rp = tool_headers_first_addr(m->buf ? m->buf : "", m->len, "Return-Path");
-        const char *sender = "MAILER-DAEMON";
-        if (rp && rp[0] && strlen(rp) < 80 && !strpbrk(rp, " \t\r\n"))
-            sender = rp;
-        snprintf(from, sizeof from, "From %s %s\n", sender, date);
-        free(rp);
-    }
-    /* an mbox that does not end with an empty line gets one first, so our
-     * From line starts a message */
-    {
-        char tail[2] = { '\n', '\n' };
-        size_t pre = 0;
-        if (off >= 2 && pread(fd, tail, 2, off - 2) == 2) {
-            pre = tail[1] != '\n' ? 2 : (tail[0] != '\n' ? 1 : 0);
-        } else if (off == 1) {
-            pre = 2;
-        }
-        if (pre && tool_write_all(fd, "\n\n", pre) != 0)
-            goto werr;
-        off += (off_t)pre;
-    }
-    {
-        unsigned long long h = fnv1a(TOOL_FNV_INIT, from, strlen(from));
-        h = fnv1a(fnv1a(h, q, qlen), "\n", 1);
-        snprintf(m->info, sizeof m->info, "mbox %lld %llu %016llx", (long long)off,
-                 (unsigned long long)(strlen(from) + qlen + 1), h);
-    }
-    if (st) {
-        if (tool_state_set(st, uid, 'P', m->info) != 0 || tool_state_save(st, err, errcap) != 0) {
-            *exit_code = tool_exit_for_errno(errno);
-            goto out;
-        }
+    keep = off = sb.st_size; /* what a failed write is cut back to */
+    from_line(m, from, sizeof from);
+    if (pad_to_blank_line(fd, &off) != 0)
+        goto werr;
+    keep = off; /* the pending entry names this length: a cut keeps it */
+    h = fnv1a(TOOL_FNV_INIT, from, strlen(from));
+    h = fnv1a(fnv1a(h, q, qlen), "\n", 1);
+    snprintf(m->info, sizeof m->info, "mbox %lld %llu %016llx", (long long)off,
+             (unsigned long long)(strlen(from) + qlen + 1), h);
+    if (st && (tool_state_set(st, uid, 'P', m->info) != 0 ||
+               tool_state_save(st, err, errcap) != 0)) {
+        *exit_code = tool_exit_for_errno(errno);
+        goto out;
     }
     if (lseek(fd, off, SEEK_SET) < 0 || tool_write_all(fd, from, strlen(from)) != 0 ||
         tool_write_all(fd, q, qlen) != 0 || tool_write_all(fd, "\n", 1) != 0 || fsync(fd) != 0)
@@ -268,7 +275,7 @@ werr:
     e = errno;
     snprintf(err, errcap, "%s: write failed: %s", m->d->path, strerror(e));
     *exit_code = tool_exit_for_errno(e);
-    if (ftruncate(fd, sb.st_size) == 0)
+    if (ftruncate(fd, keep) == 0)
         fsync(fd);
 out:
     free(q);

@@ -41,6 +41,8 @@
 #include "postie/line.h"
 #include "postie/pop3_proto.h"
 #include "postie/sasl.h"
+#include "postie/sasl_exchange.h"
+#include "postie/conn.h"
 #include "postie/security.h"
 
 #ifdef __cplusplus
@@ -77,45 +79,58 @@ typedef enum postie_pop3_state {
 } postie_pop3_state;
 
 /* Scratch room of AUTH: a decoded challenge and a raw response, half each. */
-#define POSTIE_POP3_SASL_RAW_MAX ((POSTIE_CMD_MAX / 4) * 3)
+#define POSTIE_POP3_SASL_RAW_MAX POSTIE_SASL_RAW_MAX
 
 typedef struct postie_pop3 {
-    postie_transport tr;
+    postie_transport tr;         /* recv NULL: the caller moves the bytes (event loop) */
     unsigned timeout_ms;
     postie_pop3_state state;
+    unsigned char op;            /* the operation in progress (internal) */
+    unsigned char phase;         /* how far it got (internal) */
     unsigned char busy;          /* 1 while a multi-line reply is being read */
     unsigned char busy_kind;     /* which multi-line reply (internal) */
+    unsigned char op_arg;        /* the operation's own flag (internal) */
+    unsigned char fail;          /* status to report after a cancelled AUTH (negated) */
     unsigned caps;
     long count;                  /* messages in the maildrop, -1 until known */
+    unsigned long op_msg;        /* message number of the operation (internal) */
     char timestamp[POSTIE_POP3_TIMESTAMP_MAX]; /* "<...>" from the greeting, or "" */
     char sasl[POSTIE_SASL_MECHS_MAX];          /* CAPA SASL mechanisms, space separated */
     char reply[POSTIE_REPLY_TEXT_MAX];         /* text of the last status line */
-    postie_line line;
     postie_pop3_body body;       /* multi-line un-stuffing state */
-    char rbuf[POSTIE_RECV_BUF_SIZE];
-    size_t rpos, rlen;
-    char cmd[POSTIE_CMD_MAX];
+    postie_conn conn;            /* the connection engine: queues, framing, matching */
     unsigned char tls_policy;    /* postie_tls_policy */
     unsigned char tls_active;    /* the connection is encrypted (STLS done, or implicit) */
+    unsigned char tls_wanted;    /* POSTIE_START_TLS was returned, not yet reported */
     unsigned char allow_plain;   /* credentials may cross an unencrypted connection */
+    unsigned char no_pipelining; /* postie_pop3_set_pipelining(p, 0) */
     char server_name[POSTIE_SERVER_NAME_MAX]; /* for STLS in open() */
     postie_random_fn random;     /* SCRAM nonces; NULL: SCRAM is never chosen */
     void *random_ctx;
-    char sasl_buf[POSTIE_POP3_SASL_RAW_MAX];  /* AUTH: challenge | response */
-    /* pipelining queue (postie_pop3_queue_*), internal: a ring of entries
-     * from pipe_head, pipe_n long, whose first pipe_sent went out; the
-     * commands not sent yet wait in cmd[0..pipe_len). */
-    unsigned long pipe_msg[POSTIE_POP3_PIPELINE_MAX];
-    unsigned char pipe_kind[POSTIE_POP3_PIPELINE_MAX];
-    unsigned char pipe_clen[POSTIE_POP3_PIPELINE_MAX]; /* command length, CRLF included */
-    unsigned char pipe_head, pipe_n, pipe_sent;
-    unsigned char no_pipelining; /* postie_pop3_set_pipelining(p, 0) */
-    size_t pipe_len;
+    postie_sasl_x sx;            /* the SASL exchange of AUTH */
 } postie_pop3;
 
 /* Prepares p over transport t (copied; t->ctx must outlive p). Sends nothing.
  * Returns POSTIE_OK, or POSTIE_ERR_PARAM (p/t NULL, or t->send/recv NULL). */
 postie_status postie_pop3_init(postie_pop3 *p, const postie_transport *t);
+
+/* Prepares p for an event loop: no transport; the caller moves the bytes
+ * through postie_pop3_conn() (docs/event-loop.md) and repeats each call
+ * while it returns POSTIE_AGAIN (with the same arguments). STLS makes a call
+ * return POSTIE_START_TLS: start TLS on the socket, then report it with
+ * postie_pop3_tls_started() and repeat the call. Sends nothing.
+ * Returns POSTIE_OK, or POSTIE_ERR_PARAM (p NULL). */
+postie_status postie_pop3_init_nb(postie_pop3 *p);
+
+/* The session's connection engine: the bytes to send and the room for the
+ * bytes that arrive (conn.h). Owned by p; NULL for p NULL. */
+postie_conn *postie_pop3_conn(postie_pop3 *p);
+
+/* Reports the TLS handshake that POSTIE_START_TLS asked for: result
+ * POSTIE_OK, or the handshake's failure (the session then ends with it).
+ * Returns POSTIE_OK, that failure, POSTIE_ERR_STATE (nothing was asked) or
+ * POSTIE_ERR_PARAM. */
+postie_status postie_pop3_tls_started(postie_pop3 *p, postie_status result);
 
 /* Timeout of every network step of later calls (default POSTIE_DEFAULT_TIMEOUT_MS):
  * passed to each transport send/recv. Returns nothing; p NULL is ignored. */

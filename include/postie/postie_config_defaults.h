@@ -105,4 +105,19 @@
 #error "POSTIE_POP3_PIPELINE_MAX must be at most 255"
 #endif
 
+/* Commands the connection engine keeps awaiting their reply (conn.h): the
+ * depth of POP3 and SMTP pipelining. The POP3 queue is bounded by
+ * POSTIE_POP3_PIPELINE_MAX too; an SMTP envelope with more recipients than
+ * fit goes out in several flights. Each entry costs two longs and a byte.
+ * Minimum 4 (SMTP's MAIL, RCPT, DATA and a spare). */
+#ifndef POSTIE_PIPELINE_MAX
+#define POSTIE_PIPELINE_MAX (POSTIE_POP3_PIPELINE_MAX < 4 ? 4 : POSTIE_POP3_PIPELINE_MAX)
+#endif
+#if POSTIE_PIPELINE_MAX < 4
+#error "POSTIE_PIPELINE_MAX must be at least 4"
+#endif
+#if POSTIE_PIPELINE_MAX > 255
+#error "POSTIE_PIPELINE_MAX must be at most 255"
+#endif
+
 #endif /* POSTIE_CONFIG_DEFAULTS_H */

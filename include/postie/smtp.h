@@ -58,6 +58,8 @@
 #include "postie/sasl.h"
 #include "postie/security.h"
 #include "postie/smtp_proto.h"
+#include "postie/conn.h"
+#include "postie/sasl_exchange.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -65,7 +67,7 @@ extern "C" {
 
 /* Scratch room for a raw SASL response before base64 (it must then fit in
  * one command line of POSTIE_CMD_MAX with "AUTH XOAUTH2 " and CRLF). */
-#define POSTIE_SMTP_SASL_RAW_MAX ((POSTIE_CMD_MAX / 4) * 3)
+#define POSTIE_SMTP_SASL_RAW_MAX POSTIE_SASL_RAW_MAX
 
 typedef enum postie_smtp_state {
     POSTIE_SMTP_STATE_CLOSED = 0, /* init'ed and not open; or after quit/close/fatal error */
@@ -120,31 +122,40 @@ typedef struct postie_smtp_envelope {
 typedef postie_status (*postie_smtp_reader)(void *user, char *buf, size_t cap, size_t *n);
 
 typedef struct postie_smtp {
-    postie_transport tr;
+    postie_transport tr;         /* recv NULL: the caller moves the bytes (event loop) */
     unsigned timeout_ms;
     postie_smtp_state state;
     unsigned char connected;     /* transport not yet closed */
     unsigned char greeted;       /* open() already ran (once per connection) */
     unsigned char data_opened;   /* 354 already received by a pipelined DATA */
     unsigned char helo;          /* 1 when the server got HELO, not EHLO */
+    unsigned char op;            /* the operation in progress (internal) */
+    unsigned char phase;         /* how far it got (internal) */
+    unsigned char reply_open;    /* a reply is being assembled (internal) */
+    unsigned char tls_wanted;    /* POSTIE_START_TLS was returned, not yet reported */
+    unsigned char fail;          /* status to report at the end of the operation (negated) */
+    unsigned char sub_op, sub_phase; /* send(): the part in progress (internal) */
+    unsigned char connected_abort; /* send(): the reader failed, drop the connection */
+    unsigned char mflags;        /* the mail transaction's flags (internal) */
+    unsigned char saved_rank;    /* which reply decided the transaction (internal) */
+    signed char mail_st, data_st; /* MAIL's and a pipelined DATA's statuses (internal) */
+    size_t m_sent, m_replied, m_total; /* MAIL/RCPT/DATA sent, answered, in all (internal) */
+    size_t wr_done;              /* bytes of the current data_write() taken (internal) */
+    size_t chunk_len, chunk_off; /* send(): the reader's chunk (internal) */
     postie_smtp_ext ext;
     char domain[POSTIE_SMTP_DOMAIN_MAX]; /* EHLO argument */
     postie_smtp_reply reply;     /* last complete reply */
     postie_smtp_reply saved;     /* the reply that decided a multi-reply call */
-    postie_line line;
     postie_smtp_dot dot;         /* DATA encoder of the message in progress */
     unsigned long messages_sent; /* messages that got 250 to their final dot */
-    char rbuf[POSTIE_RECV_BUF_SIZE];
-    size_t rpos, rlen;
-    char cmd[POSTIE_CMD_MAX];    /* commands, pipelined batches, DATA output */
-    size_t cmd_len;
-    char sasl[POSTIE_SMTP_SASL_RAW_MAX];
+    postie_conn conn;            /* the connection engine: queues, framing, matching */
     unsigned char tls_policy;    /* postie_tls_policy */
     unsigned char tls_active;    /* the connection is encrypted (STARTTLS done, or implicit) */
     unsigned char allow_plain;   /* credentials may cross an unencrypted connection */
     char server_name[POSTIE_SERVER_NAME_MAX]; /* for STARTTLS in open() */
     postie_random_fn random;     /* SCRAM nonces; NULL: SCRAM is never chosen */
     void *random_ctx;
+    postie_sasl_x sx;            /* the SASL exchange of AUTH; send()'s chunk buffer */
 } postie_smtp;
 
 /* Prepares s over transport t (copied; t->ctx must outlive s). Sends
@@ -152,6 +163,23 @@ typedef struct postie_smtp {
  * set_local_addr is called.
  * Returns POSTIE_OK, or POSTIE_ERR_PARAM (s/t NULL, or t->send/recv NULL). */
 postie_status postie_smtp_init(postie_smtp *s, const postie_transport *t);
+
+/* Prepares s for an event loop: no transport; the caller moves the bytes
+ * through postie_smtp_conn() (docs/event-loop.md) and repeats each call
+ * while it returns POSTIE_AGAIN (with the same arguments). STARTTLS makes a
+ * call return POSTIE_START_TLS: start TLS on the socket, then report it
+ * with postie_smtp_tls_started() and repeat the call. Sends nothing.
+ * Returns POSTIE_OK, or POSTIE_ERR_PARAM (s NULL). */
+postie_status postie_smtp_init_nb(postie_smtp *s);
+
+/* The session's connection engine (conn.h). Owned by s; NULL for s NULL. */
+postie_conn *postie_smtp_conn(postie_smtp *s);
+
+/* Reports the TLS handshake POSTIE_START_TLS asked for: result POSTIE_OK,
+ * or the handshake's failure (the session then ends with it). Returns
+ * POSTIE_OK, that failure, POSTIE_ERR_STATE (nothing was asked) or
+ * POSTIE_ERR_PARAM. */
+postie_status postie_smtp_tls_started(postie_smtp *s, postie_status result);
 
 /* Timeout of every later network step, in ms (default POSTIE_DEFAULT_TIMEOUT_MS). */
 void postie_smtp_set_timeout(postie_smtp *s, unsigned timeout_ms);

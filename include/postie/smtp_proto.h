@@ -21,6 +21,7 @@
 #include "postie/postie_config_defaults.h"
 #include "postie/status.h"
 #include "postie/line.h"
+#include "postie/conn.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -86,16 +87,7 @@ void postie_smtp_reply_init(postie_smtp_reply *r);
  */
 postie_status postie_smtp_reply_line(postie_smtp_reply *r, const char *line, size_t len);
 
-/*
- * Framer plus parser: feeds raw server bytes (any split) through l and r.
- * Stops at the end of a complete reply; *consumed tells how many bytes it
- * took (the rest belongs to the next reply).
- * Returns POSTIE_DONE (a reply is complete in r), POSTIE_OK (all n bytes
- * consumed, reply not complete), POSTIE_ERR_PROTOCOL,
- * POSTIE_ERR_LINE_TOO_LONG, POSTIE_ERR_PARAM.
- */
-postie_status postie_smtp_reply_feed(postie_smtp_reply *r, postie_line *l,
-                                     const char *data, size_t n, size_t *consumed);
+
 
 /* Maps a reply code to our status: 2xx and 3xx POSTIE_OK, 4xx
  * POSTIE_ERR_TRANSIENT, 5xx POSTIE_ERR_SERVER, anything else
@@ -137,6 +129,18 @@ void postie_smtp_ext_init(postie_smtp_ext *e);
  * updates e.
  */
 unsigned postie_smtp_ehlo_line(postie_smtp_ext *e, const char *text, size_t len);
+
+/*
+ * The reply engine the SMTP session runs: assembles into r the lines that
+ * the connection engine c frames from the bytes that arrived (conn.h),
+ * until a reply is complete. r must be initialised before its first line.
+ * With ext non-NULL, the lines after the first of a 250 reply are parsed
+ * as EHLO extensions into ext.
+ * Returns POSTIE_DONE (a reply is complete in r), POSTIE_AGAIN (more input
+ * is needed), POSTIE_ERR_PROTOCOL (a malformed line, consumed; c stays
+ * alive), or the status that ended c (ERR_LINE_TOO_LONG, ERR_CLOSED, ...).
+ */
+postie_status postie_smtp_reply_read(postie_smtp_reply *r, postie_conn *c, postie_smtp_ext *ext);
 
 /* ------------------------------------------------------------------------ */
 /* DATA encoder                                                             */

@@ -19,6 +19,8 @@ extern "C" {
 #define POSTIE_STATUS_LIST(X)                                                        \
     X(OK,                 0,  "success")                                            \
     X(DONE,               1,  "end of data")                                        \
+    X(AGAIN,              2,  "in progress: move the bytes the session wants, then call again") \
+    X(START_TLS,          3,  "start TLS on the transport now, then report it and call again") \
     X(ERR_PARAM,         -1,  "invalid argument (NULL, out of range, or CR/LF/NUL in a value sent on the wire)") \
     X(ERR_STATE,         -2,  "call not allowed in the current session state")     \
     X(ERR_BUSY,          -3,  "a multi-line reply or message is still being read") \
@@ -43,7 +45,8 @@ extern "C" {
     X(ERR_NOMEM,         -22, "no buffer or packet available")                     \
     X(ERR_INSECURE,      -23, "refused to reveal credentials on an unencrypted connection") \
     X(ERR_INTERNAL,      -24, "internal error")                                    \
-    X(ERR_TLS_REQUIRED,  -25, "TLS is required but the server does not offer it (STLS/STARTTLS)")
+    X(ERR_TLS_REQUIRED,  -25, "TLS is required but the server does not offer it (STLS/STARTTLS)") \
+    X(ERR_WOULD_BLOCK,   -26, "the transport would block (a non-blocking transport's answer)")
 
 typedef enum postie_status {
 #define POSTIE_X_ENUM(name, value, msg) POSTIE_##name = (value),

@@ -135,32 +135,24 @@ postie_status postie_smtp_reply_line(postie_smtp_reply *r, const char *line, siz
     return POSTIE_DONE;
 }
 
-postie_status postie_smtp_reply_feed(postie_smtp_reply *r, postie_line *l,
-                                     const char *data, size_t n, size_t *consumed)
+postie_status postie_smtp_reply_read(postie_smtp_reply *r, postie_conn *c, postie_smtp_ext *ext)
 {
-    size_t pos = 0;
-
-    if (r == NULL || l == NULL || consumed == NULL || (data == NULL && n > 0)) {
-        return POSTIE_ERR_PARAM;
-    }
-    *consumed = 0;
-    while (pos < n) {
-        size_t used = 0;
-        postie_status st = postie_line_feed(l, data + pos, n - pos, &used);
-        pos += used;
-        *consumed = pos;
-        if (st == POSTIE_OK) {
-            break;
-        }
+    for (;;) {
+        postie_status st = postie_conn_line(c);
         if (st != POSTIE_DONE) {
+            return st; /* AGAIN, or what ended the connection */
+        }
+        st = postie_smtp_reply_line(r, c->line.buf, c->line.len);
+        if (st != POSTIE_OK && st != POSTIE_DONE) {
             return st;
         }
-        st = postie_smtp_reply_line(r, l->buf, l->len);
-        if (st != POSTIE_OK) {
-            return st; /* POSTIE_DONE or an error */
+        if (ext != NULL && r->lines > 1 && r->code == 250) {
+            (void)postie_smtp_ehlo_line(ext, r->line_text, r->line_len);
+        }
+        if (st == POSTIE_DONE) {
+            return st;
         }
     }
-    return POSTIE_OK;
 }
 
 postie_status postie_smtp_code_status(int code)

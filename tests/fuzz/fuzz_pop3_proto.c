@@ -8,7 +8,10 @@
  *  - the body decoder gives the same bytes and stops at the same place
  *    whether fed in one piece into a large buffer or split at fuzzed points
  *    into fuzzed small buffers; never more output than input; always
- *    progress; nothing consumed after the terminator.
+ *    progress; nothing consumed after the terminator;
+ *  - and the same as a reference written the plain way over the whole input:
+ *    lines end at CRLF only, the first "." CRLF line ends the body, a leading
+ *    '.' of any other line is dropped (a bare LF or lone CR starts nothing).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -155,6 +158,34 @@ static postie_status decode(const char *in, size_t n, uint32_t seed, size_t maxc
     return st;
 }
 
+/* The reference decoder over the whole input: returns the bytes consumed
+ * (through the terminator when *done) and writes the body to out. */
+static size_t reference(const char *in, size_t n, char *out, size_t *outlen, int *done)
+{
+    size_t pos = 0, o = 0;
+    *done = 0;
+    while (pos < n) {
+        size_t end = pos;
+        if (n - pos >= 3 && memcmp(in + pos, ".\r\n", 3) == 0) {
+            *done = 1;
+            pos += 3;
+            break;
+        }
+        while (end + 1 < n && !(in[end] == '\r' && in[end + 1] == '\n')) {
+            end++;
+        }
+        end = end + 1 < n ? end + 2 : n; /* through the CRLF, or to the end */
+        if (in[pos] == '.') {
+            pos++; /* a stuffed line */
+        }
+        memcpy(out + o, in + pos, end - pos);
+        o += end - pos;
+        pos = end;
+    }
+    *outlen = o;
+    return pos;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char dec1[1 << 16], dec2[1 << 16];
@@ -179,6 +210,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(u1 == u2);
     CHECK(l1 == l2 && memcmp(dec1, dec2, l1) == 0);
     CHECK(l1 <= u1);
+    {
+        static char want[1 << 16];
+        size_t wl, wu;
+        int done;
+        wu = reference(in, n, want, &wl, &done);
+        CHECK(done == (s1 == POSTIE_DONE));
+        if (done) {
+            CHECK(wu == u1 && wl == l1 && memcmp(want, dec1, l1) == 0);
+        } else {
+            /* the decoder may hold back the CR of a final ".\r" */
+            CHECK(wl == l1 || (wl == l1 + 1 && want[l1] == '\r'));
+            CHECK(memcmp(want, dec1, l1) == 0);
+        }
+    }
     if (s1 == POSTIE_DONE) {
         /* the body ended with a "." CRLF line, at its start or after CRLF:
          * never after a bare LF or a lone CR */

@@ -27,6 +27,7 @@ PROGRAMS=(
   netx_tls_interop
   demo
   stack_private_dir
+  poll_many
 )
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
@@ -51,6 +52,11 @@ for prog in "${PROGRAMS[@]}"; do
       [ -x "$BUILD/tools/$tool" ] || cmake --build "$BUILD" --target "$tool" -j2 >/dev/null 2>&1 ||
         { echo "interop: cannot build $tool in $BUILD" >&2; exit 1; }
     done
+    # poll_many.sh runs the many-sessions example (examples/poll_many.c)
+    if [ "$prog" = poll_many ] && [ ! -x "$BUILD/examples/poll_many" ]; then
+      cmake --build "$BUILD" --target poll_many -j2 >/dev/null 2>&1 ||
+        { echo "interop: cannot build poll_many in $BUILD" >&2; exit 1; }
+    fi
   elif [ ! -x "$BUILD/tests/$prog" ]; then
     cmake --build "$BUILD" --target "$prog" -j2 >/dev/null 2>&1 ||
       { echo "interop: cannot build $prog in $BUILD (configure it with cmake first)" >&2; exit 1; }

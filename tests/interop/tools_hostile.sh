@@ -164,6 +164,36 @@ check "mbox kill, rerun: did not wait for the stale lock ($((SECONDS - t0)) s)" 
 check "mbox kill: the message is in the mbox exactly once" [ "$(grep -c '^Subject: mboxed' "$WORK/mbox")" = 1 ]
 check "mbox kill: no lock left" [ ! -e "$WORK/mbox.lock" ]
 
+# ---- 2b. mbox: a pending entry the mbox can no longer confirm --------------
+# The mbox was rewritten (shorter than the recorded offset) since the run
+# that left the entry: nobody can tell whether the append happened. The
+# message is neither fetched again nor deleted, and the run says so.
+printf 'From a@x.test Mon Jan  1 00:00:00 2024\nSubject: kept\n\nx\n\n' >"$WORK/held.mbox"
+printf '# postie-fetch UIDL state 1\nP uid-H mbox 4000 120 0123456789abcdef\n' >"$WORK/held.state"
+{ cat <<EOF
+$POP_HELLO
+C: STAT
+S: +OK 1 40
+C: UIDL
+S: +OK
+S: 1 uid-H
+S: .
+C: LIST
+S: +OK
+S: 1 40
+S: .
+C: QUIT
+S: +OK bye
+EOF
+} >"$WORK/held.txt"
+serve held
+run held "$FETCH" $(fetch_args held) --mbox "$WORK/held.mbox" --delete
+served; check "held mbox entry: no RETR, no DELE, only QUIT" [ $? = 0 ]
+check "held mbox entry: exit 0 (got $RC)" [ "$RC" = 0 ]
+check "held mbox entry: says it cannot tell, and how to decide" grep -q "cannot tell whether message uid-H reached" "$WORK/held.err"
+check "held mbox entry: the entry is kept" grep -q '^P uid-H mbox 4000 120 ' "$WORK/held.state"
+check "held mbox entry: the mbox is untouched" [ "$(grep -c '^From ' "$WORK/held.mbox")" = 1 ]
+
 # ---- 3. STAT claiming 50,000,000 messages ----------------------------------
 # Memory follows what is listed: under a 300 MB address-space limit the run
 # still works (allocating by STAT needed 1.2 GB).

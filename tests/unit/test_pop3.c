@@ -400,7 +400,7 @@ static void run_apop_fallback(postie_pop3 *p, size_t ocap)
     ST(postie_pop3_login(p, "mrose", "tanstaaf", POSTIE_POP3_LOGIN_AUTO), POSTIE_OK);
     assert_int_equal(postie_pop3_get_state(p), POSTIE_POP3_STATE_TRANSACTION);
     /* the password does not linger in the command buffer */
-    assert_null(memchr(p->cmd, 't', sizeof p->cmd));
+    assert_null(memchr(p->conn.out, 't', sizeof p->conn.out));
 }
 
 static void script_apop_only_refused(fake_transport *f)

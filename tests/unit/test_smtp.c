@@ -653,7 +653,7 @@ static void test_pipelining_batches(void **state)
     for (chunk = 0; chunk <= 16; chunk += 8) {
         postie_smtp_envelope env;
         static postie_smtp_rcpt r[100];
-        size_t nb = 0, blen = 0, rlen = 0, refused = 0, calls, ncmd = 102;
+        size_t nb = 0, blen = 0, rlen = 0, refused = 0, calls, ncmd = 102, inb = 0;
         memset(r, 0, sizeof r);
         sprintf(cmd[0], "MAIL FROM:<tim@example.org>\r\n");
         sprintf(rep[0], "250 2.1.0 Ok\r\n");
@@ -670,11 +670,15 @@ static void test_pipelining_batches(void **state)
         hello(EHLO_PIPE_EXTS);
         for (i = 0; i < ncmd; i++) {
             size_t cl = strlen(cmd[i]);
-            if (blen + cl > POSTIE_CMD_MAX) {
+            /* a flight ends when the output queue or the ring of commands
+             * awaiting a reply (POSTIE_PIPELINE_MAX) is full */
+            if (blen + cl > POSTIE_CMD_MAX || inb == POSTIE_PIPELINE_MAX) {
                 fake_step_addn(&F, bcmd[nb], blen, brep[nb], rlen);
                 nb++;
                 blen = rlen = 0;
+                inb = 0;
             }
+            inb++;
             memcpy(bcmd[nb] + blen, cmd[i], cl);
             blen += cl;
             memcpy(brep[nb] + rlen, rep[i], strlen(rep[i]));

@@ -543,6 +543,38 @@ static void test_target_table(void **state)
     tool_dest_close(&d);
 }
 
+/* An mbox that does not end with a blank line (another program appended
+ * without one) gets the blank line at its end, and its first bytes stay. */
+static void test_mbox_pads_at_the_end(void **state)
+{
+    tool_dest d;
+    tool_msg m;
+    char err[512], mb[256];
+    int ex;
+    size_t len;
+    char *got;
+    static const char before[] = "From a@x.test Mon Jan  1 00:00:00 2024\nSubject: old\n\nold body\n";
+    (void)state;
+    snprintf(mb, sizeof mb, "%s/mbox-pad", root);
+    {
+        FILE *f = fopen(mb, "w");
+        fputs(before, f);
+        fclose(f);
+    }
+    assert_int_equal(tool_dest_open(&d, &tool_target_mbox, mb, err, sizeof err, &ex), 0);
+    assert_int_equal(tool_msg_begin(&d, &m, err, sizeof err), 0);
+    feed(&m, "Subject: new\r\n\r\nnew body\r\n", 5);
+    assert_int_equal(tool_msg_finish(&m, err, sizeof err), 0);
+    assert_int_equal(tool_msg_commit(&m, "P1", NULL, 0, err, sizeof err, &ex), 0);
+    got = slurp(mb, &len);
+    assert_non_null(got);
+    assert_int_equal(memcmp(got, before, sizeof before - 1), 0); /* untouched */
+    assert_int_equal(strncmp(got + sizeof before - 1, "\nFrom MAILER-DAEMON ", 20), 0);
+    assert_non_null(strstr(got, "\nSubject: new\n\nnew body\n\n"));
+    free(got);
+    tool_dest_close(&d);
+}
+
 static void test_state_default_path(void **state)
 {
     char *p;
@@ -568,6 +600,7 @@ int main(void)
         cmocka_unit_test(test_state_default_path),
         cmocka_unit_test(test_state_many_uids),
         cmocka_unit_test(test_target_table),
+        cmocka_unit_test(test_mbox_pads_at_the_end),
         cmocka_unit_test(test_mbox_resolve_by_content),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Link-level code size of Postie on a Cortex-M4: links small representative
+# applications (bench/apps/) against Postie built as a static library, with
+# -Os -ffunction-sections -fdata-sections and -Wl,--gc-sections (newlib's
+# nosys specs), then reads each map file and sums the .text and .rodata that
+# came from Postie's objects: what an application really carries, unlike the
+# object sizes of bench/size-arm.sh. Prints Markdown tables.
+#
+#   bash bench/size-link.sh [--top N] [--keep DIR] [APP[:CONFIG] ...]
+#
+# APP is one of bench/apps/app_<APP>.c; CONFIG a postie_config.h for that
+# application (found as "postie_config.h", -DPOSTIE_HAVE_CONFIG_H), or
+# "default". Without arguments: netx:bench/postie_config_netx.h,
+# fetch:bench/postie_config_fetch.h, send:bench/postie_config_send.h,
+# all:default, netx:default (the NetX set with every feature compiled in).
+# --top N: the N largest Postie symbols of each application (default 8).
+# --keep DIR: leave the objects, ELF and map files in DIR.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TOP=8
+KEEP=
+apps=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --top) TOP=$2; shift 2 ;;
+    --keep) KEEP=$2; shift 2 ;;
+    -*) echo "usage: $0 [--top N] [--keep DIR] [APP[:CONFIG] ...]" >&2; exit 2 ;;
+    *) apps+=("$1"); shift ;;
+  esac
+done
+[ ${#apps[@]} -gt 0 ] || apps=(netx:bench/postie_config_netx.h fetch:bench/postie_config_fetch.h
+                               send:bench/postie_config_send.h all:default netx:default)
+CC=arm-none-eabi-gcc
+command -v $CC >/dev/null || { echo "size-link: $CC not found (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)" >&2; exit 1; }
+if [ -n "$KEEP" ]; then out=$KEEP; mkdir -p "$out"; else out=$(mktemp -d); trap 'rm -rf "$out"' EXIT; fi
+CFLAGS=(-mcpu=cortex-m4 -mthumb -Os -std=c99 -ffunction-sections -fdata-sections
+        -Wall -Wextra -Werror -Iinclude)
+SRCS=(src/core/*.c src/pop3/*.c src/smtp/*.c)
+
+# build DIR CONFIG: Postie as DIR/libpostie.a for CONFIG
+build() {
+  local dir=$1 cfg=$2 flags=("${CFLAGS[@]}") s
+  mkdir -p "$dir/cfg"
+  if [ "$cfg" != default ]; then
+    [ -f "$cfg" ] || { echo "size-link: no such file: $cfg" >&2; exit 1; }
+    printf '#include "%s"\n' "$ROOT/$cfg" > "$dir/cfg/postie_config.h"
+    flags+=(-DPOSTIE_HAVE_CONFIG_H -I"$dir/cfg")
+  fi
+  printf '%s\n' "${flags[@]}" > "$dir/flags"
+  for s in "${SRCS[@]}"; do
+    $CC "${flags[@]}" -c "$s" -o "$dir/$(basename "$s" .c).o"
+  done
+  rm -f "$dir/libpostie.a"
+  arm-none-eabi-ar rcs "$dir/libpostie.a" "$dir"/*.o
+}
+
+# sums DIR/app.map: "total" line, then "size symbol" lines of Postie's input
+# sections in .text/.rodata that survived --gc-sections
+readmap() {
+  awk '
+    function hex(s,   i, v, c) {
+      v = 0; s = tolower(s); sub(/^0x/, "", s)
+      for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)) - 1; v = v * 16 + c }
+      return v
+    }
+    /^Linker script and memory map/ { on = 1; next }
+    !on { next }
+    # an input section: " .text.name  0xaddr  0xsize  file" (maybe split over two lines)
+    /^ \.(text|rodata)/ {
+      name = $1
+      if (NF >= 4) { size = $3; file = $4 } else { getline; size = $2; file = $3 }
+      if (file ~ /libpostie\.a\(/) {
+        n = hex(size); total += n
+        if (name ~ /^\.rodata\.str/) name = "(string literals)"
+        sub(/^\.(text|rodata)\.?/, "", name); if (name == "") name = "(" file ")"
+        sym[name] += n
+      }
+    }
+    END { print "total", total; for (s in sym) print sym[s], s }
+  ' "$1"
+}
+
+declare -A built
+rows=()
+tops=()
+for spec in "${apps[@]}"; do
+  app=${spec%%:*}; cfg=default
+  [ "$spec" = "$app" ] || cfg=${spec#*:}
+  src=bench/apps/app_$app.c
+  [ -f "$src" ] || { echo "size-link: no such application: $src" >&2; exit 1; }
+  key=$(printf '%s' "$cfg" | tr -c 'A-Za-z0-9' _)
+  dir=$out/$key
+  [ -n "${built[$key]:-}" ] || { build "$dir" "$cfg"; built[$key]=1; }
+  mapfile -t flags < "$dir/flags"
+  $CC "${flags[@]}" -c "$src" -o "$dir/app_$app.o"
+  $CC "${flags[@]}" -c bench/apps/app_stub.c -o "$dir/app_stub.o"
+  $CC -mcpu=cortex-m4 -mthumb -Os --specs=nosys.specs -Wl,--gc-sections \
+      -Wl,-Map="$dir/app_$app.map" -o "$dir/app_$app.elf" \
+      "$dir/app_$app.o" "$dir/app_stub.o" -L"$dir" -lpostie
+  res=$(readmap "$dir/app_$app.map")
+  total=$(printf '%s\n' "$res" | awk '$1 == "total" { print $2 }')
+  rows+=("| $app | $cfg | $total | $(awk -v t="$total" 'BEGIN { printf "%.1f", t / 1024 }') |")
+  tops+=("$app ($cfg): $(printf '%s\n' "$res" | awk '$1 != "total"' | sort -rn |
+          awk -v top="$TOP" 'NR <= top { printf "%s%s %d", (NR > 1 ? ", " : ""), $2, $1 }')")
+done
+
+printf '| application | configuration | Postie .text+.rodata (bytes) | KiB |\n|---|---|---:|---:|\n'
+printf '%s\n' "${rows[@]}"
+printf '\nLargest Postie symbols linked (bytes):\n\n'
+for t in "${tops[@]}"; do printf -- '- %s\n' "$t"; done

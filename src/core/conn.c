@@ -1,0 +1,464 @@
+/*
+ * The connection engine (conn.h): output queue, reply framing, the ring of
+ * commands awaiting a reply, transport status mapping. No I/O here but
+ * postie_conn_pump(), which calls a transport through its function pointers.
+ */
+#include "postie/conn.h"
+#include "postie/base64.h"
+
+#include <string.h>
+
+void postie_conn_init(postie_conn *c)
+{
+    memset(c, 0, sizeof *c);
+    postie_line_init(&c->line);
+    c->lockstep = 1;
+    c->dead = POSTIE_OK;
+}
+
+/* ---- output ----------------------------------------------------------------- */
+
+/* Moves unsent bytes to the front (never while a command is being built). */
+static void compact_out(postie_conn *c)
+{
+    if (c->out_pos > 0 && c->build == c->out_len) {
+        memmove(c->out, c->out + c->out_pos, c->out_len - c->out_pos);
+        memset(c->out + c->out_len - c->out_pos, 0, c->out_pos);
+        c->out_len -= c->out_pos;
+        c->out_pos = 0;
+        c->build = c->out_len;
+    }
+}
+
+const char *postie_conn_out(const postie_conn *c, size_t *len)
+{
+    size_t n;
+
+    *len = 0;
+    if (c == NULL || c->dead != POSTIE_OK) {
+        return NULL;
+    }
+    n = c->build - c->out_pos; /* never a command still being built */
+    if (c->lockstep && c->n > 0) {
+        /* only up to the end of the oldest awaiting command */
+        unsigned long limit = c->cmds[c->head].end;
+        if (limit <= c->sent) {
+            n = 0;
+        } else if (limit - c->sent < n) {
+            n = (size_t)(limit - c->sent);
+        }
+    }
+    *len = n;
+    return n > 0 ? c->out + c->out_pos : NULL;
+}
+
+void postie_conn_out_done(postie_conn *c, size_t n)
+{
+    if (c == NULL || n > c->build - c->out_pos) {
+        return;
+    }
+    c->out_pos += n;
+    c->sent += n;
+    if (c->out_pos == c->out_len) {
+        /* what went out (a password) does not linger */
+        memset(c->out, 0, c->out_len);
+        c->out_pos = c->out_len = c->build = 0;
+    }
+}
+
+size_t postie_conn_out_room(postie_conn *c)
+{
+    compact_out(c);
+    return sizeof c->out - c->out_len;
+}
+
+void postie_conn_begin(postie_conn *c)
+{
+    compact_out(c);
+    c->build = c->out_len;
+    c->over = 0;
+}
+
+void postie_conn_add_mem(postie_conn *c, const void *s, size_t n)
+{
+    if (c->over || n > sizeof c->out - c->out_len) {
+        c->over = 1;
+        return;
+    }
+    memcpy(c->out + c->out_len, s, n);
+    c->out_len += n;
+}
+
+void postie_conn_add(postie_conn *c, const char *s)
+{
+    postie_conn_add_mem(c, s, strlen(s));
+}
+
+void postie_conn_add_num(postie_conn *c, unsigned long v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    postie_conn_add_mem(c, tmp + i, sizeof tmp - i);
+}
+
+void postie_conn_add_b64(postie_conn *c, const void *raw, size_t n)
+{
+    size_t el = 0;
+
+    if (c->over || n == 0) {
+        return;
+    }
+    if (postie_base64_encoded_len(n) > sizeof c->out - c->out_len ||
+        postie_base64_encode(raw, n, c->out + c->out_len, sizeof c->out - c->out_len, &el) !=
+            POSTIE_OK) {
+        c->over = 1;
+        return;
+    }
+    c->out_len += el;
+}
+
+void postie_conn_abandon(postie_conn *c)
+{
+    memset(c->out + c->build, 0, c->out_len - c->build);
+    c->out_len = c->build;
+    c->over = 0;
+}
+
+static postie_status push(postie_conn *c, unsigned tag, unsigned long arg)
+{
+    postie_conn_cmd *e;
+
+    if (c->n >= POSTIE_PIPELINE_MAX) {
+        return POSTIE_ERR_BUSY;
+    }
+    e = &c->cmds[(c->head + c->n) % POSTIE_PIPELINE_MAX];
+    e->tag = (unsigned char)tag;
+    e->arg = arg;
+    e->end = c->queued;
+    c->n++;
+    return POSTIE_OK;
+}
+
+postie_status postie_conn_end(postie_conn *c, unsigned tag, unsigned long arg)
+{
+    postie_status st;
+
+    if (c->dead != POSTIE_OK) {
+        postie_conn_abandon(c);
+        return POSTIE_ERR_STATE;
+    }
+    postie_conn_add_mem(c, "\r\n", 2);
+    if (c->over) {
+        postie_conn_abandon(c);
+        return POSTIE_ERR_BUFFER;
+    }
+    if (c->n >= POSTIE_PIPELINE_MAX) {
+        postie_conn_abandon(c);
+        return POSTIE_ERR_BUSY;
+    }
+    c->queued += (unsigned long)(c->out_len - c->build);
+    c->build = c->out_len;
+    st = push(c, tag, arg);
+    return st;
+}
+
+postie_status postie_conn_put(postie_conn *c, const void *data, size_t n)
+{
+    if (c->dead != POSTIE_OK) {
+        return POSTIE_ERR_STATE;
+    }
+    if (n > postie_conn_out_room(c)) {
+        return POSTIE_ERR_BUFFER;
+    }
+    memcpy(c->out + c->out_len, data, n);
+    c->out_len += n;
+    c->build = c->out_len;
+    c->queued += (unsigned long)n;
+    return POSTIE_OK;
+}
+
+char *postie_conn_out_tail(postie_conn *c, size_t *cap)
+{
+    *cap = postie_conn_out_room(c);
+    return c->out + c->out_len;
+}
+
+void postie_conn_commit(postie_conn *c, size_t n)
+{
+    if (n > sizeof c->out - c->out_len) {
+        n = sizeof c->out - c->out_len;
+    }
+    c->out_len += n;
+    c->build = c->out_len;
+    c->queued += (unsigned long)n;
+}
+
+postie_status postie_conn_expect(postie_conn *c, unsigned tag, unsigned long arg)
+{
+    if (c->dead != POSTIE_OK) {
+        return POSTIE_ERR_STATE;
+    }
+    return push(c, tag, arg);
+}
+
+/* ---- input ------------------------------------------------------------------ */
+
+char *postie_conn_in(postie_conn *c, size_t *cap)
+{
+    *cap = 0;
+    if (c == NULL || c->dead != POSTIE_OK || c->eof) {
+        return NULL;
+    }
+    if (c->in_pos == c->in_len) {
+        c->in_pos = c->in_len = 0;
+    } else if (c->in_pos > 0) {
+        memmove(c->in, c->in + c->in_pos, c->in_len - c->in_pos);
+        c->in_len -= c->in_pos;
+        c->in_pos = 0;
+    }
+    *cap = sizeof c->in - c->in_len;
+    return *cap > 0 ? c->in + c->in_len : NULL;
+}
+
+void postie_conn_in_done(postie_conn *c, size_t n)
+{
+    if (c == NULL || c->dead != POSTIE_OK) {
+        return;
+    }
+    if (n == 0) {
+        c->eof = 1;
+        return;
+    }
+    if (n > sizeof c->in - c->in_len) {
+        (void)postie_conn_kill(c, POSTIE_ERR_IO);
+        return;
+    }
+    c->in_len += n;
+}
+
+postie_status postie_conn_map(long r)
+{
+    switch (r) {
+    case POSTIE_ERR_TIMEOUT:
+    case POSTIE_ERR_CLOSED:
+    case POSTIE_ERR_IO:
+    case POSTIE_ERR_TLS:
+    case POSTIE_ERR_TLS_VERIFY:
+    case POSTIE_ERR_NOMEM:
+        return (postie_status)r;
+    default:
+        return POSTIE_ERR_IO;
+    }
+}
+
+postie_status postie_conn_kill(postie_conn *c, postie_status st)
+{
+    if (c->dead == POSTIE_OK) {
+        c->dead = st;
+    }
+    /* nothing queued (a password included) outlives the connection */
+    memset(c->out, 0, sizeof c->out);
+    c->out_pos = c->out_len = c->build = 0;
+    c->in_pos = c->in_len = 0;
+    c->n = 0;
+    return st;
+}
+
+postie_status postie_conn_fail(postie_conn *c, long r)
+{
+    return postie_conn_kill(c, postie_conn_map(r));
+}
+
+postie_status postie_conn_status(const postie_conn *c)
+{
+    return (postie_status)c->dead;
+}
+
+unsigned postie_conn_want(const postie_conn *c)
+{
+    unsigned w = 0;
+    size_t n = 0;
+
+    if (c == NULL || c->dead != POSTIE_OK) {
+        return 0;
+    }
+    (void)postie_conn_out(c, &n);
+    if (n > 0) {
+        w |= POSTIE_WANT_WRITE;
+    }
+    if (c->n > 0 && c->in_pos == c->in_len && !c->eof) {
+        w |= POSTIE_WANT_READ;
+    }
+    return w;
+}
+
+postie_status postie_conn_line(postie_conn *c)
+{
+    for (;;) {
+        size_t used = 0;
+        postie_status st;
+
+        if (c->dead != POSTIE_OK) {
+            return (postie_status)c->dead;
+        }
+        if (c->n > 0 && c->sent < c->cmds[c->head].end) {
+            return POSTIE_AGAIN; /* a reply answers a command only once it went out */
+        }
+        if (c->in_pos == c->in_len) {
+            return c->eof ? postie_conn_kill(c, POSTIE_ERR_CLOSED) : POSTIE_AGAIN;
+        }
+        st = postie_line_feed(&c->line, c->in + c->in_pos, c->in_len - c->in_pos, &used);
+        c->in_pos += used;
+        if (st == POSTIE_DONE) {
+            return POSTIE_DONE;
+        }
+        if (st != POSTIE_OK) {
+            return postie_conn_kill(c, st);
+        }
+    }
+}
+
+const char *postie_conn_input(const postie_conn *c, size_t *n)
+{
+    *n = c->in_len - c->in_pos;
+    return c->in + c->in_pos;
+}
+
+void postie_conn_consume(postie_conn *c, size_t n)
+{
+    if (n > c->in_len - c->in_pos) {
+        n = c->in_len - c->in_pos;
+    }
+    c->in_pos += n;
+}
+
+postie_status postie_conn_input_status(const postie_conn *c)
+{
+    if (c->dead != POSTIE_OK) {
+        return (postie_status)c->dead;
+    }
+    if (c->in_pos < c->in_len) {
+        return POSTIE_OK;
+    }
+    return c->eof ? POSTIE_ERR_CLOSED : POSTIE_AGAIN;
+}
+
+/* ---- commands awaiting replies ---------------------------------------------- */
+
+const postie_conn_cmd *postie_conn_head(const postie_conn *c)
+{
+    return c->n > 0 ? &c->cmds[c->head] : NULL;
+}
+
+unsigned postie_conn_awaiting(const postie_conn *c)
+{
+    return c != NULL ? c->n : 0u;
+}
+
+void postie_conn_pop(postie_conn *c)
+{
+    if (c->n > 0) {
+        c->head = (unsigned char)((c->head + 1) % POSTIE_PIPELINE_MAX);
+        c->n--;
+    }
+}
+
+int postie_conn_head_sent(const postie_conn *c)
+{
+    return c->n > 0 && c->sent >= c->cmds[c->head].end;
+}
+
+void postie_conn_reset(postie_conn *c)
+{
+    memset(c->out, 0, sizeof c->out);
+    c->out_pos = c->out_len = c->build = 0;
+    c->in_pos = c->in_len = 0;
+    c->n = 0;
+    c->head = 0;
+    c->eof = 0;
+    postie_line_init(&c->line);
+}
+
+/* ---- blocking driver -------------------------------------------------------- */
+
+/* Sends what postie_conn_out() offers: POSTIE_OK when all of it went,
+ * POSTIE_AGAIN (would block), or the status that ended c. *moved is set
+ * when anything went. */
+static postie_status send_out(postie_conn *c, const postie_transport *t, unsigned timeout_ms,
+                              int *moved)
+{
+    for (;;) {
+        size_t n = 0;
+        const char *out = postie_conn_out(c, &n);
+        long r;
+
+        if (n == 0) {
+            return POSTIE_OK;
+        }
+        r = t->send(t->ctx, out, n, timeout_ms);
+        if (r == POSTIE_ERR_WOULD_BLOCK) {
+            return POSTIE_AGAIN;
+        }
+        if (r <= 0 || (size_t)r > n) {
+            return postie_conn_fail(c, r == 0 ? POSTIE_ERR_IO : r);
+        }
+        postie_conn_out_done(c, (size_t)r);
+        *moved = 1;
+    }
+}
+
+postie_status postie_conn_flush(postie_conn *c, const postie_transport *t, unsigned timeout_ms)
+{
+    int moved = 0;
+
+    if (c->dead != POSTIE_OK) {
+        return (postie_status)c->dead;
+    }
+    if (t == NULL || t->send == NULL) {
+        return POSTIE_AGAIN;
+    }
+    return send_out(c, t, timeout_ms, &moved);
+}
+
+postie_status postie_conn_pump(postie_conn *c, const postie_transport *t, unsigned timeout_ms)
+{
+    int moved = 0;
+    postie_status st;
+
+    if (c->dead != POSTIE_OK) {
+        return (postie_status)c->dead;
+    }
+    if (t == NULL || t->send == NULL || t->recv == NULL) {
+        return POSTIE_AGAIN; /* the caller moves the bytes */
+    }
+    st = send_out(c, t, timeout_ms, &moved);
+    if (st == POSTIE_AGAIN) {
+        return moved ? POSTIE_OK : POSTIE_AGAIN;
+    }
+    if (st != POSTIE_OK) {
+        return st;
+    }
+    if (c->n > 0 && c->in_pos == c->in_len && !c->eof) {
+        size_t cap = 0;
+        char *in = postie_conn_in(c, &cap);
+        long r = t->recv(t->ctx, in, cap, timeout_ms);
+
+        if (r == POSTIE_ERR_WOULD_BLOCK) {
+            return moved ? POSTIE_OK : POSTIE_AGAIN;
+        }
+        if (r < 0) {
+            return postie_conn_fail(c, r);
+        }
+        if ((size_t)r > cap) {
+            return postie_conn_fail(c, POSTIE_ERR_IO);
+        }
+        postie_conn_in_done(c, (size_t)r);
+        moved = 1;
+    }
+    return moved ? POSTIE_OK : POSTIE_AGAIN;
+}

@@ -1,0 +1,260 @@
+/*
+ * The one SASL exchange (sasl_exchange.h): mechanism choice under the TLS
+ * rules, initial response or deferral, one answer per challenge, SCRAM's
+ * server proof, cancel with "*". Both sessions run it; their differences
+ * are a postie_sasl_proto.
+ */
+#include "postie/sasl_exchange.h"
+#include "postie/base64.h"
+
+#include <string.h>
+
+/* Random bytes of a SCRAM client nonce: 15 give 20 base64 characters
+ * (120 bits), the length of RFC 7677's example nonce. */
+#define SCRAM_NONCE_BYTES 15
+#define CHAL_MAX (POSTIE_SASL_RAW_MAX / 2)
+
+postie_status postie_sasl_x_select(unsigned offered, unsigned allowed, int tls_active,
+                                   int allow_plain, int have_random, postie_sasl_mech *mech)
+{
+    allowed &= (unsigned)POSTIE_SASL_ALL_MECHS;
+    if (!have_random) {
+        allowed &= ~(unsigned)POSTIE_SASL_SCRAM_SHA256;
+    }
+    if (!tls_active && !allow_plain) {
+        /* PLAIN, LOGIN and bearer tokens would show the secret on the path */
+        unsigned safe = allowed & (unsigned)POSTIE_SASL_CLEAR_SAFE_MECHS;
+        if (postie_sasl_choose(offered, safe) == POSTIE_SASL_NONE &&
+            postie_sasl_choose(offered, allowed) != POSTIE_SASL_NONE) {
+            return POSTIE_ERR_INSECURE;
+        }
+        allowed = safe;
+    }
+    *mech = postie_sasl_choose(offered, allowed);
+    return *mech == POSTIE_SASL_NONE ? POSTIE_ERR_UNSUPPORTED : POSTIE_OK;
+}
+
+static int wire_safe(const char *s)
+{
+    return strchr(s, '\r') == NULL && strchr(s, '\n') == NULL;
+}
+
+static int printable_ascii(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The initial response of x->mech into x->buf (x->irlen bytes); *has is 0
+ * for mechanisms where the server speaks first. */
+static postie_status initial(postie_sasl_x *x, const char *user, const char *secret,
+                             postie_random_fn random, void *random_ctx, int *has)
+{
+    postie_status st;
+
+    *has = 1;
+    x->irlen = 0;
+    switch ((postie_sasl_mech)x->mech) {
+    case POSTIE_SASL_PLAIN:
+        st = postie_sasl_plain(NULL, user, secret, x->buf, sizeof x->buf, &x->irlen);
+        break;
+    case POSTIE_SASL_XOAUTH2:
+        st = postie_sasl_xoauth2(user, secret, x->buf, sizeof x->buf, &x->irlen);
+        break;
+    case POSTIE_SASL_OAUTHBEARER:
+        st = postie_sasl_oauthbearer(user, secret, NULL, NULL, x->buf, sizeof x->buf, &x->irlen);
+        break;
+    case POSTIE_SASL_SCRAM_SHA256: {
+        unsigned char rnd[SCRAM_NONCE_BYTES];
+        char nonce[SCRAM_NONCE_BYTES / 3 * 4 + 1];
+        size_t nlen = 0;
+        if (secret[0] == '\0' || !printable_ascii(user) || !printable_ascii(secret)) {
+            return POSTIE_ERR_PARAM; /* docs/scram.md: no SASLprep */
+        }
+        if (random == NULL) {
+            return POSTIE_ERR_PARAM;
+        }
+        st = random(random_ctx, rnd, sizeof rnd);
+        if (st != POSTIE_OK) {
+            return st < 0 ? st : POSTIE_ERR_INTERNAL;
+        }
+        (void)postie_base64_encode(rnd, sizeof rnd, nonce, sizeof nonce, &nlen);
+        memset(rnd, 0, sizeof rnd);
+        st = postie_scram_client_first(&x->scram, user, nonce, nlen, x->buf, sizeof x->buf,
+                                       &x->irlen);
+        break;
+    }
+    default: /* LOGIN, CRAM-MD5: the server speaks first */
+        *has = 0;
+        return POSTIE_OK;
+    }
+    if (st != POSTIE_OK) {
+        return st == POSTIE_ERR_BUFFER ? POSTIE_ERR_BUFFER : POSTIE_ERR_PARAM;
+    }
+    /* the response must fit one line, even when it waits for a challenge */
+    if (postie_base64_encoded_len(x->irlen) + 3 > POSTIE_CMD_MAX) {
+        return POSTIE_ERR_BUFFER;
+    }
+    return POSTIE_OK;
+}
+
+postie_status postie_sasl_x_start(postie_sasl_x *x, const postie_sasl_proto *pr,
+                                  postie_sasl_mech mech, const char *user, const char *secret,
+                                  postie_random_fn random, void *random_ctx, postie_conn *c,
+                                  unsigned tag)
+{
+    const char *name = postie_sasl_mech_name(mech);
+    size_t head = 5 + strlen(name); /* "AUTH " + name */
+    postie_status st;
+    int has = 0;
+
+    if (user == NULL || secret == NULL || user[0] == '\0' || !wire_safe(user) ||
+        !wire_safe(secret) || name[0] == '\0') {
+        return POSTIE_ERR_PARAM;
+    }
+    memset(x, 0, sizeof *x);
+    postie_scram_init(&x->scram);
+    x->mech = (unsigned char)mech;
+    st = initial(x, user, secret, random, random_ctx, &has);
+    if (st != POSTIE_OK) {
+        postie_sasl_x_wipe(x);
+        return st;
+    }
+    postie_conn_begin(c);
+    postie_conn_add(c, "AUTH ");
+    postie_conn_add(c, name);
+    if (has) {
+        size_t b64 = x->irlen > 0 ? postie_base64_encoded_len(x->irlen) : 1;
+        if (head + 1 + b64 + 2 <= pr->cmd_limit) {
+            postie_conn_add(c, " ");
+            if (x->irlen == 0) {
+                postie_conn_add(c, "="); /* an empty initial response */
+            } else {
+                postie_conn_add_b64(c, x->buf, x->irlen);
+            }
+            x->ir_sent = 1;
+        } else {
+            x->ir_pending = 1; /* too long: it goes after the server's empty challenge */
+        }
+    }
+    st = postie_conn_end(c, tag, 0);
+    if (st != POSTIE_OK) {
+        postie_sasl_x_wipe(x);
+    }
+    return st;
+}
+
+/* Queues raw[0..n) base64-encoded as one response line (empty for n 0). */
+static postie_status respond(postie_conn *c, const char *raw, size_t n, unsigned tag)
+{
+    postie_conn_begin(c);
+    postie_conn_add_b64(c, raw, n);
+    return postie_conn_end(c, tag, 0);
+}
+
+/* Queues "*" and returns st, the status to report after the server's -ERR/501. */
+static postie_status cancel(postie_conn *c, unsigned tag, postie_status st)
+{
+    postie_status r;
+
+    postie_conn_begin(c);
+    postie_conn_add(c, "*");
+    r = postie_conn_end(c, tag, 0);
+    return r != POSTIE_OK ? r : st;
+}
+
+postie_status postie_sasl_x_step(postie_sasl_x *x, const postie_sasl_proto *pr,
+                                 const char *user, const char *secret, const char *challenge,
+                                 size_t len, postie_conn *c, unsigned tag)
+{
+    char *chal = x->buf, *raw = x->buf + CHAL_MAX;
+    size_t clen = 0, rawlen = 0, rawcap = sizeof x->buf - CHAL_MAX;
+    postie_status st;
+    unsigned step;
+
+    if (x->nchal >= pr->max_challenges) {
+        return cancel(c, tag, POSTIE_ERR_AUTH);
+    }
+    x->nchal++;
+    if (x->ir_pending) {
+        x->ir_pending = 0;
+        if (len != 0) {
+            return cancel(c, tag, POSTIE_ERR_AUTH);
+        }
+        x->nchal = 0;
+        x->ir_sent = 0; /* x->buf is about to hold challenges */
+        st = respond(c, x->buf, x->irlen, tag);
+        return st == POSTIE_ERR_BUFFER ? cancel(c, tag, st) : st;
+    }
+    if (x->ir_sent && len == 0 && x->nchal == 1) {
+        /* the server ignored the initial response and asks for it again */
+        x->ir_sent = 0;
+        st = respond(c, x->buf, x->irlen, tag);
+        return st == POSTIE_ERR_BUFFER ? cancel(c, tag, st) : st;
+    }
+    x->ir_sent = 0;
+    step = (unsigned)x->nchal - 1;
+    if (postie_base64_decode(challenge, len, chal, CHAL_MAX, &clen) != POSTIE_OK) {
+        return cancel(c, tag, POSTIE_ERR_DECODE);
+    }
+    switch ((postie_sasl_mech)x->mech) {
+    case POSTIE_SASL_LOGIN:
+        st = postie_sasl_login(chal, clen, step, user, secret, raw, rawcap, &rawlen);
+        break;
+    case POSTIE_SASL_CRAM_MD5:
+        st = step == 0 ? postie_sasl_cram_md5(chal, clen, user, secret, raw, rawcap, &rawlen)
+                       : POSTIE_ERR_PROTOCOL;
+        break;
+    case POSTIE_SASL_XOAUTH2:
+        /* an error challenge (JSON): answer empty, the server then refuses */
+        st = step == 0 ? POSTIE_OK : POSTIE_ERR_PROTOCOL;
+        break;
+    case POSTIE_SASL_OAUTHBEARER:
+        st = step == 0 ? POSTIE_OK : POSTIE_ERR_PROTOCOL;
+        raw[0] = POSTIE_SASL_OAUTHBEARER_ABORT[0];
+        rawlen = 1;
+        break;
+    case POSTIE_SASL_SCRAM_SHA256:
+        if (x->stage == 0) {
+            st = postie_scram_client_final(&x->scram, secret, chal, clen, raw, rawcap, &rawlen);
+        } else if (x->stage == 1) {
+            st = postie_scram_server_final(&x->scram, chal, clen);
+            x->verified = st == POSTIE_OK;
+            rawlen = 0; /* the empty response that asks for success */
+        } else {
+            st = POSTIE_ERR_PROTOCOL;
+        }
+        x->stage++;
+        break;
+    default: /* PLAIN went with its initial response: no challenge expected */
+        st = POSTIE_ERR_PROTOCOL;
+        break;
+    }
+    memset(chal, 0, CHAL_MAX);
+    if (st != POSTIE_OK) {
+        memset(raw, 0, rawcap);
+        return cancel(c, tag, st == POSTIE_ERR_BUFFER ? POSTIE_ERR_BUFFER : POSTIE_ERR_AUTH);
+    }
+    st = respond(c, raw, rawlen, tag);
+    memset(raw, 0, rawcap);
+    return st == POSTIE_ERR_BUFFER ? cancel(c, tag, st) : st;
+}
+
+postie_status postie_sasl_x_done(const postie_sasl_x *x)
+{
+    if (x->mech == (unsigned char)POSTIE_SASL_SCRAM_SHA256 && !x->verified) {
+        return POSTIE_ERR_AUTH; /* the server never proved it knows the password */
+    }
+    return POSTIE_OK;
+}
+
+void postie_sasl_x_wipe(postie_sasl_x *x)
+{
+    postie_scram_wipe(&x->scram);
+    memset(x->buf, 0, sizeof x->buf);
+    x->irlen = 0;
+}

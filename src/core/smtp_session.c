@@ -1,0 +1,1135 @@
+/*
+ * SMTP session engine (RFC 5321, RFC 3207 STARTTLS, RFC 4954 AUTH,
+ * RFC 2920 PIPELINING, SIZE, 8BITMIME, SMTPUTF8) over the connection
+ * engine. No I/O: each step returns POSTIE_AGAIN until the bytes it needs
+ * have moved (smtp_session.h).
+ *
+ * Every command is queued on s->conn with a tag and its reply (one or more
+ * lines, smtp_proto.h's classifier) is matched to it there. A dead session
+ * (a fatal status) is in state CLOSED and answers POSTIE_ERR_STATE until
+ * postie_smtp_close().
+ */
+#include "smtp_session.h"
+
+#include <string.h>
+
+enum { T_GREETING = 1, T_EHLO, T_HELO, T_STARTTLS, T_AUTH, T_MAIL, T_RCPT, T_DATA, T_DOT, T_RSET,
+       T_NOOP, T_QUIT };
+
+enum { OP_NONE = 0, OP_OPEN, OP_EHLO, OP_STARTTLS, OP_AUTH, OP_MAIL, OP_DATA, OP_WRITE, OP_END,
+       OP_SEND, OP_RSET, OP_NOOP, OP_QUIT };
+
+/* mflags */
+#define MF_PIPELINING 0x01u
+#define MF_PIPE_DATA  0x02u
+#define MF_DATA_OPEN  0x04u
+#define MF_SIZE       0x08u
+#define MF_BODY8      0x10u
+#define MF_UTF8       0x20u
+
+/* RFC 4954 sec. 4: a command line of 512 octets with its CRLF. */
+static const postie_sasl_proto sasl_proto = {512, 6};
+
+/* ---- plumbing --------------------------------------------------------------- */
+
+/* Phases of open(). */
+enum { PH_GREET = 1, PH_HELLO = 2, PH_TLS_CMD = 10, PH_TLS_REPLY, PH_TLS_HS, PH_TLS_HELLO,
+       PH_GIVE_UP = 30 };
+
+postie_status postie_smtps_fatal(postie_smtp *s, postie_status st)
+{
+    if (s->op == OP_OPEN && s->phase == PH_GIVE_UP) {
+        /* QUIT after a refusal went unanswered: the refusal is what counts */
+        st = (postie_status)(-(int)s->fail);
+        s->reply = s->saved;
+        s->fail = 0;
+    }
+    (void)postie_conn_kill(&s->conn, st);
+    s->state = POSTIE_SMTP_STATE_CLOSED;
+    s->data_opened = 0;
+    s->op = OP_NONE;
+    s->phase = 0;
+    s->reply_open = 0;
+    s->tls_wanted = 0;
+    return st;
+}
+
+#define fatal postie_smtps_fatal
+
+static postie_status finish(postie_smtp *s, postie_status st)
+{
+    s->op = OP_NONE;
+    s->phase = 0;
+    return st;
+}
+
+/* POSTIE_OK to start op, POSTIE_AGAIN to resume it, else ERR_BUSY. */
+static postie_status enter(postie_smtp *s, unsigned char op)
+{
+    if (s->op == op) {
+        return POSTIE_AGAIN;
+    }
+    if (s->op != OP_NONE || s->tls_wanted) {
+        return POSTIE_ERR_BUSY;
+    }
+    s->phase = 0;
+    return POSTIE_OK;
+}
+
+/* Queues "verb[ arg]" with tag. POSTIE_ERR_PARAM when it cannot fit. */
+static postie_status queue(postie_smtp *s, unsigned tag, const char *verb, const char *arg)
+{
+    postie_status st;
+
+    postie_conn_begin(&s->conn);
+    postie_conn_add(&s->conn, verb);
+    if (arg != NULL) {
+        postie_conn_add(&s->conn, " ");
+        postie_conn_add(&s->conn, arg);
+    }
+    st = postie_conn_end(&s->conn, tag, 0);
+    return st == POSTIE_ERR_BUFFER ? POSTIE_ERR_PARAM : st;
+}
+
+/*
+ * Assembles the reply of the oldest command into s->reply: POSTIE_OK once
+ * it is complete (the command is done with), POSTIE_AGAIN, or fatal. With
+ * ehlo, the lines after the first of a 250 reply are parsed as extensions.
+ * A 421 reply kills the session (POSTIE_ERR_TRANSIENT; s->reply holds it).
+ * A malformed line is POSTIE_ERR_PROTOCOL with the connection left up
+ * (strict: only the caller knows whether QUIT can still be said).
+ */
+static postie_status next_reply(postie_smtp *s, int ehlo)
+{
+    postie_status st;
+
+    if (!s->reply_open) {
+        postie_smtp_reply_init(&s->reply);
+        s->reply_open = 1;
+    }
+    st = postie_smtp_reply_read(&s->reply, &s->conn, ehlo ? &s->ext : NULL);
+    if (st == POSTIE_AGAIN) {
+        return st;
+    }
+    s->reply_open = 0;
+    if (st == POSTIE_ERR_PROTOCOL && postie_conn_status(&s->conn) == POSTIE_OK) {
+        return st;
+    }
+    if (st != POSTIE_DONE) {
+        return fatal(s, st);
+    }
+    postie_conn_pop(&s->conn);
+    if (s->reply.code == 421) {
+        return fatal(s, POSTIE_ERR_TRANSIENT);
+    }
+    return POSTIE_OK;
+}
+
+/* next_reply() where a malformed reply ends the session. */
+static postie_status reply(postie_smtp *s, int ehlo)
+{
+    postie_status st = next_reply(s, ehlo);
+
+    if (st == POSTIE_ERR_PROTOCOL && s->state != POSTIE_SMTP_STATE_CLOSED &&
+        postie_conn_status(&s->conn) == POSTIE_OK) {
+        return fatal(s, st);
+    }
+    return st;
+}
+
+/* Status of a reply that should be 2xx: OK, TRANSIENT, SERVER; a 1xx/3xx
+ * reply is a protocol error that kills the session. */
+static postie_status expect2(postie_smtp *s)
+{
+    int c = s->reply.code / 100;
+    if (c == 2) {
+        return POSTIE_OK;
+    }
+    if (c == 4 || c == 5) {
+        return postie_smtp_code_status(s->reply.code);
+    }
+    return fatal(s, POSTIE_ERR_PROTOCOL);
+}
+
+static void set_lockstep(postie_smtp *s)
+{
+    s->conn.lockstep = !(s->ext.flags & POSTIE_SMTP_EXT_PIPELINING);
+}
+
+/* ---- greeting, EHLO, STARTTLS ----------------------------------------------- */
+
+/*
+ * EHLO (or HELO when the session uses HELO), as phases from ph: ph queues
+ * it, ph+1 waits, ph+2 waits for a HELO after EHLO was refused (when
+ * allow_fallback). POSTIE_OK, AGAIN, or the status of the reply.
+ */
+static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fallback)
+{
+    postie_status st;
+
+    if (s->phase == ph) {
+        postie_smtp_ext_init(&s->ext);
+        st = s->helo ? queue(s, T_HELO, "HELO", s->domain) : queue(s, T_EHLO, "EHLO", s->domain);
+        if (st != POSTIE_OK) {
+            return st;
+        }
+        s->phase = s->helo ? (unsigned char)(ph + 2) : (unsigned char)(ph + 1);
+    }
+    if (s->phase == ph + 1) {
+        st = reply(s, 1);
+        if (st != POSTIE_OK) {
+            return st;
+        }
+        if (s->reply.code / 100 == 2) {
+            s->ext.flags |= POSTIE_SMTP_EXT_EHLO;
+            set_lockstep(s);
+            return POSTIE_OK;
+        }
+        postie_smtp_ext_init(&s->ext);
+        if (!allow_fallback || (s->reply.code != 500 && s->reply.code != 502)) {
+            return expect2(s);
+        }
+        s->helo = 1;
+        st = queue(s, T_HELO, "HELO", s->domain);
+        if (st != POSTIE_OK) {
+            return st;
+        }
+        s->phase = (unsigned char)(ph + 2);
+    }
+    st = reply(s, 0);
+    if (st != POSTIE_OK) {
+        return st;
+    }
+    set_lockstep(s);
+    return expect2(s);
+}
+
+/* Polite end of a session that cannot go on: QUIT, reply ignored, then st. */
+static postie_status give_up(postie_smtp *s, postie_status st)
+{
+    s->saved = s->reply;
+    s->fail = (unsigned char)(-st);
+    if (postie_conn_status(&s->conn) != POSTIE_OK ||
+        queue(s, T_QUIT, "QUIT", NULL) != POSTIE_OK) {
+        return finish(s, fatal(s, st));
+    }
+    s->phase = PH_GIVE_UP;
+    return POSTIE_AGAIN;
+}
+
+static postie_status give_up_step(postie_smtp *s)
+{
+    postie_status st = (postie_status)(-(int)s->fail);
+
+    if (postie_conn_status(&s->conn) == POSTIE_OK && next_reply(s, 0) == POSTIE_AGAIN) {
+        return POSTIE_AGAIN;
+    }
+    (void)fatal(s, st); /* restores the reply and the status of the refusal */
+    return finish(s, st);
+}
+
+static int can_start_tls(const postie_smtp *s)
+{
+    return s->tr.start_tls != NULL || s->tr.recv == NULL;
+}
+
+/* STARTTLS from phase PH_TLS_CMD: command, 220, the handshake, EHLO. */
+static postie_status starttls_steps(postie_smtp *s)
+{
+    postie_status st;
+
+    if (s->phase == PH_TLS_CMD) {
+        st = queue(s, T_STARTTLS, "STARTTLS", NULL);
+        if (st != POSTIE_OK) {
+            return st;
+        }
+        s->phase = PH_TLS_REPLY;
+    }
+    if (s->phase == PH_TLS_REPLY) {
+        size_t left = 0;
+        st = reply(s, 0);
+        if (st != POSTIE_OK) {
+            return st;
+        }
+        if (s->reply.code != 220) {
+            st = expect2(s);
+            return st == POSTIE_OK ? fatal(s, POSTIE_ERR_PROTOCOL) : st;
+        }
+        /* Anything already received after the 220 was sent in the clear and
+         * would be read as if it came over TLS: refuse it (CVE-2011-0411 class). */
+        (void)postie_conn_input(&s->conn, &left);
+        if (left > 0) {
+            return fatal(s, POSTIE_ERR_PROTOCOL);
+        }
+        s->phase = PH_TLS_HS;
+        s->tls_wanted = 1;
+        return POSTIE_START_TLS;
+    }
+    if (s->phase == PH_TLS_HS) {
+        if (s->tls_wanted) {
+            return POSTIE_START_TLS;
+        }
+        s->phase = PH_TLS_HELLO;
+    }
+    /* hello() forgets the plain-text extensions before parsing the new ones */
+    return hello_steps(s, PH_TLS_HELLO, 0);
+}
+
+postie_status postie_smtps_tls_started(postie_smtp *s, postie_status st)
+{
+    if (!s->tls_wanted) {
+        return POSTIE_ERR_STATE;
+    }
+    s->tls_wanted = 0;
+    if (st != POSTIE_OK) {
+        return finish(s, fatal(s, st < 0 ? st : POSTIE_ERR_TLS));
+    }
+    s->tls_active = 1;
+    s->helo = 0;
+    postie_conn_reset(&s->conn);
+    return POSTIE_OK;
+}
+
+postie_status postie_smtps_open(postie_smtp *s)
+{
+    postie_status st = enter(s, OP_OPEN);
+
+    if (st == POSTIE_OK) {
+        if (s->state != POSTIE_SMTP_STATE_CLOSED || !s->connected || s->greeted ||
+            postie_conn_status(&s->conn) != POSTIE_OK) {
+            return POSTIE_ERR_STATE;
+        }
+        if (!s->tls_active && s->server_name[0] == '\0' &&
+            (s->tls_policy == POSTIE_TLS_REQUIRED || s->tls_policy == POSTIE_TLS_OPPORTUNISTIC)) {
+            return POSTIE_ERR_PARAM; /* no name to check a certificate against */
+        }
+        s->greeted = 1;
+        st = postie_conn_expect(&s->conn, T_GREETING, 0);
+        if (st != POSTIE_OK) {
+            return st;
+        }
+        s->op = OP_OPEN;
+        s->phase = PH_GREET;
+    } else if (st != POSTIE_AGAIN) {
+        return st;
+    }
+    if (s->phase == PH_GIVE_UP) {
+        return give_up_step(s);
+    }
+    if (s->phase == PH_GREET) {
+        st = next_reply(s, 0);
+        if (st == POSTIE_AGAIN) {
+            return st;
+        }
+        if (st == POSTIE_ERR_PROTOCOL && postie_conn_status(&s->conn) == POSTIE_OK) {
+            /* a malformed greeting: RFC 5321 sec. 3.8, QUIT before closing */
+            return give_up(s, st);
+        }
+        if (st != POSTIE_OK) {
+            return finish(s, st);
+        }
+        if (s->reply.code != 220) {
+            if (s->reply.code / 100 == 4 || s->reply.code / 100 == 5) {
+                return give_up(s, postie_smtp_code_status(s->reply.code));
+            }
+            return give_up(s, POSTIE_ERR_PROTOCOL);
+        }
+        s->state = POSTIE_SMTP_STATE_READY;
+        s->phase = PH_HELLO;
+    }
+    if (s->phase >= PH_HELLO && s->phase < PH_TLS_CMD) {
+        st = hello_steps(s, PH_HELLO, 1);
+        if (st == POSTIE_AGAIN) {
+            return st;
+        }
+        if (st == POSTIE_ERR_TRANSIENT || st == POSTIE_ERR_SERVER) {
+            if (s->state == POSTIE_SMTP_STATE_CLOSED) {
+                return finish(s, st); /* 421 */
+            }
+            return give_up(s, st);
+        }
+        if (st != POSTIE_OK || s->tls_active || s->tls_policy == POSTIE_TLS_OFF) {
+            return finish(s, st);
+        }
+        /* the TLS policy: upgrade when offered; REQUIRED refuses a server without it */
+        if ((s->ext.flags & POSTIE_SMTP_EXT_STARTTLS) && can_start_tls(s)) {
+            s->phase = PH_TLS_CMD;
+        } else if (s->tls_policy == POSTIE_TLS_REQUIRED) {
+            return give_up(s, POSTIE_ERR_TLS_REQUIRED);
+        } else {
+            return finish(s, POSTIE_OK);
+        }
+    }
+    st = starttls_steps(s);
+    if (st == POSTIE_AGAIN || st == POSTIE_START_TLS) {
+        return st;
+    }
+    if ((st == POSTIE_ERR_TRANSIENT || st == POSTIE_ERR_SERVER) &&
+        s->state != POSTIE_SMTP_STATE_CLOSED && !s->tls_active) {
+        /* STARTTLS refused, session usable and still plain */
+        return s->tls_policy == POSTIE_TLS_REQUIRED ? give_up(s, st) : finish(s, POSTIE_OK);
+    }
+    return finish(s, st);
+}
+
+postie_status postie_smtps_ehlo(postie_smtp *s)
+{
+    postie_status st = enter(s, OP_EHLO);
+
+    if (st == POSTIE_OK) {
+        if (s->state != POSTIE_SMTP_STATE_READY) {
+            return POSTIE_ERR_STATE;
+        }
+        s->op = OP_EHLO;
+        s->phase = 1;
+    } else if (st != POSTIE_AGAIN) {
+        return st;
+    }
+    st = hello_steps(s, 1, 0);
+    return st == POSTIE_AGAIN ? st : finish(s, st);
+}
+
+postie_status postie_smtps_starttls(postie_smtp *s, const char *server_name)
+{
+    postie_status st;
+    const char *p;
+
+    if (server_name == NULL || server_name[0] == '\0') {
+        return POSTIE_ERR_PARAM;
+    }
+    for (p = server_name; *p; p++) {
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f) {
+            return POSTIE_ERR_PARAM;
+        }
+    }
+    st = enter(s, OP_STARTTLS);
+    if (st == POSTIE_OK) {
+        if (s->state != POSTIE_SMTP_STATE_READY || s->tls_active) {
+            return POSTIE_ERR_STATE;
+        }
+        if (!(s->ext.flags & POSTIE_SMTP_EXT_STARTTLS) || !can_start_tls(s)) {
+            return POSTIE_ERR_UNSUPPORTED;
+        }
+        s->op = OP_STARTTLS;
+        s->phase = PH_TLS_CMD;
+    } else if (st != POSTIE_AGAIN) {
+        return st;
+    }
+    st = starttls_steps(s);
+    if (st == POSTIE_AGAIN || st == POSTIE_START_TLS) {
+        return st;
+    }
+    return finish(s, st);
+}
+
+/* ---- AUTH -------------------------------------------------------------------- */
+
+static postie_status auth_end(postie_smtp *s, postie_status st)
+{
+    postie_sasl_x_wipe(&s->sx);
+    s->fail = 0;
+    return finish(s, st);
+}
+
+postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user,
+                                const char *secret)
+{
+    postie_sasl_mech mech = POSTIE_SASL_NONE;
+    postie_status st;
+    const char *p;
+
+    if (user == NULL || secret == NULL || user[0] == '\0') {
+        return POSTIE_ERR_PARAM;
+    }
+    for (p = user; *p; p++) {
+        if (*p == '\r' || *p == '\n') {
+            return POSTIE_ERR_PARAM;
+        }
+    }
+    for (p = secret; *p; p++) {
+        if (*p == '\r' || *p == '\n') {
+            return POSTIE_ERR_PARAM;
+        }
+    }
+    st = enter(s, OP_AUTH);
+    if (st == POSTIE_OK) {
+        if (s->state != POSTIE_SMTP_STATE_READY) {
+            return POSTIE_ERR_STATE;
+        }
+        if (!s->tls_active && s->tls_policy == POSTIE_TLS_REQUIRED) {
+            return POSTIE_ERR_TLS_REQUIRED;
+        }
+        if (!(s->ext.flags & POSTIE_SMTP_EXT_AUTH)) {
+            return POSTIE_ERR_UNSUPPORTED;
+        }
+        st = postie_sasl_x_select(s->ext.auth, mechs, s->tls_active, s->allow_plain,
+                                  s->random != NULL, &mech);
+        if (st != POSTIE_OK) {
+            return st;
+        }
+        st = postie_sasl_x_start(&s->sx, &sasl_proto, mech, user, secret, s->random,
+                                 s->random_ctx, &s->conn, T_AUTH);
+        if (st != POSTIE_OK) {
+            return st;
+        }
+        s->fail = 0;
+        s->op = OP_AUTH;
+    } else if (st != POSTIE_AGAIN) {
+        return st;
+    }
+    for (;;) {
+        int c;
+        st = reply(s, 0);
+        if (st == POSTIE_AGAIN) {
+            return st;
+        }
+        if (st != POSTIE_OK) {
+            return auth_end(s, st);
+        }
+        if (s->fail != 0) {
+            /* the answer to our "*": the reply before it is the one to show */
+            s->reply = s->saved;
+            return auth_end(s, (postie_status)(-(int)s->fail));
+        }
+        c = s->reply.code;
+        if (c == 235) {
+            st = postie_sasl_x_done(&s->sx);
+            return auth_end(s, st == POSTIE_OK ? st : fatal(s, st));
+        }
+        if (c / 100 == 5) {
+            return auth_end(s, POSTIE_ERR_AUTH);
+        }
+        if (c / 100 == 4) {
+            return auth_end(s, POSTIE_ERR_TRANSIENT);
+        }
+        if (c != 334) {
+            return auth_end(s, fatal(s, POSTIE_ERR_PROTOCOL));
+        }
+        st = postie_sasl_x_step(&s->sx, &sasl_proto, user, secret, s->reply.text,
+                                s->reply.text_len, &s->conn, T_AUTH);
+        if (st != POSTIE_OK) {
+            if (postie_conn_awaiting(&s->conn) == 0) {
+                return auth_end(s, fatal(s, st));
+            }
+            s->saved = s->reply;
+            s->fail = (unsigned char)(-st);
+        }
+    }
+}
+
+/* ---- mail transaction ------------------------------------------------------ */
+
+static int is_utf8_addr(const char *a)
+{
+    return a != NULL && postie_smtp_has_8bit(a, strlen(a));
+}
+
+/* Command i of the sequence MAIL, RCPT 0..n-1, DATA, built on s->conn. */
+static void build_nth(postie_smtp *s, const postie_smtp_envelope *env, size_t i)
+{
+    postie_conn *c = &s->conn;
+
+    if (i == 0) {
+        postie_conn_add(c, "MAIL FROM:<");
+        if (env->from != NULL) {
+            postie_conn_add(c, env->from);
+        }
+        postie_conn_add(c, ">");
+        if (s->mflags & MF_SIZE) {
+            char tmp[24];
+            size_t k = sizeof tmp;
+            unsigned long long v = env->size;
+            do {
+                tmp[--k] = (char)('0' + (int)(v % 10));
+                v /= 10;
+            } while (v > 0);
+            postie_conn_add(c, " SIZE=");
+            postie_conn_add_mem(c, tmp + k, sizeof tmp - k);
+        }
+        if (s->mflags & MF_BODY8) {
+            postie_conn_add(c, " BODY=8BITMIME");
+        }
+        if (s->mflags & MF_UTF8) {
+            postie_conn_add(c, " SMTPUTF8");
+        }
+        if (env->mail_params != NULL && env->mail_params[0] != '\0') {
+            postie_conn_add(c, " ");
+            postie_conn_add(c, env->mail_params);
+        }
+    } else if (i <= env->nrcpts) {
+        const postie_smtp_rcpt *r = &env->rcpts[i - 1];
+        postie_conn_add(c, "RCPT TO:<");
+        postie_conn_add(c, r->addr);
+        postie_conn_add(c, ">");
+        if (r->params != NULL && r->params[0] != '\0') {
+            postie_conn_add(c, " ");
+            postie_conn_add(c, r->params);
+        }
+    } else {
+        postie_conn_add(c, "DATA");
+    }
+}
+
+static unsigned tag_of(const postie_smtp_envelope *env, size_t i)
+{
+    return i == 0 ? T_MAIL : i <= env->nrcpts ? T_RCPT : T_DATA;
+}
+
+static void save_reply(postie_smtp *s)
+{
+    s->saved = s->reply;
+}
+
+static void enter_data(postie_smtp *s)
+{
+    s->state = POSTIE_SMTP_STATE_DATA;
+    postie_smtp_dot_init(&s->dot);
+}
+
+/* The checks before anything is sent; fills s->mflags and s->m_total. */
+static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
+{
+    size_t i;
+    int need_utf8;
+
+    if (env->rcpts == NULL || env->nrcpts == 0) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (env->from != NULL && !postie_smtp_arg_ok(env->from)) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (env->mail_params != NULL && !postie_smtp_arg_ok(env->mail_params)) {
+        return POSTIE_ERR_PARAM;
+    }
+    need_utf8 = (env->flags & POSTIE_SMTP_MSG_UTF8) != 0 || is_utf8_addr(env->from);
+    for (i = 0; i < env->nrcpts; i++) {
+        const postie_smtp_rcpt *r = &env->rcpts[i];
+        if (r->addr == NULL || r->addr[0] == '\0' || !postie_smtp_arg_ok(r->addr) ||
+            (r->params != NULL && !postie_smtp_arg_ok(r->params))) {
+            return POSTIE_ERR_PARAM;
+        }
+        need_utf8 |= is_utf8_addr(r->addr);
+    }
+    /* From here on every recipient reads as not answered until its reply,
+     * also when the call fails before anything is sent. */
+    for (i = 0; i < env->nrcpts; i++) {
+        env->rcpts[i].code = 0;
+        env->rcpts[i].enhanced[0] = '\0';
+        env->rcpts[i].status = POSTIE_ERR_STATE;
+    }
+    env->accepted = 0;
+    if (s->state != POSTIE_SMTP_STATE_READY) {
+        return POSTIE_ERR_STATE;
+    }
+    if (!s->tls_active && s->tls_policy == POSTIE_TLS_REQUIRED) {
+        return POSTIE_ERR_TLS_REQUIRED;
+    }
+    if (need_utf8 && !(s->ext.flags & POSTIE_SMTP_EXT_SMTPUTF8)) {
+        return POSTIE_ERR_UNSUPPORTED;
+    }
+    s->mflags = 0;
+    if (need_utf8) {
+        s->mflags |= MF_UTF8;
+    }
+    if ((s->ext.flags & POSTIE_SMTP_EXT_SIZE) && env->size > 0) {
+        s->mflags |= MF_SIZE;
+    }
+    if ((env->flags & POSTIE_SMTP_MSG_8BIT) && (s->ext.flags & POSTIE_SMTP_EXT_8BITMIME)) {
+        s->mflags |= MF_BODY8;
+    }
+    if ((s->ext.flags & POSTIE_SMTP_EXT_SIZE) && s->ext.size_max > 0 &&
+        env->size > s->ext.size_max) {
+        return POSTIE_ERR_TOO_BIG;
+    }
+    if (s->ext.flags & POSTIE_SMTP_EXT_PIPELINING) {
+        s->mflags |= MF_PIPELINING;
+        if (env->on_refused == POSTIE_SMTP_REFUSED_CONTINUE) {
+            s->mflags |= MF_PIPE_DATA;
+        }
+    }
+    s->m_total = 1 + env->nrcpts + ((s->mflags & MF_PIPE_DATA) ? 1 : 0);
+    /* Every command must fit the output queue on its own: checked before sending. */
+    for (i = 0; i < s->m_total; i++) {
+        postie_conn_begin(&s->conn);
+        build_nth(s, env, i);
+        postie_conn_add(&s->conn, "\r\n");
+        if (s->conn.over || s->conn.out_len - s->conn.build > POSTIE_CMD_MAX) {
+            postie_conn_abandon(&s->conn);
+            return POSTIE_ERR_PARAM;
+        }
+        postie_conn_abandon(&s->conn);
+    }
+    return POSTIE_OK;
+}
+
+/* One reply of the MAIL/RCPT/DATA sequence: s->m_replied says whose. */
+static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
+{
+    size_t i = s->m_replied;
+    postie_status st = reply(s, 0);
+    int c;
+
+    if (st == POSTIE_AGAIN) {
+        return st;
+    }
+    if (st != POSTIE_OK) {
+        if (s->reply.done && s->reply.code == 421 && i >= 1 && i <= env->nrcpts) {
+            /* the RCPT was answered (421): record it like any 4xx */
+            postie_smtp_rcpt *r = &env->rcpts[i - 1];
+            r->code = 421;
+            memcpy(r->enhanced, s->reply.enhanced, sizeof r->enhanced);
+            r->status = POSTIE_ERR_TRANSIENT;
+        }
+        return st;
+    }
+    c = s->reply.code;
+    if (i == 0) { /* MAIL */
+        st = expect2(s);
+        if (st != POSTIE_OK) {
+            if (s->state == POSTIE_SMTP_STATE_CLOSED) {
+                return st;
+            }
+            s->mail_st = (signed char)(c == 552 ? POSTIE_ERR_TOO_BIG : st);
+            save_reply(s);
+            s->saved_rank = 3;
+        }
+    } else if (i <= env->nrcpts) { /* RCPT */
+        postie_smtp_rcpt *r = &env->rcpts[i - 1];
+        st = expect2(s);
+        if (s->state == POSTIE_SMTP_STATE_CLOSED) {
+            return st;
+        }
+        r->code = c;
+        memcpy(r->enhanced, s->reply.enhanced, sizeof r->enhanced);
+        r->status = st;
+        if (st == POSTIE_OK) {
+            env->accepted++;
+        } else if (s->saved_rank <= 1) {
+            save_reply(s);
+            s->saved_rank = 1;
+        }
+    } else { /* pipelined DATA */
+        if (c == 354) {
+            s->mflags |= MF_DATA_OPEN;
+        } else {
+            st = expect2(s);
+            if (st == POSTIE_OK) {
+                return fatal(s, POSTIE_ERR_PROTOCOL);
+            }
+            if (s->state == POSTIE_SMTP_STATE_CLOSED) {
+                return st;
+            }
+            s->data_st = (signed char)st;
+            if (s->saved_rank <= 2) {
+                save_reply(s);
+                s->saved_rank = 2;
+            }
+        }
+    }
+    s->m_replied++;
+    return POSTIE_OK;
+}
+
+/* Phases of mail(). */
+enum { PH_M_FILL = 1, PH_M_REPLIES, PH_M_RSET };
+
+postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
+{
+    postie_status st;
+    size_t refused, i;
+
+    if (env == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    st = enter(s, OP_MAIL);
+    if (st == POSTIE_OK) {
+        st = mail_check(s, env);
+        if (st != POSTIE_OK) {
+            return st;
+        }
+        postie_smtp_reply_init(&s->saved);
+        s->m_sent = s->m_replied = 0;
+        s->mail_st = s->data_st = POSTIE_OK;
+        s->saved_rank = 0;
+        s->op = OP_MAIL;
+        s->phase = PH_M_FILL;
+    } else if (st != POSTIE_AGAIN) {
+        return st;
+    }
+    while (s->phase == PH_M_FILL || s->phase == PH_M_REPLIES) {
+        if (s->phase == PH_M_FILL) {
+            if (s->m_replied >= s->m_total) {
+                break;
+            }
+            /* Fill one flight: with PIPELINING as many commands as fit, else one. */
+            while (s->m_sent < s->m_total) {
+                postie_conn_begin(&s->conn);
+                build_nth(s, env, s->m_sent);
+                if (postie_conn_end(&s->conn, tag_of(env, s->m_sent), s->m_sent) != POSTIE_OK) {
+                    break; /* the queue is full: the rest goes in the next flight */
+                }
+                s->m_sent++;
+                if (!(s->mflags & MF_PIPELINING)) {
+                    break;
+                }
+            }
+            s->phase = PH_M_REPLIES;
+        }
+        while (s->m_replied < s->m_sent) {
+            st = mail_reply(s, env);
+            if (st == POSTIE_AGAIN) {
+                return st;
+            }
+            if (st != POSTIE_OK) {
+                return finish(s, st);
+            }
+        }
+        if (s->mail_st != POSTIE_OK) {
+            s->m_total = s->m_sent; /* MAIL refused: send nothing more */
+        }
+        s->phase = PH_M_FILL;
+        if (s->m_replied >= s->m_total) {
+            break;
+        }
+    }
+    if (s->phase == PH_M_RSET) {
+        st = reply(s, 0);
+        if (st == POSTIE_AGAIN) {
+            return st;
+        }
+        if (st != POSTIE_OK) {
+            return finish(s, st);
+        }
+        s->state = POSTIE_SMTP_STATE_READY;
+        s->reply = s->saved;
+        st = s->data_st != POSTIE_OK && env->accepted > 0 ? (postie_status)s->data_st
+                                                          : POSTIE_ERR_RECIPIENTS;
+        return finish(s, st);
+    }
+    refused = 0;
+    for (i = 0; i < env->nrcpts; i++) {
+        if (env->rcpts[i].code != 0 && env->rcpts[i].status != POSTIE_OK) {
+            refused++;
+        }
+    }
+    if ((s->mflags & MF_DATA_OPEN) && (s->mail_st != POSTIE_OK || env->accepted == 0)) {
+        /* 354 with no transaction or no recipient: the server is broken and
+         * the DATA phase cannot be left cleanly. */
+        return finish(s, fatal(s, POSTIE_ERR_PROTOCOL));
+    }
+    if (s->mail_st != POSTIE_OK) {
+        s->reply = s->saved;
+        return finish(s, (postie_status)s->mail_st); /* no transaction was opened */
+    }
+    if (env->accepted == 0 ||
+        (refused > 0 && env->on_refused != POSTIE_SMTP_REFUSED_CONTINUE) ||
+        s->data_st != POSTIE_OK) {
+        /* RSET after a failed transaction; only transport/reply failures matter */
+        st = queue(s, T_RSET, "RSET", NULL);
+        if (st != POSTIE_OK) {
+            return finish(s, fatal(s, st));
+        }
+        s->phase = PH_M_RSET;
+        return postie_smtps_mail(s, env);
+    }
+    if (s->mflags & MF_DATA_OPEN) {
+        enter_data(s);
+        s->data_opened = 1;
+    } else {
+        s->state = POSTIE_SMTP_STATE_MAIL;
+    }
+    return finish(s, POSTIE_OK);
+}
+
+postie_status postie_smtps_data_begin(postie_smtp *s)
+{
+    postie_status st = enter(s, OP_DATA);
+
+    if (st == POSTIE_OK) {
+        if (s->state == POSTIE_SMTP_STATE_DATA && s->data_opened) {
+            s->data_opened = 0;
+            return POSTIE_OK;
+        }
+        if (s->state != POSTIE_SMTP_STATE_MAIL) {
+            return POSTIE_ERR_STATE;
+        }
+        st = queue(s, T_DATA, "DATA", NULL);
+        if (st != POSTIE_OK) {
+            return st;
+        }
+        s->op = OP_DATA;
+        s->phase = 1;
+    } else if (st != POSTIE_AGAIN) {
+        return st;
+    }
+    if (s->phase == 1) {
+        st = reply(s, 0);
+        if (st != POSTIE_OK) {
+            return st == POSTIE_AGAIN ? st : finish(s, st);
+        }
+        if (s->reply.code == 354) {
+            enter_data(s);
+            return finish(s, POSTIE_OK);
+        }
+        st = expect2(s);
+        if (st == POSTIE_OK) {
+            return finish(s, fatal(s, POSTIE_ERR_PROTOCOL));
+        }
+        if (s->state == POSTIE_SMTP_STATE_CLOSED) {
+            return finish(s, st);
+        }
+        save_reply(s);
+        s->fail = (unsigned char)(-st);
+        st = queue(s, T_RSET, "RSET", NULL);
+        if (st != POSTIE_OK) {
+            return finish(s, fatal(s, st));
+        }
+        s->phase = 2;
+    }
+    st = reply(s, 0);
+    if (st == POSTIE_AGAIN) {
+        return st;
+    }
+    if (st != POSTIE_OK) {
+        s->fail = 0;
+        return finish(s, st);
+    }
+    s->state = POSTIE_SMTP_STATE_READY;
+    s->reply = s->saved;
+    st = (postie_status)(-(int)s->fail);
+    s->fail = 0;
+    return finish(s, st);
+}
+
+postie_status postie_smtps_data_write(postie_smtp *s, const void *buf, size_t n)
+{
+    const char *in = (const char *)buf;
+    postie_status st = enter(s, OP_WRITE);
+
+    if (buf == NULL && n > 0) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (st == POSTIE_OK) {
+        if (s->state != POSTIE_SMTP_STATE_DATA) {
+            return POSTIE_ERR_STATE;
+        }
+        s->data_opened = 0;
+        s->wr_done = 0;
+        s->op = OP_WRITE;
+    } else if (st != POSTIE_AGAIN) {
+        return st;
+    }
+    if (postie_conn_status(&s->conn) != POSTIE_OK) {
+        return finish(s, fatal(s, postie_conn_status(&s->conn)));
+    }
+    while (s->wr_done < n) {
+        size_t used = 0, made = 0, cap = 0;
+        char *out = postie_conn_out_tail(&s->conn, &cap);
+        if (cap < 2) {
+            return POSTIE_AGAIN; /* the queue is full: let it drain */
+        }
+        (void)postie_smtp_dot_feed(&s->dot, in + s->wr_done, n - s->wr_done, &used, out, cap,
+                                   &made);
+        postie_conn_commit(&s->conn, made);
+        s->wr_done += used;
+    }
+    s->wr_done = 0;
+    return finish(s, POSTIE_OK);
+}
+
+postie_status postie_smtps_data_end(postie_smtp *s)
+{
+    postie_status st = enter(s, OP_END);
+
+    if (st == POSTIE_OK) {
+        if (s->state != POSTIE_SMTP_STATE_DATA) {
+            return POSTIE_ERR_STATE;
+        }
+        s->data_opened = 0;
+        s->op = OP_END;
+        s->phase = 1;
+    } else if (st != POSTIE_AGAIN) {
+        return st;
+    }
+    if (s->phase == 1) {
+        size_t made = 0, cap = 0;
+        char *out;
+        if (postie_conn_status(&s->conn) != POSTIE_OK) {
+            return finish(s, fatal(s, postie_conn_status(&s->conn)));
+        }
+        out = postie_conn_out_tail(&s->conn, &cap);
+        if (cap < POSTIE_SMTP_DOT_FINISH_MAX) {
+            return POSTIE_AGAIN;
+        }
+        (void)postie_smtp_dot_finish(&s->dot, out, cap, &made);
+        postie_conn_commit(&s->conn, made);
+        st = postie_conn_expect(&s->conn, T_DOT, 0);
+        if (st != POSTIE_OK) {
+            return finish(s, fatal(s, st));
+        }
+        s->phase = 2;
+    }
+    st = reply(s, 0);
+    if (st == POSTIE_AGAIN) {
+        return st;
+    }
+    if (st != POSTIE_OK) {
+        return finish(s, st);
+    }
+    if (s->reply.code == 250) {
+        s->messages_sent++;
+        s->state = POSTIE_SMTP_STATE_READY;
+        return finish(s, POSTIE_OK);
+    }
+    if (s->reply.code / 100 == 4 || s->reply.code / 100 == 5) {
+        s->state = POSTIE_SMTP_STATE_READY; /* the transaction is over */
+        return finish(s, s->reply.code == 552 ? POSTIE_ERR_TOO_BIG
+                                              : postie_smtp_code_status(s->reply.code));
+    }
+    return finish(s, fatal(s, POSTIE_ERR_PROTOCOL));
+}
+
+/* Phases of send(). */
+enum { PH_S_MAIL = 1, PH_S_DATA, PH_S_READ, PH_S_WRITE, PH_S_END };
+
+postie_status postie_smtps_send(postie_smtp *s, postie_smtp_envelope *env,
+                                postie_smtp_reader read, void *user)
+{
+    postie_status st;
+
+    if (env == NULL || read == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (s->op != OP_SEND) {
+        if (s->op != OP_NONE || s->tls_wanted) {
+            return POSTIE_ERR_BUSY;
+        }
+        s->phase = PH_S_MAIL;
+        s->sub_op = OP_NONE;
+        s->chunk_len = s->chunk_off = 0;
+    }
+    /* each part runs as its own operation, resumed through s->sub_op */
+#define INNER(call)                                                                        \
+    do {                                                                                   \
+        unsigned char ph_ = s->phase;                                                      \
+        s->op = s->sub_op;                                                                 \
+        s->phase = s->sub_phase;                                                           \
+        st = (call);                                                                       \
+        s->sub_op = s->op;                                                                 \
+        s->sub_phase = s->phase;                                                           \
+        s->op = OP_SEND;                                                                   \
+        s->phase = ph_;                                                                    \
+        if (st == POSTIE_AGAIN) {                                                          \
+            return st;                                                                     \
+        }                                                                                  \
+        if (st != POSTIE_OK) {                                                             \
+            memset(s->sx.buf, 0, sizeof s->sx.buf);                                        \
+            return finish(s, st);                                                          \
+        }                                                                                  \
+    } while (0)
+    s->op = OP_SEND;
+    for (;;) {
+        switch (s->phase) {
+        case PH_S_MAIL:
+            INNER(postie_smtps_mail(s, env));
+            s->phase = PH_S_DATA;
+            break;
+        case PH_S_DATA:
+            INNER(postie_smtps_data_begin(s));
+            s->phase = PH_S_READ;
+            break;
+        case PH_S_READ: {
+            size_t n = 0;
+            postie_status rs = read(user, s->sx.buf, sizeof s->sx.buf, &n);
+            if (rs < 0 || n > sizeof s->sx.buf) {
+                /* A message in DATA cannot be withdrawn: the connection must
+                 * drop before the final dot so that nothing is delivered. */
+                st = rs < 0 ? rs : POSTIE_ERR_PARAM;
+                memset(s->sx.buf, 0, sizeof s->sx.buf);
+                s->connected_abort = 1;
+                return finish(s, fatal(s, st));
+            }
+            s->chunk_len = n;
+            s->chunk_off = rs == POSTIE_DONE; /* 1: that was the last chunk */
+            s->phase = PH_S_WRITE;
+            break;
+        }
+        case PH_S_WRITE:
+            if (s->chunk_len > 0) {
+                INNER(postie_smtps_data_write(s, s->sx.buf, s->chunk_len));
+            }
+            s->phase = s->chunk_off ? PH_S_END : PH_S_READ;
+            break;
+        default:
+            INNER(postie_smtps_data_end(s));
+            memset(s->sx.buf, 0, sizeof s->sx.buf);
+            return finish(s, POSTIE_OK);
+        }
+    }
+#undef INNER
+}
+
+/* ---- other commands ----------------------------------------------------------- */
+
+static postie_status simple(postie_smtp *s, unsigned char op, unsigned tag, const char *verb)
+{
+    postie_status st = enter(s, op);
+
+    if (st == POSTIE_OK) {
+        if (s->state != POSTIE_SMTP_STATE_READY && s->state != POSTIE_SMTP_STATE_MAIL) {
+            return POSTIE_ERR_STATE;
+        }
+        st = queue(s, tag, verb, NULL);
+        if (st != POSTIE_OK) {
+            return st;
+        }
+        s->op = op;
+    } else if (st != POSTIE_AGAIN) {
+        return st;
+    }
+    st = reply(s, 0);
+    if (st != POSTIE_OK) {
+        return st == POSTIE_AGAIN ? st : finish(s, st);
+    }
+    st = expect2(s);
+    if (st == POSTIE_OK && tag == T_RSET) {
+        s->state = POSTIE_SMTP_STATE_READY;
+    }
+    return finish(s, st);
+}
+
+postie_status postie_smtps_rset(postie_smtp *s)
+{
+    return simple(s, OP_RSET, T_RSET, "RSET");
+}
+
+postie_status postie_smtps_noop(postie_smtp *s)
+{
+    return simple(s, OP_NOOP, T_NOOP, "NOOP");
+}
+
+postie_status postie_smtps_quit(postie_smtp *s)
+{
+    postie_status st = enter(s, OP_QUIT);
+
+    if (st == POSTIE_OK) {
+        if (s->state == POSTIE_SMTP_STATE_CLOSED || s->state == POSTIE_SMTP_STATE_DATA) {
+            return POSTIE_ERR_STATE;
+        }
+        st = queue(s, T_QUIT, "QUIT", NULL);
+        if (st != POSTIE_OK) {
+            return st;
+        }
+        s->op = OP_QUIT;
+    } else if (st != POSTIE_AGAIN) {
+        return st;
+    }
+    st = reply(s, 0);
+    if (st == POSTIE_AGAIN) {
+        return st;
+    }
+    if (st == POSTIE_OK) {
+        st = expect2(s);
+    }
+    return finish(s, st);
+}
