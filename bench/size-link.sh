@@ -72,7 +72,7 @@ readmap() {
       if (NF >= 4) { size = $3; file = $4 } else { getline; size = $2; file = $3 }
       if (file ~ /libpostie\.a\(/) {
         n = hex(size); total += n
-        if (name ~ /^\.rodata\.str/) name = "(string literals)"
+        if (name ~ /^\.rodata\.str/) name = "(string-literals)"
         sub(/^\.(text|rodata)\.?/, "", name); if (name == "") name = "(" file ")"
         sym[name] += n
       }

@@ -82,8 +82,12 @@ typedef struct postie_pop3 {
     unsigned caps;
     long count;                  /* messages in the maildrop, -1 until known */
     unsigned long op_msg;        /* message number of the operation (internal) */
+#if POSTIE_WITH_APOP
     char timestamp[POSTIE_POP3_TIMESTAMP_MAX]; /* "<...>" from the greeting, or "" */
+#endif
+#if POSTIE_WITH_POP3_SASL
     char sasl[POSTIE_SASL_MECHS_MAX];          /* CAPA SASL mechanisms, space separated */
+#endif
     char reply[POSTIE_REPLY_TEXT_MAX];         /* text of the last status line */
     postie_pop3_body body;       /* multi-line un-stuffing state */
     postie_conn conn;            /* the connection engine: queues, framing, matching */
@@ -95,7 +99,9 @@ typedef struct postie_pop3 {
     char server_name[POSTIE_SERVER_NAME_MAX]; /* for STLS in open() */
     postie_random_fn random;     /* SCRAM nonces; NULL: SCRAM is never chosen */
     void *random_ctx;
+#if POSTIE_WITH_POP3_SASL
     postie_sasl_x sx;            /* the SASL exchange of AUTH */
+#endif
 } postie_pop3;
 
 /* Prepares p over transport t (copied; t->ctx must outlive p). Sends nothing.
@@ -213,9 +219,11 @@ postie_status postie_pop3_capa(postie_pop3 *p);
 /* Accessors: never fail; p NULL gives 0, "" or POSTIE_POP3_STATE_CLOSED. */
 /* POSTIE_POP3_CAP_* bits. */
 unsigned postie_pop3_caps(const postie_pop3 *p);
-/* Mechanisms from CAPA's SASL line, space separated; "" when none. Owned by p. */
+/* Mechanisms from CAPA's SASL line, space separated; "" when none (always ""
+ * when built with POSTIE_WITH_POP3_SASL 0). Owned by p. */
 const char *postie_pop3_sasl_mechs(const postie_pop3 *p);
-/* APOP timestamp "<...>" from the greeting, or "". Owned by p. */
+/* APOP timestamp "<...>" from the greeting, or "" (always "" when built with
+ * POSTIE_WITH_APOP 0). Owned by p. */
 const char *postie_pop3_timestamp(const postie_pop3 *p);
 /* Text of the server's last status line after "+OK "/"-ERR " (truncated to
  * POSTIE_REPLY_TEXT_MAX-1). Owned by p, valid until the next call. */

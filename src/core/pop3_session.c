@@ -33,8 +33,20 @@ enum {
 /* busy flag: the body being read came from the pipelining queue */
 #define BUSY_FROM_QUEUE 0x80u
 
+#if POSTIE_WITH_POP3_SASL
 /* RFC 2449 sec. 4: a command is at most 255 octets with its CRLF. */
 static const postie_sasl_proto sasl_proto = {255, 6};
+#define SASL_CLEAR(p) ((p)->sasl[0] = '\0')
+#define SASL_ROOM(p) (p)->sasl, sizeof (p)->sasl
+#else /* POSTIE_WITH_POP3_SASL 0: the CAPA SASL list is not kept */
+#define SASL_CLEAR(p) ((void)(p))
+#define SASL_ROOM(p) NULL, 0
+#endif
+#if POSTIE_WITH_APOP
+#define TIMESTAMP_CLEAR(p) ((p)->timestamp[0] = '\0')
+#else /* POSTIE_WITH_APOP 0: the greeting's timestamp is not kept */
+#define TIMESTAMP_CLEAR(p) ((void)(p))
+#endif
 
 /* ---- plumbing ------------------------------------------------------------- */
 
@@ -205,6 +217,10 @@ static unsigned long leading_number(const char *text)
 
 static int pipelining_on(const postie_pop3 *p)
 {
+#if !POSTIE_WITH_POP3_PIPELINING
+    (void)p;
+    return 0; /* not compiled in: every command waits for the previous reply */
+#endif
     return (p->caps & POSTIE_POP3_CAP_PIPELINING) != 0 && !p->no_pipelining;
 }
 
@@ -290,7 +306,7 @@ static postie_status capa_step(postie_pop3 *p)
         if (st == POSTIE_AGAIN) {
             return st;
         }
-        p->sasl[0] = '\0';
+        SASL_CLEAR(p);
         if (st == POSTIE_ERR_SERVER) {
             postie_conn_pop(&p->conn);
             set_caps(p, p->caps & POSTIE_POP3_CAP_APOP); /* a server without CAPA */
@@ -310,7 +326,7 @@ static postie_status capa_step(postie_pop3 *p)
         if (postie_pop3_listing_line(p->conn.line.buf, &p->conn.line.len)) {
             break;
         }
-        p->caps |= postie_pop3_parse_capa_line(p->conn.line.buf, p->sasl, sizeof p->sasl);
+        p->caps |= postie_pop3_parse_capa_line(p->conn.line.buf, SASL_ROOM(p));
     }
     postie_conn_pop(&p->conn);
     set_caps(p, p->caps);
@@ -352,7 +368,7 @@ postie_status postie_pop3s_tls_started(postie_pop3 *p, postie_status st)
     postie_conn_reset(&p->conn);
     /* RFC 2595 sec. 4: forget what was learnt in plain text, ask again */
     set_caps(p, p->caps & POSTIE_POP3_CAP_APOP);
-    p->sasl[0] = '\0';
+    SASL_CLEAR(p);
     return POSTIE_OK;
 }
 
@@ -442,8 +458,8 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
             return POSTIE_ERR_PARAM; /* no name to check a certificate against */
         }
         p->caps = 0;
-        p->timestamp[0] = '\0';
-        p->sasl[0] = '\0';
+        TIMESTAMP_CLEAR(p);
+        SASL_CLEAR(p);
         p->op = OP_OPEN;
         p->op_arg = 0;
         st = postie_conn_expect(&p->conn, T_GREETING, 0);
@@ -455,7 +471,9 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
         return st;
     }
     if (p->phase == 1) {
+#if POSTIE_WITH_APOP
         const char *text = NULL;
+#endif
         st = reply(p);
         if (st == POSTIE_ERR_SERVER) {
             return finish(p, fatal(p, st)); /* the server refuses us and will hang up */
@@ -463,12 +481,14 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
         if (st != POSTIE_OK) {
             return st == POSTIE_AGAIN ? st : finish(p, st);
         }
+#if POSTIE_WITH_APOP
         /* from the whole line: p->reply may be truncated */
         (void)postie_pop3_classify(p->conn.line.buf, p->conn.line.len, &text);
         if (text != NULL &&
             postie_pop3_parse_timestamp(text, p->timestamp, sizeof p->timestamp)) {
             p->caps |= POSTIE_POP3_CAP_APOP;
         }
+#endif
         p->state = POSTIE_POP3_STATE_AUTHORIZATION;
         if (flags & POSTIE_POP3_OPEN_NO_CAPA) {
             return finish(p, POSTIE_OK);
@@ -646,7 +666,11 @@ postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *p
         if (!p->tls_active && p->tls_policy == POSTIE_TLS_REQUIRED) {
             return POSTIE_ERR_TLS_REQUIRED;
         }
+#if POSTIE_WITH_APOP
         apop = p->timestamp[0] != '\0';
+#else
+        apop = 0; /* not compiled in: LOGIN_APOP is ERR_UNSUPPORTED, AUTO is USER/PASS */
+#endif
         if (mode == POSTIE_POP3_LOGIN_APOP && !apop) {
             return POSTIE_ERR_UNSUPPORTED;
         }
@@ -657,6 +681,7 @@ postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *p
         if (!apop && !user_ok) {
             return POSTIE_ERR_INSECURE;
         }
+#if POSTIE_WITH_APOP
         if (apop) {
             char hex[33];
             postie_pop3_apop_digest(p->timestamp, pass, hex);
@@ -668,7 +693,9 @@ postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *p
             memset(hex, 0, sizeof hex);
             st = postie_conn_end(&p->conn, T_APOP, 0);
             p->phase = 1;
-        } else {
+        } else
+#endif
+        {
             st = queue_user(p, user);
             p->phase = 2;
         }
@@ -730,6 +757,7 @@ postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *p
 
 /* ---- AUTH (RFC 5034) ---------------------------------------------------------- */
 
+#if POSTIE_WITH_POP3_SASL
 static postie_status auth_end(postie_pop3 *p, postie_status st)
 {
     postie_sasl_x_wipe(&p->sx);
@@ -819,6 +847,17 @@ postie_status postie_pop3s_auth(postie_pop3 *p, unsigned mechs, const char *user
         }
     }
 }
+#else
+postie_status postie_pop3s_auth(postie_pop3 *p, unsigned mechs, const char *user,
+                                const char *secret)
+{
+    (void)p;
+    (void)mechs;
+    (void)user;
+    (void)secret;
+    return POSTIE_ERR_UNSUPPORTED; /* POSTIE_WITH_POP3_SASL 0 */
+}
+#endif
 
 /* ---- transaction ---------------------------------------------------------------- */
 
@@ -1198,7 +1237,7 @@ postie_status postie_pop3s_noop(postie_pop3 *p)
 postie_status postie_pop3s_queue(postie_pop3 *p, postie_pop3_cmd_kind kind, unsigned long msg,
                                  unsigned long lines)
 {
-    static const char *const kw[] = {"", "RETR", "TOP", "DELE", "NOOP"};
+    static const char kw[][5] = {"", "RETR", "TOP", "DELE", "NOOP"}; /* arrays: read-only even in PIC */
     postie_status st;
     int nums;
 

@@ -30,7 +30,9 @@ static void batch_abort(postie_smtp *s, postie_status st);
 #define MF_UTF8       0x20u
 
 /* RFC 4954 sec. 4: a command line of 512 octets with its CRLF. */
+#if POSTIE_WITH_SASL
 static const postie_sasl_proto sasl_proto = {512, 6};
+#endif
 
 /* ---- plumbing --------------------------------------------------------------- */
 
@@ -159,7 +161,7 @@ static postie_status expect2(postie_smtp *s)
 
 static void set_lockstep(postie_smtp *s)
 {
-    s->conn.lockstep = !(s->ext.flags & POSTIE_SMTP_EXT_PIPELINING);
+    s->conn.lockstep = !POSTIE_WITH_SMTP_PIPELINING || !(s->ext.flags & POSTIE_SMTP_EXT_PIPELINING);
 }
 
 /* ---- greeting, EHLO, STARTTLS ----------------------------------------------- */
@@ -430,6 +432,7 @@ postie_status postie_smtps_starttls(postie_smtp *s, const char *server_name)
 
 /* ---- AUTH -------------------------------------------------------------------- */
 
+#if POSTIE_WITH_SASL
 static postie_status auth_end(postie_smtp *s, postie_status st)
 {
     postie_sasl_x_wipe(&s->sx);
@@ -522,6 +525,17 @@ postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user
         }
     }
 }
+#else
+postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user,
+                                const char *secret)
+{
+    (void)s;
+    (void)mechs;
+    (void)user;
+    (void)secret;
+    return POSTIE_ERR_UNSUPPORTED; /* no SASL mechanism compiled in */
+}
+#endif
 
 /* ---- mail transaction ------------------------------------------------------ */
 
@@ -630,7 +644,8 @@ static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
     if (!s->tls_active && s->tls_policy == POSTIE_TLS_REQUIRED) {
         return POSTIE_ERR_TLS_REQUIRED;
     }
-    if (need_utf8 && !(s->ext.flags & POSTIE_SMTP_EXT_SMTPUTF8)) {
+    /* without POSTIE_WITH_SMTPUTF8 as with a server that lacks it */
+    if (need_utf8 && (!POSTIE_WITH_SMTPUTF8 || !(s->ext.flags & POSTIE_SMTP_EXT_SMTPUTF8))) {
         return POSTIE_ERR_UNSUPPORTED;
     }
     s->mflags = 0;
@@ -647,7 +662,7 @@ static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
         env->size > s->ext.size_max) {
         return POSTIE_ERR_TOO_BIG;
     }
-    if (s->ext.flags & POSTIE_SMTP_EXT_PIPELINING) {
+    if (POSTIE_WITH_SMTP_PIPELINING && (s->ext.flags & POSTIE_SMTP_EXT_PIPELINING)) {
         s->mflags |= MF_PIPELINING;
         if (env->on_refused == POSTIE_SMTP_REFUSED_CONTINUE) {
             s->mflags |= MF_PIPE_DATA;
