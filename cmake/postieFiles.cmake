@@ -31,7 +31,7 @@
 #                          and pthread.
 #   POSTIE_POSIX_INCLUDE_DIRS   ports/posix/include: the port's public
 #                          headers (postie/posix_tcp.h, posix_tls.h,
-#                          posix_random.h), installed beside the others in
+#                          posix_random.h, posix_clock.h), installed beside the others in
 #                          include/postie.
 #
 #   POSTIE_NETX_SOURCES, POSTIE_NETX_INCLUDE_DIRS: see the end of this file.
@@ -76,6 +76,7 @@ set(POSTIE_POSIX_SOURCES
   ${POSTIE_ROOT}/ports/posix/tcp.c
   ${POSTIE_ROOT}/ports/posix/posix_wait.c
   ${POSTIE_ROOT}/ports/posix/random.c
+  ${POSTIE_ROOT}/ports/posix/clock.c
 )
 
 set(POSTIE_TLS_OPENSSL_SOURCES

@@ -209,6 +209,14 @@ postie_conn *postie_smtp_conn(postie_smtp *s);
  * POSTIE_ERR_PARAM. */
 postie_status postie_smtp_tls_started(postie_smtp *s, postie_status result);
 
+/* Overall deadline of every later call of the blocking API (conn.h,
+ * postie_conn_set_deadline): POSTIE_ERR_TIMEOUT once a call has run longer
+ * than deadline_ms plus 1 s for every min_rate bytes it moved; each call counts alone (a message body written in pieces: each piece). The
+ * per-read timeout still bounds each wait. clock NULL or deadline_ms 0
+ * (the default): no deadline. ports/posix gives postie_posix_clock_ms. */
+void postie_smtp_set_deadline(postie_smtp *s, unsigned long deadline_ms, unsigned long min_rate,
+                              postie_clock_fn clock, void *clock_ctx);
+
 /* Timeout of every later network step, in ms (default POSTIE_DEFAULT_TIMEOUT_MS). */
 void postie_smtp_set_timeout(postie_smtp *s, unsigned timeout_ms);
 

@@ -1139,7 +1139,8 @@ static void batch_abort(postie_smtp *s, postie_status st)
 
 static int chunking(const postie_smtp *s)
 {
-    return (s->ext.flags & POSTIE_SMTP_EXT_CHUNKING) != 0;
+    /* POSTIE_WITH_CHUNKING 0: always DATA (the BDAT code folds away) */
+    return POSTIE_WITH_CHUNKING && (s->ext.flags & POSTIE_SMTP_EXT_CHUNKING) != 0;
 }
 
 /* One reply of a batch, matched by its tag to message arg. */

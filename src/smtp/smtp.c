@@ -103,6 +103,9 @@ static postie_status run(postie_smtp *s, const call *c, const char *tls_name)
 {
     postie_status st;
 
+    if (s->op == 0) {
+        postie_conn_window(&s->conn); /* a new call */
+    }
     POSTIE_DRIVE_LOOP(st, s, postie_smtps_fatal, postie_smtps_tls_started, tls_name, c->fn(s, c))
     return st;
 }
@@ -143,6 +146,14 @@ postie_conn *postie_smtp_conn(postie_smtp *s)
 postie_status postie_smtp_tls_started(postie_smtp *s, postie_status result)
 {
     return s != NULL ? postie_smtps_tls_started(s, result) : POSTIE_ERR_PARAM;
+}
+
+void postie_smtp_set_deadline(postie_smtp *s, unsigned long deadline_ms, unsigned long min_rate,
+                              postie_clock_fn clock, void *clock_ctx)
+{
+    if (s != NULL) {
+        postie_conn_set_deadline(&s->conn, deadline_ms, min_rate, clock, clock_ctx);
+    }
 }
 
 void postie_smtp_set_timeout(postie_smtp *s, unsigned timeout_ms)
