@@ -870,21 +870,32 @@ postie_status postie_pop3s_auth(postie_pop3 *p, unsigned mechs, const char *user
 
 /* ---- transaction ---------------------------------------------------------------- */
 
-/* A single-line command with no argument check: op, tag, keyword. */
-static postie_status simple(postie_pop3 *p, unsigned char op, unsigned tag, const char *kw)
+/* Starts op with a single command in the TRANSACTION state, or resumes it:
+ * POSTIE_AGAIN to go on to its reply, else the status to return. */
+static postie_status start_cmd(postie_pop3 *p, unsigned char op, unsigned tag, const char *kw)
 {
     postie_status st = enter(p, op);
 
+    if (st != POSTIE_OK) {
+        return st; /* AGAIN: resumed */
+    }
+    st = guard(p, POSTIE_POP3_STATE_TRANSACTION);
     if (st == POSTIE_OK) {
-        st = guard(p, POSTIE_POP3_STATE_TRANSACTION);
-        if (st == POSTIE_OK) {
-            st = queue(p, tag, 0, kw, 0, 0, 0);
-        }
-        if (st != POSTIE_OK) {
-            return st;
-        }
-        p->op = op;
-    } else if (st != POSTIE_AGAIN) {
+        st = queue(p, tag, 0, kw, 0, 0, 0);
+    }
+    if (st != POSTIE_OK) {
+        return st;
+    }
+    p->op = op;
+    return POSTIE_AGAIN;
+}
+
+/* A single-line command with no argument check: op, tag, keyword. */
+static postie_status simple(postie_pop3 *p, unsigned char op, unsigned tag, const char *kw)
+{
+    postie_status st = start_cmd(p, op, tag, kw);
+
+    if (st != POSTIE_AGAIN) {
         return st;
     }
     st = reply(p);
@@ -893,18 +904,9 @@ static postie_status simple(postie_pop3 *p, unsigned char op, unsigned tag, cons
 
 postie_status postie_pop3s_stat(postie_pop3 *p, unsigned long *count, unsigned long *octets)
 {
-    postie_status st = enter(p, OP_STAT);
+    postie_status st = start_cmd(p, OP_STAT, T_STAT, "STAT");
 
-    if (st == POSTIE_OK) {
-        st = guard(p, POSTIE_POP3_STATE_TRANSACTION);
-        if (st == POSTIE_OK) {
-            st = queue(p, T_STAT, 0, "STAT", 0, 0, 0);
-        }
-        if (st != POSTIE_OK) {
-            return st;
-        }
-        p->op = OP_STAT;
-    } else if (st != POSTIE_AGAIN) {
+    if (st != POSTIE_AGAIN) {
         return st;
     }
     st = stat_reply(p, count, octets);
@@ -983,18 +985,9 @@ postie_status postie_pop3s_uidl(postie_pop3 *p, unsigned long msg, char *uid, si
 static postie_status listing_begin(postie_pop3 *p, unsigned char op, unsigned tag,
                                    const char *kw, unsigned char kind)
 {
-    postie_status st = enter(p, op);
+    postie_status st = start_cmd(p, op, tag, kw);
 
-    if (st == POSTIE_OK) {
-        st = guard(p, POSTIE_POP3_STATE_TRANSACTION);
-        if (st == POSTIE_OK) {
-            st = queue(p, tag, 0, kw, 0, 0, 0);
-        }
-        if (st != POSTIE_OK) {
-            return st;
-        }
-        p->op = op;
-    } else if (st != POSTIE_AGAIN) {
+    if (st != POSTIE_AGAIN) {
         return st;
     }
     st = status_line(p);
