@@ -50,7 +50,9 @@ static void pop_open(void)
     fake_free(&F);
     fake_init(&F, 0);
     fake_step_add(&F, "", POP_GREET);
+#if POSTIE_WITH_POP3_CAPA
     fake_step_add(&F, "CAPA\r\n", CAPA_REPLY);
+#endif
     fake_bind(&F, &T);
     assert_int_equal(postie_pop3_init(&P, &T), POSTIE_OK);
     assert_int_equal(postie_pop3_set_tls(&P, POSTIE_TLS_OFF, NULL), POSTIE_OK);
@@ -160,6 +162,31 @@ static void test_pop3_auth(void **state)
 #endif
 }
 
+/* CAPA off: no CAPA, no STLS; a TLS policy that needs STLS is refused
+ * before anything is read or sent. */
+#if !POSTIE_WITH_POP3_CAPA
+static void test_pop3_no_capa(void **state)
+{
+    (void)state;
+    fake_free(&F);
+    fake_init(&F, 0);
+    fake_bind(&F, &T);
+    assert_int_equal(postie_pop3_init(&P, &T), POSTIE_OK); /* policy REQUIRED by default */
+    assert_int_equal(postie_pop3_open(&P), POSTIE_ERR_UNSUPPORTED);
+    assert_int_equal(postie_pop3_set_tls(&P, POSTIE_TLS_OPPORTUNISTIC, "pop.example.org"),
+                     POSTIE_OK);
+    assert_int_equal(postie_pop3_open(&P), POSTIE_ERR_UNSUPPORTED);
+    assert_int_equal(F.recv_calls, 0);
+    assert_int_equal(F.sent_len, 0);
+    pop_open(); /* TLS off: the greeting only */
+    fake_assert_script_sent(&F);
+    assert_int_equal(postie_pop3_capa(&P), POSTIE_ERR_UNSUPPORTED);
+    assert_int_equal(postie_pop3_stls(&P, "pop.example.org"), POSTIE_ERR_UNSUPPORTED);
+    assert_int_equal(postie_pop3_get_state(&P), POSTIE_POP3_STATE_AUTHORIZATION);
+    fake_assert_script_sent(&F);
+}
+#endif
+
 /* ---- POP3 APOP and pipelining ----------------------------------------------------- */
 
 static void test_pop3_apop(void **state)
@@ -197,7 +224,11 @@ static void test_pop3_pipelining(void **state)
     fake_step_add(&F, "PASS tanstaaf\r\n", "+OK ready\r\n");
     assert_int_equal(postie_pop3_login(&P, "mrose", "tanstaaf", POSTIE_POP3_LOGIN_USER),
                      POSTIE_OK);
+#if POSTIE_WITH_POP3_CAPA
     assert_true(postie_pop3_caps(&P) & POSTIE_POP3_CAP_PIPELINING);
+#else
+    assert_int_equal(postie_pop3_caps(&P) & ~POSTIE_POP3_CAP_APOP, 0u); /* no CAPA: nothing learnt */
+#endif
 #if POSTIE_WITH_POP3_PIPELINING
     assert_int_equal(postie_pop3_pipelining(&P), 1);
 #else
@@ -434,6 +465,9 @@ int main(void)
         cmocka_unit_test(test_smtp_auth_chooses_built),
 #endif
         cmocka_unit_test(test_pop3_auth),
+#if !POSTIE_WITH_POP3_CAPA
+        cmocka_unit_test(test_pop3_no_capa),
+#endif
         cmocka_unit_test(test_pop3_apop),
         cmocka_unit_test(test_pop3_pipelining),
         cmocka_unit_test(test_smtp_envelope),
