@@ -82,7 +82,13 @@ static postie_status finish(postie_pop3 *p, postie_status st)
 static postie_status enter(postie_pop3 *p, unsigned char op)
 {
     if (p->op == op) {
-        return POSTIE_AGAIN; /* a connection that died meanwhile says why there */
+        if (postie_pop3s_dead(p)) {
+            /* it died between two calls (the caller's transport, a failed
+             * handshake): the repeated call says why */
+            p->op = OP_NONE;
+            return postie_conn_status(&p->conn);
+        }
+        return POSTIE_AGAIN;
     }
     if (postie_pop3s_dead(p)) {
         return POSTIE_ERR_STATE;
@@ -362,7 +368,10 @@ postie_status postie_pop3s_tls_started(postie_pop3 *p, postie_status st)
     }
     p->tls_wanted = 0;
     if (st != POSTIE_OK) {
-        return fatal(p, st < 0 ? st : POSTIE_ERR_TLS);
+        unsigned char op = p->op;
+        st = fatal(p, st < 0 ? st : POSTIE_ERR_TLS);
+        p->op = op; /* repeating the call that asked for TLS returns st */
+        return st;
     }
     p->tls_active = 1;
     postie_conn_reset(&p->conn);

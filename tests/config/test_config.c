@@ -262,6 +262,46 @@ static void test_smtp_envelope(void **state)
 #endif
 }
 
+/* CHUNKING off: send_batch() to a server that offers CHUNKING (and
+ * PIPELINING) uses DATA, one command at a time, and the message arrives. */
+#if !POSTIE_WITH_CHUNKING && !POSTIE_WITH_SMTP_PIPELINING
+static void test_smtp_chunking(void **state)
+{
+    postie_smtp_rcpt r;
+    postie_smtp_envelope env;
+    postie_smtp_msg msg;
+
+    (void)state;
+    fake_free(&F);
+    fake_init(&F, 0);
+    fake_step_add(&F, "", SMTP_GREET);
+    fake_step_add(&F, EHLO, "250-mx.example.org\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
+    fake_bind(&F, &T);
+    assert_int_equal(postie_smtp_init(&S, &T), POSTIE_OK);
+    assert_int_equal(postie_smtp_set_tls(&S, POSTIE_TLS_OFF, NULL), POSTIE_OK);
+    assert_int_equal(postie_smtp_set_domain(&S, "client.example"), POSTIE_OK);
+    assert_int_equal(postie_smtp_open(&S), POSTIE_OK);
+    memset(&env, 0, sizeof env);
+    memset(&r, 0, sizeof r);
+    memset(&msg, 0, sizeof msg);
+    r.addr = "ann@example.net";
+    env.from = "tim@example.org";
+    env.rcpts = &r;
+    env.nrcpts = 1;
+    env.on_refused = POSTIE_SMTP_REFUSED_CONTINUE;
+    msg.env = &env;
+    msg.data = ".hi\r\n";
+    msg.len = 5;
+    fake_step_add(&F, "MAIL FROM:<tim@example.org>\r\n", "250 OK\r\n");
+    fake_step_add(&F, "RCPT TO:<ann@example.net>\r\n", "250 OK\r\n");
+    fake_step_add(&F, "DATA\r\n", "354 go\r\n");
+    fake_step_add(&F, "..hi\r\n.\r\n", "250 queued\r\n");
+    assert_int_equal(postie_smtp_send_batch(&S, &msg, 1), POSTIE_OK);
+    assert_int_equal(msg.status, POSTIE_OK);
+    fake_assert_script_sent(&F);
+}
+#endif
+
 /* ---- the composer ------------------------------------------------------------- */
 
 static const unsigned char RANDOM[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -397,6 +437,9 @@ int main(void)
         cmocka_unit_test(test_pop3_apop),
         cmocka_unit_test(test_pop3_pipelining),
         cmocka_unit_test(test_smtp_envelope),
+#if !POSTIE_WITH_CHUNKING && !POSTIE_WITH_SMTP_PIPELINING
+        cmocka_unit_test(test_smtp_chunking),
+#endif
         cmocka_unit_test(test_compose),
         cmocka_unit_test(test_sizes),
     };

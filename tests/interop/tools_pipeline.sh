@@ -35,16 +35,6 @@ exactly_once() {
     all [ $missing = 0 ] -a [ $dup = 0 ] -a [ $wrong = 0 ] -a [ "$(nfiles "$dir/new")" = $((last - first + 1)) ]
 }
 
-# all [ A ] -a [ B ] ...: every bracketed test holds (for check, which runs one command)
-all() {
-  local args=()
-  while [ $# -gt 0 ]; do
-    if [ "$1" = -a ]; then "${args[@]}" || return 1; args=(); else args+=("$1"); fi
-    shift
-  done
-  "${args[@]}"
-}
-
 # the longest run of consecutive client lines matching RE, with no server line between
 longest_run() { # RE file
   grep -E '^(C|S): ' "$2" | awk -v re="$1" '
