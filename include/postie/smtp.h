@@ -170,6 +170,7 @@ typedef struct postie_smtp {
     size_t m_sent, m_replied, m_total; /* MAIL/RCPT/DATA sent, answered, in all (internal) */
     size_t wr_done;              /* bytes of the current data_write() taken (internal) */
     size_t chunk_len, chunk_off; /* send(): the reader's chunk (internal) */
+    size_t sb_off;               /* send_buf(): bytes of the message read (internal) */
     postie_smtp_ext ext;
     char domain[POSTIE_SMTP_DOMAIN_MAX]; /* EHLO argument */
     postie_smtp_reply reply;     /* last complete reply */

@@ -82,7 +82,13 @@ static postie_status finish(postie_pop3 *p, postie_status st)
 static postie_status enter(postie_pop3 *p, unsigned char op)
 {
     if (p->op == op) {
-        return POSTIE_AGAIN; /* a connection that died meanwhile says why there */
+        if (postie_pop3s_dead(p)) {
+            /* it died between two calls (the caller's transport, a failed
+             * handshake): the repeated call says why */
+            p->op = OP_NONE;
+            return postie_conn_status(&p->conn);
+        }
+        return POSTIE_AGAIN;
     }
     if (postie_pop3s_dead(p)) {
         return POSTIE_ERR_STATE;
@@ -362,7 +368,10 @@ postie_status postie_pop3s_tls_started(postie_pop3 *p, postie_status st)
     }
     p->tls_wanted = 0;
     if (st != POSTIE_OK) {
-        return fatal(p, st < 0 ? st : POSTIE_ERR_TLS);
+        unsigned char op = p->op;
+        st = fatal(p, st < 0 ? st : POSTIE_ERR_TLS);
+        p->op = op; /* repeating the call that asked for TLS returns st */
+        return st;
     }
     p->tls_active = 1;
     postie_conn_reset(&p->conn);
@@ -861,21 +870,32 @@ postie_status postie_pop3s_auth(postie_pop3 *p, unsigned mechs, const char *user
 
 /* ---- transaction ---------------------------------------------------------------- */
 
-/* A single-line command with no argument check: op, tag, keyword. */
-static postie_status simple(postie_pop3 *p, unsigned char op, unsigned tag, const char *kw)
+/* Starts op with a single command in the TRANSACTION state, or resumes it:
+ * POSTIE_AGAIN to go on to its reply, else the status to return. */
+static postie_status start_cmd(postie_pop3 *p, unsigned char op, unsigned tag, const char *kw)
 {
     postie_status st = enter(p, op);
 
+    if (st != POSTIE_OK) {
+        return st; /* AGAIN: resumed */
+    }
+    st = guard(p, POSTIE_POP3_STATE_TRANSACTION);
     if (st == POSTIE_OK) {
-        st = guard(p, POSTIE_POP3_STATE_TRANSACTION);
-        if (st == POSTIE_OK) {
-            st = queue(p, tag, 0, kw, 0, 0, 0);
-        }
-        if (st != POSTIE_OK) {
-            return st;
-        }
-        p->op = op;
-    } else if (st != POSTIE_AGAIN) {
+        st = queue(p, tag, 0, kw, 0, 0, 0);
+    }
+    if (st != POSTIE_OK) {
+        return st;
+    }
+    p->op = op;
+    return POSTIE_AGAIN;
+}
+
+/* A single-line command with no argument check: op, tag, keyword. */
+static postie_status simple(postie_pop3 *p, unsigned char op, unsigned tag, const char *kw)
+{
+    postie_status st = start_cmd(p, op, tag, kw);
+
+    if (st != POSTIE_AGAIN) {
         return st;
     }
     st = reply(p);
@@ -884,18 +904,9 @@ static postie_status simple(postie_pop3 *p, unsigned char op, unsigned tag, cons
 
 postie_status postie_pop3s_stat(postie_pop3 *p, unsigned long *count, unsigned long *octets)
 {
-    postie_status st = enter(p, OP_STAT);
+    postie_status st = start_cmd(p, OP_STAT, T_STAT, "STAT");
 
-    if (st == POSTIE_OK) {
-        st = guard(p, POSTIE_POP3_STATE_TRANSACTION);
-        if (st == POSTIE_OK) {
-            st = queue(p, T_STAT, 0, "STAT", 0, 0, 0);
-        }
-        if (st != POSTIE_OK) {
-            return st;
-        }
-        p->op = OP_STAT;
-    } else if (st != POSTIE_AGAIN) {
+    if (st != POSTIE_AGAIN) {
         return st;
     }
     st = stat_reply(p, count, octets);
@@ -974,18 +985,9 @@ postie_status postie_pop3s_uidl(postie_pop3 *p, unsigned long msg, char *uid, si
 static postie_status listing_begin(postie_pop3 *p, unsigned char op, unsigned tag,
                                    const char *kw, unsigned char kind)
 {
-    postie_status st = enter(p, op);
+    postie_status st = start_cmd(p, op, tag, kw);
 
-    if (st == POSTIE_OK) {
-        st = guard(p, POSTIE_POP3_STATE_TRANSACTION);
-        if (st == POSTIE_OK) {
-            st = queue(p, tag, 0, kw, 0, 0, 0);
-        }
-        if (st != POSTIE_OK) {
-            return st;
-        }
-        p->op = op;
-    } else if (st != POSTIE_AGAIN) {
+    if (st != POSTIE_AGAIN) {
         return st;
     }
     st = status_line(p);

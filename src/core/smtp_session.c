@@ -74,6 +74,13 @@ static postie_status finish(postie_smtp *s, postie_status st)
 static postie_status enter(postie_smtp *s, unsigned char op)
 {
     if (s->op == op) {
+        if (postie_conn_status(&s->conn) != POSTIE_OK) {
+            /* it died between two calls (the caller's transport, a failed
+             * handshake): the repeated call says why */
+            s->op = OP_NONE;
+            s->phase = 0;
+            return postie_conn_status(&s->conn);
+        }
         return POSTIE_AGAIN;
     }
     if (s->op != OP_NONE || s->tls_wanted) {
@@ -290,7 +297,10 @@ postie_status postie_smtps_tls_started(postie_smtp *s, postie_status st)
     }
     s->tls_wanted = 0;
     if (st != POSTIE_OK) {
-        return finish(s, fatal(s, st < 0 ? st : POSTIE_ERR_TLS));
+        unsigned char op = s->op;
+        st = fatal(s, st < 0 ? st : POSTIE_ERR_TLS);
+        s->op = op; /* repeating the call that asked for TLS returns st */
+        return st;
     }
     s->tls_active = 1;
     s->helo = 0;
