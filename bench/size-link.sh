@@ -12,7 +12,8 @@
 # application (found as "postie_config.h", -DPOSTIE_HAVE_CONFIG_H), or
 # "default". Without arguments: netx:bench/postie_config_netx.h,
 # fetch:bench/postie_config_fetch.h, send:bench/postie_config_send.h,
-# all:default, netx:default (the NetX set with every feature compiled in).
+# fetch:tests/config/postie_config_off.h (every switch off), all:default,
+# netx:default (the NetX set with every feature compiled in).
 # --top N: the N largest Postie symbols of each application (default 8).
 # --keep DIR: leave the objects, ELF and map files in DIR.
 set -euo pipefail
@@ -30,7 +31,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ ${#apps[@]} -gt 0 ] || apps=(netx:bench/postie_config_netx.h fetch:bench/postie_config_fetch.h
-                               send:bench/postie_config_send.h all:default netx:default)
+                               send:bench/postie_config_send.h fetch:tests/config/postie_config_off.h
+                               all:default netx:default)
 CC=arm-none-eabi-gcc
 command -v $CC >/dev/null || { echo "size-link: $CC not found (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)" >&2; exit 1; }
 if [ -n "$KEEP" ]; then out=$KEEP; mkdir -p "$out"; else out=$(mktemp -d); trap 'rm -rf "$out"' EXIT; fi
@@ -72,7 +74,7 @@ readmap() {
       if (NF >= 4) { size = $3; file = $4 } else { getline; size = $2; file = $3 }
       if (file ~ /libpostie\.a\(/) {
         n = hex(size); total += n
-        if (name ~ /^\.rodata\.str/) name = "(string literals)"
+        if (name ~ /^\.rodata\.str/) name = "(string-literals)"
         sub(/^\.(text|rodata)\.?/, "", name); if (name == "") name = "(" file ")"
         sym[name] += n
       }

@@ -300,12 +300,44 @@ UINT nx_postie_smtp_client_tls_set(NX_SMTP_CLIENT *client_ptr, const NX_POSTIE_T
     return NX_SUCCESS;
 }
 
-/* AUTH as configured and offered. A server that offers no AUTH gets none. */
+/* Nonces for SCRAM-SHA-256 (only ever a fallback, see authenticate()): the
+ * system's random source or nothing (no weaker stand-in: the exchange then
+ * fails before anything is sent). */
+static postie_status scram_random(void *ctx, void *buf, size_t len)
+{
+    FILE *f = fopen("/dev/urandom", "rb");
+    size_t got = 0;
+
+    (void)ctx;
+    if (f != NULL) {
+        got = fread(buf, 1, len, f);
+        fclose(f);
+    }
+    return got == len ? POSTIE_OK : POSTIE_ERR_INTERNAL;
+}
+
+/*
+ * AUTH as configured and offered. A server that offers no AUTH gets none.
+ * When the configured mechanism is not offered, the client falls back to the
+ * strongest offered mechanism it can do with the same password (the native
+ * choice: SCRAM-SHA-256 > CRAM-MD5 > PLAIN > LOGIN), but never to one that
+ * reveals the password where the configured one would not:
+ *  - configured PLAIN or LOGIN (or NONE, which means PLAIN): any of the four.
+ *    PLAIN and LOGIN show the password alike, and on a plain connection only
+ *    under the plaintext allowance this layer sets for its plain sessions;
+ *    under TLS (nx_postie_tls.h) the native rule keeps them off an
+ *    unencrypted connection;
+ *  - configured CRAM-MD5: only SCRAM-SHA-256, unless the connection is
+ *    encrypted (then PLAIN and LOGIN as well): the user chose a mechanism
+ *    that keeps the password off the wire.
+ * Unknown names in the server's list are ignored. No mechanism left: no AUTH,
+ * and MAIL says whether the server wanted one (docs/netx-compat.md).
+ */
 static UINT authenticate(NX_SMTP_CLIENT *c)
 {
     postie_smtp *s = &c->nx_smtp_client_session;
     const postie_smtp_ext *ext = postie_smtp_extensions(s);
-    unsigned want, fallback = POSTIE_SASL_PLAIN | POSTIE_SASL_LOGIN, mechs;
+    unsigned want, fallback = POSTIE_SASL_SCRAM_SHA256 | POSTIE_SASL_CRAM_MD5, mechs;
     postie_status st;
 
     if (!postie_smtp_has(s, POSTIE_SMTP_EXT_AUTH) || c->nx_smtp_username[0] == '\0') {
@@ -317,16 +349,19 @@ static UINT authenticate(NX_SMTP_CLIENT *c)
         break;
     case NX_SMTP_CLIENT_AUTH_CRAM_MD5:
         want = POSTIE_SASL_CRAM_MD5;
-        fallback |= POSTIE_SASL_CRAM_MD5;
         break;
     default: /* PLAIN, and NONE when the server asks for AUTH after all */
         want = POSTIE_SASL_PLAIN;
         break;
     }
+    if ((want & (POSTIE_SASL_PLAIN | POSTIE_SASL_LOGIN)) != 0 || postie_smtp_tls_active(s)) {
+        fallback |= POSTIE_SASL_PLAIN | POSTIE_SASL_LOGIN;
+    }
     mechs = (ext->auth & want) ? want : (ext->auth & fallback);
     if (mechs == 0) {
         return NX_SUCCESS; /* nothing we can speak: let MAIL tell */
     }
+    postie_smtp_set_random(s, scram_random, NULL);
     st = postie_smtp_auth(s, mechs, c->nx_smtp_username, c->nx_smtp_password);
     return map_step(st, NX_SMTP_AUTH_REPLY_ERROR);
 }

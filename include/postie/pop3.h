@@ -49,20 +49,8 @@
 extern "C" {
 #endif
 
-/* Capabilities learned from CAPA (RFC 2449); postie_pop3_caps(). */
-#define POSTIE_POP3_CAP_CAPA        0x0001u /* the server answered CAPA at all */
-#define POSTIE_POP3_CAP_TOP         0x0002u
-#define POSTIE_POP3_CAP_UIDL        0x0004u
-#define POSTIE_POP3_CAP_USER        0x0008u
-#define POSTIE_POP3_CAP_SASL        0x0010u /* mechanisms: postie_pop3_sasl_mechs() */
-#define POSTIE_POP3_CAP_STLS        0x0020u
-#define POSTIE_POP3_CAP_PIPELINING  0x0040u
-#define POSTIE_POP3_CAP_RESP_CODES  0x0080u
-#define POSTIE_POP3_CAP_AUTH_RESP_CODE 0x0100u
-#define POSTIE_POP3_CAP_UTF8        0x0200u
-#define POSTIE_POP3_CAP_EXPIRE      0x0400u
-#define POSTIE_POP3_CAP_LOGIN_DELAY 0x0800u
-#define POSTIE_POP3_CAP_APOP        0x1000u /* the greeting carried a <timestamp> */
+/* Capabilities learned from CAPA: the POSTIE_POP3_CAP_* bits of pop3_proto.h
+ * (postie_pop3_caps()). */
 
 typedef enum postie_pop3_login_mode {
     POSTIE_POP3_LOGIN_AUTO = 0, /* APOP when the greeting has a timestamp; USER/PASS
@@ -94,8 +82,12 @@ typedef struct postie_pop3 {
     unsigned caps;
     long count;                  /* messages in the maildrop, -1 until known */
     unsigned long op_msg;        /* message number of the operation (internal) */
+#if POSTIE_WITH_APOP
     char timestamp[POSTIE_POP3_TIMESTAMP_MAX]; /* "<...>" from the greeting, or "" */
+#endif
+#if POSTIE_WITH_POP3_SASL
     char sasl[POSTIE_SASL_MECHS_MAX];          /* CAPA SASL mechanisms, space separated */
+#endif
     char reply[POSTIE_REPLY_TEXT_MAX];         /* text of the last status line */
     postie_pop3_body body;       /* multi-line un-stuffing state */
     postie_conn conn;            /* the connection engine: queues, framing, matching */
@@ -107,7 +99,9 @@ typedef struct postie_pop3 {
     char server_name[POSTIE_SERVER_NAME_MAX]; /* for STLS in open() */
     postie_random_fn random;     /* SCRAM nonces; NULL: SCRAM is never chosen */
     void *random_ctx;
+#if POSTIE_WITH_POP3_SASL
     postie_sasl_x sx;            /* the SASL exchange of AUTH */
+#endif
 } postie_pop3;
 
 /* Prepares p over transport t (copied; t->ctx must outlive p). Sends nothing.
@@ -131,6 +125,14 @@ postie_conn *postie_pop3_conn(postie_pop3 *p);
  * Returns POSTIE_OK, that failure, POSTIE_ERR_STATE (nothing was asked) or
  * POSTIE_ERR_PARAM. */
 postie_status postie_pop3_tls_started(postie_pop3 *p, postie_status result);
+
+/* Overall deadline of every later call of the blocking API (conn.h,
+ * postie_conn_set_deadline): POSTIE_ERR_TIMEOUT once a call has run longer
+ * than deadline_ms plus 1 s for every min_rate bytes it moved; a message body or a listing read over several calls counts as one call. The
+ * per-read timeout still bounds each wait. clock NULL or deadline_ms 0
+ * (the default): no deadline. ports/posix gives postie_posix_clock_ms. */
+void postie_pop3_set_deadline(postie_pop3 *p, unsigned long deadline_ms, unsigned long min_rate,
+                              postie_clock_fn clock, void *clock_ctx);
 
 /* Timeout of every network step of later calls (default POSTIE_DEFAULT_TIMEOUT_MS):
  * passed to each transport send/recv. Returns nothing; p NULL is ignored. */
@@ -217,9 +219,11 @@ postie_status postie_pop3_capa(postie_pop3 *p);
 /* Accessors: never fail; p NULL gives 0, "" or POSTIE_POP3_STATE_CLOSED. */
 /* POSTIE_POP3_CAP_* bits. */
 unsigned postie_pop3_caps(const postie_pop3 *p);
-/* Mechanisms from CAPA's SASL line, space separated; "" when none. Owned by p. */
+/* Mechanisms from CAPA's SASL line, space separated; "" when none (always ""
+ * when built with POSTIE_WITH_POP3_SASL 0). Owned by p. */
 const char *postie_pop3_sasl_mechs(const postie_pop3 *p);
-/* APOP timestamp "<...>" from the greeting, or "". Owned by p. */
+/* APOP timestamp "<...>" from the greeting, or "" (always "" when built with
+ * POSTIE_WITH_APOP 0). Owned by p. */
 const char *postie_pop3_timestamp(const postie_pop3 *p);
 /* Text of the server's last status line after "+OK "/"-ERR " (truncated to
  * POSTIE_REPLY_TEXT_MAX-1). Owned by p, valid until the next call. */

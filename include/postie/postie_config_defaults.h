@@ -120,4 +120,136 @@
 #error "POSTIE_PIPELINE_MAX must be at most 255"
 #endif
 
+/* ---- Features ------------------------------------------------------------------
+ *
+ * Each switch is 1 (compiled in, the default: hosts see no change) or 0 (not
+ * compiled, so not linked: a firmware carries only what it uses). A call that
+ * needs a feature switched off returns a clear status, never a different
+ * behaviour: POSTIE_ERR_UNSUPPORTED unless said otherwise below.
+ * docs/porting.md ("Feature switches") lists what each costs and saves, and
+ * bench/postie_config_netx.h is a configuration with the NetX Duo clients'
+ * feature set.
+ */
+
+/* SASL mechanisms of postie_pop3_auth() and postie_smtp_auth() (sasl.h).
+ * A mechanism switched off is never chosen: asked only for mechanisms that
+ * are not compiled in, AUTH returns POSTIE_ERR_UNSUPPORTED before sending
+ * anything, and its postie_sasl_<mech>() builder returns the same.
+ * SCRAM-SHA-256 brings SHA-256 and HMAC-SHA-256 (scram.h) and the largest
+ * part of the exchange's state (postie_scram); CRAM-MD5 brings MD5. */
+#ifndef POSTIE_WITH_SASL_PLAIN
+#define POSTIE_WITH_SASL_PLAIN 1
+#endif
+#ifndef POSTIE_WITH_SASL_LOGIN
+#define POSTIE_WITH_SASL_LOGIN 1
+#endif
+#ifndef POSTIE_WITH_SASL_CRAM_MD5
+#define POSTIE_WITH_SASL_CRAM_MD5 1
+#endif
+#ifndef POSTIE_WITH_SASL_XOAUTH2
+#define POSTIE_WITH_SASL_XOAUTH2 1
+#endif
+#ifndef POSTIE_WITH_SASL_OAUTHBEARER
+#define POSTIE_WITH_SASL_OAUTHBEARER 1
+#endif
+#ifndef POSTIE_WITH_SASL_SCRAM
+#define POSTIE_WITH_SASL_SCRAM 1
+#endif
+/* Any SASL mechanism at all: without one, AUTH (both protocols) and the
+ * exchange's state are not compiled (postie_*_auth: POSTIE_ERR_UNSUPPORTED). */
+#define POSTIE_WITH_SASL                                                                   \
+    (POSTIE_WITH_SASL_PLAIN || POSTIE_WITH_SASL_LOGIN || POSTIE_WITH_SASL_CRAM_MD5 ||      \
+     POSTIE_WITH_SASL_XOAUTH2 || POSTIE_WITH_SASL_OAUTHBEARER || POSTIE_WITH_SASL_SCRAM)
+
+/* POP3 AUTH (RFC 5034, postie_pop3_auth()). Off: postie_pop3_auth() returns
+ * POSTIE_ERR_UNSUPPORTED and postie_pop3 holds no SASL state (the NetX Duo
+ * POP3 client logs in with APOP or USER/PASS only). SMTP AUTH is unaffected. */
+#ifndef POSTIE_WITH_POP3_SASL
+#define POSTIE_WITH_POP3_SASL (POSTIE_WITH_SASL && POSTIE_WITH_POP3_CAPA)
+#endif
+
+/* POP3 CAPA (RFC 2449) and, with it, STLS (RFC 2595): the NetX Duo POP3
+ * client has neither. Off: open() reads the greeting only (as with
+ * POSTIE_POP3_OPEN_NO_CAPA); postie_pop3_capa() and postie_pop3_stls() return
+ * POSTIE_ERR_UNSUPPORTED; so does open() under the TLS policies REQUIRED (the
+ * default) and OPPORTUNISTIC, which would need STLS: set POSTIE_TLS_OFF, or
+ * POSTIE_TLS_IMPLICIT over a transport that is TLS from the start. No
+ * capability is ever known, so POP3 pipelining and AUTH are never used. */
+#ifndef POSTIE_WITH_POP3_CAPA
+#define POSTIE_WITH_POP3_CAPA 1
+#endif
+
+/* POP3 APOP (RFC 1939 sec. 7, MD5 of the greeting's timestamp). Off:
+ * POSTIE_POP3_LOGIN_APOP returns POSTIE_ERR_UNSUPPORTED, POSTIE_POP3_LOGIN_AUTO
+ * logs in with USER/PASS, the greeting's timestamp is not kept. */
+#ifndef POSTIE_WITH_APOP
+#define POSTIE_WITH_APOP 1
+#endif
+
+/* The message composer (compose.h). Off: postie_compose_begin(),
+ * postie_compose_read(), postie_compose_size() and
+ * postie_compose_format_date() return POSTIE_ERR_UNSUPPORTED. */
+#ifndef POSTIE_WITH_COMPOSE
+#define POSTIE_WITH_COMPOSE 1
+#endif
+/* The composer's MIME attachments (multipart/mixed, base64 parts, RFC 2231
+ * file names). Off: a message with attachments is POSTIE_ERR_UNSUPPORTED. */
+#ifndef POSTIE_WITH_COMPOSE_MIME
+#define POSTIE_WITH_COMPOSE_MIME POSTIE_WITH_COMPOSE
+#endif
+/* Encoded words (RFC 2047) in the composer's headers: display names and
+ * subjects that are not printable ASCII, or too long to fold. Off: such a
+ * header is POSTIE_ERR_UNSUPPORTED. */
+#ifndef POSTIE_WITH_ENCODED_WORDS
+#define POSTIE_WITH_ENCODED_WORDS POSTIE_WITH_COMPOSE
+#endif
+/* Quoted-printable bodies in the composer (RFC 2045 sec. 6.7). Off: a body
+ * that would need it (8-bit bytes without allow_8bit, NUL, bare CR, a line over
+ * 998 octets, or any body from a reader) is POSTIE_ERR_UNSUPPORTED. */
+#ifndef POSTIE_WITH_QP
+#define POSTIE_WITH_QP POSTIE_WITH_COMPOSE
+#endif
+
+/* POP3 pipelining (RFC 2449 sec. 6.6): the command queue of
+ * postie_pop3_queue_*(), postie_pop3_flush() and postie_pop3_next(). Off:
+ * those return POSTIE_ERR_UNSUPPORTED and every command waits for the
+ * previous reply. */
+#ifndef POSTIE_WITH_POP3_PIPELINING
+#define POSTIE_WITH_POP3_PIPELINING 1
+#endif
+/* SMTP pipelining (RFC 2920). Off: MAIL, each RCPT and DATA each wait for
+ * the previous reply even when the server offers PIPELINING (the same
+ * result, more round trips). */
+#ifndef POSTIE_WITH_SMTP_PIPELINING
+#define POSTIE_WITH_SMTP_PIPELINING 1
+#endif
+/* SMTP CHUNKING (RFC 3030): BDAT in postie_smtp_send_batch(). Off: every
+ * message goes with DATA even when the server offers CHUNKING (the same
+ * result; BDAT saves the dot-stuffing pass and a round trip per message). */
+#ifndef POSTIE_WITH_CHUNKING
+#define POSTIE_WITH_CHUNKING 1
+#endif
+/* SMTPUTF8 (RFC 6531): non-ASCII addresses and POSTIE_SMTP_MSG_UTF8. Off:
+ * such an envelope is POSTIE_ERR_UNSUPPORTED (as with a server without
+ * SMTPUTF8). */
+#ifndef POSTIE_WITH_SMTPUTF8
+#define POSTIE_WITH_SMTPUTF8 1
+#endif
+
+/* The long messages of postie_strerror(). Off: postie_strerror() returns the
+ * status's short name, as postie_status_name() does ("ERR_TIMEOUT"). */
+#ifndef POSTIE_WITH_STATUS_MESSAGES
+#define POSTIE_WITH_STATUS_MESSAGES 1
+#endif
+
+#if !POSTIE_WITH_COMPOSE && (POSTIE_WITH_COMPOSE_MIME || POSTIE_WITH_ENCODED_WORDS || POSTIE_WITH_QP)
+#error "POSTIE_WITH_COMPOSE_MIME, _ENCODED_WORDS and _QP need POSTIE_WITH_COMPOSE"
+#endif
+#if POSTIE_WITH_POP3_SASL && !POSTIE_WITH_SASL
+#error "POSTIE_WITH_POP3_SASL needs at least one SASL mechanism"
+#endif
+#if POSTIE_WITH_POP3_SASL && !POSTIE_WITH_POP3_CAPA
+#error "POSTIE_WITH_POP3_SASL needs POSTIE_WITH_POP3_CAPA (the mechanisms come from CAPA)"
+#endif
+
 #endif /* POSTIE_CONFIG_DEFAULTS_H */

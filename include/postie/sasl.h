@@ -24,6 +24,7 @@
 #define POSTIE_SASL_H
 
 #include <stddef.h>
+#include "postie/postie_config_defaults.h"
 #include "postie/status.h"
 
 #ifdef __cplusplus
@@ -49,6 +50,17 @@ typedef enum postie_sasl_mech {
     (POSTIE_SASL_LOGIN | POSTIE_SASL_PLAIN | POSTIE_SASL_CRAM_MD5 | POSTIE_SASL_SCRAM_SHA256)
 #define POSTIE_SASL_TOKEN_MECHS    (POSTIE_SASL_XOAUTH2 | POSTIE_SASL_OAUTHBEARER)
 #define POSTIE_SASL_ALL_MECHS      (POSTIE_SASL_PASSWORD_MECHS | POSTIE_SASL_TOKEN_MECHS)
+
+/* The mechanisms compiled in (POSTIE_WITH_SASL_* in postie_config_defaults.h).
+ * AUTH chooses only among these; the builder of one that is not compiled in
+ * returns POSTIE_ERR_UNSUPPORTED. */
+#define POSTIE_SASL_BUILT_MECHS                                                    \
+    ((POSTIE_WITH_SASL_LOGIN ? (unsigned)POSTIE_SASL_LOGIN : 0u) |                 \
+     (POSTIE_WITH_SASL_PLAIN ? (unsigned)POSTIE_SASL_PLAIN : 0u) |                 \
+     (POSTIE_WITH_SASL_CRAM_MD5 ? (unsigned)POSTIE_SASL_CRAM_MD5 : 0u) |           \
+     (POSTIE_WITH_SASL_XOAUTH2 ? (unsigned)POSTIE_SASL_XOAUTH2 : 0u) |             \
+     (POSTIE_WITH_SASL_OAUTHBEARER ? (unsigned)POSTIE_SASL_OAUTHBEARER : 0u) |     \
+     (POSTIE_WITH_SASL_SCRAM ? (unsigned)POSTIE_SASL_SCRAM_SHA256 : 0u))
 
 /* The mechanism's IANA name ("PLAIN", "CRAM-MD5", ...); "" for NONE or a
  * value that is not exactly one known bit. Static string. */

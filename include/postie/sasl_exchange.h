@@ -17,7 +17,9 @@
 #include "postie/postie_config_defaults.h"
 #include "postie/status.h"
 #include "postie/sasl.h"
+#if POSTIE_WITH_SASL_SCRAM
 #include "postie/scram.h"
+#endif
 #include "postie/security.h"
 #include "postie/conn.h"
 
@@ -26,8 +28,18 @@ extern "C" {
 #endif
 
 /* Raw (decoded) room of an exchange: a challenge and a response, half each;
- * a deferred initial response whole. */
+ * a deferred initial response whole (PLAIN: user and password and 2 octets;
+ * CRAM-MD5: the challenge, then the user and 33 octets). A response that does
+ * not fit is POSTIE_ERR_BUFFER. The SMTP session also reads the messages of
+ * postie_smtp_send() through it. The default is what a command line of
+ * POSTIE_CMD_MAX octets can carry in base64; a firmware that knows its
+ * credentials are short may set it lower (minimum 128). */
+#ifndef POSTIE_SASL_RAW_MAX
 #define POSTIE_SASL_RAW_MAX ((POSTIE_CMD_MAX / 4) * 3)
+#endif
+#if POSTIE_SASL_RAW_MAX < 128
+#error "POSTIE_SASL_RAW_MAX must be at least 128"
+#endif
 
 /* What differs between the protocols. */
 typedef struct postie_sasl_proto {
@@ -38,8 +50,13 @@ typedef struct postie_sasl_proto {
     unsigned char max_challenges; /* challenges answered before cancelling */
 } postie_sasl_proto;
 
+/* Without SCRAM (POSTIE_WITH_SASL_SCRAM 0) the struct holds no postie_scram;
+ * without any mechanism (POSTIE_WITH_SASL 0) only buf is left (SMTP's send()
+ * still reads messages through it) and the functions below are not built. */
 typedef struct postie_sasl_x {
+#if POSTIE_WITH_SASL_SCRAM
     postie_scram scram;
+#endif
     unsigned char mech;       /* postie_sasl_mech */
     unsigned char nchal;      /* challenges answered */
     unsigned char stage;      /* SCRAM: 0 client-final next, 1 server-final next */

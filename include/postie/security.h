@@ -15,6 +15,7 @@
 #define POSTIE_SECURITY_H
 
 #include <stddef.h>
+#include "postie/postie_config_defaults.h"
 #include "postie/status.h"
 
 #ifdef __cplusplus
@@ -41,8 +42,14 @@ typedef enum postie_tls_policy {
 } postie_tls_policy;
 
 /* Longest server name kept for STLS/STARTTLS certificate checks, plus NUL
- * (a DNS name is at most 253 octets). */
+ * (a DNS name is at most 253 octets; a firmware that knows its servers may
+ * set it lower in postie_config.h: a longer name is POSTIE_ERR_PARAM). */
+#ifndef POSTIE_SERVER_NAME_MAX
 #define POSTIE_SERVER_NAME_MAX 256
+#endif
+#if POSTIE_SERVER_NAME_MAX < 16
+#error "POSTIE_SERVER_NAME_MAX must be at least 16"
+#endif
 
 /* Random source: fills buf[0..len) with bytes from a cryptographic random
  * generator and returns POSTIE_OK, or a negative status when it cannot.

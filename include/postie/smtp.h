@@ -170,6 +170,7 @@ typedef struct postie_smtp {
     size_t m_sent, m_replied, m_total; /* MAIL/RCPT/DATA sent, answered, in all (internal) */
     size_t wr_done;              /* bytes of the current data_write() taken (internal) */
     size_t chunk_len, chunk_off; /* send(): the reader's chunk (internal) */
+    size_t sb_off;               /* send_buf(): bytes of the message read (internal) */
     postie_smtp_ext ext;
     char domain[POSTIE_SMTP_DOMAIN_MAX]; /* EHLO argument */
     postie_smtp_reply reply;     /* last complete reply */
@@ -208,6 +209,14 @@ postie_conn *postie_smtp_conn(postie_smtp *s);
  * POSTIE_OK, that failure, POSTIE_ERR_STATE (nothing was asked) or
  * POSTIE_ERR_PARAM. */
 postie_status postie_smtp_tls_started(postie_smtp *s, postie_status result);
+
+/* Overall deadline of every later call of the blocking API (conn.h,
+ * postie_conn_set_deadline): POSTIE_ERR_TIMEOUT once a call has run longer
+ * than deadline_ms plus 1 s for every min_rate bytes it moved; each call counts alone (a message body written in pieces: each piece). The
+ * per-read timeout still bounds each wait. clock NULL or deadline_ms 0
+ * (the default): no deadline. ports/posix gives postie_posix_clock_ms. */
+void postie_smtp_set_deadline(postie_smtp *s, unsigned long deadline_ms, unsigned long min_rate,
+                              postie_clock_fn clock, void *clock_ctx);
 
 /* Timeout of every later network step, in ms (default POSTIE_DEFAULT_TIMEOUT_MS). */
 void postie_smtp_set_timeout(postie_smtp *s, unsigned timeout_ms);

@@ -56,7 +56,9 @@ typedef enum postie_status {
 } postie_status;
 
 /* Human-readable message for a status; never NULL ("unknown status" for values
- * outside the list). The string is static. */
+ * outside the list). The string is static. Built with
+ * POSTIE_WITH_STATUS_MESSAGES 0 (postie_config_defaults.h) it is the short
+ * name, as postie_status_name() gives it. */
 const char *postie_strerror(postie_status status);
 
 /* Symbolic name of a status without the prefix, e.g. "ERR_TIMEOUT"; never NULL. */

@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#if POSTIE_WITH_COMPOSE
+
 #define FOLD_AT 76          /* header lines are folded to at most this many chars */
 #define EWORD_MAX 75        /* RFC 2047 sec. 2: an encoded-word is <= 75 chars     */
 #define EWORD_OVERHEAD 12   /* "=?UTF-8?B?" + "?="                                 */
@@ -47,6 +49,7 @@ static int is_wsp(unsigned char ch)
 }
 
 /* RFC 2231 attribute-char: CHAR except SPACE, CTLs, "*", "'", "%", tspecials. */
+#if POSTIE_WITH_COMPOSE_MIME
 static int is_attr_char(unsigned char ch)
 {
     if (ch <= 32 || ch >= 127) {
@@ -56,6 +59,8 @@ static int is_attr_char(unsigned char ch)
 }
 
 /* Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing past U+10FFFF. */
+#endif
+
 static int utf8_valid(const unsigned char *s, size_t n)
 {
     size_t i = 0;
@@ -102,6 +107,7 @@ static int utf8_valid(const unsigned char *s, size_t n)
 }
 
 /* Length of the (valid) UTF-8 character starting with lead byte b. */
+#if POSTIE_WITH_ENCODED_WORDS
 static size_t utf8_len(unsigned char b)
 {
     if (b < 0x80) {
@@ -115,6 +121,7 @@ static size_t utf8_len(unsigned char b)
     }
     return 4;
 }
+#endif
 
 static int lower(int ch)
 {
@@ -302,6 +309,7 @@ static postie_status check_header(const postie_compose_header *h)
     return classify(h->value, 0, WORD_MAX_EXTRA, &mode);
 }
 
+#if POSTIE_WITH_COMPOSE_MIME
 static postie_status check_attachment(const postie_compose_attachment *a)
 {
     size_t n, i;
@@ -336,6 +344,7 @@ static postie_status check_attachment(const postie_compose_attachment *a)
     }
     return POSTIE_OK;
 }
+#endif
 
 /* Chooses the transfer encoding of a body held in a buffer. */
 static int choose_cte(const postie_compose_message *m, const char *boundary)
@@ -514,6 +523,43 @@ static const char *msgid_domain(const postie_compose_message *m)
     return strchr(m->from.address, '@') + 1;
 }
 
+#if !POSTIE_WITH_ENCODED_WORDS
+/* 1 when a display name, the subject or a caller header would need RFC 2047
+ * encoded words (m already checked). */
+static int needs_eword(const postie_compose_message *m)
+{
+    const postie_compose_address *lists[5];
+    size_t counts[5], i, k;
+    int mode = WM_ATOMS;
+
+    lists[0] = &m->from;   counts[0] = 1;
+    lists[1] = m->reply_to; counts[1] = m->reply_to_count;
+    lists[2] = m->to;      counts[2] = m->to_count;
+    lists[3] = m->cc;      counts[3] = m->cc_count;
+    lists[4] = m->bcc;     counts[4] = 0; /* Bcc is not written */
+    for (k = 0; k < 5; k++) {
+        for (i = 0; i < counts[k]; i++) {
+            const char *name = lists[k][i].name;
+            if (name != NULL && name[0] != '\0' &&
+                (classify(name, 1, WORD_MAX_TEXT, &mode) != POSTIE_OK || mode == WM_EWORD)) {
+                return 1;
+            }
+        }
+    }
+    if (m->subject != NULL &&
+        (classify(m->subject, 0, WORD_MAX_TEXT, &mode) != POSTIE_OK || mode == WM_EWORD)) {
+        return 1;
+    }
+    for (i = 0; i < m->header_count; i++) {
+        if (classify(m->headers[i].value, 0, WORD_MAX_EXTRA, &mode) != POSTIE_OK ||
+            mode == WM_EWORD) {
+            return 1;
+        }
+    }
+    return 0;
+}
+#endif
+
 postie_status postie_compose_begin(postie_compose *c, const postie_compose_message *m)
 {
     size_t i, n;
@@ -564,11 +610,22 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
     if (m->attachment_count > 0 && m->attachments == NULL) {
         return POSTIE_ERR_PARAM;
     }
+#if POSTIE_WITH_COMPOSE_MIME
     for (i = 0; i < m->attachment_count; i++) {
         if (check_attachment(&m->attachments[i]) != POSTIE_OK) {
             return POSTIE_ERR_PARAM;
         }
     }
+#else
+    if (m->attachment_count > 0) {
+        return POSTIE_ERR_UNSUPPORTED; /* POSTIE_WITH_COMPOSE_MIME 0 */
+    }
+#endif
+#if !POSTIE_WITH_ENCODED_WORDS
+    if (needs_eword(m)) {
+        return POSTIE_ERR_UNSUPPORTED; /* POSTIE_WITH_ENCODED_WORDS 0 */
+    }
+#endif
 
     memset(c, 0, sizeof *c);
     c->m = *m;
@@ -580,6 +637,12 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
     }
     c->boundary[25] = '\0';
     c->body_cte = choose_cte(m, c->boundary);
+#if !POSTIE_WITH_QP
+    if (c->body_cte == CTE_QP) {
+        c->magic = 0;
+        return POSTIE_ERR_UNSUPPORTED; /* POSTIE_WITH_QP 0 */
+    }
+#endif
     c->stage = ST_DATE;
     c->error = POSTIE_OK;
     c->magic = MAGIC;
@@ -679,6 +742,7 @@ static void fold_for(postie_compose *c, size_t seplen, size_t wlen)
 }
 
 /* Bytes of whole UTF-8 characters from s (n left) that fit in max bytes. */
+#if POSTIE_WITH_ENCODED_WORDS
 static size_t utf8_fit(const unsigned char *s, size_t n, size_t max)
 {
     size_t k = 0;
@@ -724,6 +788,7 @@ static void emit_eword(postie_compose *c, const char *s, size_t n)
     c->line_has = 1;
     c->pos += take;
 }
+#endif
 
 /* One word (with the whitespace before it) of a plain or quoted text. */
 static void emit_word(postie_compose *c, const char *s, size_t n, int quoted)
@@ -772,9 +837,12 @@ static int emit_text(postie_compose *c, const char *s)
     if (c->pos >= n) {
         return 1;
     }
+#if POSTIE_WITH_ENCODED_WORDS
     if (c->word_mode == WM_EWORD) {
         emit_eword(c, s, n);
-    } else {
+    } else
+#endif
+    {
         emit_word(c, s, n, c->word_mode == WM_QUOTED);
     }
     return c->pos >= n;
@@ -912,6 +980,7 @@ static void src_take(postie_compose *c, size_t k)
 
 /* ---- quoted-printable (RFC 2045 sec. 6.7) --------------------------------- */
 
+#if POSTIE_WITH_QP
 static void qp_lit(postie_compose *c, char ch)
 {
     if (c->qp_col + 1 > QP_MAX) {
@@ -996,6 +1065,7 @@ static void qp_end(postie_compose *c)
 }
 
 /* ---- body and attachment steps ---------------------------------------------- */
+#endif
 
 /* Encodes as much of the text body as fits. OK: more to come; DONE: body
  * finished; an error from the reader otherwise. */
@@ -1006,18 +1076,23 @@ static postie_status body_step(postie_compose *c)
         size_t len = 0, k;
         postie_status st = src_peek(c, &p, &len);
         if (st == POSTIE_DONE) {
+#if POSTIE_WITH_QP
             if (c->body_cte == CTE_QP) {
                 qp_end(c);
             }
+#endif
             return POSTIE_DONE;
         }
         if (st != POSTIE_OK) {
             return st;
         }
         for (k = 0; k < len && room(c) >= 16; k++) {
+#if POSTIE_WITH_QP
             if (c->body_cte == CTE_QP) {
                 qp_byte(c, p[k]);
-            } else if (p[k] == '\n' && (c->src_pos + k == 0 || c->src_buf[c->src_pos + k - 1] != '\r')) {
+            } else
+#endif
+            if (p[k] == '\n' && (c->src_pos + k == 0 || c->src_buf[c->src_pos + k - 1] != '\r')) {
                 puts_(c, "\r\n"); /* bare LF becomes CRLF */
             } else {
                 putc_(c, (char)p[k]);
@@ -1028,6 +1103,7 @@ static postie_status body_step(postie_compose *c)
     return POSTIE_OK;
 }
 
+#if POSTIE_WITH_COMPOSE_MIME
 static postie_status att_step(postie_compose *c)
 {
     for (;;) {
@@ -1134,6 +1210,7 @@ static int fname_step(postie_compose *c, const char *fname)
     puts_(c, "\r\n");
     return 1;
 }
+#endif
 
 static const char *cte_name(int cte)
 {
@@ -1259,6 +1336,7 @@ static postie_status produce(postie_compose *c)
             next_stage(c, ST_DONE);
         }
         break;
+#if POSTIE_WITH_COMPOSE_MIME
     case ST_ATT_HDR: {
         const postie_compose_attachment *a = &m->attachments[c->att];
         puts_(c, "\r\n--");
@@ -1303,6 +1381,7 @@ static postie_status produce(postie_compose *c)
         puts_(c, "--\r\n");
         next_stage(c, ST_DONE);
         break;
+#endif
     default:
         break;
     }
@@ -1394,3 +1473,87 @@ postie_status postie_compose_size(const postie_compose_message *m, postie_compos
     *size = total;
     return POSTIE_OK;
 }
+
+#else /* POSTIE_WITH_COMPOSE 0: the composer is not built; its calls say so */
+
+postie_status postie_compose_format_date(int64_t time, int utc_offset_minutes, char *out,
+                                         size_t cap, size_t *outlen)
+{
+    (void)time;
+    (void)utc_offset_minutes;
+    (void)out;
+    (void)cap;
+    if (outlen != NULL) {
+        *outlen = 0;
+    }
+    return POSTIE_ERR_UNSUPPORTED;
+}
+
+void postie_compose_message_init(postie_compose_message *m)
+{
+    if (m != NULL) {
+        memset(m, 0, sizeof *m);
+        m->priority = POSTIE_COMPOSE_PRIORITY_NORMAL;
+    }
+}
+
+postie_status postie_compose_begin(postie_compose *c, const postie_compose_message *m)
+{
+    (void)c;
+    (void)m;
+    return POSTIE_ERR_UNSUPPORTED;
+}
+
+int postie_compose_is_8bit(const postie_compose *c)
+{
+    (void)c;
+    return 0;
+}
+
+const char *postie_compose_sender(const postie_compose *c)
+{
+    (void)c;
+    return NULL;
+}
+
+size_t postie_compose_recipient_count(const postie_compose *c)
+{
+    (void)c;
+    return 0;
+}
+
+const char *postie_compose_recipient(const postie_compose *c, size_t i)
+{
+    (void)c;
+    (void)i;
+    return NULL;
+}
+
+postie_status postie_compose_read(postie_compose *c, char *buf, size_t cap, size_t *n)
+{
+    (void)c;
+    (void)buf;
+    (void)cap;
+    if (n != NULL) {
+        *n = 0;
+    }
+    return POSTIE_ERR_UNSUPPORTED;
+}
+
+postie_status postie_compose_reader(void *user, char *buf, size_t cap, size_t *n)
+{
+    return postie_compose_read((postie_compose *)user, buf, cap, n);
+}
+
+postie_status postie_compose_size(const postie_compose_message *m, postie_compose *scratch,
+                                  unsigned long long *size)
+{
+    (void)m;
+    (void)scratch;
+    if (size != NULL) {
+        *size = 0;
+    }
+    return POSTIE_ERR_UNSUPPORTED;
+}
+
+#endif /* POSTIE_WITH_COMPOSE */

@@ -33,8 +33,20 @@ enum {
 /* busy flag: the body being read came from the pipelining queue */
 #define BUSY_FROM_QUEUE 0x80u
 
+#if POSTIE_WITH_POP3_SASL
 /* RFC 2449 sec. 4: a command is at most 255 octets with its CRLF. */
 static const postie_sasl_proto sasl_proto = {255, 6};
+#define SASL_CLEAR(p) ((p)->sasl[0] = '\0')
+#define SASL_ROOM(p) (p)->sasl, sizeof (p)->sasl
+#else /* POSTIE_WITH_POP3_SASL 0: the CAPA SASL list is not kept */
+#define SASL_CLEAR(p) ((void)(p))
+#define SASL_ROOM(p) NULL, 0
+#endif
+#if POSTIE_WITH_APOP
+#define TIMESTAMP_CLEAR(p) ((p)->timestamp[0] = '\0')
+#else /* POSTIE_WITH_APOP 0: the greeting's timestamp is not kept */
+#define TIMESTAMP_CLEAR(p) ((void)(p))
+#endif
 
 /* ---- plumbing ------------------------------------------------------------- */
 
@@ -70,7 +82,13 @@ static postie_status finish(postie_pop3 *p, postie_status st)
 static postie_status enter(postie_pop3 *p, unsigned char op)
 {
     if (p->op == op) {
-        return POSTIE_AGAIN; /* a connection that died meanwhile says why there */
+        if (postie_pop3s_dead(p)) {
+            /* it died between two calls (the caller's transport, a failed
+             * handshake): the repeated call says why */
+            p->op = OP_NONE;
+            return postie_conn_status(&p->conn);
+        }
+        return POSTIE_AGAIN;
     }
     if (postie_pop3s_dead(p)) {
         return POSTIE_ERR_STATE;
@@ -205,6 +223,10 @@ static unsigned long leading_number(const char *text)
 
 static int pipelining_on(const postie_pop3 *p)
 {
+#if !POSTIE_WITH_POP3_PIPELINING
+    (void)p;
+    return 0; /* not compiled in: every command waits for the previous reply */
+#endif
     return (p->caps & POSTIE_POP3_CAP_PIPELINING) != 0 && !p->no_pipelining;
 }
 
@@ -279,6 +301,7 @@ static postie_status msg_ready(postie_pop3 *p, unsigned long msg)
 
 /* ---- greeting, CAPA, STLS ------------------------------------------------- */
 
+#if POSTIE_WITH_POP3_CAPA
 /* CAPA's reply: status line (op_arg 0), then its lines (op_arg 1).
  * POSTIE_OK, POSTIE_ERR_SERVER (no CAPA: RFC 1939 server), AGAIN, fatal. */
 static postie_status capa_step(postie_pop3 *p)
@@ -290,7 +313,7 @@ static postie_status capa_step(postie_pop3 *p)
         if (st == POSTIE_AGAIN) {
             return st;
         }
-        p->sasl[0] = '\0';
+        SASL_CLEAR(p);
         if (st == POSTIE_ERR_SERVER) {
             postie_conn_pop(&p->conn);
             set_caps(p, p->caps & POSTIE_POP3_CAP_APOP); /* a server without CAPA */
@@ -310,7 +333,7 @@ static postie_status capa_step(postie_pop3 *p)
         if (postie_pop3_listing_line(p->conn.line.buf, &p->conn.line.len)) {
             break;
         }
-        p->caps |= postie_pop3_parse_capa_line(p->conn.line.buf, p->sasl, sizeof p->sasl);
+        p->caps |= postie_pop3_parse_capa_line(p->conn.line.buf, SASL_ROOM(p));
     }
     postie_conn_pop(&p->conn);
     set_caps(p, p->caps);
@@ -338,6 +361,7 @@ static postie_status want_tls(postie_pop3 *p)
     p->tls_wanted = 1;
     return POSTIE_START_TLS;
 }
+#endif
 
 postie_status postie_pop3s_tls_started(postie_pop3 *p, postie_status st)
 {
@@ -346,16 +370,20 @@ postie_status postie_pop3s_tls_started(postie_pop3 *p, postie_status st)
     }
     p->tls_wanted = 0;
     if (st != POSTIE_OK) {
-        return fatal(p, st < 0 ? st : POSTIE_ERR_TLS);
+        unsigned char op = p->op;
+        st = fatal(p, st < 0 ? st : POSTIE_ERR_TLS);
+        p->op = op; /* repeating the call that asked for TLS returns st */
+        return st;
     }
     p->tls_active = 1;
     postie_conn_reset(&p->conn);
     /* RFC 2595 sec. 4: forget what was learnt in plain text, ask again */
     set_caps(p, p->caps & POSTIE_POP3_CAP_APOP);
-    p->sasl[0] = '\0';
+    SASL_CLEAR(p);
     return POSTIE_OK;
 }
 
+#if POSTIE_WITH_POP3_CAPA
 /* Phases shared by open() and stls() from the STLS command on. */
 enum { PH_STLS_REPLY = 20, PH_STLS_TLS, PH_STLS_CAPA, PH_REFUSE };
 
@@ -424,6 +452,7 @@ static int can_start_tls(const postie_pop3 *p)
      * caller starts TLS itself when told to */
     return p->tr.start_tls != NULL || p->tr.recv == NULL;
 }
+#endif
 
 postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
 {
@@ -436,14 +465,21 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
         if (p->state != POSTIE_POP3_STATE_CLOSED) {
             return POSTIE_ERR_STATE;
         }
+#if !POSTIE_WITH_POP3_CAPA
+        /* no STLS is compiled in: a policy that asks for it cannot be kept */
+        if (!p->tls_active &&
+            (p->tls_policy == POSTIE_TLS_REQUIRED || p->tls_policy == POSTIE_TLS_OPPORTUNISTIC)) {
+            return POSTIE_ERR_UNSUPPORTED;
+        }
+#endif
         if (!(flags & POSTIE_POP3_OPEN_NO_CAPA) && !p->tls_active &&
             (p->tls_policy == POSTIE_TLS_REQUIRED || p->tls_policy == POSTIE_TLS_OPPORTUNISTIC) &&
             p->server_name[0] == '\0') {
             return POSTIE_ERR_PARAM; /* no name to check a certificate against */
         }
         p->caps = 0;
-        p->timestamp[0] = '\0';
-        p->sasl[0] = '\0';
+        TIMESTAMP_CLEAR(p);
+        SASL_CLEAR(p);
         p->op = OP_OPEN;
         p->op_arg = 0;
         st = postie_conn_expect(&p->conn, T_GREETING, 0);
@@ -455,7 +491,9 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
         return st;
     }
     if (p->phase == 1) {
+#if POSTIE_WITH_APOP
         const char *text = NULL;
+#endif
         st = reply(p);
         if (st == POSTIE_ERR_SERVER) {
             return finish(p, fatal(p, st)); /* the server refuses us and will hang up */
@@ -463,13 +501,22 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
         if (st != POSTIE_OK) {
             return st == POSTIE_AGAIN ? st : finish(p, st);
         }
+#if POSTIE_WITH_APOP
         /* from the whole line: p->reply may be truncated */
         (void)postie_pop3_classify(p->conn.line.buf, p->conn.line.len, &text);
         if (text != NULL &&
             postie_pop3_parse_timestamp(text, p->timestamp, sizeof p->timestamp)) {
             p->caps |= POSTIE_POP3_CAP_APOP;
         }
+#endif
         p->state = POSTIE_POP3_STATE_AUTHORIZATION;
+#if !POSTIE_WITH_POP3_CAPA
+        (void)flags;
+        return finish(p, POSTIE_OK); /* as POSTIE_POP3_OPEN_NO_CAPA: no CAPA, no STLS */
+    }
+    return st;
+}
+#else
         if (flags & POSTIE_POP3_OPEN_NO_CAPA) {
             return finish(p, POSTIE_OK);
         }
@@ -512,7 +559,9 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
     }
     return st;
 }
+#endif
 
+#if POSTIE_WITH_POP3_CAPA
 postie_status postie_pop3s_stls(postie_pop3 *p, const char *server_name)
 {
     postie_status st = enter(p, OP_STLS);
@@ -563,6 +612,20 @@ postie_status postie_pop3s_capa(postie_pop3 *p)
     st = capa_step(p);
     return st == POSTIE_AGAIN ? st : finish(p, st);
 }
+#else
+postie_status postie_pop3s_stls(postie_pop3 *p, const char *server_name)
+{
+    (void)p;
+    (void)server_name;
+    return POSTIE_ERR_UNSUPPORTED; /* POSTIE_WITH_POP3_CAPA 0: no CAPA, no STLS */
+}
+
+postie_status postie_pop3s_capa(postie_pop3 *p)
+{
+    (void)p;
+    return POSTIE_ERR_UNSUPPORTED;
+}
+#endif
 
 /* ---- login ------------------------------------------------------------------ */
 
@@ -646,7 +709,11 @@ postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *p
         if (!p->tls_active && p->tls_policy == POSTIE_TLS_REQUIRED) {
             return POSTIE_ERR_TLS_REQUIRED;
         }
+#if POSTIE_WITH_APOP
         apop = p->timestamp[0] != '\0';
+#else
+        apop = 0; /* not compiled in: LOGIN_APOP is ERR_UNSUPPORTED, AUTO is USER/PASS */
+#endif
         if (mode == POSTIE_POP3_LOGIN_APOP && !apop) {
             return POSTIE_ERR_UNSUPPORTED;
         }
@@ -657,6 +724,7 @@ postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *p
         if (!apop && !user_ok) {
             return POSTIE_ERR_INSECURE;
         }
+#if POSTIE_WITH_APOP
         if (apop) {
             char hex[33];
             postie_pop3_apop_digest(p->timestamp, pass, hex);
@@ -668,7 +736,9 @@ postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *p
             memset(hex, 0, sizeof hex);
             st = postie_conn_end(&p->conn, T_APOP, 0);
             p->phase = 1;
-        } else {
+        } else
+#endif
+        {
             st = queue_user(p, user);
             p->phase = 2;
         }
@@ -730,6 +800,7 @@ postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *p
 
 /* ---- AUTH (RFC 5034) ---------------------------------------------------------- */
 
+#if POSTIE_WITH_POP3_SASL
 static postie_status auth_end(postie_pop3 *p, postie_status st)
 {
     postie_sasl_x_wipe(&p->sx);
@@ -819,24 +890,46 @@ postie_status postie_pop3s_auth(postie_pop3 *p, unsigned mechs, const char *user
         }
     }
 }
+#else
+postie_status postie_pop3s_auth(postie_pop3 *p, unsigned mechs, const char *user,
+                                const char *secret)
+{
+    (void)p;
+    (void)mechs;
+    (void)user;
+    (void)secret;
+    return POSTIE_ERR_UNSUPPORTED; /* POSTIE_WITH_POP3_SASL 0 */
+}
+#endif
 
 /* ---- transaction ---------------------------------------------------------------- */
+
+/* Starts op with a single command in the TRANSACTION state, or resumes it:
+ * POSTIE_AGAIN to go on to its reply, else the status to return. */
+static postie_status start_cmd(postie_pop3 *p, unsigned char op, unsigned tag, const char *kw)
+{
+    postie_status st = enter(p, op);
+
+    if (st != POSTIE_OK) {
+        return st; /* AGAIN: resumed */
+    }
+    st = guard(p, POSTIE_POP3_STATE_TRANSACTION);
+    if (st == POSTIE_OK) {
+        st = queue(p, tag, 0, kw, 0, 0, 0);
+    }
+    if (st != POSTIE_OK) {
+        return st;
+    }
+    p->op = op;
+    return POSTIE_AGAIN;
+}
 
 /* A single-line command with no argument check: op, tag, keyword. */
 static postie_status simple(postie_pop3 *p, unsigned char op, unsigned tag, const char *kw)
 {
-    postie_status st = enter(p, op);
+    postie_status st = start_cmd(p, op, tag, kw);
 
-    if (st == POSTIE_OK) {
-        st = guard(p, POSTIE_POP3_STATE_TRANSACTION);
-        if (st == POSTIE_OK) {
-            st = queue(p, tag, 0, kw, 0, 0, 0);
-        }
-        if (st != POSTIE_OK) {
-            return st;
-        }
-        p->op = op;
-    } else if (st != POSTIE_AGAIN) {
+    if (st != POSTIE_AGAIN) {
         return st;
     }
     st = reply(p);
@@ -845,18 +938,9 @@ static postie_status simple(postie_pop3 *p, unsigned char op, unsigned tag, cons
 
 postie_status postie_pop3s_stat(postie_pop3 *p, unsigned long *count, unsigned long *octets)
 {
-    postie_status st = enter(p, OP_STAT);
+    postie_status st = start_cmd(p, OP_STAT, T_STAT, "STAT");
 
-    if (st == POSTIE_OK) {
-        st = guard(p, POSTIE_POP3_STATE_TRANSACTION);
-        if (st == POSTIE_OK) {
-            st = queue(p, T_STAT, 0, "STAT", 0, 0, 0);
-        }
-        if (st != POSTIE_OK) {
-            return st;
-        }
-        p->op = OP_STAT;
-    } else if (st != POSTIE_AGAIN) {
+    if (st != POSTIE_AGAIN) {
         return st;
     }
     st = stat_reply(p, count, octets);
@@ -935,18 +1019,9 @@ postie_status postie_pop3s_uidl(postie_pop3 *p, unsigned long msg, char *uid, si
 static postie_status listing_begin(postie_pop3 *p, unsigned char op, unsigned tag,
                                    const char *kw, unsigned char kind)
 {
-    postie_status st = enter(p, op);
+    postie_status st = start_cmd(p, op, tag, kw);
 
-    if (st == POSTIE_OK) {
-        st = guard(p, POSTIE_POP3_STATE_TRANSACTION);
-        if (st == POSTIE_OK) {
-            st = queue(p, tag, 0, kw, 0, 0, 0);
-        }
-        if (st != POSTIE_OK) {
-            return st;
-        }
-        p->op = op;
-    } else if (st != POSTIE_AGAIN) {
+    if (st != POSTIE_AGAIN) {
         return st;
     }
     st = status_line(p);
@@ -1198,7 +1273,7 @@ postie_status postie_pop3s_noop(postie_pop3 *p)
 postie_status postie_pop3s_queue(postie_pop3 *p, postie_pop3_cmd_kind kind, unsigned long msg,
                                  unsigned long lines)
 {
-    static const char *const kw[] = {"", "RETR", "TOP", "DELE", "NOOP"};
+    static const char kw[][5] = {"", "RETR", "TOP", "DELE", "NOOP"}; /* arrays: read-only even in PIC */
     postie_status st;
     int nums;
 

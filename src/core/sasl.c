@@ -1,6 +1,8 @@
 /* SASL client steps with no I/O: PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER. */
 #include "postie/sasl.h"
+#if POSTIE_WITH_SASL_CRAM_MD5
 #include "postie/md5.h"
+#endif
 
 #include <string.h>
 
@@ -86,6 +88,8 @@ postie_sasl_mech postie_sasl_choose(unsigned offered, unsigned allowed)
     return POSTIE_SASL_NONE;
 }
 
+#if POSTIE_WITH_SASL_PLAIN || POSTIE_WITH_SASL_LOGIN || POSTIE_WITH_SASL_CRAM_MD5 || \
+    POSTIE_WITH_SASL_XOAUTH2 || POSTIE_WITH_SASL_OAUTHBEARER
 /* 1 when s holds no CR or LF (and no ^A when no_ctl_a). */
 static int clean(const char *s, int no_ctl_a)
 {
@@ -129,6 +133,9 @@ static postie_status done(wbuf *w, size_t *outlen)
     return POSTIE_OK;
 }
 
+#endif
+
+#if POSTIE_WITH_SASL_PLAIN
 postie_status postie_sasl_plain(const char *authzid, const char *user, const char *pass,
                                 char *out, size_t cap, size_t *outlen)
 {
@@ -152,6 +159,16 @@ postie_status postie_sasl_plain(const char *authzid, const char *user, const cha
     return done(&w, outlen);
 }
 
+#else
+postie_status postie_sasl_plain(const char *authzid, const char *user, const char *pass,
+                                char *out, size_t cap, size_t *outlen)
+{
+    (void)authzid; (void)user; (void)pass; (void)out; (void)cap; (void)outlen;
+    return POSTIE_ERR_UNSUPPORTED;
+}
+#endif
+
+#if POSTIE_WITH_SASL_LOGIN
 /* 1 when p[0..n) contains word (ASCII, case-insensitive). */
 static int contains_ci(const char *p, size_t n, const char *word)
 {
@@ -196,6 +213,18 @@ postie_status postie_sasl_login(const char *prompt, size_t plen, unsigned step,
     return done(&w, outlen);
 }
 
+#else
+postie_status postie_sasl_login(const char *prompt, size_t plen, unsigned step,
+                                const char *user, const char *pass,
+                                char *out, size_t cap, size_t *outlen)
+{
+    (void)prompt; (void)plen; (void)step; (void)user; (void)pass; (void)out; (void)cap;
+    (void)outlen;
+    return POSTIE_ERR_UNSUPPORTED;
+}
+#endif
+
+#if POSTIE_WITH_SASL_CRAM_MD5
 postie_status postie_sasl_cram_md5(const char *challenge, size_t clen,
                                    const char *user, const char *pass,
                                    char *out, size_t cap, size_t *outlen)
@@ -221,6 +250,17 @@ postie_status postie_sasl_cram_md5(const char *challenge, size_t clen,
     return done(&w, outlen);
 }
 
+#else
+postie_status postie_sasl_cram_md5(const char *challenge, size_t clen,
+                                   const char *user, const char *pass,
+                                   char *out, size_t cap, size_t *outlen)
+{
+    (void)challenge; (void)clen; (void)user; (void)pass; (void)out; (void)cap; (void)outlen;
+    return POSTIE_ERR_UNSUPPORTED;
+}
+#endif
+
+#if POSTIE_WITH_SASL_XOAUTH2
 postie_status postie_sasl_xoauth2(const char *user, const char *token,
                                   char *out, size_t cap, size_t *outlen)
 {
@@ -242,6 +282,16 @@ postie_status postie_sasl_xoauth2(const char *user, const char *token,
     return done(&w, outlen);
 }
 
+#else
+postie_status postie_sasl_xoauth2(const char *user, const char *token,
+                                  char *out, size_t cap, size_t *outlen)
+{
+    (void)user; (void)token; (void)out; (void)cap; (void)outlen;
+    return POSTIE_ERR_UNSUPPORTED;
+}
+#endif
+
+#if POSTIE_WITH_SASL_OAUTHBEARER
 postie_status postie_sasl_oauthbearer(const char *user, const char *token,
                                       const char *host, const char *port,
                                       char *out, size_t cap, size_t *outlen)
@@ -284,3 +334,12 @@ postie_status postie_sasl_oauthbearer(const char *user, const char *token,
     puts_(&w, "\x01\x01");
     return done(&w, outlen);
 }
+#else
+postie_status postie_sasl_oauthbearer(const char *user, const char *token,
+                                      const char *host, const char *port,
+                                      char *out, size_t cap, size_t *outlen)
+{
+    (void)user; (void)token; (void)host; (void)port; (void)out; (void)cap; (void)outlen;
+    return POSTIE_ERR_UNSUPPORTED;
+}
+#endif

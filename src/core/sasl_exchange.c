@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#if POSTIE_WITH_SASL
+
 /* Random bytes of a SCRAM client nonce: 15 give 20 base64 characters
  * (120 bits), the length of RFC 7677's example nonce. */
 #define SCRAM_NONCE_BYTES 15
@@ -17,7 +19,9 @@
 postie_status postie_sasl_x_select(unsigned offered, unsigned allowed, int tls_active,
                                    int allow_plain, int have_random, postie_sasl_mech *mech)
 {
-    allowed &= (unsigned)POSTIE_SASL_ALL_MECHS;
+    /* a mechanism that is not compiled in is never chosen: asked only for
+     * such, the answer is ERR_UNSUPPORTED (as when the server lacks it) */
+    allowed &= (unsigned)POSTIE_SASL_BUILT_MECHS;
     if (!have_random) {
         allowed &= ~(unsigned)POSTIE_SASL_SCRAM_SHA256;
     }
@@ -39,6 +43,7 @@ static int wire_safe(const char *s)
     return strchr(s, '\r') == NULL && strchr(s, '\n') == NULL;
 }
 
+#if POSTIE_WITH_SASL_SCRAM
 static int printable_ascii(const char *s)
 {
     for (; *s != '\0'; s++) {
@@ -48,26 +53,36 @@ static int printable_ascii(const char *s)
     }
     return 1;
 }
+#endif
 
 /* The initial response of x->mech into x->buf (x->irlen bytes); *has is 0
  * for mechanisms where the server speaks first. */
 static postie_status initial(postie_sasl_x *x, const char *user, const char *secret,
                              postie_random_fn random, void *random_ctx, int *has)
 {
-    postie_status st;
+    postie_status st = POSTIE_OK;
 
     *has = 1;
     x->irlen = 0;
+    (void)random;
+    (void)random_ctx;
     switch ((postie_sasl_mech)x->mech) {
+#if POSTIE_WITH_SASL_PLAIN
     case POSTIE_SASL_PLAIN:
         st = postie_sasl_plain(NULL, user, secret, x->buf, sizeof x->buf, &x->irlen);
         break;
+#endif
+#if POSTIE_WITH_SASL_XOAUTH2
     case POSTIE_SASL_XOAUTH2:
         st = postie_sasl_xoauth2(user, secret, x->buf, sizeof x->buf, &x->irlen);
         break;
+#endif
+#if POSTIE_WITH_SASL_OAUTHBEARER
     case POSTIE_SASL_OAUTHBEARER:
         st = postie_sasl_oauthbearer(user, secret, NULL, NULL, x->buf, sizeof x->buf, &x->irlen);
         break;
+#endif
+#if POSTIE_WITH_SASL_SCRAM
     case POSTIE_SASL_SCRAM_SHA256: {
         unsigned char rnd[SCRAM_NONCE_BYTES];
         char nonce[SCRAM_NONCE_BYTES / 3 * 4 + 1];
@@ -88,6 +103,7 @@ static postie_status initial(postie_sasl_x *x, const char *user, const char *sec
                                        &x->irlen);
         break;
     }
+#endif
     default: /* LOGIN, CRAM-MD5: the server speaks first */
         *has = 0;
         return POSTIE_OK;
@@ -117,7 +133,9 @@ postie_status postie_sasl_x_start(postie_sasl_x *x, const postie_sasl_proto *pr,
         return POSTIE_ERR_PARAM;
     }
     memset(x, 0, sizeof *x);
+#if POSTIE_WITH_SASL_SCRAM
     postie_scram_init(&x->scram);
+#endif
     x->mech = (unsigned char)mech;
     st = initial(x, user, secret, random, random_ctx, &has);
     if (st != POSTIE_OK) {
@@ -201,23 +219,35 @@ postie_status postie_sasl_x_step(postie_sasl_x *x, const postie_sasl_proto *pr,
     if (postie_base64_decode(challenge, len, chal, CHAL_MAX, &clen) != POSTIE_OK) {
         return cancel(c, tag, POSTIE_ERR_DECODE);
     }
+    (void)user;
+    (void)secret;
+    (void)step;
     switch ((postie_sasl_mech)x->mech) {
+#if POSTIE_WITH_SASL_LOGIN
     case POSTIE_SASL_LOGIN:
         st = postie_sasl_login(chal, clen, step, user, secret, raw, rawcap, &rawlen);
         break;
+#endif
+#if POSTIE_WITH_SASL_CRAM_MD5
     case POSTIE_SASL_CRAM_MD5:
         st = step == 0 ? postie_sasl_cram_md5(chal, clen, user, secret, raw, rawcap, &rawlen)
                        : POSTIE_ERR_PROTOCOL;
         break;
+#endif
+#if POSTIE_WITH_SASL_XOAUTH2
     case POSTIE_SASL_XOAUTH2:
         /* an error challenge (JSON): answer empty, the server then refuses */
         st = step == 0 ? POSTIE_OK : POSTIE_ERR_PROTOCOL;
         break;
+#endif
+#if POSTIE_WITH_SASL_OAUTHBEARER
     case POSTIE_SASL_OAUTHBEARER:
         st = step == 0 ? POSTIE_OK : POSTIE_ERR_PROTOCOL;
         raw[0] = POSTIE_SASL_OAUTHBEARER_ABORT[0];
         rawlen = 1;
         break;
+#endif
+#if POSTIE_WITH_SASL_SCRAM
     case POSTIE_SASL_SCRAM_SHA256:
         if (x->stage == 0) {
             st = postie_scram_client_final(&x->scram, secret, chal, clen, raw, rawcap, &rawlen);
@@ -230,6 +260,7 @@ postie_status postie_sasl_x_step(postie_sasl_x *x, const postie_sasl_proto *pr,
         }
         x->stage++;
         break;
+#endif
     default: /* PLAIN went with its initial response: no challenge expected */
         st = POSTIE_ERR_PROTOCOL;
         break;
@@ -246,15 +277,25 @@ postie_status postie_sasl_x_step(postie_sasl_x *x, const postie_sasl_proto *pr,
 
 postie_status postie_sasl_x_done(const postie_sasl_x *x)
 {
+#if !POSTIE_WITH_SASL_SCRAM
+    (void)x;
+#else
     if (x->mech == (unsigned char)POSTIE_SASL_SCRAM_SHA256 && !x->verified) {
         return POSTIE_ERR_AUTH; /* the server never proved it knows the password */
     }
+#endif
     return POSTIE_OK;
 }
 
 void postie_sasl_x_wipe(postie_sasl_x *x)
 {
+#if POSTIE_WITH_SASL_SCRAM
     postie_scram_wipe(&x->scram);
+#endif
     memset(x->buf, 0, sizeof x->buf);
     x->irlen = 0;
 }
+
+#else  /* no mechanism compiled in: no AUTH (postie_config_defaults.h) */
+typedef int postie_sasl_exchange_not_built;
+#endif

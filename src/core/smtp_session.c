@@ -30,7 +30,9 @@ static void batch_abort(postie_smtp *s, postie_status st);
 #define MF_UTF8       0x20u
 
 /* RFC 4954 sec. 4: a command line of 512 octets with its CRLF. */
+#if POSTIE_WITH_SASL
 static const postie_sasl_proto sasl_proto = {512, 6};
+#endif
 
 /* ---- plumbing --------------------------------------------------------------- */
 
@@ -72,6 +74,13 @@ static postie_status finish(postie_smtp *s, postie_status st)
 static postie_status enter(postie_smtp *s, unsigned char op)
 {
     if (s->op == op) {
+        if (postie_conn_status(&s->conn) != POSTIE_OK) {
+            /* it died between two calls (the caller's transport, a failed
+             * handshake): the repeated call says why */
+            s->op = OP_NONE;
+            s->phase = 0;
+            return postie_conn_status(&s->conn);
+        }
         return POSTIE_AGAIN;
     }
     if (s->op != OP_NONE || s->tls_wanted) {
@@ -159,7 +168,7 @@ static postie_status expect2(postie_smtp *s)
 
 static void set_lockstep(postie_smtp *s)
 {
-    s->conn.lockstep = !(s->ext.flags & POSTIE_SMTP_EXT_PIPELINING);
+    s->conn.lockstep = !POSTIE_WITH_SMTP_PIPELINING || !(s->ext.flags & POSTIE_SMTP_EXT_PIPELINING);
 }
 
 /* ---- greeting, EHLO, STARTTLS ----------------------------------------------- */
@@ -288,7 +297,10 @@ postie_status postie_smtps_tls_started(postie_smtp *s, postie_status st)
     }
     s->tls_wanted = 0;
     if (st != POSTIE_OK) {
-        return finish(s, fatal(s, st < 0 ? st : POSTIE_ERR_TLS));
+        unsigned char op = s->op;
+        st = fatal(s, st < 0 ? st : POSTIE_ERR_TLS);
+        s->op = op; /* repeating the call that asked for TLS returns st */
+        return st;
     }
     s->tls_active = 1;
     s->helo = 0;
@@ -430,6 +442,7 @@ postie_status postie_smtps_starttls(postie_smtp *s, const char *server_name)
 
 /* ---- AUTH -------------------------------------------------------------------- */
 
+#if POSTIE_WITH_SASL
 static postie_status auth_end(postie_smtp *s, postie_status st)
 {
     postie_sasl_x_wipe(&s->sx);
@@ -522,6 +535,17 @@ postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user
         }
     }
 }
+#else
+postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user,
+                                const char *secret)
+{
+    (void)s;
+    (void)mechs;
+    (void)user;
+    (void)secret;
+    return POSTIE_ERR_UNSUPPORTED; /* no SASL mechanism compiled in */
+}
+#endif
 
 /* ---- mail transaction ------------------------------------------------------ */
 
@@ -630,7 +654,8 @@ static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
     if (!s->tls_active && s->tls_policy == POSTIE_TLS_REQUIRED) {
         return POSTIE_ERR_TLS_REQUIRED;
     }
-    if (need_utf8 && !(s->ext.flags & POSTIE_SMTP_EXT_SMTPUTF8)) {
+    /* without POSTIE_WITH_SMTPUTF8 as with a server that lacks it */
+    if (need_utf8 && (!POSTIE_WITH_SMTPUTF8 || !(s->ext.flags & POSTIE_SMTP_EXT_SMTPUTF8))) {
         return POSTIE_ERR_UNSUPPORTED;
     }
     s->mflags = 0;
@@ -647,7 +672,7 @@ static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
         env->size > s->ext.size_max) {
         return POSTIE_ERR_TOO_BIG;
     }
-    if (s->ext.flags & POSTIE_SMTP_EXT_PIPELINING) {
+    if (POSTIE_WITH_SMTP_PIPELINING && (s->ext.flags & POSTIE_SMTP_EXT_PIPELINING)) {
         s->mflags |= MF_PIPELINING;
         if (env->on_refused == POSTIE_SMTP_REFUSED_CONTINUE) {
             s->mflags |= MF_PIPE_DATA;
@@ -1124,7 +1149,8 @@ static void batch_abort(postie_smtp *s, postie_status st)
 
 static int chunking(const postie_smtp *s)
 {
-    return (s->ext.flags & POSTIE_SMTP_EXT_CHUNKING) != 0;
+    /* POSTIE_WITH_CHUNKING 0: always DATA (the BDAT code folds away) */
+    return POSTIE_WITH_CHUNKING && (s->ext.flags & POSTIE_SMTP_EXT_CHUNKING) != 0;
 }
 
 /* One reply of a batch, matched by its tag to message arg. */

@@ -1,6 +1,8 @@
 /* Status names and messages, generated from POSTIE_STATUS_LIST. */
+#include "postie/postie_config_defaults.h"
 #include "postie/status.h"
 
+#if POSTIE_WITH_STATUS_MESSAGES
 const char *postie_strerror(postie_status status)
 {
     switch (status) {
@@ -10,6 +12,13 @@ const char *postie_strerror(postie_status status)
     }
     return "unknown status";
 }
+#else
+/* POSTIE_WITH_STATUS_MESSAGES 0: the short name stands for the message. */
+const char *postie_strerror(postie_status status)
+{
+    return postie_status_name(status);
+}
+#endif
 
 const char *postie_status_name(postie_status status)
 {

@@ -149,6 +149,7 @@ static postie_status s_noop(postie_pop3 *p, const call *c)
     return postie_pop3s_noop(p);
 }
 
+#if POSTIE_WITH_POP3_PIPELINING
 static postie_status s_queue(postie_pop3 *p, const call *c)
 {
     return postie_pop3s_queue(p, (postie_pop3_cmd_kind)c->u, c->a, c->b);
@@ -158,6 +159,7 @@ static postie_status s_next(postie_pop3 *p, const call *c)
 {
     return postie_pop3s_next(p, (postie_pop3_cmd_kind *)c->v1, (unsigned long *)c->v2, (unsigned long *)c->v3);
 }
+#endif
 
 static postie_status s_quit(postie_pop3 *p, const call *c)
 {
@@ -169,6 +171,9 @@ static postie_status run(postie_pop3 *p, const call *c, const char *tls_name)
 {
     postie_status st;
 
+    if (p->op == 0 && !p->busy) {
+        postie_conn_window(&p->conn); /* a new call: a body or listing is one */
+    }
     POSTIE_DRIVE_LOOP(st, p, postie_pop3s_fatal, postie_pop3s_tls_started, tls_name, c->fn(p, c))
     settle(p);
     return st;
@@ -206,6 +211,14 @@ postie_conn *postie_pop3_conn(postie_pop3 *p)
 postie_status postie_pop3_tls_started(postie_pop3 *p, postie_status result)
 {
     return p != NULL ? postie_pop3s_tls_started(p, result) : POSTIE_ERR_PARAM;
+}
+
+void postie_pop3_set_deadline(postie_pop3 *p, unsigned long deadline_ms, unsigned long min_rate,
+                              postie_clock_fn clock, void *clock_ctx)
+{
+    if (p != NULL) {
+        postie_conn_set_deadline(&p->conn, deadline_ms, min_rate, clock, clock_ctx);
+    }
 }
 
 void postie_pop3_set_timeout(postie_pop3 *p, unsigned timeout_ms)
@@ -302,12 +315,22 @@ unsigned postie_pop3_caps(const postie_pop3 *p)
 
 const char *postie_pop3_sasl_mechs(const postie_pop3 *p)
 {
+#if POSTIE_WITH_POP3_SASL
     return p != NULL ? p->sasl : "";
+#else
+    (void)p;
+    return ""; /* not kept without POP3 AUTH */
+#endif
 }
 
 const char *postie_pop3_timestamp(const postie_pop3 *p)
 {
+#if POSTIE_WITH_APOP
     return p != NULL ? p->timestamp : "";
+#else
+    (void)p;
+    return ""; /* not kept without APOP */
+#endif
 }
 
 const char *postie_pop3_reply_text(const postie_pop3 *p)
@@ -593,6 +616,10 @@ void postie_pop3_set_pipelining(postie_pop3 *p, int allow)
 
 int postie_pop3_pipelining(const postie_pop3 *p)
 {
+#if !POSTIE_WITH_POP3_PIPELINING
+    (void)p;
+    return 0; /* not compiled in */
+#endif
     return p != NULL && (p->caps & POSTIE_POP3_CAP_PIPELINING) != 0 && !p->no_pipelining;
 }
 
@@ -619,12 +646,20 @@ static postie_status queue_cmd(postie_pop3 *p, postie_pop3_cmd_kind kind, unsign
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
+#if !POSTIE_WITH_POP3_PIPELINING
+    (void)c;
+    (void)kind;
+    (void)msg;
+    (void)lines;
+    return POSTIE_ERR_UNSUPPORTED; /* not compiled in (postie_config_defaults.h) */
+#else
     memset(&c, 0, sizeof c);
     c.fn = s_queue;
     c.u = (unsigned)kind;
     c.a = msg;
     c.b = lines;
     return run(p, &c, NULL);
+#endif
 }
 
 postie_status postie_pop3_queue_retr(postie_pop3 *p, unsigned long msg)
@@ -654,6 +689,10 @@ postie_status postie_pop3_flush(postie_pop3 *p)
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
+#if !POSTIE_WITH_POP3_PIPELINING
+    (void)st;
+    return POSTIE_ERR_UNSUPPORTED; /* not compiled in */
+#endif
     st = postie_pop3s_flush(p);
     if (st != POSTIE_OK || !has_transport(p)) {
         return st;
@@ -684,12 +723,26 @@ postie_status postie_pop3_next(postie_pop3 *p, postie_pop3_cmd_kind *kind, unsig
         }
         return POSTIE_ERR_PARAM;
     }
+#if !POSTIE_WITH_POP3_PIPELINING
+    (void)c;
+    if (kind != NULL) {
+        *kind = POSTIE_POP3_CMD_NONE;
+    }
+    if (msg != NULL) {
+        *msg = 0;
+    }
+    if (octets != NULL) {
+        *octets = 0;
+    }
+    return POSTIE_ERR_UNSUPPORTED; /* not compiled in */
+#else
     memset(&c, 0, sizeof c);
     c.fn = s_next;
     c.v1 = kind;
     c.v2 = msg;
     c.v3 = octets;
     return run(p, &c, NULL);
+#endif
 }
 
 postie_status postie_pop3_quit(postie_pop3 *p, int *committed)

@@ -39,6 +39,8 @@ typedef struct mini_smtp {
     int in_data, auth_stage;
     char *data_buf; size_t data_len, data_cap;   /* message as received (stuffed) */
     int messages, quits, connects, closes;
+    int mail_needs_auth;    /* MAIL before a 235 gets 530 */
+    int authed;             /* a 235 was sent on this connection */
     /* pending server bytes */
     char out[8192]; size_t out_len, out_pos;
 } mini_smtp;
@@ -86,8 +88,10 @@ static void on_line(mini_smtp *m, const char *l, size_t n)
         return;
     }
     if (m->auth_stage == 2) {
+        const char *r = m->auth3 ? m->auth3 : "235 2.7.0 ok\r\n";
         m->auth_stage = 0;
-        answer(m, m->auth3 ? m->auth3 : "235 2.7.0 ok\r\n");
+        m->authed = strncmp(r, "235", 3) == 0;
+        answer(m, r);
         return;
     }
     if (n >= 4 && strncmp(l, "EHLO", 4) == 0 && m->tls_offer && !m->tls_active) {
@@ -104,9 +108,14 @@ static void on_line(mini_smtp *m, const char *l, size_t n)
         m->auth_stage = 1;
         answer(m, m->auth ? m->auth : "334 VXNlcm5hbWU6\r\n");
     } else if (n >= 4 && strncmp(l, "AUTH", 4) == 0) {
-        answer(m, m->auth ? m->auth : "235 2.7.0 ok\r\n");
+        /* one response, then auth3 (default 235), after a 334 here */
+        const char *r = m->auth ? m->auth : "235 2.7.0 ok\r\n";
+        m->auth_stage = strncmp(r, "334", 3) == 0 ? 2 : 0;
+        m->authed = strncmp(r, "235", 3) == 0;
+        answer(m, r);
     } else if (n >= 4 && strncmp(l, "MAIL", 4) == 0) {
-        answer(m, m->mail ? m->mail : "250 2.1.0 ok\r\n");
+        answer(m, m->mail_needs_auth && !m->authed ? "530 5.7.0 Authentication required\r\n"
+                  : m->mail ? m->mail : "250 2.1.0 ok\r\n");
     } else if (n >= 4 && strncmp(l, "RCPT", 4) == 0) {
         answer(m, m->rcpt ? m->rcpt : "250 2.1.5 ok\r\n");
     } else if (n == 4 && strncmp(l, "DATA", 4) == 0) {
@@ -202,6 +211,7 @@ static postie_status mini_connect(void *user, const char *host, const char *port
     m->out_len = m->out_pos = 0;
     m->line_len = 0;
     m->in_data = m->auth_stage = 0;
+    m->authed = 0;
     m->tls_active = 0;
     answer(m, m->greeting ? m->greeting : "220 mail.example ESMTP\r\n");
     out->ctx = m;
@@ -703,6 +713,198 @@ static void test_big_message_small_pool(void **state)
 
 /* ---- TLS (nx_postie_tls.h) ------------------------------------------------ */
 
+/* ---- the quirks of issue 17, replayed through the NetX layer ---------------- */
+
+/* "user" and "pass" as they would appear on the wire, in any form that shows
+ * the password: PLAIN's response, LOGIN's second response, the bare base64. */
+static void assert_password_not_sent(const mini_smtp *m)
+{
+    assert_null(strstr(m->sent, "AHVzZXIAcGFzcw"));
+    assert_null(strstr(m->sent, "cGFzcw"));
+    assert_null(strstr(m->sent, "pass"));
+}
+
+#define CRAM_CHALLENGE "334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n"
+/* "user " + HMAC-MD5("pass", the challenge's "<1896.697170952@postoffice.reston.mci.net>") */
+#define CRAM_RESPONSE "dXNlciAyMjRmOGFmMWJmOWJjZjI2ZjRlZjAzMjllMDYxNDA1Yw==\r\n"
+
+/* Configured for LOGIN, the server offers only CRAM-MD5 (and names nobody
+ * knows) and wants AUTH before MAIL: the client falls back to CRAM-MD5 with
+ * the same password and the mail goes (it used to send no AUTH, and MAIL got
+ * 530). Every chunk size. */
+static void test_quirk_login_falls_back_to_cram_md5(void **state)
+{
+    static mini_smtp m;
+    size_t chunk;
+    (void)state;
+    for (chunk = 0; chunk <= 48; chunk++) {
+        NX_SMTP_CLIENT c;
+        char cmds[2048];
+        make_pool(64, 1);
+        mini_init(&m, chunk);
+        m.ehlo = "250-mail.example\r\n250-AUTH X-UNKNOWN CRAM-MD5 GSSAPI NTLM\r\n250 8BITMIME\r\n";
+        m.auth = CRAM_CHALLENGE;
+        m.mail_needs_auth = 1;
+        make_client(&c, &m, NX_SMTP_CLIENT_AUTH_LOGIN);
+        assert_int_equal(send_one(&c), NX_SUCCESS);
+        commands_of(&m, cmds, sizeof cmds);
+        assert_string_equal(cmds, "EHLO client.example\r\nAUTH CRAM-MD5\r\n" CRAM_RESPONSE
+                                  "MAIL FROM:<from@example.org>\r\nRCPT TO:<to@example.org>\r\n"
+                                  "DATA\r\n<message>QUIT\r\n");
+        assert_int_equal(m.messages, 1);
+        assert_int_equal(c.nx_smtp_client_reply_code_status, 250);
+        assert_password_not_sent(&m);
+        nx_smtp_client_delete(&c);
+        mini_free(&m);
+        drop_pool();
+    }
+}
+
+/* The fallback takes the strongest offered mechanism the client can do with
+ * the password: CRAM-MD5 before PLAIN, SCRAM-SHA-256 before CRAM-MD5. */
+static void test_fallback_strongest(void **state)
+{
+    static mini_smtp m;
+    NX_SMTP_CLIENT c;
+    (void)state;
+    make_pool(64, 1);
+
+    /* LOGIN configured, PLAIN and CRAM-MD5 offered: CRAM-MD5 */
+    mini_init(&m, 0);
+    m.ehlo = "250-mail.example\r\n250 AUTH PLAIN CRAM-MD5\r\n";
+    m.auth = CRAM_CHALLENGE;
+    m.mail_needs_auth = 1;
+    make_client(&c, &m, NX_SMTP_CLIENT_AUTH_LOGIN);
+    assert_int_equal(send_one(&c), NX_SUCCESS);
+    assert_non_null(strstr(m.sent, "EHLO client.example\r\nAUTH CRAM-MD5\r\n" CRAM_RESPONSE "MAIL"));
+    assert_password_not_sent(&m);
+    nx_smtp_client_delete(&c);
+    mini_free(&m);
+
+    /* PLAIN configured, SCRAM-SHA-256 and CRAM-MD5 offered: SCRAM-SHA-256
+     * (client-first message "n,,n=user,r=<nonce>"); the server answers 235
+     * without proving it knows the password, which SCRAM refuses */
+    mini_init(&m, 0);
+    m.ehlo = "250-mail.example\r\n250 AUTH CRAM-MD5 SCRAM-SHA-256\r\n";
+    m.auth = "235 2.7.0 ok\r\n";
+    make_client(&c, &m, NX_SMTP_CLIENT_AUTH_PLAIN);
+    assert_int_equal(send_one(&c), NX_SMTP_AUTH_REPLY_ERROR);
+    assert_int_equal(strncmp(m.sent, "EHLO client.example\r\nAUTH SCRAM-SHA-256 biwsbj11c2VyLHI9", 56), 0);
+    assert_null(strstr(m.sent, "MAIL"));
+    assert_int_equal(m.messages, 0);
+    assert_password_not_sent(&m);
+    nx_smtp_client_delete(&c);
+    mini_free(&m);
+
+    /* the configured mechanism, when offered, is used even if a stronger one is */
+    mini_init(&m, 0);
+    m.ehlo = "250-mail.example\r\n250 AUTH CRAM-MD5 SCRAM-SHA-256 LOGIN\r\n";
+    make_client(&c, &m, NX_SMTP_CLIENT_AUTH_LOGIN);
+    assert_int_equal(send_one(&c), NX_SUCCESS);
+    assert_non_null(strstr(m.sent, "EHLO client.example\r\nAUTH LOGIN\r\ndXNlcg==\r\ncGFzcw==\r\nMAIL"));
+    nx_smtp_client_delete(&c);
+    mini_free(&m);
+    drop_pool();
+}
+
+/* Configured for CRAM-MD5 (the password never on the wire), a plain
+ * connection and a server offering only PLAIN and LOGIN: no fallback that
+ * would show the password. No AUTH goes out; MAIL's 530 decides. */
+static void test_fallback_never_reveals(void **state)
+{
+    static mini_smtp m;
+    NX_SMTP_CLIENT c;
+    (void)state;
+    make_pool(64, 1);
+    mini_init(&m, 0);
+    m.ehlo = "250-mail.example\r\n250 AUTH PLAIN LOGIN X-UNKNOWN\r\n";
+    m.mail_needs_auth = 1;
+    make_client(&c, &m, NX_SMTP_CLIENT_AUTH_CRAM_MD5);
+    assert_int_equal(send_one(&c), NX_SMTP_MAIL_REPLY_ERROR);
+    assert_int_equal(c.nx_smtp_client_reply_code_status, 530);
+    assert_string_equal(m.sent, "EHLO client.example\r\nMAIL FROM:<from@example.org>\r\nQUIT\r\n");
+    assert_int_equal(m.messages, 0);
+    nx_smtp_client_delete(&c);
+    mini_free(&m);
+
+    /* the same server also offering CRAM-MD5: used, as configured */
+    mini_init(&m, 0);
+    m.ehlo = "250-mail.example\r\n250 AUTH PLAIN LOGIN CRAM-MD5\r\n";
+    m.auth = CRAM_CHALLENGE;
+    m.mail_needs_auth = 1;
+    make_client(&c, &m, NX_SMTP_CLIENT_AUTH_CRAM_MD5);
+    assert_int_equal(send_one(&c), NX_SUCCESS);
+    assert_non_null(strstr(m.sent, "EHLO client.example\r\nAUTH CRAM-MD5\r\n" CRAM_RESPONSE "MAIL"));
+    assert_password_not_sent(&m);
+    nx_smtp_client_delete(&c);
+    mini_free(&m);
+    drop_pool();
+}
+
+/* A server that answers AUTH PLAIN's initial response with an empty "334 "
+ * (as if it had not seen it): the client sends the response again and logs
+ * in (it used to cancel with "*" and return NX_SMTP_AUTH_REPLY_ERROR), every
+ * chunk size. Also with a bare "334". */
+static void test_quirk_empty_334_after_initial_response(void **state)
+{
+    static mini_smtp m;
+    static const char *const empties[] = {"334 \r\n", "334\r\n"};
+    size_t chunk, e;
+    (void)state;
+    for (e = 0; e < 2; e++) {
+        for (chunk = 0; chunk <= 32; chunk++) {
+            NX_SMTP_CLIENT c;
+            char cmds[2048];
+            make_pool(64, 1);
+            mini_init(&m, chunk);
+            m.ehlo = "250-mail.example\r\n250 AUTH PLAIN\r\n";
+            m.auth = empties[e];
+            m.mail_needs_auth = 1;
+            make_client(&c, &m, NX_SMTP_CLIENT_AUTH_PLAIN);
+            assert_int_equal(send_one(&c), NX_SUCCESS);
+            commands_of(&m, cmds, sizeof cmds);
+            assert_string_equal(cmds, "EHLO client.example\r\nAUTH PLAIN AHVzZXIAcGFzcw==\r\n"
+                                      "AHVzZXIAcGFzcw==\r\n"
+                                      "MAIL FROM:<from@example.org>\r\nRCPT TO:<to@example.org>\r\n"
+                                      "DATA\r\n<message>QUIT\r\n");
+            assert_int_equal(m.messages, 1);
+            nx_smtp_client_delete(&c);
+            mini_free(&m);
+            drop_pool();
+        }
+    }
+}
+
+/* A malformed greeting ("222222220 ..."): the client says QUIT before it
+ * closes (RFC 5321 sec. 3.8) and nothing else; it does not wait for more
+ * than QUIT's reply, which may never come. Every chunk size. */
+static void test_quirk_malformed_greeting_quit(void **state)
+{
+    static mini_smtp m;
+    size_t chunk;
+    int lost;
+    (void)state;
+    for (lost = 0; lost <= 1; lost++) {
+        for (chunk = 0; chunk <= 40; chunk++) {
+            NX_SMTP_CLIENT c;
+            make_pool(64, 1);
+            mini_init(&m, chunk);
+            m.greeting = "222222220 mail.example ESMTP\r\n";
+            m.quit_lost = lost;
+            m.at_end = lost ? POSTIE_ERR_TIMEOUT : 0;
+            make_client(&c, &m, NX_SMTP_CLIENT_AUTH_PLAIN);
+            assert_int_equal(send_one(&c), NX_SMTP_INVALID_SERVER_REPLY);
+            assert_string_equal(m.sent, "QUIT\r\n");
+            assert_int_equal(m.quits, 1);
+            assert_int_equal(m.closes, 1);
+            assert_int_equal(m.messages, 0);
+            nx_smtp_client_delete(&c);
+            mini_free(&m);
+            drop_pool();
+        }
+    }
+}
+
 static NX_POSTIE_TLS_CONFIG tls_cfg(UINT mode, const char *name)
 {
     NX_POSTIE_TLS_CONFIG cfg;
@@ -991,6 +1193,36 @@ static void test_tls_set_checks(void **state)
     drop_pool();
 }
 
+/* Configured for CRAM-MD5, the server offers only PLAIN and LOGIN, but the
+ * connection is encrypted (STARTTLS): falling back to PLAIN shows the
+ * password to no one but the server, so it is used. */
+static void test_tls_cram_md5_falls_back_to_plain(void **state)
+{
+    static mini_smtp m;
+    NX_SMTP_CLIENT c;
+    NX_POSTIE_TLS_CONFIG cfg = tls_cfg(NX_POSTIE_TLS_STARTTLS, "mx.example.org");
+    char cmds[2048], want[2048];
+    (void)state;
+    make_pool(64, 1);
+    mini_init(&m, 0);
+    m.tls_offer = 1;
+    m.tls_supported = 1;
+    m.ehlo_plain = "250-mail.example\r\n250 STARTTLS\r\n";
+    m.mail_needs_auth = 1;
+    make_client(&c, &m, NX_SMTP_CLIENT_AUTH_CRAM_MD5);
+    assert_int_equal(nx_postie_smtp_client_tls_set(&c, &cfg), NX_SUCCESS);
+    assert_int_equal(send_one(&c), NX_SUCCESS);
+    commands_of(&m, cmds, sizeof cmds);
+    snprintf(want, sizeof want, "EHLO client.example\r\nSTARTTLS\r\nEHLO client.example\r\n%s",
+             AFTER_HELLO);
+    assert_string_equal(cmds, want);
+    assert_int_equal(m.tls_calls, 1);
+    nx_smtp_client_delete(&c);
+    mini_free(&m);
+    drop_pool();
+}
+
+
 #else /* built without OpenSSL */
 
 /* nx_postie_smtp_client_tls_set says NX_POSTIE_TLS_NOT_AVAILABLE and the
@@ -1025,6 +1257,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_send_plain_every_chunk),
         cmocka_unit_test(test_login_and_none),
+        cmocka_unit_test(test_quirk_login_falls_back_to_cram_md5),
+        cmocka_unit_test(test_fallback_strongest),
+        cmocka_unit_test(test_fallback_never_reveals),
+        cmocka_unit_test(test_quirk_empty_334_after_initial_response),
+        cmocka_unit_test(test_quirk_malformed_greeting_quit),
         cmocka_unit_test(test_defect_no_auth_when_not_offered),
         cmocka_unit_test(test_defect_dot_line_in_body),
         cmocka_unit_test(test_defect_code_without_text),
@@ -1043,6 +1280,7 @@ int main(void)
         cmocka_unit_test(test_tls_opportunistic),
         cmocka_unit_test(test_tls_implicit),
         cmocka_unit_test(test_tls_set_checks),
+        cmocka_unit_test(test_tls_cram_md5_falls_back_to_plain),
 #else
         cmocka_unit_test(test_tls_not_available),
 #endif

@@ -6,7 +6,9 @@
  * Same function names, signatures, constants and status values as the NetX
  * Duo SMTP client. Each nx_smtp_mail_send() is one session on a new
  * connection: greeting, EHLO (HELO if refused), AUTH when the server offers
- * it, MAIL, RCPT, DATA with the composed message, QUIT, close. Where the
+ * it (the configured mechanism, or the strongest offered one that shows the
+ * password no more than it would), MAIL, RCPT, DATA with the composed
+ * message, QUIT, close. Where the
  * behaviour differs from the original, see docs/netx-compat.md.
  * Plain TCP, as the original; nx_postie_smtp_client_tls_set (nx_postie_tls.h,
  * an extension) makes every session use STARTTLS or SMTPS, verified.
