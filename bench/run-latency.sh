@@ -8,10 +8,12 @@
 #      writing a Maildir file, no fsync), curl (pop3://.../[1-1000], one RETR
 #      per URL on one reused connection, no fsync), at 20 ms RTT; then on
 #      loopback, plain and STLS (postie-fetch, mpop; curl and fetchmail
-#      plain only);
+#      plain only); then postie-fetch and mpop again into a Maildir on tmpfs
+#      (/dev/shm), where an fsync is free: the share of the network;
 #   2. SMTP: 100 messages of about 2 KB on one connection at 20 ms RTT:
 #      bench_session smtp-batch (postie_smtp_send_batch) to Postfix with
-#      CHUNKING and to a second smtpd without it (PIPELINING only), the older
+#      CHUNKING and to a second smtpd without it (PIPELINING only), and with
+#      512-octet messages, postie-send --batch (both servers), the older
 #      one-message-at-a-time bench_session smtp, smtp-source -d, curl (the
 #      100 files uploaded on one reused connection), msmtp (one connection a
 #      message: it has no multi-message mode).
@@ -24,7 +26,8 @@
 #
 # Environment: STACK_PORT_BASE (default 21300), RUNS, SLOW_RUNS, DELAY_MS
 # (default 10), INSTALL_PEERS. Ports: the stack's (base+10 POP3, base+25
-# SMTP), a second smtpd without CHUNKING at base+42 (added to the running
+# SMTP), a second smtpd without CHUNKING (the stack's SMTP_NOCHUNKING_PORT when
+# it has one, else base+42, added to the running
 # stack's own master.cf here, gone when the stack stops), the proxies at
 # base+50 (POP3), base+51 (SMTP), base+52 (SMTP without CHUNKING). Every
 # proxy has a bounded lifetime (PROXY_LIFETIME, default 1800 s) and is
@@ -82,9 +85,11 @@ fi
 have() { command -v "$1" >/dev/null; }
 
 work=$(mktemp -d)
+shm=""
 pids=()
 cleanup() {
   local p
+  [ -n "$shm" ] && rm -rf "$shm"
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   "$TESTSTACK" stop "$STACK" >/dev/null 2>&1 || true
@@ -100,12 +105,17 @@ set -a
 . "$STACK/env"
 set +a
 
-# A second smtpd on the running stack without CHUNKING (PIPELINING only),
-# in the stack's own runtime copy of master.cf (stop removes it).
-PFCONF=$STACK_RUNTIME/conf/postfix
-printf '127.0.0.1:%s inet n - n - - smtpd\n  -o smtpd_discard_ehlo_keywords=chunking\n' \
-  "$NOCHUNK_PORT" >> "$PFCONF/master.cf"
-postfix -c "$PFCONF" reload >/dev/null 2>&1
+# A second smtpd without CHUNKING (PIPELINING only): the stack's own when it
+# has one (SMTP_NOCHUNKING_PORT in its env), else added here to the running
+# stack's runtime copy of master.cf (stop removes it).
+if [ -n "${SMTP_NOCHUNKING_PORT:-}" ]; then
+  NOCHUNK_PORT=$SMTP_NOCHUNKING_PORT
+else
+  PFCONF=$STACK_RUNTIME/conf/postfix
+  printf '127.0.0.1:%s inet n - n - - smtpd\n  -o smtpd_discard_ehlo_keywords=chunking\n' \
+    "$NOCHUNK_PORT" >> "$PFCONF/master.cf"
+  postfix -c "$PFCONF" reload >/dev/null 2>&1
+fi
 
 wait_port() {
   local _
@@ -170,6 +180,8 @@ EOF
 }
 RTT_PROXY=$(rtt_ms "$PX_POP3")
 RTT_LOOP=$(rtt_ms "$POP3_PORT")
+awk -v r="$RTT_PROXY" -v d="$DELAY_MS" 'BEGIN { exit !(r >= 2 * d && r < 2 * d + 10) }' ||
+  { echo "run-latency: the round trip through the proxy is $RTT_PROXY ms, not about $((2 * DELAY_MS)) ms" >&2; exit 1; }
 
 : > "$LOG"
 echo "round trip: through the proxy ${RTT_PROXY} ms, plain loopback ${RTT_LOOP} ms (median of 50 POP3 NOOPs)" | tee -a "$LOG"
@@ -294,12 +306,30 @@ fi
 if have fetchmail; then timed pop3-loop-fetchmail "$SLOW_RUNS" fresh fetch_fetchmail "$(fetchmail_rc "$POP3_PORT")"; fi
 if have curl; then timed pop3-loop-curl "$RUNS" fresh fetch_curl "$POP3_PORT"; count_check curl "$MD/new"; fi
 
+# The same into a Maildir on tmpfs, where an fsync costs next to nothing: what
+# the network and the programs cost without the disk (the durability steps
+# are all still taken).
+if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
+  shm=$(mktemp -d -p /dev/shm postie-latency.XXXXXXXX)
+  MD=$shm/maildir
+  echo "== POP3 into a Maildir on tmpfs (/dev/shm)" | tee -a "$LOG"
+  timed pop3-shm-rtt-postie "$RUNS" fresh fetch_postie "$PX_POP3" off; count_check postie "$MD/new"
+  if have mpop; then timed pop3-shm-rtt-mpop "$RUNS" fresh fetch_mpop "$(mpop_conf "$PX_POP3" off)"; count_check mpop "$MD/new"; fi
+  timed pop3-shm-loop-postie "$RUNS" fresh fetch_postie "$POP3_PORT" off
+  timed pop3-shm-loop-postie-stls "$RUNS" fresh fetch_postie "$POP3_PORT" starttls; count_check postie "$MD/new"
+  if have mpop; then
+    timed pop3-shm-loop-mpop "$RUNS" fresh fetch_mpop "$(mpop_conf "$POP3_PORT" off)"
+    timed pop3-shm-loop-mpop-stls "$RUNS" fresh fetch_mpop "$(mpop_conf "$POP3_PORT" starttls)"; count_check mpop "$MD/new"
+  fi
+  MD=$work/maildir
+fi
+
 # ------------------------------------------------------------------- SMTP --
 # To the sink account (delivered into its Maildir by the stack's Postfix).
 echo "== SMTP at ${RTT_PROXY} ms RTT: $NSMTP messages of about $SMTPSIZE octets, one connection" | tee -a "$LOG"
-bs_batch() { # label port
-  echo "-- $1" >> "$work/bs.out"
-  "$BS" smtp-batch 127.0.0.1 "$2" bench@postie.test "$SINK" "$NSMTP" --runs "$RUNS" --size "$SMTPSIZE" | tee -a "$work/bs.out" >> "$LOG"
+bs_batch() { # label port [size]
+  echo "-- $1" | tee -a "$work/bs.out" >> "$LOG"
+  "$BS" smtp-batch 127.0.0.1 "$2" bench@postie.test "$SINK" "$NSMTP" --runs "$RUNS" --size "${3:-$SMTPSIZE}" | tee -a "$work/bs.out" >> "$LOG"
 }
 bs_field() { # label key
   awk -v l="-- $1" -v k="$2" '$0 == l {on = 1; next} /^-- / {on = 0}
@@ -310,6 +340,10 @@ bs_batch pipelining "$PX_NOCHUNK"
 # the same on plain loopback: what the server's own work per message costs
 bs_batch loop-chunking "$SMTP_PORT"
 bs_batch loop-pipelining "$NOCHUNK_PORT"
+# messages small enough that several fit in the client's output queue
+# (POSTIE_CMD_MAX octets)
+bs_batch small-chunking "$PX_SMTP" 512
+bs_batch small-pipelining "$PX_NOCHUNK" 512
 [ "$(bs_field chunking chunking)" = 1 ] || { echo "run-latency: Postfix did not offer CHUNKING" >&2; exit 1; }
 [ "$(bs_field pipelining chunking)" = 0 ] && [ "$(bs_field pipelining pipelining)" = 1 ] ||
   { echo "run-latency: the second smtpd offers CHUNKING or no PIPELINING" >&2; exit 1; }
@@ -328,6 +362,16 @@ while len(head) + len(body) + len(line) <= int(sys.argv[2]):
 open(sys.argv[1], "w", newline="").write(head + body)
 EOF
 for i in $(seq "$NSMTP"); do ln -sf "$work/smtp.eml" "$work/smtp.$i.eml"; done
+SEND=$BUILD/tools/postie-send
+send_batch_tool() { # port: postie-send --batch, every file over one connection
+  local files=() i
+  for i in $(seq "$NSMTP"); do files+=("$work/smtp.$i.eml"); done
+  "$SEND" --host 127.0.0.1 --port "$1" --tls off --batch -q "${files[@]}"
+}
+if "$SEND" --help 2>&1 | grep -q -- '--batch'; then
+  timed smtp-rtt-postie-send "$RUNS" nop send_batch_tool "$PX_SMTP"
+  timed smtp-rtt-postie-send-pipelining "$RUNS" nop send_batch_tool "$PX_NOCHUNK"
+fi
 if have curl; then
   timed smtp-rtt-curl "$SLOW_RUNS" nop curl -sS "smtp://127.0.0.1:$PX_SMTP" --mail-from bench@postie.test \
     --mail-rcpt "$SINK" -T "$work/smtp.[1-$NSMTP].eml"
@@ -363,14 +407,28 @@ pp=$(val pop3-rtt-postie)
   echo "| mpop, loopback, STLS | $(cell pop3-loop-mpop-stls) | $(ratio "$(val pop3-loop-mpop-stls)" "$(val pop3-loop-postie-stls)") | yes |"
   echo "| fetchmail (MDA), loopback, $SLOW_RUNS runs | $(cell pop3-loop-fetchmail) | $(ratio "$(val pop3-loop-fetchmail)" "$(val pop3-loop-postie)") | no |"
   echo "| curl, loopback | $(cell pop3-loop-curl) | $(ratio "$(val pop3-loop-curl)" "$(val pop3-loop-postie)") | no |"
+  if [ -n "$(val pop3-shm-rtt-postie)" ]; then
+    echo "| postie-fetch, ${RTT_PROXY} ms RTT, Maildir on tmpfs | $(cell pop3-shm-rtt-postie) | | yes (free) |"
+    echo "| mpop, ${RTT_PROXY} ms RTT, Maildir on tmpfs | $(cell pop3-shm-rtt-mpop) | $(ratio "$(val pop3-shm-rtt-mpop)" "$(val pop3-shm-rtt-postie)") | yes (free) |"
+    echo "| postie-fetch, loopback, Maildir on tmpfs | $(cell pop3-shm-loop-postie) | | yes (free) |"
+    echo "| postie-fetch, loopback, STLS, Maildir on tmpfs | $(cell pop3-shm-loop-postie-stls) | | yes (free) |"
+    echo "| mpop, loopback, Maildir on tmpfs | $(cell pop3-shm-loop-mpop) | $(ratio "$(val pop3-shm-loop-mpop)" "$(val pop3-shm-loop-postie)") | yes (free) |"
+    echo "| mpop, loopback, STLS, Maildir on tmpfs | $(cell pop3-shm-loop-mpop-stls) | $(ratio "$(val pop3-shm-loop-mpop-stls)" "$(val pop3-shm-loop-postie-stls)") | yes (free) |"
+  fi
   echo
   echo "| SMTP at ${RTT_PROXY} ms RTT, $NSMTP × ~$SMTPSIZE octets | median, whole connection | RTT a message (whole connection) | send_batch() alone | RTT a message (send_batch alone) |"
   echo "|---|---:|---:|---:|---:|"
   echo "| postie send_batch, CHUNKING (BDAT) | $(bs_field chunking median_s) s | $(per_msg_rtt "$(bs_field chunking median_s)") | $(bs_field chunking batch_s) s | $(per_msg_rtt "$(bs_field chunking batch_s)") |"
   echo "| postie send_batch, PIPELINING only | $(bs_field pipelining median_s) s | $(per_msg_rtt "$(bs_field pipelining median_s)") | $(bs_field pipelining batch_s) s | $(per_msg_rtt "$(bs_field pipelining batch_s)") |"
+  echo "| postie send_batch, CHUNKING, 100 × ~$(bs_field small-chunking size) octets | $(bs_field small-chunking median_s) s | $(per_msg_rtt "$(bs_field small-chunking median_s)") | $(bs_field small-chunking batch_s) s | $(per_msg_rtt "$(bs_field small-chunking batch_s)") |"
+  echo "| postie send_batch, PIPELINING only, 100 × ~$(bs_field small-pipelining size) octets | $(bs_field small-pipelining median_s) s | $(per_msg_rtt "$(bs_field small-pipelining median_s)") | $(bs_field small-pipelining batch_s) s | $(per_msg_rtt "$(bs_field small-pipelining batch_s)") |"
   echo "| postie send_batch, CHUNKING, plain loopback (no proxy) | $(bs_field loop-chunking median_s) s | | $(bs_field loop-chunking batch_s) s | |"
   echo "| postie send_batch, PIPELINING only, plain loopback (no proxy) | $(bs_field loop-pipelining median_s) s | | $(bs_field loop-pipelining batch_s) s | |"
   echo "| postie send_buf, one message at a time (CHUNKING offered, unused) | $(cell smtp-rtt-postie-one-by-one) | $(per_msg_rtt "$(val smtp-rtt-postie-one-by-one)") | | |"
+  if [ -n "$(val smtp-rtt-postie-send)" ]; then
+    echo "| postie-send --batch (process, files read, CHUNKING) | $(cell smtp-rtt-postie-send) | $(per_msg_rtt "$(val smtp-rtt-postie-send)") | | |"
+    echo "| postie-send --batch, PIPELINING only | $(cell smtp-rtt-postie-send-pipelining) | $(per_msg_rtt "$(val smtp-rtt-postie-send-pipelining)") | | |"
+  fi
   echo "| smtp-source -d (one connection) | $(cell smtp-rtt-smtp-source) | $(per_msg_rtt "$(val smtp-rtt-smtp-source)") | | |"
   echo "| curl, 100 uploads on one reused connection, $SLOW_RUNS runs | $(cell smtp-rtt-curl) | $(per_msg_rtt "$(val smtp-rtt-curl)") | | |"
   echo "| msmtp, one connection a message, $SLOW_RUNS runs | $(cell smtp-rtt-msmtp) | $(per_msg_rtt "$(val smtp-rtt-msmtp)") | | |"
