@@ -393,7 +393,7 @@ pp=$(val pop3-rtt-postie)
 {
   echo "Round trip through the proxy: ${RTT_PROXY} ms (plain loopback ${RTT_LOOP} ms), median of 50 POP3 NOOPs."
   echo
-  echo "| POP3, $NMSG × $MSGSIZE octets into a Maildir | median | postie is x times as fast | fsync per message |"
+  echo "| POP3, $NMSG × $MSGSIZE octets into a Maildir | median | peer ÷ postie (above 1: postie faster) | fsync per message |"
   echo "|---|---:|---:|---|"
   echo "| the disk alone: $NMSG files written, fsync each | $(cell disk-fsync-each) | | yes |"
   echo "| the disk alone: $NMSG files written, one sync at the end | $(cell disk-one-sync) | | no |"
