@@ -19,5 +19,23 @@ default="pop3_interop smtp_interop tls_interop netx_interop tools_fetch tools_se
  tools_git_send_email tools_pipeline tools_crash tools_hostile tools_cut netx_tls_interop stack_private_dir
  poll_many"
 programs=${*:-$default}
+
+# First, that the options catch what they must: a program that loses a
+# block and reads an uninitialised byte has to fail under them.
+command -v valgrind >/dev/null || { echo "valgrind.sh: valgrind is not installed" >&2; exit 1; }
+self=$(mktemp -d)
+trap 'rm -rf "$self"' EXIT
+printf '%s\n' '#include <stdlib.h>' \
+  'int main(void) { char *p = malloc(16), *q = malloc(16); int r = q[3] == 120 ? 2 : 0;' \
+  '  p = NULL; free(q); return r + (p != NULL); }' >"$self/leak.c"
+cc -g -O0 -o "$self/leak" "$self/leak.c" || exit 1
+if valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
+     --log-file="$self/leak.log" "$self/leak"; then
+  echo "valgrind.sh: a leaking program passed under valgrind: the check is broken" >&2; exit 1
+fi
+grep -q 'definitely lost: 16 bytes' "$self/leak.log" &&
+  grep -q 'Conditional jump or move depends on uninitialised value' "$self/leak.log" ||
+  { echo "valgrind.sh: valgrind did not report the planted leak and read" >&2; exit 1; }
+echo "valgrind.sh: the planted leak and uninitialised read are caught (exit 1)"
 POSTIE_INTEROP_VALGRIND=1 POSTIE_INTEROP_PROGRAMS="$(echo $programs)" \
-  exec bash "$(dirname "$0")/run.sh" "$build"
+  bash "$(dirname "$0")/run.sh" "$build"
