@@ -40,6 +40,13 @@
 #                          posix_random.h, posix_clock.h), installed beside
 #                          the others in include/postie.
 #
+#   POSTIE_TLS_MBEDTLS_SOURCES  ports/mbedtls: the mbed TLS transport
+#                          (postie_mbedtls_*) over any postie_transport; no OS
+#                          header, no global state: for firmware and hosts.
+#                          Link mbed TLS (mbedtls, mbedx509, mbedcrypto).
+#   POSTIE_TLS_MBEDTLS_INCLUDE_DIRS  ports/mbedtls/include: its header
+#                          (postie/mbedtls_tls.h).
+#
 #   POSTIE_NETX_SOURCES, POSTIE_NETX_INCLUDE_DIRS: see the end of this file.
 
 if(NOT DEFINED POSTIE_ROOT)
@@ -88,6 +95,14 @@ set(POSTIE_POSIX_SOURCES
 set(POSTIE_TLS_OPENSSL_SOURCES
   ${POSTIE_ROOT}/ports/posix/tls_openssl.c
   ${POSTIE_ROOT}/ports/posix/tls_openssl_compat.c
+)
+
+set(POSTIE_TLS_MBEDTLS_SOURCES
+  ${POSTIE_ROOT}/ports/mbedtls/tls_mbedtls.c
+)
+
+set(POSTIE_TLS_MBEDTLS_INCLUDE_DIRS
+  ${POSTIE_ROOT}/ports/mbedtls/include
 )
 
 set(POSTIE_INCLUDE_DIRS

@@ -301,6 +301,7 @@ static postie_status msg_ready(postie_pop3 *p, unsigned long msg)
 
 /* ---- greeting, CAPA, STLS ------------------------------------------------- */
 
+#if POSTIE_WITH_POP3_CAPA
 /* CAPA's reply: status line (op_arg 0), then its lines (op_arg 1).
  * POSTIE_OK, POSTIE_ERR_SERVER (no CAPA: RFC 1939 server), AGAIN, fatal. */
 static postie_status capa_step(postie_pop3 *p)
@@ -360,6 +361,7 @@ static postie_status want_tls(postie_pop3 *p)
     p->tls_wanted = 1;
     return POSTIE_START_TLS;
 }
+#endif
 
 postie_status postie_pop3s_tls_started(postie_pop3 *p, postie_status st)
 {
@@ -381,6 +383,7 @@ postie_status postie_pop3s_tls_started(postie_pop3 *p, postie_status st)
     return POSTIE_OK;
 }
 
+#if POSTIE_WITH_POP3_CAPA
 /* Phases shared by open() and stls() from the STLS command on. */
 enum { PH_STLS_REPLY = 20, PH_STLS_TLS, PH_STLS_CAPA, PH_REFUSE };
 
@@ -449,6 +452,7 @@ static int can_start_tls(const postie_pop3 *p)
      * caller starts TLS itself when told to */
     return p->tr.start_tls != NULL || p->tr.recv == NULL;
 }
+#endif
 
 postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
 {
@@ -461,6 +465,13 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
         if (p->state != POSTIE_POP3_STATE_CLOSED) {
             return POSTIE_ERR_STATE;
         }
+#if !POSTIE_WITH_POP3_CAPA
+        /* no STLS is compiled in: a policy that asks for it cannot be kept */
+        if (!p->tls_active &&
+            (p->tls_policy == POSTIE_TLS_REQUIRED || p->tls_policy == POSTIE_TLS_OPPORTUNISTIC)) {
+            return POSTIE_ERR_UNSUPPORTED;
+        }
+#endif
         if (!(flags & POSTIE_POP3_OPEN_NO_CAPA) && !p->tls_active &&
             (p->tls_policy == POSTIE_TLS_REQUIRED || p->tls_policy == POSTIE_TLS_OPPORTUNISTIC) &&
             p->server_name[0] == '\0') {
@@ -499,6 +510,13 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
         }
 #endif
         p->state = POSTIE_POP3_STATE_AUTHORIZATION;
+#if !POSTIE_WITH_POP3_CAPA
+        (void)flags;
+        return finish(p, POSTIE_OK); /* as POSTIE_POP3_OPEN_NO_CAPA: no CAPA, no STLS */
+    }
+    return st;
+}
+#else
         if (flags & POSTIE_POP3_OPEN_NO_CAPA) {
             return finish(p, POSTIE_OK);
         }
@@ -541,7 +559,9 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
     }
     return st;
 }
+#endif
 
+#if POSTIE_WITH_POP3_CAPA
 postie_status postie_pop3s_stls(postie_pop3 *p, const char *server_name)
 {
     postie_status st = enter(p, OP_STLS);
@@ -592,6 +612,20 @@ postie_status postie_pop3s_capa(postie_pop3 *p)
     st = capa_step(p);
     return st == POSTIE_AGAIN ? st : finish(p, st);
 }
+#else
+postie_status postie_pop3s_stls(postie_pop3 *p, const char *server_name)
+{
+    (void)p;
+    (void)server_name;
+    return POSTIE_ERR_UNSUPPORTED; /* POSTIE_WITH_POP3_CAPA 0: no CAPA, no STLS */
+}
+
+postie_status postie_pop3s_capa(postie_pop3 *p)
+{
+    (void)p;
+    return POSTIE_ERR_UNSUPPORTED;
+}
+#endif
 
 /* ---- login ------------------------------------------------------------------ */
 
