@@ -367,6 +367,13 @@ static void note_rc(int *rc, int r)
         *rc = r;
 }
 
+/* note_rc, returning r (non-zero: that step failed). */
+static int note_rc_ret(int *rc, int r)
+{
+    note_rc(rc, r);
+    return r;
+}
+
 /* 1. For a batching target, the batch's pending entries in one state save
  * (other targets' are written one at a time: an mbox's by its commit, under
  * its lock; an MDA's is not needed, see docs/tools.md). 0 or an exit code. */
@@ -449,13 +456,28 @@ static int record_batch(fetch *f, size_t *done)
 static int flush_batch(fetch *f)
 {
     size_t i, ncommit = 0, done;
-    int rc;
+    int rc = 0;
 
     if (f->nbatch == 0)
         return 0;
-    if ((rc = save_pending(f)) == 0) {
+    /* 0. the batch's files durable where they wait: one fsync each, in a
+     * row (their writeback started as each one was complete). A failure
+     * keeps the messages before it and drops it and the rest. */
+    for (i = 0; i < f->nbatch; i++) {
+        char err[1024];
+        if (tool_msg_durable(&f->batch[i].m, err, sizeof err) != 0) {
+            size_t k;
+            FERR(f, "%s", err);
+            for (k = i; k < f->nbatch; k++)
+                tool_msg_abort(&f->batch[k].m);
+            f->nbatch = i;
+            rc = TOOL_EX_IOERR;
+            break;
+        }
+    }
+    if (f->nbatch > 0 && !note_rc_ret(&rc, save_pending(f))) {
         tool_test_kill_point("pending");
-        rc = commit_batch(f, &ncommit);
+        note_rc(&rc, commit_batch(f, &ncommit));
         done = ncommit;
         if (tool_target_batches(f->dest.t) && done > 0)
             note_rc(&rc, record_batch(f, &done));
