@@ -6,6 +6,8 @@
 #   callgrind.md   bench/callgrind.sh: instructions per byte (when valgrind is installed)
 #   session.md     bench/run-session.sh: POP3/SMTP against loopback servers (as root)
 #   size-arm.md, size-arm-min.md   bench/size-arm.sh: Cortex-M4 code and RAM
+#   size-link.md, ram-netx.md      bench/size-link.sh, bench/ram-fields.sh: what
+#                                  applications link; RAM field by field
 #   sizes-host.md  bench_sizes and bench_sizes_min: RAM per context on this host
 #   bash bench/run-all.sh BUILD_DIR    (configured with -DPOSTIE_BUILD_BENCH=ON and built)
 set -euo pipefail
@@ -41,6 +43,9 @@ echo; echo "== Cortex-M4 code and RAM (bench/size-arm.sh)"
 bash bench/size-arm.sh --files | tee "$R/size-arm.md"
 echo
 bash bench/size-arm.sh --config bench/postie_config_min.h | tee "$R/size-arm-min.md"
+echo; echo "== Cortex-M4 link-level sizes (bench/size-link.sh, bench/ram-fields.sh)"
+bash bench/size-link.sh | tee "$R/size-link.md"
+bash bench/ram-fields.sh bench/postie_config_netx.h | tee "$R/ram-netx.md"
 
 echo; echo "== RAM per context on this host (bench_sizes, bench_sizes_min)"
 { "$BUILD/bench/bench_sizes"; echo; "$BUILD/bench/bench_sizes_min"; } | tee "$R/sizes-host.md"

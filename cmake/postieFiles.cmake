@@ -5,15 +5,20 @@
 #
 #   POSTIE_CORE_SOURCES    src/core: no I/O, no allocation, no OS header. The
 #                          status list, line framer, transport helpers, the
-#                          POP3 and SMTP protocol cores (pop3_proto.c,
-#                          smtp_proto.c), SASL, SCRAM, base64, MD5/HMAC,
-#                          SHA-256, the message composer, the TLS policy
-#                          check. Always needed.
-#   POSTIE_POP3_SOURCES    src/pop3: the blocking POP3 client over a
-#                          postie_transport (needs the core).
-#   POSTIE_SMTP_SOURCES    src/smtp: the blocking SMTP client over a
-#                          postie_transport (needs the core; the composer it
-#                          uses is in the core).
+#                          connection engine (conn.c: command queue, reply
+#                          framing and matching), the POP3 and SMTP protocol
+#                          parsers (pop3_proto.c, smtp_proto.c), the one SASL
+#                          exchange and its mechanisms (sasl_exchange.c,
+#                          sasl.c, scram.c), base64, MD5/HMAC, SHA-256, the
+#                          message composer, the TLS policy check. Always
+#                          needed.
+#   POSTIE_POP3_SOURCES    POP3: the session engine (src/core/pop3_session.c,
+#                          no I/O) and the blocking client over a
+#                          postie_transport (src/pop3/pop3.c). Needs the core.
+#   POSTIE_SMTP_SOURCES    SMTP: the session engine (src/core/smtp_session.c,
+#                          no I/O) and the blocking client over a
+#                          postie_transport (src/smtp/smtp.c). Needs the core
+#                          (the composer it uses is there).
 #   POSTIE_RAWCB_SOURCES   src/drivers/rawcb.c: the callback driver for TCP
 #                          stacks shaped like lwIP's raw API (rawcb.h; no
 #                          I/O, no allocation; docs/event-loop.md). Optional.
@@ -24,15 +29,23 @@
 #
 #   POSTIE_POSIX_SOURCES   ports/posix, hosts only: the TCP transport
 #                          (getaddrinfo, IPv4+IPv6, poll() deadlines), the
-#                          shared poll() wait, random bytes from /dev/urandom.
+#                          shared poll() wait, random bytes from /dev/urandom,
+#                          a millisecond clock (CLOCK_MONOTONIC).
 #   POSTIE_TLS_OPENSSL_SOURCES  ports/posix, hosts with OpenSSL: the OpenSSL
 #                          transport (postie_openssl_*) and its deprecated
 #                          0.1 names (postie_tls_*); link libssl, libcrypto
 #                          and pthread.
 #   POSTIE_POSIX_INCLUDE_DIRS   ports/posix/include: the port's public
 #                          headers (postie/posix_tcp.h, posix_tls.h,
-#                          posix_random.h), installed beside the others in
-#                          include/postie.
+#                          posix_random.h, posix_clock.h), installed beside
+#                          the others in include/postie.
+#
+#   POSTIE_TLS_MBEDTLS_SOURCES  ports/mbedtls: the mbed TLS transport
+#                          (postie_mbedtls_*) over any postie_transport; no OS
+#                          header, no global state: for firmware and hosts.
+#                          Link mbed TLS (mbedtls, mbedx509, mbedcrypto).
+#   POSTIE_TLS_MBEDTLS_INCLUDE_DIRS  ports/mbedtls/include: its header
+#                          (postie/mbedtls_tls.h).
 #
 #   POSTIE_NETX_SOURCES, POSTIE_NETX_INCLUDE_DIRS: see the end of this file.
 
@@ -76,11 +89,20 @@ set(POSTIE_POSIX_SOURCES
   ${POSTIE_ROOT}/ports/posix/tcp.c
   ${POSTIE_ROOT}/ports/posix/posix_wait.c
   ${POSTIE_ROOT}/ports/posix/random.c
+  ${POSTIE_ROOT}/ports/posix/clock.c
 )
 
 set(POSTIE_TLS_OPENSSL_SOURCES
   ${POSTIE_ROOT}/ports/posix/tls_openssl.c
   ${POSTIE_ROOT}/ports/posix/tls_openssl_compat.c
+)
+
+set(POSTIE_TLS_MBEDTLS_SOURCES
+  ${POSTIE_ROOT}/ports/mbedtls/tls_mbedtls.c
+)
+
+set(POSTIE_TLS_MBEDTLS_INCLUDE_DIRS
+  ${POSTIE_ROOT}/ports/mbedtls/include
 )
 
 set(POSTIE_INCLUDE_DIRS

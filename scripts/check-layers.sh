@@ -3,7 +3,9 @@
 #  - src/ includes no OS or socket header and calls no allocator;
 #  - src/ objects hold no mutable global state (no .data/.bss symbols);
 #  - src/ compiles for a Cortex-M target with newlib only (when
-#    arm-none-eabi-gcc is installed).
+#    arm-none-eabi-gcc is installed);
+#  - ports/mbedtls includes no OS header and compiles for a Cortex-M too
+#    (when the mbed TLS headers are installed as well).
 # Usage: check-layers.sh BUILD_DIR   (a tree built by CMake)
 set -u
 cd "$(dirname "$0")/.."
@@ -32,6 +34,19 @@ if command -v arm-none-eabi-gcc >/dev/null; then
   checks=$((checks + 1))
   if out=$(bash bench/size-arm.sh 2>&1); then echo "ok - src/ builds for Cortex-M4 with newlib"; echo "$out" | sed 's/^/    /';
   else echo "not ok - Cortex-M4 build failed:"; echo "$out"; fail=$((fail + 1)); fi
+fi
+
+# ports/mbedtls is for firmware too: no OS or socket header, no global state
+# of its own, and it builds for a Cortex-M (against Debian's mbed TLS headers).
+if [ -d ports/mbedtls ]; then
+  checks=$((checks + 1))
+  bad_inc=$(grep -nE '^\s*#\s*include\s*<(sys/|unistd\.h|netdb\.h|arpa/|netinet/|poll\.h|fcntl\.h|pthread\.h|stdio\.h|time\.h|signal\.h|errno\.h|stdlib\.h|openssl/)' -r ports/mbedtls || true)
+  if [ -n "$bad_inc" ]; then echo "not ok - ports/mbedtls includes OS headers:"; echo "$bad_inc"; fail=$((fail + 1)); else echo "ok - ports/mbedtls includes no OS header"; fi
+  if command -v arm-none-eabi-gcc >/dev/null && [ -f /usr/include/mbedtls/ssl.h ]; then
+    checks=$((checks + 1))
+    if out=$(bash bench/size-mbedtls-port.sh 2>&1); then echo "ok - ports/mbedtls builds for Cortex-M4 with newlib"; echo "$out" | sed 's/^/    /';
+    else echo "not ok - ports/mbedtls Cortex-M4 build failed:"; echo "$out"; fail=$((fail + 1)); fi
+  fi
 fi
 
 echo "$((checks - fail)) passed, $fail failed"

@@ -15,9 +15,9 @@ set -euo pipefail
 SYSROOT=${POSTIE_DEPS_SYSROOT:-}
 
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev libcmocka-dev
-      libssl-dev openssl dovecot-core dovecot-pop3d postfix python3
+      libssl-dev openssl libmbedtls-dev dovecot-core dovecot-pop3d postfix python3
       gcc-arm-none-eabi libnewlib-arm-none-eabi
-      git git-email libmailtools-perl valgrind)
+      git git-email libmailtools-perl strace valgrind)
 
 # package -> the system services it ships (systemd unit, SysV script name)
 services_of() {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test stage of Postie and ends with a pass/fail summary.
-# Stages: gcc build + unit tests; clang build + unit tests under ASan+UBSan;
+# Stages: gcc build + unit tests; the feature-switch configurations (host
+# tests and Cortex-M4 links); clang build + unit tests under ASan+UBSan;
 # libFuzzer smoke runs over the committed corpora; scripted-server transcripts;
 # interop against real Dovecot and Postfix on loopback.
 # Prints a line as each stage starts (with its log), progress inside the long
@@ -75,6 +76,21 @@ fuzz_smoke() {
 
 stage unit-gcc  unit_gcc
 stage layers    bash scripts/check-layers.sh build/gcc
+# the feature switches: the all-off and NetX Duo configurations on the host
+# (tests/config, built by unit-gcc with -Werror), then the NetX, fetch-only,
+# send-only and full configurations cross-compiled for Cortex-M4 with -Werror
+# and linked with --gc-sections (bench/size-link.sh prints the size table)
+configs() {
+  progress "tests/config: all-off and NetX configurations"
+  (cd build/gcc && ctest --output-on-failure -R '^test_config_') || return 1
+  if command -v arm-none-eabi-gcc >/dev/null; then
+    progress "Cortex-M4 link sizes (bench/size-link.sh)"
+    bash bench/size-link.sh
+  else
+    echo "arm-none-eabi-gcc missing: scripts/install-deps.sh installs it"; return 1
+  fi
+}
+stage configs   configs
 stage install   bash scripts/check-install.sh build/gcc
 stage no-openssl nossl
 stage unit-asan unit_asan

@@ -108,6 +108,7 @@ int tool_exit_for_status(postie_status st)
     case POSTIE_ERR_CLOSED:
     case POSTIE_ERR_IO:
     case POSTIE_ERR_TRANSIENT:
+    case POSTIE_ERR_OUTCOME_UNKNOWN:
         return TOOL_EX_TEMPFAIL;
     case POSTIE_ERR_AUTH:
     case POSTIE_ERR_INSECURE:

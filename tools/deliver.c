@@ -204,6 +204,11 @@ int tool_msg_finish(tool_msg *m, char *err, size_t errcap)
     return m->d->t->finish(m, err, errcap);
 }
 
+int tool_msg_durable(tool_msg *m, char *err, size_t errcap)
+{
+    return m->d->t->durable ? m->d->t->durable(m, err, errcap) : 0;
+}
+
 static void drop_buffer(tool_msg *m)
 {
     free(m->buf);

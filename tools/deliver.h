@@ -63,6 +63,11 @@ int tool_msg_write(tool_msg *m, const void *buf, size_t n, char *err, size_t err
  * m->info to what the pending state entry must record ("maildir NAME",
  * "mbox", "mda"). */
 int tool_msg_finish(tool_msg *m, char *err, size_t errcap);
+/* Makes a finished message durable where it waits (Maildir: fsync and
+ * close of tmp/NAME, whose writeback finish started), so that its pending
+ * entry may be saved; the fsyncs of a batch thus come in a row. Commit
+ * does it too when it was not done. 0, or -1 with err. */
+int tool_msg_durable(tool_msg *m, char *err, size_t errcap);
 /* Puts the message where it belongs, durably. The caller has already saved a
  * pending entry (uid, m->info) for a Maildir or an MDA; for an mbox the
  * offset is only known under the lock, so commit saves the pending entry in

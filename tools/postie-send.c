@@ -26,7 +26,9 @@
 
 static const char usage_text[] =
     "Usage: postie-send [OPTION]... [RECIPIENT]...\n"
-    "Send the message on standard input (as sendmail does), or compose one.\n"
+    "  or:  postie-send [OPTION]... --batch FILE...\n"
+    "Send the message on standard input (as sendmail does), or compose one, or\n"
+    "send several messages over one connection.\n"
     "\n"
     "sendmail options:\n"
     "  -t                     take recipients from To, Cc and Bcc; Bcc is removed\n"
@@ -43,6 +45,13 @@ static const char usage_text[] =
     "      --subject=TEXT     subject (UTF-8)\n"
     "      --body-file=FILE   text of the message ('-' for standard input)\n"
     "      --attach=FILE      attach FILE (repeatable)\n"
+    "\n"
+    "Several messages over one connection:\n"
+    "      --batch            the arguments are message files, each sent as with -t\n"
+    "                         (recipients from To, Cc and Bcc; Bcc removed); one\n"
+    "                         line per message on standard output says whether it\n"
+    "                         was accepted, refused, not sent, or may have been\n"
+    "                         delivered (its reply lost)\n"
     "\n"
     "Account (flags override the configuration file):\n"
     "  -a, --account=NAME     use account NAME of the configuration file\n"
@@ -70,7 +79,7 @@ static const char usage_text[] =
 
 enum {
     OPT_HOST = 256, OPT_PORT, OPT_USER, OPT_TLS, OPT_CAFILE, OPT_TIMEOUT, OPT_FROM, OPT_TO,
-    OPT_CC, OPT_BCC, OPT_SUBJECT, OPT_BODY, OPT_ATTACH, OPT_TRACE
+    OPT_CC, OPT_BCC, OPT_SUBJECT, OPT_BODY, OPT_ATTACH, OPT_TRACE, OPT_BATCH
 };
 
 static const struct option long_opts[] = {
@@ -92,6 +101,7 @@ static const struct option long_opts[] = {
     { "quiet", no_argument, NULL, 'q' },
     { "verbose", no_argument, NULL, 'v' },
     { "trace", no_argument, NULL, OPT_TRACE },
+    { "batch", no_argument, NULL, OPT_BATCH },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 }
@@ -286,8 +296,20 @@ typedef struct send_opts {
     const char *account, *config, *env_from, *from, *subject, *body;
     tool_server_flags srv;
     tool_strv rcpts, to, cc, bcc, attach;
-    int take_headers, dot_ends, trace, compose;
+    tool_strv files;          /* --batch: the message files */
+    int take_headers, dot_ends, trace, compose, batch;
 } send_opts;
+
+/* One message of --batch: its file, and its envelope as -t gives it. */
+typedef struct batch_msg {
+    const char *path;
+    char *data;               /* Bcc removed */
+    size_t len;
+    char *hdr_from;           /* the From header's address, when it is the sender */
+    tool_strv rcpts;
+    postie_smtp_rcpt *er;
+    postie_smtp_envelope env;
+} batch_msg;
 
 /* One run: the account, the message and its envelope, the session. */
 typedef struct send_job {
@@ -308,6 +330,9 @@ typedef struct send_job {
     size_t nattach;
     char *body;
     unsigned char rnd[32];    /* read by the composer until the message is sent */
+    /* --batch */
+    batch_msg *bm;
+    size_t nbm;
     sender s;
 } send_job;
 
@@ -355,12 +380,29 @@ static int parse_args(int argc, char **argv, send_opts *o)
         case 'q': tool_verbosity = -1; break;
         case 'v': tool_verbosity = 1; break;
         case OPT_TRACE: o->trace = 1; break;
+        case OPT_BATCH: o->batch = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("postie-send (Postie) %s\n", POSTIE_TOOLS_VERSION); return 0;
         default:
             fprintf(stderr, "Try 'postie-send --help'.\n");
             return TOOL_EX_USAGE;
         }
+    }
+    if (o->batch) {
+        if (o->compose) {
+            tool_err("--batch and the compose options (--to, --subject, ...) do not mix");
+            return TOOL_EX_USAGE;
+        }
+        for (; optind < argc; optind++)
+            if (tool_strv_add(&o->files, argv[optind]) != 0) {
+                tool_err("out of memory");
+                return TOOL_EX_OSERR;
+            }
+        if (o->files.n == 0) {
+            tool_err("--batch: no message files given");
+            return TOOL_EX_USAGE;
+        }
+        return -1;
     }
     for (; optind < argc; optind++) {
         /* sendmail callers (git send-email) may pass "--" or addresses in a
@@ -538,12 +580,87 @@ static int read_message(send_job *j, const send_opts *o)
     return 0;
 }
 
+/* The files of --batch, each read whole and taken apart as -t does
+ * (recipients from To/Cc/Bcc, Bcc removed; the sender from -f, the
+ * account's 'from', else its From header). Every file is checked before
+ * anything is sent. 0 or an exit code. */
+static int read_batch(send_job *j, const send_opts *o)
+{
+    size_t k, stdin_used = 0;
+    j->bm = calloc(o->files.n, sizeof *j->bm);
+    if (!j->bm) {
+        tool_err("out of memory");
+        return TOOL_EX_OSERR;
+    }
+    for (k = 0; k < o->files.n; k++) {
+        batch_msg *b = &j->bm[j->nbm++];
+        char *raw, *msg2 = NULL;
+        const char *z;
+        size_t rawlen, i;
+        b->path = o->files.v[k];
+        if (strcmp(b->path, "-") == 0 && stdin_used++) {
+            tool_err("--batch: standard input ('-') can be given only once");
+            return TOOL_EX_USAGE;
+        }
+        raw = read_file(b->path, &rawlen);
+        if (!raw) {
+            tool_err("%s: %s; nothing was sent", b->path, errno ? strerror(errno) : "cannot read");
+            return TOOL_EX_NOINPUT;
+        }
+        if ((z = memchr(raw, '\0', rawlen)) != NULL) {
+            unsigned long line = 1;
+            const char *q;
+            for (q = raw; q < z; q++)
+                line += *q == '\n';
+            tool_err("%s: the message holds a NUL byte (line %lu); nothing was sent", b->path,
+                     line);
+            free(raw);
+            return TOOL_EX_DATAERR;
+        }
+        if (tool_headers_take_recipients(raw, rawlen, &b->rcpts, &msg2, &b->len) != 0) {
+            tool_err("%s: malformed address in the To, Cc or Bcc header; nothing was sent",
+                     b->path);
+            free(raw);
+            return TOOL_EX_DATAERR;
+        }
+        free(raw);
+        b->data = msg2;
+        if (b->rcpts.n == 0) {
+            tool_err("%s: no recipients in To, Cc or Bcc; nothing was sent", b->path);
+            return TOOL_EX_USAGE;
+        }
+        b->env.from = j->env_from;
+        if (!b->env.from)
+            b->env.from = b->hdr_from = tool_headers_first_addr(b->data, b->len, "From");
+        if (!b->env.from) {
+            tool_err("%s: no sender: give -f, 'from' in the configuration, or a From header; "
+                     "nothing was sent", b->path);
+            return TOOL_EX_USAGE;
+        }
+        b->er = calloc(b->rcpts.n, sizeof *b->er);
+        if (!b->er) {
+            tool_err("out of memory");
+            return TOOL_EX_OSERR;
+        }
+        for (i = 0; i < b->rcpts.n; i++)
+            b->er[i].addr = b->rcpts.v[i];
+        b->env.rcpts = b->er;
+        b->env.nrcpts = b->rcpts.n;
+        /* each message goes to the recipients that were accepted: the
+         * others are reported, and the rest of the batch goes on */
+        b->env.on_refused = POSTIE_SMTP_REFUSED_CONTINUE;
+    }
+    return 0;
+}
+
 /* plan: the message and its recipients (arguments, -t or the compose
- * flags). 0 or an exit code. */
+ * flags), or the messages of --batch. 0 or an exit code. */
 static int plan(send_job *j, send_opts *o)
 {
     size_t k;
     int rc;
+    if (o->batch)
+        return read_batch(j, o);
     for (k = 0; k < o->rcpts.n; k++) /* the arguments first, then -t's or --to's */
         if (tool_strv_add(&j->rcpts, o->rcpts.v[k]) != 0) {
             tool_err("out of memory");
@@ -678,6 +795,159 @@ static int run(send_job *j, const send_opts *o)
     return rc;
 }
 
+/* "FILE: " on standard output, the name's control bytes escaped. */
+static void report_head(const batch_msg *b)
+{
+    tool_escape(stdout, b->path, strlen(b->path));
+    fputs(": ", stdout);
+}
+
+static void report_reply(int code, const char *enhanced)
+{
+    if (code)
+        printf("%d%s%s", code, enhanced[0] ? " " : "", enhanced);
+    else
+        fputs("no reply", stdout);
+}
+
+/* The refused recipients of b, one line each. 1 if one was refused
+ * permanently (5xx). */
+static int report_refused(const batch_msg *b)
+{
+    size_t i;
+    int permanent = 0;
+    for (i = 0; i < b->env.nrcpts; i++) {
+        const postie_smtp_rcpt *r = &b->er[i];
+        if (r->status == POSTIE_OK)
+            continue;
+        permanent |= r->status != POSTIE_ERR_TRANSIENT;
+        report_head(b);
+        fputs("  recipient ", stdout);
+        tool_escape(stdout, r->addr, strlen(r->addr));
+        fputs(" refused: ", stdout);
+        report_reply(r->code, r->enhanced);
+        printf(" (%s)\n", r->status == POSTIE_ERR_TRANSIENT ? "temporary" : "permanent");
+    }
+    return permanent;
+}
+
+/* The outcome of one message of the batch, on standard output. Returns its
+ * exit code: 0 when it was accepted for every recipient. */
+static int report_msg(const batch_msg *b, const postie_smtp_msg *m)
+{
+    int permanent;
+    switch (m->status) {
+    case POSTIE_OK:
+        if (b->env.accepted == b->env.nrcpts) {
+            if (tool_verbosity >= 0) {
+                report_head(b);
+                printf("accepted for %zu recipient%s (", b->env.nrcpts,
+                       b->env.nrcpts == 1 ? "" : "s");
+                report_reply(m->code, m->enhanced);
+                fputs(")\n", stdout);
+            }
+            return 0;
+        }
+        report_head(b);
+        printf("accepted for %zu of %zu recipients (", b->env.accepted, b->env.nrcpts);
+        report_reply(m->code, m->enhanced);
+        fputs(")\n", stdout);
+        return report_refused(b) ? TOOL_EX_NOUSER : TOOL_EX_TEMPFAIL;
+    case POSTIE_ERR_RECIPIENTS:
+        report_head(b);
+        fputs("refused: every recipient was refused; not delivered\n", stdout);
+        permanent = report_refused(b);
+        return permanent ? TOOL_EX_NOUSER : TOOL_EX_TEMPFAIL;
+    case POSTIE_ERR_TRANSIENT:
+    case POSTIE_ERR_SERVER:
+    case POSTIE_ERR_TOO_BIG:
+        report_head(b);
+        fputs("refused: ", stdout);
+        report_reply(m->code, m->enhanced);
+        printf(" (%s%s); not delivered\n",
+               m->status == POSTIE_ERR_TRANSIENT ? "temporary" : "permanent",
+               m->status == POSTIE_ERR_TOO_BIG ? ", too big" : "");
+        report_refused(b);
+        return tool_exit_for_status(m->status);
+    case POSTIE_ERR_OUTCOME_UNKNOWN:
+        report_head(b);
+        fputs("may have been delivered: it went out whole and the server's reply was lost "
+              "(check before sending it again)\n", stdout);
+        return TOOL_EX_TEMPFAIL;
+    default:
+        report_head(b);
+        printf("not sent: %s; not delivered\n", postie_strerror(m->status));
+        return tool_exit_for_status(m->status);
+    }
+}
+
+/* run --batch: every message over this one connection
+ * (postie_smtp_send_batch: BDAT with several messages in flight, or
+ * PIPELINING across messages, or one command at a time), then one line per
+ * message. The exit code is the first message's that was not accepted for
+ * every recipient, or 0. */
+static int run_batch(send_job *j)
+{
+    sender *s = &j->s;
+    postie_smtp_msg *m = calloc(j->nbm, sizeof *m);
+    postie_status st;
+    size_t i, n[5] = {0, 0, 0, 0, 0};
+    static const char *const what[5] = {"accepted", "accepted for some recipients only",
+                                        "refused", "not sent", "may have been delivered"};
+    char sum[256];
+    size_t sl = 0;
+    int rc = 0;
+    if (!m) {
+        tool_err("out of memory");
+        return TOOL_EX_OSERR;
+    }
+    for (i = 0; i < j->nbm; i++) {
+        m[i].env = &j->bm[i].env;
+        m[i].data = j->bm[i].data;
+        m[i].len = j->bm[i].len;
+    }
+    tool_info("sending %zu message%s over one connection (%s)", j->nbm, j->nbm == 1 ? "" : "s",
+              postie_smtp_has(&s->smtp, POSTIE_SMTP_EXT_CHUNKING) ? "BDAT"
+              : postie_smtp_has(&s->smtp, POSTIE_SMTP_EXT_PIPELINING)
+                  ? "DATA, pipelined across messages"
+                  : "DATA, one command at a time");
+    st = postie_smtp_send_batch(&s->smtp, m, j->nbm);
+    if (st == POSTIE_ERR_PARAM || st == POSTIE_ERR_STATE || st == POSTIE_ERR_TLS_REQUIRED) {
+        /* refused before anything went out */
+        free(m);
+        return smtp_fail(s, st, "no message was sent");
+    }
+    for (i = 0; i < j->nbm; i++) {
+        int r = report_msg(&j->bm[i], &m[i]);
+        postie_status ms = m[i].status;
+        n[ms == POSTIE_OK ? (j->bm[i].env.accepted == j->bm[i].env.nrcpts ? 0 : 1)
+          : ms == POSTIE_ERR_OUTCOME_UNKNOWN                               ? 4
+          : ms == POSTIE_ERR_RECIPIENTS || ms == POSTIE_ERR_TRANSIENT ||
+                  ms == POSTIE_ERR_SERVER || ms == POSTIE_ERR_TOO_BIG
+              ? 2
+              : 3]++;
+        if (r && !rc)
+            rc = r;
+    }
+    fflush(stdout);
+    if (st != POSTIE_OK) {
+        s->alive = 0;
+        smtp_fail(s, st, "the connection ended");
+        if (!rc)
+            rc = tool_exit_for_status(st);
+    }
+    for (i = 0; i < 5; i++)
+        if (n[i] && sl < sizeof sum)
+            sl += (size_t)snprintf(sum + sl, sizeof sum - sl, "%s%zu %s", sl ? ", " : "", n[i],
+                                   what[i]);
+    if (rc)
+        tool_err("of %zu messages: %s (each one on standard output)", j->nbm, sum);
+    else
+        tool_info("of %zu messages: %s", j->nbm, sum);
+    free(m);
+    return rc;
+}
+
 /* commit: QUIT (the message is sent whatever QUIT says). */
 static void commit(send_job *j)
 {
@@ -706,6 +976,14 @@ static void cleanup(send_job *j, send_opts *o)
     free(j->msg);
     free(j->hdr_from);
     free(j->cfgpath);
+    for (i = 0; i < j->nbm; i++) {
+        free(j->bm[i].data);
+        free(j->bm[i].hdr_from);
+        free(j->bm[i].er);
+        tool_strv_free(&j->bm[i].rcpts);
+    }
+    free(j->bm);
+    tool_strv_free(&o->files);
     tool_strv_free(&j->rcpts);
     tool_cfg_free(&j->cfg);
     tool_strv_free(&o->rcpts);
@@ -725,8 +1003,12 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     memset(&j, 0, sizeof j);
     if ((rc = parse_args(argc, argv, &o)) < 0 && (rc = resolve_account(&j, &o)) == 0 &&
-        (rc = plan(&j, &o)) == 0 && (rc = log_in(&j, &o)) == 0 && (rc = run(&j, &o)) == 0)
-        commit(&j);
+        (rc = plan(&j, &o)) == 0 && (rc = log_in(&j, &o)) == 0) {
+        rc = o.batch ? run_batch(&j) : run(&j, &o);
+        /* a batch QUITs after refusals too: what was accepted stays accepted */
+        if (rc == 0 || (o.batch && j.s.alive))
+            commit(&j);
+    }
     cleanup(&j, &o);
     return rc;
 }

@@ -26,8 +26,12 @@ typedef struct tool_target {
     int (*begin)(tool_msg *m, char *err, size_t errcap);
     /* bytes with LF line ends; 0, or -1 with errno set */
     int (*out)(tool_msg *m, const char *p, size_t n);
-    /* the message is complete: make it durable where it waits, set m->info */
+    /* the message is complete: set m->info, start making it durable where
+     * it waits (or make it durable: then durable is NULL) */
     int (*finish)(tool_msg *m, char *err, size_t errcap);
+    /* may be NULL: makes a finished message durable where it waits (its
+     * pending entry may be saved after this); called before commit */
+    int (*durable)(tool_msg *m, char *err, size_t errcap);
     int (*commit)(tool_msg *m, const char *uid, tool_state *st, int nosync, char *err,
                   size_t errcap, int *exit_code);
     int (*sync)(tool_dest *d);     /* may be NULL */

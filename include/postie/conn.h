@@ -37,6 +37,9 @@ extern "C" {
 #define POSTIE_WANT_WRITE 0x1u /* bytes wait in the output queue */
 #define POSTIE_WANT_READ  0x2u /* a reply is awaited and no unread byte is buffered */
 
+/* A monotonic clock in milliseconds (any origin; wrapping is fine). */
+typedef unsigned long (*postie_clock_fn)(void *ctx);
+
 /* A command awaiting its reply. */
 typedef struct postie_conn_cmd {
     unsigned long arg;   /* the protocol's datum (a message number, a recipient index) */
@@ -59,6 +62,13 @@ typedef struct postie_conn {
     unsigned char eof;                /* the peer closed; what is buffered may still be read */
     unsigned char starved;            /* a step waits for input that has not arrived */
     int dead;                         /* POSTIE_OK while alive, else the status that ended it */
+    unsigned long received;           /* bytes ever received */
+    postie_clock_fn clock;            /* postie_conn_set_deadline(); NULL: none */
+    void *clock_ctx;
+    unsigned long deadline_ms;        /* time a call may take, plus ... */
+    unsigned long min_rate;           /* ... 1 s per min_rate bytes it moves */
+    unsigned long win_start;          /* when the current call began (clock) */
+    unsigned long win_moved;          /* sent + received when it began */
 } postie_conn;
 
 /* Empties c: nothing queued, nothing buffered, alive, lockstep on. */
@@ -152,6 +162,22 @@ postie_status postie_conn_kill(postie_conn *c, postie_status st);
 void postie_conn_reset(postie_conn *c);
 
 /* ---- the blocking drivers ---------------------------------------------------- */
+
+/*
+ * Overall deadline of each call (docs/architecture.md, "Deadlines"): a call
+ * of the blocking API fails with POSTIE_ERR_TIMEOUT once it has run longer
+ * than deadline_ms plus one second for every min_rate bytes it moved (in
+ * either direction), however the bytes trickle in: a server that sends one
+ * byte just inside every per-read timeout cannot hold a call forever, and a
+ * large message on a slow link gets the time its size needs. A message body
+ * or listing read over several calls counts as one call. The per-read
+ * timeout still bounds each wait. clock NULL or deadline_ms 0: no deadline
+ * (the default). min_rate 0: deadline_ms alone, whatever moves.
+ */
+void postie_conn_set_deadline(postie_conn *c, unsigned long deadline_ms, unsigned long min_rate,
+                              postie_clock_fn clock, void *clock_ctx);
+/* Starts a call's window (the drivers do this for each new call). */
+void postie_conn_window(postie_conn *c);
 
 /* One round of I/O over t: sends everything postie_conn_out() offers, then,
  * when a step is waiting for input that has not arrived (not merely for

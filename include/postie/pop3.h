@@ -5,6 +5,15 @@
  * owns (static, on the stack, or wherever). One context is one session; two
  * contexts may be used from two threads at once.
  *
+ * Feature switches (postie_config_defaults.h, docs/porting.md): built with a
+ * feature off, the calls that need it return POSTIE_ERR_UNSUPPORTED before
+ * anything is sent, besides the statuses listed below:
+ * POSTIE_WITH_POP3_CAPA 0: postie_pop3_capa(), postie_pop3_stls(), and open()
+ * under the TLS policies REQUIRED and OPPORTUNISTIC; POSTIE_WITH_POP3_SASL 0
+ * (or no mechanism): postie_pop3_auth(); POSTIE_WITH_APOP 0: login with
+ * POSTIE_POP3_LOGIN_APOP; POSTIE_WITH_POP3_PIPELINING 0: postie_pop3_queue_*(),
+ * postie_pop3_flush(), postie_pop3_next().
+ *
  * Typical use (TLS policy REQUIRED, the default: docs/tls.md):
  *     postie_tcp tcp; postie_openssl tls; postie_transport tr; postie_pop3 p;
  *     postie_tcp_connect(&tcp, "mail.example.org", "110", 10000);
@@ -49,20 +58,8 @@
 extern "C" {
 #endif
 
-/* Capabilities learned from CAPA (RFC 2449); postie_pop3_caps(). */
-#define POSTIE_POP3_CAP_CAPA        0x0001u /* the server answered CAPA at all */
-#define POSTIE_POP3_CAP_TOP         0x0002u
-#define POSTIE_POP3_CAP_UIDL        0x0004u
-#define POSTIE_POP3_CAP_USER        0x0008u
-#define POSTIE_POP3_CAP_SASL        0x0010u /* mechanisms: postie_pop3_sasl_mechs() */
-#define POSTIE_POP3_CAP_STLS        0x0020u
-#define POSTIE_POP3_CAP_PIPELINING  0x0040u
-#define POSTIE_POP3_CAP_RESP_CODES  0x0080u
-#define POSTIE_POP3_CAP_AUTH_RESP_CODE 0x0100u
-#define POSTIE_POP3_CAP_UTF8        0x0200u
-#define POSTIE_POP3_CAP_EXPIRE      0x0400u
-#define POSTIE_POP3_CAP_LOGIN_DELAY 0x0800u
-#define POSTIE_POP3_CAP_APOP        0x1000u /* the greeting carried a <timestamp> */
+/* Capabilities learned from CAPA: the POSTIE_POP3_CAP_* bits of pop3_proto.h
+ * (postie_pop3_caps()). */
 
 typedef enum postie_pop3_login_mode {
     POSTIE_POP3_LOGIN_AUTO = 0, /* APOP when the greeting has a timestamp; USER/PASS
@@ -137,6 +134,14 @@ postie_conn *postie_pop3_conn(postie_pop3 *p);
  * Returns POSTIE_OK, that failure, POSTIE_ERR_STATE (nothing was asked) or
  * POSTIE_ERR_PARAM. */
 postie_status postie_pop3_tls_started(postie_pop3 *p, postie_status result);
+
+/* Overall deadline of every later call of the blocking API (conn.h,
+ * postie_conn_set_deadline): POSTIE_ERR_TIMEOUT once a call has run longer
+ * than deadline_ms plus 1 s for every min_rate bytes it moved; a message body or a listing read over several calls counts as one call. The
+ * per-read timeout still bounds each wait. clock NULL or deadline_ms 0
+ * (the default): no deadline. ports/posix gives postie_posix_clock_ms. */
+void postie_pop3_set_deadline(postie_pop3 *p, unsigned long deadline_ms, unsigned long min_rate,
+                              postie_clock_fn clock, void *clock_ctx);
 
 /* Timeout of every network step of later calls (default POSTIE_DEFAULT_TIMEOUT_MS):
  * passed to each transport send/recv. Returns nothing; p NULL is ignored. */

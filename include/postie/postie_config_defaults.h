@@ -165,7 +165,27 @@
  * POSTIE_ERR_UNSUPPORTED and postie_pop3 holds no SASL state (the NetX Duo
  * POP3 client logs in with APOP or USER/PASS only). SMTP AUTH is unaffected. */
 #ifndef POSTIE_WITH_POP3_SASL
-#define POSTIE_WITH_POP3_SASL POSTIE_WITH_SASL
+#define POSTIE_WITH_POP3_SASL (POSTIE_WITH_SASL && POSTIE_WITH_POP3_CAPA)
+#endif
+
+/* POP3 CAPA (RFC 2449) and, with it, STLS (RFC 2595): the NetX Duo POP3
+ * client has neither. Off: open() reads the greeting only (as with
+ * POSTIE_POP3_OPEN_NO_CAPA); postie_pop3_capa() and postie_pop3_stls() return
+ * POSTIE_ERR_UNSUPPORTED; so does open() under the TLS policies REQUIRED (the
+ * default) and OPPORTUNISTIC, which would need STLS: set POSTIE_TLS_OFF, or
+ * POSTIE_TLS_IMPLICIT over a transport that is TLS from the start. No
+ * capability is ever known, so POP3 pipelining and AUTH are never used. */
+#ifndef POSTIE_WITH_POP3_CAPA
+#define POSTIE_WITH_POP3_CAPA 1
+#endif
+
+/* SMTP STARTTLS (RFC 3207): the NetX Duo SMTP client has none. Off:
+ * postie_smtp_starttls() returns POSTIE_ERR_UNSUPPORTED, and so does open()
+ * under the TLS policies REQUIRED (the default) and OPPORTUNISTIC: set
+ * POSTIE_TLS_OFF, or POSTIE_TLS_IMPLICIT over a transport that is TLS from
+ * the start (port 465). */
+#ifndef POSTIE_WITH_SMTP_STARTTLS
+#define POSTIE_WITH_SMTP_STARTTLS 1
 #endif
 
 /* POP3 APOP (RFC 1939 sec. 7, MD5 of the greeting's timestamp). Off:
@@ -212,8 +232,9 @@
 #ifndef POSTIE_WITH_SMTP_PIPELINING
 #define POSTIE_WITH_SMTP_PIPELINING 1
 #endif
-/* SMTP CHUNKING (RFC 3030, BDAT). Reserved for the BDAT path that is being
- * added; today messages always go with DATA, so the switch changes nothing. */
+/* SMTP CHUNKING (RFC 3030): BDAT in postie_smtp_send_batch(). Off: every
+ * message goes with DATA even when the server offers CHUNKING (the same
+ * result; BDAT saves the dot-stuffing pass and a round trip per message). */
 #ifndef POSTIE_WITH_CHUNKING
 #define POSTIE_WITH_CHUNKING 1
 #endif
@@ -235,6 +256,9 @@
 #endif
 #if POSTIE_WITH_POP3_SASL && !POSTIE_WITH_SASL
 #error "POSTIE_WITH_POP3_SASL needs at least one SASL mechanism"
+#endif
+#if POSTIE_WITH_POP3_SASL && !POSTIE_WITH_POP3_CAPA
+#error "POSTIE_WITH_POP3_SASL needs POSTIE_WITH_POP3_CAPA (the mechanisms come from CAPA)"
 #endif
 
 #endif /* POSTIE_CONFIG_DEFAULTS_H */

@@ -46,6 +46,14 @@
  * POSTIE_ERR_TOO_BIG returned before anything was sent leave the session as
  * it was. Every network step is bounded by the timeout (set_timeout): a
  * server that stalls or closes gives an error, never a hang.
+ * Feature switches (postie_config_defaults.h, docs/porting.md): built with a
+ * feature off, the calls that need it return POSTIE_ERR_UNSUPPORTED before
+ * anything is sent: POSTIE_WITH_SMTP_STARTTLS 0: postie_smtp_starttls(), and
+ * open() under the TLS policies REQUIRED and OPPORTUNISTIC; a SASL mechanism
+ * off: postie_smtp_auth() asked only for mechanisms not built;
+ * POSTIE_WITH_SMTPUTF8 0: an envelope that needs SMTPUTF8.
+ * POSTIE_WITH_SMTP_PIPELINING 0 and POSTIE_WITH_CHUNKING 0 fail nothing: each
+ * command then waits for its reply, and messages go with DATA.
  */
 #ifndef POSTIE_SMTP_H
 #define POSTIE_SMTP_H
@@ -170,6 +178,7 @@ typedef struct postie_smtp {
     size_t m_sent, m_replied, m_total; /* MAIL/RCPT/DATA sent, answered, in all (internal) */
     size_t wr_done;              /* bytes of the current data_write() taken (internal) */
     size_t chunk_len, chunk_off; /* send(): the reader's chunk (internal) */
+    size_t sb_off;               /* send_buf(): bytes of the message read (internal) */
     postie_smtp_ext ext;
     char domain[POSTIE_SMTP_DOMAIN_MAX]; /* EHLO argument */
     postie_smtp_reply reply;     /* last complete reply */
@@ -208,6 +217,14 @@ postie_conn *postie_smtp_conn(postie_smtp *s);
  * POSTIE_OK, that failure, POSTIE_ERR_STATE (nothing was asked) or
  * POSTIE_ERR_PARAM. */
 postie_status postie_smtp_tls_started(postie_smtp *s, postie_status result);
+
+/* Overall deadline of every later call of the blocking API (conn.h,
+ * postie_conn_set_deadline): POSTIE_ERR_TIMEOUT once a call has run longer
+ * than deadline_ms plus 1 s for every min_rate bytes it moved; each call counts alone (a message body written in pieces: each piece). The
+ * per-read timeout still bounds each wait. clock NULL or deadline_ms 0
+ * (the default): no deadline. ports/posix gives postie_posix_clock_ms. */
+void postie_smtp_set_deadline(postie_smtp *s, unsigned long deadline_ms, unsigned long min_rate,
+                              postie_clock_fn clock, void *clock_ctx);
 
 /* Timeout of every later network step, in ms (default POSTIE_DEFAULT_TIMEOUT_MS). */
 void postie_smtp_set_timeout(postie_smtp *s, unsigned timeout_ms);

@@ -240,6 +240,7 @@ void postie_conn_in_done(postie_conn *c, size_t n)
         return;
     }
     c->in_len += n;
+    c->received += (unsigned long)n;
 }
 
 postie_status postie_conn_map(long r)
@@ -396,6 +397,51 @@ void postie_conn_reset(postie_conn *c)
 
 /* ---- blocking driver -------------------------------------------------------- */
 
+void postie_conn_set_deadline(postie_conn *c, unsigned long deadline_ms, unsigned long min_rate,
+                              postie_clock_fn clock, void *clock_ctx)
+{
+    c->deadline_ms = deadline_ms;
+    c->min_rate = min_rate;
+    c->clock = clock;
+    c->clock_ctx = clock_ctx;
+    postie_conn_window(c);
+}
+
+void postie_conn_window(postie_conn *c)
+{
+    if (c->clock != NULL && c->deadline_ms > 0) {
+        c->win_start = c->clock(c->clock_ctx);
+        c->win_moved = c->sent + c->received;
+    }
+}
+
+/* Milliseconds left before the current call's deadline (ULONG_MAX when
+ * there is none; 0 when it has passed). */
+static unsigned long time_left(const postie_conn *c)
+{
+    unsigned long elapsed, allowed, moved;
+
+    if (c->clock == NULL || c->deadline_ms == 0) {
+        return (unsigned long)-1;
+    }
+    elapsed = c->clock(c->clock_ctx) - c->win_start;
+    moved = c->sent + c->received - c->win_moved;
+    allowed = c->deadline_ms;
+    if (c->min_rate > 0) {
+        unsigned long earned = moved / c->min_rate * 1000UL +
+                               (moved % c->min_rate) * 1000UL / c->min_rate;
+        allowed = earned > (unsigned long)-1 - allowed ? (unsigned long)-1 : allowed + earned;
+    }
+    return elapsed >= allowed ? 0 : allowed - elapsed;
+}
+
+/* The timeout of the next transport call: timeout_ms, or less when the
+ * call's deadline is nearer (never 0 then: time_left() said > 0). */
+static unsigned budget(unsigned long left, unsigned timeout_ms)
+{
+    return left < timeout_ms ? (unsigned)left : timeout_ms;
+}
+
 /* Sends what postie_conn_out() offers: POSTIE_OK when all of it went,
  * POSTIE_AGAIN (would block), or the status that ended c. *moved is set
  * when anything went. */
@@ -405,12 +451,17 @@ static postie_status send_out(postie_conn *c, const postie_transport *t, unsigne
     for (;;) {
         size_t n = 0;
         const char *out = postie_conn_out(c, &n);
+        unsigned long left;
         long r;
 
         if (n == 0) {
             return POSTIE_OK;
         }
-        r = t->send(t->ctx, out, n, timeout_ms);
+        left = time_left(c);
+        if (left == 0) {
+            return postie_conn_fail(c, POSTIE_ERR_TIMEOUT);
+        }
+        r = t->send(t->ctx, out, n, budget(left, timeout_ms));
         if (r == POSTIE_ERR_WOULD_BLOCK) {
             return POSTIE_AGAIN;
         }
@@ -456,7 +507,13 @@ postie_status postie_conn_pump(postie_conn *c, const postie_transport *t, unsign
     if (c->n > 0 && c->in_pos == c->in_len && !c->eof && c->starved) {
         size_t cap = 0;
         char *in = postie_conn_in(c, &cap);
-        long r = t->recv(t->ctx, in, cap, timeout_ms);
+        unsigned long left = time_left(c);
+        long r;
+
+        if (left == 0) {
+            return postie_conn_fail(c, POSTIE_ERR_TIMEOUT);
+        }
+        r = t->recv(t->ctx, in, cap, budget(left, timeout_ms));
 
         if (r == POSTIE_ERR_WOULD_BLOCK) {
             return moved ? POSTIE_OK : POSTIE_AGAIN;

@@ -36,6 +36,7 @@
             if ((st) == POSTIE_OK) {                                                       \
                 continue;                                                                  \
             }                                                                              \
+            (st) = fatal((sess), (st)); /* the call is over: no repeat */                  \
         }                                                                                  \
         break;                                                                             \
     }

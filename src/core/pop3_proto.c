@@ -340,25 +340,20 @@ static void copy_mechs(const char *p, char *sasl, size_t cap)
     }
 }
 
+/* the CAPA names below are in the order of their bits */
+typedef char postie_capa_bits_in_order[(POSTIE_POP3_CAP_TOP == 1u << 1 && POSTIE_POP3_CAP_SASL == 1u << 4 &&
+                                        POSTIE_POP3_CAP_PIPELINING == 1u << 6 &&
+                                        POSTIE_POP3_CAP_LOGIN_DELAY == 1u << 11) ? 1 : -1];
+
 unsigned postie_pop3_parse_capa_line(const char *line, char *sasl, size_t cap)
 {
     /* names held in arrays, not pointers: the table stays in read-only data
-     * even in position-independent builds (no relocated .data.rel.ro) */
-    static const struct {
-        char name[16];
-        unsigned bit;
-    } caps[] = {
-        {"TOP", POSTIE_POP3_CAP_TOP},
-        {"UIDL", POSTIE_POP3_CAP_UIDL},
-        {"USER", POSTIE_POP3_CAP_USER},
-        {"SASL", POSTIE_POP3_CAP_SASL},
-        {"STLS", POSTIE_POP3_CAP_STLS},
-        {"PIPELINING", POSTIE_POP3_CAP_PIPELINING},
-        {"RESP-CODES", POSTIE_POP3_CAP_RESP_CODES},
-        {"AUTH-RESP-CODE", POSTIE_POP3_CAP_AUTH_RESP_CODE},
-        {"UTF8", POSTIE_POP3_CAP_UTF8},
-        {"EXPIRE", POSTIE_POP3_CAP_EXPIRE},
-        {"LOGIN-DELAY", POSTIE_POP3_CAP_LOGIN_DELAY},
+     * even in position-independent builds (no relocated .data.rel.ro). The
+     * name at index i is the capability POSTIE_POP3_CAP_* bit i + 1 (TOP is
+     * 0x0002 ... LOGIN-DELAY 0x0800, pop3_proto.h): no bit stored per name. */
+    static const char caps[][15] = {
+        "TOP", "UIDL", "USER", "SASL", "STLS", "PIPELINING", "RESP-CODES",
+        "AUTH-RESP-CODE", "UTF8", "EXPIRE", "LOGIN-DELAY",
     };
     const char *p;
     size_t len, i;
@@ -372,11 +367,12 @@ unsigned postie_pop3_parse_capa_line(const char *line, char *sasl, size_t cap)
     }
     len = (size_t)(p - line);
     for (i = 0; i < sizeof caps / sizeof caps[0]; i++) {
-        if (keyword_is(line, len, caps[i].name)) {
-            if (caps[i].bit == POSTIE_POP3_CAP_SASL) {
+        if (keyword_is(line, len, caps[i])) {
+            unsigned bit = 1u << (i + 1);
+            if (bit == POSTIE_POP3_CAP_SASL) {
                 copy_mechs(p, sasl, cap);
             }
-            return caps[i].bit;
+            return bit;
         }
     }
     return 0;

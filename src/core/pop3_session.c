@@ -82,7 +82,13 @@ static postie_status finish(postie_pop3 *p, postie_status st)
 static postie_status enter(postie_pop3 *p, unsigned char op)
 {
     if (p->op == op) {
-        return POSTIE_AGAIN; /* a connection that died meanwhile says why there */
+        if (postie_pop3s_dead(p)) {
+            /* it died between two calls (the caller's transport, a failed
+             * handshake): the repeated call says why */
+            p->op = OP_NONE;
+            return postie_conn_status(&p->conn);
+        }
+        return POSTIE_AGAIN;
     }
     if (postie_pop3s_dead(p)) {
         return POSTIE_ERR_STATE;
@@ -295,6 +301,7 @@ static postie_status msg_ready(postie_pop3 *p, unsigned long msg)
 
 /* ---- greeting, CAPA, STLS ------------------------------------------------- */
 
+#if POSTIE_WITH_POP3_CAPA
 /* CAPA's reply: status line (op_arg 0), then its lines (op_arg 1).
  * POSTIE_OK, POSTIE_ERR_SERVER (no CAPA: RFC 1939 server), AGAIN, fatal. */
 static postie_status capa_step(postie_pop3 *p)
@@ -354,6 +361,7 @@ static postie_status want_tls(postie_pop3 *p)
     p->tls_wanted = 1;
     return POSTIE_START_TLS;
 }
+#endif
 
 postie_status postie_pop3s_tls_started(postie_pop3 *p, postie_status st)
 {
@@ -362,7 +370,10 @@ postie_status postie_pop3s_tls_started(postie_pop3 *p, postie_status st)
     }
     p->tls_wanted = 0;
     if (st != POSTIE_OK) {
-        return fatal(p, st < 0 ? st : POSTIE_ERR_TLS);
+        unsigned char op = p->op;
+        st = fatal(p, st < 0 ? st : POSTIE_ERR_TLS);
+        p->op = op; /* repeating the call that asked for TLS returns st */
+        return st;
     }
     p->tls_active = 1;
     postie_conn_reset(&p->conn);
@@ -372,6 +383,7 @@ postie_status postie_pop3s_tls_started(postie_pop3 *p, postie_status st)
     return POSTIE_OK;
 }
 
+#if POSTIE_WITH_POP3_CAPA
 /* Phases shared by open() and stls() from the STLS command on. */
 enum { PH_STLS_REPLY = 20, PH_STLS_TLS, PH_STLS_CAPA, PH_REFUSE };
 
@@ -440,6 +452,7 @@ static int can_start_tls(const postie_pop3 *p)
      * caller starts TLS itself when told to */
     return p->tr.start_tls != NULL || p->tr.recv == NULL;
 }
+#endif
 
 postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
 {
@@ -452,6 +465,13 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
         if (p->state != POSTIE_POP3_STATE_CLOSED) {
             return POSTIE_ERR_STATE;
         }
+#if !POSTIE_WITH_POP3_CAPA
+        /* no STLS is compiled in: a policy that asks for it cannot be kept */
+        if (!p->tls_active &&
+            (p->tls_policy == POSTIE_TLS_REQUIRED || p->tls_policy == POSTIE_TLS_OPPORTUNISTIC)) {
+            return POSTIE_ERR_UNSUPPORTED;
+        }
+#endif
         if (!(flags & POSTIE_POP3_OPEN_NO_CAPA) && !p->tls_active &&
             (p->tls_policy == POSTIE_TLS_REQUIRED || p->tls_policy == POSTIE_TLS_OPPORTUNISTIC) &&
             p->server_name[0] == '\0') {
@@ -490,6 +510,13 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
         }
 #endif
         p->state = POSTIE_POP3_STATE_AUTHORIZATION;
+#if !POSTIE_WITH_POP3_CAPA
+        (void)flags;
+        return finish(p, POSTIE_OK); /* as POSTIE_POP3_OPEN_NO_CAPA: no CAPA, no STLS */
+    }
+    return st;
+}
+#else
         if (flags & POSTIE_POP3_OPEN_NO_CAPA) {
             return finish(p, POSTIE_OK);
         }
@@ -532,7 +559,9 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
     }
     return st;
 }
+#endif
 
+#if POSTIE_WITH_POP3_CAPA
 postie_status postie_pop3s_stls(postie_pop3 *p, const char *server_name)
 {
     postie_status st = enter(p, OP_STLS);
@@ -583,6 +612,20 @@ postie_status postie_pop3s_capa(postie_pop3 *p)
     st = capa_step(p);
     return st == POSTIE_AGAIN ? st : finish(p, st);
 }
+#else
+postie_status postie_pop3s_stls(postie_pop3 *p, const char *server_name)
+{
+    (void)p;
+    (void)server_name;
+    return POSTIE_ERR_UNSUPPORTED; /* POSTIE_WITH_POP3_CAPA 0: no CAPA, no STLS */
+}
+
+postie_status postie_pop3s_capa(postie_pop3 *p)
+{
+    (void)p;
+    return POSTIE_ERR_UNSUPPORTED;
+}
+#endif
 
 /* ---- login ------------------------------------------------------------------ */
 
@@ -861,21 +904,32 @@ postie_status postie_pop3s_auth(postie_pop3 *p, unsigned mechs, const char *user
 
 /* ---- transaction ---------------------------------------------------------------- */
 
-/* A single-line command with no argument check: op, tag, keyword. */
-static postie_status simple(postie_pop3 *p, unsigned char op, unsigned tag, const char *kw)
+/* Starts op with a single command in the TRANSACTION state, or resumes it:
+ * POSTIE_AGAIN to go on to its reply, else the status to return. */
+static postie_status start_cmd(postie_pop3 *p, unsigned char op, unsigned tag, const char *kw)
 {
     postie_status st = enter(p, op);
 
+    if (st != POSTIE_OK) {
+        return st; /* AGAIN: resumed */
+    }
+    st = guard(p, POSTIE_POP3_STATE_TRANSACTION);
     if (st == POSTIE_OK) {
-        st = guard(p, POSTIE_POP3_STATE_TRANSACTION);
-        if (st == POSTIE_OK) {
-            st = queue(p, tag, 0, kw, 0, 0, 0);
-        }
-        if (st != POSTIE_OK) {
-            return st;
-        }
-        p->op = op;
-    } else if (st != POSTIE_AGAIN) {
+        st = queue(p, tag, 0, kw, 0, 0, 0);
+    }
+    if (st != POSTIE_OK) {
+        return st;
+    }
+    p->op = op;
+    return POSTIE_AGAIN;
+}
+
+/* A single-line command with no argument check: op, tag, keyword. */
+static postie_status simple(postie_pop3 *p, unsigned char op, unsigned tag, const char *kw)
+{
+    postie_status st = start_cmd(p, op, tag, kw);
+
+    if (st != POSTIE_AGAIN) {
         return st;
     }
     st = reply(p);
@@ -884,18 +938,9 @@ static postie_status simple(postie_pop3 *p, unsigned char op, unsigned tag, cons
 
 postie_status postie_pop3s_stat(postie_pop3 *p, unsigned long *count, unsigned long *octets)
 {
-    postie_status st = enter(p, OP_STAT);
+    postie_status st = start_cmd(p, OP_STAT, T_STAT, "STAT");
 
-    if (st == POSTIE_OK) {
-        st = guard(p, POSTIE_POP3_STATE_TRANSACTION);
-        if (st == POSTIE_OK) {
-            st = queue(p, T_STAT, 0, "STAT", 0, 0, 0);
-        }
-        if (st != POSTIE_OK) {
-            return st;
-        }
-        p->op = OP_STAT;
-    } else if (st != POSTIE_AGAIN) {
+    if (st != POSTIE_AGAIN) {
         return st;
     }
     st = stat_reply(p, count, octets);
@@ -974,18 +1019,9 @@ postie_status postie_pop3s_uidl(postie_pop3 *p, unsigned long msg, char *uid, si
 static postie_status listing_begin(postie_pop3 *p, unsigned char op, unsigned tag,
                                    const char *kw, unsigned char kind)
 {
-    postie_status st = enter(p, op);
+    postie_status st = start_cmd(p, op, tag, kw);
 
-    if (st == POSTIE_OK) {
-        st = guard(p, POSTIE_POP3_STATE_TRANSACTION);
-        if (st == POSTIE_OK) {
-            st = queue(p, tag, 0, kw, 0, 0, 0);
-        }
-        if (st != POSTIE_OK) {
-            return st;
-        }
-        p->op = op;
-    } else if (st != POSTIE_AGAIN) {
+    if (st != POSTIE_AGAIN) {
         return st;
     }
     st = status_line(p);

@@ -171,6 +171,9 @@ static postie_status run(postie_pop3 *p, const call *c, const char *tls_name)
 {
     postie_status st;
 
+    if (p->op == 0 && !p->busy) {
+        postie_conn_window(&p->conn); /* a new call: a body or listing is one */
+    }
     POSTIE_DRIVE_LOOP(st, p, postie_pop3s_fatal, postie_pop3s_tls_started, tls_name, c->fn(p, c))
     settle(p);
     return st;
@@ -208,6 +211,14 @@ postie_conn *postie_pop3_conn(postie_pop3 *p)
 postie_status postie_pop3_tls_started(postie_pop3 *p, postie_status result)
 {
     return p != NULL ? postie_pop3s_tls_started(p, result) : POSTIE_ERR_PARAM;
+}
+
+void postie_pop3_set_deadline(postie_pop3 *p, unsigned long deadline_ms, unsigned long min_rate,
+                              postie_clock_fn clock, void *clock_ctx)
+{
+    if (p != NULL) {
+        postie_conn_set_deadline(&p->conn, deadline_ms, min_rate, clock, clock_ctx);
+    }
 }
 
 void postie_pop3_set_timeout(postie_pop3 *p, unsigned timeout_ms)

@@ -103,6 +103,9 @@ static postie_status run(postie_smtp *s, const call *c, const char *tls_name)
 {
     postie_status st;
 
+    if (s->op == 0) {
+        postie_conn_window(&s->conn); /* a new call */
+    }
     POSTIE_DRIVE_LOOP(st, s, postie_smtps_fatal, postie_smtps_tls_started, tls_name, c->fn(s, c))
     return st;
 }
@@ -143,6 +146,14 @@ postie_conn *postie_smtp_conn(postie_smtp *s)
 postie_status postie_smtp_tls_started(postie_smtp *s, postie_status result)
 {
     return s != NULL ? postie_smtps_tls_started(s, result) : POSTIE_ERR_PARAM;
+}
+
+void postie_smtp_set_deadline(postie_smtp *s, unsigned long deadline_ms, unsigned long min_rate,
+                              postie_clock_fn clock, void *clock_ctx)
+{
+    if (s != NULL) {
+        postie_conn_set_deadline(&s->conn, deadline_ms, min_rate, clock, clock_ctx);
+    }
 }
 
 void postie_smtp_set_timeout(postie_smtp *s, unsigned timeout_ms)
@@ -341,22 +352,24 @@ postie_status postie_smtp_send(postie_smtp *s, postie_smtp_envelope *env,
     return st;
 }
 
+/* send_buf()'s reader: the message is given again on every repeated call
+ * (non-blocking modes), so the read position lives in the session. */
 typedef struct buf_reader {
+    postie_smtp *s;
     const char *p;
-    size_t left;
+    size_t len;
 } buf_reader;
 
 static postie_status read_buf(void *user, char *buf, size_t cap, size_t *n)
 {
     buf_reader *b = (buf_reader *)user;
-    size_t k = b->left < cap ? b->left : cap;
+    size_t off = b->s->sb_off, k = b->len - off < cap ? b->len - off : cap;
     if (k > 0) {
-        memcpy(buf, b->p, k);
+        memcpy(buf, b->p + off, k);
     }
-    b->p += k;
-    b->left -= k;
+    b->s->sb_off = off + k;
     *n = k;
-    return b->left == 0 ? POSTIE_DONE : POSTIE_OK;
+    return b->s->sb_off == b->len ? POSTIE_DONE : POSTIE_OK;
 }
 
 postie_status postie_smtp_send_buf(postie_smtp *s, postie_smtp_envelope *env,
@@ -367,14 +380,18 @@ postie_status postie_smtp_send_buf(postie_smtp *s, postie_smtp_envelope *env,
     if (s == NULL || env == NULL || (msg == NULL && len > 0)) {
         return POSTIE_ERR_PARAM;
     }
-    if (env->size == 0) {
-        env->size = postie_smtp_wire_size((const char *)msg, len);
+    if (s->op == 0) { /* a new call, not a repeated one */
+        if (env->size == 0) {
+            env->size = postie_smtp_wire_size((const char *)msg, len);
+        }
+        if (postie_smtp_has_8bit(msg, len)) {
+            env->flags |= POSTIE_SMTP_MSG_8BIT;
+        }
+        s->sb_off = 0;
     }
-    if (postie_smtp_has_8bit(msg, len)) {
-        env->flags |= POSTIE_SMTP_MSG_8BIT;
-    }
+    b.s = s;
     b.p = (const char *)msg;
-    b.left = len;
+    b.len = len;
     return postie_smtp_send(s, env, read_buf, &b);
 }
 

@@ -35,7 +35,7 @@ static postie_smtp S;
 #define SMTP_GREET "220 mx.example.org ESMTP\r\n"
 #define EHLO "EHLO client.example\r\n"
 #define EHLO_REPLY                                                                        \
-    "250-mx.example.org\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n"            \
+    "250-mx.example.org\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-STARTTLS\r\n" \
     "250 AUTH PLAIN LOGIN CRAM-MD5 XOAUTH2 OAUTHBEARER SCRAM-SHA-256\r\n"
 
 static postie_status rnd(void *ctx, void *buf, size_t len)
@@ -50,7 +50,9 @@ static void pop_open(void)
     fake_free(&F);
     fake_init(&F, 0);
     fake_step_add(&F, "", POP_GREET);
+#if POSTIE_WITH_POP3_CAPA
     fake_step_add(&F, "CAPA\r\n", CAPA_REPLY);
+#endif
     fake_bind(&F, &T);
     assert_int_equal(postie_pop3_init(&P, &T), POSTIE_OK);
     assert_int_equal(postie_pop3_set_tls(&P, POSTIE_TLS_OFF, NULL), POSTIE_OK);
@@ -160,6 +162,31 @@ static void test_pop3_auth(void **state)
 #endif
 }
 
+/* CAPA off: no CAPA, no STLS; a TLS policy that needs STLS is refused
+ * before anything is read or sent. */
+#if !POSTIE_WITH_POP3_CAPA
+static void test_pop3_no_capa(void **state)
+{
+    (void)state;
+    fake_free(&F);
+    fake_init(&F, 0);
+    fake_bind(&F, &T);
+    assert_int_equal(postie_pop3_init(&P, &T), POSTIE_OK); /* policy REQUIRED by default */
+    assert_int_equal(postie_pop3_open(&P), POSTIE_ERR_UNSUPPORTED);
+    assert_int_equal(postie_pop3_set_tls(&P, POSTIE_TLS_OPPORTUNISTIC, "pop.example.org"),
+                     POSTIE_OK);
+    assert_int_equal(postie_pop3_open(&P), POSTIE_ERR_UNSUPPORTED);
+    assert_int_equal(F.recv_calls, 0);
+    assert_int_equal(F.sent_len, 0);
+    pop_open(); /* TLS off: the greeting only */
+    fake_assert_script_sent(&F);
+    assert_int_equal(postie_pop3_capa(&P), POSTIE_ERR_UNSUPPORTED);
+    assert_int_equal(postie_pop3_stls(&P, "pop.example.org"), POSTIE_ERR_UNSUPPORTED);
+    assert_int_equal(postie_pop3_get_state(&P), POSTIE_POP3_STATE_AUTHORIZATION);
+    fake_assert_script_sent(&F);
+}
+#endif
+
 /* ---- POP3 APOP and pipelining ----------------------------------------------------- */
 
 static void test_pop3_apop(void **state)
@@ -197,7 +224,11 @@ static void test_pop3_pipelining(void **state)
     fake_step_add(&F, "PASS tanstaaf\r\n", "+OK ready\r\n");
     assert_int_equal(postie_pop3_login(&P, "mrose", "tanstaaf", POSTIE_POP3_LOGIN_USER),
                      POSTIE_OK);
+#if POSTIE_WITH_POP3_CAPA
     assert_true(postie_pop3_caps(&P) & POSTIE_POP3_CAP_PIPELINING);
+#else
+    assert_int_equal(postie_pop3_caps(&P) & ~POSTIE_POP3_CAP_APOP, 0u); /* no CAPA: nothing learnt */
+#endif
 #if POSTIE_WITH_POP3_PIPELINING
     assert_int_equal(postie_pop3_pipelining(&P), 1);
 #else
@@ -261,6 +292,67 @@ static void test_smtp_envelope(void **state)
     fake_assert_script_sent(&F);
 #endif
 }
+
+/* CHUNKING off: send_batch() to a server that offers CHUNKING (and
+ * PIPELINING) uses DATA, one command at a time, and the message arrives. */
+#if !POSTIE_WITH_CHUNKING && !POSTIE_WITH_SMTP_PIPELINING
+static void test_smtp_chunking(void **state)
+{
+    postie_smtp_rcpt r;
+    postie_smtp_envelope env;
+    postie_smtp_msg msg;
+
+    (void)state;
+    fake_free(&F);
+    fake_init(&F, 0);
+    fake_step_add(&F, "", SMTP_GREET);
+    fake_step_add(&F, EHLO, "250-mx.example.org\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
+    fake_bind(&F, &T);
+    assert_int_equal(postie_smtp_init(&S, &T), POSTIE_OK);
+    assert_int_equal(postie_smtp_set_tls(&S, POSTIE_TLS_OFF, NULL), POSTIE_OK);
+    assert_int_equal(postie_smtp_set_domain(&S, "client.example"), POSTIE_OK);
+    assert_int_equal(postie_smtp_open(&S), POSTIE_OK);
+    memset(&env, 0, sizeof env);
+    memset(&r, 0, sizeof r);
+    memset(&msg, 0, sizeof msg);
+    r.addr = "ann@example.net";
+    env.from = "tim@example.org";
+    env.rcpts = &r;
+    env.nrcpts = 1;
+    env.on_refused = POSTIE_SMTP_REFUSED_CONTINUE;
+    msg.env = &env;
+    msg.data = ".hi\r\n";
+    msg.len = 5;
+    fake_step_add(&F, "MAIL FROM:<tim@example.org>\r\n", "250 OK\r\n");
+    fake_step_add(&F, "RCPT TO:<ann@example.net>\r\n", "250 OK\r\n");
+    fake_step_add(&F, "DATA\r\n", "354 go\r\n");
+    fake_step_add(&F, "..hi\r\n.\r\n", "250 queued\r\n");
+    assert_int_equal(postie_smtp_send_batch(&S, &msg, 1), POSTIE_OK);
+    assert_int_equal(msg.status, POSTIE_OK);
+    fake_assert_script_sent(&F);
+}
+#endif
+
+/* STARTTLS off: a TLS policy that needs it is refused before anything is
+ * read; STARTTLS itself says ERR_UNSUPPORTED though the server offers it. */
+#if !POSTIE_WITH_SMTP_STARTTLS
+static void test_smtp_no_starttls(void **state)
+{
+    (void)state;
+    fake_free(&F);
+    fake_init(&F, 0);
+    fake_bind(&F, &T);
+    assert_int_equal(postie_smtp_init(&S, &T), POSTIE_OK); /* policy REQUIRED by default */
+    assert_int_equal(postie_smtp_open(&S), POSTIE_ERR_UNSUPPORTED);
+    assert_int_equal(F.recv_calls, 0);
+    assert_int_equal(F.sent_len, 0);
+    smtp_open();
+    assert_true(postie_smtp_has(&S, POSTIE_SMTP_EXT_STARTTLS));
+    assert_int_equal(postie_smtp_starttls(&S, "mx.example.org"), POSTIE_ERR_UNSUPPORTED);
+    assert_int_equal(postie_smtp_tls_active(&S), 0);
+    fake_assert_script_sent(&F);
+}
+#endif
 
 /* ---- the composer ------------------------------------------------------------- */
 
@@ -394,9 +486,18 @@ int main(void)
         cmocka_unit_test(test_smtp_auth_chooses_built),
 #endif
         cmocka_unit_test(test_pop3_auth),
+#if !POSTIE_WITH_POP3_CAPA
+        cmocka_unit_test(test_pop3_no_capa),
+#endif
         cmocka_unit_test(test_pop3_apop),
         cmocka_unit_test(test_pop3_pipelining),
         cmocka_unit_test(test_smtp_envelope),
+#if !POSTIE_WITH_SMTP_STARTTLS
+        cmocka_unit_test(test_smtp_no_starttls),
+#endif
+#if !POSTIE_WITH_CHUNKING && !POSTIE_WITH_SMTP_PIPELINING
+        cmocka_unit_test(test_smtp_chunking),
+#endif
         cmocka_unit_test(test_compose),
         cmocka_unit_test(test_sizes),
     };

@@ -11,6 +11,12 @@
  * arguments): STACK_HOST, POP3_PORT, POP3S_PORT, SMTP_PORT, SMTPS_PORT,
  * SMTPS_EXPIRED_PORT, TLS_SERVER_NAME, TLS_CA, TLS_OTHER_CA, USER1, PASS1,
  * USER2. Prints "ok - ..." / "not ok - ..." and "N passed, N failed".
+ *
+ * Every scenario runs once over the OpenSSL transport (ports/posix) and,
+ * when the build has it, once more over the mbed TLS transport
+ * (ports/mbedtls, over a postie_tcp transport, the CA given in memory);
+ * the second run's lines start with "[mbedtls]". Both must give the same
+ * statuses and the same refusal texts.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,15 +26,36 @@
 #include "interop_util.h"
 
 #include "postie/pop3.h"
+#include "postie/posix_clock.h"
 #include "postie/posix_random.h"
 #include "postie/posix_tcp.h"
 #include "postie/smtp.h"
 #ifdef POSTIE_HAVE_OPENSSL
 #include "postie/posix_tls.h"
 #endif
+#ifdef POSTIE_HAVE_MBEDTLS
+#include "postie/mbedtls_tls.h"
+#endif
 
 
-#ifdef POSTIE_HAVE_OPENSSL
+#if defined(POSTIE_HAVE_OPENSSL) || defined(POSTIE_HAVE_MBEDTLS)
+
+/* Which TLS transport the scenarios run over. */
+enum impl { IMPL_OPENSSL, IMPL_MBEDTLS };
+static enum impl cur_impl;
+
+/* check() with "[mbedtls] " before the text on the mbed TLS run. */
+static int tcheck(int cond, const char *fmt, ...) PRINTF_LIKE(2, 3);
+static int tcheck(int cond, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    return check(cond, "%s%s", cur_impl == IMPL_MBEDTLS ? "[mbedtls] " : "", text);
+}
+#define check tcheck
 
 static const char *cfg_host, *cfg_pop3, *cfg_pop3s, *cfg_smtp, *cfg_smtps, *cfg_smtps_expired;
 static const char *cfg_name, *cfg_ca, *cfg_other_ca, *cfg_user1, *cfg_pass1, *cfg_user2;
@@ -41,10 +68,63 @@ static const char *sn(postie_status st)
 /* One connection: TCP, then the TLS transport (plain until start_tls). */
 typedef struct conn {
     postie_tcp tcp;
+#ifdef POSTIE_HAVE_OPENSSL
     postie_openssl tls;
+#endif
+#ifdef POSTIE_HAVE_MBEDTLS
+    postie_transport tcp_tr; /* the mbed TLS transport's inner transport */
+    postie_mbedtls mtls;
+#endif
     postie_transport tr;
     int have_tls;
 } conn;
+
+/* The TLS transport's reason for its last failure. */
+static const char *err_text(const conn *c)
+{
+    if (!c->have_tls) {
+        return "";
+    }
+#ifdef POSTIE_HAVE_MBEDTLS
+    if (cur_impl == IMPL_MBEDTLS) {
+        return postie_mbedtls_error_text(&c->mtls);
+    }
+#endif
+#ifdef POSTIE_HAVE_OPENSSL
+    return postie_openssl_error_text(&c->tls);
+#else
+    return "";
+#endif
+}
+
+#ifdef POSTIE_HAVE_MBEDTLS
+/* The CA files, read once: the mbed TLS transport takes its CAs in memory. */
+static const unsigned char *ca_in_memory(const char *path, size_t *len)
+{
+    static struct {
+        const char *path;
+        char *text;
+        size_t len;
+    } cache[2];
+    size_t i;
+    for (i = 0; i < 2 && cache[i].path != NULL; i++) {
+        if (strcmp(cache[i].path, path) == 0) {
+            *len = cache[i].len;
+            return (const unsigned char *)cache[i].text;
+        }
+    }
+    if (i == 2) {
+        return NULL;
+    }
+    cache[i].text = slurp(path, &cache[i].len);
+    if (cache[i].text == NULL) {
+        return NULL;
+    }
+    cache[i].path = path;
+    *len = cache[i].len;
+    return (const unsigned char *)cache[i].text;
+}
+#endif
 
 typedef struct tls_cfg {
     const char *ca;          /* CA file; NULL: the stack's CA */
@@ -57,7 +137,7 @@ typedef struct tls_cfg {
 static postie_status conn_open(conn *c, const char *port, const tls_cfg *cfg, int implicit,
                                const char *name)
 {
-    postie_openssl_options o;
+    const char *ca = cfg != NULL && cfg->ca != NULL ? cfg->ca : cfg_ca;
     postie_status st;
 
     memset(c, 0, sizeof *c);
@@ -65,31 +145,62 @@ static postie_status conn_open(conn *c, const char *port, const tls_cfg *cfg, in
     if (st != POSTIE_OK) {
         return st;
     }
-    postie_openssl_options_init(&o);
-    o.ca_file = cfg != NULL && cfg->ca != NULL ? cfg->ca : cfg_ca;
-    o.handshake_timeout_ms = 10000;
-    if (cfg != NULL && cfg->bad_pin) {
-        o.pin_kind = POSTIE_OPENSSL_PIN_CERT;
-        memset(o.pin_sha256, 0xab, sizeof o.pin_sha256);
+#ifdef POSTIE_HAVE_MBEDTLS
+    if (cur_impl == IMPL_MBEDTLS) {
+        postie_mbedtls_options o;
+        postie_mbedtls_options_init(&o);
+        o.ca = ca_in_memory(ca, &o.ca_len);
+        o.handshake_timeout_ms = 10000;
+        o.clock = postie_posix_clock_ms;
+        if (cfg != NULL && cfg->bad_pin) {
+            o.pin_kind = POSTIE_MBEDTLS_PIN_CERT;
+            memset(o.pin_sha256, 0xab, sizeof o.pin_sha256);
+        }
+        postie_tcp_transport(&c->tcp, &c->tcp_tr);
+        st = postie_mbedtls_init(&c->mtls, &c->tcp_tr, &o);
+        if (st != POSTIE_OK) {
+            postie_tcp_close(&c->tcp);
+            return st;
+        }
+        c->have_tls = 1; /* closing mtls closes tcp */
+        postie_mbedtls_transport(&c->mtls, &c->tr);
+        return implicit ? postie_mbedtls_start(&c->mtls, name) : POSTIE_OK;
     }
-    st = postie_openssl_init(&c->tls, c->tcp.fd, &o);
-    if (st != POSTIE_OK) {
-        postie_tcp_close(&c->tcp);
-        return st;
+#endif
+#ifdef POSTIE_HAVE_OPENSSL
+    {
+        postie_openssl_options o;
+        postie_openssl_options_init(&o);
+        o.ca_file = ca;
+        o.handshake_timeout_ms = 10000;
+        if (cfg != NULL && cfg->bad_pin) {
+            o.pin_kind = POSTIE_OPENSSL_PIN_CERT;
+            memset(o.pin_sha256, 0xab, sizeof o.pin_sha256);
+        }
+        st = postie_openssl_init(&c->tls, c->tcp.fd, &o);
+        if (st != POSTIE_OK) {
+            postie_tcp_close(&c->tcp);
+            return st;
+        }
+        c->tcp.fd = -1;
+        c->have_tls = 1;
+        postie_openssl_transport(&c->tls, &c->tr);
+        return implicit ? postie_openssl_start(&c->tls, name) : POSTIE_OK;
     }
-    c->tcp.fd = -1;
-    c->have_tls = 1;
-    postie_openssl_transport(&c->tls, &c->tr);
-    if (implicit) {
-        return postie_openssl_start(&c->tls, name);
-    }
-    return POSTIE_OK;
+#else
+    (void)implicit;
+    (void)name;
+    (void)ca;
+    postie_tcp_close(&c->tcp);
+    return POSTIE_ERR_UNSUPPORTED;
+#endif
 }
 
 static void conn_close(conn *c)
 {
     if (c->have_tls) {
-        postie_openssl_close(&c->tls);
+        c->tr.close(c->tr.ctx);
+        c->have_tls = 0;
     } else {
         postie_tcp_close(&c->tcp);
     }
@@ -139,7 +250,7 @@ static void pop3_scram(const char *port, int implicit, const char *pass, postie_
     postie_status st = conn_open(&c, port, NULL, implicit, cfg_name);
 
     if (!check(st == POSTIE_OK, "pop3 connect for %s (%s %s)", what, sn(st),
-               c.have_tls ? postie_openssl_error_text(&c.tls) : "")) {
+               err_text(&c))) {
         conn_close(&c);
         return;
     }
@@ -176,7 +287,7 @@ static void refusal(const char *proto, const char *port, const tls_cfg *cfg, con
 {
     conn c;
     postie_status st = conn_open(&c, port, cfg, 1, name);
-    const char *why = c.have_tls ? postie_openssl_error_text(&c.tls) : "";
+    const char *why = err_text(&c);
 
     check(st == POSTIE_ERR_TLS_VERIFY && starts(why, reason),
           "%s implicit TLS refused: %s (%s: %s)", proto, what, sn(st), why);
@@ -199,9 +310,9 @@ static void pop3_stls_refused(void)
     postie_pop3_set_tls(&P, POSTIE_TLS_REQUIRED, cfg_name);
     st = postie_pop3_open(&P);
     check(st == POSTIE_ERR_TLS_VERIFY && postie_pop3_get_state(&P) == POSTIE_POP3_STATE_CLOSED &&
-              starts(postie_openssl_error_text(&c.tls), "unknown CA"),
+              starts(err_text(&c), "unknown CA"),
           "pop3 STLS with an unknown CA: open fails, session closed (%s: %s)", sn(st),
-          postie_openssl_error_text(&c.tls));
+          err_text(&c));
     st = postie_pop3_login(&P, cfg_user1, cfg_pass1, POSTIE_POP3_LOGIN_USER);
     check(st == POSTIE_ERR_STATE, "pop3 no login after a failed STLS (%s)", sn(st));
     conn_close(&c);
@@ -264,7 +375,7 @@ static void smtp_implicit(unsigned mechs, const char *pass, postie_status want, 
     postie_status st = conn_open(&c, cfg_smtps, NULL, 1, cfg_name);
 
     if (!check(st == POSTIE_OK, "smtps handshake verified for %s (%s %s)", cfg_name, sn(st),
-               c.have_tls ? postie_openssl_error_text(&c.tls) : "")) {
+               err_text(&c))) {
         conn_close(&c);
         return;
     }
@@ -316,13 +427,38 @@ static void smtp_starttls_refused(void)
     smtp_session(&c, POSTIE_TLS_REQUIRED);
     st = postie_smtp_open(&S);
     check(st == POSTIE_ERR_TLS_VERIFY && postie_smtp_get_state(&S) == POSTIE_SMTP_STATE_CLOSED &&
-              starts(postie_openssl_error_text(&c.tls), "pin mismatch"),
+              starts(err_text(&c), "pin mismatch"),
           "smtp STARTTLS with a pin that does not match: open fails (%s: %s)", sn(st),
-          postie_openssl_error_text(&c.tls));
+          err_text(&c));
     st = postie_smtp_auth(&S, POSTIE_SASL_PASSWORD_MECHS, cfg_user1, cfg_pass1);
     check(st == POSTIE_ERR_STATE, "smtp no AUTH after a failed STARTTLS (%s)", sn(st));
     postie_smtp_close(&S);
     conn_close(&c);
+}
+
+static void run_all(tls_cfg other, tls_cfg pin)
+{
+    pop3_stls();
+    pop3_scram(cfg_pop3s, 1, cfg_pass1, POSTIE_OK, "over POP3S");
+    pop3_scram(cfg_pop3s, 1, "not-the-password", POSTIE_ERR_AUTH, "with a wrong password");
+    pop3_scram(cfg_pop3, 0, cfg_pass1, POSTIE_OK, "in clear (no secret on the wire)");
+    refusal("pop3s", cfg_pop3s, NULL, "mail.postie.test", "host name mismatch", "wrong host name");
+    refusal("pop3s", cfg_pop3s, &other, cfg_name, "unknown CA", "unknown CA");
+    refusal("pop3s", cfg_pop3s, &pin, cfg_name, "pin mismatch", "pinned fingerprint mismatch");
+    pop3_stls_refused();
+
+    smtp_starttls();
+    smtp_implicit(POSTIE_SASL_PLAIN, cfg_pass1, POSTIE_OK, "PLAIN over SMTPS (no allowance needed)");
+    smtp_implicit(POSTIE_SASL_SCRAM_SHA256, cfg_pass1, POSTIE_OK, "SCRAM-SHA-256 over SMTPS");
+    smtp_implicit(POSTIE_SASL_SCRAM_SHA256, "not-the-password", POSTIE_ERR_AUTH,
+                  "SCRAM-SHA-256 with a wrong password");
+    smtp_plain_scram();
+    refusal("smtps", cfg_smtps, NULL, "mail.postie.test", "host name mismatch", "wrong host name");
+    refusal("smtps", cfg_smtps, &other, cfg_name, "unknown CA", "unknown CA");
+    refusal("smtps", cfg_smtps, &pin, cfg_name, "pin mismatch", "pinned fingerprint mismatch");
+    refusal("smtps", cfg_smtps_expired, NULL, cfg_name, "certificate has expired",
+            "expired certificate");
+    smtp_starttls_refused();
 }
 
 int main(int argc, char **argv)
@@ -353,40 +489,34 @@ int main(int argc, char **argv)
     cfg_user2 = need("USER2");
     other.ca = cfg_other_ca;
 
-    printf("# TLS interop against %s: POP3 %s/%s, SMTP %s/%s, CA %s\n", cfg_host, cfg_pop3,
-           cfg_pop3s, cfg_smtp, cfg_smtps, cfg_ca);
+    for (cur_impl = IMPL_OPENSSL; cur_impl <= IMPL_MBEDTLS; cur_impl++) {
+#ifndef POSTIE_HAVE_OPENSSL
+        if (cur_impl == IMPL_OPENSSL) {
+            continue;
+        }
+#endif
+#ifndef POSTIE_HAVE_MBEDTLS
+        if (cur_impl == IMPL_MBEDTLS) {
+            printf("# mbed TLS transport not built: its run is skipped\n");
+            continue;
+        }
+#endif
+        printf("# TLS interop (%s transport) against %s: POP3 %s/%s, SMTP %s/%s, CA %s\n",
+               cur_impl == IMPL_MBEDTLS ? "mbed TLS" : "OpenSSL", cfg_host, cfg_pop3, cfg_pop3s,
+               cfg_smtp, cfg_smtps, cfg_ca);
+        run_all(other, pin);
+    }
 
-    pop3_stls();
-    pop3_scram(cfg_pop3s, 1, cfg_pass1, POSTIE_OK, "over POP3S");
-    pop3_scram(cfg_pop3s, 1, "not-the-password", POSTIE_ERR_AUTH, "with a wrong password");
-    pop3_scram(cfg_pop3, 0, cfg_pass1, POSTIE_OK, "in clear (no secret on the wire)");
-    refusal("pop3s", cfg_pop3s, NULL, "mail.postie.test", "host name mismatch", "wrong host name");
-    refusal("pop3s", cfg_pop3s, &other, cfg_name, "unknown CA", "unknown CA");
-    refusal("pop3s", cfg_pop3s, &pin, cfg_name, "pin mismatch", "pinned fingerprint mismatch");
-    pop3_stls_refused();
-
-    smtp_starttls();
-    smtp_implicit(POSTIE_SASL_PLAIN, cfg_pass1, POSTIE_OK, "PLAIN over SMTPS (no allowance needed)");
-    smtp_implicit(POSTIE_SASL_SCRAM_SHA256, cfg_pass1, POSTIE_OK, "SCRAM-SHA-256 over SMTPS");
-    smtp_implicit(POSTIE_SASL_SCRAM_SHA256, "not-the-password", POSTIE_ERR_AUTH,
-                  "SCRAM-SHA-256 with a wrong password");
-    smtp_plain_scram();
-    refusal("smtps", cfg_smtps, NULL, "mail.postie.test", "host name mismatch", "wrong host name");
-    refusal("smtps", cfg_smtps, &other, cfg_name, "unknown CA", "unknown CA");
-    refusal("smtps", cfg_smtps, &pin, cfg_name, "pin mismatch", "pinned fingerprint mismatch");
-    refusal("smtps", cfg_smtps_expired, NULL, cfg_name, "certificate has expired",
-            "expired certificate");
-    smtp_starttls_refused();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
 
-#else /* no OpenSSL in this build */
+#else /* no TLS transport in this build */
 
 int main(void)
 {
-    check(1, "TLS interop # SKIP built without OpenSSL");
+    check(1, "TLS interop # SKIP built without OpenSSL and mbed TLS");
     printf("%d passed, %d failed\n", passed, failed);
     return 0;
 }

@@ -456,6 +456,51 @@ check "cut after the dot: temporary failure (exit $RC)" [ "$RC" = 75 ]
 check "cut after the dot: says it may have been delivered" grep -q 'may have been delivered' "$WORK/dot.err"
 check "cut after the dot: does not claim 'not sent'" bash -c "! grep -q 'not sent' '$WORK/dot.err'"
 
+# ---- 11. postie-send --batch: each message's outcome, exactly ----------------
+# A server with neither PIPELINING nor CHUNKING (one command at a time):
+# message 1 accepted, message 2 refused after its dot, the connection cut
+# after message 3's dot (its reply lost), message 4 never sent.
+cat >"$WORK/bat.txt" <<'EOF'
+S: 220 scripted ESMTP
+C-RAW-UNTIL: \r\n
+S: 250 scripted
+C: MAIL FROM:<a@x.test>
+S: 250 ok
+C: RCPT TO:<b1@x.test>
+S: 250 ok
+C: DATA
+S: 354 go
+C-RAW-UNTIL: \r\n.\r\n
+S: 250 2.0.0 queued as ONE
+C: MAIL FROM:<a@x.test>
+S: 250 ok
+C: RCPT TO:<b2@x.test>
+S: 250 ok
+C: DATA
+S: 354 go
+C-RAW-UNTIL: \r\n.\r\n
+S: 554 5.7.1 rejected as spam
+C: MAIL FROM:<a@x.test>
+S: 250 ok
+C: RCPT TO:<b3@x.test>
+S: 250 ok
+C: DATA
+S: 354 go
+C-RAW-UNTIL: \r\n.\r\n
+CLOSE
+EOF
+for i in 1 2 3 4; do printf 'From: a@x.test\nTo: b%s@x.test\nSubject: %s\n\nbody %s\n' $i $i $i >"$WORK/bat$i.eml"; done
+serve bat
+run bat "$SEND" --host 127.0.0.1 --port "$PORT" --tls off --batch "$WORK"/bat1.eml "$WORK"/bat2.eml "$WORK"/bat3.eml "$WORK"/bat4.eml
+served; check "--batch cut: server played its transcript" [ $? = 0 ]
+check "--batch cut: the first message not wholly accepted decides the exit (refused: $RC)" [ "$RC" = 69 ]
+check "--batch cut: message 1 accepted" grep -qx "$WORK/bat1.eml: accepted for 1 recipient (250 2.0.0)" "$WORK/bat.out"
+check "--batch cut: message 2 refused with the server's reply" grep -qx "$WORK/bat2.eml: refused: 554 5.7.1 (permanent); not delivered" "$WORK/bat.out"
+check "--batch cut: message 3 may have been delivered" grep -qx "$WORK/bat3.eml: may have been delivered: it went out whole and the server's reply was lost (check before sending it again)" "$WORK/bat.out"
+check "--batch cut: message 4 not sent" grep -q "^$WORK/bat4.eml: not sent: .*; not delivered\$" "$WORK/bat.out"
+check "--batch cut: four report lines" [ "$(wc -l <"$WORK/bat.out")" = 4 ]
+check "--batch cut: the summary counts each kind" grep -q 'of 4 messages: 1 accepted, 1 refused, 1 not sent, 1 may have been delivered' "$WORK/bat.err"
+
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ] && rm -rf "$WORK"
 [ "$failures" -eq 0 ]

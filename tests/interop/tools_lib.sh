@@ -37,6 +37,16 @@ expect_rc() { # description want command...
   "$@" >"$WORK/out" 2>"$WORK/err"; got=$?
   if [ "$got" = "$want" ]; then ok "$d (exit $got)"; else bad "$d: exit $got, want $want; stderr: $(head -c 300 "$WORK/err")"; fi
 }
+# all [ A ] -a [ B ] ...: every bracketed test holds (for check, which runs one command)
+all() {
+  local args=()
+  while [ $# -gt 0 ]; do
+    if [ "$1" = -a ]; then "${args[@]}" || return 1; args=(); else args+=("$1"); fi
+    shift
+  done
+  "${args[@]}"
+}
+
 nfiles() { find "$1" -maxdepth 1 -type f | wc -l; }
 server_count() { find "$MAILDIR1/new" "$MAILDIR1/cur" -maxdepth 1 -type f | wc -l; }
 finish() {

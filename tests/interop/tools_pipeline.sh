@@ -4,6 +4,9 @@
 # the first reply and a batch's DELEs in a row; with --no-pipelining every
 # command waits for the reply before it. Both ways, every message is
 # delivered exactly once (checked by content) and none is left on the server.
+# The window is octets in flight: more than 8 RETRs of small messages, two
+# of 205 kB (512 KiB window), replayed from the trace. Under strace: every
+# file fsynced before its rename, a batch's fsyncs in a row.
 . "$(dirname "$0")/tools_lib.sh"
 N=${PIPE_MESSAGES:-40}
 export POSTIE_PASSWORD=$PASS1
@@ -33,22 +36,50 @@ exactly_once() {
     all [ $missing = 0 ] -a [ $dup = 0 ] -a [ $wrong = 0 ] -a [ "$(nfiles "$dir/new")" = $((last - first + 1)) ]
 }
 
-# all [ A ] -a [ B ] ...: every bracketed test holds (for check, which runs one command)
-all() {
-  local args=()
-  while [ $# -gt 0 ]; do
-    if [ "$1" = -a ]; then "${args[@]}" || return 1; args=(); else args+=("$1"); fi
-    shift
-  done
-  "${args[@]}"
-}
-
 # the longest run of consecutive client lines matching RE, with no server line between
 longest_run() { # RE file
   grep -E '^(C|S): ' "$2" | awk -v re="$1" '
     /^C: / && $0 ~ re { n++; if (n > max) max = n; next }
     /^S: / { n = 0 }
     END { print max + 0 }'
+}
+
+# inflight TRACE: "RETRS OCTETS", the most RETRs sent whose reply had not
+# begun to arrive, and the most octets (LIST sizes) those RETRs announced,
+# replaying the --trace dialogue: every command gets one reply, in order;
+# multi-line replies (CAPA, UIDL, LIST, RETR) run to a lone "."
+inflight() {
+  python3 - "$1" <<'PY'
+import sys
+multi = {"CAPA", "UIDL", "LIST", "RETR", "TOP"}
+sizes, sent, body, listing = {}, [], None, False
+most = octets = 0
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    line = line.rstrip("\n")
+    if line.startswith("C: "):
+        w = line[3:].split()
+        if not w or w[0] == "<redacted>":
+            continue
+        sent.append((w[0].upper(), w[1:]))
+        r = [a for c, a in sent if c == "RETR"]
+        most = max(most, len(r))
+        octets = max(octets, sum(sizes.get(int(a[0]), 0) for a in r))
+    elif line.startswith("S: "):
+        t = line[3:]
+        if body is not None:
+            if t == ".":
+                body = None
+            elif listing:
+                n, sz = t.split()[:2]
+                sizes[int(n)] = int(sz)
+            continue
+        if t.startswith("+ ") or t == "+" or not sent:
+            continue  # a SASL continuation, the greeting
+        cmd, args = sent.pop(0)
+        if t.startswith("+OK") and cmd in multi and not (cmd in ("UIDL", "LIST") and args):
+            body, listing = cmd, cmd == "LIST"
+print(most, octets)
+PY
 }
 
 # 1. pipelined
@@ -89,5 +120,92 @@ check "  ... one command at a time" all [ "$(longest_run '^C: ' "$WORK/err")" = 
 sed -i 's/pipelining no/pipelining maybe/' "$XDG_CONFIG_HOME/postie/config"
 expect_rc "'pipelining maybe' is a configuration error" 78 "$FETCH" --account t --maildir "$WORK/md3" --state "$WORK/st3"
 rm "$XDG_CONFIG_HOME/postie/config"
+# 4. the window is octets, not a count: small messages keep more than 8
+# RETRs in flight (up to the queue's 32 commands) ...
+"$STACK" reset "$STACK_DIR" "$USER1"
+"$STACK" deliver "$STACK_DIR" "$USER1" $(seq -f "$WORK/msgs/%g" 1 "$N") >/dev/null
+expect_rc "fetch $N small messages (--trace -v)" 0 \
+  "$FETCH" $POP --user "$USER1" --maildir "$WORK/md4" --state "$WORK/st4" --trace -v
+read -r most octets < <(inflight "$WORK/err")
+check "  ... more than 8 RETRs in flight, at most 32 ($most; $octets octets)" \
+  all [ "$most" -gt 8 ] -a [ "$most" -le 32 ]
+check "  ... -v says how deep the window went" grep -q 'RETRs ([0-9]* octets) in flight' "$WORK/err"
+exactly_once "$WORK/md4" 1 "$N"
+# ... and large ones (about 205 kB each) are bounded by the 512 KiB window:
+# two in flight, never three
+mkdir -p "$WORK/big"
+for i in 1 2 3 4 5 6 7 8; do
+  { printf 'From: pipe@postie.test\r\nTo: %s\r\nSubject: big %s\r\nX-Pipe-Seq: big%s\r\n\r\n' "$USER1" "$i" "$i"
+    head -c 150000 /dev/urandom | base64 | sed 's/$/\r/'; } > "$WORK/big/$i"
+done
+"$STACK" reset "$STACK_DIR" "$USER1"
+"$STACK" deliver "$STACK_DIR" "$USER1" "$WORK"/big/* >/dev/null
+expect_rc "fetch 8 messages of about 205 kB (--trace --delete)" 0 \
+  "$FETCH" $POP --user "$USER1" --maildir "$WORK/md5" --state "$WORK/st5" --trace --delete
+read -r most octets < <(inflight "$WORK/err")
+check "  ... 2 RETRs in flight, their $octets octets within 524288" \
+  all [ "$most" = 2 ] -a [ "$octets" -le 524288 ] -a [ "$octets" -gt 300000 ]
+check "  ... 8 messages delivered, none left on the server" \
+  all [ "$(nfiles "$WORK/md5/new")" = 8 ] -a [ "$(server_count)" = 0 ]
+bad_big=0
+for i in 1 2 3 4 5 6 7 8; do
+  f=$(grep -l "^X-Pipe-Seq: big$i\$" "$WORK"/md5/new/* | head -1)
+  sed 's/\r$//' "$WORK/big/$i" | cmp -s - "${f:-/dev/null}" || bad_big=$((bad_big + 1))
+done
+check "  ... each byte for byte ($bad_big differ)" [ $bad_big = 0 ]
+# ... and without PIPELINING the replay sees one command at a time
+read -r most octets < <(inflight "$WORK/trace2")
+check "  ... --no-pipelining: one RETR in flight ($most)" [ "$most" = 1 ]
+# 5. the disk: each file is fsynced before its pending entry is saved and
+# before its rename into new/ (never skipped), and a batch's fsyncs come in a
+# row, with no network read between them (the writeback started as each
+# file was complete; the fsyncs wait for it together), seen with strace.
+if command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null; then
+  "$STACK" reset "$STACK_DIR" "$USER1"
+  "$STACK" deliver "$STACK_DIR" "$USER1" $(seq -f "$WORK/msgs/%g" 1 "$N") >/dev/null
+  # (LeakSanitizer cannot run under ptrace: a sanitizer build skips leak checks here)
+  POSTIE_PASSWORD=$PASS1 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -o "$WORK/strace" -e trace=openat,close,fsync,fdatasync,rename,read,recvfrom \
+    "$FETCH" $POP --user "$USER1" --maildir "$WORK/md6" --state "$WORK/st6" --delete -q
+  rc6=$?
+  check "fetch $N messages under strace (exit $rc6)" all [ "$rc6" = 0 ] -a [ "$(nfiles "$WORK/md6/new")" = "$N" ]
+  read -r renamed unsynced longest < <(python3 - "$WORK/strace" "$WORK/md6/tmp/" "$WORK/st6" <<'PY'
+import re, sys
+log, tmp, state = sys.argv[1], sys.argv[2], sys.argv[3]
+fds, synced, saved_after = {}, {}, set()
+renamed = unsynced = longest = run = 0
+for line in open(log):
+    m = re.search(r'openat\(AT_FDCWD, "([^"]*)".* = (\d+)$', line)
+    if m:
+        fds[m.group(2)] = m.group(1); continue
+    m = re.search(r'\bclose\((\d+)\)', line)
+    if m:
+        fds.pop(m.group(1), None); continue
+    m = re.search(r'\bf(?:data)?sync\((\d+)\)', line)
+    if m:
+        p = fds.get(m.group(1), "")
+        if p.startswith(tmp):
+            synced[p] = True; run += 1; longest = max(longest, run)
+        continue
+    if re.search(r'\b(read|recvfrom)\(', line):
+        run = 0; continue
+    m = re.search(r'rename\("([^"]*)", "([^"]*)"\)', line)
+    if m:
+        src, dst = m.groups()
+        if dst == state:   # a state save: the pending entries of what is synced
+            saved_after.update(p for p in synced)
+        elif src.startswith(tmp):
+            renamed += 1
+            if src not in synced or src not in saved_after:
+                unsynced += 1
+print(renamed, unsynced, longest)
+PY
+)
+  check "  ... every file fsynced, and its pending entry saved, before its rename ($renamed renamed, $unsynced not)" \
+    all [ "$renamed" = "$N" ] -a [ "$unsynced" = 0 ]
+  check "  ... a batch's fsyncs in a row, no network read between ($longest)" [ "$longest" -ge 8 ]
+  check "  ... nothing left on the server" [ "$(server_count)" = 0 ]
+else
+  echo "# strace cannot run here: the fsync order check is skipped"
+fi
 "$STACK" reset "$STACK_DIR" "$USER1"
 finish

@@ -2,7 +2,8 @@
 # postie-send against the test Postfix, each message fetched back from
 # Dovecot with postie-fetch: sendmail -t (Bcc removed), recipients as
 # arguments, -f, the lone-dot rule of -i, compose mode with an attachment,
-# refused recipients, wrong password, configuration file.
+# refused recipients, wrong password, configuration file; --batch over one
+# connection, with CHUNKING and without.
 . "$(dirname "$0")/tools_lib.sh"
 
 for u in "$USER1" "$USER2" "$SINK"; do "$STACK" reset "$STACK_DIR" "$u"; done
@@ -110,5 +111,80 @@ password_env BOB_PW
 CFG
 BOB_PW=$PASS2 expect_rc "account from the configuration (smtp_port, from, password_env)" 0 "$SEND" "$USER1" < "$WORK/r.eml"
 check "delivered" wait_for "$MAILDIR1" 1
+"$STACK" reset "$STACK_DIR" "$USER1"
+# 7. --batch: 20 messages over one connection (BDAT on the main port, DATA
+# pipelined across messages on the port without CHUNKING); message 07 has
+# one unknown recipient, reported, while its other recipient gets it. Every
+# message arrives byte for byte (after the trace headers Postfix puts on
+# top; the messages carry Date and Message-ID, so it adds none inside).
+rm -f "$XDG_CONFIG_HOME/postie/config"
+export POSTIE_PASSWORD=$PASS2
+mkdir -p "$WORK/batch"
+for i in $(seq -w 1 20); do
+  to=$USER1; [ "$i" = 07 ] && to="$USER1, $UNKNOWN_USER"
+  {
+    printf 'From: Bob <%s>\r\nTo: %s\r\nSubject: batch %s\r\nDate: %s\r\nMessage-ID: <batch-%s.%s@postie.test>\r\nX-Batch-Seq: %s\r\n\r\n' \
+      "$USER2" "$to" "$i" "$(date -R)" "$i" "$$" "$i"
+    head -c $(( (10#$i % 5 + 1) * 900 )) /dev/urandom | base64 | sed 's/$/\r/'
+    printf '.a line starting with a dot\r\n.\r\nthe end of %s\r\n' "$i"
+  } > "$WORK/batch/$i.eml"
+done
+same_in_maildir() { # DIR: every batch message once, each ends with its file
+  python3 - "$1" "$WORK/batch" <<'PY'
+import os, re, sys
+box, src = sys.argv[1], sys.argv[2]
+seen = {}
+for d in ("new", "cur"):
+    for n in os.listdir(os.path.join(box, d)):
+        b = open(os.path.join(box, d, n), "rb").read()
+        m = re.search(rb"^X-Batch-Seq: (\d+)$", b, re.M)
+        assert m, n
+        seen.setdefault(m.group(1).decode(), []).append(b)
+assert sorted(seen) == ["%02d" % i for i in range(1, 21)], sorted(seen)
+for k, v in seen.items():
+    assert len(v) == 1, (k, len(v))
+    want = open(os.path.join(src, k + ".eml"), "rb").read().replace(b"\r\n", b"\n")
+    got = v[0]
+    assert got.endswith(want), k
+    top = got[: len(got) - len(want)].decode()
+    for line in top.splitlines():  # only what the server added on top
+        assert re.match(r"(Return-Path|X-Original-To|Delivered-To|Received):|\s", line), line
+PY
+}
+batch_case() { # NAME PORT
+  local name=$1 port=$2 t0 t1
+  "$STACK" reset "$STACK_DIR" "$USER1"
+  t0=$(date +%s%N)
+  expect_rc "--batch of 20 messages ($name), one recipient refused" 67 \
+    "$SEND" --host "$STACK_HOST" --port "$port" --tls off --user "$USER2" --trace --batch "$WORK"/batch/*.eml
+  t1=$(date +%s%N)
+  echo "# $name: 20 messages in $(( (t1 - t0) / 1000000 )) ms (with --trace)"
+  cp "$WORK/out" "$WORK/$name.out"; cp "$WORK/err" "$WORK/$name.trace"
+  check "  ... one connection" [ "$(grep -c '^-- connected' "$WORK/$name.trace")" = 1 ]
+  check "  ... 20 MAIL commands" [ "$(grep -c '^C: MAIL FROM:' "$WORK/$name.trace")" = 20 ]
+  check "  ... 19 messages reported accepted" [ "$(grep -c '\.eml: accepted for 1 recipient (250' "$WORK/$name.out")" = 19 ]
+  check "  ... 07 accepted for 1 of 2" grep -q '/07\.eml: accepted for 1 of 2 recipients (250' "$WORK/$name.out"
+  check "  ... and its refused recipient named with the reply" \
+    grep -q "/07\.eml:   recipient $UNKNOWN_USER refused: 550 5\.1\.1 (permanent)" "$WORK/$name.out"
+  check "  ... the summary says so" grep -q 'of 20 messages: 19 accepted, 1 accepted for some recipients only' "$WORK/$name.trace"
+  check "  ... all 20 delivered" wait_for "$MAILDIR1" 20
+  check "  ... each byte for byte, once" same_in_maildir "$MAILDIR1"
+}
+batch_case chunking "$SMTP_PORT"
+check "  ... BDAT for every message, no DATA" \
+  all [ "$(grep -c '^C: BDAT [0-9]* LAST$' "$WORK/chunking.trace")" = 20 ] -a [ "$(grep -c '^C: DATA$' "$WORK/chunking.trace")" = 0 ]
+inflight=$(awk '/^S: 235/ {on = 1; next} on && /^S: / {exit} on && /^C: MAIL FROM:/ {n++} END {print n + 0}' "$WORK/chunking.trace")
+echo "# chunking: $inflight messages sent before the first reply"
+check "  ... several messages in flight before the first reply ($inflight)" [ "$inflight" -ge 2 ]
+batch_case pipelining "$SMTP_NOCHUNKING_PORT"
+check "  ... no CHUNKING offered: DATA for every message, no BDAT" \
+  all [ "$(grep -c '^C: DATA$' "$WORK/pipelining.trace")" = 20 ] -a [ "$(grep -c '^C: BDAT' "$WORK/pipelining.trace")" = 0 ]
+joined=$(awk '/^C: \.$/ {dot = 1; next} dot && /^C: MAIL FROM:/ {n++} {dot = 0} END {print n + 0}' "$WORK/pipelining.trace")
+check "  ... a message's final dot and the next MAIL in one flight ($joined times)" [ "$joined" -ge 10 ]
+expect_rc "--batch with a missing file: nothing sent" 66 "$SEND" $SMTP --user "$USER2" --batch "$WORK/batch/01.eml" "$WORK/missing.eml"
+printf 'Subject: nobody\r\n\r\nx\r\n' > "$WORK/norcpt.eml"
+expect_rc "--batch with a message without recipients: nothing sent" 64 "$SEND" $SMTP --user "$USER2" --batch "$WORK/batch/01.eml" "$WORK/norcpt.eml"
+check "  ... names the file" grep -q 'norcpt.eml: no recipients' "$WORK/err"
+expect_rc "--batch and compose options do not mix" 64 "$SEND" $SMTP --batch --to "$USER1" "$WORK/batch/01.eml"
 "$STACK" reset "$STACK_DIR" "$USER1"
 finish
