@@ -931,8 +931,9 @@ static int run_batch(send_job *j)
     }
     fflush(stdout);
     if (st != POSTIE_OK) {
-        s->alive = 0;
         smtp_fail(s, st, "the connection ended");
+        postie_smtp_close(&s->smtp);
+        s->alive = 0;
         if (!rc)
             rc = tool_exit_for_status(st);
     }
