@@ -1427,6 +1427,16 @@ postie_status postie_smtps_send_batch(postie_smtp *s, postie_smtp_msg *msgs, siz
             }
             continue;
         }
+        if (st == POSTIE_AGAIN) {
+            /* the output queue is full: keep the bytes flowing rather than
+             * wait for a reply, unless one is already here (the ring of
+             * awaiting commands bounds what the server has to answer) */
+            size_t avail = 0;
+            (void)postie_conn_input(&s->conn, &avail);
+            if (avail == 0 && s->conn.eof == 0) {
+                return st;
+            }
+        }
         {
             unsigned tag = head->tag;
             size_t idx = (size_t)head->arg;
