@@ -9,12 +9,16 @@
 #                 (scripts/fuzz-campaign.sh, docs/testing.md); not part of make test
 #   make bench    build with -DPOSTIE_BUILD_BENCH=ON into build/bench and run the
 #                 benchmarks (docs/performance.md); not part of make test
+#   make valgrind the interop suites once under valgrind (memcheck, leaks) against
+#                 the loopback Dovecot and Postfix: a Debug build in build/valgrind,
+#                 then tests/interop/valgrind.sh (docs/testing.md); not part of make test
 PREFIX ?= /usr/local
 BUILD  ?= build/release
 JOBS   ?= 2
 BENCH_BUILD ?= build/bench
+VALGRIND_BUILD ?= build/valgrind
 
-.PHONY: all build test demo install deps clean bench fuzz
+.PHONY: all build test demo install deps clean bench fuzz valgrind
 
 all: build
 
@@ -30,6 +34,11 @@ test: deps
 
 fuzz: deps
 	bash scripts/fuzz-campaign.sh
+
+valgrind: deps
+	cmake -S . -B $(VALGRIND_BUILD) -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build $(VALGRIND_BUILD) -j$(JOBS)
+	bash tests/interop/valgrind.sh $(VALGRIND_BUILD)
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)

@@ -14,6 +14,7 @@
 #define POSTIE_WITH_SASL_OAUTHBEARER  0
 #define POSTIE_WITH_SASL_SCRAM        0
 #define POSTIE_WITH_POP3_CAPA         0
+#define POSTIE_WITH_SMTP_STARTTLS     0
 #define POSTIE_WITH_APOP              0
 #define POSTIE_WITH_COMPOSE           0
 #define POSTIE_WITH_POP3_PIPELINING   0

@@ -5,7 +5,8 @@
  *   POP3: APOP or USER/PASS, STAT, LIST, RETR, DELE, QUIT (no CAPA, STLS,
  *         AUTH or pipelining queue: set the TLS policy POSTIE_TLS_OFF, or
  *         POSTIE_TLS_IMPLICIT over a TLS transport);
- *   SMTP: EHLO, AUTH PLAIN / LOGIN / CRAM-MD5, one composed mail with a
+ *   SMTP: EHLO (no STARTTLS: TLS policy OFF, or IMPLICIT), AUTH PLAIN /
+ *         LOGIN / CRAM-MD5, one composed mail with a
  *         subject, a body and a priority (no attachments, no encoded words,
  *         no quoted-printable: the body must be ASCII with lines of at most
  *         998 octets, or 8-bit text to a server with 8BITMIME);
@@ -25,6 +26,7 @@
 #define POSTIE_WITH_SASL_SCRAM        0
 #define POSTIE_WITH_POP3_SASL         0
 #define POSTIE_WITH_POP3_CAPA         0
+#define POSTIE_WITH_SMTP_STARTTLS     0
 #define POSTIE_WITH_APOP              1
 #define POSTIE_WITH_COMPOSE           1
 #define POSTIE_WITH_COMPOSE_MIME      0

@@ -77,15 +77,17 @@ readmap() {
         if (name ~ /^\.rodata\.str/) name = "(string-literals)"
         sub(/^\.(text|rodata)\.?/, "", name); if (name == "") name = "(" file ")"
         sym[name] += n
+        obj = file; sub(/.*\(/, "", obj); sub(/\).*/, "", obj); byobj[obj] += n
       }
     }
-    END { print "total", total; for (s in sym) print sym[s], s }
+    END { print "total", total; for (s in sym) print sym[s], s; for (o in byobj) print "obj", byobj[o], o }
   ' "$1"
 }
 
 declare -A built
 rows=()
 tops=()
+objs=()
 for spec in "${apps[@]}"; do
   app=${spec%%:*}; cfg=default
   [ "$spec" = "$app" ] || cfg=${spec#*:}
@@ -102,12 +104,16 @@ for spec in "${apps[@]}"; do
       "$dir/app_$app.o" "$dir/app_stub.o" -L"$dir" -lpostie
   res=$(readmap "$dir/app_$app.map")
   total=$(printf '%s\n' "$res" | awk '$1 == "total" { print $2 }')
+  objs+=("$app ($cfg): $(printf '%s\n' "$res" | awk '$1 == "obj" { print $2, $3 }' | sort -rn |
+          awk '{ printf "%s%s %d", (NR > 1 ? ", " : ""), $2, $1 }')")
   rows+=("| $app | $cfg | $total | $(awk -v t="$total" 'BEGIN { printf "%.1f", t / 1024 }') |")
-  tops+=("$app ($cfg): $(printf '%s\n' "$res" | awk '$1 != "total"' | sort -rn |
+  tops+=("$app ($cfg): $(printf '%s\n' "$res" | awk '$1 != "total" && $1 != "obj"' | sort -rn |
           awk -v top="$TOP" 'NR <= top { printf "%s%s %d", (NR > 1 ? ", " : ""), $2, $1 }')")
 done
 
 printf '| application | configuration | Postie .text+.rodata (bytes) | KiB |\n|---|---|---:|---:|\n'
 printf '%s\n' "${rows[@]}"
+printf '\nPostie bytes linked per object file:\n\n'
+for t in "${objs[@]}"; do printf -- '- %s\n' "$t"; done
 printf '\nLargest Postie symbols linked (bytes):\n\n'
 for t in "${tops[@]}"; do printf -- '- %s\n' "$t"; done

@@ -45,6 +45,26 @@ if grep -q '^POSTIE_WITH_OPENSSL:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; t
 else
   [ ! -e "$prefix/include/postie/posix_tls.h" ] && ok "no posix_tls.h in a build without OpenSSL" || bad "posix_tls.h installed without OpenSSL"
 fi
+# The mbed TLS transport (ports/mbedtls), when built: its header beside the
+# others and libpostie_mbedtls.a; a program using it builds from the
+# installed tree (with mbed TLS's own libraries) and runs.
+if grep -q '^POSTIE_WITH_MBEDTLS:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
+  for f in include/postie/mbedtls_tls.h lib/libpostie_mbedtls.a; do
+    [ -e "$prefix/$f" ] && ok "installed $f" || bad "missing $f"
+  done
+  printf '%s\n' '#include <postie/mbedtls_tls.h>' \
+    'int main(void) { postie_mbedtls t; postie_transport tr = {0}; postie_mbedtls_options o;' \
+    '  postie_mbedtls_options_init(&o);  /* no CA: refused */' \
+    '  return postie_mbedtls_init(&t, &tr, &o) == POSTIE_ERR_PARAM ? 0 : 1; }' >"$prefix/mbed.c"
+  # shellcheck disable=SC2086
+  if cc -Wall -Werror -o "$prefix/mbed" "$prefix/mbed.c" $(pkg-config --cflags postie) \
+       "$prefix/lib/libpostie_mbedtls.a" "$prefix/lib/libpostie.a" \
+       $(pkg-config --static --libs-only-l postie | sed 's/-lpostie//') -lmbedtls -lmbedx509 -lmbedcrypto \
+     && "$prefix/mbed"; then
+    ok "postie_mbedtls_* builds and runs against the installed headers"; else bad "postie_mbedtls_* program"; fi
+else
+  [ ! -e "$prefix/include/postie/mbedtls_tls.h" ] && ok "no mbedtls_tls.h in a build without mbed TLS" || bad "mbedtls_tls.h installed without mbed TLS"
+fi
 # shellcheck disable=SC2086
 if cc -Wall -Werror -o "$prefix/fetch-shared" examples/pop3_fetch.c $flags; then ok "example builds against the shared library"; else bad "shared build"; fi
 # shellcheck disable=SC2086

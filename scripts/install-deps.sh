@@ -17,7 +17,7 @@ SYSROOT=${POSTIE_DEPS_SYSROOT:-}
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev libcmocka-dev
       libssl-dev openssl libmbedtls-dev dovecot-core dovecot-pop3d postfix python3
       gcc-arm-none-eabi libnewlib-arm-none-eabi
-      git git-email libmailtools-perl strace)
+      git git-email libmailtools-perl strace valgrind)
 
 # package -> the system services it ships (systemd unit, SysV script name)
 services_of() {

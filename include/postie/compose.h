@@ -8,6 +8,14 @@
  * fixed buffers inside postie_compose (sizes from postie_config_defaults.h),
  * so a body or an attachment of any length streams through in constant memory.
  *
+ * Feature switches (postie_config_defaults.h, docs/porting.md): with
+ * POSTIE_WITH_COMPOSE 0, postie_compose_begin(), _read(), _size() and
+ * _format_date() return POSTIE_ERR_UNSUPPORTED; with POSTIE_WITH_COMPOSE_MIME,
+ * POSTIE_WITH_ENCODED_WORDS or POSTIE_WITH_QP 0, postie_compose_begin() (and
+ * _size()) return POSTIE_ERR_UNSUPPORTED for a message with attachments, a
+ * header that needs RFC 2047 encoded words, or a body that needs
+ * quoted-printable.
+ *
  * What it writes (see docs/compose.md for the reasons):
  *   Date, From, Reply-To, To, Cc, Subject, Message-ID, [X-Priority,
  *   Importance], caller headers, MIME-Version: 1.0, then

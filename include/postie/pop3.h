@@ -5,6 +5,15 @@
  * owns (static, on the stack, or wherever). One context is one session; two
  * contexts may be used from two threads at once.
  *
+ * Feature switches (postie_config_defaults.h, docs/porting.md): built with a
+ * feature off, the calls that need it return POSTIE_ERR_UNSUPPORTED before
+ * anything is sent, besides the statuses listed below:
+ * POSTIE_WITH_POP3_CAPA 0: postie_pop3_capa(), postie_pop3_stls(), and open()
+ * under the TLS policies REQUIRED and OPPORTUNISTIC; POSTIE_WITH_POP3_SASL 0
+ * (or no mechanism): postie_pop3_auth(); POSTIE_WITH_APOP 0: login with
+ * POSTIE_POP3_LOGIN_APOP; POSTIE_WITH_POP3_PIPELINING 0: postie_pop3_queue_*(),
+ * postie_pop3_flush(), postie_pop3_next().
+ *
  * Typical use (TLS policy REQUIRED, the default: docs/tls.md):
  *     postie_tcp tcp; postie_openssl tls; postie_transport tr; postie_pop3 p;
  *     postie_tcp_connect(&tcp, "mail.example.org", "110", 10000);

@@ -179,6 +179,15 @@
 #define POSTIE_WITH_POP3_CAPA 1
 #endif
 
+/* SMTP STARTTLS (RFC 3207): the NetX Duo SMTP client has none. Off:
+ * postie_smtp_starttls() returns POSTIE_ERR_UNSUPPORTED, and so does open()
+ * under the TLS policies REQUIRED (the default) and OPPORTUNISTIC: set
+ * POSTIE_TLS_OFF, or POSTIE_TLS_IMPLICIT over a transport that is TLS from
+ * the start (port 465). */
+#ifndef POSTIE_WITH_SMTP_STARTTLS
+#define POSTIE_WITH_SMTP_STARTTLS 1
+#endif
+
 /* POP3 APOP (RFC 1939 sec. 7, MD5 of the greeting's timestamp). Off:
  * POSTIE_POP3_LOGIN_APOP returns POSTIE_ERR_UNSUPPORTED, POSTIE_POP3_LOGIN_AUTO
  * logs in with USER/PASS, the greeting's timestamp is not kept. */

@@ -46,6 +46,14 @@
  * POSTIE_ERR_TOO_BIG returned before anything was sent leave the session as
  * it was. Every network step is bounded by the timeout (set_timeout): a
  * server that stalls or closes gives an error, never a hang.
+ * Feature switches (postie_config_defaults.h, docs/porting.md): built with a
+ * feature off, the calls that need it return POSTIE_ERR_UNSUPPORTED before
+ * anything is sent: POSTIE_WITH_SMTP_STARTTLS 0: postie_smtp_starttls(), and
+ * open() under the TLS policies REQUIRED and OPPORTUNISTIC; a SASL mechanism
+ * off: postie_smtp_auth() asked only for mechanisms not built;
+ * POSTIE_WITH_SMTPUTF8 0: an envelope that needs SMTPUTF8.
+ * POSTIE_WITH_SMTP_PIPELINING 0 and POSTIE_WITH_CHUNKING 0 fail nothing: each
+ * command then waits for its reply, and messages go with DATA.
  */
 #ifndef POSTIE_SMTP_H
 #define POSTIE_SMTP_H

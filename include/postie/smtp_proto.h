@@ -104,7 +104,7 @@ postie_status postie_smtp_code_status(int code);
 #define POSTIE_SMTP_EXT_ENHANCEDSTATUSCODES 0x0010u /* RFC 2034 */
 #define POSTIE_SMTP_EXT_AUTH                0x0020u /* RFC 4954; mechanisms below */
 #define POSTIE_SMTP_EXT_STARTTLS            0x0040u /* RFC 3207 */
-#define POSTIE_SMTP_EXT_CHUNKING            0x0080u /* RFC 3030 (BDAT: parsed, not used) */
+#define POSTIE_SMTP_EXT_CHUNKING            0x0080u /* RFC 3030 (BDAT: postie_smtp_send_batch) */
 #define POSTIE_SMTP_EXT_DSN                 0x0100u /* RFC 3461 (params via the envelope) */
 #define POSTIE_SMTP_EXT_EHLO                0x8000u /* the server answered EHLO (not HELO) */
 

@@ -243,6 +243,7 @@ static postie_status give_up_step(postie_smtp *s)
     return finish(s, st);
 }
 
+#if POSTIE_WITH_SMTP_STARTTLS
 static int can_start_tls(const postie_smtp *s)
 {
     return s->tr.start_tls != NULL || s->tr.recv == NULL;
@@ -289,6 +290,7 @@ static postie_status starttls_steps(postie_smtp *s)
     /* hello() forgets the plain-text extensions before parsing the new ones */
     return hello_steps(s, PH_TLS_HELLO, 0);
 }
+#endif
 
 postie_status postie_smtps_tls_started(postie_smtp *s, postie_status st)
 {
@@ -317,6 +319,13 @@ postie_status postie_smtps_open(postie_smtp *s)
             postie_conn_status(&s->conn) != POSTIE_OK) {
             return POSTIE_ERR_STATE;
         }
+#if !POSTIE_WITH_SMTP_STARTTLS
+        /* no STARTTLS compiled in: a policy that asks for it cannot be kept */
+        if (!s->tls_active &&
+            (s->tls_policy == POSTIE_TLS_REQUIRED || s->tls_policy == POSTIE_TLS_OPPORTUNISTIC)) {
+            return POSTIE_ERR_UNSUPPORTED;
+        }
+#endif
         if (!s->tls_active && s->server_name[0] == '\0' &&
             (s->tls_policy == POSTIE_TLS_REQUIRED || s->tls_policy == POSTIE_TLS_OPPORTUNISTIC)) {
             return POSTIE_ERR_PARAM; /* no name to check a certificate against */
@@ -366,9 +375,11 @@ postie_status postie_smtps_open(postie_smtp *s)
             }
             return give_up(s, st);
         }
-        if (st != POSTIE_OK || s->tls_active || s->tls_policy == POSTIE_TLS_OFF) {
+        if (st != POSTIE_OK || s->tls_active || s->tls_policy == POSTIE_TLS_OFF ||
+            !POSTIE_WITH_SMTP_STARTTLS) {
             return finish(s, st);
         }
+#if POSTIE_WITH_SMTP_STARTTLS
         /* the TLS policy: upgrade when offered; REQUIRED refuses a server without it */
         if ((s->ext.flags & POSTIE_SMTP_EXT_STARTTLS) && can_start_tls(s)) {
             s->phase = PH_TLS_CMD;
@@ -377,7 +388,9 @@ postie_status postie_smtps_open(postie_smtp *s)
         } else {
             return finish(s, POSTIE_OK);
         }
+#endif
     }
+#if POSTIE_WITH_SMTP_STARTTLS
     st = starttls_steps(s);
     if (st == POSTIE_AGAIN || st == POSTIE_START_TLS) {
         return st;
@@ -387,6 +400,7 @@ postie_status postie_smtps_open(postie_smtp *s)
         /* STARTTLS refused, session usable and still plain */
         return s->tls_policy == POSTIE_TLS_REQUIRED ? give_up(s, st) : finish(s, POSTIE_OK);
     }
+#endif
     return finish(s, st);
 }
 
@@ -407,6 +421,7 @@ postie_status postie_smtps_ehlo(postie_smtp *s)
     return st == POSTIE_AGAIN ? st : finish(s, st);
 }
 
+#if POSTIE_WITH_SMTP_STARTTLS
 postie_status postie_smtps_starttls(postie_smtp *s, const char *server_name)
 {
     postie_status st;
@@ -439,6 +454,14 @@ postie_status postie_smtps_starttls(postie_smtp *s, const char *server_name)
     }
     return finish(s, st);
 }
+#else
+postie_status postie_smtps_starttls(postie_smtp *s, const char *server_name)
+{
+    (void)s;
+    (void)server_name;
+    return POSTIE_ERR_UNSUPPORTED; /* POSTIE_WITH_SMTP_STARTTLS 0 */
+}
+#endif
 
 /* ---- AUTH -------------------------------------------------------------------- */
 
@@ -1403,6 +1426,16 @@ postie_status postie_smtps_send_batch(postie_smtp *s, postie_smtp_msg *msgs, siz
                 return finish(s, POSTIE_OK);
             }
             continue;
+        }
+        if (st == POSTIE_AGAIN) {
+            /* the output queue is full: keep the bytes flowing rather than
+             * wait for a reply, unless one is already here (the ring of
+             * awaiting commands bounds what the server has to answer) */
+            size_t avail = 0;
+            (void)postie_conn_input(&s->conn, &avail);
+            if (avail == 0 && s->conn.eof == 0) {
+                return st;
+            }
         }
         {
             unsigned tag = head->tag;

@@ -35,7 +35,7 @@ static postie_smtp S;
 #define SMTP_GREET "220 mx.example.org ESMTP\r\n"
 #define EHLO "EHLO client.example\r\n"
 #define EHLO_REPLY                                                                        \
-    "250-mx.example.org\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n"            \
+    "250-mx.example.org\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-STARTTLS\r\n" \
     "250 AUTH PLAIN LOGIN CRAM-MD5 XOAUTH2 OAUTHBEARER SCRAM-SHA-256\r\n"
 
 static postie_status rnd(void *ctx, void *buf, size_t len)
@@ -333,6 +333,27 @@ static void test_smtp_chunking(void **state)
 }
 #endif
 
+/* STARTTLS off: a TLS policy that needs it is refused before anything is
+ * read; STARTTLS itself says ERR_UNSUPPORTED though the server offers it. */
+#if !POSTIE_WITH_SMTP_STARTTLS
+static void test_smtp_no_starttls(void **state)
+{
+    (void)state;
+    fake_free(&F);
+    fake_init(&F, 0);
+    fake_bind(&F, &T);
+    assert_int_equal(postie_smtp_init(&S, &T), POSTIE_OK); /* policy REQUIRED by default */
+    assert_int_equal(postie_smtp_open(&S), POSTIE_ERR_UNSUPPORTED);
+    assert_int_equal(F.recv_calls, 0);
+    assert_int_equal(F.sent_len, 0);
+    smtp_open();
+    assert_true(postie_smtp_has(&S, POSTIE_SMTP_EXT_STARTTLS));
+    assert_int_equal(postie_smtp_starttls(&S, "mx.example.org"), POSTIE_ERR_UNSUPPORTED);
+    assert_int_equal(postie_smtp_tls_active(&S), 0);
+    fake_assert_script_sent(&F);
+}
+#endif
+
 /* ---- the composer ------------------------------------------------------------- */
 
 static const unsigned char RANDOM[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -471,6 +492,9 @@ int main(void)
         cmocka_unit_test(test_pop3_apop),
         cmocka_unit_test(test_pop3_pipelining),
         cmocka_unit_test(test_smtp_envelope),
+#if !POSTIE_WITH_SMTP_STARTTLS
+        cmocka_unit_test(test_smtp_no_starttls),
+#endif
 #if !POSTIE_WITH_CHUNKING && !POSTIE_WITH_SMTP_PIPELINING
         cmocka_unit_test(test_smtp_chunking),
 #endif

@@ -25,6 +25,9 @@ notok() { echo "not ok - $*"; fails=$((fails + 1)); }
 finish() { echo "$passes passed, $fails failed"; [ "$fails" -eq 0 ]; exit $?; }
 
 [ -x "$PROG" ] || { notok "examples/poll_many is built ($PROG)"; finish; }
+# under tests/interop/valgrind.sh the program runs through a wrapper (tool_wrap.sh)
+. "$(dirname "$0")/tool_wrap.sh"
+PROG=$(wrap_tool "$PROG" "$WORK/bin")
 
 # The mailbox every POP3 session reads: known messages of several shapes
 # (dot-stuffed lines, a bare "." line, long lines, 200 KB, an empty body).

@@ -39,6 +39,9 @@ cleanup() {
 trap cleanup EXIT
 chmod 0700 "$PARENT"
 mkdir -p "$DIR" "$PARENT/home"
+# under tests/interop/valgrind.sh the tools run through wrappers (tool_wrap.sh)
+. "$ROOT/tests/interop/tool_wrap.sh"
+FETCH=$(wrap_tool "$FETCH" "$PARENT/bin"); SEND=$(wrap_tool "$SEND" "$PARENT/bin")
 echo "# DIR=$DIR (parent $PARENT, mode $(stat -c %a "$PARENT"))"
 check "the parent folder is mode 0700 (no way in for the daemons' users)" [ "$(stat -c %a "$PARENT")" = 700 ]
 postfix_kept_out() { ! setpriv --reuid=postfix --regid=postfix --clear-groups test -x "$PARENT/clone"; }

@@ -5,13 +5,14 @@
 # content) and none left on the server.
 . "$(dirname "$0")/tools_lib.sh"
 # The kill points live only in the test build of postie-fetch (testhook.h).
-FETCH_SHIPPED=$FETCH
+FETCH_SHIPPED=$BUILD/tools/postie-fetch
 FETCH=$BUILD/tools/postie-fetch-test
 [ -x "$FETCH" ] || cmake --build "$BUILD" --target postie-fetch-test -j2 >/dev/null 2>&1 ||
   { echo "cannot build $FETCH" >&2; exit 1; }
 check "the shipped postie-fetch has no kill points" \
   bash -c "! grep -q POSTIE_FETCH_TEST_KILL '$FETCH_SHIPPED'"
 check "the test build has them" grep -q POSTIE_FETCH_TEST_KILL "$FETCH"
+FETCH=$(wrap_tool "$FETCH" "$WORK/bin") # under valgrind.sh (tool_wrap.sh)
 N=${CRASH_MESSAGES:-200}
 KILLS=${CRASH_KILLS:-20}
 RANDOM=${CRASH_SEED:-$$}

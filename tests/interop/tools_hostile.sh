@@ -16,6 +16,10 @@ for t in "$FETCH" "$FETCH_TEST" "$SEND"; do
     { echo "cannot build $t" >&2; exit 1; }
 done
 WORK=$(mktemp -d "$BUILD/tools-hostile.XXXXXX")
+# under tests/interop/valgrind.sh the tools run through wrappers (tool_wrap.sh)
+. "$ROOT/tests/interop/tool_wrap.sh"
+FETCH=$(wrap_tool "$FETCH" "$WORK/bin"); SEND=$(wrap_tool "$SEND" "$WORK/bin")
+FETCH_TEST=$(wrap_tool "$FETCH_TEST" "$WORK/bin")
 export HOME=$WORK/home XDG_CONFIG_HOME=$WORK/home/.config XDG_STATE_HOME=$WORK/home/.state
 mkdir -p "$HOME"
 export POSTIE_PASSWORD=s3cret
@@ -220,9 +224,10 @@ S: +OK bye
 EOF
 } >"$WORK/stat.txt"
 serve stat
-# (an ASan build reserves terabytes of address space: no limit there)
+# (an ASan build reserves terabytes of address space, and valgrind needs its
+# own: no limit there; the plain run checks the limit)
 limit="ulimit -v 300000;"
-grep -q __asan_init "$FETCH" && limit=""
+{ [ "$TOOL_WRAPPED" = 1 ] || grep -q __asan_init "$FETCH"; } && limit=""
 run stat bash -c "$limit exec \"\$0\" \"\$@\"" "$FETCH" $(fetch_args stat) --maildir "$WORK/stat.md"
 served; check "STAT 50,000,000: the session went on" [ $? = 0 ]
 check "STAT 50,000,000: exit 0 under a 300 MB limit (got $RC: $(head -c 200 "$WORK/stat.err"))" [ "$RC" = 0 ]
@@ -495,6 +500,41 @@ check "--batch cut: message 3 may have been delivered" grep -qx "$WORK/bat3.eml:
 check "--batch cut: message 4 not sent" grep -q "^$WORK/bat4.eml: not sent: .*; not delivered\$" "$WORK/bat.out"
 check "--batch cut: four report lines" [ "$(wc -l <"$WORK/bat.out")" = 4 ]
 check "--batch cut: the summary counts each kind" grep -q 'of 4 messages: 1 accepted, 1 refused, 1 not sent, 1 may have been delivered' "$WORK/bat.err"
+
+# ---- an overall deadline: a server that trickles ----------------------------
+# One byte every 1.5 s keeps each read inside a 3 s timeout: without an
+# overall deadline the greeting alone would take 30 s. Each call must end
+# within the timeout plus 1 s per KiB it brought: exit 75 in about 3 s.
+{
+  printf 'S-RAW: +\nSLEEP: 1500\n'
+  for c in O K ' ' s l o w ' ' s e r v e r ' ' h i; do
+    printf 'S-RAW: %s\nSLEEP: 1500\n' "$c"
+  done
+  printf 'S: \nCLOSE\n'
+} >"$WORK/trickle.txt"
+serve trickle
+start=$(date +%s)
+run trickle "$FETCH" $(fetch_args trickle) --timeout 3 --maildir "$WORK/trickle.md"
+took=$(( $(date +%s) - start ))
+kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
+check "trickling POP3 server: a temporary failure (exit $RC)" [ "$RC" = 75 ]
+check "trickling POP3 server: cut off by the deadline in ${took}s (not 30 s)" [ "$took" -le 8 ]
+check "trickling POP3 server: says it timed out" grep -qi "timed out" "$WORK/trickle.err"
+{
+  printf 'S-RAW: 2\nSLEEP: 1500\n'
+  for c in 2 0 ' ' s l o w ' ' s m t p ' ' s e r v e r; do
+    printf 'S-RAW: %s\nSLEEP: 1500\n' "$c"
+  done
+  printf 'S: \nCLOSE\n'
+} >"$WORK/trickle2.txt"
+serve trickle2
+printf 'Subject: t\r\n\r\nbody\r\n' >"$WORK/trickle2.msg"
+start=$(date +%s)
+run trickle2 "$SEND" --host 127.0.0.1 --port "$PORT" --tls off --timeout 3 -f a@x.test b@x.test <"$WORK/trickle2.msg"
+took=$(( $(date +%s) - start ))
+kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
+check "trickling SMTP server: a temporary failure (exit $RC)" [ "$RC" = 75 ]
+check "trickling SMTP server: cut off by the deadline in ${took}s (not 30 s)" [ "$took" -le 8 ]
 
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ] && rm -rf "$WORK"

@@ -16,6 +16,9 @@ fi
 . "$STACK_ENV"
 STACK=$ROOT/scripts/teststack.sh
 WORK=$(mktemp -d "$BUILD/tools-test.XXXXXX")
+# under tests/interop/valgrind.sh the tools run through wrappers (tool_wrap.sh)
+. "$ROOT/tests/interop/tool_wrap.sh"
+FETCH=$(wrap_tool "$FETCH" "$WORK/bin"); SEND=$(wrap_tool "$SEND" "$WORK/bin")
 # The tools must not see the developer's own configuration or netrc.
 export HOME=$WORK/home XDG_CONFIG_HOME=$WORK/home/.config XDG_STATE_HOME=$WORK/home/.state
 mkdir -p "$HOME"

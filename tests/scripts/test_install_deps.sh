@@ -70,7 +70,10 @@ printf '#!/bin/sh\ncat >/dev/null\n' > "$T/bin/debconf-set-selections"
 printf '#!/bin/sh\n[ "$1" = -u ] && echo 0 || /usr/bin/id "$@"\n' > "$T/bin/id"
 chmod +x "$T/bin"/*
 
-pkgs_all="build-essential cmake pkg-config clang libclang-rt-14-dev libcmocka-dev libssl-dev openssl libmbedtls-dev dovecot-core dovecot-pop3d postfix python3 gcc-arm-none-eabi libnewlib-arm-none-eabi git git-email libmailtools-perl"
+# the script's own package list (pkgs=(...)), so that adding a package there
+# does not need an edit here
+pkgs_all=$(sed -n '/^pkgs=(/,/)/p' "$SCRIPT" | sed 's/^pkgs=(//; s/).*$//' | tr -s ' \n' '  ')
+case " $pkgs_all " in *" dovecot-core "*" postfix "*) ;; *) echo "not ok - cannot read pkgs=(...) from $SCRIPT"; exit 1 ;; esac
 
 run_case() { # name: fresh fake root and fake dpkg state
   export FAKE=$T/$1 POSTIE_DEPS_SYSROOT=$T/$1/root

@@ -43,6 +43,11 @@
 #include <openssl/ssl.h>
 #include "postie/posix_tls.h"
 #endif
+#ifdef POSTIE_FAULTS_MBEDTLS
+#include <fcntl.h>
+#include "postie/mbedtls_tls.h"
+#include "postie/posix_tcp.h"
+#endif
 
 /* ---- the faulty transport ------------------------------------------------ */
 
@@ -526,7 +531,20 @@ static void test_smtp_send_fails_every_send(void **state)
  * script in records of at most 7 bytes and, at the chosen offset of its
  * plain-text transcript, cuts the connection (a bare close, no close_notify)
  * or stalls (holds it open, sending nothing, until the client closes). Also
- * a cut in the middle of the handshake. Implicit TLS (POP3S, submissions). */
+ * a cut in the middle of the handshake. Implicit TLS (POP3S, submissions).
+ * With POSTIE_FAULTS_MBEDTLS, the same runs again with the mbed TLS
+ * transport (ports/mbedtls) as the client, over postie_tcp on the socketpair. */
+
+/* The client: the OpenSSL transport, or (faults_mbedtls) the mbed TLS one. */
+typedef struct tls_client {
+    postie_openssl o;
+#ifdef POSTIE_FAULTS_MBEDTLS
+    postie_tcp tcp;
+    postie_transport tcp_tr;
+    postie_mbedtls m;
+#endif
+} tls_client;
+static int faults_mbedtls;
 
 #define TLS_STALL_MS 300 /* the client's timeout in the stall runs */
 
@@ -631,11 +649,29 @@ static SSL_CTX *tls_server_ctx(void)
     return ctx;
 }
 
+#ifdef POSTIE_FAULTS_MBEDTLS
+/* ca.pem, read once: the mbed TLS transport takes its CAs in memory. */
+static const unsigned char *ca_pem(size_t *len)
+{
+    static unsigned char buf[8192];
+    static size_t n;
+    if (n == 0) {
+        FILE *f = fopen(POSTIE_TLS_CERT_DIR "/ca.pem", "rb");
+        assert_non_null(f);
+        n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        assert_true(n > 0 && n < sizeof buf);
+    }
+    *len = n;
+    return buf;
+}
+#endif
+
 /* Starts the server thread on a socketpair and connects the client over TLS.
- * Returns what postie_openssl_start() returned; *tr is the client's
- * transport when that is POSTIE_OK. */
+ * Returns what postie_openssl_start() (or postie_mbedtls_start()) returned;
+ * *tr is the client's transport when that is POSTIE_OK. */
 static postie_status tls_start(tls_server *srv, const fake_transport *script, fault_kind kind,
-                               size_t at, int handshake_cut, postie_openssl *t,
+                               size_t at, int handshake_cut, tls_client *c,
                                postie_transport *tr)
 {
     int sv[2];
@@ -651,20 +687,47 @@ static postie_status tls_start(tls_server *srv, const fake_transport *script, fa
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     srv->fd = sv[1];
     assert_int_equal(pthread_create(&srv->th, NULL, tls_server_main, srv), 0);
+    memset(c, 0, sizeof *c);
+#ifdef POSTIE_FAULTS_MBEDTLS
+    if (faults_mbedtls) {
+        postie_mbedtls_options mo;
+        postie_mbedtls_options_init(&mo);
+        mo.ca = ca_pem(&mo.ca_len);
+        mo.handshake_timeout_ms = 5000;
+        /* postie_tcp waits with poll() on a non-blocking socket */
+        assert_int_equal(fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK), 0);
+        c->tcp.fd = sv[0];
+        postie_tcp_transport(&c->tcp, &c->tcp_tr);
+        assert_int_equal(postie_mbedtls_init(&c->m, &c->tcp_tr, &mo), POSTIE_OK);
+        st = postie_mbedtls_start(&c->m, "localhost");
+        if (st == POSTIE_OK) {
+            postie_mbedtls_transport(&c->m, tr);
+        }
+        return st;
+    }
+#endif
     postie_openssl_options_init(&o);
     o.ca_file = POSTIE_TLS_CERT_DIR "/ca.pem";
     o.handshake_timeout_ms = 5000;
-    assert_int_equal(postie_openssl_init(t, sv[0], &o), POSTIE_OK);
-    st = postie_openssl_start(t, "localhost");
+    assert_int_equal(postie_openssl_init(&c->o, sv[0], &o), POSTIE_OK);
+    st = postie_openssl_start(&c->o, "localhost");
     if (st == POSTIE_OK) {
-        postie_openssl_transport(t, tr);
+        postie_openssl_transport(&c->o, tr);
     }
     return st;
 }
 
-static void tls_finish(tls_server *srv, postie_openssl *t)
+static void tls_finish(tls_server *srv, tls_client *c)
 {
-    postie_openssl_close(t); /* again: safe, and closes the socket if a session did not */
+    /* again: safe, and closes the socket if a session did not */
+#ifdef POSTIE_FAULTS_MBEDTLS
+    if (faults_mbedtls) {
+        postie_mbedtls_close(&c->m);
+    } else
+#endif
+    {
+        postie_openssl_close(&c->o);
+    }
     assert_int_equal(pthread_join(srv->th, NULL), 0);
     assert_int_equal(srv->error, 0);
 }
@@ -708,7 +771,7 @@ static void pop3_tls_faults(fault_kind kind)
 {
     static tls_server srv;
     static fake_transport script;
-    static postie_openssl t;
+    static tls_client t;
     static faulty w;
     postie_transport inner, tr;
     run clean, r;
@@ -757,7 +820,7 @@ static void smtp_tls_faults(fault_kind kind)
 {
     static tls_server srv;
     static fake_transport script;
-    static postie_openssl t;
+    static tls_client t;
     static faulty w;
     postie_transport inner, tr;
     run clean, r;
@@ -814,18 +877,43 @@ static void test_tls_handshake_cut(void **state)
 {
     static tls_server srv;
     static fake_transport script;
-    static postie_openssl t;
+    static tls_client t;
     postie_transport tr;
     postie_status st;
     (void)state;
     pop3_script(&script, 0);
     st = tls_start(&srv, &script, FAULT_CUT, 0, 1, &t, &tr);
     if (st != POSTIE_ERR_CLOSED && st != POSTIE_ERR_IO && st != POSTIE_ERR_TLS) {
-        fail_msg("handshake cut: postie_openssl_start returned %s", postie_status_name(st));
+        fail_msg("handshake cut: %s_start returned %s",
+                 faults_mbedtls ? "postie_mbedtls" : "postie_openssl", postie_status_name(st));
     }
     tls_finish(&srv, &t);
     fake_free(&script);
 }
+
+#ifdef POSTIE_FAULTS_MBEDTLS
+/* The same three over the mbed TLS transport. */
+static void test_mbedtls_handshake_cut(void **state)
+{
+    faults_mbedtls = 1;
+    test_tls_handshake_cut(state);
+    faults_mbedtls = 0;
+}
+
+static void test_mbedtls_cut_every_byte(void **state)
+{
+    faults_mbedtls = 1;
+    test_tls_cut_every_byte(state);
+    faults_mbedtls = 0;
+}
+
+static void test_mbedtls_stall_every_step(void **state)
+{
+    faults_mbedtls = 1;
+    test_tls_stall_every_step(state);
+    faults_mbedtls = 0;
+}
+#endif
 
 static int make_certs(void **state)
 {
@@ -861,6 +949,11 @@ int main(void)
         cmocka_unit_test(test_tls_handshake_cut),
         cmocka_unit_test(test_tls_cut_every_byte),
         cmocka_unit_test(test_tls_stall_every_step),
+#ifdef POSTIE_FAULTS_MBEDTLS
+        cmocka_unit_test(test_mbedtls_handshake_cut),
+        cmocka_unit_test(test_mbedtls_cut_every_byte),
+        cmocka_unit_test(test_mbedtls_stall_every_step),
+#endif
     };
 #endif
     int failed;

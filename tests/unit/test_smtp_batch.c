@@ -125,6 +125,37 @@ static void test_chunking_one_flight(void **state)
     }
 }
 
+/* CHUNKING with messages far larger than the output queue: the bytes keep
+ * flowing while replies are outstanding: eight 4 KB messages in one flight,
+ * no reply needed before all of it went out. */
+static void test_chunking_keeps_flowing(void **state)
+{
+    static char big[8][4096];
+    static char fl[8 * 4300], an[8 * 64];
+    size_t i, o = 0, a = 0;
+    (void)state;
+    make(8, -1);
+    for (i = 0; i < 8; i++) {
+        memset(big[i], 'a' + (int)i, sizeof big[i] - 2);
+        memcpy(big[i] + sizeof big[i] - 2, "\r\n", 2);
+        msg[i].data = big[i];
+        msg[i].len = sizeof big[i];
+        o += envelope(i, fl + o);
+        o += (size_t)sprintf(fl + o, "BDAT %zu LAST\r\n", sizeof big[i]);
+        memcpy(fl + o, big[i], sizeof big[i]);
+        o += sizeof big[i];
+        a += (size_t)sprintf(an + a, "250 Ok\r\n250 Ok\r\n250 2.0.0 queued\r\n");
+    }
+    start(0, EXT_CHUNK);
+    fake_step_addn(&F, fl, o, an, a);
+    assert_int_equal(postie_smtp_open(&S), POSTIE_OK);
+    assert_int_equal(postie_smtp_send_batch(&S, msg, 8), POSTIE_OK);
+    for (i = 0; i < 8; i++) {
+        assert_int_equal(msg[i].status, POSTIE_OK);
+    }
+    fake_assert_script_sent(&F);
+}
+
 /* PIPELINING only: the end of one message and the envelope and DATA of the
  * next go in one flight: n + 1 flights for n messages. */
 static void test_pipelining_across_messages(void **state)
@@ -309,6 +340,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chunking_one_flight),
+        cmocka_unit_test(test_chunking_keeps_flowing),
         cmocka_unit_test(test_pipelining_across_messages),
         cmocka_unit_test(test_lockstep),
         cmocka_unit_test(test_refusals_mid_flight),
