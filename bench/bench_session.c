@@ -11,6 +11,13 @@
  *       Each run: connect, EHLO, COUNT messages of about BYTES octets
  *       (default 1024) with postie_smtp_send_buf() on that one connection,
  *       QUIT. Every message must get 250.
+ *   bench_session smtp-batch HOST PORT FROM RCPT COUNT [--runs N] [--size BYTES]
+ *       The same COUNT messages in one postie_smtp_send_batch() call (BDAT
+ *       with messages in flight when the server offers CHUNKING, PIPELINING
+ *       across messages otherwise). Also prints batch_s: the time of the
+ *       send_batch() call alone (without connect, greeting, EHLO and QUIT),
+ *       and which extensions the server offered (chunking=0/1,
+ *       pipelining=0/1), so run-latency.sh can report round trips a message.
  *
  * Prints one line per run, then the median, and the peak RSS of the process
  * (getrusage ru_maxrss) in KiB: the clients hold every byte they use in
@@ -187,10 +194,94 @@ static int bench_smtp(const char *host, const char *port, const char *from, cons
     return 0;
 }
 
+/* COUNT messages in one send_batch() on one connection */
+static int bench_smtp_batch(const char *host, const char *port, const char *from, const char *rcpt,
+                            unsigned long count, int runs, size_t size)
+{
+    double secs[MAX_RUNS], bsecs[MAX_RUNS];
+    postie_smtp_msg *msgs;
+    postie_smtp_envelope *envs;
+    postie_smtp_rcpt *tos;
+    char *msg;
+    size_t len = 0;
+    int r, chunking = 0, pipelining = 0;
+
+    msg = malloc(size + 512);
+    msgs = calloc(count, sizeof *msgs);
+    envs = calloc(count, sizeof *envs);
+    tos = calloc(count, sizeof *tos);
+    if (!msg || !msgs || !envs || !tos) return fail("malloc", POSTIE_ERR_PARAM);
+    len += (size_t)sprintf(msg, "From: <%s>\r\nTo: <%s>\r\nSubject: postie bench\r\n"
+                                "Date: Sun, 22 Nov 2026 02:00:00 +0000\r\n"
+                                "Message-ID: <bench.1@postie.test>\r\n\r\n",
+                           from, rcpt);
+    while (len + 72 < size) {
+        memcpy(msg + len, "The quick brown fox jumps over the lazy dog, again and again and again.\r\n",
+               72);
+        len += 72;
+    }
+
+    for (r = 0; r < runs; r++) {
+        postie_tcp tcp;
+        postie_transport tr;
+        postie_status st;
+        unsigned long i;
+        double t0 = now_s(), tb, t;
+        if ((st = postie_tcp_connect(&tcp, host, port, 10000)) != POSTIE_OK) return fail("connect", st);
+        postie_tcp_transport(&tcp, &tr);
+        if ((st = postie_smtp_init(&smtp, &tr)) != POSTIE_OK) return fail("init", st);
+        postie_smtp_set_timeout(&smtp, 30000);
+        (void)postie_smtp_set_tls(&smtp, POSTIE_TLS_OFF, NULL);
+        postie_smtp_allow_plaintext_credentials(&smtp, 1);
+        if ((st = postie_smtp_set_domain(&smtp, "bench.postie.test")) != POSTIE_OK)
+            return fail("set_domain", st);
+        if ((st = postie_smtp_open(&smtp)) != POSTIE_OK) return fail("open", st);
+        chunking = postie_smtp_has(&smtp, POSTIE_SMTP_EXT_CHUNKING);
+        pipelining = postie_smtp_has(&smtp, POSTIE_SMTP_EXT_PIPELINING);
+        for (i = 0; i < count; i++) {
+            memset(&tos[i], 0, sizeof tos[i]);
+            memset(&envs[i], 0, sizeof envs[i]);
+            memset(&msgs[i], 0, sizeof msgs[i]);
+            tos[i].addr = rcpt;
+            envs[i].from = from;
+            envs[i].rcpts = &tos[i];
+            envs[i].nrcpts = 1;
+            envs[i].on_refused = POSTIE_SMTP_REFUSED_CONTINUE;
+            msgs[i].env = &envs[i];
+            msgs[i].data = msg;
+            msgs[i].len = len;
+        }
+        tb = now_s();
+        if ((st = postie_smtp_send_batch(&smtp, msgs, count)) != POSTIE_OK) return fail("send_batch", st);
+        tb = now_s() - tb;
+        for (i = 0; i < count; i++)
+            if (msgs[i].status != POSTIE_OK) {
+                fprintf(stderr, "bench_session: message %lu: %d\n", i + 1, msgs[i].code);
+                return fail("send_batch message", msgs[i].status);
+            }
+        if ((st = postie_smtp_quit(&smtp)) != POSTIE_OK) return fail("quit", st);
+        t = now_s() - t0;
+        secs[r] = t;
+        bsecs[r] = tb;
+        printf("run %d: %lu messages of %zu octets in %.3f s (send_batch %.3f s)\n", r + 1, count,
+               len, t, tb);
+    }
+    free(msg);
+    free(msgs);
+    free(envs);
+    free(tos);
+    printf("smtp-batch messages=%lu size=%zu runs=%d chunking=%d pipelining=%d median_s=%.3f "
+           "batch_s=%.3f peak_rss_kib=%ld\n",
+           count, len, runs, chunking, pipelining, median(secs, runs), median(bsecs, runs),
+           peak_rss_kib());
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_session pop3 HOST PORT USER PASS [--runs N] [--buf BYTES]\n"
-                    "       bench_session smtp HOST PORT FROM RCPT COUNT [--runs N] [--size BYTES]\n");
+                    "       bench_session smtp HOST PORT FROM RCPT COUNT [--runs N] [--size BYTES]\n"
+                    "       bench_session smtp-batch HOST PORT FROM RCPT COUNT [--runs N] [--size BYTES]\n");
     exit(2);
 }
 
@@ -199,7 +290,8 @@ int main(int argc, char **argv)
     int runs = 5, i, first_opt;
     size_t buf = 4096, size = 1024;
     if (argc < 2) usage();
-    first_opt = strcmp(argv[1], "pop3") == 0 ? 6 : strcmp(argv[1], "smtp") == 0 ? 7 : 0;
+    first_opt = strcmp(argv[1], "pop3") == 0 ? 6 : strcmp(argv[1], "smtp") == 0 ? 7
+                : strcmp(argv[1], "smtp-batch") == 0 ? 7 : 0;
     if (first_opt == 0 || argc < first_opt) usage();
     for (i = first_opt; i < argc; i++) {
         if (i + 1 >= argc) usage();
@@ -211,5 +303,10 @@ int main(int argc, char **argv)
     if (runs < 1 || runs > MAX_RUNS || buf < 1 || buf > sizeof rbuf || size < 256 || size > 1 << 24)
         usage();
     if (argv[1][0] == 'p') return bench_pop3(argv[2], argv[3], argv[4], argv[5], runs, buf);
+    if (strcmp(argv[1], "smtp-batch") == 0) {
+        unsigned long n = strtoul(argv[6], NULL, 10);
+        if (n < 1 || n > 100000) usage();
+        return bench_smtp_batch(argv[2], argv[3], argv[4], argv[5], n, runs, size);
+    }
     return bench_smtp(argv[2], argv[3], argv[4], argv[5], strtoul(argv[6], NULL, 10), runs, size);
 }

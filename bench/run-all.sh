@@ -5,6 +5,8 @@
 #   core.md        bench_core: MB/s of the no-I/O core (median of 5)
 #   callgrind.md   bench/callgrind.sh: instructions per byte (when valgrind is installed)
 #   session.md     bench/run-session.sh: POP3/SMTP against loopback servers (as root)
+#   latency.md     bench/run-latency.sh: Postie and its peers at 20 ms RTT through
+#                  bench/delay_proxy, and POP3 on loopback (as root)
 #   size-arm.md, size-arm-min.md   bench/size-arm.sh: Cortex-M4 code and RAM
 #   size-link.md, ram-netx.md      bench/size-link.sh, bench/ram-fields.sh: what
 #                                  applications link; RAM field by field
@@ -38,6 +40,9 @@ fi
 
 echo; echo "== end to end (bench/run-session.sh)"
 bash bench/run-session.sh "$BUILD"
+
+echo; echo "== at 20 ms round trip, beside the peers (bench/run-latency.sh)"
+bash bench/run-latency.sh "$BUILD"
 
 echo; echo "== Cortex-M4 code and RAM (bench/size-arm.sh)"
 bash bench/size-arm.sh --files | tee "$R/size-arm.md"

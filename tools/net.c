@@ -24,6 +24,29 @@ const char *tool_conn_tls_error(const tool_conn *c)
     return "";
 }
 
+int tool_conn_tls_message(const tool_conn *c, postie_status st, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+#ifdef POSTIE_HAVE_OPENSSL
+    if ((st == POSTIE_ERR_TLS || st == POSTIE_ERR_TLS_VERIFY) && c->tls_inited &&
+        postie_openssl_error_text(&c->tls)[0] != '\0') {
+        postie_openssl_verify_reason why = postie_openssl_refusal_reason(&c->tls);
+        const char *where = postie_openssl_error_where(&c->tls);
+        snprintf(buf, cap, "%s with %s: %s%s", where[0] ? where : "TLS",
+                 c->host ? c->host : "the server", postie_openssl_error_text(&c->tls),
+                 why == POSTIE_OPENSSL_VERIFY_UNKNOWN_CA || why == POSTIE_OPENSSL_VERIFY_SELF_SIGNED
+                     ? " (a server with a certificate from a private CA: --cafile FILE trusts that CA)"
+                     : "");
+        return 1;
+    }
+#else
+    (void)c;
+    (void)st;
+    (void)cap;
+#endif
+    return 0;
+}
+
 postie_tls_policy tool_tls_policy(tool_tls_mode mode, int *allow_plain)
 {
     *allow_plain = mode == TOOL_TLS_OFF;
@@ -82,9 +105,8 @@ int tool_connect(tool_conn *c, const char *host, const char *port, tool_tls_mode
         if (mode == TOOL_TLS_IMPLICIT) {
             st = postie_openssl_start(&c->tls, host);
             if (st != POSTIE_OK) {
-                snprintf(err, errcap, "TLS with %s failed: %s%s%s", host, postie_strerror(st),
-                         postie_openssl_error_text(&c->tls)[0] ? ": " : "",
-                         postie_openssl_error_text(&c->tls));
+                if (!tool_conn_tls_message(c, st, err, errcap))
+                    snprintf(err, errcap, "TLS with %s failed: %s", host, postie_strerror(st));
                 postie_openssl_close(&c->tls);
                 c->tls_inited = 0;
                 *exit_code = tool_exit_for_status(st);

@@ -44,6 +44,14 @@ postie_tls_policy tool_tls_policy(tool_tls_mode mode, int *allow_plain);
 /* TLS detail after a TLS status ("certificate has expired"...), or "". */
 const char *tool_conn_tls_error(const tool_conn *c);
 
+/* The message of a TLS failure (st POSTIE_ERR_TLS or POSTIE_ERR_TLS_VERIFY)
+ * that the TLS transport can explain: where it happened and why, "TLS
+ * handshake with HOST: certificate has expired (...)", and for a
+ * certificate from an unknown or self-signed CA the hint that --cafile
+ * trusts a private one. Writes it into buf and returns 1; 0 (buf "") when
+ * st is not a TLS failure or the transport has nothing to say. */
+int tool_conn_tls_message(const tool_conn *c, postie_status st, char *buf, size_t cap);
+
 /* 1 when this build has a TLS transport. */
 int tool_have_tls(void);
 

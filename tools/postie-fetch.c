@@ -12,6 +12,7 @@
 #include "state.h"
 #include "target.h"
 #include "testhook.h"
+#include "postie/posix_clock.h"
 #include "postie/pop3.h"
 #include "postie/sasl.h"
 #include "postie/posix_random.h"
@@ -325,12 +326,12 @@ static int list_cb(void *user, unsigned long msg, unsigned long octets)
 
 static int server_fail(fetch *f, postie_status st, const char *what)
 {
-    const char *tls = tool_conn_tls_error(&f->conn);
+    char tls[512];
     if (st == POSTIE_ERR_SERVER || st == POSTIE_ERR_AUTH || st == POSTIE_ERR_TRANSIENT)
         FERR(f, "%s: %s (server said: %s)", what, postie_strerror(st),
              postie_pop3_reply_text(&f->pop));
-    else if ((st == POSTIE_ERR_TLS || st == POSTIE_ERR_TLS_VERIFY) && tls[0])
-        FERR(f, "%s: %s: %s", what, postie_strerror(st), tls);
+    else if (tool_conn_tls_message(&f->conn, st, tls, sizeof tls))
+        FERR(f, "%s", tls); /* where it happened: the handshake, not the step */
     else
         FERR(f, "%s: %s", what, postie_strerror(st));
     return tool_exit_for_status(st);
@@ -966,6 +967,9 @@ static int log_in(fetch *f)
     }
     postie_pop3_init(&f->pop, &f->conn.tr);
     postie_pop3_set_timeout(&f->pop, f->timeout_ms);
+    /* the whole of each command's reply within the timeout, plus 1 s per
+     * KiB it brings: a server trickling bytes cannot hold the tool (issue 17) */
+    postie_pop3_set_deadline(&f->pop, f->timeout_ms, 1024, postie_posix_clock_ms, NULL);
     pol = tool_tls_policy(f->tls, &allow_plain);
     if (postie_pop3_set_tls(&f->pop, pol, pol == POSTIE_TLS_REQUIRED ? f->host : NULL) !=
         POSTIE_OK) {

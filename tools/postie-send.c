@@ -10,6 +10,7 @@
 #include "headers.h"
 #include "net.h"
 #include "rcpt.h"
+#include "postie/posix_clock.h"
 #include "postie/compose.h"
 #include "postie/posix_random.h"
 #include "postie/sasl.h"
@@ -271,7 +272,7 @@ typedef struct sender {
 static int smtp_fail(sender *s, postie_status st, const char *what)
 {
     int code = postie_smtp_reply_code(&s->smtp);
-    const char *tls = tool_conn_tls_error(&s->conn);
+    char tls[512];
     if ((st == POSTIE_ERR_SERVER || st == POSTIE_ERR_TRANSIENT || st == POSTIE_ERR_AUTH ||
          st == POSTIE_ERR_TOO_BIG) && code) {
         char text[POSTIE_REPLY_TEXT_MAX];
@@ -283,8 +284,8 @@ static int smtp_fail(sender *s, postie_status st, const char *what)
         tool_err("%s: %s (server said: %d %s%s%s)", what, postie_strerror(st), code,
                  postie_smtp_reply_enhanced(&s->smtp),
                  postie_smtp_reply_enhanced(&s->smtp)[0] ? " " : "", text);
-    } else if ((st == POSTIE_ERR_TLS || st == POSTIE_ERR_TLS_VERIFY) && tls[0]) {
-        tool_err("%s: %s: %s", what, postie_strerror(st), tls);
+    } else if (tool_conn_tls_message(&s->conn, st, tls, sizeof tls)) {
+        tool_err("%s", tls); /* where it happened: the handshake, not the step */
     } else {
         tool_err("%s: %s", what, postie_strerror(st));
     }
@@ -707,6 +708,9 @@ static int log_in(send_job *j, const send_opts *o)
     dot_watch_wrap(&s->watch, &s->conn.tr, &s->tr);
     postie_smtp_init(&s->smtp, &s->tr);
     postie_smtp_set_timeout(&s->smtp, j->sv.timeout_ms);
+    /* each command within the timeout, plus 1 s per KiB it moves: a server
+     * trickling its replies cannot hold the tool (issue 17) */
+    postie_smtp_set_deadline(&s->smtp, j->sv.timeout_ms, 1024, postie_posix_clock_ms, NULL);
     pol = tool_tls_policy(j->sv.tls, &allow_plain);
     if (postie_smtp_set_tls(&s->smtp, pol, pol == POSTIE_TLS_REQUIRED ? j->sv.host : NULL) !=
         POSTIE_OK) {

@@ -501,6 +501,41 @@ check "--batch cut: message 4 not sent" grep -q "^$WORK/bat4.eml: not sent: .*; 
 check "--batch cut: four report lines" [ "$(wc -l <"$WORK/bat.out")" = 4 ]
 check "--batch cut: the summary counts each kind" grep -q 'of 4 messages: 1 accepted, 1 refused, 1 not sent, 1 may have been delivered' "$WORK/bat.err"
 
+# ---- an overall deadline: a server that trickles ----------------------------
+# One byte every 1.5 s keeps each read inside a 3 s timeout: without an
+# overall deadline the greeting alone would take 30 s. Each call must end
+# within the timeout plus 1 s per KiB it brought: exit 75 in about 3 s.
+{
+  printf 'S-RAW: +\nSLEEP: 1500\n'
+  for c in O K ' ' s l o w ' ' s e r v e r ' ' h i; do
+    printf 'S-RAW: %s\nSLEEP: 1500\n' "$c"
+  done
+  printf 'S: \nCLOSE\n'
+} >"$WORK/trickle.txt"
+serve trickle
+start=$(date +%s)
+run trickle "$FETCH" $(fetch_args trickle) --timeout 3 --maildir "$WORK/trickle.md"
+took=$(( $(date +%s) - start ))
+kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
+check "trickling POP3 server: a temporary failure (exit $RC)" [ "$RC" = 75 ]
+check "trickling POP3 server: cut off by the deadline in ${took}s (not 30 s)" [ "$took" -le 8 ]
+check "trickling POP3 server: says it timed out" grep -qi "timed out" "$WORK/trickle.err"
+{
+  printf 'S-RAW: 2\nSLEEP: 1500\n'
+  for c in 2 0 ' ' s l o w ' ' s m t p ' ' s e r v e r; do
+    printf 'S-RAW: %s\nSLEEP: 1500\n' "$c"
+  done
+  printf 'S: \nCLOSE\n'
+} >"$WORK/trickle2.txt"
+serve trickle2
+printf 'Subject: t\r\n\r\nbody\r\n' >"$WORK/trickle2.msg"
+start=$(date +%s)
+run trickle2 "$SEND" --host 127.0.0.1 --port "$PORT" --tls off --timeout 3 -f a@x.test b@x.test <"$WORK/trickle2.msg"
+took=$(( $(date +%s) - start ))
+kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
+check "trickling SMTP server: a temporary failure (exit $RC)" [ "$RC" = 75 ]
+check "trickling SMTP server: cut off by the deadline in ${took}s (not 30 s)" [ "$took" -le 8 ]
+
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ] && rm -rf "$WORK"
 [ "$failures" -eq 0 ]

@@ -28,6 +28,8 @@ printf 'Subject: over tls\r\n\r\nsecret body\r\n' > "$WORK/m"
 export POSTIE_PASSWORD=$PASS1
 expect_rc "fetch, STLS, certificate from another CA: refused" 76 "$FETCH" --host "$H" --port "$POP3_PORT" --cafile "$TLS_OTHER_CA" --user "$USER1" --maildir "$WORK/md" --state "$WORK/st" --delete
 check "  ... one line naming the certificate problem" bash -c "[ \$(wc -l < '$WORK/err') = 1 ] && grep -qi 'certif' '$WORK/err'"
+check "  ... says where: the TLS handshake with the host, not the protocol step" bash -c "grep -q 'TLS handshake with $H: ' '$WORK/err' && ! grep -q 'greeting' '$WORK/err'"
+check "  ... says that --cafile trusts a private CA" grep -q -- '--cafile FILE trusts that CA' "$WORK/err"
 check "  ... message still on the server" [ "$(server_count)" = 1 ]
 expect_rc "fetch, implicit TLS, certificate for another host name: refused" 76 "$FETCH" --host "$H" --port "$WRONG" --tls implicit --cafile "$WORK/certs/ca.pem" --user "$USER1" --maildir "$WORK/md" --state "$WORK/st"
 check "  ... says the name does not match" grep -qi "name" "$WORK/err"
@@ -44,6 +46,8 @@ printf 'Subject: smtps\n\nvia implicit TLS\n' > "$WORK/s1"
 expect_rc "send, SMTPS, certificate from another CA: refused" 76 "$SEND" --host "$H" --port "$SMTPS_PORT" --tls implicit --cafile "$TLS_OTHER_CA" --user "$USER2" -f "$USER2" "$USER1" < "$WORK/s1"
 expect_rc "send, SMTPS, expired certificate: refused" 76 "$SEND" --host "$H" --port "$SMTPS_EXPIRED_PORT" --tls implicit --cafile "$TLS_CA" --user "$USER2" -f "$USER2" "$USER1" < "$WORK/s1"
 check "  ... says it expired" grep -qi "expire" "$WORK/err"
+check "  ... in the handshake with the host, the reason said once" bash -c "grep -q 'TLS handshake with $H: certificate has expired' '$WORK/err' && [ \$(grep -o 'expired' '$WORK/err' | wc -l) = 1 ]"
+check "  ... no --cafile hint for an expired certificate" bash -c "! grep -q -- '--cafile FILE' '$WORK/err'"
 expect_rc "send, SMTPS, verified" 0 "$SEND" --host "$H" --port "$SMTPS_PORT" --tls implicit --cafile "$TLS_CA" --user "$USER2" -f "$USER2" "$USER1" < "$WORK/s1"
 printf 'Subject: starttls\n\nvia STARTTLS\n' > "$WORK/s2"
 expect_rc "send, STARTTLS by default, verified" 0 "$SEND" --trace --host "$H" --port "$SMTP_PORT" --cafile "$TLS_CA" --user "$USER2" -f "$USER2" "$USER1" < "$WORK/s2"
