@@ -107,6 +107,11 @@ typedef enum postie_smtp_refused {
                                         when the server offers 8BITMIME */
 #define POSTIE_SMTP_MSG_UTF8 0x02u   /* headers hold UTF-8 (RFC 6532): ask for
                                         SMTPUTF8 even with ASCII addresses */
+#define POSTIE_SMTP_MSG_BINARY 0x04u /* content that text transfer would change
+                                        (postie_smtp_needs_binary): in a batch, a
+                                        server with BINARYMIME and CHUNKING gets it
+                                        by BDAT as it is, BODY=BINARYMIME (RFC 3030);
+                                        elsewhere it goes as text, line ends made CRLF */
 
 typedef struct postie_smtp_envelope {
     const char *from;          /* reverse-path without <>; "" or NULL for the

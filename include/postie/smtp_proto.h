@@ -106,6 +106,7 @@ postie_status postie_smtp_code_status(int code);
 #define POSTIE_SMTP_EXT_STARTTLS            0x0040u /* RFC 3207 */
 #define POSTIE_SMTP_EXT_CHUNKING            0x0080u /* RFC 3030 (BDAT: postie_smtp_send_batch) */
 #define POSTIE_SMTP_EXT_DSN                 0x0100u /* RFC 3461 (params via the envelope) */
+#define POSTIE_SMTP_EXT_BINARYMIME          0x0200u /* RFC 3030 (with CHUNKING) */
 #define POSTIE_SMTP_EXT_EHLO                0x8000u /* the server answered EHLO (not HELO) */
 
 typedef struct postie_smtp_ext {
@@ -191,6 +192,11 @@ size_t postie_smtp_content_eol(const char *p, size_t n);
  * as CRLF, a final CRLF added when missing, without doubled dots or the "."
  * line (also the exact BDAT length of a raw encoder's output). */
 unsigned long long postie_smtp_wire_size(const char *p, size_t n);
+
+/* 1 when p[0..n) cannot go as text without being changed: a NUL byte, or a
+ * line longer than 998 octets (RFC 5322 sec. 2.1.1); else 0. Such a message
+ * needs BINARYMIME (RFC 3030) to arrive as it is. */
+int postie_smtp_needs_binary(const void *p, size_t n);
 
 /*
  * Writes the end of the message: CRLF when the content did not end with a

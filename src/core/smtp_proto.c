@@ -283,6 +283,8 @@ unsigned postie_smtp_ehlo_line(postie_smtp_ext *e, const char *text, size_t len)
         bit = POSTIE_SMTP_EXT_CHUNKING;
     } else if (word_is(text, kl, "DSN")) {
         bit = POSTIE_SMTP_EXT_DSN;
+    } else if (word_is(text, kl, "BINARYMIME")) {
+        bit = POSTIE_SMTP_EXT_BINARYMIME;
     }
     e->flags |= bit;
     return bit;
@@ -346,6 +348,24 @@ postie_status postie_smtp_dot_feed(postie_smtp_dot *d, const char *in, size_t n,
     *consumed = i;
     *produced = o;
     return POSTIE_OK;
+}
+
+int postie_smtp_needs_binary(const void *p, size_t n)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    size_t i, line = 0;
+
+    for (i = 0; i < n; i++) {
+        if (b[i] == 0) {
+            return 1;
+        }
+        if (b[i] == '\r' || b[i] == '\n') {
+            line = 0;
+        } else if (++line > 998) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 unsigned long long postie_smtp_wire_size(const char *p, size_t n)

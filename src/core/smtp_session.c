@@ -28,6 +28,7 @@ static void batch_abort(postie_smtp *s, postie_status st);
 #define MF_SIZE       0x08u
 #define MF_BODY8      0x10u
 #define MF_UTF8       0x20u
+#define MF_BINARY     0x40u /* BODY=BINARYMIME: the message goes by BDAT as it is */
 
 /* RFC 4954 sec. 4: a command line of 512 octets with its CRLF. */
 #if POSTIE_WITH_SASL
@@ -599,7 +600,9 @@ static void build_nth(postie_smtp *s, const postie_smtp_envelope *env, size_t i)
             postie_conn_add(c, " SIZE=");
             postie_conn_add_mem(c, tmp + k, sizeof tmp - k);
         }
-        if (s->mflags & MF_BODY8) {
+        if (s->mflags & MF_BINARY) {
+            postie_conn_add(c, " BODY=BINARYMIME");
+        } else if (s->mflags & MF_BODY8) {
             postie_conn_add(c, " BODY=8BITMIME");
         }
         if (s->mflags & MF_UTF8) {
@@ -690,6 +693,10 @@ static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
     }
     if ((env->flags & POSTIE_SMTP_MSG_8BIT) && (s->ext.flags & POSTIE_SMTP_EXT_8BITMIME)) {
         s->mflags |= MF_BODY8;
+    }
+    if ((env->flags & POSTIE_SMTP_MSG_BINARY) && (s->ext.flags & POSTIE_SMTP_EXT_BINARYMIME) &&
+        POSTIE_WITH_CHUNKING && (s->ext.flags & POSTIE_SMTP_EXT_CHUNKING) && s->op == OP_BATCH) {
+        s->mflags |= MF_BINARY; /* RFC 3030 sec. 3: only with BDAT */
     }
     if ((s->ext.flags & POSTIE_SMTP_EXT_SIZE) && s->ext.size_max > 0 &&
         env->size > s->ext.size_max) {
@@ -1289,7 +1296,9 @@ static postie_status batch_queue(postie_smtp *s)
             if (chunking(s)) {
                 char head[48];
                 size_t k = sizeof head, h;
-                unsigned long long v = postie_smtp_wire_size((const char *)m->data, m->len);
+                int binary = (s->mflags & MF_BINARY) != 0;
+                unsigned long long v = binary ? (unsigned long long)m->len
+                                              : postie_smtp_wire_size((const char *)m->data, m->len);
                 memcpy(head + sizeof head - 7, " LAST\r\n", 7);
                 k -= 7;
                 do {
@@ -1304,7 +1313,7 @@ static postie_status batch_queue(postie_smtp *s)
                 }
                 (void)postie_conn_put(&s->conn, head + k, h);
                 postie_smtp_dot_init(&s->dot);
-                s->dot.raw = 1;
+                s->dot.raw = binary ? 2 : 1; /* 2: the bytes as they are */
                 s->b_off = 0;
                 s->b_phase = BQ_BODY;
             } else {
@@ -1329,8 +1338,13 @@ static postie_status batch_queue(postie_smtp *s)
             if (cap < 2) {
                 return POSTIE_AGAIN;
             }
-            (void)postie_smtp_dot_feed(&s->dot, (const char *)m->data + s->b_off,
-                                       m->len - s->b_off, &used, out, cap, &made);
+            if (s->dot.raw == 2) {
+                used = made = m->len - s->b_off < cap ? m->len - s->b_off : cap;
+                memcpy(out, (const char *)m->data + s->b_off, made);
+            } else {
+                (void)postie_smtp_dot_feed(&s->dot, (const char *)m->data + s->b_off,
+                                           m->len - s->b_off, &used, out, cap, &made);
+            }
             postie_conn_commit(&s->conn, made);
             s->b_off += used;
         }
@@ -1341,7 +1355,9 @@ static postie_status batch_queue(postie_smtp *s)
                 postie_conn_awaiting(&s->conn) >= POSTIE_PIPELINE_MAX) {
                 return POSTIE_AGAIN;
             }
-            (void)postie_smtp_dot_finish(&s->dot, out, cap, &made);
+            if (s->dot.raw != 2) {
+                (void)postie_smtp_dot_finish(&s->dot, out, cap, &made);
+            }
             postie_conn_commit(&s->conn, made);
             st = postie_conn_expect(&s->conn, s->dot.raw ? T_BDAT : T_DOT, s->b_queued);
             if (st != POSTIE_OK) {
@@ -1392,6 +1408,9 @@ postie_status postie_smtps_send_batch(postie_smtp *s, postie_smtp_msg *msgs, siz
             }
             if (postie_smtp_has_8bit(m->data, m->len)) {
                 m->env->flags |= POSTIE_SMTP_MSG_8BIT;
+            }
+            if (postie_smtp_needs_binary(m->data, m->len)) {
+                m->env->flags |= POSTIE_SMTP_MSG_BINARY;
             }
             st = mail_check(s, m->env);
             if (st == POSTIE_ERR_PARAM) {

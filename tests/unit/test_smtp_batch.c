@@ -156,6 +156,44 @@ static void test_chunking_keeps_flowing(void **state)
     fake_assert_script_sent(&F);
 }
 
+/* BINARYMIME (RFC 3030): a message that text transfer would change (a NUL
+ * byte, a 1,200-octet line) goes by BDAT as it is with BODY=BINARYMIME when
+ * the server offers it; a text message beside it is normalised as ever. */
+static void test_binarymime(void **state)
+{
+    static char bin[1300];
+    static char fl[4096];
+    size_t o = 0, a = 0, bl;
+    char b[128];
+    (void)state;
+    make(2, -1);
+    memcpy(bin, "Subject: b\n\nraw\0bytes\n", 23);
+    memset(bin + 23, 'z', sizeof bin - 23);
+    msg[0].data = bin;
+    msg[0].len = sizeof bin;
+    o += (size_t)sprintf(fl + o, "MAIL FROM:<%s> BODY=BINARYMIME\r\nRCPT TO:<%s>\r\n", from[0],
+                         rc[0][0].addr);
+    o += (size_t)sprintf(fl + o, "BDAT %zu LAST\r\n", sizeof bin);
+    memcpy(fl + o, bin, sizeof bin); /* not a byte changed: LF and NUL as they are */
+    o += sizeof bin;
+    o += envelope(1, fl + o);
+    bl = wire_body(1, 0, b);
+    o += (size_t)sprintf(fl + o, "BDAT %zu LAST\r\n", bl);
+    memcpy(fl + o, b, bl);
+    o += bl;
+    a = (size_t)sprintf(answer[0], "250 Ok\r\n250 Ok\r\n250 queued\r\n250 Ok\r\n250 Ok\r\n250 queued\r\n");
+    start(0, "250-mx.example.org\r\n250-PIPELINING\r\n250-BINARYMIME\r\n250 CHUNKING\r\n");
+    fake_step_addn(&F, fl, o, answer[0], a);
+    assert_int_equal(postie_smtp_open(&S), POSTIE_OK);
+    assert_true(postie_smtp_has(&S, POSTIE_SMTP_EXT_BINARYMIME));
+    assert_int_equal(postie_smtp_send_batch(&S, msg, 2), POSTIE_OK);
+    assert_int_equal(msg[0].status, POSTIE_OK);
+    assert_int_equal(msg[1].status, POSTIE_OK);
+    fake_assert_script_sent(&F);
+    assert_int_equal(postie_smtp_needs_binary("a\nb", 3), 0);
+    assert_int_equal(postie_smtp_needs_binary(bin, sizeof bin), 1);
+}
+
 /* PIPELINING only: the end of one message and the envelope and DATA of the
  * next go in one flight: n + 1 flights for n messages. */
 static void test_pipelining_across_messages(void **state)
@@ -341,6 +379,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chunking_one_flight),
         cmocka_unit_test(test_chunking_keeps_flowing),
+        cmocka_unit_test(test_binarymime),
         cmocka_unit_test(test_pipelining_across_messages),
         cmocka_unit_test(test_lockstep),
         cmocka_unit_test(test_refusals_mid_flight),
