@@ -122,7 +122,11 @@ for i in 1 2; do
 done
 check "the mailbox is left whole (no DELE): 2 messages" \
   test "$(find "$MAILDIR1/new" "$MAILDIR1/cur" -type f | wc -l)" -eq 2
+check "Dovecot saw the firmware log in over TLS (its log: Login user=<$USER1> ... TLS)" \
+  grep -aq "Login: user=<$USER1>, method=PLAIN, .*TLS" "$DOVECOT_LOG"
 check "send over STARTTLS with AUTH: RESULT send DONE" result send DONE
+check "Postfix saw TLS 1.2 from the firmware, then SASL as $USER1 (its log)" \
+  bash -c "grep -aq 'TLS connection established from .*TLSv1.2 with cipher ECDHE-' '$POSTFIX_LOG' && grep -aq 'sasl_username=$USER1' '$POSTFIX_LOG'"
 # Postfix delivers to bob's Maildir; wait for it
 for _ in $(seq 1 40); do
   n=$(find "$MAILDIR2/new" -type f 2>/dev/null | wc -l)
