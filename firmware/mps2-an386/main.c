@@ -58,6 +58,7 @@ static postie_smtp smtp;
 static postie_compose compose;
 static char rbuf[512];
 static int64_t boot_time;
+static size_t heap_setup;   /* mbed TLS heap in use after postie_lwip_use_tls() */
 
 /* ---- the network loop ---------------------------------------------------- */
 
@@ -133,6 +134,7 @@ static postie_status run_session(u16_t port, postie_conn *engine, const postie_r
             *tls_text = postie_mbedtls_error_text(&tls);
             return st;
         }
+        heap_setup = heap_used(); /* record buffers, the parsed CA, the DRBG */
     }
     st = postie_lwip_connect(&conn, &ip, port, engine, app, timeout_ms);
     while (st == POSTIE_AGAIN) {
@@ -486,10 +488,10 @@ int main(void)
 
     uart_printf("MEASURE stack_used=%u stack_size=%u\r\n", (unsigned)board_stack_used(),
                 (unsigned)board_stack_size());
-    uart_printf("MEASURE tls_heap_peak_fetch=%u tls_heap_peak_send=%u tls_heap_size=%u "
-                "tls_heap_in_use_now=%u\r\n",
-                (unsigned)peak_fetch, (unsigned)peak_send, (unsigned)sizeof tls_heap,
-                (unsigned)heap_used());
+    uart_printf("MEASURE tls_heap_peak_fetch=%u tls_heap_peak_send=%u tls_heap_after_setup=%u "
+                "tls_heap_size=%u tls_heap_in_use_now=%u\r\n",
+                (unsigned)peak_fetch, (unsigned)peak_send, (unsigned)heap_setup,
+                (unsigned)sizeof tls_heap, (unsigned)heap_used());
     uart_printf("MEASURE static_ram=%u sbrk_calls=%u rx_dropped=%u\r\n",
                 (unsigned)(__bss_end - __data_start), sbrk_calls, lan9118_rx_dropped());
     uart_puts("DONE\r\n");
