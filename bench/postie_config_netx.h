@@ -37,6 +37,9 @@
 #define POSTIE_WITH_CHUNKING          0
 #define POSTIE_WITH_SMTPUTF8          0
 #define POSTIE_WITH_STATUS_MESSAGES   0
+#define POSTIE_WITH_DEADLINE          0
+#define POSTIE_WITH_SMTP_BATCH        0
+#define POSTIE_SHARED_BUFFERS         1  /* buffers whose lifetimes never overlap share memory */
 
 #define POSTIE_LINE_MAX             512  /* RFC 1939 / RFC 5321 minimum */
 #define POSTIE_RECV_BUF_SIZE         64  /* any size from 1 works: more recv calls */
@@ -48,7 +51,7 @@
 #define POSTIE_SMTP_DOMAIN_MAX       64  /* EHLO argument */
 #define POSTIE_SERVER_NAME_MAX       64  /* TLS server name (STLS/STARTTLS) */
 #define POSTIE_POP3_PIPELINE_MAX      1
-#define POSTIE_PIPELINE_MAX           4  /* minimum: MAIL, RCPT, DATA, a spare */
+#define POSTIE_PIPELINE_MAX           2  /* minimum without pipelining */
 #define POSTIE_COMPOSE_BUF_SIZE     512  /* documented minimum */
 #define POSTIE_COMPOSE_IN_SIZE       57
 
