@@ -247,12 +247,13 @@ static void one_line(char *s)
 
 /* ---- the log -------------------------------------------------------------- */
 
-/* One outcome: "ID: text" on standard output (escaped), and with the time
- * in DIR/log (one write: lines of two flushes never interleave). */
+/* One outcome: "ID: text" on standard output (escaped; a message sent is
+ * not shown with -q), and with the time in DIR/log (one write: lines of two
+ * flushes never interleave). */
 #if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
+__attribute__((format(printf, 4, 5)))
 #endif
-static void outcome(const char *dir, const char *id, const char *fmt, ...)
+static void outcome_x(int ok, const char *dir, const char *id, const char *fmt, ...)
 {
     char text[2048], line[2300], ts[32];
     va_list ap;
@@ -264,11 +265,13 @@ static void outcome(const char *dir, const char *id, const char *fmt, ...)
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     one_line(text);
-    fputs(id, stdout);
-    fputs(": ", stdout);
-    tool_escape(stdout, text, strlen(text));
-    fputc('\n', stdout);
-    fflush(stdout);
+    if (!ok || tool_verbosity >= 0) {
+        fputs(id, stdout);
+        fputs(": ", stdout);
+        tool_escape(stdout, text, strlen(text));
+        fputc('\n', stdout);
+        fflush(stdout);
+    }
     gmtime_r(&now, &tm);
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
     n = snprintf(line, sizeof line, "%s %s: %s\n", ts, id, text);
@@ -287,6 +290,8 @@ static void outcome(const char *dir, const char *id, const char *fmt, ...)
     }
     free(lp);
 }
+
+#define outcome(...) outcome_x(0, __VA_ARGS__)
 
 /* ---- queueing --------------------------------------------------------------- */
 
@@ -946,7 +951,7 @@ static int send_one(flush_run *r, postie_smtp *s, item *it, long long rmin, long
         tool_test_kill_point("sent");
         unlink_q(r, it, ".end");
         unlink_q(r, it, ".st");
-        outcome(r->dir, it->id, "sent to %zu recipient%s (%s)%s", it->rcpts.n,
+        outcome_x(!it->unknown, r->dir, it->id, "sent to %zu recipient%s (%s)%s", it->rcpts.n,
                 it->rcpts.n == 1 ? "" : "s", reply,
                 it->unknown ? "; an earlier attempt's reply was lost, so the recipients may "
                               "have it twice" : "");
@@ -1129,6 +1134,7 @@ static void flush_group(flush_run *r, item **g, size_t n)
     long long now = (long long)time(NULL), rmin, rmax, max_age;
     size_t i, due = 0;
     int ex;
+    tool_last_err[0] = '\0';
     ex = r->ops->resolve(r->ops->ctx, &g[0]->acct, &cfg);
     rmin = cfg_span(cfg, "outbox_retry_min", 60);
     rmax = cfg_span(cfg, "outbox_retry_max", 3600);

@@ -202,7 +202,7 @@ S: 250 scripted'
 one() { # rcpt final-reply: one message's transaction
   printf 'C: MAIL FROM:<a@x.test>\nS: 250 ok\nC: RCPT TO:<%s>\nS: 250 ok\nC: DATA\nS: 354 go\nC-RAW-UNTIL: \\r\\n.\\r\\n\n%s\n' "$1" "$2"
 }
-printf 'defaults\noutbox_retry_min 2s\noutbox_retry_max 3s\noutbox_max_age 1h\n' > "$WORK/retry.cfg"
+printf 'defaults\noutbox_retry_min 10s\noutbox_retry_max 15s\noutbox_max_age 1h\n' > "$WORK/retry.cfg"
 printf 'defaults\noutbox_max_age 1s\n' > "$WORK/age.cfg"
 OB5=$WORK/ob5
 qs() { # config port rcpt: a message for the scripted server
@@ -219,15 +219,16 @@ served; check "  ... both messages went over one connection" [ $? = 0 ]
 check "  ... the refused one deferred with the reply, attempt 1" grep -q ": deferred (451 4.3.0 try again later); attempt 1, next try from" "$WORK/out"
 check "  ... the other sent" grep -q ': sent to 1 recipient (250 2.0.0 queued)' "$WORK/out"
 st=$(ls "$OB5"/queue/*.st); next=$(sed -n 's/^next //p' "$st")
-check "  ... next try 1-2 s later (back-off 2 s, jitter: half to all of it; $((next - t0)) s)" \
-  all [ $((next - t0)) -ge 1 ] -a [ $((next - t0)) -le 3 ]
+check "  ... next try 5-10 s later (back-off 10 s, jitter: half to all of it; $((next - t0)) s)" \
+  all [ $((next - t0)) -ge 4 ] -a [ $((next - t0)) -le 11 ]
 expect_rc "--list-queue says why it waits" 0 "$SEND" --list-queue --outbox "$OB5"
 check "  ... 'deferred, 1 attempt; next try' and the reply" \
   all grep -Eq ': (deferred, 1 attempt; next try from|deferred, 1 attempt; due at)' "$WORK/out" -a grep -q '^  last: 451 4.3.0 try again later' "$WORK/out"
 expect_rc "a flush before the next try sends nothing (no server needed)" 0 "$SEND" --flush --outbox "$OB5" -v
 check "  ... it says the message waits" grep -q '1 waiting for their next try' "$WORK/err"
-# the second 4xx doubles the back-off (4 s, capped by outbox_retry_max 3 s)
-sleep 3
+# the second 4xx doubles the back-off (20 s, capped by outbox_retry_max 15 s:
+# 7-15 s). Instead of waiting, the test moves the next try to now.
+sed -i 's/^next .*/next 0/' "$OB5"/queue/*.st
 { echo "$HELLO"; one b1@x.test 'S: 452 4.3.1 still busy'; printf 'C: QUIT\nS: 221 bye\n'; } > "$WORK/d2.txt"
 serve d2
 sed -i "s/^port .*/port $PORT/" "$OB5"/queue/*.msg   # the server moved
@@ -235,9 +236,9 @@ t0=$(date +%s)
 expect_rc "the next try: 4xx again (75)" 75 "$SEND" --flush --outbox "$OB5"
 served; check "  ... the server played its transcript" [ $? = 0 ]
 next=$(sed -n 's/^next //p' "$OB5"/queue/*.st)
-check "  ... attempt 2, the back-off grew to the 3 s cap ($((next - t0)) s)" \
-  all grep -q 'attempt 2, next try' "$WORK/out" -a [ $((next - t0)) -ge 1 ] -a [ $((next - t0)) -le 4 ]
-sleep 3
+check "  ... attempt 2, the back-off doubled to the 15 s cap ($((next - t0)) s)" \
+  all grep -q 'attempt 2, next try' "$WORK/out" -a [ $((next - t0)) -ge 7 ] -a [ $((next - t0)) -le 16 ]
+sed -i 's/^next .*/next 0/' "$OB5"/queue/*.st
 { echo "$HELLO"; one b1@x.test 'S: 250 2.0.0 finally'; printf 'C: QUIT\nS: 221 bye\n'; } > "$WORK/d3.txt"
 serve d3
 sed -i "s/^port .*/port $PORT/" "$OB5"/queue/*.msg
