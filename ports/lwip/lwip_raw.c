@@ -74,16 +74,28 @@ static long stream_send(void *ctx, const void *buf, size_t len, unsigned timeout
     }
 }
 
+/* Drops empty pbufs at the front of the kept chain (a chunk of length 0
+ * would read as the end of the stream). */
+static void rx_trim(postie_lwip *c)
+{
+    while (c->rx != NULL && c->rx->len == 0) {
+        struct pbuf *f = c->rx;
+        c->rx = f->next;
+        f->next = NULL;
+        pbuf_free(f);
+    }
+}
+
 /* Takes n bytes off the front of the kept pbufs and opens the window. */
 static void rx_consume(postie_lwip *c, u16_t n)
 {
-    if (n == 0) {
-        return;
+    if (n > 0) {
+        c->rx = pbuf_free_header(c->rx, n);
+        if (c->pcb != NULL) {
+            tcp_recved(c->pcb, n);
+        }
     }
-    c->rx = pbuf_free_header(c->rx, n);
-    if (c->pcb != NULL) {
-        tcp_recved(c->pcb, n);
-    }
+    rx_trim(c);
 }
 
 static long stream_recv(void *ctx, void *buf, size_t len, unsigned timeout_ms)
@@ -92,6 +104,7 @@ static long stream_recv(void *ctx, void *buf, size_t len, unsigned timeout_ms)
     u32_t start = sys_now();
 
     for (;;) {
+        rx_trim(c);
         if (c->rx != NULL) {
             u16_t n = (u16_t)(len < c->rx->tot_len ? len : c->rx->tot_len);
             n = pbuf_copy_partial(c->rx, buf, n, 0);
@@ -260,6 +273,7 @@ static void feed(postie_lwip *c)
             return; /* the handshake owns the bytes */
         }
         if (c->tls_state == TLS_NONE) {
+            rx_trim(c);
             if (c->rx == NULL) {
                 break;
             }
@@ -335,10 +349,10 @@ static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
         return ERR_OK;
     }
     c->in_cb = 1;
-    if (c->tls_state != TLS_WANTED) {
-        (void)postie_rawcb_sent(&c->d, len);
-        feed(c);
-    }
+    /* also during a handshake: the window grows (the session, waiting for
+     * the handshake, sends nothing meanwhile) */
+    (void)postie_rawcb_sent(&c->d, len);
+    feed(c);
     c->in_cb = 0;
     return ERR_OK;
 }
