@@ -3,7 +3,8 @@
 # Stages: gcc build + unit tests; the feature-switch configurations (host
 # tests and Cortex-M4 links); clang build + unit tests under ASan+UBSan;
 # libFuzzer smoke runs over the committed corpora; scripted-server transcripts;
-# interop against real Dovecot and Postfix on loopback.
+# interop against real Dovecot and Postfix on loopback; OAuth 2.0 against a
+# real provider (tests/oauth).
 # Prints a line as each stage starts (with its log), progress inside the long
 # ones (builds, each fuzz target, each interop program), PASS/FAIL with the
 # time, and at the end where the logs are: build/logs/<stage>.log.
@@ -117,6 +118,9 @@ interop_all() {
   return "${PIPESTATUS[0]}"
 }
 stage interop  interop_all
+# OAuth 2.0 in the tools against oidc-provider (npm) and the stack's Dovecot
+# and Postfix validating its tokens (tests/oauth/run.sh, about a minute)
+stage oauth    bash tests/oauth/run.sh build/gcc
 
 echo
 echo "Postie test summary: ${passed} stages passed, ${failed} failed${failed_names:+ (${failed_names[*]})}"

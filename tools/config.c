@@ -56,7 +56,7 @@ static const char *const other_keys[] = {
 /* OAuth 2.0 (oauth.h): PROTO keys too. */
 static const char *const oauth_keys[] = {
     "oauth_provider", "oauth_client_id", "oauth_client_secret", "oauth_tenant", "oauth_scope",
-    "oauth_flow", "oauth_token_file", NULL
+    "oauth_flow", "oauth_token_file", "oauth_mechanism", NULL
 };
 
 static int in_list(const char *const *l, const char *k)

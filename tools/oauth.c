@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "postie/base64.h"
+#include "postie/sasl.h"
 #include "postie/posix_random.h"
 #include "postie/sha256.h"
 
@@ -198,6 +199,7 @@ int tool_oauth_setup(tool_oauth *o, const tool_cfg *cfg, const char *proto, cons
     const char *tenant = tool_cfg_get(cfg, proto, "oauth_tenant");
     const char *file = tool_cfg_get(cfg, proto, "oauth_token_file");
     const char *flow = tool_cfg_get(cfg, proto, "oauth_flow");
+    const char *mech = tool_cfg_get(cfg, proto, "oauth_mechanism");
     const char *dscope = "offline_access";
 
     memset(o, 0, sizeof *o);
@@ -222,6 +224,16 @@ int tool_oauth_setup(tool_oauth *o, const tool_cfg *cfg, const char *proto, cons
         return TOOL_EX_CONFIG;
     }
     o->flow = flow;
+    if (!mech || strcmp(mech, "auto") == 0) {
+        o->mechs = POSTIE_SASL_TOKEN_MECHS;
+    } else if (strcasecmp(mech, "xoauth2") == 0) {
+        o->mechs = POSTIE_SASL_XOAUTH2;
+    } else if (strcasecmp(mech, "oauthbearer") == 0) {
+        o->mechs = POSTIE_SASL_OAUTHBEARER;
+    } else {
+        tool_err("oauth_mechanism '%s': give auto, oauthbearer or xoauth2", mech);
+        return TOOL_EX_CONFIG;
+    }
     if (strcmp(prov, "microsoft") == 0) {
         char a[256], t[256], d[256];
         const char *tn = tenant ? tenant : "common";

@@ -16,6 +16,8 @@
  *   oauth_tenant     Microsoft: common (default), organizations, consumers, or an id
  *   oauth_scope      scopes instead of the preset's / "offline_access"
  *   oauth_flow       device | browser (default: device where the provider has it)
+ *   oauth_mechanism  auto (default: OAUTHBEARER, else XOAUTH2, as the server
+ *                    offers) | oauthbearer | xoauth2
  *   oauth_token_file where the tokens are kept (default
  *                    $XDG_STATE_HOME/postie/oauth/USER.json)
  */
@@ -41,6 +43,7 @@ typedef struct tool_oauth {
     char *hint;              /* the command that (re-)authorizes */
     const char *flow;        /* configured flow, or NULL */
     unsigned timeout_ms;
+    unsigned mechs;          /* POSTIE_SASL_* bits the login may use */
     int lock_fd;
 } tool_oauth;
 

@@ -954,7 +954,7 @@ static int recover(fetch *f)
 static postie_status pop3_token_auth(void *ctx, const char *token)
 {
     fetch *f = ctx;
-    return postie_pop3_auth(&f->pop, POSTIE_SASL_TOKEN_MECHS, f->user, token);
+    return postie_pop3_auth(&f->pop, f->oauth.mechs, f->user, token);
 }
 
 /* --authorize: the account's server settings only (no destination needed),

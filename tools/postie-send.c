@@ -691,7 +691,7 @@ static int plan(send_job *j, send_opts *o)
 static postie_status smtp_token_auth(void *ctx, const char *token)
 {
     send_job *j = ctx;
-    return postie_smtp_auth(&j->s.smtp, POSTIE_SASL_TOKEN_MECHS, j->sv.user, token);
+    return postie_smtp_auth(&j->s.smtp, j->oauth.mechs, j->sv.user, token);
 }
 
 /* log in: password or OAuth 2.0 token (only with a user), connection,
