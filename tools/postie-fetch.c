@@ -71,13 +71,13 @@ static const char usage_head[] =
     "      --authorize[=FLOW] authorize Postie with the provider (FLOW device or\n"
     "                         browser), keep the tokens, fetch nothing\n"
     "\n"
-    "Where mail goes (one of):\n";
+    "Where mail goes (one of; default: the Maildir ~/Maildir):\n";
 /* then one line per delivery target (tool_targets[]), then: */
 static const char usage_tail[] =
     "\n"
     "What to fetch:\n"
-    "  -n, --new-only         only messages not fetched before (by UIDL)\n"
-    "      --all              every message, also those fetched before (default)\n"
+    "  -n, --new-only         only messages not fetched before (by UIDL; default)\n"
+    "      --all              every message, also those fetched before\n"
     "  -d, --delete           delete messages from the server once delivered\n"
     "  -k, --keep             keep them on the server (default)\n"
     "      --max-size=SIZE    skip messages larger than SIZE bytes (k, M, G suffixes)\n"
@@ -854,7 +854,9 @@ static int resolve_account(fetch *f, const fetch_opts *o)
         return f->cfg.account ? TOOL_EX_CONFIG : TOOL_EX_USAGE;
     }
     f->delete_ = o->delete_ >= 0 ? o->delete_ : tool_cfg_bool(&f->cfg, "delete", 0);
-    f->new_only = o->new_only >= 0 ? o->new_only : tool_cfg_bool(&f->cfg, "new_only", 0);
+    /* only what was not fetched before, as mpop does; --all (or new_only
+     * no) fetches everything again */
+    f->new_only = o->new_only >= 0 ? o->new_only : tool_cfg_bool(&f->cfg, "new_only", 1);
     f->pipelining = o->pipelining >= 0 ? o->pipelining : tool_cfg_bool(&f->cfg, "pipelining", 1);
     v = o->maxsize ? o->maxsize : tool_cfg_get(&f->cfg, NULL, "max_size");
     if (v && tool_parse_size(v, &f->max_size) != 0) {
@@ -879,12 +881,22 @@ static int resolve_account(fetch *f, const fetch_opts *o)
                 n++;
             }
         }
-        if (n != 1) {
-            if (n)
-                tool_err("the account sets more than one of %s", target_flags(1));
-            else
-                tool_err("nowhere to deliver: give %s", target_flags(0));
-            return n ? TOOL_EX_CONFIG : TOOL_EX_USAGE;
+        if (n > 1) {
+            tool_err("the account sets more than one of %s", target_flags(1));
+            return TOOL_EX_CONFIG;
+        }
+        if (n == 0) {
+            /* as mpop's users expect: the Maildir ~/Maildir (created when
+             * missing, as --maildir does) */
+            const char *home = getenv("HOME");
+            f->target = tool_target_find("maildir");
+            f->dest_path = "~/Maildir";
+            if (!f->target || !home || !*home) {
+                tool_err("nowhere to deliver: give %s (HOME is not set, so there is no "
+                         "default ~/Maildir)", target_flags(0));
+                return TOOL_EX_USAGE;
+            }
+            tool_info("delivering into the default Maildir ~/Maildir");
         }
     }
     v = o->state ? o->state : tool_cfg_get(&f->cfg, NULL, "state");

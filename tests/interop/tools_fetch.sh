@@ -40,9 +40,25 @@ mv "$WORK/md/new/"* "$WORK/md/cur/" 2>/dev/null
 expect_rc "run after the MUA read everything" 0 "$FETCH" $POP --user "$USER1" --maildir "$WORK/md" --new-only
 check "still no duplicate" [ "$(nfiles "$WORK/md/new")" = 0 ]
 
-# 3. --all (the default) delivers everything again
-expect_rc "--all fetches every message" 0 "$FETCH" $POP --user "$USER1" --maildir "$WORK/md-all" --state "$WORK/st-all"
+# 3. the defaults, as mpop's users expect: with neither --new-only nor a
+# destination, three runs deliver each message once into ~/Maildir (the
+# state kept in its default place); --all then fetches everything again.
+# (Before issue 15 the default was --all: 8, then 16, then 24 files.)
+export XDG_STATE_HOME=$WORK/home/.state-defaults
+rm -rf "$HOME/Maildir"
+for r in 1 2 3; do
+  expect_rc "default run $r (no --new-only, no destination)" 0 "$FETCH" $POP --user "$USER1"
+  check "  ... ~/Maildir holds each of the 8 messages once after run $r" [ "$(nfiles "$HOME/Maildir/new")" = 8 ]
+done
+check "  ... the state was kept in the default place (8 delivered UIDLs)" \
+  [ "$(grep -c '^D ' "$XDG_STATE_HOME/postie/uidl/$USER1@$STACK_HOST:$POP3_PORT")" = 8 ]
+seqs=$(for f in "$HOME"/Maildir/new/*; do sed -n 's/^X-Seq: //p' "$f"; done | sort -n | tr '\n' ' ')
+check "  ... one file for each message (X-Seq $seqs)" [ "$seqs" = "1 2 3 4 5 6 7 8 " ]
+expect_rc "--all fetches every message again" 0 "$FETCH" $POP --user "$USER1" --all
+check "--all: 16 files in ~/Maildir (each message once more)" [ "$(nfiles "$HOME/Maildir/new")" = 16 ]
+expect_rc "--all into another Maildir" 0 "$FETCH" $POP --user "$USER1" --maildir "$WORK/md-all" --state "$WORK/st-all" --all
 check "--all: 8 messages" [ "$(nfiles "$WORK/md-all/new")" = 8 ]
+export XDG_STATE_HOME=$WORK/home/.state
 
 # 4. --max-size skips the big one; MDA gets each message with POSTIE_UIDL
 expect_rc "--mda with --max-size 10k" 0 "$FETCH" $POP --user "$USER1" --state "$WORK/st-mda" \
@@ -120,7 +136,8 @@ export POSTIE_PASSWORD=$PASS1
 expect_rc "unreachable port" 75 "$FETCH" --host 127.0.0.1 --port 1 --tls off --user "$USER1" --maildir "$WORK/md-x" --state "$WORK/st-x"
 expect_rc "unknown host" 68 "$FETCH" --host no-such-host.invalid --tls off --user "$USER1" --maildir "$WORK/md-x" --state "$WORK/st-x"
 expect_rc "bad --tls value" 64 "$FETCH" $POP --tls maybe --user "$USER1" --maildir "$WORK/md-x"
-expect_rc "no destination" 64 "$FETCH" $POP --user "$USER1"
+expect_rc "no destination and no HOME (so no ~/Maildir)" 64 env -u HOME "$FETCH" $POP --user "$USER1" --state "$WORK/st-x"
+check "  ... says why" grep -q "HOME is not set" "$WORK/err"
 expect_rc "no --tls: STLS required, unknown CA refused before login" 76 "$FETCH" --host localhost --port "$POP3_PORT" --user "$USER1" --maildir "$WORK/md-x" --state "$WORK/st-x"
 expect_rc "--tls implicit against a plain-text server" 76 "$FETCH" --host 127.0.0.1 --port "$POP3_PORT" --tls implicit --timeout 5 --user "$USER1" --maildir "$WORK/md-x" --state "$WORK/st-x"
 check "  ... names TLS" grep -qi "tls" "$WORK/err"

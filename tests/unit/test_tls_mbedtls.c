@@ -36,6 +36,7 @@
 #include "postie/mbedtls_tls.h"
 #include "postie/posix_clock.h"
 #include "postie/posix_tcp.h"
+#include "tls_peer.h"
 
 #ifndef POSTIE_TLS_CERT_DIR
 #error "POSTIE_TLS_CERT_DIR must be defined by the build"
@@ -47,153 +48,18 @@
 #define CERT(name) POSTIE_TLS_CERT_DIR "/" name
 #define IO_TIMEOUT 5000u
 
-/* ---- the server thread (OpenSSL) -------------------------------------------- */
-
-enum mode {
-    MODE_TLS_ECHO, /* handshake at once, echo one line as "echo:<line>" */
-    MODE_STLS,     /* POP3-like greeting, STLS in the clear, then TLS echo */
-    MODE_SILENT,   /* say nothing until the client goes away */
-    MODE_HANGUP,   /* read the ClientHello, then close */
-    MODE_TLS_BULK  /* handshake, read bulk_len bytes, reply "sum:<checksum>\r\n" */
-};
+/* ---- the server thread (tls_peer.c serves the connection) ---------------- */
 
 typedef struct server {
+    tls_peer p;
     int fd;
     pthread_t thread;
-    enum mode mode;
-    const char *cert, *key;
-    int tls11_only;
-    const char *inject; /* bytes sent in the clear right after "+OK begin" */
-    size_t bulk_len;
-    int handshake_ok;
-    char line[256];
 } server;
-
-static int read_line_plain(int fd, char *buf, size_t cap)
-{
-    size_t n = 0;
-    while (n + 1 < cap) {
-        ssize_t r = recv(fd, buf + n, 1, 0);
-        if (r <= 0) {
-            return -1;
-        }
-        if (buf[n++] == '\n') {
-            break;
-        }
-    }
-    buf[n] = '\0';
-    return (int)n;
-}
-
-static int send_plain(int fd, const char *s)
-{
-    size_t len = strlen(s);
-    return send(fd, s, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
-}
-
-static void tls_serve(server *s)
-{
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    SSL *ssl = NULL;
-    char buf[256];
-    size_t n = 0;
-
-    if (ctx == NULL) {
-        return;
-    }
-    if (s->tls11_only) {
-        SSL_CTX_set_security_level(ctx, 0);
-        SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0");
-        SSL_CTX_set_min_proto_version(ctx, TLS1_1_VERSION);
-        SSL_CTX_set_max_proto_version(ctx, TLS1_1_VERSION);
-    }
-    if (SSL_CTX_use_certificate_chain_file(ctx, s->cert) != 1 ||
-        SSL_CTX_use_PrivateKey_file(ctx, s->key, SSL_FILETYPE_PEM) != 1) {
-        fprintf(stderr, "server: cannot load %s\n", s->cert);
-        goto out;
-    }
-    ssl = SSL_new(ctx);
-    if (ssl == NULL || SSL_set_fd(ssl, s->fd) != 1 || SSL_accept(ssl) != 1) {
-        goto out; /* expected in the refusal tests */
-    }
-    s->handshake_ok = 1;
-    if (s->mode == MODE_TLS_BULK) {
-        unsigned long got = 0, sum = 0;
-        char chunk[16384], reply[64];
-        int i, len;
-        while (got < s->bulk_len) {
-            int r = SSL_read(ssl, chunk, sizeof chunk);
-            if (r <= 0) {
-                goto out;
-            }
-            for (i = 0; i < r; i++) {
-                sum = (sum * 31u + (unsigned char)chunk[i]) & 0xffffffffu;
-            }
-            got += (unsigned long)r;
-        }
-        len = snprintf(reply, sizeof reply, "sum:%lu\r\n", sum);
-        SSL_write(ssl, reply, len);
-        SSL_shutdown(ssl);
-        goto out;
-    }
-    while (n + 1 < sizeof buf) {
-        int r = SSL_read(ssl, buf + n, 1);
-        if (r <= 0) {
-            goto out;
-        }
-        if (buf[n++] == '\n') {
-            break;
-        }
-    }
-    buf[n] = '\0';
-    memcpy(s->line, buf, n + 1);
-    {
-        char reply[300];
-        int len = snprintf(reply, sizeof reply, "echo:%s", buf);
-        SSL_write(ssl, reply, len);
-    }
-    SSL_shutdown(ssl);
-out:
-    SSL_free(ssl);
-    SSL_CTX_free(ctx);
-}
 
 static void *server_main(void *arg)
 {
     server *s = (server *)arg;
-    struct timeval tv = {5, 0};
-    char line[256];
-    sigset_t pipe_only;
-
-    sigemptyset(&pipe_only);
-    sigaddset(&pipe_only, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_only, NULL);
-    setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    switch (s->mode) {
-    case MODE_HANGUP:
-        (void)recv(s->fd, line, sizeof line, 0);
-        break;
-    case MODE_SILENT:
-        while (recv(s->fd, line, sizeof line, 0) > 0) {
-        }
-        break;
-    case MODE_STLS:
-        if (send_plain(s->fd, "+OK ready\r\n") == 0 &&
-            read_line_plain(s->fd, line, sizeof line) > 0 && strcmp(line, "STLS\r\n") == 0) {
-            char reply[128];
-            snprintf(reply, sizeof reply, "+OK begin\r\n%s", s->inject ? s->inject : "");
-            if (send_plain(s->fd, reply) == 0) {
-                tls_serve(s);
-            }
-        }
-        break;
-    case MODE_TLS_ECHO:
-    case MODE_TLS_BULK:
-        tls_serve(s);
-        break;
-    }
-    close(s->fd);
+    tls_peer_serve(&s->p, s->fd);
     return NULL;
 }
 
@@ -241,13 +107,13 @@ static void inner_close(void *ctx)
 
 /* Starts the server thread on one end of a socketpair; fills in and tr
  * with the client's end. */
-static void start(server *s, enum mode mode, const char *cert, const char *key, inner *in,
+static void start(server *s, enum tls_peer_mode mode, const char *cert, const char *key, inner *in,
                   postie_transport *tr)
 {
     int sv[2];
-    s->mode = mode;
-    s->cert = cert;
-    s->key = key;
+    s->p.mode = mode;
+    s->p.cert = cert;
+    s->p.key = key;
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     /* postie_tcp waits with poll() on a non-blocking socket */
     assert_int_equal(fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK), 0);
@@ -320,7 +186,7 @@ static void opts_ca(postie_mbedtls_options *o)
     o->handshake_timeout_ms = IO_TIMEOUT;
 }
 
-static postie_status handshake(postie_mbedtls *t, server *s, enum mode mode, const char *cert,
+static postie_status handshake(postie_mbedtls *t, server *s, enum tls_peer_mode mode, const char *cert,
                                const char *key, const char *name,
                                const postie_mbedtls_options *o, inner *in)
 {
@@ -358,8 +224,8 @@ static void round_trip(postie_mbedtls *t, server *s, inner *in)
     postie_mbedtls_close(t);          /* safe twice */
     assert_int_equal(in->closes, 1);
     join(s);
-    assert_true(s->handshake_ok);
-    assert_string_equal(s->line, "hello\r\n");
+    assert_true(s->p.handshake_ok);
+    assert_string_equal(s->p.line, "hello\r\n");
     /* every byte went through the inner transport */
     assert_true(in->sends >= 2 && in->recvs >= 2);
 }
@@ -402,7 +268,7 @@ static void expect_verify_failure(const char *cert, const char *key, const char 
     assert_int_equal(postie_mbedtls_refusal_reason(&t), why);
     postie_mbedtls_close(&t);
     join(&s);
-    assert_false(s.handshake_ok);
+    assert_false(s.p.handshake_ok);
 }
 
 static void openssl_pin(const char *file, postie_mbedtls_pin_kind kind, unsigned char out[32])
@@ -728,7 +594,7 @@ static void test_starttls_injected_plaintext_refused(void **state)
     (void)state;
     opts_ca(&o);
     memset(&s, 0, sizeof s);
-    s.inject = "+OK injected\r\n";
+    s.p.inject = "+OK injected\r\n";
     start(&s, MODE_STLS, CERT("server.pem"), CERT("server.key"), &in, &inner_tr);
     assert_int_equal(postie_mbedtls_init(&t, &inner_tr, &o), POSTIE_OK);
     postie_mbedtls_transport(&t, &tr);
@@ -746,7 +612,7 @@ static void test_starttls_injected_plaintext_refused(void **state)
     assert_int_equal(tr.start_tls(tr.ctx, "localhost"), POSTIE_ERR_STATE);
     tr.close(tr.ctx);
     join(&s);
-    assert_false(s.handshake_ok);
+    assert_false(s.p.handshake_ok);
 }
 
 /* A silent server: the handshake ends after its bound, with a clock (the
@@ -838,14 +704,14 @@ static void test_tls11_server_refused(void **state)
     (void)state;
     opts_ca(&o);
     memset(&s, 0, sizeof s);
-    s.tls11_only = 1;
+    s.p.tls11_only = 1;
     assert_int_equal(handshake(&t, &s, MODE_TLS_ECHO, CERT("server.pem"), CERT("server.key"),
                                "localhost", &o, &in),
                      POSTIE_ERR_TLS);
     assert_non_null(strstr(postie_mbedtls_error_text(&t), "protocol version"));
     postie_mbedtls_close(&t);
     join(&s);
-    assert_false(s.handshake_ok);
+    assert_false(s.p.handshake_ok);
 }
 
 static void test_bulk_send(void **state)
@@ -863,11 +729,11 @@ static void test_bulk_send(void **state)
     assert_non_null(data);
     for (i = 0; i < len; i++) {
         data[i] = (unsigned char)(i * 7u + (i >> 9));
-        sum = (sum * 31u + data[i]) & 0xffffffffu;
     }
+    sum = tls_peer_checksum(sum, data, len);
     opts_ca(&o);
     memset(&s, 0, sizeof s);
-    s.bulk_len = len;
+    s.p.bulk_len = len;
     start(&s, MODE_TLS_BULK, CERT("server.pem"), CERT("server.key"), &in, &tr);
     assert_int_equal(postie_mbedtls_init(&t, &tr, &o), POSTIE_OK);
     assert_int_equal(postie_mbedtls_start(&t, "localhost"), POSTIE_OK);

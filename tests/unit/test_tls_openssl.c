@@ -31,6 +31,7 @@
 
 #include "postie/posix_tcp.h"
 #include "postie/posix_tls.h"
+#include "tls_peer.h"
 
 #ifndef POSTIE_TLS_CERT_DIR
 #error "POSTIE_TLS_CERT_DIR must be defined by the build"
@@ -43,219 +44,39 @@
 #define IO_TIMEOUT 5000u
 #define BULK_LEN (1024u * 1024u)
 
-/* ---- the server thread -------------------------------------------------- */
-
-enum mode {
-    MODE_TLS_ECHO,   /* handshake at once, echo one line as "echo:<line>" */
-    MODE_STLS,       /* POP3-like greeting, STLS in the clear, then TLS echo */
-    MODE_SILENT,     /* accept and say nothing until the client goes away */
-    MODE_TLS_CLOSE,  /* handshake, then close without sending anything */
-    MODE_TLS_SILENT, /* handshake, then say nothing until the client goes away */
-    MODE_HANGUP,     /* read the ClientHello, then close (FIN) */
-    MODE_RESET,      /* read 5 bytes of it, close with data unread (RST) */
-    MODE_TLS_BULK    /* handshake, read BULK_LEN bytes, reply "sum:<checksum>\r\n" */
-};
+/* ---- the server thread (tls_peer.c serves each connection) --------------- */
 
 typedef struct server {
+    tls_peer p;
     int lfd;
     int port;
     pthread_t thread;
-    enum mode mode;
-    const char *cert, *key;
-    int tls11_only;          /* offer TLS 1.1 and nothing newer */
-    int require_client_cert; /* ask for, and require, a client certificate */
-    const char *inject;      /* bytes sent in the clear right after "+OK begin" */
-    int v6;                  /* listen on ::1 instead of 127.0.0.1 */
-    /* results */
-    int handshake_ok;
-    int client_cert_seen;
-    char line[256];          /* line read from the client over TLS */
+    int v6; /* listen on ::1 instead of 127.0.0.1 */
 } server;
-
-static int read_line_plain(int fd, char *buf, size_t cap)
-{
-    size_t n = 0;
-    while (n + 1 < cap) {
-        ssize_t r = recv(fd, buf + n, 1, 0);
-        if (r <= 0) {
-            return -1;
-        }
-        if (buf[n++] == '\n') {
-            break;
-        }
-    }
-    buf[n] = '\0';
-    return (int)n;
-}
-
-static int send_plain(int fd, const char *s)
-{
-    size_t len = strlen(s);
-    return send(fd, s, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
-}
-
-static void tls_echo(server *s, int fd)
-{
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    SSL *ssl = NULL;
-    char buf[256];
-    size_t n = 0;
-
-    if (ctx == NULL) {
-        return;
-    }
-    if (s->tls11_only) {
-        SSL_CTX_set_security_level(ctx, 0);
-        SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0");
-        SSL_CTX_set_min_proto_version(ctx, TLS1_1_VERSION);
-        SSL_CTX_set_max_proto_version(ctx, TLS1_1_VERSION);
-    }
-    if (SSL_CTX_use_certificate_chain_file(ctx, s->cert) != 1 ||
-        SSL_CTX_use_PrivateKey_file(ctx, s->key, SSL_FILETYPE_PEM) != 1) {
-        fprintf(stderr, "server: cannot load %s\n", s->cert);
-        goto out;
-    }
-    if (s->require_client_cert) {
-        SSL_CTX_load_verify_locations(ctx, CERT("ca.pem"), NULL);
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-    }
-    ssl = SSL_new(ctx);
-    if (ssl == NULL || SSL_set_fd(ssl, fd) != 1) {
-        goto out;
-    }
-    if (SSL_accept(ssl) != 1) {
-        goto out; /* expected in the refusal tests */
-    }
-    s->handshake_ok = 1;
-    {
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-        X509 *peer = SSL_get1_peer_certificate(ssl);
-#else
-        X509 *peer = SSL_get_peer_certificate(ssl);
-#endif
-        s->client_cert_seen = peer != NULL;
-        X509_free(peer);
-    }
-    if (s->mode == MODE_TLS_CLOSE) {
-        SSL_shutdown(ssl);
-        goto out;
-    }
-    if (s->mode == MODE_TLS_BULK) {
-        unsigned long got = 0, sum = 0;
-        char chunk[16384], reply[64];
-        int i, len;
-        /* read slowly at first so that the client's writes have to wait */
-        struct timespec pause = {0, 50 * 1000 * 1000};
-        nanosleep(&pause, NULL);
-        while (got < BULK_LEN) {
-            int r = SSL_read(ssl, chunk, sizeof chunk);
-            if (r <= 0) {
-                goto out;
-            }
-            for (i = 0; i < r; i++) {
-                sum = (sum * 31u + (unsigned char)chunk[i]) & 0xffffffffu;
-            }
-            got += (unsigned long)r;
-        }
-        len = snprintf(reply, sizeof reply, "sum:%lu\r\n", sum);
-        SSL_write(ssl, reply, len);
-        SSL_shutdown(ssl);
-        goto out;
-    }
-    if (s->mode == MODE_TLS_SILENT) {
-        char sink[64];
-        while (SSL_read(ssl, sink, sizeof sink) > 0) {
-        }
-        goto out;
-    }
-    while (n + 1 < sizeof buf) {
-        int r = SSL_read(ssl, buf + n, 1);
-        if (r <= 0) {
-            goto out;
-        }
-        if (buf[n++] == '\n') {
-            break;
-        }
-    }
-    buf[n] = '\0';
-    memcpy(s->line, buf, n + 1);
-    {
-        char reply[300];
-        int len = snprintf(reply, sizeof reply, "echo:%s", buf);
-        SSL_write(ssl, reply, len);
-    }
-    SSL_shutdown(ssl);
-out:
-    SSL_free(ssl);
-    SSL_CTX_free(ctx);
-}
 
 static void *server_main(void *arg)
 {
     server *s = (server *)arg;
-    struct timeval tv = {5, 0};
     int fd = accept(s->lfd, NULL, NULL);
-    char line[256];
-    sigset_t pipe_only;
-
-    /* The test server writes with OpenSSL's own socket BIO and may hit a
-     * client that already left: keep SIGPIPE away from this thread only.
-     * The main thread (the library under test) keeps the default action,
-     * so a SIGPIPE raised by the library would still kill the test. */
-    sigemptyset(&pipe_only);
-    sigaddset(&pipe_only, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_only, NULL);
-    if (fd < 0) {
-        return NULL;
+    if (fd >= 0) {
+        tls_peer_serve(&s->p, fd);
     }
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    switch (s->mode) {
-    case MODE_HANGUP:
-        (void)recv(fd, line, sizeof line, 0);
-        {
-            char rest[4096];
-            (void)recv(fd, rest, sizeof rest, MSG_DONTWAIT);
-        }
-        break;
-    case MODE_RESET:
-        (void)recv(fd, line, 5, 0);
-        break;
-    case MODE_SILENT:
-        while (recv(fd, line, sizeof line, 0) > 0) {
-        }
-        break;
-    case MODE_STLS:
-        if (send_plain(fd, "+OK ready\r\n") == 0 && read_line_plain(fd, line, sizeof line) > 0 &&
-            strcmp(line, "STLS\r\n") == 0) {
-            char reply[128];
-            snprintf(reply, sizeof reply, "+OK begin\r\n%s", s->inject ? s->inject : "");
-            if (send_plain(fd, reply) == 0) {
-                tls_echo(s, fd);
-            }
-        }
-        break;
-    case MODE_TLS_ECHO:
-    case MODE_TLS_CLOSE:
-    case MODE_TLS_SILENT:
-    case MODE_TLS_BULK:
-        tls_echo(s, fd);
-        break;
-    }
-    close(fd);
     return NULL;
 }
 
 /* Returns 0, or -1 when s->v6 is set and ::1 is not available. */
-static int server_start(server *s, enum mode mode, const char *cert, const char *key)
+static int server_start(server *s, enum tls_peer_mode mode, const char *cert, const char *key)
 {
     struct sockaddr_storage ss;
     socklen_t alen;
     int one = 1;
 
-    s->mode = mode;
-    s->cert = cert;
-    s->key = key;
+    s->p.mode = mode;
+    s->p.cert = cert;
+    s->p.key = key;
+    if (mode == MODE_TLS_BULK) {
+        s->p.bulk_len = BULK_LEN;
+    }
     memset(&ss, 0, sizeof ss);
     if (s->v6) {
         struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
@@ -354,8 +175,8 @@ static void round_trip(postie_openssl *t, server *s)
     }
     postie_openssl_close(t);
     server_join(s);
-    assert_true(s->handshake_ok);
-    assert_string_equal(s->line, "hello\r\n");
+    assert_true(s->p.handshake_ok);
+    assert_string_equal(s->p.line, "hello\r\n");
 }
 
 /* A reason is said once: no run of 12 characters appears twice in the text
@@ -398,7 +219,7 @@ static void expect_verify_failure(const char *cert, const char *key, const char 
     assert_int_equal(postie_openssl_refusal_reason(&t), why);
     postie_openssl_close(&t);
     server_join(&s);
-    assert_false(s.handshake_ok);
+    assert_false(s.p.handshake_ok);
 }
 
 /* SHA-256 of the certificate or SPKI DER, computed with OpenSSL itself. */
@@ -579,7 +400,7 @@ static void test_pin_mismatch(void **state)
         postie_openssl_close(&t);
         server_join(&s);
         /* refused inside the handshake: the server never completed it */
-        assert_false(s.handshake_ok);
+        assert_false(s.p.handshake_ok);
     }
     o.pin_kind = POSTIE_OPENSSL_PIN_SPKI;
     openssl_pin(CERT("wrong.pem"), POSTIE_OPENSSL_PIN_SPKI, o.pin_sha256);
@@ -592,7 +413,7 @@ static void test_pin_mismatch(void **state)
         assert_non_null(strstr(postie_openssl_error_text(&t), "pin mismatch"));
         postie_openssl_close(&t);
         server_join(&s);
-        assert_false(s.handshake_ok);
+        assert_false(s.p.handshake_ok);
     }
     /* a matching pin does not excuse a failed chain by default */
     opts_ca(&o);
@@ -670,7 +491,7 @@ static void test_starttls_injected_plaintext_refused(void **state)
     (void)state;
     opts_ca(&o);
     memset(&s, 0, sizeof s);
-    s.inject = "+OK injected\r\n";
+    s.p.inject = "+OK injected\r\n";
     server_start(&s, MODE_STLS, CERT("server.pem"), CERT("server.key"));
     assert_int_equal(postie_openssl_init(&t, connect_loopback(s.port), &o), POSTIE_OK);
     postie_openssl_transport(&t, &tr);
@@ -685,7 +506,7 @@ static void test_starttls_injected_plaintext_refused(void **state)
     assert_int_equal(tr.start_tls(tr.ctx, "localhost"), POSTIE_ERR_STATE);
     tr.close(tr.ctx);
     server_join(&s);
-    assert_false(s.handshake_ok);
+    assert_false(s.p.handshake_ok);
 }
 
 static void test_handshake_timeout(void **state)
@@ -719,7 +540,7 @@ static void test_server_hangs_up_during_handshake(void **state)
     opts_ca(&o);
     for (mode = MODE_HANGUP; mode <= MODE_RESET; mode++) {
         memset(&s, 0, sizeof s);
-        server_start(&s, (enum mode)mode, NULL, NULL);
+        server_start(&s, (enum tls_peer_mode)mode, NULL, NULL);
         assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_ERR_CLOSED);
         assert_non_null(strstr(postie_openssl_error_text(&t), "closed"));
         postie_openssl_close(&t);
@@ -812,8 +633,8 @@ static void test_bulk_send(void **state)
     (void)state;
     for (i = 0; i < sizeof data; i++) {
         data[i] = (unsigned char)(i * 7u + (i >> 10));
-        sum = (sum * 31u + data[i]) & 0xffffffffu;
     }
+    sum = tls_peer_checksum(sum, data, sizeof data);
     snprintf(expect, sizeof expect, "sum:%lu\r\n", sum);
     opts_ca(&o);
     memset(&s, 0, sizeof s);
@@ -838,7 +659,7 @@ static void test_tls11_server_refused(void **state)
     /* Control: the server really completes a TLS 1.1 handshake with a client
      * that allows it, so the refusal below is ours. */
     memset(&s, 0, sizeof s);
-    s.tls11_only = 1;
+    s.p.tls11_only = 1;
     server_start(&s, MODE_TLS_CLOSE, CERT("server.pem"), CERT("server.key"));
     {
         SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -858,10 +679,10 @@ static void test_tls11_server_refused(void **state)
         ERR_clear_error();
     }
     server_join(&s);
-    assert_true(s.handshake_ok);
+    assert_true(s.p.handshake_ok);
 
     memset(&s, 0, sizeof s);
-    s.tls11_only = 1;
+    s.p.tls11_only = 1;
     server_start(&s, MODE_TLS_ECHO, CERT("server.pem"), CERT("server.key"));
     st = handshake(&t, &s, "localhost", &o);
     assert_int_equal(st, POSTIE_ERR_TLS);
@@ -870,7 +691,7 @@ static void test_tls11_server_refused(void **state)
     }
     postie_openssl_close(&t);
     server_join(&s);
-    assert_false(s.handshake_ok);
+    assert_false(s.p.handshake_ok);
 }
 
 static void test_client_certificate(void **state)
@@ -883,11 +704,11 @@ static void test_client_certificate(void **state)
     o.client_cert_file = CERT("client.pem");
     o.client_key_file = CERT("client.key");
     memset(&s, 0, sizeof s);
-    s.require_client_cert = 1;
+    s.p.client_ca = CERT("ca.pem");
     server_start(&s, MODE_TLS_ECHO, CERT("server.pem"), CERT("server.key"));
     assert_int_equal(handshake(&t, &s, "localhost", &o), POSTIE_OK);
     round_trip(&t, &s);
-    assert_true(s.client_cert_seen);
+    assert_true(s.p.client_cert_seen);
 }
 
 static void test_init_parameters(void **state)
@@ -1030,7 +851,7 @@ static void test_deprecated_names(void **state)
     postie_tls_close(&t);
     postie_tls_close(&t); /* twice is safe, as with the new name */
     server_join(&s);
-    assert_true(s.handshake_ok);
+    assert_true(s.p.handshake_ok);
 
     /* a failure through the old names: text set, unusable afterwards */
     memset(&s, 0, sizeof s);
