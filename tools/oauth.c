@@ -841,8 +841,14 @@ int tool_oauth_login(tool_oauth *o, tool_oauth_auth_fn auth, void *ctx, postie_s
         /* the token may have expired or been revoked early: one refresh */
         tool_info("the server refused the access token; refreshing it");
         rc = access_token(o, 1, tok, &tok2);
-        if (rc == 0)
+        if (rc == 0) {
             *st = auth(ctx, tok2);
+            if (*st == POSTIE_ERR_AUTH)
+                tool_err("the server refused a fresh access token too: check that the "
+                         "account's user is the mailbox the authorization was given for and "
+                         "that the scopes cover this protocol, or authorize again with: %s",
+                         o->hint);
+        }
     }
     wipe_free(tok);
     wipe_free(tok2);
@@ -1010,8 +1016,9 @@ static void http_reply(int fd, const char *status, const char *text)
                      "HTTP/1.1 %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
                      "Content-Length: %zu\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n%s",
                      status, strlen(text), text);
+    /* MSG_NOSIGNAL: a browser that already closed must not kill the tool */
     if (n > 0)
-        (void)!write(fd, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+        (void)!send(fd, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1, MSG_NOSIGNAL);
 }
 
 /* Reads one request head from fd (within 10 s, at most REQUEST_MAX bytes)
