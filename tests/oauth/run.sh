@@ -54,8 +54,8 @@ PROVIDER_PID=""
 start_provider() {
   node "$HERE/provider.mjs" "$PPORT" "$AT_TTL" >"$WORK/provider.log" 2>&1 &
   PROVIDER_PID=$!
-  local i
-  for i in $(seq 1 100); do
+
+  for _ in $(seq 1 100); do
     grep -q "provider ready" "$WORK/provider.log" && return 0
     kill -0 "$PROVIDER_PID" 2>/dev/null || break
     sleep 0.2
@@ -66,8 +66,8 @@ start_provider() {
 stop_provider() {
   [ -n "$PROVIDER_PID" ] || return 0
   kill "$PROVIDER_PID" 2>/dev/null
-  local i
-  for i in $(seq 1 50); do kill -0 "$PROVIDER_PID" 2>/dev/null || break; sleep 0.1; done
+
+  for _ in $(seq 1 50); do kill -0 "$PROVIDER_PID" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$PROVIDER_PID" 2>/dev/null
   wait "$PROVIDER_PID" 2>/dev/null
   PROVIDER_PID=""
@@ -131,8 +131,8 @@ deliver() { printf 'From: x@postie.test\r\nSubject: %s\r\n\r\nbody\r\n' "$1" > "
 delivered() { grep -rl "Subject: $1" "$WORK/Maildir/new" >/dev/null 2>&1; }
 # the tool's line "or open URL" (device flow) or the indented URL (browser)
 wait_for_url() { # errfile pattern
-  local i
-  for i in $(seq 1 100); do
+
+  for _ in $(seq 1 100); do
     URL=$(sed -n "$2" "$1" | head -n 1)
     [ -n "$URL" ] && return 0
     sleep 0.1
@@ -155,7 +155,7 @@ else
   bad "device flow: no verification address on stderr: $(head -c 300 "$WORK/auth1.err")"
 fi
 # the tool polls every 5 s (the provider's interval): bounded wait
-for i in $(seq 1 200); do kill -0 $AUTH_PID 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 200); do kill -0 $AUTH_PID 2>/dev/null || break; sleep 0.1; done
 kill $AUTH_PID 2>/dev/null
 wait $AUTH_PID; RC=$?
 expect "device flow: --authorize ends once approved" 0 auth1
@@ -177,7 +177,7 @@ run send1 "$SEND" -C "$CFG" -a carol --trace "$USER1" < "$WORK/out-msg"
 expect "postie-send logs in with the access token (SMTP AUTH through Dovecot SASL)" 0 send1
 check "postie-send: Postfix accepted the login" grep -q "^S: 235" "$WORK/send1.err"
 # Postfix delivers in the background: wait for it (at most 20 s)
-arrived() { local i; for i in $(seq 1 200); do grep -rlq "Subject: $2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+arrived() { for _ in $(seq 1 200); do grep -rlq "Subject: $2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 check "postie-send: the message reached alice" arrived "$MAILDIR1/new" sent-oauth
 
 # XOAUTH2: on POP3 the token goes after the "+ " challenge (Microsoft's way)
@@ -249,7 +249,7 @@ if wait_for_url "$WORK/auth2.err" 's/^  \(http[^ ]*\)$/\1/p'; then
 else
   bad "browser flow: no address on stderr: $(head -c 300 "$WORK/auth2.err")"
 fi
-for i in $(seq 1 100); do kill -0 $AUTH_PID 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 100); do kill -0 $AUTH_PID 2>/dev/null || break; sleep 0.1; done
 kill $AUTH_PID 2>/dev/null
 wait $AUTH_PID; RC=$?
 expect "browser flow: --authorize ends once the code is exchanged" 0 auth2
@@ -281,7 +281,7 @@ check "revoked grant: the token file is left as it was" cmp -s "$TOKENS" "$WORK/
 AUTH_PID=$!
 wait_for_url "$WORK/auth3.err" 's/.*: or open \(http[^ ]*\)$/\1/p' &&
   python3 "$HERE/browser.py" "$URL" "$OAUTH_USER" >"$WORK/browser3.log" 2>&1
-for i in $(seq 1 200); do kill -0 $AUTH_PID 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 200); do kill -0 $AUTH_PID 2>/dev/null || break; sleep 0.1; done
 kill $AUTH_PID 2>/dev/null
 wait $AUTH_PID; RC=$?
 expect "re-authorized with the command the error gave" 0 auth3
