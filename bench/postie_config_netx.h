@@ -10,10 +10,14 @@
  *         subject, a body and a priority (no attachments, no encoded words,
  *         no quoted-printable: the body must be ASCII with lines of at most
  *         998 octets, or 8-bit text to a server with 8BITMIME);
- *   short status names instead of postie_strerror()'s messages.
+ *   short status names instead of postie_strerror()'s messages; no
+ *   postie_smtp_send_batch() and no per-call deadline (each wait is bounded
+ *   by its timeout, as in the NetX Duo clients).
  * Buffers at the RFC minimums: a reply line of 512 octets (RFC 1939, RFC
- * 5321), a command line of 512. Credentials for AUTH PLAIN fit when user and
- * password together are at most 190 octets (POSTIE_SASL_RAW_MAX).
+ * 5321), a command line of 512; POSTIE_SHARED_BUFFERS makes the line buffer
+ * the SASL scratch too, so AUTH PLAIN takes a user and password of up to
+ * 379 octets together (its response must fit one 512-octet line).
+ * docs/performance.md: 1348 (POP3) and 1536 (SMTP) bytes of context.
  */
 #ifndef POSTIE_CONFIG_NETX_H
 #define POSTIE_CONFIG_NETX_H
@@ -37,6 +41,9 @@
 #define POSTIE_WITH_CHUNKING          0
 #define POSTIE_WITH_SMTPUTF8          0
 #define POSTIE_WITH_STATUS_MESSAGES   0
+#define POSTIE_WITH_DEADLINE          0
+#define POSTIE_WITH_SMTP_BATCH        0
+#define POSTIE_SHARED_BUFFERS         1  /* buffers whose lifetimes never overlap share memory */
 
 #define POSTIE_LINE_MAX             512  /* RFC 1939 / RFC 5321 minimum */
 #define POSTIE_RECV_BUF_SIZE         64  /* any size from 1 works: more recv calls */
@@ -44,11 +51,10 @@
 #define POSTIE_REPLY_TEXT_MAX        64  /* minimum */
 #define POSTIE_POP3_TIMESTAMP_MAX    64  /* APOP <...>; a longer one means USER/PASS */
 #define POSTIE_SASL_MECHS_MAX        48  /* EHLO AUTH list kept */
-#define POSTIE_SASL_RAW_MAX         192  /* PLAIN: user + password + 2 */
 #define POSTIE_SMTP_DOMAIN_MAX       64  /* EHLO argument */
 #define POSTIE_SERVER_NAME_MAX       64  /* TLS server name (STLS/STARTTLS) */
 #define POSTIE_POP3_PIPELINE_MAX      1
-#define POSTIE_PIPELINE_MAX           4  /* minimum: MAIL, RCPT, DATA, a spare */
+#define POSTIE_PIPELINE_MAX           2  /* minimum without pipelining */
 #define POSTIE_COMPOSE_BUF_SIZE     512  /* documented minimum */
 #define POSTIE_COMPOSE_IN_SIZE       57
 

@@ -61,14 +61,16 @@ typedef struct postie_conn {
     unsigned char lockstep;           /* send a command only once every earlier one has its reply */
     unsigned char eof;                /* the peer closed; what is buffered may still be read */
     unsigned char starved;            /* a step waits for input that has not arrived */
-    int dead;                         /* POSTIE_OK while alive, else the status that ended it */
-    unsigned long received;           /* bytes ever received */
+    signed char dead;                 /* POSTIE_OK while alive, else the status that ended it */
+#if POSTIE_WITH_DEADLINE
+    unsigned long received;           /* bytes ever received (for min_rate) */
     postie_clock_fn clock;            /* postie_conn_set_deadline(); NULL: none */
     void *clock_ctx;
     unsigned long deadline_ms;        /* time a call may take, plus ... */
     unsigned long min_rate;           /* ... 1 s per min_rate bytes it moves */
     unsigned long win_start;          /* when the current call began (clock) */
     unsigned long win_moved;          /* sent + received when it began */
+#endif
 } postie_conn;
 
 /* Empties c: nothing queued, nothing buffered, alive, lockstep on. */
@@ -173,9 +175,12 @@ void postie_conn_reset(postie_conn *c);
  * or listing read over several calls counts as one call. The per-read
  * timeout still bounds each wait. clock NULL or deadline_ms 0: no deadline
  * (the default). min_rate 0: deadline_ms alone, whatever moves.
+ * Returns POSTIE_OK, or POSTIE_ERR_UNSUPPORTED (POSTIE_WITH_DEADLINE 0:
+ * nothing is set).
  */
-void postie_conn_set_deadline(postie_conn *c, unsigned long deadline_ms, unsigned long min_rate,
-                              postie_clock_fn clock, void *clock_ctx);
+postie_status postie_conn_set_deadline(postie_conn *c, unsigned long deadline_ms,
+                                       unsigned long min_rate, postie_clock_fn clock,
+                                       void *clock_ctx);
 /* Starts a call's window (the drivers do this for each new call). */
 void postie_conn_window(postie_conn *c);
 

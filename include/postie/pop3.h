@@ -105,7 +105,9 @@ typedef struct postie_pop3 {
     unsigned char tls_wanted;    /* POSTIE_START_TLS was returned, not yet reported */
     unsigned char allow_plain;   /* credentials may cross an unencrypted connection */
     unsigned char no_pipelining; /* postie_pop3_set_pipelining(p, 0) */
-    char server_name[POSTIE_SERVER_NAME_MAX]; /* for STLS in open() */
+#if POSTIE_WITH_POP3_CAPA
+    char server_name[POSTIE_SERVER_NAME_MAX]; /* for STLS in open() (none without STLS) */
+#endif
     postie_random_fn random;     /* SCRAM nonces; NULL: SCRAM is never chosen */
     void *random_ctx;
 #if POSTIE_WITH_POP3_SASL
@@ -139,9 +141,12 @@ postie_status postie_pop3_tls_started(postie_pop3 *p, postie_status result);
  * postie_conn_set_deadline): POSTIE_ERR_TIMEOUT once a call has run longer
  * than deadline_ms plus 1 s for every min_rate bytes it moved; a message body or a listing read over several calls counts as one call. The
  * per-read timeout still bounds each wait. clock NULL or deadline_ms 0
- * (the default): no deadline. ports/posix gives postie_posix_clock_ms. */
-void postie_pop3_set_deadline(postie_pop3 *p, unsigned long deadline_ms, unsigned long min_rate,
-                              postie_clock_fn clock, void *clock_ctx);
+ * (the default): no deadline. ports/posix gives postie_posix_clock_ms.
+ * Returns POSTIE_OK, POSTIE_ERR_PARAM (p NULL), or POSTIE_ERR_UNSUPPORTED
+ * (POSTIE_WITH_DEADLINE 0: nothing is set). */
+postie_status postie_pop3_set_deadline(postie_pop3 *p, unsigned long deadline_ms,
+                                       unsigned long min_rate, postie_clock_fn clock,
+                                       void *clock_ctx);
 
 /* Timeout of every network step of later calls (default POSTIE_DEFAULT_TIMEOUT_MS):
  * passed to each transport send/recv. Returns nothing; p NULL is ignored. */

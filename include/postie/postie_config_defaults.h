@@ -115,12 +115,13 @@
  * depth of POP3 and SMTP pipelining. The POP3 queue is bounded by
  * POSTIE_POP3_PIPELINE_MAX too; an SMTP envelope with more recipients than
  * fit goes out in several flights. Each entry costs two longs and a byte.
- * Minimum 4 (SMTP's MAIL, RCPT, DATA and a spare). */
+ * Minimum 4 (SMTP's MAIL, RCPT, DATA and a spare); 2 when both pipelining
+ * switches below are off (every command then waits for the reply before
+ * it, so one awaits its reply while at most one more is queued: the QUIT
+ * or "*" that ends a refused exchange). The features are decided further
+ * down, so the check is at the end of this file. */
 #ifndef POSTIE_PIPELINE_MAX
 #define POSTIE_PIPELINE_MAX (POSTIE_POP3_PIPELINE_MAX < 4 ? 4 : POSTIE_POP3_PIPELINE_MAX)
-#endif
-#if POSTIE_PIPELINE_MAX < 4
-#error "POSTIE_PIPELINE_MAX must be at least 4"
 #endif
 #if POSTIE_PIPELINE_MAX > 255
 #error "POSTIE_PIPELINE_MAX must be at most 255"
@@ -244,6 +245,13 @@
 #ifndef POSTIE_WITH_CHUNKING
 #define POSTIE_WITH_CHUNKING 1
 #endif
+/* postie_smtp_send_batch() (several messages per flight, one outcome each).
+ * Off: it returns POSTIE_ERR_UNSUPPORTED without sending anything or
+ * touching the messages, and postie_smtp holds none of its state (28 bytes
+ * less on a 32-bit target); postie_smtp_send() and _send_buf() are there. */
+#ifndef POSTIE_WITH_SMTP_BATCH
+#define POSTIE_WITH_SMTP_BATCH 1
+#endif
 /* SMTPUTF8 (RFC 6531): non-ASCII addresses and POSTIE_SMTP_MSG_UTF8. Off:
  * such an envelope is POSTIE_ERR_UNSUPPORTED (as with a server without
  * SMTPUTF8). */
@@ -251,10 +259,40 @@
 #define POSTIE_WITH_SMTPUTF8 1
 #endif
 
+/* Per-call deadlines (postie_pop3_set_deadline(), postie_smtp_set_deadline(),
+ * postie_conn_set_deadline()): a call's total time bounded by a clock, however
+ * slowly the bytes trickle in. Off: those calls return POSTIE_ERR_UNSUPPORTED
+ * and change nothing, the connection engine holds no clock (24 bytes less on
+ * a 32-bit target), and each transport call is bounded by the per-step
+ * timeout alone (as in the NetX Duo clients, whose every wait has its own
+ * timeout). */
+#ifndef POSTIE_WITH_DEADLINE
+#define POSTIE_WITH_DEADLINE 1
+#endif
+
 /* The long messages of postie_strerror(). Off: postie_strerror() returns the
  * status's short name, as postie_status_name() does ("ERR_TIMEOUT"). */
 #ifndef POSTIE_WITH_STATUS_MESSAGES
 #define POSTIE_WITH_STATUS_MESSAGES 1
+#endif
+
+/* ---- Buffer sharing ----------------------------------------------------------
+ *
+ * POSTIE_SHARED_BUFFERS 1: the SASL exchange's scratch (sasl_exchange.h) and
+ * the chunk buffer postie_smtp_send() reads messages into are the
+ * connection's line buffer, idle at those times (a reply's text is copied
+ * out before a response is built; no reply is framed while a message body
+ * goes out), instead of POSTIE_SASL_RAW_MAX bytes of their own in each
+ * context: postie_smtp is that much smaller, and both get POSTIE_LINE_MAX
+ * bytes of room. Same behaviour, same bytes on the wire. Needs SCRAM and
+ * POP3 AUTH off (SCRAM keeps its first message across a reply; POP3 reads
+ * its challenge out of the line buffer itself). Default 0 (the layout hosts
+ * have always had); bench/postie_config_netx.h sets 1. */
+#ifndef POSTIE_SHARED_BUFFERS
+#define POSTIE_SHARED_BUFFERS 0
+#endif
+#if POSTIE_SHARED_BUFFERS && (POSTIE_WITH_SASL_SCRAM || POSTIE_WITH_POP3_SASL)
+#error "POSTIE_SHARED_BUFFERS needs POSTIE_WITH_SASL_SCRAM 0 and POSTIE_WITH_POP3_SASL 0"
 #endif
 
 #if !POSTIE_WITH_COMPOSE && (POSTIE_WITH_COMPOSE_MIME || POSTIE_WITH_ENCODED_WORDS || POSTIE_WITH_QP)
@@ -265,6 +303,14 @@
 #endif
 #if POSTIE_WITH_POP3_SASL && !POSTIE_WITH_POP3_CAPA
 #error "POSTIE_WITH_POP3_SASL needs POSTIE_WITH_POP3_CAPA (the mechanisms come from CAPA)"
+#endif
+
+#if POSTIE_WITH_POP3_PIPELINING || POSTIE_WITH_SMTP_PIPELINING
+#if POSTIE_PIPELINE_MAX < 4
+#error "POSTIE_PIPELINE_MAX must be at least 4 (2 without POP3 and SMTP pipelining)"
+#endif
+#elif POSTIE_PIPELINE_MAX < 2
+#error "POSTIE_PIPELINE_MAX must be at least 2 (4 with POP3 or SMTP pipelining)"
 #endif
 
 #endif /* POSTIE_CONFIG_DEFAULTS_H */

@@ -41,6 +41,16 @@ extern "C" {
 #error "POSTIE_SASL_RAW_MAX must be at least 128"
 #endif
 
+/* The exchange's scratch: a buffer of its own (POSTIE_SASL_RAW_MAX), or with
+ * POSTIE_SHARED_BUFFERS 1 the connection's line buffer (POSTIE_LINE_MAX),
+ * which is idle while a response is built: the challenge was copied out of
+ * it first and the next line is framed only once the response is queued. */
+#if POSTIE_SHARED_BUFFERS
+#define POSTIE_SASL_SCRATCH_MAX POSTIE_LINE_MAX
+#else
+#define POSTIE_SASL_SCRATCH_MAX POSTIE_SASL_RAW_MAX
+#endif
+
 /* What differs between the protocols. */
 typedef struct postie_sasl_proto {
     size_t cmd_limit;        /* longest AUTH command (CRLF included) that may carry the
@@ -54,8 +64,12 @@ typedef struct postie_sasl_proto {
 } postie_sasl_proto;
 
 /* Without SCRAM (POSTIE_WITH_SASL_SCRAM 0) the struct holds no postie_scram;
- * without any mechanism (POSTIE_WITH_SASL 0) only buf is left (SMTP's send()
- * still reads messages through it) and the functions below are not built. */
+ * without any mechanism (POSTIE_WITH_SASL 0) the functions below are not
+ * built, but buf stays (SMTP's send() reads messages through it) unless
+ * POSTIE_SHARED_BUFFERS moves both uses into the connection's line buffer:
+ * then the struct holds no buffer, and an initial response that must be
+ * sent again (after an empty challenge) is built again from user and
+ * secret instead of being kept. */
 typedef struct postie_sasl_x {
 #if POSTIE_WITH_SASL_SCRAM
     postie_scram scram;
@@ -67,7 +81,9 @@ typedef struct postie_sasl_x {
     unsigned char ir_sent;    /* an initial response went with the command */
     unsigned char verified;   /* SCRAM's server signature matched */
     size_t irlen;
+#if !POSTIE_SHARED_BUFFERS
     char buf[POSTIE_SASL_RAW_MAX]; /* initial response | challenge, response halves */
+#endif
 } postie_sasl_x;
 
 /* The mechanism to use: the strongest of offered & allowed, without SCRAM

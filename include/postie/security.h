@@ -64,7 +64,8 @@ int postie_server_name_ok(const char *name);
  * known policy; a server name, when given, that passes
  * postie_server_name_ok(); a name present for REQUIRED and OPPORTUNISTIC.
  * On success copies server_name (or "") into out (POSTIE_SERVER_NAME_MAX
- * bytes) and returns POSTIE_OK; otherwise POSTIE_ERR_PARAM and out is
+ * bytes; out NULL: nothing is copied, for a client built without a TLS
+ * upgrade) and returns POSTIE_OK; otherwise POSTIE_ERR_PARAM and out is
  * untouched. */
 postie_status postie_tls_policy_check(postie_tls_policy policy, const char *server_name,
                                       char out[POSTIE_SERVER_NAME_MAX]);

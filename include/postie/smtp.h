@@ -156,6 +156,7 @@ typedef struct postie_smtp_msg {
 typedef postie_status (*postie_smtp_reader)(void *user, char *buf, size_t cap, size_t *n);
 
 typedef struct postie_smtp {
+#if POSTIE_WITH_SMTP_BATCH
     size_t b_queued;             /* send_batch(): messages queued (internal) */
     size_t b_done;               /* send_batch(): messages decided (internal) */
     size_t b_off;                /* send_batch(): body bytes of b_queued queued */
@@ -163,6 +164,7 @@ typedef struct postie_smtp {
     unsigned char b_phase;       /* send_batch(): what is being queued (internal) */
     struct postie_smtp_msg *b_msgs; /* send_batch(): the messages (internal) */
     size_t b_n;
+#endif
     postie_transport tr;         /* recv NULL: the caller moves the bytes (event loop) */
     unsigned timeout_ms;
     postie_smtp_state state;
@@ -180,6 +182,9 @@ typedef struct postie_smtp {
     unsigned char mflags;        /* the mail transaction's flags (internal) */
     unsigned char saved_rank;    /* which reply decided the transaction (internal) */
     signed char mail_st, data_st; /* MAIL's and a pipelined DATA's statuses (internal) */
+    unsigned char tls_policy;    /* postie_tls_policy */
+    unsigned char tls_active;    /* the connection is encrypted (STARTTLS done, or implicit) */
+    unsigned char allow_plain;   /* credentials may cross an unencrypted connection */
     size_t m_sent, m_replied, m_total; /* MAIL/RCPT/DATA sent, answered, in all (internal) */
     size_t wr_done;              /* bytes of the current data_write() taken (internal) */
     size_t chunk_len, chunk_off; /* send(): the reader's chunk (internal) */
@@ -187,17 +192,30 @@ typedef struct postie_smtp {
     postie_smtp_ext ext;
     char domain[POSTIE_SMTP_DOMAIN_MAX]; /* EHLO argument */
     postie_smtp_reply reply;     /* last complete reply */
+#if POSTIE_SHARED_BUFFERS
+    /* Never live at the same time: the saved reply within one MAIL, DATA,
+     * AUTH or refused open() call, the DATA encoder from a 354 to the
+     * reply to the final dot, the SASL exchange within AUTH (whose scratch
+     * is then the line buffer, as is send()'s chunk buffer). */
+    union {
+        postie_smtp_reply saved;
+        postie_smtp_dot dot;
+        postie_sasl_x sx;
+    } sh;
+#else
     postie_smtp_reply saved;     /* the reply that decided a multi-reply call */
     postie_smtp_dot dot;         /* DATA encoder of the message in progress */
+#endif
     unsigned long messages_sent; /* messages that got 250 to their final dot */
     postie_conn conn;            /* the connection engine: queues, framing, matching */
-    unsigned char tls_policy;    /* postie_tls_policy */
-    unsigned char tls_active;    /* the connection is encrypted (STARTTLS done, or implicit) */
-    unsigned char allow_plain;   /* credentials may cross an unencrypted connection */
-    char server_name[POSTIE_SERVER_NAME_MAX]; /* for STARTTLS in open() */
+#if POSTIE_WITH_SMTP_STARTTLS
+    char server_name[POSTIE_SERVER_NAME_MAX]; /* for STARTTLS in open() (none without it) */
+#endif
     postie_random_fn random;     /* SCRAM nonces; NULL: SCRAM is never chosen */
     void *random_ctx;
+#if !POSTIE_SHARED_BUFFERS
     postie_sasl_x sx;            /* the SASL exchange of AUTH; send()'s chunk buffer */
+#endif
 } postie_smtp;
 
 /* Prepares s over transport t (copied; t->ctx must outlive s). Sends
@@ -227,9 +245,12 @@ postie_status postie_smtp_tls_started(postie_smtp *s, postie_status result);
  * postie_conn_set_deadline): POSTIE_ERR_TIMEOUT once a call has run longer
  * than deadline_ms plus 1 s for every min_rate bytes it moved; each call counts alone (a message body written in pieces: each piece). The
  * per-read timeout still bounds each wait. clock NULL or deadline_ms 0
- * (the default): no deadline. ports/posix gives postie_posix_clock_ms. */
-void postie_smtp_set_deadline(postie_smtp *s, unsigned long deadline_ms, unsigned long min_rate,
-                              postie_clock_fn clock, void *clock_ctx);
+ * (the default): no deadline. ports/posix gives postie_posix_clock_ms.
+ * Returns POSTIE_OK, POSTIE_ERR_PARAM (s NULL), or POSTIE_ERR_UNSUPPORTED
+ * (POSTIE_WITH_DEADLINE 0: nothing is set). */
+postie_status postie_smtp_set_deadline(postie_smtp *s, unsigned long deadline_ms,
+                                       unsigned long min_rate, postie_clock_fn clock,
+                                       void *clock_ctx);
 
 /* Timeout of every later network step, in ms (default POSTIE_DEFAULT_TIMEOUT_MS). */
 void postie_smtp_set_timeout(postie_smtp *s, unsigned timeout_ms);
@@ -434,7 +455,8 @@ postie_status postie_smtp_data_end(postie_smtp *s);
  * that status is returned; a reader reporting *n > cap is POSTIE_ERR_PARAM,
  * handled the same way. The reader must end with POSTIE_DONE (POSTIE_OK with
  * *n == 0 is allowed but never ends the message). read is called with a
- * buffer inside s (cap = POSTIE_SMTP_SASL_RAW_MAX), valid during that call.
+ * buffer inside s (cap = POSTIE_SMTP_SASL_RAW_MAX, or POSTIE_LINE_MAX with
+ * POSTIE_SHARED_BUFFERS), valid during that call.
  * The size and 8-bit flags come from env (a reader cannot be scanned twice).
  */
 postie_status postie_smtp_send(postie_smtp *s, postie_smtp_envelope *env,
@@ -461,7 +483,8 @@ postie_status postie_smtp_send_buf(postie_smtp *s, postie_smtp_envelope *env,
  * POSTIE_ERR_TLS_REQUIRED; or the status that ended the connection, each
  * message then saying whether it was accepted, refused, never sent whole,
  * or sent whole with its reply lost (ERR_OUTCOME_UNKNOWN). The state is
- * READY again after POSTIE_OK.
+ * READY again after POSTIE_OK. POSTIE_ERR_UNSUPPORTED (nothing sent, no
+ * message touched) when built with POSTIE_WITH_SMTP_BATCH 0.
  */
 postie_status postie_smtp_send_batch(postie_smtp *s, postie_smtp_msg *msgs, size_t n);
 

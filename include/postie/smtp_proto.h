@@ -29,7 +29,7 @@ extern "C" {
 
 /* Room for an enhanced status code "c.sss.ddd" (RFC 3463: class 1 digit,
  * subject and detail 1 to 3 digits each) plus NUL. */
-#define POSTIE_SMTP_ENHANCED_MAX 12
+#define POSTIE_SMTP_ENHANCED_MAX 10
 
 /* Room for the EHLO/HELO domain or address literal plus NUL
  * (RFC 5321 sec. 4.5.3.1.2: a domain is at most 255 octets). */
@@ -52,21 +52,21 @@ extern "C" {
  *             truncated to POSTIE_REPLY_TEXT_MAX-1 bytes (truncated = 1);
  *             a NUL byte the server sent is stored as '?', so text_len is
  *             always strlen(text);
- *   lines     how many lines the reply had.
- * line_text/line_len point at the text of the line just given to
- * postie_smtp_reply_line() (inside the caller's line, so valid as long as it
- * is); the EHLO parser uses them.
+ *   lines     how many lines the reply had (255 for 255 or more).
+ * Two of these live in every postie_smtp, so the struct holds nothing else
+ * (the EHLO parser finds each line's text in the line itself).
  */
+#if POSTIE_REPLY_TEXT_MAX > 65535
+#error "POSTIE_REPLY_TEXT_MAX must be at most 65535"
+#endif
 typedef struct postie_smtp_reply {
-    int code;
+    short code;
     char enhanced[POSTIE_SMTP_ENHANCED_MAX];
     char text[POSTIE_REPLY_TEXT_MAX];
-    size_t text_len;
-    unsigned lines;
+    unsigned short text_len;
+    unsigned char lines;      /* saturates at 255 */
     unsigned char done;       /* 1 once the last line was seen */
     unsigned char truncated;  /* text did not fit */
-    const char *line_text;
-    size_t line_len;
 } postie_smtp_reply;
 
 void postie_smtp_reply_init(postie_smtp_reply *r);

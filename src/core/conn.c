@@ -240,7 +240,9 @@ void postie_conn_in_done(postie_conn *c, size_t n)
         return;
     }
     c->in_len += n;
+#if POSTIE_WITH_DEADLINE
     c->received += (unsigned long)n;
+#endif
 }
 
 postie_status postie_conn_map(long r)
@@ -397,14 +399,17 @@ void postie_conn_reset(postie_conn *c)
 
 /* ---- blocking driver -------------------------------------------------------- */
 
-void postie_conn_set_deadline(postie_conn *c, unsigned long deadline_ms, unsigned long min_rate,
-                              postie_clock_fn clock, void *clock_ctx)
+#if POSTIE_WITH_DEADLINE
+postie_status postie_conn_set_deadline(postie_conn *c, unsigned long deadline_ms,
+                                       unsigned long min_rate, postie_clock_fn clock,
+                                       void *clock_ctx)
 {
     c->deadline_ms = deadline_ms;
     c->min_rate = min_rate;
     c->clock = clock;
     c->clock_ctx = clock_ctx;
     postie_conn_window(c);
+    return POSTIE_OK;
 }
 
 void postie_conn_window(postie_conn *c)
@@ -441,6 +446,27 @@ static unsigned budget(unsigned long left, unsigned timeout_ms)
 {
     return left < timeout_ms ? (unsigned)left : timeout_ms;
 }
+#else /* POSTIE_WITH_DEADLINE 0: the per-step timeout alone bounds each wait */
+postie_status postie_conn_set_deadline(postie_conn *c, unsigned long deadline_ms,
+                                       unsigned long min_rate, postie_clock_fn clock,
+                                       void *clock_ctx)
+{
+    (void)c;
+    (void)deadline_ms;
+    (void)min_rate;
+    (void)clock;
+    (void)clock_ctx;
+    return POSTIE_ERR_UNSUPPORTED;
+}
+
+void postie_conn_window(postie_conn *c)
+{
+    (void)c;
+}
+
+#define time_left(c) ((unsigned long)-1)
+#define budget(left, timeout_ms) ((void)(left), (timeout_ms))
+#endif
 
 /* Sends what postie_conn_out() offers: POSTIE_OK when all of it went,
  * POSTIE_AGAIN (would block), or the status that ended c. *moved is set

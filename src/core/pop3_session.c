@@ -474,12 +474,13 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
             (p->tls_policy == POSTIE_TLS_REQUIRED || p->tls_policy == POSTIE_TLS_OPPORTUNISTIC)) {
             return POSTIE_ERR_UNSUPPORTED;
         }
-#endif
+#else
         if (!(flags & POSTIE_POP3_OPEN_NO_CAPA) && !p->tls_active &&
             (p->tls_policy == POSTIE_TLS_REQUIRED || p->tls_policy == POSTIE_TLS_OPPORTUNISTIC) &&
             p->server_name[0] == '\0') {
             return POSTIE_ERR_PARAM; /* no name to check a certificate against */
         }
+#endif
         p->caps = 0;
         TIMESTAMP_CLEAR(p);
         SASL_CLEAR(p);

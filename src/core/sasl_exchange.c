@@ -14,7 +14,14 @@
 /* Random bytes of a SCRAM client nonce: 15 give 20 base64 characters
  * (120 bits), the length of RFC 7677's example nonce. */
 #define SCRAM_NONCE_BYTES 15
-#define CHAL_MAX (POSTIE_SASL_RAW_MAX / 2)
+#define CHAL_MAX (POSTIE_SASL_SCRATCH_MAX / 2)
+
+/* The scratch (sasl_exchange.h): x->buf, or c's line buffer when shared. */
+#if POSTIE_SHARED_BUFFERS
+#define SCRATCH(x, c) ((void)(x), (c)->line.buf)
+#else
+#define SCRATCH(x, c) ((void)(c), (x)->buf)
+#endif
 
 postie_status postie_sasl_x_select(unsigned offered, unsigned allowed, int tls_active,
                                    int allow_plain, int have_random, postie_sasl_mech *mech)
@@ -55,10 +62,10 @@ static int printable_ascii(const char *s)
 }
 #endif
 
-/* The initial response of x->mech into x->buf (x->irlen bytes); *has is 0
- * for mechanisms where the server speaks first. */
+/* The initial response of x->mech into buf (POSTIE_SASL_SCRATCH_MAX bytes;
+ * x->irlen of them); *has is 0 for mechanisms where the server speaks first. */
 static postie_status initial(postie_sasl_x *x, const char *user, const char *secret,
-                             postie_random_fn random, void *random_ctx, int *has)
+                             postie_random_fn random, void *random_ctx, int *has, char *buf)
 {
     postie_status st = POSTIE_OK;
 
@@ -69,17 +76,17 @@ static postie_status initial(postie_sasl_x *x, const char *user, const char *sec
     switch ((postie_sasl_mech)x->mech) {
 #if POSTIE_WITH_SASL_PLAIN
     case POSTIE_SASL_PLAIN:
-        st = postie_sasl_plain(NULL, user, secret, x->buf, sizeof x->buf, &x->irlen);
+        st = postie_sasl_plain(NULL, user, secret, buf, POSTIE_SASL_SCRATCH_MAX, &x->irlen);
         break;
 #endif
 #if POSTIE_WITH_SASL_XOAUTH2
     case POSTIE_SASL_XOAUTH2:
-        st = postie_sasl_xoauth2(user, secret, x->buf, sizeof x->buf, &x->irlen);
+        st = postie_sasl_xoauth2(user, secret, buf, POSTIE_SASL_SCRATCH_MAX, &x->irlen);
         break;
 #endif
 #if POSTIE_WITH_SASL_OAUTHBEARER
     case POSTIE_SASL_OAUTHBEARER:
-        st = postie_sasl_oauthbearer(user, secret, NULL, NULL, x->buf, sizeof x->buf, &x->irlen);
+        st = postie_sasl_oauthbearer(user, secret, NULL, NULL, buf, POSTIE_SASL_SCRATCH_MAX, &x->irlen);
         break;
 #endif
 #if POSTIE_WITH_SASL_SCRAM
@@ -99,7 +106,7 @@ static postie_status initial(postie_sasl_x *x, const char *user, const char *sec
         }
         (void)postie_base64_encode(rnd, sizeof rnd, nonce, sizeof nonce, &nlen);
         memset(rnd, 0, sizeof rnd);
-        st = postie_scram_client_first(&x->scram, user, nonce, nlen, x->buf, sizeof x->buf,
+        st = postie_scram_client_first(&x->scram, user, nonce, nlen, buf, POSTIE_SASL_SCRATCH_MAX,
                                        &x->irlen);
         break;
     }
@@ -137,7 +144,7 @@ postie_status postie_sasl_x_start(postie_sasl_x *x, const postie_sasl_proto *pr,
     postie_scram_init(&x->scram);
 #endif
     x->mech = (unsigned char)mech;
-    st = initial(x, user, secret, random, random_ctx, &has);
+    st = initial(x, user, secret, random, random_ctx, &has, SCRATCH(x, c));
     if (st != POSTIE_OK) {
         postie_sasl_x_wipe(x);
         return st;
@@ -152,7 +159,7 @@ postie_status postie_sasl_x_start(postie_sasl_x *x, const postie_sasl_proto *pr,
             if (x->irlen == 0) {
                 postie_conn_add(c, "="); /* an empty initial response */
             } else {
-                postie_conn_add_b64(c, x->buf, x->irlen);
+                postie_conn_add_b64(c, SCRATCH(x, c), x->irlen);
             }
             x->ir_sent = 1;
         } else {
@@ -161,10 +168,34 @@ postie_status postie_sasl_x_start(postie_sasl_x *x, const postie_sasl_proto *pr,
         }
     }
     st = postie_conn_end(c, tag, 0);
+#if POSTIE_SHARED_BUFFERS
+    /* the line buffer frames the next reply: built again when needed */
+    memset(SCRATCH(x, c), 0, POSTIE_SASL_SCRATCH_MAX);
+#endif
     if (st != POSTIE_OK) {
         postie_sasl_x_wipe(x);
     }
     return st;
+}
+
+/* Queues the initial response again, as its own line. */
+static postie_status respond(postie_conn *c, const char *raw, size_t n, unsigned tag);
+static postie_status respond_ir(postie_sasl_x *x, const char *user, const char *secret,
+                                postie_conn *c, unsigned tag)
+{
+#if POSTIE_SHARED_BUFFERS
+    int has = 0;
+    postie_status st = initial(x, user, secret, NULL, NULL, &has, SCRATCH(x, c));
+    if (st == POSTIE_OK) {
+        st = respond(c, SCRATCH(x, c), x->irlen, tag);
+    }
+    memset(SCRATCH(x, c), 0, POSTIE_SASL_SCRATCH_MAX);
+    return st;
+#else
+    (void)user;
+    (void)secret;
+    return respond(c, x->buf, x->irlen, tag);
+#endif
 }
 
 /* Queues raw[0..n) base64-encoded as one response line (empty for n 0). */
@@ -190,8 +221,8 @@ postie_status postie_sasl_x_step(postie_sasl_x *x, const postie_sasl_proto *pr,
                                  const char *user, const char *secret, const char *challenge,
                                  size_t len, postie_conn *c, unsigned tag)
 {
-    char *chal = x->buf, *raw = x->buf + CHAL_MAX;
-    size_t clen = 0, rawlen = 0, rawcap = sizeof x->buf - CHAL_MAX;
+    char *chal = SCRATCH(x, c), *raw = chal + CHAL_MAX;
+    size_t clen = 0, rawlen = 0, rawcap = POSTIE_SASL_SCRATCH_MAX - CHAL_MAX;
     postie_status st;
     unsigned step;
 
@@ -206,13 +237,13 @@ postie_status postie_sasl_x_step(postie_sasl_x *x, const postie_sasl_proto *pr,
         }
         x->nchal = 0;
         x->ir_sent = 0; /* x->buf is about to hold challenges */
-        st = respond(c, x->buf, x->irlen, tag);
+        st = respond_ir(x, user, secret, c, tag);
         return st == POSTIE_ERR_BUFFER ? cancel(c, tag, st) : st;
     }
     if (x->ir_sent && len == 0 && x->nchal == 1) {
         /* the server ignored the initial response and asks for it again */
         x->ir_sent = 0;
-        st = respond(c, x->buf, x->irlen, tag);
+        st = respond_ir(x, user, secret, c, tag);
         return st == POSTIE_ERR_BUFFER ? cancel(c, tag, st) : st;
     }
     x->ir_sent = 0;
@@ -293,7 +324,9 @@ void postie_sasl_x_wipe(postie_sasl_x *x)
 #if POSTIE_WITH_SASL_SCRAM
     postie_scram_wipe(&x->scram);
 #endif
+#if !POSTIE_SHARED_BUFFERS
     memset(x->buf, 0, sizeof x->buf);
+#endif
     x->irlen = 0;
 }
 

@@ -33,6 +33,9 @@ postie_status postie_tls_policy_check(postie_tls_policy policy, const char *serv
         (policy == POSTIE_TLS_REQUIRED || policy == POSTIE_TLS_OPPORTUNISTIC)) {
         return POSTIE_ERR_PARAM;
     }
+    if (out == NULL) {
+        return POSTIE_OK; /* checked, not kept: no TLS upgrade is compiled in */
+    }
     out[0] = '\0';
     if (server_name != NULL) {
         memcpy(out, server_name, strlen(server_name) + 1);

@@ -19,8 +19,6 @@ void postie_smtp_reply_init(postie_smtp_reply *r)
     r->lines = 0;
     r->done = 0;
     r->truncated = 0;
-    r->line_text = r->text;
-    r->line_len = 0;
 }
 
 static int is_digit(char c)
@@ -64,7 +62,7 @@ static void text_append(postie_smtp_reply *r, const char *t, size_t n)
     size_t room, i;
 
     if (r->lines > 1) {
-        if (r->text_len + 1 < sizeof r->text) {
+        if ((size_t)r->text_len + 1 < sizeof r->text) {
             r->text[r->text_len++] = '\n';
         } else {
             r->truncated = 1;
@@ -83,15 +81,15 @@ static void text_append(postie_smtp_reply *r, const char *t, size_t n)
     r->text[r->text_len] = '\0';
 }
 
-postie_status postie_smtp_reply_line(postie_smtp_reply *r, const char *line, size_t len)
+/* postie_smtp_reply_line(), also saying where the line's text is
+ * (*text[0..*tlen), inside line). */
+static postie_status reply_line(postie_smtp_reply *r, const char *line, size_t len,
+                                const char **text, size_t *tlen)
 {
     int code;
     const char *t;
     size_t tn, el;
 
-    if (r == NULL || (line == NULL && len > 0)) {
-        return POSTIE_ERR_PARAM;
-    }
     if (r->done) {
         postie_smtp_reply_init(r);
     }
@@ -109,7 +107,9 @@ postie_status postie_smtp_reply_line(postie_smtp_reply *r, const char *line, siz
         return POSTIE_ERR_PROTOCOL;
     }
     r->code = code;
-    r->lines++;
+    if (r->lines < 255) {
+        r->lines++;
+    }
     t = len > 4 ? line + 4 : line + len;
     tn = len > 4 ? len - 4 : 0;
     el = enhanced_len(t, tn, line[0]);
@@ -125,14 +125,25 @@ postie_status postie_smtp_reply_line(postie_smtp_reply *r, const char *line, siz
             tn--;
         }
     }
-    r->line_text = t;
-    r->line_len = tn;
+    *text = t;
+    *tlen = tn;
     text_append(r, t, tn);
     if (len > 3 && line[3] == '-') {
         return POSTIE_OK;
     }
     r->done = 1;
     return POSTIE_DONE;
+}
+
+postie_status postie_smtp_reply_line(postie_smtp_reply *r, const char *line, size_t len)
+{
+    const char *t;
+    size_t tn;
+
+    if (r == NULL || (line == NULL && len > 0)) {
+        return POSTIE_ERR_PARAM;
+    }
+    return reply_line(r, line, len, &t, &tn);
 }
 
 postie_status postie_smtp_reply_read(postie_smtp_reply *r, postie_conn *c, postie_smtp_ext *ext)
@@ -142,12 +153,14 @@ postie_status postie_smtp_reply_read(postie_smtp_reply *r, postie_conn *c, posti
         if (st != POSTIE_DONE) {
             return st; /* AGAIN, or what ended the connection */
         }
-        st = postie_smtp_reply_line(r, c->line.buf, c->line.len);
+        const char *t = NULL;
+        size_t tn = 0;
+        st = reply_line(r, c->line.buf, c->line.len, &t, &tn);
         if (st != POSTIE_OK && st != POSTIE_DONE) {
             return st;
         }
         if (ext != NULL && r->lines > 1 && r->code == 250) {
-            (void)postie_smtp_ehlo_line(ext, r->line_text, r->line_len);
+            (void)postie_smtp_ehlo_line(ext, t, tn);
         }
         if (st == POSTIE_DONE) {
             return st;

@@ -19,7 +19,9 @@ enum { T_GREETING = 1, T_EHLO, T_HELO, T_STARTTLS, T_AUTH, T_MAIL, T_RCPT, T_DAT
 enum { OP_NONE = 0, OP_OPEN, OP_EHLO, OP_STARTTLS, OP_AUTH, OP_MAIL, OP_DATA, OP_WRITE, OP_END,
        OP_SEND, OP_RSET, OP_NOOP, OP_QUIT, OP_BATCH };
 
+#if POSTIE_WITH_SMTP_BATCH
 static void batch_abort(postie_smtp *s, postie_status st);
+#endif
 
 /* mflags */
 #define MF_PIPELINING 0x01u
@@ -43,13 +45,15 @@ enum { PH_GREET = 1, PH_HELLO = 2, PH_TLS_CMD = 10, PH_TLS_REPLY, PH_TLS_HS, PH_
 
 postie_status postie_smtps_fatal(postie_smtp *s, postie_status st)
 {
+#if POSTIE_WITH_SMTP_BATCH
     if (s->op == OP_BATCH) {
         batch_abort(s, st);
     }
+#endif
     if (s->op == OP_OPEN && s->phase == PH_GIVE_UP) {
         /* QUIT after a refusal went unanswered: the refusal is what counts */
         st = (postie_status)(-(int)s->fail);
-        s->reply = s->saved;
+        s->reply = SMTP_SAVED(s);
         s->fail = 0;
     }
     (void)postie_conn_kill(&s->conn, st);
@@ -223,7 +227,7 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
 /* Polite end of a session that cannot go on: QUIT, reply ignored, then st. */
 static postie_status give_up(postie_smtp *s, postie_status st)
 {
-    s->saved = s->reply;
+    SMTP_SAVED(s) = s->reply;
     s->fail = (unsigned char)(-st);
     if (postie_conn_status(&s->conn) != POSTIE_OK ||
         queue(s, T_QUIT, "QUIT", NULL) != POSTIE_OK) {
@@ -326,11 +330,12 @@ postie_status postie_smtps_open(postie_smtp *s)
             (s->tls_policy == POSTIE_TLS_REQUIRED || s->tls_policy == POSTIE_TLS_OPPORTUNISTIC)) {
             return POSTIE_ERR_UNSUPPORTED;
         }
-#endif
+#else
         if (!s->tls_active && s->server_name[0] == '\0' &&
             (s->tls_policy == POSTIE_TLS_REQUIRED || s->tls_policy == POSTIE_TLS_OPPORTUNISTIC)) {
             return POSTIE_ERR_PARAM; /* no name to check a certificate against */
         }
+#endif
         s->greeted = 1;
         st = postie_conn_expect(&s->conn, T_GREETING, 0);
         if (st != POSTIE_OK) {
@@ -469,7 +474,7 @@ postie_status postie_smtps_starttls(postie_smtp *s, const char *server_name)
 #if POSTIE_WITH_SASL
 static postie_status auth_end(postie_smtp *s, postie_status st)
 {
-    postie_sasl_x_wipe(&s->sx);
+    postie_sasl_x_wipe(&SMTP_SX(s));
     s->fail = 0;
     return finish(s, st);
 }
@@ -510,7 +515,7 @@ postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user
         if (st != POSTIE_OK) {
             return st;
         }
-        st = postie_sasl_x_start(&s->sx, &sasl_proto, mech, user, secret, s->random,
+        st = postie_sasl_x_start(&SMTP_SX(s), &sasl_proto, mech, user, secret, s->random,
                                  s->random_ctx, &s->conn, T_AUTH);
         if (st != POSTIE_OK) {
             return st;
@@ -531,12 +536,12 @@ postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user
         }
         if (s->fail != 0) {
             /* the answer to our "*": the reply before it is the one to show */
-            s->reply = s->saved;
+            s->reply = SMTP_SAVED(s);
             return auth_end(s, (postie_status)(-(int)s->fail));
         }
         c = s->reply.code;
         if (c == 235) {
-            st = postie_sasl_x_done(&s->sx);
+            st = postie_sasl_x_done(&SMTP_SX(s));
             return auth_end(s, st == POSTIE_OK ? st : fatal(s, st));
         }
         if (c / 100 == 5) {
@@ -548,13 +553,13 @@ postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user
         if (c != 334) {
             return auth_end(s, fatal(s, POSTIE_ERR_PROTOCOL));
         }
-        st = postie_sasl_x_step(&s->sx, &sasl_proto, user, secret, s->reply.text,
+        st = postie_sasl_x_step(&SMTP_SX(s), &sasl_proto, user, secret, s->reply.text,
                                 s->reply.text_len, &s->conn, T_AUTH);
         if (st != POSTIE_OK) {
             if (postie_conn_awaiting(&s->conn) == 0) {
                 return auth_end(s, fatal(s, st));
             }
-            s->saved = s->reply;
+            SMTP_SAVED(s) = s->reply;
             s->fail = (unsigned char)(-st);
         }
     }
@@ -633,13 +638,13 @@ static unsigned tag_of(const postie_smtp_envelope *env, size_t i)
 
 static void save_reply(postie_smtp *s)
 {
-    s->saved = s->reply;
+    SMTP_SAVED(s) = s->reply;
 }
 
 static void enter_data(postie_smtp *s)
 {
     s->state = POSTIE_SMTP_STATE_DATA;
-    postie_smtp_dot_init(&s->dot);
+    postie_smtp_dot_init(&SMTP_DOT(s));
 }
 
 /* The checks before anything is sent; fills s->mflags and s->m_total. */
@@ -808,7 +813,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
         if (st != POSTIE_OK) {
             return st;
         }
-        postie_smtp_reply_init(&s->saved);
+        postie_smtp_reply_init(&SMTP_SAVED(s));
         s->m_sent = s->m_replied = 0;
         s->mail_st = s->data_st = POSTIE_OK;
         s->saved_rank = 0;
@@ -862,7 +867,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
             return finish(s, st);
         }
         s->state = POSTIE_SMTP_STATE_READY;
-        s->reply = s->saved;
+        s->reply = SMTP_SAVED(s);
         st = s->data_st != POSTIE_OK && env->accepted > 0 ? (postie_status)s->data_st
                                                           : POSTIE_ERR_RECIPIENTS;
         return finish(s, st);
@@ -879,7 +884,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
         return finish(s, fatal(s, POSTIE_ERR_PROTOCOL));
     }
     if (s->mail_st != POSTIE_OK) {
-        s->reply = s->saved;
+        s->reply = SMTP_SAVED(s);
         return finish(s, (postie_status)s->mail_st); /* no transaction was opened */
     }
     if (env->accepted == 0 ||
@@ -956,7 +961,7 @@ postie_status postie_smtps_data_begin(postie_smtp *s)
         return finish(s, st);
     }
     s->state = POSTIE_SMTP_STATE_READY;
-    s->reply = s->saved;
+    s->reply = SMTP_SAVED(s);
     st = (postie_status)(-(int)s->fail);
     s->fail = 0;
     return finish(s, st);
@@ -989,7 +994,7 @@ postie_status postie_smtps_data_write(postie_smtp *s, const void *buf, size_t n)
         if (cap < 2) {
             return POSTIE_AGAIN; /* the queue is full: let it drain */
         }
-        (void)postie_smtp_dot_feed(&s->dot, in + s->wr_done, n - s->wr_done, &used, out, cap,
+        (void)postie_smtp_dot_feed(&SMTP_DOT(s), in + s->wr_done, n - s->wr_done, &used, out, cap,
                                    &made);
         postie_conn_commit(&s->conn, made);
         s->wr_done += used;
@@ -1022,7 +1027,7 @@ postie_status postie_smtps_data_end(postie_smtp *s)
         if (cap < POSTIE_SMTP_DOT_FINISH_MAX) {
             return POSTIE_AGAIN;
         }
-        (void)postie_smtp_dot_finish(&s->dot, out, cap, &made);
+        (void)postie_smtp_dot_finish(&SMTP_DOT(s), out, cap, &made);
         postie_conn_commit(&s->conn, made);
         st = postie_conn_expect(&s->conn, T_DOT, 0);
         if (st != POSTIE_OK) {
@@ -1049,6 +1054,17 @@ postie_status postie_smtps_data_end(postie_smtp *s)
     }
     return finish(s, fatal(s, POSTIE_ERR_PROTOCOL));
 }
+
+/* The buffer send() reads the message into: the SASL exchange's, or with
+ * POSTIE_SHARED_BUFFERS the line buffer, idle while the body goes out (no
+ * reply is framed between the 354 and the final dot). */
+#if POSTIE_SHARED_BUFFERS
+#define CHUNK_BUF(s) ((s)->conn.line.buf)
+#define CHUNK_CAP sizeof(((postie_smtp *)0)->conn.line.buf)
+#else
+#define CHUNK_BUF(s) ((s)->sx.buf)
+#define CHUNK_CAP sizeof(((postie_smtp *)0)->sx.buf)
+#endif
 
 /* Phases of send(). */
 enum { PH_S_MAIL = 1, PH_S_DATA, PH_S_READ, PH_S_WRITE, PH_S_END };
@@ -1084,7 +1100,9 @@ postie_status postie_smtps_send(postie_smtp *s, postie_smtp_envelope *env,
             return st;                                                                     \
         }                                                                                  \
         if (st != POSTIE_OK) {                                                             \
-            memset(s->sx.buf, 0, sizeof s->sx.buf);                                        \
+            if (ph_ >= PH_S_READ) { /* a chunk of the message was read */             \
+                memset(CHUNK_BUF(s), 0, CHUNK_CAP);                                    \
+            }                                                                          \
             return finish(s, st);                                                          \
         }                                                                                  \
     } while (0)
@@ -1101,12 +1119,12 @@ postie_status postie_smtps_send(postie_smtp *s, postie_smtp_envelope *env,
             break;
         case PH_S_READ: {
             size_t n = 0;
-            postie_status rs = read(user, s->sx.buf, sizeof s->sx.buf, &n);
-            if (rs < 0 || n > sizeof s->sx.buf) {
+            postie_status rs = read(user, CHUNK_BUF(s), CHUNK_CAP, &n);
+            if (rs < 0 || n > CHUNK_CAP) {
                 /* A message in DATA cannot be withdrawn: the connection must
                  * drop before the final dot so that nothing is delivered. */
                 st = rs < 0 ? rs : POSTIE_ERR_PARAM;
-                memset(s->sx.buf, 0, sizeof s->sx.buf);
+                memset(CHUNK_BUF(s), 0, CHUNK_CAP);
                 s->connected_abort = 1;
                 return finish(s, fatal(s, st));
             }
@@ -1117,13 +1135,13 @@ postie_status postie_smtps_send(postie_smtp *s, postie_smtp_envelope *env,
         }
         case PH_S_WRITE:
             if (s->chunk_len > 0) {
-                INNER(postie_smtps_data_write(s, s->sx.buf, s->chunk_len));
+                INNER(postie_smtps_data_write(s, CHUNK_BUF(s), s->chunk_len));
             }
             s->phase = s->chunk_off ? PH_S_END : PH_S_READ;
             break;
         default:
             INNER(postie_smtps_data_end(s));
-            memset(s->sx.buf, 0, sizeof s->sx.buf);
+            memset(CHUNK_BUF(s), 0, CHUNK_CAP);
             return finish(s, POSTIE_OK);
         }
     }
@@ -1131,6 +1149,8 @@ postie_status postie_smtps_send(postie_smtp *s, postie_smtp_envelope *env,
 }
 
 /* ---- batches of messages ------------------------------------------------------ */
+
+#if POSTIE_WITH_SMTP_BATCH
 
 /* postie_smtp_msg.flags */
 #define MSG_DECIDED    0x01u /* status is final */
@@ -1218,7 +1238,7 @@ static postie_status batch_reply(postie_smtp *s, unsigned tag, size_t i)
                  * broken and the DATA phase cannot be left cleanly */
                 return fatal(s, POSTIE_ERR_PROTOCOL);
             }
-            postie_smtp_dot_init(&s->dot);
+            postie_smtp_dot_init(&SMTP_DOT(s));
             s->b_off = 0;
             s->b_phase = BQ_BODY;
             break;
@@ -1312,8 +1332,8 @@ static postie_status batch_queue(postie_smtp *s)
                     return POSTIE_AGAIN;
                 }
                 (void)postie_conn_put(&s->conn, head + k, h);
-                postie_smtp_dot_init(&s->dot);
-                s->dot.raw = binary ? 2 : 1; /* 2: the bytes as they are */
+                postie_smtp_dot_init(&SMTP_DOT(s));
+                SMTP_DOT(s).raw = binary ? 2 : 1; /* 2: the bytes as they are */
                 s->b_off = 0;
                 s->b_phase = BQ_BODY;
             } else {
@@ -1338,11 +1358,11 @@ static postie_status batch_queue(postie_smtp *s)
             if (cap < 2) {
                 return POSTIE_AGAIN;
             }
-            if (s->dot.raw == 2) {
+            if (SMTP_DOT(s).raw == 2) {
                 used = made = m->len - s->b_off < cap ? m->len - s->b_off : cap;
                 memcpy(out, (const char *)m->data + s->b_off, made);
             } else {
-                (void)postie_smtp_dot_feed(&s->dot, (const char *)m->data + s->b_off,
+                (void)postie_smtp_dot_feed(&SMTP_DOT(s), (const char *)m->data + s->b_off,
                                            m->len - s->b_off, &used, out, cap, &made);
             }
             postie_conn_commit(&s->conn, made);
@@ -1355,17 +1375,17 @@ static postie_status batch_queue(postie_smtp *s)
                 postie_conn_awaiting(&s->conn) >= POSTIE_PIPELINE_MAX) {
                 return POSTIE_AGAIN;
             }
-            if (s->dot.raw != 2) {
-                (void)postie_smtp_dot_finish(&s->dot, out, cap, &made);
+            if (SMTP_DOT(s).raw != 2) {
+                (void)postie_smtp_dot_finish(&SMTP_DOT(s), out, cap, &made);
             }
             postie_conn_commit(&s->conn, made);
-            st = postie_conn_expect(&s->conn, s->dot.raw ? T_BDAT : T_DOT, s->b_queued);
+            st = postie_conn_expect(&s->conn, SMTP_DOT(s).raw ? T_BDAT : T_DOT, s->b_queued);
             if (st != POSTIE_OK) {
                 return fatal(s, st);
             }
             m->wire_end = s->conn.queued;
             m->flags |= MSG_FINAL_OUT;
-            s->dot.raw = 0;
+            SMTP_DOT(s).raw = 0;
         }
         s->b_queued++;
         s->b_phase = BQ_ENV;
@@ -1475,6 +1495,16 @@ postie_status postie_smtps_send_batch(postie_smtp *s, postie_smtp_msg *msgs, siz
         }
     }
 }
+
+#else /* POSTIE_WITH_SMTP_BATCH 0 */
+postie_status postie_smtps_send_batch(postie_smtp *s, postie_smtp_msg *msgs, size_t n)
+{
+    (void)s;
+    (void)msgs;
+    (void)n;
+    return POSTIE_ERR_UNSUPPORTED; /* nothing is sent */
+}
+#endif
 
 /* ---- other commands ----------------------------------------------------------- */
 

@@ -11,6 +11,17 @@
 
 #include "postie/smtp.h"
 
+/* The members that share memory with POSTIE_SHARED_BUFFERS (smtp.h). */
+#if POSTIE_SHARED_BUFFERS
+#define SMTP_SAVED(s) ((s)->sh.saved)
+#define SMTP_DOT(s) ((s)->sh.dot)
+#define SMTP_SX(s) ((s)->sh.sx)
+#else
+#define SMTP_SAVED(s) ((s)->saved)
+#define SMTP_DOT(s) ((s)->dot)
+#define SMTP_SX(s) ((s)->sx)
+#endif
+
 postie_status postie_smtps_open(postie_smtp *s);
 postie_status postie_smtps_ehlo(postie_smtp *s);
 postie_status postie_smtps_starttls(postie_smtp *s, const char *server_name);

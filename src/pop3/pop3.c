@@ -213,12 +213,14 @@ postie_status postie_pop3_tls_started(postie_pop3 *p, postie_status result)
     return p != NULL ? postie_pop3s_tls_started(p, result) : POSTIE_ERR_PARAM;
 }
 
-void postie_pop3_set_deadline(postie_pop3 *p, unsigned long deadline_ms, unsigned long min_rate,
-                              postie_clock_fn clock, void *clock_ctx)
+postie_status postie_pop3_set_deadline(postie_pop3 *p, unsigned long deadline_ms,
+                                       unsigned long min_rate, postie_clock_fn clock,
+                                       void *clock_ctx)
 {
-    if (p != NULL) {
-        postie_conn_set_deadline(&p->conn, deadline_ms, min_rate, clock, clock_ctx);
+    if (p == NULL) {
+        return POSTIE_ERR_PARAM;
     }
+    return postie_conn_set_deadline(&p->conn, deadline_ms, min_rate, clock, clock_ctx);
 }
 
 void postie_pop3_set_timeout(postie_pop3 *p, unsigned timeout_ms)
@@ -237,7 +239,11 @@ postie_status postie_pop3_set_tls(postie_pop3 *p, postie_tls_policy policy,
     if (p->state != POSTIE_POP3_STATE_CLOSED || postie_pop3s_dead(p) || p->op != 0) {
         return POSTIE_ERR_STATE;
     }
+#if POSTIE_WITH_POP3_CAPA
     if (postie_tls_policy_check(policy, server_name, p->server_name) != POSTIE_OK) {
+#else /* no STLS: the name is checked, not kept (REQUIRED fails in open()) */
+    if (postie_tls_policy_check(policy, server_name, NULL) != POSTIE_OK) {
+#endif
         return POSTIE_ERR_PARAM;
     }
     p->tls_policy = (unsigned char)policy;
@@ -280,7 +286,11 @@ postie_status postie_pop3_open_ex(postie_pop3 *p, unsigned flags)
     memset(&c, 0, sizeof c);
     c.fn = s_open;
     c.u = flags;
+#if POSTIE_WITH_POP3_CAPA
     return run(p, &c, p->server_name);
+#else
+    return run(p, &c, NULL);
+#endif
 }
 
 postie_status postie_pop3_stls(postie_pop3 *p, const char *server_name)

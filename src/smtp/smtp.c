@@ -132,8 +132,8 @@ postie_status postie_smtp_init_nb(postie_smtp *s)
     memcpy(s->domain, "[127.0.0.1]", sizeof "[127.0.0.1]");
     postie_smtp_ext_init(&s->ext);
     postie_smtp_reply_init(&s->reply);
-    postie_smtp_reply_init(&s->saved);
-    postie_smtp_dot_init(&s->dot);
+    postie_smtp_reply_init(&SMTP_SAVED(s));
+    postie_smtp_dot_init(&SMTP_DOT(s));
     postie_conn_init(&s->conn);
     return POSTIE_OK;
 }
@@ -148,12 +148,14 @@ postie_status postie_smtp_tls_started(postie_smtp *s, postie_status result)
     return s != NULL ? postie_smtps_tls_started(s, result) : POSTIE_ERR_PARAM;
 }
 
-void postie_smtp_set_deadline(postie_smtp *s, unsigned long deadline_ms, unsigned long min_rate,
-                              postie_clock_fn clock, void *clock_ctx)
+postie_status postie_smtp_set_deadline(postie_smtp *s, unsigned long deadline_ms,
+                                       unsigned long min_rate, postie_clock_fn clock,
+                                       void *clock_ctx)
 {
-    if (s != NULL) {
-        postie_conn_set_deadline(&s->conn, deadline_ms, min_rate, clock, clock_ctx);
+    if (s == NULL) {
+        return POSTIE_ERR_PARAM;
     }
+    return postie_conn_set_deadline(&s->conn, deadline_ms, min_rate, clock, clock_ctx);
 }
 
 void postie_smtp_set_timeout(postie_smtp *s, unsigned timeout_ms)
@@ -191,7 +193,11 @@ postie_status postie_smtp_set_tls(postie_smtp *s, postie_tls_policy policy,
     if (s->state != POSTIE_SMTP_STATE_CLOSED || s->greeted || !s->connected || s->op != 0) {
         return POSTIE_ERR_STATE;
     }
+#if POSTIE_WITH_SMTP_STARTTLS
     if (postie_tls_policy_check(policy, server_name, s->server_name) != POSTIE_OK) {
+#else /* no STARTTLS: the name is checked, not kept (REQUIRED fails in open()) */
+    if (postie_tls_policy_check(policy, server_name, NULL) != POSTIE_OK) {
+#endif
         return POSTIE_ERR_PARAM;
     }
     s->tls_policy = (unsigned char)policy;
@@ -228,7 +234,11 @@ postie_status postie_smtp_open(postie_smtp *s)
     }
     memset(&c, 0, sizeof c);
     c.fn = s_open;
+#if POSTIE_WITH_SMTP_STARTTLS
     return run(s, &c, s->server_name);
+#else
+    return run(s, &c, NULL);
+#endif
 }
 
 postie_status postie_smtp_ehlo(postie_smtp *s)

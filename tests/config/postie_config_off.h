@@ -22,6 +22,9 @@
 #define POSTIE_WITH_CHUNKING          0
 #define POSTIE_WITH_SMTPUTF8          0
 #define POSTIE_WITH_STATUS_MESSAGES   0
+#define POSTIE_WITH_DEADLINE          0
+#define POSTIE_WITH_SMTP_BATCH        0
+#define POSTIE_SHARED_BUFFERS         1
 
 #define POSTIE_LINE_MAX             512
 #define POSTIE_RECV_BUF_SIZE          1
@@ -31,6 +34,6 @@
 #define POSTIE_SMTP_DOMAIN_MAX       64
 #define POSTIE_SERVER_NAME_MAX       16
 #define POSTIE_POP3_PIPELINE_MAX      1
-#define POSTIE_PIPELINE_MAX           4
+#define POSTIE_PIPELINE_MAX           2
 
 #endif /* POSTIE_CONFIG_OFF_H */

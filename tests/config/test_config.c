@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "fake_transport.h"
+#include "postie/base64.h"
 #include "postie/compose.h"
 #include "postie/pop3.h"
 #include "postie/sasl.h"
@@ -295,7 +296,7 @@ static void test_smtp_envelope(void **state)
 
 /* CHUNKING off: send_batch() to a server that offers CHUNKING (and
  * PIPELINING) uses DATA, one command at a time, and the message arrives. */
-#if !POSTIE_WITH_CHUNKING && !POSTIE_WITH_SMTP_PIPELINING
+#if !POSTIE_WITH_CHUNKING && !POSTIE_WITH_SMTP_PIPELINING && POSTIE_WITH_SMTP_BATCH
 static void test_smtp_chunking(void **state)
 {
     postie_smtp_rcpt r;
@@ -329,6 +330,237 @@ static void test_smtp_chunking(void **state)
     fake_step_add(&F, "..hi\r\n.\r\n", "250 queued\r\n");
     assert_int_equal(postie_smtp_send_batch(&S, &msg, 1), POSTIE_OK);
     assert_int_equal(msg.status, POSTIE_OK);
+    fake_assert_script_sent(&F);
+}
+#endif
+
+/* send_batch() off: ERR_UNSUPPORTED, nothing sent, no message touched, and
+ * the session goes on (send_buf() still sends). */
+#if !POSTIE_WITH_SMTP_BATCH
+static void test_smtp_no_batch(void **state)
+{
+    postie_smtp_rcpt r;
+    postie_smtp_envelope env;
+    postie_smtp_msg msg;
+
+    (void)state;
+    smtp_open();
+    memset(&env, 0, sizeof env);
+    memset(&r, 0, sizeof r);
+    memset(&msg, 0, sizeof msg);
+    r.addr = "ann@example.net";
+    env.from = "tim@example.org";
+    env.rcpts = &r;
+    env.nrcpts = 1;
+    env.on_refused = POSTIE_SMTP_REFUSED_CONTINUE;
+    msg.env = &env;
+    msg.data = "hi\r\n";
+    msg.len = 4;
+    msg.status = POSTIE_ERR_INTERNAL; /* a mark: must stay */
+    assert_int_equal(postie_smtp_send_batch(&S, &msg, 1), POSTIE_ERR_UNSUPPORTED);
+    fake_assert_script_sent(&F); /* nothing went out */
+    assert_int_equal(msg.status, POSTIE_ERR_INTERNAL);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(postie_smtp_get_state(&S), POSTIE_SMTP_STATE_READY);
+    env.on_refused = POSTIE_SMTP_REFUSED_ABORT;
+    fake_step_add(&F, "MAIL FROM:<tim@example.org>\r\n", "250 OK\r\n");
+    fake_step_add(&F, "RCPT TO:<ann@example.net>\r\n", "250 OK\r\n");
+    fake_step_add(&F, "DATA\r\n", "354 go\r\n");
+    fake_step_add(&F, "hi\r\n.\r\n", "250 queued\r\n");
+    assert_int_equal(postie_smtp_send_buf(&S, &env, "hi\r\n", 4), POSTIE_OK);
+    fake_assert_script_sent(&F);
+}
+#endif
+
+/* ---- deadlines ------------------------------------------------------------------- */
+
+static unsigned long clock_calls;
+
+static unsigned long test_clock(void *ctx)
+{
+    (void)ctx;
+    clock_calls++;
+    return clock_calls * 100000UL; /* 100 s a call: any deadline passes at once */
+}
+
+/* POSTIE_WITH_DEADLINE 0: set_deadline says ERR_UNSUPPORTED and sets
+ * nothing (the clock is never read; calls are bounded by their per-step
+ * timeouts alone). 1: the deadline is kept, and a clock that runs past it
+ * ends the call with ERR_TIMEOUT. */
+static void test_deadline(void **state)
+{
+    (void)state;
+    fake_free(&F);
+    fake_init(&F, 0);
+    fake_step_add(&F, "", SMTP_GREET);
+    fake_step_add(&F, EHLO, EHLO_REPLY);
+    fake_bind(&F, &T);
+    assert_int_equal(postie_smtp_init(&S, &T), POSTIE_OK);
+    assert_int_equal(postie_smtp_set_tls(&S, POSTIE_TLS_OFF, NULL), POSTIE_OK);
+    assert_int_equal(postie_smtp_set_domain(&S, "client.example"), POSTIE_OK);
+    clock_calls = 0;
+    assert_int_equal(postie_smtp_set_deadline(NULL, 1000, 0, test_clock, NULL), POSTIE_ERR_PARAM);
+#if POSTIE_WITH_DEADLINE
+    assert_int_equal(postie_smtp_set_deadline(&S, 1000, 0, test_clock, NULL), POSTIE_OK);
+    assert_int_equal(postie_smtp_open(&S), POSTIE_ERR_TIMEOUT);
+    assert_true(clock_calls > 0);
+#else
+    assert_int_equal(postie_smtp_set_deadline(&S, 1000, 0, test_clock, NULL),
+                     POSTIE_ERR_UNSUPPORTED);
+    assert_int_equal(postie_smtp_open(&S), POSTIE_OK);
+    fake_assert_script_sent(&F);
+    assert_int_equal(clock_calls, 0);
+#endif
+    fake_free(&F);
+    fake_init(&F, 0);
+    fake_step_add(&F, "", POP_GREET);
+    fake_bind(&F, &T);
+    assert_int_equal(postie_pop3_init(&P, &T), POSTIE_OK);
+    assert_int_equal(postie_pop3_set_tls(&P, POSTIE_TLS_OFF, NULL), POSTIE_OK);
+    assert_int_equal(postie_pop3_set_deadline(NULL, 1000, 0, test_clock, NULL), POSTIE_ERR_PARAM);
+#if POSTIE_WITH_DEADLINE
+    assert_int_equal(postie_pop3_set_deadline(&P, 1000, 0, test_clock, NULL), POSTIE_OK);
+    assert_int_equal(postie_pop3_open_ex(&P, POSTIE_POP3_OPEN_NO_CAPA), POSTIE_ERR_TIMEOUT);
+#else
+    assert_int_equal(postie_pop3_set_deadline(&P, 1000, 0, test_clock, NULL),
+                     POSTIE_ERR_UNSUPPORTED);
+    assert_int_equal(postie_pop3_open_ex(&P, POSTIE_POP3_OPEN_NO_CAPA), POSTIE_OK);
+    fake_assert_script_sent(&F);
+    assert_int_equal(clock_calls, 0);
+#endif
+}
+
+/* ---- POSTIE_SHARED_BUFFERS: the same bytes with less RAM ---------------------------- */
+
+#if POSTIE_SHARED_BUFFERS && POSTIE_WITH_SASL_PLAIN && POSTIE_WITH_SASL_LOGIN
+/* The SASL scratch is the line buffer: LOGIN's two challenges, PLAIN's
+ * initial response sent again after an empty challenge (built again: it is
+ * not kept), and one too long for the AUTH line, which waits for the empty
+ * challenge (512 octets of room now, where POSTIE_SASL_RAW_MAX was 192). */
+static void test_shared_auth(void **state)
+{
+    static char user[201], secret[180], raw[400], b64[600], line[620];
+    size_t n = 0;
+
+    (void)state;
+    smtp_open();
+    fake_step_add(&F, "AUTH LOGIN\r\n", "334 VXNlcm5hbWU6\r\n");
+    fake_step_add(&F, "dXNlcg==\r\n", "334 UGFzc3dvcmQ6\r\n");
+    fake_step_add(&F, "c2VjcmV0\r\n", "235 2.7.0 OK\r\n");
+    assert_int_equal(postie_smtp_auth(&S, POSTIE_SASL_LOGIN, "user", "secret"), POSTIE_OK);
+    fake_assert_script_sent(&F);
+
+    smtp_open();
+    fake_step_add(&F, "AUTH PLAIN AHVzZXIAc2VjcmV0\r\n", "334 \r\n");
+    fake_step_add(&F, "AHVzZXIAc2VjcmV0\r\n", "235 2.7.0 OK\r\n");
+    assert_int_equal(postie_smtp_auth(&S, POSTIE_SASL_PLAIN, "user", "secret"), POSTIE_OK);
+    fake_assert_script_sent(&F);
+
+    memset(user, 'u', sizeof user - 1);
+    memset(secret, 's', sizeof secret - 1);
+    raw[0] = '\0';
+    memcpy(raw + 1, user, 200);
+    raw[201] = '\0';
+    memcpy(raw + 202, secret, 179);
+    assert_int_equal(postie_base64_encode(raw, 381, b64, sizeof b64, &n), POSTIE_OK);
+    assert_int_equal(n, 508); /* "AUTH PLAIN " + 508 + CRLF > 512: it must wait */
+    snprintf(line, sizeof line, "%s\r\n", b64);
+    smtp_open();
+    fake_step_add(&F, "AUTH PLAIN\r\n", "334 \r\n");
+    fake_step_add(&F, line, "235 2.7.0 OK\r\n");
+    assert_int_equal(postie_smtp_auth(&S, POSTIE_SASL_PLAIN, user, secret), POSTIE_OK);
+    fake_assert_script_sent(&F);
+    /* nothing of the secret is left in the line buffer that held it */
+    assert_null(memchr(postie_smtp_conn(&S)->line.buf, 's', 8));
+}
+#endif
+
+#if POSTIE_SHARED_BUFFERS
+static size_t reader_left;
+
+static postie_status line_reader(void *user, char *buf, size_t cap, size_t *n)
+{
+    static const char ln[] = "0123456789012345678901234567890123456789012345678\r\n"; /* 51 */
+    size_t k = 0;
+    (void)user;
+    while (reader_left > 0 && cap - k >= sizeof ln - 1) {
+        memcpy(buf + k, ln, sizeof ln - 1);
+        k += sizeof ln - 1;
+        reader_left--;
+    }
+    *n = k;
+    return reader_left == 0 ? POSTIE_DONE : POSTIE_OK;
+}
+
+/* send()'s chunks go through the line buffer: a message of several chunks
+ * arrives byte for byte, and the reply to its dot is read after it. */
+static void test_shared_send(void **state)
+{
+    static char expect[40 * 51 + 3];
+    postie_smtp_rcpt r;
+    postie_smtp_envelope env;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < 40; i++) {
+        memcpy(expect + 51 * i, "0123456789012345678901234567890123456789012345678\r\n", 51);
+    }
+    memcpy(expect + 40 * 51, ".\r\n", 3);
+    smtp_open();
+    memset(&env, 0, sizeof env);
+    memset(&r, 0, sizeof r);
+    r.addr = "ann@example.net";
+    env.from = "tim@example.org";
+    env.rcpts = &r;
+    env.nrcpts = 1;
+    fake_step_add(&F, "MAIL FROM:<tim@example.org>\r\n", "250 OK\r\n");
+    fake_step_add(&F, "RCPT TO:<ann@example.net>\r\n", "250 OK\r\n");
+    fake_step_add(&F, "DATA\r\n", "354 go\r\n");
+    fake_step_addn(&F, expect, sizeof expect, "250 2.0.0 queued as 42\r\n", 24);
+    reader_left = 40; /* 2040 octets: four chunks of the 512-octet line buffer */
+    assert_int_equal(postie_smtp_send(&S, &env, line_reader, NULL), POSTIE_OK);
+    fake_assert_script_sent(&F);
+    assert_int_equal(postie_smtp_reply_code(&S), 250);
+    assert_string_equal(postie_smtp_reply_text(&S), "queued as 42");
+    assert_int_equal(S.messages_sent, 1);
+}
+
+/* The saved reply shares memory with the DATA encoder and the SASL state:
+ * a refused recipient is the reply shown after the RSET, and a message
+ * goes out whole after it. */
+static void test_shared_saved_reply(void **state)
+{
+    postie_smtp_rcpt r[2];
+    postie_smtp_envelope env;
+
+    (void)state;
+    smtp_open();
+    memset(&env, 0, sizeof env);
+    memset(r, 0, sizeof r);
+    r[0].addr = "ann@example.net";
+    r[1].addr = "bob@example.net";
+    env.from = "tim@example.org";
+    env.rcpts = r;
+    env.nrcpts = 2;
+    fake_step_add(&F, "MAIL FROM:<tim@example.org>\r\n", "250 OK\r\n");
+    fake_step_add(&F, "RCPT TO:<ann@example.net>\r\n", "550 5.1.1 no such user\r\n");
+    fake_step_add(&F, "RCPT TO:<bob@example.net>\r\n", "250 2.1.5 OK\r\n");
+    fake_step_add(&F, "RSET\r\n", "250 2.0.0 flushed\r\n");
+    assert_int_equal(postie_smtp_send_buf(&S, &env, ".x\r\n", 4), POSTIE_ERR_RECIPIENTS);
+    fake_assert_script_sent(&F);
+    assert_int_equal(postie_smtp_reply_code(&S), 550);
+    assert_string_equal(postie_smtp_reply_enhanced(&S), "5.1.1");
+    assert_string_equal(postie_smtp_reply_text(&S), "no such user");
+    assert_int_equal(r[0].code, 550);
+    assert_string_equal(r[0].enhanced, "5.1.1");
+    assert_int_equal(r[1].code, 250);
+    env.nrcpts = 1;
+    env.rcpts = &r[1];
+    fake_step_add(&F, "MAIL FROM:<tim@example.org>\r\n", "250 OK\r\n");
+    fake_step_add(&F, "RCPT TO:<bob@example.net>\r\n", "250 OK\r\n");
+    fake_step_add(&F, "DATA\r\n", "354 go\r\n");
+    fake_step_add(&F, "..x\r\n.\r\n", "250 queued\r\n");
+    assert_int_equal(postie_smtp_send_buf(&S, &env, ".x\r\n", 4), POSTIE_OK);
     fake_assert_script_sent(&F);
 }
 #endif
@@ -474,6 +706,10 @@ static void test_sizes(void **state)
     /* without SCRAM the exchange holds no postie_scram: its buffer and a few bytes */
     assert_true(sizeof(postie_sasl_x) <= POSTIE_SASL_RAW_MAX + 4 * sizeof(size_t));
 #endif
+#if POSTIE_SHARED_BUFFERS
+    /* no buffer of its own: the connection's line buffer is its scratch */
+    assert_true(sizeof(postie_sasl_x) <= 4 * sizeof(size_t));
+#endif
 }
 
 int main(void)
@@ -495,8 +731,19 @@ int main(void)
 #if !POSTIE_WITH_SMTP_STARTTLS
         cmocka_unit_test(test_smtp_no_starttls),
 #endif
-#if !POSTIE_WITH_CHUNKING && !POSTIE_WITH_SMTP_PIPELINING
+#if !POSTIE_WITH_CHUNKING && !POSTIE_WITH_SMTP_PIPELINING && POSTIE_WITH_SMTP_BATCH
         cmocka_unit_test(test_smtp_chunking),
+#endif
+#if !POSTIE_WITH_SMTP_BATCH
+        cmocka_unit_test(test_smtp_no_batch),
+#endif
+        cmocka_unit_test(test_deadline),
+#if POSTIE_SHARED_BUFFERS && POSTIE_WITH_SASL_PLAIN && POSTIE_WITH_SASL_LOGIN
+        cmocka_unit_test(test_shared_auth),
+#endif
+#if POSTIE_SHARED_BUFFERS
+        cmocka_unit_test(test_shared_send),
+        cmocka_unit_test(test_shared_saved_reply),
 #endif
         cmocka_unit_test(test_compose),
         cmocka_unit_test(test_sizes),

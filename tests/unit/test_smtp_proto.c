@@ -217,9 +217,11 @@ static void test_reply_line_direct(void **state)
     (void)state;
     postie_smtp_reply_init(&r);
     assert_int_equal(postie_smtp_reply_line(&r, "250-first", 9), POSTIE_OK);
-    assert_int_equal(r.line_len, 5);
-    assert_memory_equal(r.line_text, "first", 5);
+    assert_int_equal(r.lines, 1);
+    assert_string_equal(r.text, "first");
     assert_int_equal(postie_smtp_reply_line(&r, "250 second", 10), POSTIE_DONE);
+    assert_int_equal(r.lines, 2);
+    assert_string_equal(r.text, "first\nsecond");
     /* a new reply starts after DONE */
     assert_int_equal(postie_smtp_reply_line(&r, "354 go", 6), POSTIE_DONE);
     assert_int_equal(r.code, 354);
