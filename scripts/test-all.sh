@@ -120,8 +120,8 @@ interop_all() {
 }
 stage interop  interop_all
 # OAuth 2.0 in the tools against oidc-provider (npm) and the stack's Dovecot
-# and Postfix validating its tokens (tests/oauth/run.sh, about a minute)
-stage oauth    bash tests/oauth/run.sh build/gcc
+# and Postfix validating its tokens (tests/oauth/run.sh, about 80 s; bounded)
+stage oauth    timeout -k 10 300 bash tests/oauth/run.sh build/gcc
 # the firmware (issue 14): the mps2-an386 image built (make firmware), then
 # booted in qemu-system-arm against the loopback Dovecot and Postfix
 # (scripts/firmware-test.sh: fetch over STLS, send over STARTTLS with AUTH,

@@ -406,6 +406,7 @@ static int discover(tool_oauth *o)
         cJSON_Delete(j);
         return TOOL_EX_PROTOCOL;
     }
+    tool_info("the provider's metadata: %s", url);
     rc = set_endpoints(o, a, t, d);
     cJSON_Delete(j);
     if (rc != 0) {

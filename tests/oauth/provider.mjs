@@ -74,6 +74,16 @@ const provider = new Provider(issuer, {
 // no proxy, plain http on loopback: tell koa not to expect https
 provider.proxy = false;
 
+// RFC 8414 metadata at its own well-known address as well (the same
+// document as OpenID Connect discovery's), as providers that speak both
+// publish it; the tool asks there first.
+provider.use(async (ctx, next) => {
+  if (ctx.path === '/.well-known/oauth-authorization-server') {
+    ctx.path = '/.well-known/openid-configuration';
+  }
+  await next();
+});
+
 const server = provider.listen(port, '127.0.0.1', () => {
   console.log(`provider ready ${issuer}`);
 });

@@ -77,6 +77,7 @@ cleanup() {
   bash "$ROOT/scripts/teststack.sh" stop "$STACKDIR" >/dev/null 2>&1
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT   # a timeout still stops the provider and the stack
 
 # ---- set-up: npm packages, provider, stack -------------------------------------
 
@@ -142,7 +143,7 @@ wait_for_url() { # errfile pattern
 
 # ---- 1. the first authorization: device flow ----------------------------------
 
-"$FETCH" -C "$CFG" -a carol --authorize=device >"$WORK/auth1.out" 2>"$WORK/auth1.err" &
+"$FETCH" -C "$CFG" -a carol --authorize=device -v >"$WORK/auth1.out" 2>"$WORK/auth1.err" &
 AUTH_PID=$!
 if wait_for_url "$WORK/auth1.err" 's/.*: or open \(http[^ ]*\)$/\1/p'; then
   ok "device flow: the tool shows the verification address and the code"
@@ -159,6 +160,8 @@ for _ in $(seq 1 200); do kill -0 $AUTH_PID 2>/dev/null || break; sleep 0.1; don
 kill $AUTH_PID 2>/dev/null
 wait $AUTH_PID; RC=$?
 expect "device flow: --authorize ends once approved" 0 auth1
+check "the endpoints came from the RFC 8414 metadata" \
+  grep -q "metadata: $ISSUER/.well-known/oauth-authorization-server" "$WORK/auth1.err"
 check "device flow: the tokens are in a file of mode 0600" test "$(stat -c %a "$TOKENS" 2>/dev/null)" = 600
 check "device flow: the file holds a refresh token" test -n "$(field refresh_token)"
 remember_tokens
