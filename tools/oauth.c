@@ -14,6 +14,7 @@
  */
 #include "oauth.h"
 #include "common.h"
+#include "files.h"
 #include "http.h"
 
 #include <cjson/cJSON.h>
@@ -274,7 +275,7 @@ int tool_oauth_setup(tool_oauth *o, const tool_cfg *cfg, const char *proto, cons
     o->client_id = dupn(cid);
     o->client_secret = sec ? dupn(sec) : NULL;
     o->scope = dupn(scope ? scope : dscope);
-    o->token_path = file ? dupn(file) : default_token_path(user);
+    o->token_path = file ? tool_expand_home(file) : default_token_path(user);
     o->hint = dupn(hint);
     if (!o->provider || !o->client_id || (sec && !o->client_secret) || !o->scope || !o->hint) {
         if (!o->token_path && !file) {
