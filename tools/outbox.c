@@ -389,6 +389,12 @@ int tool_outbox_enqueue(const char *dir, const tool_outbox_acct *a, const char *
     snprintf(num, sizeof num, "%lld", (long long)time(NULL));
     if (add(&hdr, &hl, &hc, "queued", num) != 0)
         goto oom;
+    if (hl + 1 > HEADER_MAX) {
+        tool_err("the envelope is too large for the outbox (%zu recipients, over %d bytes); "
+                 "nothing was queued", rcpts->n, HEADER_MAX);
+        rc = TOOL_EX_USAGE;
+        goto out;
+    }
     new_id(id, sizeof id);
     tmp = path_of(dir, "tmp", id, ".msg");
     dst = path_of(dir, "queue", id, ".msg");
@@ -696,6 +702,8 @@ int tool_outbox_list(const char *dir)
         } else {
             int busy = flock(it.fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
             char t[32], s[32];
+            if (!busy)
+                (void)flock(it.fd, LOCK_UN); /* at once: a flush may want it */
             read_st(sp, &it);
             if (busy)
                 puts(": being sent by a flush now");
