@@ -3,8 +3,9 @@
 # Stages: gcc build + unit tests; the feature-switch configurations (host
 # tests and Cortex-M4 links); clang build + unit tests under ASan+UBSan;
 # libFuzzer smoke runs over the committed corpora; scripted-server transcripts;
-# interop against real Dovecot and Postfix on loopback; the firmware image
-# in QEMU against the same servers.
+# interop against real Dovecot and Postfix on loopback; OAuth 2.0 against a
+# real provider (tests/oauth); the firmware image in QEMU against the same
+# servers.
 # Prints a line as each stage starts (with its log), progress inside the long
 # ones (builds, each fuzz target, each interop program), PASS/FAIL with the
 # time, and at the end where the logs are: build/logs/<stage>.log.
@@ -118,6 +119,9 @@ interop_all() {
   return "${PIPESTATUS[0]}"
 }
 stage interop  interop_all
+# OAuth 2.0 in the tools against oidc-provider (npm) and the stack's Dovecot
+# and Postfix validating its tokens (tests/oauth/run.sh, about 80 s; bounded)
+stage oauth    timeout -k 10 300 bash tests/oauth/run.sh build/gcc
 # the firmware (issue 14): the mps2-an386 image built (make firmware), then
 # booted in qemu-system-arm against the loopback Dovecot and Postfix
 # (scripts/firmware-test.sh: fetch over STLS, send over STARTTLS with AUTH,
@@ -125,6 +129,8 @@ stage interop  interop_all
 firmware_all() {
   progress "building the mps2-an386 firmware (make firmware)"
   make --no-print-directory firmware JOBS=2 || return 1
+  progress "ports/lwip with lwIP on the host (tests/firmware/test_lwip_raw.c, ASan+UBSan)"
+  make --no-print-directory -C firmware -j2 host-test || return 1
   progress "booting it in qemu-system-arm (scripts/firmware-test.sh)"
   timeout -k 10 600 bash scripts/firmware-test.sh build/firmware
 }

@@ -9,6 +9,7 @@
 #include "files.h"
 #include "net.h"
 #include "password.h"
+#include "oauth.h"
 #include "state.h"
 #include "target.h"
 #include "testhook.h"
@@ -72,6 +73,9 @@ static const char usage_head[] =
     "      --timeout=SECONDS  network timeout (default 60)\n"
     "  The password comes from the configuration (passwordeval, password_env),\n"
     "  the environment variable POSTIE_PASSWORD, or ~/.netrc; never from a flag.\n"
+    "  An account with oauth_provider logs in with an OAuth 2.0 token instead:\n"
+    "      --authorize[=FLOW] authorize Postie with the provider (FLOW device or\n"
+    "                         browser), keep the tokens, fetch nothing\n"
     "\n"
     "Where mail goes (one of; default: the Maildir ~/Maildir):\n";
 /* then one line per delivery target (tool_targets[]), then: */
@@ -105,6 +109,7 @@ enum {
     OPT_TARGET = 512 /* + index in tool_targets[]: --maildir, --mbox, --mda */
 };
 
+#define OPT_AUTHORIZE 1000 /* --authorize[=FLOW] (oauth.h) */
 static const struct option base_opts[] = {
     { "account", required_argument, NULL, 'a' },
     { "config", required_argument, NULL, 'C' },
@@ -124,6 +129,7 @@ static const struct option base_opts[] = {
     { "verbose", no_argument, NULL, 'v' },
     { "trace", no_argument, NULL, OPT_TRACE },
     { "no-pipelining", no_argument, NULL, OPT_NO_PIPELINING },
+    { "authorize", optional_argument, NULL, OPT_AUTHORIZE },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
 };
@@ -179,12 +185,16 @@ typedef struct fetch_opts {
     int ntargets;              /* how many of them were given */
     tool_server_flags srv;
     int delete_, new_only, pipelining, quiet, trace;
+    int authorize;             /* --authorize given; authorize_flow: its FLOW or NULL */
+    const char *authorize_flow;
 } fetch_opts;
 
 typedef struct fetch {
     /* settings */
     tool_cfg cfg;
     char *cfgpath, *statepath, *pass;
+    tool_oauth oauth;    /* oauth.active: the account logs in with an OAuth 2.0 token */
+    const char *cfgpath_flag; /* -C as given (for the re-authorize hint), or NULL */
     const char *host, *port, *user, *cafile;
     tool_tls_mode tls;
     unsigned timeout_ms;
@@ -929,6 +939,7 @@ static int parse_args(int argc, char **argv, fetch_opts *o)
         case 'v': tool_verbosity = 1; break;
         case OPT_TRACE: o->trace = 1; break;
         case OPT_NO_PIPELINING: o->pipelining = 0; break;
+        case OPT_AUTHORIZE: o->authorize = 1; o->authorize_flow = optarg; break;
         case 'h': usage(); return 0;
         case 'V': printf("postie-fetch (Postie) %s\n", POSTIE_TOOLS_VERSION); return 0;
         default:
@@ -1107,8 +1118,35 @@ static int recover(fetch *f)
     return 0;
 }
 
-/* log in: password, connection, greeting, the strongest login the server
- * offers. 0 or an exit code. */
+/* AUTH with an OAuth 2.0 access token (tool_oauth_login's callback). */
+static postie_status pop3_token_auth(void *ctx, const char *token)
+{
+    fetch *f = ctx;
+    return postie_pop3_auth(&f->pop, f->oauth.mechs, f->user, token);
+}
+
+/* --authorize: the account's server settings only (no destination needed),
+ * then the provider's flow. 0 or an exit code. */
+static int authorize(fetch *f, const fetch_opts *o)
+{
+    static const char *const ports[3] = {"110", "110", "995"};
+    char err[1024];
+    tool_server sv;
+    int rc;
+    f->cfgpath = o->config ? tool_strdup(o->config) : tool_cfg_default_path();
+    if (tool_cfg_load(&f->cfg, f->cfgpath, o->account, o->config != NULL || o->account != NULL,
+                      err, sizeof err) != 0) {
+        tool_err("%s", err);
+        return TOOL_EX_CONFIG;
+    }
+    if ((rc = tool_server_resolve(&sv, &o->srv, &f->cfg, "pop3", ports)) != 0)
+        return rc;
+    return tool_oauth_authorize_cmd(&f->cfg, "pop3", sv.user, sv.timeout_ms, o->config,
+                                    o->authorize_flow);
+}
+
+/* log in: password (or OAuth 2.0 token), connection, greeting, the strongest
+ * login the server offers. 0 or an exit code. */
 static int log_in(fetch *f)
 {
     char err[1024];
@@ -1123,8 +1161,11 @@ static int log_in(fetch *f)
     ps.netrc = tool_cfg_get(&f->cfg, "pop3", "netrc");
     ps.host = f->host;
     ps.user = f->user;
-    f->pass = tool_password(&ps, err, sizeof err);
-    if (!f->pass) {
+    if (tool_oauth_wanted(&f->cfg, "pop3")) {
+        if ((ex = tool_oauth_prepare(&f->oauth, &f->cfg, "pop3", f->user, f->timeout_ms,
+                                     f->cfgpath_flag)) != 0)
+            return ex;
+    } else if (!(f->pass = tool_password(&ps, err, sizeof err))) {
         tool_err("%s", err);
         return TOOL_EX_CONFIG;
     }
@@ -1157,9 +1198,19 @@ static int log_in(fetch *f)
      * CRAM-MD5; PLAIN/LOGIN only over TLS or with --tls off), else APOP or
      * USER/PASS (the library's AUTO mode, under the same TLS rule). */
     st = POSTIE_ERR_UNSUPPORTED;
-    if (postie_pop3_caps(&f->pop) & POSTIE_POP3_CAP_SASL)
+    if (f->oauth.active) {
+        /* OAUTHBEARER or XOAUTH2, whichever the server offers (docs/providers.md) */
+        if ((ex = tool_oauth_login(&f->oauth, pop3_token_auth, f, &st)) > 0)
+            return ex;
+        if (st == POSTIE_ERR_UNSUPPORTED) {
+            FERR(f, "%s offers neither OAUTHBEARER nor XOAUTH2: it takes no OAuth 2.0 token",
+                 f->host);
+            return TOOL_EX_UNAVAILABLE;
+        }
+    } else if (postie_pop3_caps(&f->pop) & POSTIE_POP3_CAP_SASL)
         st = postie_pop3_auth(&f->pop, POSTIE_SASL_PASSWORD_MECHS, f->user, f->pass);
-    if (st == POSTIE_ERR_UNSUPPORTED || st == POSTIE_ERR_INSECURE || st == POSTIE_ERR_PARAM)
+    if (!f->oauth.active &&
+        (st == POSTIE_ERR_UNSUPPORTED || st == POSTIE_ERR_INSECURE || st == POSTIE_ERR_PARAM))
         st = postie_pop3_login(&f->pop, f->user, f->pass, POSTIE_POP3_LOGIN_AUTO);
     if (st != POSTIE_OK) {
         if (st != POSTIE_ERR_AUTH && st != POSTIE_ERR_TRANSIENT && st != POSTIE_ERR_PARAM)
@@ -1388,6 +1439,7 @@ static void cleanup(fetch *f)
         tool_state_close(&f->state);
     free(f->statepath);
     free(f->cfgpath);
+    tool_oauth_free(&f->oauth);
     tool_cfg_free(&f->cfg);
 }
 
@@ -1402,7 +1454,10 @@ int main(int argc, char **argv)
     f.cur = &f.batches[0];
     if ((rc = parse_args(argc, argv, &o)) >= 0)
         return rc;
-    if ((rc = resolve_account(&f, &o)) == 0 && (rc = recover(&f)) == 0 &&
+    f.cfgpath_flag = o.config;
+    if (o.authorize)
+        rc = authorize(&f, &o);
+    else if ((rc = resolve_account(&f, &o)) == 0 && (rc = recover(&f)) == 0 &&
         (rc = log_in(&f)) == 0 && (rc = plan(&f)) == 0) {
         f.progress = !f.quiet && isatty(2) && !f.trace && f.total_msgs > 0;
         f.t0 = now_s();
