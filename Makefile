@@ -12,13 +12,19 @@
 #   make valgrind the interop suites once under valgrind (memcheck, leaks) against
 #                 the loopback Dovecot and Postfix: a Debug build in build/valgrind,
 #                 then tests/interop/valgrind.sh (docs/testing.md); not part of make test
+#   make firmware the Cortex-M4 (mps2-an386) image: Postie, ports/lwip, ports/mbedtls,
+#                 lwIP and mbed TLS from Debian's source packages
+#                 (scripts/firmware-deps.sh), into build/firmware/postie-fw.elf
+#   make firmware-test  boot it in qemu-system-arm against the loopback Dovecot
+#                 and Postfix and check what it fetched and sent
+#                 (scripts/firmware-test.sh; a stage of make test)
 PREFIX ?= /usr/local
 BUILD  ?= build/release
 JOBS   ?= 2
 BENCH_BUILD ?= build/bench
 VALGRIND_BUILD ?= build/valgrind
 
-.PHONY: all build test demo install deps clean bench fuzz valgrind
+.PHONY: all build test demo install deps clean bench fuzz valgrind firmware firmware-test
 
 all: build
 
@@ -48,6 +54,15 @@ bench: deps
 	      -DPOSTIE_BUILD_TESTS=OFF -DPOSTIE_BUILD_EXAMPLES=OFF >/dev/null
 	cmake --build $(BENCH_BUILD) -j$(JOBS)
 	bash bench/run-all.sh $(BENCH_BUILD)
+
+firmware: deps
+	@bash scripts/firmware-deps.sh
+	@mkdir -p build && $(MAKE) --no-print-directory -C firmware -j$(JOBS) > build/firmware-build.log 2>&1 || \
+	  { tail -n 30 build/firmware-build.log; echo "make firmware failed: build/firmware-build.log"; exit 1; }
+	@arm-none-eabi-size build/firmware/postie-fw.elf
+
+firmware-test: firmware
+	@bash scripts/firmware-test.sh build/firmware
 
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX) > $(BUILD)/logs/install.log

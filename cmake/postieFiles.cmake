@@ -47,6 +47,13 @@
 #   POSTIE_TLS_MBEDTLS_INCLUDE_DIRS  ports/mbedtls/include: its header
 #                          (postie/mbedtls_tls.h).
 #
+#   POSTIE_LWIP_SOURCES    ports/lwip: one session over an lwIP raw-API pcb
+#                          under the rawcb driver, STLS/STARTTLS through the
+#                          mbed TLS transport (postie/lwip_raw.h;
+#                          docs/porting.md section 10). Needs the rawcb and
+#                          mbed TLS lists, and lwIP's headers on the path.
+#   POSTIE_LWIP_INCLUDE_DIRS  ports/lwip/include: its header.
+#
 #   POSTIE_NETX_SOURCES, POSTIE_NETX_INCLUDE_DIRS: see the end of this file.
 
 if(NOT DEFINED POSTIE_ROOT)
@@ -103,6 +110,14 @@ set(POSTIE_TLS_MBEDTLS_SOURCES
 
 set(POSTIE_TLS_MBEDTLS_INCLUDE_DIRS
   ${POSTIE_ROOT}/ports/mbedtls/include
+)
+
+set(POSTIE_LWIP_SOURCES
+  ${POSTIE_ROOT}/ports/lwip/lwip_raw.c
+)
+
+set(POSTIE_LWIP_INCLUDE_DIRS
+  ${POSTIE_ROOT}/ports/lwip/include
 )
 
 set(POSTIE_INCLUDE_DIRS

@@ -16,7 +16,7 @@ SYSROOT=${POSTIE_DEPS_SYSROOT:-}
 
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev libcmocka-dev
       libssl-dev openssl libmbedtls-dev dovecot-core dovecot-pop3d postfix python3
-      gcc-arm-none-eabi libnewlib-arm-none-eabi
+      gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm dpkg-dev
       git git-email libmailtools-perl strace valgrind)
 
 # package -> the system services it ships (systemd unit, SysV script name)
@@ -27,6 +27,13 @@ services_of() {
   esac
 }
 sysv_name() { local u=${1%.service}; u=${u%.socket}; echo "$u"; }
+
+# The firmware's lwIP and mbed TLS: Debian's source packages (apt-get source,
+# with a deb-src line for the machine's own mirror), unpacked under
+# build/firmware/src by scripts/firmware-deps.sh (a no-op once they are there).
+if [ -z "$SYSROOT" ]; then
+  bash "$(dirname "$0")/firmware-deps.sh"
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

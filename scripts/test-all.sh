@@ -3,7 +3,8 @@
 # Stages: gcc build + unit tests; the feature-switch configurations (host
 # tests and Cortex-M4 links); clang build + unit tests under ASan+UBSan;
 # libFuzzer smoke runs over the committed corpora; scripted-server transcripts;
-# interop against real Dovecot and Postfix on loopback.
+# interop against real Dovecot and Postfix on loopback; the firmware image
+# in QEMU against the same servers.
 # Prints a line as each stage starts (with its log), progress inside the long
 # ones (builds, each fuzz target, each interop program), PASS/FAIL with the
 # time, and at the end where the logs are: build/logs/<stage>.log.
@@ -117,6 +118,17 @@ interop_all() {
   return "${PIPESTATUS[0]}"
 }
 stage interop  interop_all
+# the firmware (issue 14): the mps2-an386 image built (make firmware), then
+# booted in qemu-system-arm against the loopback Dovecot and Postfix
+# (scripts/firmware-test.sh: fetch over STLS, send over STARTTLS with AUTH,
+# and the bad cases); bounded in time, so it cannot hang the run
+firmware_all() {
+  progress "building the mps2-an386 firmware (make firmware)"
+  make --no-print-directory firmware JOBS=2 || return 1
+  progress "booting it in qemu-system-arm (scripts/firmware-test.sh)"
+  timeout -k 10 600 bash scripts/firmware-test.sh build/firmware
+}
+stage firmware firmware_all
 
 echo
 echo "Postie test summary: ${passed} stages passed, ${failed} failed${failed_names:+ (${failed_names[*]})}"
