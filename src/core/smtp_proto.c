@@ -242,6 +242,15 @@ static void ehlo_auth(postie_smtp_ext *e, const char *p, size_t n)
     }
 }
 
+/* The EHLO keywords, in the order of their POSTIE_SMTP_EXT_* bits. */
+static const char *const ehlo_keywords[] = {
+    "SIZE", "PIPELINING", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "AUTH",
+    "STARTTLS", "CHUNKING", "DSN", "BINARYMIME"
+};
+typedef char postie_ehlo_bits_in_order[(POSTIE_SMTP_EXT_SIZE == 1u << 0 &&
+                                        POSTIE_SMTP_EXT_AUTH == 1u << 5 &&
+                                        POSTIE_SMTP_EXT_BINARYMIME == 1u << 9) ? 1 : -1];
+
 unsigned postie_smtp_ehlo_line(postie_smtp_ext *e, const char *text, size_t len)
 {
     size_t kl = 0, i;
@@ -261,10 +270,15 @@ unsigned postie_smtp_ehlo_line(postie_smtp_ext *e, const char *text, size_t len)
         args++;
         an--;
     }
-    if (word_is(text, kl, "SIZE")) {
+    for (i = 0; i < sizeof ehlo_keywords / sizeof ehlo_keywords[0]; i++) {
+        if (word_is(text, kl, ehlo_keywords[i])) {
+            bit = 1u << i; /* the POSTIE_SMTP_EXT_* bits are in the table's order */
+            break;
+        }
+    }
+    if (bit == POSTIE_SMTP_EXT_SIZE) {
         unsigned long v = 0;
         int ok = an > 0;
-        bit = POSTIE_SMTP_EXT_SIZE;
         for (i = 0; i < an && args[i] != ' '; i++) {
             unsigned d;
             if (!is_digit(args[i])) {
@@ -279,25 +293,8 @@ unsigned postie_smtp_ehlo_line(postie_smtp_ext *e, const char *text, size_t len)
             v = v * 10 + d;
         }
         e->size_max = ok ? v : 0;
-    } else if (word_is(text, kl, "PIPELINING")) {
-        bit = POSTIE_SMTP_EXT_PIPELINING;
-    } else if (word_is(text, kl, "8BITMIME")) {
-        bit = POSTIE_SMTP_EXT_8BITMIME;
-    } else if (word_is(text, kl, "SMTPUTF8")) {
-        bit = POSTIE_SMTP_EXT_SMTPUTF8;
-    } else if (word_is(text, kl, "ENHANCEDSTATUSCODES")) {
-        bit = POSTIE_SMTP_EXT_ENHANCEDSTATUSCODES;
-    } else if (word_is(text, kl, "AUTH")) {
-        bit = POSTIE_SMTP_EXT_AUTH;
+    } else if (bit == POSTIE_SMTP_EXT_AUTH) {
         ehlo_auth(e, args, an);
-    } else if (word_is(text, kl, "STARTTLS")) {
-        bit = POSTIE_SMTP_EXT_STARTTLS;
-    } else if (word_is(text, kl, "CHUNKING")) {
-        bit = POSTIE_SMTP_EXT_CHUNKING;
-    } else if (word_is(text, kl, "DSN")) {
-        bit = POSTIE_SMTP_EXT_DSN;
-    } else if (word_is(text, kl, "BINARYMIME")) {
-        bit = POSTIE_SMTP_EXT_BINARYMIME;
     }
     e->flags |= bit;
     return bit;
