@@ -598,6 +598,7 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
     size_t i, n;
     const char *dom;
     postie_status st;
+    char date[sizeof c->date];
 
     if (c == NULL) {
         return POSTIE_ERR_PARAM;
@@ -606,7 +607,7 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
     if (m == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    if (postie_compose_format_date(m->time, m->utc_offset_minutes, c->date, sizeof c->date, NULL) !=
+    if (postie_compose_format_date(m->time, m->utc_offset_minutes, date, sizeof date, NULL) !=
         POSTIE_OK) {
         return POSTIE_ERR_PARAM;
     }
@@ -673,7 +674,7 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
 
     memset(c, 0, sizeof *c);
     c->m = *m;
-    (void)postie_compose_format_date(m->time, m->utc_offset_minutes, c->date, sizeof c->date, NULL);
+    memcpy(c->date, date, sizeof c->date);
 #if POSTIE_WITH_COMPOSE_MIME
     memcpy(c->boundary, "=_postie_", 9);
     for (i = 0; i < 8; i++) {
