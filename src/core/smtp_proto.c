@@ -243,10 +243,8 @@ static void ehlo_auth(postie_smtp_ext *e, const char *p, size_t n)
 }
 
 /* The EHLO keywords, in the order of their POSTIE_SMTP_EXT_* bits. */
-static const char *const ehlo_keywords[] = {
-    "SIZE", "PIPELINING", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "AUTH",
-    "STARTTLS", "CHUNKING", "DSN", "BINARYMIME"
-};
+static const char ehlo_keywords[] = "SIZE\0PIPELINING\0008BITMIME\0SMTPUTF8\0ENHANCEDSTATUSCODES\0"
+                                    "AUTH\0STARTTLS\0CHUNKING\0DSN\0BINARYMIME\0";
 typedef char postie_ehlo_bits_in_order[(POSTIE_SMTP_EXT_SIZE == 1u << 0 &&
                                         POSTIE_SMTP_EXT_AUTH == 1u << 5 &&
                                         POSTIE_SMTP_EXT_BINARYMIME == 1u << 9) ? 1 : -1];
@@ -270,10 +268,15 @@ unsigned postie_smtp_ehlo_line(postie_smtp_ext *e, const char *text, size_t len)
         args++;
         an--;
     }
-    for (i = 0; i < sizeof ehlo_keywords / sizeof ehlo_keywords[0]; i++) {
-        if (word_is(text, kl, ehlo_keywords[i])) {
-            bit = 1u << i; /* the POSTIE_SMTP_EXT_* bits are in the table's order */
-            break;
+    {
+        const char *kw = ehlo_keywords;
+        for (i = 0; *kw != '\0'; i++) {
+            if (word_is(text, kl, kw)) {
+                bit = 1u << i; /* the POSTIE_SMTP_EXT_* bits are in the list's order */
+                break;
+            }
+            while (*kw++ != '\0') {
+            }
         }
     }
     if (bit == POSTIE_SMTP_EXT_SIZE) {
