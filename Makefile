@@ -15,9 +15,11 @@
 #   make firmware the Cortex-M4 (mps2-an386) image: Postie, ports/lwip, ports/mbedtls,
 #                 lwIP and mbed TLS from Debian's source packages
 #                 (scripts/firmware-deps.sh), into build/firmware/postie-fw.elf
-#   make firmware-test  boot it in qemu-system-arm against the loopback Dovecot
-#                 and Postfix and check what it fetched and sent
-#                 (scripts/firmware-test.sh; a stage of make test)
+#   make firmware-test  the host test of ports/lwip with lwIP itself
+#                 (tests/firmware/test_lwip_raw.c), then boot the image in
+#                 qemu-system-arm against the loopback Dovecot and Postfix and
+#                 check what it fetched and sent (scripts/firmware-test.sh);
+#                 both are the firmware stage of make test
 PREFIX ?= /usr/local
 BUILD  ?= build/release
 JOBS   ?= 2
@@ -62,6 +64,9 @@ firmware: deps
 	@arm-none-eabi-size build/firmware/postie-fw.elf
 
 firmware-test: firmware
+	@$(MAKE) --no-print-directory -C firmware -j$(JOBS) host-test > build/firmware-host-test.log 2>&1 || \
+	  { cat build/firmware-host-test.log; echo "the host test of ports/lwip failed: build/firmware-host-test.log"; exit 1; }
+	@grep -E '^(ok|not ok)|passed' build/firmware-host-test.log
 	@bash scripts/firmware-test.sh build/firmware
 
 install: build

@@ -145,11 +145,11 @@ got = open(sys.argv[2], "rb").read()
 i = got.find(b"\nDate: ")
 sys.exit(0 if sent.startswith(b"Date: ") and i >= 0 and got[i + 1:] == sent else 1)
 PY
-  check "its attachment sensor-log.bin holds the 3000 bytes the board made" \
+  check "its attachment sensor-log.bin holds the 24000 bytes the board made" \
     python3 - "$RUN/delivered.eml" <<'PY'
 import email, email.policy, sys
 m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
-want = bytes((i * 7 + 3) & 0xFF for i in range(3000))
+want = bytes((i * 7 + 3) & 0xFF for i in range(24000))
 parts = [p for p in m.iter_attachments() if p.get_filename() == "sensor-log.bin"]
 ok = (m["Subject"] == "Postie firmware test" and len(parts) == 1
       and parts[0].get_content() == want

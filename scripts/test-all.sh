@@ -125,6 +125,8 @@ stage interop  interop_all
 firmware_all() {
   progress "building the mps2-an386 firmware (make firmware)"
   make --no-print-directory firmware JOBS=2 || return 1
+  progress "ports/lwip with lwIP on the host (tests/firmware/test_lwip_raw.c, ASan+UBSan)"
+  make --no-print-directory -C firmware -j2 host-test || return 1
   progress "booting it in qemu-system-arm (scripts/firmware-test.sh)"
   timeout -k 10 600 bash scripts/firmware-test.sh build/firmware
 }

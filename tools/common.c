@@ -77,11 +77,16 @@ static void emit(const char *fmt, va_list ap)
     fputc('\n', stderr);
 }
 
+char tool_last_err[512];
+
 void tool_err(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     emit(fmt, ap);
+    va_end(ap);
+    va_start(ap, fmt);
+    vsnprintf(tool_last_err, sizeof tool_last_err, fmt, ap);
     va_end(ap);
 }
 

@@ -50,6 +50,9 @@ void tool_err(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
+/* The text of the last tool_err() (unescaped, cut at 511 bytes): what
+ * postie-send's outbox records as the reason a message waits. */
+extern char tool_last_err[512];
 /* Same, only with -v. Both show control bytes escaped (tool_escape). */
 void tool_info(const char *fmt, ...)
 #if defined(__GNUC__)

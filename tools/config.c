@@ -50,6 +50,8 @@ static const char *const proto_keys[] = {
 };
 static const char *const other_keys[] = {
     "from", "delete", "new_only", "max_size", "state", "pipelining",
+    /* postie-send's outbox (tools/outbox.c) */
+    "outbox", "outbox_retry_min", "outbox_retry_max", "outbox_max_age",
     NULL
 };
 

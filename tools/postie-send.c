@@ -10,6 +10,8 @@
 #include "headers.h"
 #include "net.h"
 #include "rcpt.h"
+#include "outbox.h"
+#include "testhook.h"
 #include "postie/posix_clock.h"
 #include "postie/compose.h"
 #include "postie/posix_random.h"
@@ -54,6 +56,18 @@ static const char usage_text[] =
     "                         was accepted, refused, not sent, or may have been\n"
     "                         delivered (its reply lost)\n"
     "\n"
+    "The outbox (docs/tools.md, \"The outbox\"):\n"
+    "      --queue            store the message (stdin, composed, or each --batch\n"
+    "                         file) with its envelope in the outbox instead of\n"
+    "                         sending it; exit 0 only once it is safe on disk\n"
+    "      --flush            send what the outbox holds, one connection per\n"
+    "                         account; 4xx: tried again later (back-off), 5xx:\n"
+    "                         moved aside with the server's reply (with -a: only\n"
+    "                         that account's messages)\n"
+    "      --list-queue, -bp  what waits in the outbox, and why\n"
+    "      --outbox=DIR       the outbox folder (default: the account's 'outbox',\n"
+    "                         else $XDG_STATE_HOME/postie/outbox)\n"
+    "\n"
     "Account (flags override the configuration file):\n"
     "  -a, --account=NAME     use account NAME of the configuration file\n"
     "  -C, --config=FILE      configuration file (default\n"
@@ -80,7 +94,8 @@ static const char usage_text[] =
 
 enum {
     OPT_HOST = 256, OPT_PORT, OPT_USER, OPT_TLS, OPT_CAFILE, OPT_TIMEOUT, OPT_FROM, OPT_TO,
-    OPT_CC, OPT_BCC, OPT_SUBJECT, OPT_BODY, OPT_ATTACH, OPT_TRACE, OPT_BATCH
+    OPT_CC, OPT_BCC, OPT_SUBJECT, OPT_BODY, OPT_ATTACH, OPT_TRACE, OPT_BATCH,
+    OPT_QUEUE, OPT_FLUSH, OPT_LIST_QUEUE, OPT_OUTBOX
 };
 
 static const struct option long_opts[] = {
@@ -103,6 +118,10 @@ static const struct option long_opts[] = {
     { "verbose", no_argument, NULL, 'v' },
     { "trace", no_argument, NULL, OPT_TRACE },
     { "batch", no_argument, NULL, OPT_BATCH },
+    { "queue", no_argument, NULL, OPT_QUEUE },
+    { "flush", no_argument, NULL, OPT_FLUSH },
+    { "list-queue", no_argument, NULL, OPT_LIST_QUEUE },
+    { "outbox", required_argument, NULL, OPT_OUTBOX },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 }
@@ -209,14 +228,32 @@ typedef struct dot_watch {
     postie_transport inner;
     unsigned matched; /* bytes of "\r\n.\r\n" matched so far */
     int dot_sent;
+    /* the outbox (tools/outbox.h): hook(u, 0) before the bytes that end the
+     * message go out (non-zero: they do not), hook(u, 1) after */
+    int (*hook)(void *u, int sent);
+    void *hook_u;
+    int hook_called;
 } dot_watch;
 
 static long watch_send(void *ctx, const void *buf, size_t len, unsigned timeout_ms)
 {
     static const char end[] = "\r\n.\r\n";
     dot_watch *w = ctx;
-    long r = w->inner.send(w->inner.ctx, buf, len, timeout_ms);
-    long i;
+    long r, i;
+    if (w->hook && !w->hook_called && !w->dot_sent) {
+        unsigned m = w->matched;
+        size_t k;
+        for (k = 0; k < len && m < 5; k++) {
+            char c = ((const char *)buf)[k];
+            m = c == end[m] ? m + 1 : c == '\r' ? 1 : 0;
+        }
+        if (m == 5) {
+            w->hook_called = 1;
+            if (w->hook(w->hook_u, 0) != 0)
+                return POSTIE_ERR_IO;
+        }
+    }
+    r = w->inner.send(w->inner.ctx, buf, len, timeout_ms);
     for (i = 0; i < r; i++) {
         char c = ((const char *)buf)[i];
         if (c == end[w->matched])
@@ -226,6 +263,8 @@ static long watch_send(void *ctx, const void *buf, size_t len, unsigned timeout_
         if (w->matched == 5) {
             w->dot_sent = 1;
             w->matched = 0;
+            if (w->hook)
+                w->hook(w->hook_u, 1);
         }
     }
     return r;
@@ -294,11 +333,12 @@ static int smtp_fail(sender *s, postie_status st, const char *what)
 
 /* What the command line said; NULL: not given. */
 typedef struct send_opts {
-    const char *account, *config, *env_from, *from, *subject, *body;
+    const char *account, *config, *env_from, *from, *subject, *body, *outbox;
     tool_server_flags srv;
     tool_strv rcpts, to, cc, bcc, attach;
     tool_strv files;          /* --batch: the message files */
     int take_headers, dot_ends, trace, compose, batch;
+    int queue, flush, list_queue; /* the outbox (tools/outbox.c) */
 } send_opts;
 
 /* One message of --batch: its file, and its envelope as -t gives it. */
@@ -366,8 +406,13 @@ static int parse_args(int argc, char **argv, send_opts *o)
             break;
         case 'F': case 'B': case 'N': break;
         case 'b':
+            if (strcmp(optarg, "p") == 0) {
+                o->list_queue = 1; /* sendmail -bp (mailq): the outbox */
+                break;
+            }
             if (strcmp(optarg, "m") != 0) {
-                tool_err("-b%s is not supported (only -bm, sending a message)", optarg);
+                tool_err("-b%s is not supported (only -bm, sending a message, and -bp, "
+                         "listing the outbox)", optarg);
                 return TOOL_EX_USAGE;
             }
             break;
@@ -382,12 +427,26 @@ static int parse_args(int argc, char **argv, send_opts *o)
         case 'v': tool_verbosity = 1; break;
         case OPT_TRACE: o->trace = 1; break;
         case OPT_BATCH: o->batch = 1; break;
+        case OPT_QUEUE: o->queue = 1; break;
+        case OPT_FLUSH: o->flush = 1; break;
+        case OPT_LIST_QUEUE: o->list_queue = 1; break;
+        case OPT_OUTBOX: o->outbox = optarg; break;
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("postie-send (Postie) %s\n", POSTIE_TOOLS_VERSION); return 0;
         default:
             fprintf(stderr, "Try 'postie-send --help'.\n");
             return TOOL_EX_USAGE;
         }
+    }
+    if (o->flush + o->list_queue + o->queue > 1) {
+        tool_err("give only one of --queue, --flush and --list-queue");
+        return TOOL_EX_USAGE;
+    }
+    if ((o->flush || o->list_queue) && (optind < argc || o->compose || o->batch ||
+                                        o->take_headers)) {
+        tool_err("--%s takes no message, recipients or compose options",
+                 o->flush ? "flush" : "list-queue");
+        return TOOL_EX_USAGE;
     }
     if (o->batch) {
         if (o->compose) {
@@ -998,6 +1057,183 @@ static void cleanup(send_job *j, send_opts *o)
     tool_strv_free(&o->attach);
 }
 
+/* ---- the outbox (tools/outbox.c): --queue, --flush, --list-queue ---------- */
+
+/* The account a message is queued for: as the flags gave it (the account
+ * chosen from the configuration by name). */
+static void outbox_acct(const send_job *j, const send_opts *o, tool_outbox_acct *a)
+{
+    memset(a, 0, sizeof *a);
+    a->account = (char *)(o->account ? o->account : j->cfg.account);
+    a->config = (char *)o->config;
+    a->host = (char *)o->srv.host;
+    a->port = (char *)o->srv.port;
+    a->user = (char *)o->srv.user;
+    a->tls = (char *)o->srv.tls;
+    a->cafile = (char *)o->srv.cafile;
+    a->timeout = (char *)o->srv.timeout;
+}
+
+/* --queue: the message (or each --batch file) into the outbox. */
+static int queue_message(send_job *j, const send_opts *o)
+{
+    tool_outbox_acct a;
+    char *dir = tool_outbox_dir(o->outbox, &j->cfg), *buf = NULL;
+    size_t len = 0, i;
+    int rc = 0;
+    if (!dir) {
+        tool_err("no outbox: give --outbox (HOME is not set)");
+        return TOOL_EX_CONFIG;
+    }
+    outbox_acct(j, o, &a);
+    if (o->batch) {
+        for (i = 0; i < j->nbm && rc == 0; i++) {
+            rc = tool_outbox_enqueue(dir, &a, j->bm[i].env.from, &j->bm[i].rcpts, j->bm[i].data,
+                                     j->bm[i].len);
+            if (rc)
+                tool_err("%s and the files after it were not queued (those before were)",
+                         j->bm[i].path);
+        }
+        free(dir);
+        return rc;
+    }
+    if (o->compose) {
+        /* the composed message, whole, in memory */
+        size_t cap = 65536, n;
+        postie_status st;
+        buf = malloc(cap);
+        for (;;) {
+            if (!buf) {
+                tool_err("out of memory");
+                free(dir);
+                return TOOL_EX_OSERR;
+            }
+            if (cap - len < 4096) {
+                char *nb = realloc(buf, cap *= 2);
+                if (!nb)
+                    free(buf);
+                buf = nb;
+                continue;
+            }
+            st = postie_compose_read(&j->comp, buf + len, cap - len, &n);
+            if (st != POSTIE_OK && st != POSTIE_DONE) {
+                tool_err("cannot compose the message: %s", postie_strerror(st));
+                free(buf);
+                free(dir);
+                return TOOL_EX_DATAERR;
+            }
+            len += n;
+            if (st == POSTIE_DONE)
+                break;
+        }
+    }
+    rc = tool_outbox_enqueue(dir, &a, j->env_from, &j->rcpts, o->compose ? buf : j->msg,
+                             o->compose ? len : j->msglen);
+    free(buf);
+    free(dir);
+    return rc;
+}
+
+/* A flush's session for one account at a time (tool_outbox_ops). */
+typedef struct flush_ctx {
+    const send_opts *o; /* --trace */
+    send_opts so;       /* the account's flags, as queued */
+    send_job j;
+} flush_ctx;
+
+static int fl_resolve(void *ctx, const tool_outbox_acct *a, const tool_cfg **cfg)
+{
+    flush_ctx *c = ctx;
+    int rc;
+    memset(&c->so, 0, sizeof c->so);
+    memset(&c->j, 0, sizeof c->j);
+    c->so.account = a->account;
+    c->so.config = a->config;
+    c->so.srv.host = a->host;
+    c->so.srv.port = a->port;
+    c->so.srv.user = a->user;
+    c->so.srv.tls = a->tls;
+    c->so.srv.cafile = a->cafile;
+    c->so.srv.timeout = a->timeout;
+    c->so.trace = c->o->trace;
+    rc = resolve_account(&c->j, &c->so);
+    *cfg = &c->j.cfg;
+    return rc;
+}
+
+static int fl_login(void *ctx, postie_smtp **smtp)
+{
+    flush_ctx *c = ctx;
+    int rc = log_in(&c->j, &c->so);
+    *smtp = &c->j.s.smtp;
+    return rc;
+}
+
+static void fl_end_hook(void *ctx, int (*hook)(void *u, int sent), void *u)
+{
+    flush_ctx *c = ctx;
+    c->j.s.watch.hook = hook;
+    c->j.s.watch.hook_u = u;
+    c->j.s.watch.hook_called = 0;
+    if (hook)
+        c->j.s.watch.dot_sent = 0;
+}
+
+static int fl_end_sent(void *ctx)
+{
+    flush_ctx *c = ctx;
+    return c->j.s.watch.dot_sent;
+}
+
+static void fl_close(void *ctx, int quit)
+{
+    flush_ctx *c = ctx;
+    if (quit && c->j.s.alive)
+        commit(&c->j);
+    cleanup(&c->j, &c->so);
+    memset(&c->j, 0, sizeof c->j);
+}
+
+/* --flush and --list-queue: the outbox of the account chosen (or the
+ * default one). */
+static int outbox_command(const send_opts *o)
+{
+    tool_cfg cfg;
+    char err[1024], *path, *dir;
+    int rc;
+    memset(&cfg, 0, sizeof cfg);
+    path = o->config ? tool_strdup(o->config) : tool_cfg_default_path();
+    if (tool_cfg_load(&cfg, path, o->account, o->config != NULL || o->account != NULL, err,
+                      sizeof err) != 0) {
+        tool_err("%s", err);
+        free(path);
+        return TOOL_EX_CONFIG;
+    }
+    dir = tool_outbox_dir(o->outbox, &cfg);
+    if (!dir) {
+        tool_err("no outbox: give --outbox (HOME is not set)");
+        rc = TOOL_EX_CONFIG;
+    } else if (o->list_queue) {
+        rc = tool_outbox_list(dir);
+    } else {
+        flush_ctx c;
+        tool_outbox_ops ops;
+        memset(&c, 0, sizeof c);
+        c.o = o;
+        ops.ctx = &c;
+        ops.resolve = fl_resolve;
+        ops.login = fl_login;
+        ops.end_hook = fl_end_hook;
+        ops.end_sent = fl_end_sent;
+        ops.close = fl_close;
+        rc = tool_outbox_flush(dir, o->account, &ops);
+    }
+    free(dir);
+    free(path);
+    tool_cfg_free(&cfg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     send_opts o;
@@ -1007,7 +1243,12 @@ int main(int argc, char **argv)
     tool_progname = "postie-send";
     memset(&o, 0, sizeof o);
     memset(&j, 0, sizeof j);
-    if ((rc = parse_args(argc, argv, &o)) < 0 && (rc = resolve_account(&j, &o)) == 0 &&
+    if ((rc = parse_args(argc, argv, &o)) < 0 && (o.flush || o.list_queue)) {
+        rc = outbox_command(&o);
+    } else if (rc < 0 && o.queue) {
+        if ((rc = resolve_account(&j, &o)) == 0 && (rc = plan(&j, &o)) == 0)
+            rc = queue_message(&j, &o);
+    } else if (rc < 0 && (rc = resolve_account(&j, &o)) == 0 &&
         (rc = plan(&j, &o)) == 0 && (rc = log_in(&j, &o)) == 0) {
         rc = o.batch ? run_batch(&j) : run(&j, &o);
         /* a batch QUITs after refusals too: what was accepted stays accepted */

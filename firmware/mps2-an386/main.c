@@ -311,7 +311,22 @@ typedef struct send_app {
     unsigned long bytes;
 } send_app;
 
-static unsigned char attachment[3000];
+/* The attachment: 24 000 bytes of a pattern made as the composer pulls
+ * them (no buffer: any size streams through), byte i = (i * 7 + 3) mod 256. */
+#define ATTACHMENT_LEN 24000u
+static unsigned long attachment_pos;
+
+static postie_status attachment_reader(void *user, char *buf, size_t cap, size_t *n)
+{
+    size_t k = 0;
+    (void)user;
+    while (k < cap && attachment_pos < ATTACHMENT_LEN) {
+        buf[k++] = (char)(unsigned char)(attachment_pos * 7u + 3u);
+        attachment_pos++;
+    }
+    *n = k;
+    return attachment_pos == ATTACHMENT_LEN ? POSTIE_DONE : POSTIE_OK;
+}
 
 /* The composer's bytes, copied to the host's sent.eml as they go out. */
 static postie_status tee_reader(void *user, char *buf, size_t cap, size_t *n)
@@ -379,17 +394,15 @@ static postie_status scenario_send(void)
     postie_status st;
 
     memset(&a, 0, sizeof a);
-    for (i = 0; i < sizeof attachment; i++) {
-        attachment[i] = (unsigned char)(i * 7u + 3u);
-    }
+    attachment_pos = 0;
     for (i = 0; i < sizeof rnd; i += 4) {
         unsigned r = board_rand32();
         memcpy(rnd + i, &r, 4);
     }
     att.filename = "sensor-log.bin";
     att.content_type = "application/octet-stream";
-    att.data = attachment;
-    att.len = sizeof attachment;
+    att.read = attachment_reader;
+    att.read_user = NULL;
     postie_compose_message_init(&m);
     m.time = semi_time();
     m.random = rnd;

@@ -31,6 +31,7 @@ PROGRAMS=(
   tools_git_send_email
   tools_pipeline
   tools_crash
+  tools_outbox
   tools_hostile
   tools_cut
   netx_tls_interop

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Crash safety of postie-fetch --delete: 200 messages, 20 SIGKILLs at random
+# Crash safety of postie-fetch --delete: 300 messages, 20 SIGKILLs at random
 # moments (each followed by a rerun that may itself be killed), then a run
 # to completion. Every message must be delivered exactly once (checked by
 # content) and none left on the server.
@@ -13,7 +13,7 @@ check "the shipped postie-fetch has no kill points" \
   bash -c "! grep -q POSTIE_FETCH_TEST_KILL '$FETCH_SHIPPED'"
 check "the test build has them" grep -q POSTIE_FETCH_TEST_KILL "$FETCH"
 FETCH=$(wrap_tool "$FETCH" "$WORK/bin") # under valgrind.sh (tool_wrap.sh)
-N=${CRASH_MESSAGES:-200}
+N=${CRASH_MESSAGES:-300}
 KILLS=${CRASH_KILLS:-20}
 RANDOM=${CRASH_SEED:-$$}
 echo "# seed $RANDOM"
@@ -33,19 +33,47 @@ export POSTIE_PASSWORD=$PASS1
 run() { "$FETCH" $POP --user "$USER1" --maildir "$WORK/md" --state "$WORK/state" --delete -q; }
 
 # First the windows that matter, deterministically: the process kills
-# itself (POSTIE_FETCH_TEST_KILL) at the second batch's pending save, after
-# its renames, and after its delivered save (the DELE-before-QUIT window is
-# tested after the random kills, as it comes at the end of a run).
-for phase in pending renamed recorded; do
-  POSTIE_FETCH_TEST_KILL=$phase:2 "$FETCH" $POP --user "$USER1" --maildir "$WORK/md" --state "$WORK/state" --delete -q 2>>"$WORK/runs.err"
+# itself (POSTIE_FETCH_TEST_KILL=PHASE:N, at the Nth batch's PHASE) after a
+# batch's group flush (its files fsynced, no pending entry saved yet), at
+# the second batch's pending save, after the first batch's renames, and
+# after its delivered save, before its DELEs are queued (the
+# DELE-before-QUIT window is tested after the random kills, as it comes at
+# the end of a run). A batch (64 messages) is committed on its own thread
+# while the main thread reads the next one into tmp/, so each kill also
+# finds the next batch half-read. After each kill: every file in new/ is a
+# message, once (none twice, none half-written), and nothing was deleted.
+new_seqs() { # the X-Crash-Seq of every file in new/, one a line
+  local f
+  for f in "$WORK"/md/new/*; do [ -e "$f" ] && sed -n 's/^X-Crash-Seq: //p' "$f" | head -1; done
+}
+delivered_before=0
+for pk in synced:1 pending:2 renamed:1 recorded:1; do
+  phase=${pk%%:*}
+  POSTIE_FETCH_TEST_KILL=$pk "$FETCH" $POP --user "$USER1" --maildir "$WORK/md" --state "$WORK/state" --delete -q 2>>"$WORK/runs.err"
   st=$?
-  if [ $st = 137 ]; then ok "killed at '$phase' ($(find "$WORK/md/new" -type f | wc -l) delivered, $(server_count) on the server)"
-  else bad "kill point '$phase' not reached (exit $st)"; fi
+  nnew=$(find "$WORK/md/new" -type f | wc -l)
+  if [ $st = 137 ]; then ok "killed at '$pk' ($nnew delivered, $(server_count) on the server)"
+  else bad "kill point '$pk' not reached (exit $st)"; fi
+  ndistinct=$(new_seqs | sort -u | wc -l)
+  nbad=0
+  for f in "$WORK"/md/new/*; do
+    [ -e "$f" ] || continue
+    seq=$(sed -n 's/^X-Crash-Seq: //p' "$f" | head -1)
+    sed 's/\r$//' "$WORK/msgs/${seq:-none}" 2>/dev/null | cmp -s - "$f" || nbad=$((nbad + 1))
+  done
+  check "  ... new/ holds whole messages, each once ($nnew files, $ndistinct distinct, $nbad not whole), none deleted" \
+    all [ "$ndistinct" = "$nnew" ] -a [ "$nbad" = 0 ] -a [ "$(server_count)" = "$N" ]
+  case $phase in
+    synced) check "  ... killed after the group flush: nothing renamed into new/ yet" [ "$nnew" = 0 ] ;;
+    recorded) check "  ... killed after the first batch was recorded: it is in new/ ($nnew, was $delivered_before)" \
+                [ "$nnew" -ge $((delivered_before + 64)) ] ;;
+  esac
+  delivered_before=$nnew
 done
 
 # Where the random kills land: a run fetches a whole batch into tmp/ before it
 # records and renames it, so progress is the number of files in tmp/ and
-# new/. Two kills in three wait until 1-12 more messages were fetched and
+# new/. Two kills in three wait until 1-80 more messages were fetched and
 # then 0-9 ms more (the kill then falls while a message is written, the state
 # file is saved, the batch is renamed, or DELEs go out); every third comes at
 # a random time 0-29 ms after the start (log-in, UIDL, pending resolution).
@@ -57,7 +85,7 @@ while [ $kills -lt "$KILLS" ] && [ $tries -lt 200 ]; do
   "$FETCH" $POP --user "$USER1" --maildir "$WORK/md" --state "$WORK/state" --delete -q 2>>"$WORK/runs.err" &
   pid=$!
   if [ $((tries % 3)) != 0 ]; then
-    target=$((start + RANDOM % 12 + 1))
+    target=$((start + RANDOM % 80 + 1))
     while kill -0 $pid 2>/dev/null && [ "$(progress)" -lt $target ]; do :; done
     delay=$((RANDOM % 10))
   else

@@ -5,7 +5,7 @@
 # command waits for the reply before it. Both ways, every message is
 # delivered exactly once (checked by content) and none is left on the server.
 # The window is octets in flight: more than 8 RETRs of small messages, two
-# of 205 kB (512 KiB window), replayed from the trace. Under strace: every
+# of 675 kB (2 MiB window), replayed from the trace. Under strace: every
 # file fsynced before its rename, a batch's fsyncs in a row.
 . "$(dirname "$0")/tools_lib.sh"
 N=${PIPE_MESSAGES:-40}
@@ -131,20 +131,20 @@ check "  ... more than 8 RETRs in flight, at most the queue's 128 ($most; $octet
   all [ "$most" -gt 8 ] -a [ "$most" -le 128 ]
 check "  ... -v says how deep the window went" grep -q 'RETRs ([0-9]* octets) in flight' "$WORK/err"
 exactly_once "$WORK/md4" 1 "$N"
-# ... and large ones (about 205 kB each) are bounded by the 512 KiB window:
-# two in flight, never three
+# ... and large ones (about 675 kB each) are bounded by the 2 MiB window:
+# three in flight, never four
 mkdir -p "$WORK/big"
 for i in 1 2 3 4 5 6 7 8; do
   { printf 'From: pipe@postie.test\r\nTo: %s\r\nSubject: big %s\r\nX-Pipe-Seq: big%s\r\n\r\n' "$USER1" "$i" "$i"
-    head -c 150000 /dev/urandom | base64 | sed 's/$/\r/'; } > "$WORK/big/$i"
+    head -c 500000 /dev/urandom | base64 | sed 's/$/\r/'; } > "$WORK/big/$i"
 done
 "$STACK" reset "$STACK_DIR" "$USER1"
 "$STACK" deliver "$STACK_DIR" "$USER1" "$WORK"/big/* >/dev/null
-expect_rc "fetch 8 messages of about 205 kB (--trace --delete)" 0 \
+expect_rc "fetch 8 messages of about 675 kB (--trace --delete)" 0 \
   "$FETCH" $POP --user "$USER1" --maildir "$WORK/md5" --state "$WORK/st5" --trace --delete
 read -r most octets < <(inflight "$WORK/err")
-check "  ... 2 RETRs in flight, their $octets octets within 524288" \
-  all [ "$most" = 2 ] -a [ "$octets" -le 524288 ] -a [ "$octets" -gt 300000 ]
+check "  ... 3 RETRs in flight, their $octets octets within 2097152" \
+  all [ "$most" = 3 ] -a [ "$octets" -le 2097152 ] -a [ "$octets" -gt 1500000 ]
 check "  ... 8 messages delivered, none left on the server" \
   all [ "$(nfiles "$WORK/md5/new")" = 8 ] -a [ "$(server_count)" = 0 ]
 bad_big=0
@@ -157,53 +157,85 @@ check "  ... each byte for byte ($bad_big differ)" [ $bad_big = 0 ]
 read -r most octets < <(inflight "$WORK/trace2")
 check "  ... --no-pipelining: one RETR in flight ($most)" [ "$most" = 1 ]
 # 5. the disk: each file is fsynced before its pending entry is saved and
-# before its rename into new/ (never skipped), and a batch's fsyncs come in a
-# row, with no network read between them (the writeback started as each
-# file was complete; the fsyncs wait for it together), seen with strace.
+# before its rename into new/ (never skipped); a batch's fsyncs come in a row
+# on the committing thread, which never reads the network (the main thread
+# reads the next batch meanwhile); and no DELE goes out before the message
+# it deletes is renamed into new/ and recorded by a state save: at every
+# write of DELEs, the DELEs sent so far are at most the files renamed before
+# the last state save. Seen with strace (-ff: one log per thread, merged by
+# time). 2N messages, so more than one batch (64) is committed.
 # (not under tests/interop/valgrind.sh: strace would see valgrind's own calls)
 if [ "$TOOL_WRAPPED" = 0 ] && command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null; then
   "$STACK" reset "$STACK_DIR" "$USER1"
-  "$STACK" deliver "$STACK_DIR" "$USER1" $(seq -f "$WORK/msgs/%g" 1 "$N") >/dev/null
+  "$STACK" deliver "$STACK_DIR" "$USER1" $(seq -f "$WORK/msgs/%g" 1 $((2 * N))) >/dev/null
   # (LeakSanitizer cannot run under ptrace: a sanitizer build skips leak checks here)
-  POSTIE_PASSWORD=$PASS1 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -o "$WORK/strace" -e trace=openat,close,fsync,fdatasync,rename,read,recvfrom \
+  mkdir -p "$WORK/strace6"
+  POSTIE_PASSWORD=$PASS1 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -ff -ttt -s 4096 \
+    -o "$WORK/strace6/t" -e trace=openat,close,fsync,fdatasync,rename,read,recvfrom,sendto,write \
     "$FETCH" $POP --user "$USER1" --maildir "$WORK/md6" --state "$WORK/st6" --delete -q
   rc6=$?
-  check "fetch $N messages under strace (exit $rc6)" all [ "$rc6" = 0 ] -a [ "$(nfiles "$WORK/md6/new")" = "$N" ]
-  read -r renamed unsynced longest < <(python3 - "$WORK/strace" "$WORK/md6/tmp/" "$WORK/st6" <<'PY'
-import re, sys
-log, tmp, state = sys.argv[1], sys.argv[2], sys.argv[3]
+  check "fetch $((2 * N)) messages under strace (exit $rc6)" all [ "$rc6" = 0 ] -a [ "$(nfiles "$WORK/md6/new")" = $((2 * N)) ]
+  read -r renamed unsynced longest mixed deles early < <(python3 - "$WORK/strace6" "$WORK/md6/tmp/" "$WORK/st6" <<'PY'
+import os, re, sys
+logdir, tmp, state = sys.argv[1], sys.argv[2], sys.argv[3]
+events = []
+for name in os.listdir(logdir):
+    tid = name.rsplit(".", 1)[-1]
+    for line in open(os.path.join(logdir, name), errors="replace"):
+        m = re.match(r'(\d+\.\d+) (.*)', line)
+        if m:
+            events.append((float(m.group(1)), tid, m.group(2)))
+events.sort(key=lambda e: e[0])
 fds, synced, saved_after = {}, {}, set()
-renamed = unsynced = longest = run = 0
-for line in open(log):
-    m = re.search(r'openat\(AT_FDCWD, "([^"]*)".* = (\d+)$', line)
+renamed = unsynced = longest = 0
+runs, sync_tids, read_tids = {}, set(), set()
+renamed_now = recorded = deles = early = 0
+for _, tid, line in events:
+    m = re.search(r'^openat\(AT_FDCWD, "([^"]*)".* = (\d+)$', line)
     if m:
         fds[m.group(2)] = m.group(1); continue
-    m = re.search(r'\bclose\((\d+)\)', line)
+    m = re.search(r'^close\((\d+)\)', line)
     if m:
         fds.pop(m.group(1), None); continue
-    m = re.search(r'\bf(?:data)?sync\((\d+)\)', line)
+    m = re.search(r'^f(?:data)?sync\((\d+)\)', line)
     if m:
         p = fds.get(m.group(1), "")
         if p.startswith(tmp):
-            synced[p] = True; run += 1; longest = max(longest, run)
+            synced[p] = True; sync_tids.add(tid)
+            runs[tid] = runs.get(tid, 0) + 1; longest = max(longest, runs[tid])
         continue
-    if re.search(r'\b(read|recvfrom)\(', line):
-        run = 0; continue
-    m = re.search(r'rename\("([^"]*)", "([^"]*)"\)', line)
+    if re.search(r'^(read|recvfrom)\(', line):
+        runs[tid] = 0
+        if line.startswith("recvfrom("):
+            read_tids.add(tid)
+        continue
+    m = re.search(r'^(sendto|write)\(\d+, "(.*)"', line)
+    if m:
+        n = m.group(2).count("DELE ")
+        if n and m.group(2).startswith(("DELE ", "RETR ")):
+            deles += n
+            if deles > recorded:
+                early += 1
+        continue
+    m = re.search(r'^rename\("([^"]*)", "([^"]*)"\)', line)
     if m:
         src, dst = m.groups()
         if dst == state:   # a state save: the pending entries of what is synced
             saved_after.update(p for p in synced)
+            recorded = renamed_now
         elif src.startswith(tmp):
-            renamed += 1
+            renamed += 1; renamed_now += 1
             if src not in synced or src not in saved_after:
                 unsynced += 1
-print(renamed, unsynced, longest)
+print(renamed, unsynced, longest, len(sync_tids & read_tids), deles, early)
 PY
 )
   check "  ... every file fsynced, and its pending entry saved, before its rename ($renamed renamed, $unsynced not)" \
-    all [ "$renamed" = "$N" ] -a [ "$unsynced" = 0 ]
-  check "  ... a batch's fsyncs in a row, no network read between ($longest)" [ "$longest" -ge 8 ]
+    all [ "$renamed" = $((2 * N)) ] -a [ "$unsynced" = 0 ]
+  check "  ... a batch's fsyncs in a row on the committing thread ($longest), which never reads the network ($mixed)" \
+    all [ "$longest" -ge 8 ] -a [ "$mixed" = 0 ]
+  check "  ... every DELE sent after its message was renamed and recorded ($deles DELEs, $early too early)" \
+    all [ "$deles" = $((2 * N)) ] -a [ "$early" = 0 ]
   check "  ... nothing left on the server" [ "$(server_count)" = 0 ]
 else
   echo "# strace cannot run here (or valgrind runs the tools): the fsync order check is skipped"
