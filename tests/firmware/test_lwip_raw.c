@@ -56,7 +56,7 @@ static void pump(void *ctx)
 #define NOT_HERE(name) do { fprintf(stderr, "%s called\n", name); abort(); } while (0)
 postie_status postie_mbedtls_init(postie_mbedtls *t, const postie_transport *i, const postie_mbedtls_options *o)
 { (void)t; (void)i; (void)o; NOT_HERE("postie_mbedtls_init"); }
-postie_status postie_mbedtls_start(postie_mbedtls *t, const char *n) { (void)t; (void)n; NOT_HERE("postie_mbedtls_start"); }
+postie_status postie_mbedtls_start_nb(postie_mbedtls *t, const char *n) { (void)t; (void)n; NOT_HERE("postie_mbedtls_start_nb"); }
 long postie_mbedtls_send(postie_mbedtls *t, const void *b, size_t l, unsigned ms)
 { (void)t; (void)b; (void)l; (void)ms; NOT_HERE("postie_mbedtls_send"); }
 long postie_mbedtls_recv(postie_mbedtls *t, void *b, size_t l, unsigned ms)
