@@ -315,6 +315,7 @@ void tool_oauth_free(tool_oauth *o)
     free(o->token_path);
     free(o->lock_path);
     free(o->hint);
+    wipe_free(o->ready);
     memset(o, 0, sizeof *o);
     o->lock_fd = -1;
 }
@@ -832,11 +833,19 @@ static int access_token(tool_oauth *o, int force, const char *failed, char **out
     return rc;
 }
 
+int tool_oauth_prefetch(tool_oauth *o)
+{
+    if (o->ready)
+        return 0;
+    return access_token(o, 0, NULL, &o->ready);
+}
+
 int tool_oauth_login(tool_oauth *o, tool_oauth_auth_fn auth, void *ctx, postie_status *st)
 {
-    char *tok = NULL, *tok2 = NULL;
-    int rc = access_token(o, 0, NULL, &tok);
-    if (rc != 0)
+    char *tok = o->ready, *tok2 = NULL;
+    int rc = 0;
+    o->ready = NULL;
+    if (!tok && (rc = access_token(o, 0, NULL, &tok)) != 0)
         return rc;
     *st = auth(ctx, tok);
     if (*st == POSTIE_ERR_AUTH) {

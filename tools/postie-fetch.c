@@ -169,7 +169,10 @@ typedef struct batch {
     double t0;
     /* the commit's outcome (group_commit) */
     size_t ncommit;      /* committed to the destination */
-    size_t done;         /* committed, durable and recorded as delivered */
+    size_t done;         /* committed and durable (new/ synced) */
+    int final;           /* record the delivered entries now (else with the next batch) */
+    int saved_prev;      /* the pending save also recorded the previous batch */
+    int recorded;        /* the delivered entries of done are saved */
     int rc;              /* 0 or an exit code */
     char err[1024];      /* the first error, printed by the main thread */
 } batch;
@@ -225,6 +228,8 @@ typedef struct fetch {
     pthread_t committer;
     int committer_done;  /* set by the thread as it ends (atomic) */
     batch batches[2];
+    msginfo *dele_wait[BATCH_MAX_MSGS]; /* delivered, its D entry not saved yet */
+    size_t ndele_wait;
     int stop;            /* after an error: queue no more RETRs */
     int dele_failed;     /* a DELE was refused: queue no more DELEs */
     /* progress */
@@ -415,7 +420,9 @@ static void batch_err(batch *b, const char *msg)
 
 /* 1. For a batching target, the batch's pending entries in one state save
  * (other targets' are written one at a time: an mbox's by its commit, under
- * its lock; an MDA's is not needed, see docs/tools.md). 0 or an exit code. */
+ * its lock; an MDA's is not needed, see docs/tools.md). The same save
+ * records the delivered entries of the batch before, if they were not
+ * saved yet (record_batch). 0 or an exit code. */
 static int save_pending(fetch *f, batch *b)
 {
     char err[1024];
@@ -432,6 +439,7 @@ static int save_pending(fetch *f, batch *b)
         batch_err(b, err);
         return TOOL_EX_IOERR;
     }
+    b->saved_prev = 1;
     return 0;
 }
 
@@ -466,8 +474,12 @@ static int commit_batch(fetch *f, batch *b)
 }
 
 /* 3. For a batching target: the commits made durable (one sync), then
- * recorded (one state save). On failure b->done becomes 0: the pending
- * entries stay and the next run resolves them. 0 or an exit code. */
+ * recorded as delivered: in memory, and saved now for the last batch of a
+ * run (b->final), else by the next batch's pending save (one state save a
+ * batch instead of two). Until saved, its pending entries on disk say the
+ * same to a run after a kill: the files are in new/. Its DELEs wait for
+ * that save. On failure b->done becomes 0: the pending entries stay and
+ * the next run resolves them. 0 or an exit code. */
 static int record_batch(fetch *f, batch *b)
 {
     char err[1024];
@@ -482,11 +494,13 @@ static int record_batch(fetch *f, batch *b)
     for (i = 0; i < b->done; i++)
         if (!b->p[i].mi->dup)
             tool_state_set(&f->state, b->p[i].mi->uid, 'D', NULL);
+    if (!b->final)
+        return 0;
     if (tool_state_save(&f->state, err, sizeof err) != 0) {
         batch_err(b, err);
-        b->done = 0;
         return TOOL_EX_IOERR;
     }
+    b->recorded = 1;
     return 0;
 }
 
@@ -503,21 +517,26 @@ static void group_commit(fetch *f, batch *b)
     int *rc = &b->rc;
 
     b->ncommit = b->done = 0;
+    b->saved_prev = b->recorded = 0;
     b->rc = 0;
     b->err[0] = '\0';
-    /* 0. the batch's files durable where they wait: one fsync each, in a
-     * row (their writeback started as each one was complete). A failure
+    /* 0. the group flush: the batch's files durable where they wait, with
+     * one flush for all (a Maildir's syncfs; their writeback started as
+     * each one was complete), else one fsync each, in a row. A failure
      * keeps the messages before it and drops it and the rest. */
-    for (i = 0; i < b->n; i++) {
+    if (b->n > 0) {
         char err[1024];
-        if (tool_msg_durable(&b->p[i].m, err, sizeof err) != 0) {
-            size_t k;
+        tool_msg *ms[BATCH_MAX_MSGS];
+        size_t k;
+        for (i = 0; i < b->n; i++)
+            ms[i] = &b->p[i].m;
+        i = tool_msgs_durable(ms, b->n, err, sizeof err);
+        if (i < b->n) {
             batch_err(b, err);
             for (k = i; k < b->n; k++)
                 tool_msg_abort(&b->p[k].m);
             b->n = i;
             *rc = TOOL_EX_IOERR;
-            break;
         }
     }
     tool_test_kill_point("synced");
@@ -525,7 +544,9 @@ static void group_commit(fetch *f, batch *b)
         tool_test_kill_point("pending");
         note_rc(rc, commit_batch(f, b));
         b->done = b->ncommit;
-        if (tool_target_batches(f->dest.t) && b->done > 0)
+        if (!tool_target_batches(f->dest.t))
+            b->recorded = 1; /* each message was recorded as it was committed */
+        else if (b->done > 0)
             note_rc(rc, record_batch(f, b));
         tool_test_kill_point("recorded");
     }
@@ -541,12 +562,21 @@ static int finish_commit(fetch *f, batch *b)
 
     if (b->err[0])
         FERR(f, "%s", b->err);
+    if (b->saved_prev) { /* the batch before is recorded: its DELEs may go */
+        for (i = 0; i < f->ndele_wait; i++)
+            dele(f, f->dele_wait[i]);
+        f->ndele_wait = 0;
+    }
     for (i = 0; i < b->done; i++) {
         f->delivered++;
         f->delivered_bytes += b->p[i].m.bytes;
         tool_info("message %lu (%s) delivered", b->p[i].mi->no, b->p[i].mi->uid);
-        if (f->delete_ && rc == 0)
-            dele(f, b->p[i].mi);
+        if (f->delete_ && rc == 0) {
+            if (b->recorded)
+                dele(f, b->p[i].mi);
+            else
+                f->dele_wait[f->ndele_wait++] = b->p[i].mi;
+        }
     }
     /* committed messages keep their entries, whatever their state; the
      * others are dropped with their pending entries (should one already be
@@ -593,13 +623,14 @@ static int commit_ready(fetch *f)
  * reads on into the other batch; other targets' here and now. Returns an
  * exit code (of the previous commit when it is finished here, or of this
  * one when it ran here). */
-static int flush_batch(fetch *f)
+static int flush_batch(fetch *f, int final)
 {
     batch *b = f->cur;
     int rc = commit_wait(f), r;
 
     if (b->n == 0)
         return rc;
+    b->final = final;
     if (tool_target_batches(f->dest.t)) {
         f->committing = b;
         f->committer_done = 0;
@@ -615,11 +646,24 @@ static int flush_batch(fetch *f)
     return rc;
 }
 
-/* Commits what is left and waits until it is done. */
+/* Commits what is left, waits until it is done, and records what was
+ * delivered but not recorded yet (then its DELEs may go). */
 static int flush_all(fetch *f)
 {
-    int rc = flush_batch(f);
+    char err[1024];
+    int rc = flush_batch(f, 1);
+    size_t i;
     note_rc(&rc, commit_wait(f));
+    if (f->ndele_wait > 0) {
+        if (tool_state_save(&f->state, err, sizeof err) != 0) {
+            FERR(f, "%s", err);
+            note_rc(&rc, TOOL_EX_IOERR);
+        } else {
+            for (i = 0; i < f->ndele_wait; i++)
+                dele(f, f->dele_wait[i]);
+        }
+        f->ndele_wait = 0;
+    }
     return rc;
 }
 
@@ -816,7 +860,7 @@ static int run_session(fetch *f)
             /* the next RETRs are on their way: the server sends them while
              * the batch is synced and recorded (a Maildir's on the
              * committing thread, while this one reads on) */
-            int r = flush_batch(f);
+            int r = flush_batch(f, 0);
             f->batch_due = 0;
             note_rc(&rc, r);
             f->stop |= r != 0;
@@ -1119,7 +1163,8 @@ static int log_in(fetch *f)
     ps.user = f->user;
     if (tool_oauth_wanted(&f->cfg, "pop3")) {
         if ((ex = tool_oauth_prepare(&f->oauth, &f->cfg, "pop3", f->user, f->timeout_ms,
-                                     f->cfgpath_flag)) != 0)
+                                     f->cfgpath_flag)) != 0 ||
+            (ex = tool_oauth_prefetch(&f->oauth)) != 0)
             return ex;
     } else if (!(f->pass = tool_password(&ps, err, sizeof err))) {
         tool_err("%s", err);

@@ -292,9 +292,11 @@ remember_tokens
 stop_provider
 set_expiry 0
 cp "$TOKENS" "$WORK/tokens-before"
-run fetch7 "$FETCH" -C "$CFG" -a carol
+run fetch7 "$FETCH" -C "$CFG" -a carol --trace
 expect "provider down: postie-fetch exits 75 (try again later)" 75 fetch7
 check "provider down: it says so" grep -q "cannot reach the OAuth 2.0 provider" "$WORK/fetch7.err"
+check "provider down: found out before any connection to the mail server" \
+  sh -c "! grep -q '^-- connected' '$WORK/fetch7.err'"
 run send7 "$SEND" -C "$CFG" -a carol "$USER1" < "$WORK/out-msg"
 expect "provider down: postie-send exits 75" 75 send7
 check "provider down: no stored state lost (the token file is unchanged)" cmp -s "$TOKENS" "$WORK/tokens-before"
