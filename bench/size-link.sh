@@ -57,8 +57,13 @@ build() {
   arm-none-eabi-ar rcs "$dir/libpostie.a" "$dir"/*.o
 }
 
-# sums DIR/app.map: "total" line, then "size symbol" lines of Postie's input
-# sections in .text/.rodata that survived --gc-sections
+# sums DIR/app.map: "total" line, then "size symbol" and "obj size file"
+# lines of Postie's input sections in .text/.rodata that survived
+# --gc-sections. The map gives each input section's address and size, but
+# for merged string sections (.rodata.*.str1.1) ld prints the size of the
+# whole merged pool on more than one of them, so a section is counted only
+# up to the next section's address, and Postie's address ranges are united:
+# every byte is counted once.
 readmap() {
   awk '
     function hex(s,   i, v, c) {
@@ -71,17 +76,33 @@ readmap() {
     # an input section: " .text.name  0xaddr  0xsize  file" (maybe split over two lines)
     /^ \.(text|rodata)/ {
       name = $1
-      if (NF >= 4) { size = $3; file = $4 } else { getline; size = $2; file = $3 }
-      if (file ~ /libpostie\.a\(/) {
-        n = hex(size); total += n
-        if (name ~ /^\.rodata\.str/) name = "(string-literals)"
-        sub(/^\.(text|rodata)\.?/, "", name); if (name == "") name = "(" file ")"
-        sym[name] += n
-        obj = file; sub(/.*\(/, "", obj); sub(/\).*/, "", obj); byobj[obj] += n
-      }
+      if (NF >= 4) { addr = $2; size = $3; file = $4 } else { getline; addr = $1; size = $2; file = $3 }
+      if (hex(size) == 0) next
+      postie = file ~ /libpostie\.a\(/ ? 1 : 0
+      if (name ~ /^\.rodata\.str/) name = "(string-literals)"
+      sub(/^\.(text|rodata)\.?/, "", name); if (name == "") name = "(" file ")"
+      obj = file; sub(/.*\(/, "", obj); sub(/\).*/, "", obj)
+      printf "%d %d %d %s %s\n", hex(addr), hex(size), postie, obj, name
     }
-    END { print "total", total; for (s in sym) print sym[s], s; for (o in byobj) print "obj", byobj[o], o }
-  ' "$1"
+  ' "$1" | sort -n -k1,1 | awk '
+    { a[NR] = $1; z[NR] = $2; p[NR] = $3; o[NR] = $4; s[NR] = $5 }
+    END {
+      reach = 0
+      for (i = 1; i <= NR; i++) {
+        end = a[i] + z[i]
+        for (k = i + 1; k <= NR && a[k] == a[i]; k++) { }
+        if (k <= NR && a[k] < end) end = a[k]   # no further than the next section
+        if (!p[i]) continue
+        from = a[i] > reach ? a[i] : reach      # bytes not counted yet
+        if (end > from) {
+          n = end - from; total += n; sym[s[i]] += n; byobj[o[i]] += n; reach = end
+        }
+      }
+      print "total", total
+      for (x in sym) print sym[x], x
+      for (x in byobj) print "obj", byobj[x], x
+    }
+  '
 }
 
 declare -A built

@@ -28,7 +28,8 @@
 #include "config.h"
 #include "postie/status.h"
 
-/* Seconds before its expiry that an access token is refreshed. */
+/* Seconds before its expiry that an access token is refreshed (or a
+ * quarter of its lifetime, when that is shorter). */
 #define TOOL_OAUTH_MARGIN 60
 
 typedef struct tool_oauth {
@@ -44,6 +45,7 @@ typedef struct tool_oauth {
     const char *flow;        /* configured flow, or NULL */
     unsigned timeout_ms;
     unsigned mechs;          /* POSTIE_SASL_* bits the login may use */
+    char *ready;             /* tool_oauth_prefetch's token, until the login uses it */
     int lock_fd;
 } tool_oauth;
 
@@ -72,6 +74,13 @@ int tool_oauth_authorize(tool_oauth *o, const char *flow);
  * available: 77 with the re-authorize command, 75 provider unreachable with
  * the stored tokens kept, 74 token file not written). */
 typedef postie_status (*tool_oauth_auth_fn)(void *ctx, const char *token);
+
+/* Gets the access token (refreshing it as tool_oauth_login would) before
+ * the tool connects to the mail server, so that an unreachable provider or
+ * a revoked grant is reported without a mail connection; tool_oauth_login
+ * then uses it first. 0, or an exit code after a message. */
+int tool_oauth_prefetch(tool_oauth *o);
+
 int tool_oauth_login(tool_oauth *o, tool_oauth_auth_fn auth, void *ctx, postie_status *st);
 
 /* "PROG --authorize[ -C CONFIG][ -a ACCOUNT]" into a malloc'd string. */

@@ -1177,7 +1177,8 @@ static int log_in(fetch *f)
     ps.user = f->user;
     if (tool_oauth_wanted(&f->cfg, "pop3")) {
         if ((ex = tool_oauth_prepare(&f->oauth, &f->cfg, "pop3", f->user, f->timeout_ms,
-                                     f->cfgpath_flag)) != 0)
+                                     f->cfgpath_flag)) != 0 ||
+            (ex = tool_oauth_prefetch(&f->oauth)) != 0)
             return ex;
     } else if (!(f->pass = tool_password(&ps, err, sizeof err))) {
         tool_err("%s", err);

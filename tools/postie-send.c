@@ -772,7 +772,8 @@ static int log_in(send_job *j, const send_opts *o)
         ps.user = j->sv.user;
         if (tool_oauth_wanted(&j->cfg, "smtp")) {
             if ((ex = tool_oauth_prepare(&j->oauth, &j->cfg, "smtp", j->sv.user,
-                                         j->sv.timeout_ms, o->config)) != 0)
+                                         j->sv.timeout_ms, o->config)) != 0 ||
+                (ex = tool_oauth_prefetch(&j->oauth)) != 0)
                 return ex;
         } else if (!(j->pass = tool_password(&ps, err, sizeof err))) {
             tool_err("%s", err);

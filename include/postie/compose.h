@@ -14,7 +14,11 @@
  * POSTIE_WITH_ENCODED_WORDS or POSTIE_WITH_QP 0, postie_compose_begin() (and
  * _size()) return POSTIE_ERR_UNSUPPORTED for a message with attachments, a
  * header that needs RFC 2047 encoded words, or a body that needs
- * quoted-printable.
+ * quoted-printable; with POSTIE_WITH_COMPOSE_RICH_HEADERS 0, for a display
+ * name or a header text that would have to be folded, quoted or encoded
+ * (the simple writer takes printable ASCII words separated by single spaces
+ * that fit their field's first line, and writes them as the full writer
+ * would).
  *
  * What it writes (see docs/compose.md for the reasons):
  *   Date, From, Reply-To, To, Cc, Subject, Message-ID, [X-Priority,

@@ -213,6 +213,18 @@
 #ifndef POSTIE_WITH_COMPOSE_MIME
 #define POSTIE_WITH_COMPOSE_MIME POSTIE_WITH_COMPOSE
 #endif
+/* The composer's full header writer: display names ("Ann Lee" <a@x>,
+ * quoted when they hold specials), and subjects and caller header values
+ * folded over several lines. Off: the simple writer writes each text as it
+ * is on its field's first line, which is what the full writer would write
+ * for it too: printable ASCII words separated by single spaces, no "=?",
+ * "<name>: <text>" at most 76 columns (a 67-character subject); an address
+ * list is still folded between addresses. A display name, or a text that
+ * would have to be folded, quoted or encoded, is POSTIE_ERR_UNSUPPORTED
+ * from postie_compose_begin(). Needs POSTIE_WITH_ENCODED_WORDS 0. */
+#ifndef POSTIE_WITH_COMPOSE_RICH_HEADERS
+#define POSTIE_WITH_COMPOSE_RICH_HEADERS POSTIE_WITH_COMPOSE
+#endif
 /* Encoded words (RFC 2047) in the composer's headers: display names and
  * subjects that are not printable ASCII, or too long to fold. Off: such a
  * header is POSTIE_ERR_UNSUPPORTED. */
@@ -297,6 +309,12 @@
 
 #if !POSTIE_WITH_COMPOSE && (POSTIE_WITH_COMPOSE_MIME || POSTIE_WITH_ENCODED_WORDS || POSTIE_WITH_QP)
 #error "POSTIE_WITH_COMPOSE_MIME, _ENCODED_WORDS and _QP need POSTIE_WITH_COMPOSE"
+#endif
+#if !POSTIE_WITH_COMPOSE && POSTIE_WITH_COMPOSE_RICH_HEADERS
+#error "POSTIE_WITH_COMPOSE_RICH_HEADERS needs POSTIE_WITH_COMPOSE"
+#endif
+#if POSTIE_WITH_ENCODED_WORDS && !POSTIE_WITH_COMPOSE_RICH_HEADERS
+#error "POSTIE_WITH_ENCODED_WORDS needs POSTIE_WITH_COMPOSE_RICH_HEADERS"
 #endif
 #if POSTIE_WITH_POP3_SASL && !POSTIE_WITH_SASL
 #error "POSTIE_WITH_POP3_SASL needs at least one SASL mechanism"

@@ -43,10 +43,12 @@ static int is_atext(unsigned char ch)
     return ch != 0 && strchr("!#$%&'*+-/=?^_`{|}~", ch) != NULL;
 }
 
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS || POSTIE_WITH_COMPOSE_MIME
 static int is_wsp(unsigned char ch)
 {
     return ch == ' ' || ch == '\t';
 }
+#endif
 
 /* RFC 2231 attribute-char: CHAR except SPACE, CTLs, "*", "'", "%", tspecials. */
 #if POSTIE_WITH_COMPOSE_MIME
@@ -210,6 +212,7 @@ static int is_dot_atom(const char *s, size_t n)
     return 1;
 }
 
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS
 /* Decides how a header text (display name, subject, caller header value) is
  * written: as plain words (atoms), as a quoted string (display names with
  * specials), or as encoded-words (non-ASCII, controls, "=?" that a reader
@@ -254,6 +257,32 @@ static postie_status classify(const char *s, int phrase, size_t word_max, int *m
     *mode = enc ? WM_EWORD : (need_quote ? WM_QUOTED : WM_ATOMS);
     return POSTIE_OK;
 }
+#else
+/* POSTIE_WITH_COMPOSE_RICH_HEADERS 0: a header text goes out as it is, on
+ * its field's first line, which the full writer would write byte for byte
+ * the same: printable ASCII words separated by single spaces, no "=?", and
+ * "<name>: <text>" at most FOLD_AT columns. POSTIE_ERR_PARAM for what no
+ * writer takes (CR, LF, too long, not UTF-8), POSTIE_ERR_UNSUPPORTED for
+ * what only the full writer takes (it would fold, quote or encode). */
+static postie_status plain_text(const char *s, size_t name_len)
+{
+    size_t n, i;
+    if (check_len(s, POSTIE_COMPOSE_VALUE_MAX, &n) != POSTIE_OK ||
+        !utf8_valid((const unsigned char *)s, n)) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (n > 0 && (s[0] == ' ' || s[n - 1] == ' ' || name_len + 2 + n > FOLD_AT)) {
+        return POSTIE_ERR_UNSUPPORTED;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 32 || ch > 126 || (ch == ' ' && s[i + 1] == ' ') || (ch == '=' && s[i + 1] == '?')) {
+            return POSTIE_ERR_UNSUPPORTED;
+        }
+    }
+    return POSTIE_OK;
+}
+#endif
 
 static postie_status check_list(const postie_compose_address *list, size_t count)
 {
@@ -262,13 +291,27 @@ static postie_status check_list(const postie_compose_address *list, size_t count
         return POSTIE_ERR_PARAM;
     }
     for (i = 0; i < count; i++) {
-        int mode;
         if (check_address(list[i].address) != POSTIE_OK) {
             return POSTIE_ERR_PARAM;
         }
-        if (list[i].name != NULL && classify(list[i].name, 1, WORD_MAX_TEXT, &mode) != POSTIE_OK) {
-            return POSTIE_ERR_PARAM;
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS
+        {
+            int mode;
+            if (list[i].name != NULL &&
+                classify(list[i].name, 1, WORD_MAX_TEXT, &mode) != POSTIE_OK) {
+                return POSTIE_ERR_PARAM;
+            }
         }
+#else
+        if (list[i].name != NULL && list[i].name[0] != '\0') {
+            size_t n;
+            if (check_len(list[i].name, POSTIE_COMPOSE_VALUE_MAX, &n) != POSTIE_OK ||
+                !utf8_valid((const unsigned char *)list[i].name, n)) {
+                return POSTIE_ERR_PARAM;
+            }
+            return POSTIE_ERR_UNSUPPORTED; /* display names: the full writer only */
+        }
+#endif
     }
     return POSTIE_OK;
 }
@@ -291,7 +334,6 @@ static int reserved_header(const char *name)
 static postie_status check_header(const postie_compose_header *h)
 {
     size_t n, i;
-    int mode;
     if (h->name == NULL || h->value == NULL ||
         check_len(h->name, POSTIE_COMPOSE_HEADER_NAME_MAX + 1, &n) != POSTIE_OK ||
         n == 0 || n > POSTIE_COMPOSE_HEADER_NAME_MAX) {
@@ -306,7 +348,14 @@ static postie_status check_header(const postie_compose_header *h)
     if (reserved_header(h->name)) {
         return POSTIE_ERR_PARAM;
     }
-    return classify(h->value, 0, WORD_MAX_EXTRA, &mode);
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS
+    {
+        int mode;
+        return classify(h->value, 0, WORD_MAX_EXTRA, &mode);
+    }
+#else
+    return plain_text(h->value, n);
+#endif
 }
 
 #if POSTIE_WITH_COMPOSE_MIME
@@ -350,8 +399,13 @@ static postie_status check_attachment(const postie_compose_attachment *a)
 static int choose_cte(const postie_compose_message *m, const char *boundary)
 {
     const unsigned char *b = (const unsigned char *)m->body;
-    size_t i, line = 0, blen = strlen(boundary);
+    size_t i, line = 0;
     int eight = 0;
+#if POSTIE_WITH_COMPOSE_MIME
+    size_t blen = strlen(boundary);
+#else
+    (void)boundary; /* no attachments: no boundary to avoid */
+#endif
     if (m->body_read != NULL) {
         return CTE_QP;
     }
@@ -373,11 +427,13 @@ static int choose_cte(const postie_compose_message *m, const char *boundary)
         if (ch >= 0x80) {
             eight = 1;
         }
+#if POSTIE_WITH_COMPOSE_MIME
         if (line == 0 && m->attachment_count > 0 && ch == '-' &&
             m->body_len - i >= 2 + blen && b[i + 1] == '-' &&
             memcmp(b + i + 2, boundary, blen) == 0) {
             return CTE_QP; /* would look like our own boundary */
         }
+#endif
         if (++line > LINE_OCTETS_MAX) {
             return CTE_QP;
         }
@@ -389,11 +445,6 @@ static int choose_cte(const postie_compose_message *m, const char *boundary)
 }
 
 /* ---- Date ------------------------------------------------------------------ */
-
-static int is_leap(long y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
 
 static size_t put_uint(char *out, unsigned long long v, int width)
 {
@@ -412,94 +463,76 @@ static size_t put_uint(char *out, unsigned long long v, int width)
     return n;
 }
 
+/* Two digits of v (0..99) and then ch. */
+static char *two(char *p, unsigned v, char ch)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+    p[2] = ch;
+    return p + 3;
+}
+
 #define TIME_MAX ((int64_t)253402300799) /* 9999-12-31T23:59:59Z */
 
 postie_status postie_compose_format_date(int64_t time, int utc_offset_minutes,
                                          char *out, size_t cap, size_t *len)
 {
-    static const char wday[] = "SunMonTueWedThuFriSat";
-    static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int64_t local, days, secs;
-    long year = 1970;
-    int month = 0, off;
-    char buf[40];
-    size_t o = 0;
+    static const char wday[] = "ThuFriSatSunMonTueWed"; /* from 1970-01-01 */
+    static const char mon[] = "MarAprMayJunJulAugSepOctNovDecJanFeb";
+    long days, secs, doe, yoe, doy, mp, year;
+    unsigned off;
+    char buf[40], *p;
 
     if (out == NULL || time < 0 || time > TIME_MAX ||
         utc_offset_minutes < -1439 || utc_offset_minutes > 1439) {
         return POSTIE_ERR_PARAM;
     }
-    local = time + (int64_t)utc_offset_minutes * 60;
-    days = local / 86400;
-    secs = local % 86400;
+    {
+        int64_t local = time + (int64_t)utc_offset_minutes * 60;
+        days = (long)(local / 86400);
+        secs = (long)(local % 86400);
+    }
     if (secs < 0) { /* only just before 1970 with a negative offset */
         secs += 86400;
         days -= 1;
     }
-    /* weekday: 1970-01-01 was a Thursday (4) */
-    {
-        int64_t wd = (days % 7 + 7 + 4) % 7;
-        int64_t d = days;
-        if (d < 0) {
-            year = 1969;
-            d += 365; /* 1969 was not a leap year */
-        }
-        while (d >= 146097) { /* 400 Gregorian years, a whole number of days */
-            d -= 146097;
-            year += 400;
-        }
-        for (;;) {
-            int ylen = is_leap(year) ? 366 : 365;
-            if (d < ylen) {
-                break;
-            }
-            d -= ylen;
-            year++;
-        }
-        for (;;) {
-            int ml = mdays[month] + (month == 1 && is_leap(year) ? 1 : 0);
-            if (d < ml) {
-                break;
-            }
-            d -= ml;
-            month++;
-        }
-        if (year > 9999) {
-            return POSTIE_ERR_PARAM;
-        }
-        memcpy(buf, wday + 3 * wd, 3);
-        o = 3;
-        buf[o++] = ',';
-        buf[o++] = ' ';
-        o += put_uint(buf + o, (unsigned long long)(d + 1), 1);
-        buf[o++] = ' ';
-        memcpy(buf + o, mon + 3 * month, 3);
-        o += 3;
-        buf[o++] = ' ';
-        o += put_uint(buf + o, (unsigned long long)year, 4);
-        buf[o++] = ' ';
-        o += put_uint(buf + o, (unsigned long long)(secs / 3600), 2);
-        buf[o++] = ':';
-        o += put_uint(buf + o, (unsigned long long)(secs / 60 % 60), 2);
-        buf[o++] = ':';
-        o += put_uint(buf + o, (unsigned long long)(secs % 60), 2);
-        buf[o++] = ' ';
-        off = utc_offset_minutes;
-        buf[o++] = off < 0 ? '-' : '+';
-        if (off < 0) {
-            off = -off;
-        }
-        o += put_uint(buf + o, (unsigned long long)(off / 60), 2);
-        o += put_uint(buf + o, (unsigned long long)(off % 60), 2);
+    /* The civil date of a day number, in whole 400-year eras from
+     * 0000-03-01 (days + 719468 >= 0 here: the era is always 4 or 5):
+     * years run March to February, so a leap day is a year's last. */
+    doe = (days + 719468) % 146097;
+    year = (days + 719468) / 146097 * 400;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    year += yoe + (mp >= 10);
+    if (year > 9999) {
+        return POSTIE_ERR_PARAM;
     }
-    if (cap < o + 1) {
+    p = buf;
+    memcpy(p, wday + 3 * ((days % 7 + 7) % 7), 3);
+    p[3] = ',';
+    p[4] = ' ';
+    p += 5;
+    p += put_uint(p, (unsigned long long)(doy - (153 * mp + 2) / 5 + 1), 1);
+    *p++ = ' ';
+    memcpy(p, mon + 3 * mp, 3);
+    p[3] = ' ';
+    p += 4;
+    p += put_uint(p, (unsigned long long)year, 4);
+    *p++ = ' ';
+    p = two(p, (unsigned)(secs / 3600), ':');
+    p = two(p, (unsigned)(secs / 60 % 60), ':');
+    p = two(p, (unsigned)(secs % 60), ' ');
+    *p++ = utc_offset_minutes < 0 ? '-' : '+';
+    off = (unsigned)(utc_offset_minutes < 0 ? -utc_offset_minutes : utc_offset_minutes);
+    p = two(p, off / 60, '\0');
+    p = two(p - 1, off % 60, '\0') - 1;
+    if (cap < (size_t)(p - buf) + 1) {
         return POSTIE_ERR_BUFFER;
     }
-    memcpy(out, buf, o);
-    out[o] = '\0';
+    memcpy(out, buf, (size_t)(p - buf) + 1);
     if (len != NULL) {
-        *len = o;
+        *len = (size_t)(p - buf);
     }
     return POSTIE_OK;
 }
@@ -523,7 +556,7 @@ static const char *msgid_domain(const postie_compose_message *m)
     return strchr(m->from.address, '@') + 1;
 }
 
-#if !POSTIE_WITH_ENCODED_WORDS
+#if !POSTIE_WITH_ENCODED_WORDS && POSTIE_WITH_COMPOSE_RICH_HEADERS
 /* 1 when a display name, the subject or a caller header would need RFC 2047
  * encoded words (m already checked). */
 static int needs_eword(const postie_compose_message *m)
@@ -563,8 +596,9 @@ static int needs_eword(const postie_compose_message *m)
 postie_status postie_compose_begin(postie_compose *c, const postie_compose_message *m)
 {
     size_t i, n;
-    int mode;
     const char *dom;
+    postie_status st;
+    char date[sizeof c->date];
 
     if (c == NULL) {
         return POSTIE_ERR_PARAM;
@@ -573,7 +607,7 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
     if (m == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    if (postie_compose_format_date(m->time, m->utc_offset_minutes, c->date, sizeof c->date, NULL) !=
+    if (postie_compose_format_date(m->time, m->utc_offset_minutes, date, sizeof date, NULL) !=
         POSTIE_OK) {
         return POSTIE_ERR_PARAM;
     }
@@ -584,24 +618,35 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
         m->priority != POSTIE_COMPOSE_PRIORITY_LOW) {
         return POSTIE_ERR_PARAM;
     }
-    if (check_list(&m->from, 1) != POSTIE_OK || check_list(m->reply_to, m->reply_to_count) != POSTIE_OK ||
-        check_list(m->to, m->to_count) != POSTIE_OK || check_list(m->cc, m->cc_count) != POSTIE_OK ||
-        check_list(m->bcc, m->bcc_count) != POSTIE_OK) {
-        return POSTIE_ERR_PARAM;
+    if ((st = check_list(&m->from, 1)) != POSTIE_OK ||
+        (st = check_list(m->reply_to, m->reply_to_count)) != POSTIE_OK ||
+        (st = check_list(m->to, m->to_count)) != POSTIE_OK ||
+        (st = check_list(m->cc, m->cc_count)) != POSTIE_OK ||
+        (st = check_list(m->bcc, m->bcc_count)) != POSTIE_OK) {
+        return st; /* PARAM; UNSUPPORTED: a display name without the full writer */
     }
     dom = msgid_domain(m);
     if (check_len(dom, 254, &n) != POSTIE_OK || !is_dot_atom(dom, n)) {
         return POSTIE_ERR_PARAM;
     }
-    if (m->subject != NULL && classify(m->subject, 0, WORD_MAX_TEXT, &mode) != POSTIE_OK) {
-        return POSTIE_ERR_PARAM;
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS
+    {
+        int mode;
+        if (m->subject != NULL && classify(m->subject, 0, WORD_MAX_TEXT, &mode) != POSTIE_OK) {
+            return POSTIE_ERR_PARAM;
+        }
     }
+#else
+    if (m->subject != NULL && (st = plain_text(m->subject, 7)) != POSTIE_OK) {
+        return st;
+    }
+#endif
     if (m->header_count > 0 && m->headers == NULL) {
         return POSTIE_ERR_PARAM;
     }
     for (i = 0; i < m->header_count; i++) {
-        if (check_header(&m->headers[i]) != POSTIE_OK) {
-            return POSTIE_ERR_PARAM;
+        if ((st = check_header(&m->headers[i])) != POSTIE_OK) {
+            return st == POSTIE_ERR_UNSUPPORTED ? st : POSTIE_ERR_PARAM;
         }
     }
     if (m->body_read == NULL && m->body == NULL && m->body_len > 0) {
@@ -621,7 +666,7 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
         return POSTIE_ERR_UNSUPPORTED; /* POSTIE_WITH_COMPOSE_MIME 0 */
     }
 #endif
-#if !POSTIE_WITH_ENCODED_WORDS
+#if !POSTIE_WITH_ENCODED_WORDS && POSTIE_WITH_COMPOSE_RICH_HEADERS
     if (needs_eword(m)) {
         return POSTIE_ERR_UNSUPPORTED; /* POSTIE_WITH_ENCODED_WORDS 0 */
     }
@@ -629,13 +674,15 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
 
     memset(c, 0, sizeof *c);
     c->m = *m;
-    (void)postie_compose_format_date(m->time, m->utc_offset_minutes, c->date, sizeof c->date, NULL);
+    memcpy(c->date, date, sizeof c->date);
+#if POSTIE_WITH_COMPOSE_MIME
     memcpy(c->boundary, "=_postie_", 9);
     for (i = 0; i < 8; i++) {
         c->boundary[9 + 2 * i] = hexdig[m->random[8 + i] >> 4];
         c->boundary[10 + 2 * i] = hexdig[m->random[8 + i] & 15];
     }
     c->boundary[25] = '\0';
+#endif
     c->body_cte = choose_cte(m, c->boundary);
 #if !POSTIE_WITH_QP
     if (c->body_cte == CTE_QP) {
@@ -790,6 +837,7 @@ static void emit_eword(postie_compose *c, const char *s, size_t n)
 }
 #endif
 
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS
 /* One word (with the whitespace before it) of a plain or quoted text. */
 static void emit_word(postie_compose *c, const char *s, size_t n, int quoted)
 {
@@ -848,6 +896,8 @@ static int emit_text(postie_compose *c, const char *s)
     return c->pos >= n;
 }
 
+#endif /* POSTIE_WITH_COMPOSE_RICH_HEADERS */
+
 /* An address-list field, one token per call. Returns 1 when done. */
 static int field_addresses(postie_compose *c, const char *name,
                            const postie_compose_address *list, size_t count)
@@ -859,6 +909,7 @@ static int field_addresses(postie_compose *c, const char *name,
         c->idx = 0;
         c->sub = 1;
         return 0;
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS
     case 1: /* start of an item */
         a = &list[c->idx];
         c->pos = 0;
@@ -874,6 +925,7 @@ static int field_addresses(postie_compose *c, const char *name,
             c->sub = 3;
         }
         return 0;
+#endif
     default: { /* the address itself */
         int named;
         size_t alen;
@@ -901,6 +953,7 @@ static int field_addresses(postie_compose *c, const char *name,
     }
 }
 
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS
 /* An unstructured field, one token per call. Returns 1 when done. */
 static int field_text(postie_compose *c, const char *name, const char *value)
 {
@@ -916,6 +969,19 @@ static int field_text(postie_compose *c, const char *name, const char *value)
     }
     return 0;
 }
+#else
+/* An unstructured field, whole (plain_text() said it fits as it is). */
+static int field_text(postie_compose *c, const char *name, const char *value)
+{
+    field_start(c, name);
+    if (value[0] != '\0') {
+        putc_(c, ' ');
+        puts_(c, value);
+    }
+    field_end(c);
+    return 1;
+}
+#endif
 
 /* ---- sources (body and attachments) --------------------------------------- */
 
@@ -1262,6 +1328,10 @@ static postie_status produce(postie_compose *c)
     case ST_SUBJECT:
         if (m->subject == NULL) {
             next_stage(c, ST_MSGID);
+#if !POSTIE_WITH_COMPOSE_RICH_HEADERS
+        } else if (field_text(c, "Subject", m->subject)) {
+            next_stage(c, ST_MSGID);
+#else
         } else if (c->sub == 0) {
             field_start(c, "Subject");
             (void)classify(m->subject, 0, WORD_MAX_TEXT, &c->word_mode);
@@ -1269,6 +1339,7 @@ static postie_status produce(postie_compose *c)
         } else if (emit_text(c, m->subject)) {
             field_end(c);
             next_stage(c, ST_MSGID);
+#endif
         }
         break;
     case ST_MSGID: {
@@ -1305,6 +1376,7 @@ static postie_status produce(postie_compose *c)
         break;
     case ST_MIME:
         puts_(c, "MIME-Version: 1.0\r\n");
+#if POSTIE_WITH_COMPOSE_MIME
         if (m->attachment_count > 0) {
             puts_(c, "Content-Type: multipart/mixed;\r\n boundary=\"");
             puts_(c, c->boundary);
@@ -1312,6 +1384,7 @@ static postie_status produce(postie_compose *c)
             puts_(c, c->boundary);
             puts_(c, "\r\n");
         }
+#endif
         puts_(c, "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: ");
         puts_(c, cte_name(c->body_cte));
         puts_(c, "\r\n\r\n");

@@ -10,6 +10,8 @@
  *   sess     the session (postie_pop3 * or postie_smtp *)
  *   fatal    postie_status fatal(sess, status): ends the session
  *   started  postie_status started(sess, status): reports a TLS handshake
+ *   tls      0 when the session can never ask for one (its STLS/STARTTLS
+ *            is not compiled): the branch, and started, are not linked
  *   name     server name for start_tls
  *   call     the step, re-evaluated on every round
  */
@@ -18,7 +20,7 @@
 
 #include "postie/conn.h"
 
-#define POSTIE_DRIVE_LOOP(st, sess, fatal, started, name, call)                           \
+#define POSTIE_DRIVE_LOOP(st, sess, fatal, started, tls, name, call)                      \
     for (;;) {                                                                             \
         (st) = (call);                                                                     \
         if ((st) == POSTIE_AGAIN) {                                                        \
@@ -29,7 +31,7 @@
             if ((st) != POSTIE_AGAIN) {                                                    \
                 (st) = fatal((sess), (st));                                                \
             }                                                                              \
-        } else if ((st) == POSTIE_START_TLS && (sess)->tr.recv != NULL) {                  \
+        } else if ((tls) && (st) == POSTIE_START_TLS && (sess)->tr.recv != NULL) {         \
             (st) = started((sess), (sess)->tr.start_tls != NULL                            \
                                        ? (sess)->tr.start_tls((sess)->tr.ctx, (name))      \
                                        : POSTIE_ERR_UNSUPPORTED);                          \

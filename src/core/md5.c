@@ -6,14 +6,9 @@
 #define ROTL(x, c) (((x) << (c)) | ((x) >> (32 - (c))))
 
 /* Per-round shift amounts (RFC 1321 sec. 3.4). */
-static const unsigned char md5_shift[64] = {
-    7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-    5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20,
-    4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-    6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21
-};
+/* The shift of step i: md5_shift[i / 16 * 4 + i % 4] (RFC 1321 sec. 3.4). */
+static const unsigned char md5_shift[16] = {7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21};
 
-/* T[i] = floor(2^32 * |sin(i + 1)|) (RFC 1321 sec. 3.4). */
 static const uint32_t md5_t[64] = {
     0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
     0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
@@ -53,7 +48,7 @@ static void md5_block(uint32_t st[4], const unsigned char b[64])
         tmp = d;
         d = c;
         c = bb;
-        bb = bb + ROTL(a + f + md5_t[i] + m[g], md5_shift[i]);
+        bb = bb + ROTL(a + f + md5_t[i] + m[g], md5_shift[(i >> 4) * 4 + (i & 3)]);
         a = tmp;
     }
     st[0] += a;

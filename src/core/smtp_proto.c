@@ -242,6 +242,13 @@ static void ehlo_auth(postie_smtp_ext *e, const char *p, size_t n)
     }
 }
 
+/* The EHLO keywords, in the order of their POSTIE_SMTP_EXT_* bits. */
+static const char ehlo_keywords[] = "SIZE\0PIPELINING\0008BITMIME\0SMTPUTF8\0ENHANCEDSTATUSCODES\0"
+                                    "AUTH\0STARTTLS\0CHUNKING\0DSN\0BINARYMIME\0";
+typedef char postie_ehlo_bits_in_order[(POSTIE_SMTP_EXT_SIZE == 1u << 0 &&
+                                        POSTIE_SMTP_EXT_AUTH == 1u << 5 &&
+                                        POSTIE_SMTP_EXT_BINARYMIME == 1u << 9) ? 1 : -1];
+
 unsigned postie_smtp_ehlo_line(postie_smtp_ext *e, const char *text, size_t len)
 {
     size_t kl = 0, i;
@@ -261,10 +268,20 @@ unsigned postie_smtp_ehlo_line(postie_smtp_ext *e, const char *text, size_t len)
         args++;
         an--;
     }
-    if (word_is(text, kl, "SIZE")) {
+    {
+        const char *kw = ehlo_keywords;
+        for (i = 0; *kw != '\0'; i++) {
+            if (word_is(text, kl, kw)) {
+                bit = 1u << i; /* the POSTIE_SMTP_EXT_* bits are in the list's order */
+                break;
+            }
+            while (*kw++ != '\0') {
+            }
+        }
+    }
+    if (bit == POSTIE_SMTP_EXT_SIZE) {
         unsigned long v = 0;
         int ok = an > 0;
-        bit = POSTIE_SMTP_EXT_SIZE;
         for (i = 0; i < an && args[i] != ' '; i++) {
             unsigned d;
             if (!is_digit(args[i])) {
@@ -279,25 +296,8 @@ unsigned postie_smtp_ehlo_line(postie_smtp_ext *e, const char *text, size_t len)
             v = v * 10 + d;
         }
         e->size_max = ok ? v : 0;
-    } else if (word_is(text, kl, "PIPELINING")) {
-        bit = POSTIE_SMTP_EXT_PIPELINING;
-    } else if (word_is(text, kl, "8BITMIME")) {
-        bit = POSTIE_SMTP_EXT_8BITMIME;
-    } else if (word_is(text, kl, "SMTPUTF8")) {
-        bit = POSTIE_SMTP_EXT_SMTPUTF8;
-    } else if (word_is(text, kl, "ENHANCEDSTATUSCODES")) {
-        bit = POSTIE_SMTP_EXT_ENHANCEDSTATUSCODES;
-    } else if (word_is(text, kl, "AUTH")) {
-        bit = POSTIE_SMTP_EXT_AUTH;
+    } else if (bit == POSTIE_SMTP_EXT_AUTH) {
         ehlo_auth(e, args, an);
-    } else if (word_is(text, kl, "STARTTLS")) {
-        bit = POSTIE_SMTP_EXT_STARTTLS;
-    } else if (word_is(text, kl, "CHUNKING")) {
-        bit = POSTIE_SMTP_EXT_CHUNKING;
-    } else if (word_is(text, kl, "DSN")) {
-        bit = POSTIE_SMTP_EXT_DSN;
-    } else if (word_is(text, kl, "BINARYMIME")) {
-        bit = POSTIE_SMTP_EXT_BINARYMIME;
     }
     e->flags |= bit;
     return bit;

@@ -174,7 +174,8 @@ static postie_status run(postie_pop3 *p, const call *c, const char *tls_name)
     if (p->op == 0 && !p->busy) {
         postie_conn_window(&p->conn); /* a new call: a body or listing is one */
     }
-    POSTIE_DRIVE_LOOP(st, p, postie_pop3s_fatal, postie_pop3s_tls_started, tls_name, c->fn(p, c))
+    POSTIE_DRIVE_LOOP(st, p, postie_pop3s_fatal, postie_pop3s_tls_started,
+                      POSTIE_WITH_POP3_CAPA, tls_name, c->fn(p, c))
     settle(p);
     return st;
 }

@@ -106,7 +106,8 @@ static postie_status run(postie_smtp *s, const call *c, const char *tls_name)
     if (s->op == 0) {
         postie_conn_window(&s->conn); /* a new call */
     }
-    POSTIE_DRIVE_LOOP(st, s, postie_smtps_fatal, postie_smtps_tls_started, tls_name, c->fn(s, c))
+    POSTIE_DRIVE_LOOP(st, s, postie_smtps_fatal, postie_smtps_tls_started,
+                      POSTIE_WITH_SMTP_STARTTLS, tls_name, c->fn(s, c))
     return st;
 }
 

@@ -694,6 +694,89 @@ static void test_compose(void **state)
 #endif
 }
 
+#if POSTIE_WITH_COMPOSE && !POSTIE_WITH_COMPOSE_RICH_HEADERS
+/* The simple header writer: the bytes the full writer makes for the same
+ * message (taken from a default build), and ERR_UNSUPPORTED from begin()
+ * for what only the full writer takes: a display name, a subject that
+ * would be folded, quoted-string material, a double space, "=?". */
+static void test_compose_simple_headers(void **state)
+{
+    static const char expect[] =
+        "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+        "From: tim@example.org\r\n"
+        "To: ann@example.net, bob.with.a.longer.name@department.example.net,\r\n"
+        " carol@example.net\r\n"
+        "Subject: Pump 3: pressure low (sensor 12)\r\n"
+        "Message-ID: <1700000000.0102030405060708@example.org>\r\n"
+        "X-Priority: 1 (Highest)\r\n"
+        "Importance: high\r\n"
+        "X-Device: unit-7 rev B\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=UTF-8\r\n"
+        "Content-Transfer-Encoding: 7bit\r\n"
+        "\r\n"
+        "all well\r\n";
+    static postie_compose c;
+    static char out[2048];
+    postie_compose_message m;
+    postie_compose_address from, to[3];
+    postie_compose_header h;
+    size_t n = 0, total = 0;
+    postie_status st;
+
+    (void)state;
+    message(&m, &from, &to[0]);
+    to[1].name = NULL;
+    to[1].address = "bob.with.a.longer.name@department.example.net";
+    to[2].name = NULL;
+    to[2].address = "carol@example.net";
+    m.to = to;
+    m.to_count = 3;
+    m.subject = "Pump 3: pressure low (sensor 12)";
+    h.name = "X-Device";
+    h.value = "unit-7 rev B";
+    m.headers = &h;
+    m.header_count = 1;
+    m.body = "all well\n";
+    m.body_len = 9;
+    assert_int_equal(postie_compose_begin(&c, &m), POSTIE_OK);
+    do {
+        st = postie_compose_read(&c, out + total, sizeof out - total, &n);
+        total += n;
+    } while (st == POSTIE_OK);
+    assert_int_equal(st, POSTIE_DONE);
+    assert_int_equal(total, sizeof expect - 1);
+    assert_memory_equal(out, expect, total);
+
+    /* 67 characters fit "Subject: " in 76 columns; 68 would be folded */
+    m.subject = "0123456789012345678901234567890123456789012345678901234567890123456";
+    assert_int_equal(postie_compose_begin(&c, &m), POSTIE_OK);
+    m.subject = "01234567890123456789012345678901234567890123456789012345678901234567";
+    assert_int_equal(postie_compose_begin(&c, &m), POSTIE_ERR_UNSUPPORTED);
+    m.subject = "two  spaces";
+    assert_int_equal(postie_compose_begin(&c, &m), POSTIE_ERR_UNSUPPORTED);
+    m.subject = "looks =?like?= a word";
+    assert_int_equal(postie_compose_begin(&c, &m), POSTIE_ERR_UNSUPPORTED);
+    m.subject = " leading";
+    assert_int_equal(postie_compose_begin(&c, &m), POSTIE_ERR_UNSUPPORTED);
+    m.subject = "tab\there";
+    assert_int_equal(postie_compose_begin(&c, &m), POSTIE_ERR_UNSUPPORTED);
+    m.subject = "bad\r\nBcc: x@example.org"; /* what no writer takes stays ERR_PARAM */
+    assert_int_equal(postie_compose_begin(&c, &m), POSTIE_ERR_PARAM);
+    m.subject = "";
+    assert_int_equal(postie_compose_begin(&c, &m), POSTIE_OK);
+    h.value = "a value long enough that it cannot share one line with its field name";
+    assert_int_equal(postie_compose_begin(&c, &m), POSTIE_ERR_UNSUPPORTED);
+    h.value = "unit-7 rev B";
+    to[0].name = "Ann";
+    assert_int_equal(postie_compose_begin(&c, &m), POSTIE_ERR_UNSUPPORTED);
+    to[0].name = "A\r\nB";
+    assert_int_equal(postie_compose_begin(&c, &m), POSTIE_ERR_PARAM);
+    to[0].name = "";
+    assert_int_equal(postie_compose_begin(&c, &m), POSTIE_OK);
+}
+#endif
+
 /* ---- RAM ---------------------------------------------------------------------- */
 
 static void test_sizes(void **state)
@@ -746,6 +829,9 @@ int main(void)
         cmocka_unit_test(test_shared_saved_reply),
 #endif
         cmocka_unit_test(test_compose),
+#if POSTIE_WITH_COMPOSE && !POSTIE_WITH_COMPOSE_RICH_HEADERS
+        cmocka_unit_test(test_compose_simple_headers),
+#endif
         cmocka_unit_test(test_sizes),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
