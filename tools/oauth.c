@@ -422,8 +422,19 @@ static int discover(tool_oauth *o)
 
 typedef struct toks {
     char *access, *refresh, *token_ep, *client_id;
-    long long expires_at;
+    long long expires_at, issued_at; /* issued_at 0: not known */
 } toks;
+
+/* How long before its expiry an access token is refreshed: a minute, or a
+ * quarter of its lifetime when that is shorter (a 5-minute token is not
+ * refreshed at every use). */
+static long long refresh_margin(const toks *t)
+{
+    long long life = t->issued_at > 0 ? t->expires_at - t->issued_at : 0;
+    if (life > 0 && life / 4 < TOOL_OAUTH_MARGIN)
+        return life / 4;
+    return TOOL_OAUTH_MARGIN;
+}
 
 static void toks_free(toks *t)
 {
@@ -511,6 +522,7 @@ static int toks_load(const tool_oauth *o, toks *t)
     t->token_ep = dupn(json_str(j, "token_endpoint"));
     t->client_id = dupn(json_str(j, "client_id"));
     t->expires_at = json_num(j, "expires_at", 0, (long long)1 << 40);
+    t->issued_at = json_num(j, "issued_at", 0, (long long)1 << 40);
     cJSON_Delete(j);
     if ((t->access && !token_ok(t->access)) || (t->refresh && !token_ok(t->refresh)))
         t->access = (wipe_free(t->access), NULL); /* a damaged access token is just refreshed */
@@ -533,7 +545,8 @@ static int toks_save(const tool_oauth *o, const toks *t)
         !cJSON_AddStringToObject(j, "token_endpoint", t->token_ep ? t->token_ep : o->token_ep) ||
         (t->refresh && !cJSON_AddStringToObject(j, "refresh_token", t->refresh)) ||
         (t->access && !cJSON_AddStringToObject(j, "access_token", t->access)) ||
-        !cJSON_AddNumberToObject(j, "expires_at", (double)t->expires_at)) {
+        !cJSON_AddNumberToObject(j, "expires_at", (double)t->expires_at) ||
+        !cJSON_AddNumberToObject(j, "issued_at", (double)t->issued_at)) {
         cJSON_Delete(j);
         tool_err("out of memory");
         return TOOL_EX_OSERR;
@@ -739,7 +752,8 @@ static int token_request(tool_oauth *o, const char *ep, const char *form, int de
     }
     wipe_free(t->access);
     t->access = dupn(at);
-    t->expires_at = now_s() + json_num(j, "expires_in", 3600, 10LL * 365 * 86400);
+    t->issued_at = now_s();
+    t->expires_at = t->issued_at + json_num(j, "expires_in", 3600, 10LL * 365 * 86400);
     if (rt) {
         wipe_free(t->refresh);
         t->refresh = dupn(rt);
@@ -786,7 +800,7 @@ static int access_token(tool_oauth *o, int force, const char *failed, char **out
         unlock_tokens(o);
         return rc;
     }
-    if (t.access && t.expires_at - now_s() > TOOL_OAUTH_MARGIN &&
+    if (t.access && t.expires_at - now_s() > refresh_margin(&t) &&
         (!force || (failed && strcmp(failed, t.access) != 0))) {
         /* still valid; or, after a refusal, another run already refreshed it */
         *out = t.access;

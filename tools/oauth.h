@@ -28,7 +28,8 @@
 #include "config.h"
 #include "postie/status.h"
 
-/* Seconds before its expiry that an access token is refreshed. */
+/* Seconds before its expiry that an access token is refreshed (or a
+ * quarter of its lifetime, when that is shorter). */
 #define TOOL_OAUTH_MARGIN 60
 
 typedef struct tool_oauth {

@@ -10,7 +10,7 @@
 //     within a test,
 //   - the development login and consent pages (any user name logs in: the
 //     tests approve as the mailbox's address, which becomes the token's sub).
-// Usage: node provider.mjs PORT [AT_TTL]. Prints "provider ready ISSUER"
+// Usage: node provider.mjs PORT [AT_TTL [no-rfc8414]]. Prints "provider ready ISSUER"
 // once it listens. Nothing here is meant for anything but these tests.
 import Provider from 'oidc-provider';
 
@@ -77,8 +77,11 @@ provider.proxy = false;
 // RFC 8414 metadata at its own well-known address as well (the same
 // document as OpenID Connect discovery's), as providers that speak both
 // publish it; the tool asks there first.
+// With "no-rfc8414" (a third argument) it does not, like providers that
+// publish only OpenID Connect discovery (Microsoft, Google).
+const rfc8414 = process.argv[4] !== 'no-rfc8414';
 provider.use(async (ctx, next) => {
-  if (ctx.path === '/.well-known/oauth-authorization-server') {
+  if (rfc8414 && ctx.path === '/.well-known/oauth-authorization-server') {
     ctx.path = '/.well-known/openid-configuration';
   }
   await next();

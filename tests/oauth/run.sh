@@ -52,7 +52,9 @@ expect() { # description want-rc name
 
 PROVIDER_PID=""
 start_provider() {
-  node "$HERE/provider.mjs" "$PPORT" "$AT_TTL" >"$WORK/provider.log" 2>&1 &
+  : > "$WORK/provider.log"
+  # shellcheck disable=SC2086
+  node "$HERE/provider.mjs" "$PPORT" "$AT_TTL" ${PROVIDER_ARGS:-} >"$WORK/provider.log" 2>&1 &
   PROVIDER_PID=$!
 
   for _ in $(seq 1 100); do
@@ -220,6 +222,21 @@ run send2 "$SEND" -C "$CFG" -a carol -v "$USER1" < "$WORK/out-msg"
 expect "postie-send refreshes with the refresh token postie-fetch saved" 0 send2
 remember_tokens
 
+# both tools at once with an expired token: one refreshes under the lock, the
+# other waits and takes what it saved (without the lock the second would
+# spend the rotated-away refresh token, and the provider would revoke the
+# whole grant for the reuse)
+sleep $((AT_TTL + 1))
+deliver concurrent
+"$FETCH" -C "$CFG" -a carol -v >"$WORK/conc1.out" 2>"$WORK/conc1.err" & P1=$!
+"$SEND" -C "$CFG" -a carol -v "$USER1" < "$WORK/out-msg" >"$WORK/conc2.out" 2>"$WORK/conc2.err" & P2=$!
+wait $P1; R1=$?; wait $P2; R2=$?
+check "postie-fetch and postie-send at once after expiry: both log in (exit $R1 and $R2)" \
+  test "$R1" = 0 -a "$R2" = 0
+check "... and only one of them refreshed" \
+  test "$(cat "$WORK/conc1.err" "$WORK/conc2.err" | grep -c "refreshing the OAuth 2.0 access token")" = 1
+remember_tokens
+
 # ---- 4. the server refuses a token the file says is valid --------------------------
 
 sleep $((AT_TTL + 1))                   # the access token expired at the provider...
@@ -301,6 +318,26 @@ run send7 "$SEND" -C "$CFG" -a carol "$USER1" < "$WORK/out-msg"
 expect "provider down: postie-send exits 75" 75 send7
 check "provider down: no stored state lost (the token file is unchanged)" cmp -s "$TOKENS" "$WORK/tokens-before"
 check "provider down: the file still holds the refresh token" test -n "$(field refresh_token)"
+
+# ---- 8. another provider without RFC 8414 metadata: OpenID Connect discovery --------
+
+PROVIDER_ARGS=no-rfc8414
+start_provider || exit 1
+"$FETCH" -C "$CFG" -a carol --authorize -v >"$WORK/auth4.out" 2>"$WORK/auth4.err" &
+AUTH_PID=$!
+wait_for_url "$WORK/auth4.err" 's/.*: or open \(http[^ ]*\)$/\1/p' &&
+  python3 "$HERE/browser.py" "$URL" "$OAUTH_USER" >"$WORK/browser4.log" 2>&1
+for _ in $(seq 1 200); do kill -0 $AUTH_PID 2>/dev/null || break; sleep 0.1; done
+kill $AUTH_PID 2>/dev/null
+wait $AUTH_PID; RC=$?
+expect "a provider with OpenID Connect discovery only: authorized" 0 auth4
+check "its endpoints came from .well-known/openid-configuration" \
+  grep -q "metadata: $ISSUER/.well-known/openid-configuration" "$WORK/auth4.err"
+remember_tokens
+deliver after-oidc
+run fetch8 "$FETCH" -C "$CFG" -a carol
+expect "and its tokens log in" 0 fetch8
+check "the message arrived" delivered after-oidc
 
 # ---- no token anywhere in what the tools printed ----------------------------------------
 

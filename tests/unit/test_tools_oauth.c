@@ -233,6 +233,31 @@ static void test_valid_token_used(void **state)
     assert_int_equal(calls, 1);
     assert_string_equal(seen, "AT-valid-123");
     tool_oauth_free(&o);
+
+    /* a short-lived token (20 s, issued now) is used while a quarter of its
+     * life is left, not refreshed at once (the endpoint cannot be reached:
+     * a refresh would be exit 75) */
+    snprintf(text, sizeof text,
+             "{\"access_token\":\"AT-short\",\"refresh_token\":\"RT-1\",\"expires_at\":%lld,"
+             "\"issued_at\":%lld,\"token_endpoint\":\"http://127.0.0.1:1/token\"}",
+             (long long)time(NULL) + 20, (long long)time(NULL));
+    write_file(text, 0600);
+    oauth_for_file(&o);
+    calls = 0;
+    assert_int_equal(tool_oauth_login(&o, fake_auth, NULL, &st), 0);
+    assert_string_equal(seen, "AT-short");
+    tool_oauth_free(&o);
+    /* without issued_at the margin is a minute: 20 s left means a refresh */
+    snprintf(text, sizeof text,
+             "{\"access_token\":\"AT-short\",\"refresh_token\":\"RT-1\",\"expires_at\":%lld,"
+             "\"token_endpoint\":\"http://127.0.0.1:1/token\"}",
+             (long long)time(NULL) + 20);
+    write_file(text, 0600);
+    oauth_for_file(&o);
+    calls = 0;
+    assert_int_equal(tool_oauth_login(&o, fake_auth, NULL, &st), TOOL_EX_TEMPFAIL);
+    assert_int_equal(calls, 0);
+    tool_oauth_free(&o);
 }
 
 static void test_file_others_may_read(void **state)
