@@ -681,10 +681,10 @@ static unsigned long long size_limit(unsigned long announced)
  * (not yet committed). */
 static int fetch_body(fetch *f, msginfo *mi)
 {
-    char err[1024], buf[16384];
+    char err[1024], buf[32768];
     pending *b = &f->cur->p[f->cur->n];
     postie_status st;
-    size_t n;
+    size_t n, used = 0;
     unsigned long long got = 0, limit;
 
     if (tool_msg_begin(&f->dest, &b->m, err, sizeof err) != 0) {
@@ -695,26 +695,40 @@ static int fetch_body(fetch *f, msginfo *mi)
     }
     b->mi = mi;
     limit = size_limit(mi->size);
-    while ((st = postie_pop3_read(&f->pop, buf, sizeof buf, &n)) == POSTIE_OK) {
-        got += n;
-        if (got > limit) {
-            /* the server's word for the size was false, or the message does
-             * not end: stop before it fills memory or the disk */
-            FERR(f, "message %lu runs past the %lu bytes LIST announced (stopped at %llu "
-                 "bytes); it stays on the server", mi->no, mi->size, got);
-            tool_msg_abort(&b->m);
-            f->pop_alive = 0; /* the rest cannot be drained: drop the connection */
-            return TOOL_EX_PROTOCOL;
+    /* reads gather in buf until it is nearly full or the message ends, so
+     * a message of up to 32 KiB is one write whatever the reads' sizes (a
+     * TLS record, often a few KiB, is one read) */
+    for (;;) {
+        st = postie_pop3_read(&f->pop, buf + used, sizeof buf - used, &n);
+        if (st == POSTIE_OK) {
+            got += n;
+            if (got > limit) {
+                /* the server's word for the size was false, or the message
+                 * does not end: stop before it fills memory or the disk */
+                FERR(f, "message %lu runs past the %lu bytes LIST announced (stopped at "
+                     "%llu bytes); it stays on the server", mi->no, mi->size, got);
+                tool_msg_abort(&b->m);
+                f->pop_alive = 0; /* the rest cannot be drained: drop the connection */
+                return TOOL_EX_PROTOCOL;
+            }
+            used += n;
+            f->done_bytes += n;
+            if (sizeof buf - used >= 4096)
+                continue;
+        } else if (st != POSTIE_DONE) {
+            break;
         }
-        if (tool_msg_write(&b->m, buf, n, err, sizeof err) != 0) {
+        if (used > 0 && tool_msg_write(&b->m, buf, used, err, sizeof err) != 0) {
             FERR(f, "%s", err);
             tool_msg_abort(&b->m);
-            if (postie_pop3_drain(&f->pop) != POSTIE_OK)
+            if (st == POSTIE_OK && postie_pop3_drain(&f->pop) != POSTIE_OK)
                 f->pop_alive = 0;
             return TOOL_EX_IOERR;
         }
-        f->done_bytes += n;
+        used = 0;
         progress_draw(f, 0);
+        if (st == POSTIE_DONE)
+            break;
     }
     if (st != POSTIE_DONE) {
         tool_msg_abort(&b->m);
