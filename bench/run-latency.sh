@@ -17,15 +17,17 @@
 #      one-message-at-a-time bench_session smtp, smtp-source -d, curl (the
 #      100 files uploaded on one reused connection), msmtp (one connection a
 #      message: it has no multi-message mode).
-# Medians of RUNS (default 5) runs; the slow peers (fetchmail, curl, msmtp
-# at 20 ms) SLOW_RUNS (default 3). Peers missing are installed from Debian
+# Medians of RUNS (default 5) runs, the POP3 ones in interleaved rounds (each
+# round runs every POP3 variant once); the slow peers (fetchmail, curl,
+# msmtp at 20 ms) SLOW_RUNS (default 3). ONLY=pop3 runs the POP3 part alone. Peers missing are installed from Debian
 # (apt-get install -y mpop fetchmail curl msmtp) when INSTALL_PEERS=1 (the
 # default), else skipped and said so.
 #
 #   bash bench/run-latency.sh [BUILD_DIR]     (default build/bench; as root)
 #
 # Environment: STACK_PORT_BASE (default 21300), RUNS, SLOW_RUNS, DELAY_MS
-# (default 10), INSTALL_PEERS. Ports: the stack's (base+10 POP3, base+25
+# (default 10), INSTALL_PEERS, ONLY, BEFORE (another postie-fetch binary,
+# e.g. an older build, run beside the current one in every POP3 round). Ports: the stack's (base+10 POP3, base+25
 # SMTP), a second smtpd without CHUNKING (the stack's SMTP_NOCHUNKING_PORT when
 # it has one, else base+42, added to the running
 # stack's own master.cf here, gone when the stack stops), the proxies at
@@ -43,6 +45,8 @@ RUNS=${RUNS:-5}
 SLOW_RUNS=${SLOW_RUNS:-3}
 DELAY_MS=${DELAY_MS:-10}
 INSTALL_PEERS=${INSTALL_PEERS:-1}
+ONLY=${ONLY:-}
+BEFORE=${BEFORE:-}
 PROXY_LIFETIME=${PROXY_LIFETIME:-1800}
 export STACK_PORT_BASE=${STACK_PORT_BASE:-21300}
 BASE=$STACK_PORT_BASE
@@ -186,12 +190,14 @@ awk -v r="$RTT_PROXY" -v d="$DELAY_MS" 'BEGIN { exit !(r >= 2 * d && r < 2 * d +
 : > "$LOG"
 echo "round trip: through the proxy ${RTT_PROXY} ms, plain loopback ${RTT_LOOP} ms (median of 50 POP3 NOOPs)" | tee -a "$LOG"
 
-# times NAME RUNS PREP CMD...: runs PREP then CMD (timed) RUNS times; records
-# each time and the median in $work/t.NAME; a failing run aborts the script.
-declare -A MED
+# timed NAME RUNS PREP CMD...: runs PREP then CMD (timed) RUNS times; adds
+# each time to those of NAME so far (the POP3 rounds call it once a round)
+# and sets MED[NAME] to their median; a failing run aborts the script.
+declare -A MED TS
 timed() {
   local name=$1 n=$2 prep=$3; shift 3
   local i t0 t1 ts=()
+  read -r -a ts <<<"${TS[$name]:-}"
   for i in $(seq "$n"); do
     $prep
     t0=$(date +%s.%N)
@@ -203,6 +209,7 @@ timed() {
     t1=$(date +%s.%N)
     ts+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')")
   done
+  TS[$name]="${ts[*]}"
   MED[$name]=$(printf '%s\n' "${ts[@]}" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : sprintf("%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2)}')
   echo "$name: ${ts[*]} -> median ${MED[$name]} s" | tee -a "$LOG"
 }
@@ -214,12 +221,25 @@ count_check() { # name dir: every message must have arrived
 
 # ------------------------------------------------------------------- POP3 --
 MD=$work/maildir
-fresh() { rm -rf "$MD" "$work/state" "$work/mpop-uidls" "$work/fetchids"; mkdir -p "$MD"/{tmp,new,cur}; }
+# The last run's Maildir is moved aside, not removed: its 1,000 files are
+# removed only at the end (cleanup). Removing them just before the next run
+# made that run's file creations slow on this machine's ext4, which skips
+# inodes freed in the last minutes when it picks one for a new file
+# (recently_deleted() in perf's profile of open(O_CREAT)): each of the next
+# run's 1,000 creations walked past the freed ones, about 1 ms each, for
+# whichever program ran next. Real deliveries do not follow a mass removal.
+nfresh=0
+fresh() {
+  nfresh=$((nfresh + 1))
+  [ -d "$MD" ] && mv "$MD" "$(dirname "$MD")/old.$nfresh"
+  rm -f "$work/state" "$work/mpop-uidls" "$work/fetchids"
+  mkdir -p "$MD"/{tmp,new,cur}
+}
 
-fetch_postie() { # port tls
+fetch_postie() { # port tls [binary]
   local extra=()
   [ "$2" = starttls ] && extra=(--cafile "$TLS_CA")
-  POSTIE_PASSWORD=$PASS1 "$FETCH" --host 127.0.0.1 --port "$1" --user "$USER1" --tls "$2" \
+  POSTIE_PASSWORD=$PASS1 "${3:-$FETCH}" --host 127.0.0.1 --port "$1" --user "$USER1" --tls "$2" \
     "${extra[@]}" --maildir "$MD" --all --keep --state "$work/state" -q
 }
 mpop_conf() { # port tls -> file
@@ -264,11 +284,12 @@ fetch_curl() { # port: one RETR per URL, the connection reused by curl
 # The disk's share: writing the same 1,000 files into a folder on the same
 # file system, with an fsync each (and of the folder at the end), and with one
 # sync() at the end instead.
-disk_write() { # fsync|sync
-  python3 - "$work/disk" "$NMSG" "$MSGSIZE" "$1" <<'PYEOF'
-import os, shutil, sys
+ndisk=0
+disk_write() { # fsync|sync (each run into a folder of its own, as fresh())
+  ndisk=$((ndisk + 1))
+  python3 - "$work/disk.$ndisk" "$NMSG" "$MSGSIZE" "$1" <<'PYEOF'
+import os, sys
 d, n, size, mode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-shutil.rmtree(d, ignore_errors=True)
 os.makedirs(d)
 data = b"x" * size
 for i in range(n):
@@ -285,47 +306,63 @@ else:
     os.sync()
 PYEOF
 }
-echo "== disk: $NMSG files of $MSGSIZE octets" | tee -a "$LOG"
-timed disk-fsync-each "$SLOW_RUNS" nop disk_write fsync
-timed disk-one-sync "$SLOW_RUNS" nop disk_write sync
-rm -rf "$work/disk"
-
-echo "== POP3 at ${RTT_PROXY} ms RTT: $NMSG x $MSGSIZE octets into a Maildir" | tee -a "$LOG"
-timed pop3-rtt-postie "$RUNS" fresh fetch_postie "$PX_POP3" off; count_check postie "$MD/new"
-mp=$(mpop_conf "$PX_POP3" off)
-if have mpop; then timed pop3-rtt-mpop "$RUNS" fresh fetch_mpop "$mp"; count_check mpop "$MD/new"; fi
-if have fetchmail; then timed pop3-rtt-fetchmail "$SLOW_RUNS" fresh fetch_fetchmail "$(fetchmail_rc "$PX_POP3")"; count_check fetchmail "$MD/new"; fi
-if have curl; then timed pop3-rtt-curl "$SLOW_RUNS" fresh fetch_curl "$PX_POP3"; count_check curl "$MD/new"; fi
-
-echo "== POP3 on loopback: the same, plain and STLS" | tee -a "$LOG"
-timed pop3-loop-postie "$RUNS" fresh fetch_postie "$POP3_PORT" off
-timed pop3-loop-postie-stls "$RUNS" fresh fetch_postie "$POP3_PORT" starttls; count_check postie "$MD/new"
-if have mpop; then
-  timed pop3-loop-mpop "$RUNS" fresh fetch_mpop "$(mpop_conf "$POP3_PORT" off)"
-  timed pop3-loop-mpop-stls "$RUNS" fresh fetch_mpop "$(mpop_conf "$POP3_PORT" starttls)"; count_check mpop "$MD/new"
-fi
-if have fetchmail; then timed pop3-loop-fetchmail "$SLOW_RUNS" fresh fetch_fetchmail "$(fetchmail_rc "$POP3_PORT")"; fi
-if have curl; then timed pop3-loop-curl "$RUNS" fresh fetch_curl "$POP3_PORT"; count_check curl "$MD/new"; fi
-
-# The same into a Maildir on tmpfs, where an fsync costs next to nothing: what
-# the network and the programs cost without the disk (the durability steps
-# are all still taken).
+# Interleaved rounds: each round runs every POP3 variant once (the disk, then
+# postie-fetch and mpop at 20 ms RTT, on loopback plain and STLS, and on
+# tmpfs), so a change of the machine's load or of the shared disk's speed
+# during the run hits every program alike; the medians are over the rounds.
+# The slow peers (fetchmail, curl at 20 ms RTT) run after the rounds.
 if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
   shm=$(mktemp -d -p /dev/shm postie-latency.XXXXXXXX)
-  MD=$shm/maildir
-  echo "== POP3 into a Maildir on tmpfs (/dev/shm)" | tee -a "$LOG"
-  timed pop3-shm-rtt-postie "$RUNS" fresh fetch_postie "$PX_POP3" off; count_check postie "$MD/new"
-  if have mpop; then timed pop3-shm-rtt-mpop "$RUNS" fresh fetch_mpop "$(mpop_conf "$PX_POP3" off)"; count_check mpop "$MD/new"; fi
-  timed pop3-shm-loop-postie "$RUNS" fresh fetch_postie "$POP3_PORT" off
-  timed pop3-shm-loop-postie-stls "$RUNS" fresh fetch_postie "$POP3_PORT" starttls; count_check postie "$MD/new"
-  if have mpop; then
-    timed pop3-shm-loop-mpop "$RUNS" fresh fetch_mpop "$(mpop_conf "$POP3_PORT" off)"
-    timed pop3-shm-loop-mpop-stls "$RUNS" fresh fetch_mpop "$(mpop_conf "$POP3_PORT" starttls)"; count_check mpop "$MD/new"
-  fi
+fi
+for round in $(seq "$RUNS"); do
+  echo "== POP3 round $round of $RUNS (load average $(cut -d' ' -f1-3 /proc/loadavg)); $NMSG x $MSGSIZE octets into a Maildir" | tee -a "$LOG"
   MD=$work/maildir
+  timed disk-fsync-each 1 nop disk_write fsync
+  timed disk-one-sync 1 nop disk_write sync
+  timed pop3-rtt-postie 1 fresh fetch_postie "$PX_POP3" off; count_check postie "$MD/new"
+  if have mpop; then timed pop3-rtt-mpop 1 fresh fetch_mpop "$(mpop_conf "$PX_POP3" off)"; count_check mpop "$MD/new"; fi
+  timed pop3-loop-postie 1 fresh fetch_postie "$POP3_PORT" off; count_check postie "$MD/new"
+  timed pop3-loop-postie-stls 1 fresh fetch_postie "$POP3_PORT" starttls; count_check postie "$MD/new"
+  if [ -n "$BEFORE" ]; then
+    timed pop3-rtt-before 1 fresh fetch_postie "$PX_POP3" off "$BEFORE"; count_check before "$MD/new"
+    timed pop3-loop-before 1 fresh fetch_postie "$POP3_PORT" off "$BEFORE"; count_check before "$MD/new"
+    timed pop3-loop-before-stls 1 fresh fetch_postie "$POP3_PORT" starttls "$BEFORE"; count_check before "$MD/new"
+  fi
+  if have mpop; then
+    timed pop3-loop-mpop 1 fresh fetch_mpop "$(mpop_conf "$POP3_PORT" off)"; count_check mpop "$MD/new"
+    timed pop3-loop-mpop-stls 1 fresh fetch_mpop "$(mpop_conf "$POP3_PORT" starttls)"; count_check mpop "$MD/new"
+  fi
+  if have curl; then timed pop3-loop-curl 1 fresh fetch_curl "$POP3_PORT"; count_check curl "$MD/new"; fi
+  # The same into a Maildir on tmpfs, where an fsync costs next to nothing:
+  # what the network and the programs cost without the disk (the durability
+  # steps are all still taken).
+  if [ -n "$shm" ]; then
+    MD=$shm/maildir
+    timed pop3-shm-rtt-postie 1 fresh fetch_postie "$PX_POP3" off; count_check postie "$MD/new"
+    if have mpop; then timed pop3-shm-rtt-mpop 1 fresh fetch_mpop "$(mpop_conf "$PX_POP3" off)"; count_check mpop "$MD/new"; fi
+    timed pop3-shm-loop-postie 1 fresh fetch_postie "$POP3_PORT" off; count_check postie "$MD/new"
+    timed pop3-shm-loop-postie-stls 1 fresh fetch_postie "$POP3_PORT" starttls; count_check postie "$MD/new"
+    if [ -n "$BEFORE" ]; then
+      timed pop3-shm-rtt-before 1 fresh fetch_postie "$PX_POP3" off "$BEFORE"; count_check before "$MD/new"
+      timed pop3-shm-loop-before 1 fresh fetch_postie "$POP3_PORT" off "$BEFORE"; count_check before "$MD/new"
+    fi
+    if have mpop; then
+      timed pop3-shm-loop-mpop 1 fresh fetch_mpop "$(mpop_conf "$POP3_PORT" off)"; count_check mpop "$MD/new"
+      timed pop3-shm-loop-mpop-stls 1 fresh fetch_mpop "$(mpop_conf "$POP3_PORT" starttls)"; count_check mpop "$MD/new"
+    fi
+    rm -rf "$shm"/old.* # tmpfs: removing is free
+  fi
+done
+MD=$work/maildir
+echo "== POP3, the slow peers (load average $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$LOG"
+if [ "$SLOW_RUNS" -gt 0 ]; then # SLOW_RUNS=0: skipped
+  if have fetchmail; then timed pop3-rtt-fetchmail "$SLOW_RUNS" fresh fetch_fetchmail "$(fetchmail_rc "$PX_POP3")"; count_check fetchmail "$MD/new"; fi
+  if have curl; then timed pop3-rtt-curl "$SLOW_RUNS" fresh fetch_curl "$PX_POP3"; count_check curl "$MD/new"; fi
+  if have fetchmail; then timed pop3-loop-fetchmail "$SLOW_RUNS" fresh fetch_fetchmail "$(fetchmail_rc "$POP3_PORT")"; fi
 fi
 
 # ------------------------------------------------------------------- SMTP --
+if [ "$ONLY" != pop3 ]; then
 # To the sink account (delivered into its Maildir by the stack's Postfix).
 echo "== SMTP at ${RTT_PROXY} ms RTT: $NSMTP messages of about $SMTPSIZE octets, one connection" | tee -a "$LOG"
 bs_batch() { # label port [size]
@@ -386,6 +423,8 @@ msmtp_all() {
 }
 if have msmtp; then timed smtp-rtt-msmtp "$SLOW_RUNS" nop msmtp_all; fi
 
+fi # ONLY
+
 # ------------------------------------------------------------------ table --
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print ""; else printf "%.2f", a / b }'; }
 per_msg_rtt() { awk -v t="$1" -v r="$RTT_PROXY" -v n="$NSMTP" 'BEGIN { if (t == "") print ""; else printf "%.2f", t * 1000 / r / n }'; }
@@ -409,6 +448,13 @@ pp=$(val pop3-rtt-postie)
   echo "| mpop, loopback, STLS | $(cell pop3-loop-mpop-stls) | $(ratio "$(val pop3-loop-mpop-stls)" "$(val pop3-loop-postie-stls)") | yes |"
   echo "| fetchmail (MDA), loopback, $SLOW_RUNS runs | $(cell pop3-loop-fetchmail) | $(ratio "$(val pop3-loop-fetchmail)" "$(val pop3-loop-postie)") | no |"
   echo "| curl, loopback | $(cell pop3-loop-curl) | $(ratio "$(val pop3-loop-curl)" "$(val pop3-loop-postie)") | no |"
+  if [ -n "$BEFORE" ]; then
+    echo "| postie-fetch before (\`$BEFORE\`), ${RTT_PROXY} ms RTT | $(cell pop3-rtt-before) | $(ratio "$(val pop3-rtt-before)" "$pp") | yes |"
+    echo "| postie-fetch before, loopback | $(cell pop3-loop-before) | $(ratio "$(val pop3-loop-before)" "$(val pop3-loop-postie)") | yes |"
+    echo "| postie-fetch before, loopback, STLS | $(cell pop3-loop-before-stls) | $(ratio "$(val pop3-loop-before-stls)" "$(val pop3-loop-postie-stls)") | yes |"
+    echo "| postie-fetch before, ${RTT_PROXY} ms RTT, Maildir on tmpfs | $(cell pop3-shm-rtt-before) | $(ratio "$(val pop3-shm-rtt-before)" "$(val pop3-shm-rtt-postie)") | yes (free) |"
+    echo "| postie-fetch before, loopback, Maildir on tmpfs | $(cell pop3-shm-loop-before) | $(ratio "$(val pop3-shm-loop-before)" "$(val pop3-shm-loop-postie)") | yes (free) |"
+  fi
   if [ -n "$(val pop3-shm-rtt-postie)" ]; then
     echo "| postie-fetch, ${RTT_PROXY} ms RTT, Maildir on tmpfs | $(cell pop3-shm-rtt-postie) | | yes (free) |"
     echo "| mpop, ${RTT_PROXY} ms RTT, Maildir on tmpfs | $(cell pop3-shm-rtt-mpop) | $(ratio "$(val pop3-shm-rtt-mpop)" "$(val pop3-shm-rtt-postie)") | yes (free) |"
@@ -418,6 +464,7 @@ pp=$(val pop3-rtt-postie)
     echo "| mpop, loopback, STLS, Maildir on tmpfs | $(cell pop3-shm-loop-mpop-stls) | $(ratio "$(val pop3-shm-loop-mpop-stls)" "$(val pop3-shm-loop-postie-stls)") | yes (free) |"
   fi
   echo
+  [ "$ONLY" = pop3 ] || {
   echo "| SMTP at ${RTT_PROXY} ms RTT, $NSMTP × ~$SMTPSIZE octets | median, whole connection | RTT a message (whole connection) | send_batch() alone | RTT a message (send_batch alone) |"
   echo "|---|---:|---:|---:|---:|"
   echo "| postie send_batch, CHUNKING (BDAT) | $(bs_field chunking median_s) s | $(per_msg_rtt "$(bs_field chunking median_s)") | $(bs_field chunking batch_s) s | $(per_msg_rtt "$(bs_field chunking batch_s)") |"
@@ -435,5 +482,6 @@ pp=$(val pop3-rtt-postie)
   echo "| curl, 100 uploads on one reused connection, $SLOW_RUNS runs | $(cell smtp-rtt-curl) | $(per_msg_rtt "$(val smtp-rtt-curl)") | | |"
   echo "| msmtp, one connection a message, $SLOW_RUNS runs | $(cell smtp-rtt-msmtp) | $(per_msg_rtt "$(val smtp-rtt-msmtp)") | | |"
   echo
+  }
   echo "Load average (1, 5, 15 min) at the start: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)."
 } | tee "$RESULTS/latency.md"

@@ -17,7 +17,11 @@ SYSROOT=${POSTIE_DEPS_SYSROOT:-}
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev libcmocka-dev
       libssl-dev openssl libmbedtls-dev dovecot-core dovecot-pop3d postfix python3
       gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm dpkg-dev
-      git git-email libmailtools-perl strace valgrind)
+      git git-email libmailtools-perl strace valgrind
+      libcurl4-openssl-dev libcjson-dev nodejs)
+# libcurl and cJSON: the tools' OAuth 2.0 (HTTP, JSON). nodejs (and npm, below)
+# run the OAuth 2.0 provider of tests/oauth (oidc-provider, from npm by
+# `npm ci` against the committed package-lock.json).
 
 # package -> the system services it ships (systemd unit, SysV script name)
 services_of() {
@@ -39,6 +43,9 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# npm: Debian's package, unless the nodejs already installed brings its own
+# (NodeSource's does, and Debian's npm would not install beside it)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -3,8 +3,9 @@
 # Stages: gcc build + unit tests; the feature-switch configurations (host
 # tests and Cortex-M4 links); clang build + unit tests under ASan+UBSan;
 # libFuzzer smoke runs over the committed corpora; scripted-server transcripts;
-# interop against real Dovecot and Postfix on loopback; the firmware image
-# in QEMU against the same servers.
+# interop against real Dovecot and Postfix on loopback; OAuth 2.0 against a
+# real provider (tests/oauth); the firmware image in QEMU against the same
+# servers.
 # Prints a line as each stage starts (with its log), progress inside the long
 # ones (builds, each fuzz target, each interop program), PASS/FAIL with the
 # time, and at the end where the logs are: build/logs/<stage>.log.
@@ -118,6 +119,9 @@ interop_all() {
   return "${PIPESTATUS[0]}"
 }
 stage interop  interop_all
+# OAuth 2.0 in the tools against oidc-provider (npm) and the stack's Dovecot
+# and Postfix validating its tokens (tests/oauth/run.sh, about 80 s; bounded)
+stage oauth    timeout -k 10 300 bash tests/oauth/run.sh build/gcc
 # the firmware (issue 14): the mps2-an386 image built (make firmware), then
 # booted in qemu-system-arm against the loopback Dovecot and Postfix
 # (scripts/firmware-test.sh: fetch over STLS, send over STARTTLS with AUTH,

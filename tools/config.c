@@ -55,6 +55,12 @@ static const char *const other_keys[] = {
     NULL
 };
 
+/* OAuth 2.0 (oauth.h): PROTO keys too. */
+static const char *const oauth_keys[] = {
+    "oauth_provider", "oauth_client_id", "oauth_client_secret", "oauth_tenant", "oauth_scope",
+    "oauth_flow", "oauth_token_file", "oauth_mechanism", NULL
+};
+
 static int in_list(const char *const *l, const char *k)
 {
     for (; *l; l++)
@@ -68,10 +74,11 @@ static int key_known(const char *k, const char **base)
     *base = k;
     if (strncmp(k, "pop3_", 5) == 0 || strncmp(k, "smtp_", 5) == 0) {
         *base = k + 5;
-        return in_list(proto_keys, k + 5);
+        return in_list(proto_keys, k + 5) || in_list(oauth_keys, k + 5);
     }
     /* and one key per delivery target: "maildir", "mbox", "mda" */
-    return in_list(proto_keys, k) || in_list(other_keys, k) || tool_target_find(k) != NULL;
+    return in_list(proto_keys, k) || in_list(other_keys, k) || in_list(oauth_keys, k) ||
+           tool_target_find(k) != NULL;
 }
 
 static int parse_bool(const char *v)

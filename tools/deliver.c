@@ -120,6 +120,7 @@ int tool_dest_open(tool_dest *d, const tool_target *t, const char *path, char *e
         }
     }
     d->host[o] = '\0';
+    d->pid = (long)getpid();
     if (t->open && t->open(d, err, errcap, exit_code) != 0) {
         tool_dest_close(d);
         return -1;
@@ -165,7 +166,7 @@ static int out_bytes(tool_msg *m, const char *p, size_t n)
 int tool_msg_write(tool_msg *m, const void *buf, size_t n, char *err, size_t errcap)
 {
     const char *p = buf, *end = p + n;
-    char out[8192];
+    char out[32768]; /* a whole read (postie-fetch reads 16 KiB) in one write */
     size_t o = 0;
     for (; p < end; p++) {
         if (m->cr) {
@@ -207,6 +208,23 @@ int tool_msg_finish(tool_msg *m, char *err, size_t errcap)
 int tool_msg_durable(tool_msg *m, char *err, size_t errcap)
 {
     return m->d->t->durable ? m->d->t->durable(m, err, errcap) : 0;
+}
+
+size_t tool_msgs_durable(tool_msg *const *ms, size_t n, char *err, size_t errcap)
+{
+    size_t i = 0;
+    if (n > 0 && ms[0]->d->t->durable_group) {
+        long k = ms[0]->d->t->durable_group(ms, n);
+        if (k >= 0 && (size_t)k <= n) {
+            if ((size_t)k < n)
+                snprintf(err, errcap, "%s: write failed: %s", ms[0]->d->path, strerror(errno));
+            return (size_t)k;
+        }
+    }
+    for (i = 0; i < n; i++)
+        if (tool_msg_durable(ms[i], err, errcap) != 0)
+            break;
+    return i;
 }
 
 static void drop_buffer(tool_msg *m)

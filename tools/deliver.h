@@ -21,6 +21,7 @@ typedef struct tool_dest {
     char *path;              /* Maildir root, mbox file, or MDA command */
     char host[128];          /* this host's name, '/' and ':' escaped (Maildir names, locks) */
     unsigned long counter;   /* Maildir names: deliveries by this process */
+    long pid;                /* Maildir names: this process (getpid() once) */
 } tool_dest;
 
 /* A message on its way: Maildir streams into tmp/NAME; mbox and MDA collect
@@ -68,6 +69,12 @@ int tool_msg_finish(tool_msg *m, char *err, size_t errcap);
  * entry may be saved; the fsyncs of a batch thus come in a row. Commit
  * does it too when it was not done. 0, or -1 with err. */
 int tool_msg_durable(tool_msg *m, char *err, size_t errcap);
+/* Makes the n finished messages ms[] durable where they wait with one flush
+ * where the target has one (Maildir on Linux: syncfs(2) of the file
+ * system), else each on its own (tool_msg_durable). Returns how many of
+ * them, from the first, are durable: n, or fewer with err set to why the
+ * next one is not. */
+size_t tool_msgs_durable(tool_msg *const *ms, size_t n, char *err, size_t errcap);
 /* Puts the message where it belongs, durably. The caller has already saved a
  * pending entry (uid, m->info) for a Maildir or an MDA; for an mbox the
  * offset is only known under the lock, so commit saves the pending entry in

@@ -9,6 +9,7 @@
 #include "files.h"
 #include "net.h"
 #include "password.h"
+#include "oauth.h"
 #include "state.h"
 #include "target.h"
 #include "testhook.h"
@@ -72,6 +73,9 @@ static const char usage_head[] =
     "      --timeout=SECONDS  network timeout (default 60)\n"
     "  The password comes from the configuration (passwordeval, password_env),\n"
     "  the environment variable POSTIE_PASSWORD, or ~/.netrc; never from a flag.\n"
+    "  An account with oauth_provider logs in with an OAuth 2.0 token instead:\n"
+    "      --authorize[=FLOW] authorize Postie with the provider (FLOW device or\n"
+    "                         browser), keep the tokens, fetch nothing\n"
     "\n"
     "Where mail goes (one of; default: the Maildir ~/Maildir):\n";
 /* then one line per delivery target (tool_targets[]), then: */
@@ -105,6 +109,7 @@ enum {
     OPT_TARGET = 512 /* + index in tool_targets[]: --maildir, --mbox, --mda */
 };
 
+#define OPT_AUTHORIZE 1000 /* --authorize[=FLOW] (oauth.h) */
 static const struct option base_opts[] = {
     { "account", required_argument, NULL, 'a' },
     { "config", required_argument, NULL, 'C' },
@@ -124,6 +129,7 @@ static const struct option base_opts[] = {
     { "verbose", no_argument, NULL, 'v' },
     { "trace", no_argument, NULL, OPT_TRACE },
     { "no-pipelining", no_argument, NULL, OPT_NO_PIPELINING },
+    { "authorize", optional_argument, NULL, OPT_AUTHORIZE },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
 };
@@ -163,7 +169,10 @@ typedef struct batch {
     double t0;
     /* the commit's outcome (group_commit) */
     size_t ncommit;      /* committed to the destination */
-    size_t done;         /* committed, durable and recorded as delivered */
+    size_t done;         /* committed and durable (new/ synced) */
+    int final;           /* record the delivered entries now (else with the next batch) */
+    int saved_prev;      /* the pending save also recorded the previous batch */
+    int recorded;        /* the delivered entries of done are saved */
     int rc;              /* 0 or an exit code */
     char err[1024];      /* the first error, printed by the main thread */
 } batch;
@@ -176,12 +185,16 @@ typedef struct fetch_opts {
     int ntargets;              /* how many of them were given */
     tool_server_flags srv;
     int delete_, new_only, pipelining, quiet, trace;
+    int authorize;             /* --authorize given; authorize_flow: its FLOW or NULL */
+    const char *authorize_flow;
 } fetch_opts;
 
 typedef struct fetch {
     /* settings */
     tool_cfg cfg;
     char *cfgpath, *statepath, *pass;
+    tool_oauth oauth;    /* oauth.active: the account logs in with an OAuth 2.0 token */
+    const char *cfgpath_flag; /* -C as given (for the re-authorize hint), or NULL */
     const char *host, *port, *user, *cafile;
     tool_tls_mode tls;
     unsigned timeout_ms;
@@ -215,6 +228,8 @@ typedef struct fetch {
     pthread_t committer;
     int committer_done;  /* set by the thread as it ends (atomic) */
     batch batches[2];
+    msginfo *dele_wait[BATCH_MAX_MSGS]; /* delivered, its D entry not saved yet */
+    size_t ndele_wait;
     int stop;            /* after an error: queue no more RETRs */
     int dele_failed;     /* a DELE was refused: queue no more DELEs */
     /* progress */
@@ -405,7 +420,9 @@ static void batch_err(batch *b, const char *msg)
 
 /* 1. For a batching target, the batch's pending entries in one state save
  * (other targets' are written one at a time: an mbox's by its commit, under
- * its lock; an MDA's is not needed, see docs/tools.md). 0 or an exit code. */
+ * its lock; an MDA's is not needed, see docs/tools.md). The same save
+ * records the delivered entries of the batch before, if they were not
+ * saved yet (record_batch). 0 or an exit code. */
 static int save_pending(fetch *f, batch *b)
 {
     char err[1024];
@@ -422,6 +439,7 @@ static int save_pending(fetch *f, batch *b)
         batch_err(b, err);
         return TOOL_EX_IOERR;
     }
+    b->saved_prev = 1;
     return 0;
 }
 
@@ -456,8 +474,12 @@ static int commit_batch(fetch *f, batch *b)
 }
 
 /* 3. For a batching target: the commits made durable (one sync), then
- * recorded (one state save). On failure b->done becomes 0: the pending
- * entries stay and the next run resolves them. 0 or an exit code. */
+ * recorded as delivered: in memory, and saved now for the last batch of a
+ * run (b->final), else by the next batch's pending save (one state save a
+ * batch instead of two). Until saved, its pending entries on disk say the
+ * same to a run after a kill: the files are in new/. Its DELEs wait for
+ * that save. On failure b->done becomes 0: the pending entries stay and
+ * the next run resolves them. 0 or an exit code. */
 static int record_batch(fetch *f, batch *b)
 {
     char err[1024];
@@ -472,11 +494,13 @@ static int record_batch(fetch *f, batch *b)
     for (i = 0; i < b->done; i++)
         if (!b->p[i].mi->dup)
             tool_state_set(&f->state, b->p[i].mi->uid, 'D', NULL);
+    if (!b->final)
+        return 0;
     if (tool_state_save(&f->state, err, sizeof err) != 0) {
         batch_err(b, err);
-        b->done = 0;
         return TOOL_EX_IOERR;
     }
+    b->recorded = 1;
     return 0;
 }
 
@@ -493,21 +517,26 @@ static void group_commit(fetch *f, batch *b)
     int *rc = &b->rc;
 
     b->ncommit = b->done = 0;
+    b->saved_prev = b->recorded = 0;
     b->rc = 0;
     b->err[0] = '\0';
-    /* 0. the batch's files durable where they wait: one fsync each, in a
-     * row (their writeback started as each one was complete). A failure
+    /* 0. the group flush: the batch's files durable where they wait, with
+     * one flush for all (a Maildir's syncfs; their writeback started as
+     * each one was complete), else one fsync each, in a row. A failure
      * keeps the messages before it and drops it and the rest. */
-    for (i = 0; i < b->n; i++) {
+    if (b->n > 0) {
         char err[1024];
-        if (tool_msg_durable(&b->p[i].m, err, sizeof err) != 0) {
-            size_t k;
+        tool_msg *ms[BATCH_MAX_MSGS];
+        size_t k;
+        for (i = 0; i < b->n; i++)
+            ms[i] = &b->p[i].m;
+        i = tool_msgs_durable(ms, b->n, err, sizeof err);
+        if (i < b->n) {
             batch_err(b, err);
             for (k = i; k < b->n; k++)
                 tool_msg_abort(&b->p[k].m);
             b->n = i;
             *rc = TOOL_EX_IOERR;
-            break;
         }
     }
     tool_test_kill_point("synced");
@@ -515,7 +544,9 @@ static void group_commit(fetch *f, batch *b)
         tool_test_kill_point("pending");
         note_rc(rc, commit_batch(f, b));
         b->done = b->ncommit;
-        if (tool_target_batches(f->dest.t) && b->done > 0)
+        if (!tool_target_batches(f->dest.t))
+            b->recorded = 1; /* each message was recorded as it was committed */
+        else if (b->done > 0)
             note_rc(rc, record_batch(f, b));
         tool_test_kill_point("recorded");
     }
@@ -531,12 +562,21 @@ static int finish_commit(fetch *f, batch *b)
 
     if (b->err[0])
         FERR(f, "%s", b->err);
+    if (b->saved_prev) { /* the batch before is recorded: its DELEs may go */
+        for (i = 0; i < f->ndele_wait; i++)
+            dele(f, f->dele_wait[i]);
+        f->ndele_wait = 0;
+    }
     for (i = 0; i < b->done; i++) {
         f->delivered++;
         f->delivered_bytes += b->p[i].m.bytes;
         tool_info("message %lu (%s) delivered", b->p[i].mi->no, b->p[i].mi->uid);
-        if (f->delete_ && rc == 0)
-            dele(f, b->p[i].mi);
+        if (f->delete_ && rc == 0) {
+            if (b->recorded)
+                dele(f, b->p[i].mi);
+            else
+                f->dele_wait[f->ndele_wait++] = b->p[i].mi;
+        }
     }
     /* committed messages keep their entries, whatever their state; the
      * others are dropped with their pending entries (should one already be
@@ -583,13 +623,14 @@ static int commit_ready(fetch *f)
  * reads on into the other batch; other targets' here and now. Returns an
  * exit code (of the previous commit when it is finished here, or of this
  * one when it ran here). */
-static int flush_batch(fetch *f)
+static int flush_batch(fetch *f, int final)
 {
     batch *b = f->cur;
     int rc = commit_wait(f), r;
 
     if (b->n == 0)
         return rc;
+    b->final = final;
     if (tool_target_batches(f->dest.t)) {
         f->committing = b;
         f->committer_done = 0;
@@ -605,11 +646,24 @@ static int flush_batch(fetch *f)
     return rc;
 }
 
-/* Commits what is left and waits until it is done. */
+/* Commits what is left, waits until it is done, and records what was
+ * delivered but not recorded yet (then its DELEs may go). */
 static int flush_all(fetch *f)
 {
-    int rc = flush_batch(f);
+    char err[1024];
+    int rc = flush_batch(f, 1);
+    size_t i;
     note_rc(&rc, commit_wait(f));
+    if (f->ndele_wait > 0) {
+        if (tool_state_save(&f->state, err, sizeof err) != 0) {
+            FERR(f, "%s", err);
+            note_rc(&rc, TOOL_EX_IOERR);
+        } else {
+            for (i = 0; i < f->ndele_wait; i++)
+                dele(f, f->dele_wait[i]);
+        }
+        f->ndele_wait = 0;
+    }
     return rc;
 }
 
@@ -627,10 +681,10 @@ static unsigned long long size_limit(unsigned long announced)
  * (not yet committed). */
 static int fetch_body(fetch *f, msginfo *mi)
 {
-    char err[1024], buf[16384];
+    char err[1024], buf[32768];
     pending *b = &f->cur->p[f->cur->n];
     postie_status st;
-    size_t n;
+    size_t n, used = 0;
     unsigned long long got = 0, limit;
 
     if (tool_msg_begin(&f->dest, &b->m, err, sizeof err) != 0) {
@@ -641,26 +695,40 @@ static int fetch_body(fetch *f, msginfo *mi)
     }
     b->mi = mi;
     limit = size_limit(mi->size);
-    while ((st = postie_pop3_read(&f->pop, buf, sizeof buf, &n)) == POSTIE_OK) {
-        got += n;
-        if (got > limit) {
-            /* the server's word for the size was false, or the message does
-             * not end: stop before it fills memory or the disk */
-            FERR(f, "message %lu runs past the %lu bytes LIST announced (stopped at %llu "
-                 "bytes); it stays on the server", mi->no, mi->size, got);
-            tool_msg_abort(&b->m);
-            f->pop_alive = 0; /* the rest cannot be drained: drop the connection */
-            return TOOL_EX_PROTOCOL;
+    /* reads gather in buf until it is nearly full or the message ends, so
+     * a message of up to 32 KiB is one write whatever the reads' sizes (a
+     * TLS record, often a few KiB, is one read) */
+    for (;;) {
+        st = postie_pop3_read(&f->pop, buf + used, sizeof buf - used, &n);
+        if (st == POSTIE_OK) {
+            got += n;
+            if (got > limit) {
+                /* the server's word for the size was false, or the message
+                 * does not end: stop before it fills memory or the disk */
+                FERR(f, "message %lu runs past the %lu bytes LIST announced (stopped at "
+                     "%llu bytes); it stays on the server", mi->no, mi->size, got);
+                tool_msg_abort(&b->m);
+                f->pop_alive = 0; /* the rest cannot be drained: drop the connection */
+                return TOOL_EX_PROTOCOL;
+            }
+            used += n;
+            f->done_bytes += n;
+            if (sizeof buf - used >= 4096)
+                continue;
+        } else if (st != POSTIE_DONE) {
+            break;
         }
-        if (tool_msg_write(&b->m, buf, n, err, sizeof err) != 0) {
+        if (used > 0 && tool_msg_write(&b->m, buf, used, err, sizeof err) != 0) {
             FERR(f, "%s", err);
             tool_msg_abort(&b->m);
-            if (postie_pop3_drain(&f->pop) != POSTIE_OK)
+            if (st == POSTIE_OK && postie_pop3_drain(&f->pop) != POSTIE_OK)
                 f->pop_alive = 0;
             return TOOL_EX_IOERR;
         }
-        f->done_bytes += n;
+        used = 0;
         progress_draw(f, 0);
+        if (st == POSTIE_DONE)
+            break;
     }
     if (st != POSTIE_DONE) {
         tool_msg_abort(&b->m);
@@ -806,7 +874,7 @@ static int run_session(fetch *f)
             /* the next RETRs are on their way: the server sends them while
              * the batch is synced and recorded (a Maildir's on the
              * committing thread, while this one reads on) */
-            int r = flush_batch(f);
+            int r = flush_batch(f, 0);
             f->batch_due = 0;
             note_rc(&rc, r);
             f->stop |= r != 0;
@@ -885,6 +953,7 @@ static int parse_args(int argc, char **argv, fetch_opts *o)
         case 'v': tool_verbosity = 1; break;
         case OPT_TRACE: o->trace = 1; break;
         case OPT_NO_PIPELINING: o->pipelining = 0; break;
+        case OPT_AUTHORIZE: o->authorize = 1; o->authorize_flow = optarg; break;
         case 'h': usage(); return 0;
         case 'V': printf("postie-fetch (Postie) %s\n", POSTIE_TOOLS_VERSION); return 0;
         default:
@@ -1063,8 +1132,35 @@ static int recover(fetch *f)
     return 0;
 }
 
-/* log in: password, connection, greeting, the strongest login the server
- * offers. 0 or an exit code. */
+/* AUTH with an OAuth 2.0 access token (tool_oauth_login's callback). */
+static postie_status pop3_token_auth(void *ctx, const char *token)
+{
+    fetch *f = ctx;
+    return postie_pop3_auth(&f->pop, f->oauth.mechs, f->user, token);
+}
+
+/* --authorize: the account's server settings only (no destination needed),
+ * then the provider's flow. 0 or an exit code. */
+static int authorize(fetch *f, const fetch_opts *o)
+{
+    static const char *const ports[3] = {"110", "110", "995"};
+    char err[1024];
+    tool_server sv;
+    int rc;
+    f->cfgpath = o->config ? tool_strdup(o->config) : tool_cfg_default_path();
+    if (tool_cfg_load(&f->cfg, f->cfgpath, o->account, o->config != NULL || o->account != NULL,
+                      err, sizeof err) != 0) {
+        tool_err("%s", err);
+        return TOOL_EX_CONFIG;
+    }
+    if ((rc = tool_server_resolve(&sv, &o->srv, &f->cfg, "pop3", ports)) != 0)
+        return rc;
+    return tool_oauth_authorize_cmd(&f->cfg, "pop3", sv.user, sv.timeout_ms, o->config,
+                                    o->authorize_flow);
+}
+
+/* log in: password (or OAuth 2.0 token), connection, greeting, the strongest
+ * login the server offers. 0 or an exit code. */
 static int log_in(fetch *f)
 {
     char err[1024];
@@ -1079,8 +1175,12 @@ static int log_in(fetch *f)
     ps.netrc = tool_cfg_get(&f->cfg, "pop3", "netrc");
     ps.host = f->host;
     ps.user = f->user;
-    f->pass = tool_password(&ps, err, sizeof err);
-    if (!f->pass) {
+    if (tool_oauth_wanted(&f->cfg, "pop3")) {
+        if ((ex = tool_oauth_prepare(&f->oauth, &f->cfg, "pop3", f->user, f->timeout_ms,
+                                     f->cfgpath_flag)) != 0 ||
+            (ex = tool_oauth_prefetch(&f->oauth)) != 0)
+            return ex;
+    } else if (!(f->pass = tool_password(&ps, err, sizeof err))) {
         tool_err("%s", err);
         return TOOL_EX_CONFIG;
     }
@@ -1113,9 +1213,19 @@ static int log_in(fetch *f)
      * CRAM-MD5; PLAIN/LOGIN only over TLS or with --tls off), else APOP or
      * USER/PASS (the library's AUTO mode, under the same TLS rule). */
     st = POSTIE_ERR_UNSUPPORTED;
-    if (postie_pop3_caps(&f->pop) & POSTIE_POP3_CAP_SASL)
+    if (f->oauth.active) {
+        /* OAUTHBEARER or XOAUTH2, whichever the server offers (docs/providers.md) */
+        if ((ex = tool_oauth_login(&f->oauth, pop3_token_auth, f, &st)) > 0)
+            return ex;
+        if (st == POSTIE_ERR_UNSUPPORTED) {
+            FERR(f, "%s offers neither OAUTHBEARER nor XOAUTH2: it takes no OAuth 2.0 token",
+                 f->host);
+            return TOOL_EX_UNAVAILABLE;
+        }
+    } else if (postie_pop3_caps(&f->pop) & POSTIE_POP3_CAP_SASL)
         st = postie_pop3_auth(&f->pop, POSTIE_SASL_PASSWORD_MECHS, f->user, f->pass);
-    if (st == POSTIE_ERR_UNSUPPORTED || st == POSTIE_ERR_INSECURE || st == POSTIE_ERR_PARAM)
+    if (!f->oauth.active &&
+        (st == POSTIE_ERR_UNSUPPORTED || st == POSTIE_ERR_INSECURE || st == POSTIE_ERR_PARAM))
         st = postie_pop3_login(&f->pop, f->user, f->pass, POSTIE_POP3_LOGIN_AUTO);
     if (st != POSTIE_OK) {
         if (st != POSTIE_ERR_AUTH && st != POSTIE_ERR_TRANSIENT && st != POSTIE_ERR_PARAM)
@@ -1344,6 +1454,7 @@ static void cleanup(fetch *f)
         tool_state_close(&f->state);
     free(f->statepath);
     free(f->cfgpath);
+    tool_oauth_free(&f->oauth);
     tool_cfg_free(&f->cfg);
 }
 
@@ -1358,7 +1469,10 @@ int main(int argc, char **argv)
     f.cur = &f.batches[0];
     if ((rc = parse_args(argc, argv, &o)) >= 0)
         return rc;
-    if ((rc = resolve_account(&f, &o)) == 0 && (rc = recover(&f)) == 0 &&
+    f.cfgpath_flag = o.config;
+    if (o.authorize)
+        rc = authorize(&f, &o);
+    else if ((rc = resolve_account(&f, &o)) == 0 && (rc = recover(&f)) == 0 &&
         (rc = log_in(&f)) == 0 && (rc = plan(&f)) == 0) {
         f.progress = !f.quiet && isatty(2) && !f.trace && f.total_msgs > 0;
         f.t0 = now_s();

@@ -7,6 +7,7 @@
 #include "common.h"
 #include "config.h"
 #include "password.h"
+#include "oauth.h"
 #include "headers.h"
 #include "net.h"
 #include "rcpt.h"
@@ -80,6 +81,9 @@ static const char usage_text[] =
     "      --timeout=SECONDS  network timeout (default 60)\n"
     "  The password comes from the configuration (passwordeval, password_env),\n"
     "  the environment variable POSTIE_PASSWORD, or ~/.netrc; never from a flag.\n"
+    "  An account with oauth_provider logs in with an OAuth 2.0 token instead:\n"
+    "      --authorize[=FLOW] authorize Postie with the provider (FLOW device or\n"
+    "                         browser), keep the tokens, send nothing\n"
     "\n"
     "  -q, --quiet            errors only\n"
     "  -v, --verbose          say what is done\n"
@@ -98,6 +102,7 @@ enum {
     OPT_QUEUE, OPT_FLUSH, OPT_LIST_QUEUE, OPT_OUTBOX
 };
 
+#define OPT_AUTHORIZE 1000 /* --authorize[=FLOW] (oauth.h) */
 static const struct option long_opts[] = {
     { "account", required_argument, NULL, 'a' },
     { "config", required_argument, NULL, 'C' },
@@ -122,6 +127,7 @@ static const struct option long_opts[] = {
     { "flush", no_argument, NULL, OPT_FLUSH },
     { "list-queue", no_argument, NULL, OPT_LIST_QUEUE },
     { "outbox", required_argument, NULL, OPT_OUTBOX },
+    { "authorize", optional_argument, NULL, OPT_AUTHORIZE },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 }
@@ -339,6 +345,8 @@ typedef struct send_opts {
     tool_strv files;          /* --batch: the message files */
     int take_headers, dot_ends, trace, compose, batch;
     int queue, flush, list_queue; /* the outbox (tools/outbox.c) */
+    int authorize;            /* --authorize given; authorize_flow: its FLOW or NULL */
+    const char *authorize_flow;
 } send_opts;
 
 /* One message of --batch: its file, and its envelope as -t gives it. */
@@ -356,6 +364,7 @@ typedef struct batch_msg {
 typedef struct send_job {
     tool_cfg cfg;
     char *cfgpath, *pass;
+    tool_oauth oauth;         /* oauth.active: the account logs in with an OAuth 2.0 token */
     tool_server sv;
     const char *env_from;
     tool_strv rcpts;          /* the envelope's recipients */
@@ -431,6 +440,7 @@ static int parse_args(int argc, char **argv, send_opts *o)
         case OPT_FLUSH: o->flush = 1; break;
         case OPT_LIST_QUEUE: o->list_queue = 1; break;
         case OPT_OUTBOX: o->outbox = optarg; break;
+        case OPT_AUTHORIZE: o->authorize = 1; o->authorize_flow = optarg; break;
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("postie-send (Postie) %s\n", POSTIE_TOOLS_VERSION); return 0;
         default:
@@ -736,8 +746,15 @@ static int plan(send_job *j, send_opts *o)
     return 0;
 }
 
-/* log in: password (only with a user), connection, greeting, AUTH. 0 or an
- * exit code. */
+/* AUTH with an OAuth 2.0 access token (tool_oauth_login's callback). */
+static postie_status smtp_token_auth(void *ctx, const char *token)
+{
+    send_job *j = ctx;
+    return postie_smtp_auth(&j->s.smtp, j->oauth.mechs, j->sv.user, token);
+}
+
+/* log in: password or OAuth 2.0 token (only with a user), connection,
+ * greeting, AUTH. 0 or an exit code. */
 static int log_in(send_job *j, const send_opts *o)
 {
     char err[1024], hn[256];
@@ -753,8 +770,12 @@ static int log_in(send_job *j, const send_opts *o)
         ps.netrc = tool_cfg_get(&j->cfg, "smtp", "netrc");
         ps.host = j->sv.host;
         ps.user = j->sv.user;
-        j->pass = tool_password(&ps, err, sizeof err);
-        if (!j->pass) {
+        if (tool_oauth_wanted(&j->cfg, "smtp")) {
+            if ((ex = tool_oauth_prepare(&j->oauth, &j->cfg, "smtp", j->sv.user,
+                                         j->sv.timeout_ms, o->config)) != 0 ||
+                (ex = tool_oauth_prefetch(&j->oauth)) != 0)
+                return ex;
+        } else if (!(j->pass = tool_password(&ps, err, sizeof err))) {
             tool_err("%s", err);
             return TOOL_EX_CONFIG;
         }
@@ -787,7 +808,13 @@ static int log_in(send_job *j, const send_opts *o)
     if (st != POSTIE_OK)
         return smtp_fail(s, st, "greeting");
     if (j->sv.user) {
-        st = postie_smtp_auth(&s->smtp, POSTIE_SASL_PASSWORD_MECHS, j->sv.user, j->pass);
+        if (j->oauth.active) {
+            /* OAUTHBEARER or XOAUTH2, whichever the server offers */
+            if ((ex = tool_oauth_login(&j->oauth, smtp_token_auth, j, &st)) > 0)
+                return ex;
+        } else {
+            st = postie_smtp_auth(&s->smtp, POSTIE_SASL_PASSWORD_MECHS, j->sv.user, j->pass);
+        }
         if (st != POSTIE_OK) {
             if (st == POSTIE_ERR_AUTH)
                 tool_err("authentication failed for %s on %s (server said: %d %s)",
@@ -795,7 +822,10 @@ static int log_in(send_job *j, const send_opts *o)
                          postie_smtp_reply_text(&s->smtp));
             else
                 smtp_fail(s, st, st == POSTIE_ERR_UNSUPPORTED
-                                     ? "AUTH (the server offers no password mechanism here)"
+                                     ? (j->oauth.active
+                                            ? "AUTH (the server offers neither OAUTHBEARER nor "
+                                              "XOAUTH2 here)"
+                                            : "AUTH (the server offers no password mechanism here)")
                                      : "AUTH");
             return tool_exit_for_status(st);
         }
@@ -1040,6 +1070,7 @@ static void cleanup(send_job *j, send_opts *o)
     free(j->msg);
     free(j->hdr_from);
     free(j->cfgpath);
+    tool_oauth_free(&j->oauth);
     for (i = 0; i < j->nbm; i++) {
         free(j->bm[i].data);
         free(j->bm[i].hdr_from);
@@ -1243,7 +1274,11 @@ int main(int argc, char **argv)
     tool_progname = "postie-send";
     memset(&o, 0, sizeof o);
     memset(&j, 0, sizeof j);
-    if ((rc = parse_args(argc, argv, &o)) < 0 && (o.flush || o.list_queue)) {
+    if ((rc = parse_args(argc, argv, &o)) < 0 && o.authorize) {
+        if ((rc = resolve_account(&j, &o)) == 0)
+            rc = tool_oauth_authorize_cmd(&j.cfg, "smtp", j.sv.user, j.sv.timeout_ms, o.config,
+                                          o.authorize_flow);
+    } else if (rc < 0 && (o.flush || o.list_queue)) {
         rc = outbox_command(&o);
     } else if (rc < 0 && o.queue) {
         if ((rc = resolve_account(&j, &o)) == 0 && (rc = plan(&j, &o)) == 0)

@@ -78,7 +78,7 @@ static int maildir_begin(tool_msg *m, char *err, size_t errcap)
         char *p;
         gettimeofday(&tv, NULL);
         snprintf(m->name, sizeof m->name, "%lld.M%ldP%ldQ%lu.%s", (long long)tv.tv_sec,
-                 (long)tv.tv_usec, (long)getpid(), ++d->counter, d->host);
+                 (long)tv.tv_usec, d->pid, ++d->counter, d->host);
         p = tool_path_join(d->path, "tmp", m->name);
         if (!p) {
             snprintf(err, errcap, "out of memory");
@@ -128,6 +128,45 @@ static int maildir_durable(tool_msg *m, char *err, size_t errcap)
     }
     m->fd = -1;
     return 0;
+}
+
+/* The group flush of a batch: one syncfs(2) of the Maildir's file system
+ * makes every file of the batch durable (data and inode: everything dirty
+ * on that file system is written and the disk's cache flushed), where an
+ * fsync each would flush the disk once per file. Measured on the test
+ * machine (docs/performance.md): 1,000 files of 10 kB in batches of 64,
+ * one syncfs a batch took about a third of the time of an fsync each, much
+ * less when the disk was busy. It writes other programs' dirty data on that
+ * file system too, so a batch may wait for it. Linux reports a writeback
+ * error of the file system since the file was opened (5.8 and later); then,
+ * as where there is no syncfs, the caller fsyncs each file, which names the
+ * one that failed. A file is renamed into new/ only after this returned. */
+static long maildir_durable_group(tool_msg *const *ms, size_t n)
+{
+#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
+    size_t i;
+    int fd = -1;
+    for (i = 0; i < n && fd < 0; i++)
+        fd = ms[i]->fd;
+    if (fd < 0)
+        return (long)n; /* all durable already */
+    if (syncfs(fd) != 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        if (ms[i]->fd >= 0 && close(ms[i]->fd) != 0) {
+            int e = errno;
+            ms[i]->fd = -1;
+            errno = e;
+            return (long)i;
+        }
+        ms[i]->fd = -1;
+    }
+    return (long)n;
+#else
+    (void)ms;
+    (void)n;
+    return -1;
+#endif
 }
 
 static int maildir_sync(tool_dest *d)
@@ -212,6 +251,6 @@ static int maildir_resolve(tool_dest *d, const char *name)
 
 const tool_target tool_target_maildir = {
     "maildir", "DIR", "a Maildir (created when missing)", 1, 1,
-    maildir_open, maildir_begin, maildir_out, maildir_finish, maildir_durable, maildir_commit,
-    maildir_sync, maildir_abort, maildir_resolve
+    maildir_open, maildir_begin, maildir_out, maildir_finish, maildir_durable,
+    maildir_durable_group, maildir_commit, maildir_sync, maildir_abort, maildir_resolve
 };

@@ -361,6 +361,6 @@ static int mbox_resolve(tool_dest *d, const char *args)
 
 const tool_target tool_target_mbox = {
     "mbox", "FILE", "an mbox (mboxrd quoting, locked)", 1, 0,
-    mbox_open, NULL, mbox_out, mbox_finish, NULL, mbox_commit,
+    mbox_open, NULL, mbox_out, mbox_finish, NULL, NULL, mbox_commit,
     NULL, NULL, mbox_resolve
 };

@@ -97,6 +97,6 @@ static int mda_resolve(tool_dest *d, const char *args)
 
 const tool_target tool_target_mda = {
     "mda", "COMMAND", "a command that gets each message on standard input", 0, 0,
-    NULL, NULL, mda_out, mda_finish, NULL, mda_commit,
+    NULL, NULL, mda_out, mda_finish, NULL, NULL, mda_commit,
     NULL, NULL, mda_resolve
 };

@@ -50,7 +50,10 @@ extern char __data_start[], __bss_end[];
 #define SCENARIO_LIMIT_MS 120000u   /* the firmware's own bound on one scenario */
 
 static struct netif netif;
-static unsigned char tls_heap[48 * 1024];   /* mbed TLS's whole heap */
+#ifndef FW_TLS_HEAP_SIZE
+#define FW_TLS_HEAP_SIZE (48 * 1024)
+#endif
+static unsigned char tls_heap[FW_TLS_HEAP_SIZE];   /* mbed TLS's whole heap */
 static postie_lwip conn;
 static postie_mbedtls tls;
 static postie_pop3 pop;
@@ -59,7 +62,9 @@ static postie_compose compose;
 static char rbuf[512];
 static int64_t boot_time;
 static size_t heap_setup;   /* mbed TLS heap in use after postie_lwip_use_tls() */
-static uint32_t longest_service; /* ms of the longest postie_lwip_service(): the handshake */
+static uint32_t longest_service; /* ms of the longest round of the main loop */
+static uint32_t handshake_ms;    /* the port's measure of the last handshake */
+static size_t heap_peak_hs;      /* mbed TLS heap peak from set-up to the handshake's end */
 
 /* ---- the network loop ---------------------------------------------------- */
 
@@ -130,7 +135,7 @@ static postie_status run_session(u16_t port, postie_conn *engine, const postie_r
         }
         o.clock = clock_ms;
         o.handshake_timeout_ms = timeout_ms;
-        st = postie_lwip_use_tls(&conn, &tls, &o, SERVER_NAME, pump, NULL);
+        st = postie_lwip_use_tls(&conn, &tls, &o, SERVER_NAME);
         if (st != POSTIE_OK) {
             *tls_text = postie_mbedtls_error_text(&tls);
             return st;
@@ -139,20 +144,24 @@ static postie_status run_session(u16_t port, postie_conn *engine, const postie_r
     }
     st = postie_lwip_connect(&conn, &ip, port, engine, app, timeout_ms);
     longest_service = 0;
+    heap_peak_hs = 0;
     while (st == POSTIE_AGAIN) {
-        uint32_t t;
-        pump(NULL);
-        t = board_ms();
+        uint32_t t = board_ms();
+        pump(NULL); /* lwIP's callbacks: the session and the handshake run in them */
         st = postie_lwip_service(&conn);
         t = board_ms() - t;
         if (t > longest_service) {
             longest_service = t;
+        }
+        if (heap_peak_hs == 0 && conn.hs_ms != 0) {
+            heap_peak_hs = heap_peak(); /* the handshake just ended */
         }
         if (st == POSTIE_AGAIN && (uint32_t)(board_ms() - start) > SCENARIO_LIMIT_MS) {
             st = POSTIE_ERR_TIMEOUT;
             uart_printf("scenario over its %u ms limit: closed\r\n", SCENARIO_LIMIT_MS);
         }
     }
+    handshake_ms = conn.hs_ms;
     if (ca_index >= 0 && tls.error_text[0] != '\0') {
         *tls_text = tls.error_text;
     }
@@ -268,7 +277,7 @@ static void report(const char *name, postie_status st, const char *extra, const 
     uart_puts("\r\n");
 }
 
-static size_t peak_fetch, peak_send;
+static size_t peak_fetch, peak_send, peak_hs_fetch, peak_hs_send;
 
 static postie_status scenario_pop3(const char *name, u16_t port, int ca_index, unsigned timeout_ms,
                                    int files)
@@ -291,12 +300,14 @@ static postie_status scenario_pop3(const char *name, u16_t port, int ca_index, u
     if (a.fh >= 0) {
         semi_close(a.fh);
     }
-    snprintf(extra, sizeof extra, "ms=%lu handshake_ms=%lu messages=%lu bytes=%lu reply=\"%.60s\"",
-             (unsigned long)(board_ms() - t0), (unsigned long)longest_service, a.msg, a.got_bytes,
-             reply_of_pop());
+    snprintf(extra, sizeof extra,
+             "ms=%lu handshake_ms=%lu longest_step_ms=%lu messages=%lu bytes=%lu reply=\"%.50s\"",
+             (unsigned long)(board_ms() - t0), (unsigned long)handshake_ms,
+             (unsigned long)longest_service, a.msg, a.got_bytes, reply_of_pop());
     report(name, st, extra, tls_text);
     if (files) {
         peak_fetch = heap_peak();
+        peak_hs_fetch = heap_peak_hs;
     }
     return st;
 }
@@ -436,11 +447,12 @@ static postie_status scenario_send(void)
     if (a.fh >= 0) {
         semi_close(a.fh);
     }
-    snprintf(extra, sizeof extra, "ms=%lu handshake_ms=%lu bytes=%lu reply=%d",
-             (unsigned long)(board_ms() - t0), (unsigned long)longest_service, a.bytes,
-             postie_smtp_reply_code(&smtp));
+    snprintf(extra, sizeof extra, "ms=%lu handshake_ms=%lu longest_step_ms=%lu bytes=%lu reply=%d",
+             (unsigned long)(board_ms() - t0), (unsigned long)handshake_ms,
+             (unsigned long)longest_service, a.bytes, postie_smtp_reply_code(&smtp));
     report("send", st, extra, tls_text);
     peak_send = heap_peak();
+    peak_hs_send = heap_peak_hs;
     return st;
 }
 
@@ -511,10 +523,13 @@ int main(void)
 
     uart_printf("MEASURE stack_used=%u stack_size=%u\r\n", (unsigned)board_stack_used(),
                 (unsigned)board_stack_size());
-    uart_printf("MEASURE tls_heap_peak_fetch=%u tls_heap_peak_send=%u tls_heap_after_setup=%u "
-                "tls_heap_size=%u tls_heap_in_use_now=%u\r\n",
-                (unsigned)peak_fetch, (unsigned)peak_send, (unsigned)heap_setup,
-                (unsigned)sizeof tls_heap, (unsigned)heap_used());
+    uart_printf("MEASURE tls_heap_after_setup=%u tls_heap_peak_to_handshake_end_fetch=%u "
+                "tls_heap_peak_to_handshake_end_send=%u\r\n",
+                (unsigned)heap_setup, (unsigned)peak_hs_fetch, (unsigned)peak_hs_send);
+    uart_printf("MEASURE tls_heap_peak_fetch=%u tls_heap_peak_send=%u tls_heap_size=%u "
+                "tls_heap_in_use_now=%u\r\n",
+                (unsigned)peak_fetch, (unsigned)peak_send, (unsigned)sizeof tls_heap,
+                (unsigned)heap_used());
     uart_printf("MEASURE static_ram=%u sbrk_calls=%u rx_dropped=%u\r\n",
                 (unsigned)(__bss_end - __data_start), sbrk_calls, lan9118_rx_dropped());
     uart_puts("DONE\r\n");

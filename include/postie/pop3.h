@@ -269,9 +269,11 @@ postie_status postie_pop3_login(postie_pop3 *p, const char *user, const char *pa
  * SCRAM-SHA-256 > OAUTHBEARER > XOAUTH2 > CRAM-MD5 > PLAIN > LOGIN), leaving
  * out SCRAM-SHA-256 when no random source is set, and - on a connection that
  * is not encrypted, without the plaintext allowance - every mechanism that
- * reveals the secret (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER). PLAIN, XOAUTH2,
+ * reveals the secret (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER). PLAIN,
  * OAUTHBEARER and SCRAM send an initial response when the AUTH command fits
- * 255 octets (RFC 5034 sec. 4), otherwise they wait for the empty challenge.
+ * 255 octets (RFC 5034 sec. 4), otherwise they wait for the empty challenge;
+ * XOAUTH2 always waits for it ("AUTH XOAUTH2", "+ ", then the token: the
+ * exchange Microsoft's POP3 requires).
  * A challenge the mechanism cannot answer is cancelled with "*". For
  * SCRAM-SHA-256 the server's signature is verified: a wrong one is cancelled
  * and is POSTIE_ERR_AUTH; a server that says +OK without proving itself is

@@ -37,9 +37,11 @@
 /* Longest command line a client builds, counting CRLF. RFC 1939 bounds a
  * POP3 command at 255 octets with keyword and arguments; SASL responses and
  * SMTP commands may be longer (RFC 5321: 512; AUTH lines longer still), so the
- * default is larger. Minimum 512. */
+ * default is larger: 8192 carries an OAuth 2.0 access token of up to about
+ * 6,000 octets (Microsoft's are 1.5-3 KB, base64 then adds a third).
+ * Minimum 512. */
 #ifndef POSTIE_CMD_MAX
-#define POSTIE_CMD_MAX 2048
+#define POSTIE_CMD_MAX 8192
 #endif
 #if POSTIE_CMD_MAX < 512
 #error "POSTIE_CMD_MAX must be at least 512"

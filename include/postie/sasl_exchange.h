@@ -58,6 +58,9 @@ typedef struct postie_sasl_proto {
                                 challenge (POP3: 255, RFC 5034 sec. 4; SMTP: 512,
                                 RFC 4954 sec. 4 / RFC 5321 sec. 4.5.3.1.4) */
     unsigned char max_challenges; /* challenges answered before cancelling */
+    unsigned no_ir_mechs;    /* postie_sasl_mech bits whose first response always waits
+                                for the server's empty challenge, however short (POP3:
+                                XOAUTH2, which Microsoft's POP3 wants after "+ ") */
 } postie_sasl_proto;
 
 /* Without SCRAM (POSTIE_WITH_SASL_SCRAM 0) the struct holds no postie_scram;

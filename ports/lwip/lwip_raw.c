@@ -29,89 +29,82 @@ void postie_lwip_init(postie_lwip *c)
     }
 }
 
-/* ---- the stream under mbed TLS (a waiting postie_transport) ---------------- */
-
-static int may_wait(const postie_lwip *c, unsigned timeout_ms)
-{
-    return timeout_ms > 0 && !c->in_cb && c->pump != NULL;
-}
+/* ---- the stream under mbed TLS (a postie_transport that never waits) ------ */
 
 static long gone_status(const postie_lwip *c)
 {
     return c->pcb_err < 0 ? c->pcb_err : POSTIE_ERR_CLOSED;
 }
 
+/* The stream never waits: what does not fit now is POSTIE_ERR_WOULD_BLOCK,
+ * and mbed TLS is called again at the next event (timeout_ms is not used). */
 static long stream_send(void *ctx, const void *buf, size_t len, unsigned timeout_ms)
 {
     postie_lwip *c = ctx;
-    u32_t start = sys_now();
+    size_t room;
 
-    for (;;) {
-        size_t room;
+    (void)timeout_ms;
+    if (c->pcb == NULL) {
+        return gone_status(c);
+    }
+    room = tcp_sndbuf(c->pcb);
+    if (room > 0 && tcp_sndqueuelen(c->pcb) < TCP_SND_QUEUELEN) {
+        u16_t n = (u16_t)(len < room ? len : room);
+        err_t e = tcp_write(c->pcb, buf, n, TCP_WRITE_FLAG_COPY);
+        if (e == ERR_OK) {
+            (void)tcp_output(c->pcb);
+            return (long)n;
+        }
+        if (e != ERR_MEM) {
+            return POSTIE_ERR_IO;
+        }
+    }
+    return POSTIE_ERR_WOULD_BLOCK;
+}
 
-        if (c->pcb == NULL) {
-            return gone_status(c);
-        }
-        room = tcp_sndbuf(c->pcb);
-        if (room > 0 && tcp_sndqueuelen(c->pcb) < TCP_SND_QUEUELEN) {
-            u16_t n = (u16_t)(len < room ? len : room);
-            err_t e = tcp_write(c->pcb, buf, n, TCP_WRITE_FLAG_COPY);
-            if (e == ERR_OK) {
-                (void)tcp_output(c->pcb);
-                return (long)n;
-            }
-            if (e != ERR_MEM) {
-                return POSTIE_ERR_IO;
-            }
-        }
-        if (!may_wait(c, timeout_ms)) {
-            return POSTIE_ERR_WOULD_BLOCK;
-        }
-        if ((u32_t)(sys_now() - start) >= timeout_ms) {
-            return POSTIE_ERR_TIMEOUT;
-        }
-        c->pump(c->pump_ctx);
+/* Drops empty pbufs at the front of the kept chain (a chunk of length 0
+ * would read as the end of the stream). */
+static void rx_trim(postie_lwip *c)
+{
+    while (c->rx != NULL && c->rx->len == 0) {
+        struct pbuf *f = c->rx;
+        c->rx = f->next;
+        f->next = NULL;
+        pbuf_free(f);
     }
 }
 
 /* Takes n bytes off the front of the kept pbufs and opens the window. */
 static void rx_consume(postie_lwip *c, u16_t n)
 {
-    if (n == 0) {
-        return;
+    if (n > 0) {
+        c->rx = pbuf_free_header(c->rx, n);
+        if (c->pcb != NULL) {
+            tcp_recved(c->pcb, n);
+        }
     }
-    c->rx = pbuf_free_header(c->rx, n);
-    if (c->pcb != NULL) {
-        tcp_recved(c->pcb, n);
-    }
+    rx_trim(c);
 }
 
 static long stream_recv(void *ctx, void *buf, size_t len, unsigned timeout_ms)
 {
     postie_lwip *c = ctx;
-    u32_t start = sys_now();
 
-    for (;;) {
-        if (c->rx != NULL) {
-            u16_t n = (u16_t)(len < c->rx->tot_len ? len : c->rx->tot_len);
-            n = pbuf_copy_partial(c->rx, buf, n, 0);
-            rx_consume(c, n);
-            return (long)n;
-        }
-        if (c->peer_closed) {
-            return 0;
-        }
-        if (c->pcb == NULL) {
-            return gone_status(c);
-        }
-        if (!may_wait(c, timeout_ms)) {
-            return POSTIE_ERR_WOULD_BLOCK;
-        }
-        if ((u32_t)(sys_now() - start) >= timeout_ms) {
-            return POSTIE_ERR_TIMEOUT;
-        }
-        c->pump(c->pump_ctx);
+    (void)timeout_ms;
+    rx_trim(c);
+    if (c->rx != NULL) {
+        u16_t n = (u16_t)(len < c->rx->tot_len ? len : c->rx->tot_len);
+        n = pbuf_copy_partial(c->rx, buf, n, 0);
+        rx_consume(c, n);
+        return (long)n;
     }
+    if (c->peer_closed) {
+        return 0;
+    }
+    if (c->pcb == NULL) {
+        return gone_status(c);
+    }
+    return POSTIE_ERR_WOULD_BLOCK;
 }
 
 /* Ends the pcb: no more callbacks; tcp_close, or tcp_abort when lwIP has no
@@ -154,13 +147,12 @@ void postie_lwip_stream(postie_lwip *c, postie_transport *tr)
 }
 
 postie_status postie_lwip_use_tls(postie_lwip *c, postie_mbedtls *tls,
-                                  const postie_mbedtls_options *opts, const char *server_name,
-                                  void (*pump)(void *ctx), void *pump_ctx)
+                                  const postie_mbedtls_options *opts, const char *server_name)
 {
     postie_transport inner;
     postie_status st;
 
-    if (c == NULL || tls == NULL || opts == NULL || server_name == NULL || pump == NULL) {
+    if (c == NULL || tls == NULL || opts == NULL || server_name == NULL) {
         return POSTIE_ERR_PARAM;
     }
     postie_lwip_stream(c, &inner);
@@ -170,8 +162,6 @@ postie_status postie_lwip_use_tls(postie_lwip *c, postie_mbedtls *tls,
     }
     c->tls = tls;
     c->tls_name = server_name;
-    c->pump = pump;
-    c->pump_ctx = pump_ctx;
     return POSTIE_OK;
 }
 
@@ -238,8 +228,31 @@ static postie_status io_start_tls(void *ctx)
     if (c->tls == NULL) {
         return POSTIE_ERR_UNSUPPORTED;
     }
-    c->tls_state = TLS_WANTED; /* postie_lwip_service() runs the handshake */
+    c->tls_state = TLS_WANTED; /* hs_step(), at the next event */
+    c->hs_start = sys_now();
     return POSTIE_AGAIN;
+}
+
+/* One go at the handshake (never waits); at its end, the session hears of
+ * it. Only outside the driver's run (it is called from feed()). */
+static void hs_step(postie_lwip *c)
+{
+    postie_status st;
+
+    if (c->tls_state != TLS_WANTED) {
+        return;
+    }
+    if (!c->d.tls_pending) {
+        c->tls_state = TLS_FAILED; /* the driver gave up on it (idle timeout, error) */
+        return;
+    }
+    st = postie_mbedtls_start_nb(c->tls, c->tls_name);
+    if (st == POSTIE_AGAIN) {
+        return;
+    }
+    c->tls_state = st == POSTIE_OK ? TLS_ACTIVE : TLS_FAILED;
+    c->hs_ms = sys_now() - c->hs_start;
+    (void)postie_rawcb_tls_done(&c->d, st);
 }
 
 /* ---- what the session receives ------------------------------------------- */
@@ -256,10 +269,19 @@ static void feed(postie_lwip *c)
     while (st == POSTIE_AGAIN) {
         size_t taken = 0;
 
-        if (c->tls_state == TLS_WANTED || c->tls_state == TLS_FAILED) {
-            return; /* the handshake owns the bytes */
+        if (c->tls_state == TLS_WANTED) {
+            hs_step(c);
+            st = postie_rawcb_result(&c->d);
+            if (c->tls_state == TLS_WANTED) {
+                return; /* the handshake waits for the server */
+            }
+            continue;
+        }
+        if (c->tls_state == TLS_FAILED) {
+            return;
         }
         if (c->tls_state == TLS_NONE) {
+            rx_trim(c);
             if (c->rx == NULL) {
                 break;
             }
@@ -313,7 +335,6 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
         }
         return ERR_OK;
     }
-    c->in_cb = 1;
     if (p == NULL) {
         c->peer_closed = 1;
     } else if (c->rx == NULL) {
@@ -322,7 +343,6 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
         pbuf_cat(c->rx, p); /* in order */
     }
     feed(c);
-    c->in_cb = 0;
     return ERR_OK;
 }
 
@@ -334,12 +354,10 @@ static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
     if (c == NULL || !c->connected) {
         return ERR_OK;
     }
-    c->in_cb = 1;
-    if (c->tls_state != TLS_WANTED) {
-        (void)postie_rawcb_sent(&c->d, len);
-        feed(c);
-    }
-    c->in_cb = 0;
+    /* also during a handshake: the window grows (the session, waiting for
+     * the handshake, sends nothing meanwhile) */
+    (void)postie_rawcb_sent(&c->d, len);
+    feed(c);
     return ERR_OK;
 }
 
@@ -363,13 +381,8 @@ static err_t on_poll(void *arg, struct tcp_pcb *pcb)
         }
         return ERR_OK;
     }
-    if (c->tls_state == TLS_WANTED) {
-        return ERR_OK; /* the handshake has its own deadline */
-    }
-    c->in_cb = 1;
-    (void)postie_rawcb_poll(&c->d, ms);
+    (void)postie_rawcb_poll(&c->d, ms); /* counts a handshake's idle time too */
     feed(c);
-    c->in_cb = 0;
     return ERR_OK;
 }
 
@@ -393,11 +406,9 @@ static void on_err(void *arg, err_t err)
         return;
     }
     if (c->tls_state == TLS_WANTED) {
-        return; /* the handshake sees it and reports it */
+        c->tls_state = TLS_FAILED; /* the driver reports it as the handshake's end */
     }
-    c->in_cb = 1;
     (void)postie_rawcb_error(&c->d, st);
-    c->in_cb = 0;
 }
 
 static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
@@ -420,10 +431,8 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
     c->connected = 1;
     tcp_recv(pcb, on_recv);
     tcp_sent(pcb, on_sent);
-    c->in_cb = 1;
     (void)postie_rawcb_start(&c->d);
     feed(c);
-    c->in_cb = 0;
     return ERR_OK;
 }
 
@@ -477,15 +486,7 @@ postie_status postie_lwip_service(postie_lwip *c)
         return POSTIE_ERR_PARAM;
     }
     if (c->connected && c->result == POSTIE_AGAIN) {
-        if (c->tls_state == TLS_WANTED) {
-            postie_status hs = postie_mbedtls_start(c->tls, c->tls_name); /* pumps */
-            c->tls_state = hs == POSTIE_OK ? TLS_ACTIVE : TLS_FAILED;
-            (void)postie_rawcb_tls_done(&c->d, hs);
-            if (hs != POSTIE_OK && c->pcb == NULL && postie_rawcb_result(&c->d) == POSTIE_AGAIN) {
-                (void)postie_rawcb_error(&c->d, (postie_status)gone_status(c));
-            }
-        }
-        feed(c);
+        feed(c); /* a handshake's first step; plaintext mbed TLS still holds */
     }
     st = postie_lwip_result(c);
     if (st != POSTIE_AGAIN) {

@@ -740,10 +740,12 @@ void postie_mbedtls_close(postie_mbedtls *t)
 
 /* ---- handshake -------------------------------------------------------------- */
 
-static postie_status handshake(postie_mbedtls *t, const char *server_name)
+/* The checks and set-up before the ClientHello: state, name, no plain text
+ * waiting, SNI, the deadline. */
+static postie_status hs_begin(postie_mbedtls *t, const char *server_name)
 {
     unsigned timeout;
-    int verify, idle = 0;
+    int verify;
     size_t n;
     unsigned char peek;
     long r;
@@ -815,6 +817,29 @@ static postie_status handshake(postie_mbedtls *t, const char *server_name)
         t->deadline = t->opts.clock(t->opts.clock_ctx) + timeout;
         t->use_deadline = 1;
     }
+    return POSTIE_OK;
+}
+
+static postie_status hs_timed_out(postie_mbedtls *t)
+{
+    unsigned timeout = t->opts.handshake_timeout_ms != 0 ? t->opts.handshake_timeout_ms
+                                                         : POSTIE_DEFAULT_TIMEOUT_MS;
+    t->use_deadline = 0;
+    text_set(t, "TLS handshake timed out after ");
+    text_num(t, timeout);
+    text_add(t, " ms");
+    return POSTIE_ERR_TIMEOUT;
+}
+
+/* Runs mbedtls_ssl_handshake() until it ends. nonblock: when the inner
+ * transport would block, returns POSTIE_AGAIN (mbed TLS keeps its state;
+ * call again when bytes came or room freed), or POSTIE_ERR_TIMEOUT past the
+ * deadline on opts.clock. Otherwise that ends the handshake with
+ * POSTIE_ERR_TIMEOUT (the inner transport waited as long as it may). */
+static postie_status hs_run(postie_mbedtls *t, int nonblock)
+{
+    int idle = 0;
+
     for (;;) {
         int rc;
 
@@ -824,13 +849,17 @@ static postie_status handshake(postie_mbedtls *t, const char *server_name)
             break;
         }
         if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
-            if (t->io_status == POSTIE_ERR_TIMEOUT || t->io_status == POSTIE_ERR_WOULD_BLOCK ||
-                ++idle > MAX_IDLE_ROUNDS) {
-                t->use_deadline = 0;
-                text_set(t, "TLS handshake timed out after ");
-                text_num(t, timeout);
-                text_add(t, " ms");
-                return POSTIE_ERR_TIMEOUT;
+            int blocked = t->io_status == POSTIE_ERR_TIMEOUT ||
+                          t->io_status == POSTIE_ERR_WOULD_BLOCK;
+            if (nonblock && blocked) {
+                if (t->use_deadline &&
+                    (long)(t->deadline - t->opts.clock(t->opts.clock_ctx)) <= 0) {
+                    return hs_timed_out(t);
+                }
+                return POSTIE_AGAIN;
+            }
+            if (blocked || ++idle > MAX_IDLE_ROUNDS) {
+                return hs_timed_out(t);
             }
             continue;
         }
@@ -863,7 +892,12 @@ static postie_status handshake(postie_mbedtls *t, const char *server_name)
         return rc == MBEDTLS_ERR_SSL_ALLOC_FAILED ? POSTIE_ERR_NOMEM : POSTIE_ERR_TLS;
     }
     t->use_deadline = 0;
+    return POSTIE_OK;
+}
 
+/* After a completed handshake: the pin once more, then TLS is on. */
+static postie_status hs_finish(postie_mbedtls *t)
+{
     /* The pin was checked inside the handshake (verify_cb); check again
      * that it ran on this server's certificate. */
     if (t->opts.pin_kind != POSTIE_MBEDTLS_PIN_NONE) {
@@ -879,23 +913,70 @@ static postie_status handshake(postie_mbedtls *t, const char *server_name)
     return POSTIE_OK;
 }
 
+static postie_status handshake(postie_mbedtls *t, const char *server_name)
+{
+    postie_status st = hs_begin(t, server_name);
+
+    if (st == POSTIE_OK) {
+        st = hs_run(t, 0);
+    }
+    return st == POSTIE_OK ? hs_finish(t) : st;
+}
+
+/* The end of a handshake (st): where the text was set, and no plain text
+ * ever after a failure. */
+static postie_status hs_result(postie_mbedtls *t, postie_status st)
+{
+    t->error_stage = st != POSTIE_OK ? STAGE_HANDSHAKE : STAGE_IO;
+    if (st != POSTIE_OK && st != POSTIE_ERR_STATE && st != POSTIE_ERR_PARAM) {
+        t->failed = 1; /* never fall back to plain text */
+    }
+    return st;
+}
+
 postie_status postie_mbedtls_start(postie_mbedtls *t, const char *server_name)
+{
+    if (t == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (t->failed || t->hs_running) {
+        text_set(t, t->failed ? "an earlier TLS failure made the connection unusable"
+                              : "a non-blocking handshake is running");
+        t->error_stage = STAGE_HANDSHAKE;
+        return POSTIE_ERR_STATE;
+    }
+    t->verify_reason = POSTIE_MBEDTLS_VERIFY_NONE;
+    return hs_result(t, handshake(t, server_name));
+}
+
+postie_status postie_mbedtls_start_nb(postie_mbedtls *t, const char *server_name)
 {
     postie_status st;
 
     if (t == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    if (t->failed) {
-        text_set(t, "an earlier TLS failure made the connection unusable");
-        t->error_stage = STAGE_HANDSHAKE;
-        return POSTIE_ERR_STATE;
+    if (!t->hs_running) {
+        if (t->failed) {
+            text_set(t, "an earlier TLS failure made the connection unusable");
+            t->error_stage = STAGE_HANDSHAKE;
+            return POSTIE_ERR_STATE;
+        }
+        t->verify_reason = POSTIE_MBEDTLS_VERIFY_NONE;
+        st = hs_begin(t, server_name);
+        if (st != POSTIE_OK) {
+            return hs_result(t, st);
+        }
+        t->hs_running = 1;
     }
-    t->verify_reason = POSTIE_MBEDTLS_VERIFY_NONE;
-    st = handshake(t, server_name);
-    t->error_stage = st != POSTIE_OK ? STAGE_HANDSHAKE : STAGE_IO;
-    if (st != POSTIE_OK && st != POSTIE_ERR_STATE && st != POSTIE_ERR_PARAM) {
-        t->failed = 1; /* never fall back to plain text */
+    st = hs_run(t, 1);
+    if (st == POSTIE_AGAIN) {
+        return POSTIE_AGAIN;
+    }
+    t->hs_running = 0;
+    st = hs_result(t, st == POSTIE_OK ? hs_finish(t) : st);
+    if (st == POSTIE_OK) {
+        t->error_text[0] = '\0'; /* a call refused meanwhile left its text */
     }
     return st;
 }
@@ -923,7 +1004,7 @@ long postie_mbedtls_send(postie_mbedtls *t, const void *buf, size_t len, unsigne
     if (t == NULL || buf == NULL || len == 0) {
         return POSTIE_ERR_PARAM;
     }
-    if (!t->open || t->failed) {
+    if (!t->open || t->failed || t->hs_running) {
         return POSTIE_ERR_STATE;
     }
     t->error_text[0] = '\0';
@@ -967,7 +1048,7 @@ long postie_mbedtls_recv(postie_mbedtls *t, void *buf, size_t len, unsigned time
     if (t == NULL || buf == NULL || len == 0) {
         return POSTIE_ERR_PARAM;
     }
-    if (!t->open || t->failed) {
+    if (!t->open || t->failed || t->hs_running) {
         return POSTIE_ERR_STATE;
     }
     t->error_text[0] = '\0';

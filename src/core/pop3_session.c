@@ -34,8 +34,11 @@ enum {
 #define BUSY_FROM_QUEUE 0x80u
 
 #if POSTIE_WITH_POP3_SASL
-/* RFC 2449 sec. 4: a command is at most 255 octets with its CRLF. */
-static const postie_sasl_proto sasl_proto = {255, 6};
+/* RFC 2449 sec. 4: a command is at most 255 octets with its CRLF. XOAUTH2's
+ * token always goes after the "+ " challenge: Microsoft's POP3 refuses it as
+ * an initial response (its documented exchange is "AUTH XOAUTH2", "+ ", then
+ * the token), and every other server accepts it there too. */
+static const postie_sasl_proto sasl_proto = {255, 6, (unsigned)POSTIE_SASL_XOAUTH2};
 #define SASL_CLEAR(p) ((p)->sasl[0] = '\0')
 #define SASL_ROOM(p) (p)->sasl, sizeof (p)->sasl
 #else /* POSTIE_WITH_POP3_SASL 0: the CAPA SASL list is not kept */

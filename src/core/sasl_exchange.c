@@ -154,7 +154,7 @@ postie_status postie_sasl_x_start(postie_sasl_x *x, const postie_sasl_proto *pr,
     postie_conn_add(c, name);
     if (has) {
         size_t b64 = x->irlen > 0 ? postie_base64_encoded_len(x->irlen) : 1;
-        if (head + 1 + b64 + 2 <= pr->cmd_limit) {
+        if (head + 1 + b64 + 2 <= pr->cmd_limit && (pr->no_ir_mechs & (unsigned)mech) == 0) {
             postie_conn_add(c, " ");
             if (x->irlen == 0) {
                 postie_conn_add(c, "="); /* an empty initial response */
@@ -163,7 +163,8 @@ postie_status postie_sasl_x_start(postie_sasl_x *x, const postie_sasl_proto *pr,
             }
             x->ir_sent = 1;
         } else {
-            x->ir_pending = 1; /* too long: it goes after the server's empty challenge */
+            x->ir_pending = 1; /* too long (or the protocol's rule for this mechanism):
+                                  it goes after the server's empty challenge */
         }
     }
     st = postie_conn_end(c, tag, 0);

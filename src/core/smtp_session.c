@@ -34,7 +34,7 @@ static void batch_abort(postie_smtp *s, postie_status st);
 
 /* RFC 4954 sec. 4: a command line of 512 octets with its CRLF. */
 #if POSTIE_WITH_SASL
-static const postie_sasl_proto sasl_proto = {512, 6};
+static const postie_sasl_proto sasl_proto = {512, 6, 0};
 #endif
 
 /* ---- plumbing --------------------------------------------------------------- */

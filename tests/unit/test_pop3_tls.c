@@ -554,6 +554,57 @@ static void test_auth_plain_login(void **state)
     replay(script_plain_login, run_plain_login);
 }
 
+/* OAuth 2.0 tokens. XOAUTH2 never goes as an initial response, however short
+ * the token: "AUTH XOAUTH2", the server's "+ ", then the token (the exchange
+ * Microsoft's POP3 requires). An error challenge (JSON) gets the empty
+ * response, and the -ERR that follows is POSTIE_ERR_AUTH with the session
+ * usable. OAUTHBEARER keeps its initial response. */
+#define XOAUTH2_RESP "dXNlcj10aW1AZXhhbXBsZS5vcmcBYXV0aD1CZWFyZXIgeWEyOS50b2sBAQ=="
+#define OAUTHBEARER_RESP "bixhPXRpbUBleGFtcGxlLm9yZywBYXV0aD1CZWFyZXIgeWEyOS50b2sBAQ=="
+static void script_tokens(fake_transport *f)
+{
+    fake_step_add(f, "", "+OK hi\r\n");
+    fake_step_add(f, "CAPA\r\n", "+OK\r\nSASL PLAIN XOAUTH2 OAUTHBEARER\r\n.\r\n");
+    fake_step_add(f, "AUTH XOAUTH2\r\n", "+ \r\n");
+    fake_step_add(f, XOAUTH2_RESP "\r\n",
+                  "+ eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIn0=\r\n");
+    fake_step_add(f, "\r\n", "-ERR [AUTH] Authentication failed.\r\n");
+    fake_step_add(f, "AUTH XOAUTH2\r\n", "+ \r\n");
+    fake_step_add(f, XOAUTH2_RESP "\r\n", "+OK Logged in.\r\n");
+}
+
+static void run_tokens(postie_pop3 *p)
+{
+    ST(postie_pop3_open(p), POSTIE_OK);
+    ST(postie_pop3_auth(p, POSTIE_SASL_XOAUTH2, "tim@example.org", "ya29.tok"), POSTIE_ERR_AUTH);
+    assert_int_equal(postie_pop3_get_state(p), POSTIE_POP3_STATE_AUTHORIZATION);
+    ST(postie_pop3_auth(p, POSTIE_SASL_XOAUTH2, "tim@example.org", "ya29.tok"), POSTIE_OK);
+    assert_int_equal(postie_pop3_get_state(p), POSTIE_POP3_STATE_TRANSACTION);
+}
+
+static void script_oauthbearer(fake_transport *f)
+{
+    fake_step_add(f, "", "+OK hi\r\n");
+    fake_step_add(f, "CAPA\r\n", "+OK\r\nSASL XOAUTH2 OAUTHBEARER\r\n.\r\n");
+    fake_step_add(f, "AUTH OAUTHBEARER " OAUTHBEARER_RESP "\r\n", "+OK Logged in.\r\n");
+}
+
+static void run_oauthbearer(postie_pop3 *p)
+{
+    ST(postie_pop3_open(p), POSTIE_OK);
+    /* both offered: OAUTHBEARER is the stronger (the standard) */
+    ST(postie_pop3_auth(p, POSTIE_SASL_TOKEN_MECHS, "tim@example.org", "ya29.tok"), POSTIE_OK);
+}
+
+static void test_auth_tokens(void **state)
+{
+    (void)state;
+    tls_available = 0;
+    setup = set_implicit;
+    replay(script_tokens, run_tokens);
+    replay(script_oauthbearer, run_oauthbearer);
+}
+
 /* Bad arguments and missing SASL send nothing. */
 static void script_auth_params(fake_transport *f)
 {
@@ -595,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_auth_cram_without_random),
         cmocka_unit_test(test_auth_plain_login),
         cmocka_unit_test(test_auth_params),
+        cmocka_unit_test(test_auth_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -639,35 +639,40 @@ static void test_all_refused_pipelined(void **state)
     }
 }
 
+/* Enough recipients that their RCPTs exceed one command buffer (at ~38
+ * octets each) and one pipeline ring, whatever the configuration. */
+#define NR_BY_CMD ((POSTIE_CMD_MAX / 38) + 2)
+#define NR (NR_BY_CMD > 100 ? NR_BY_CMD : 100)
 static void test_pipelining_batches(void **state)
 {
-    /* 100 recipients do not fit in one POSTIE_CMD_MAX write: the commands go
+    /* NR recipients do not fit in one POSTIE_CMD_MAX write (nor in one ring
+     * of POSTIE_PIPELINE_MAX): the commands go
      * in full batches (greedy packing), each batch's replies are read before
      * the next batch is sent, and replies are matched in order. The script
      * gives each batch's replies only once the whole batch was sent, so a
      * client that waited for replies in the middle of a batch, or sent the
      * next batch early, would fail. */
-    static char addrs[100][40];
-    static char cmd[102][64], rep[102][32];
-    static char bcmd[102][POSTIE_CMD_MAX], brep[102][102 * 32];
+    static char addrs[NR][40];
+    static char cmd[NR + 2][64], rep[NR + 2][32];
+    static char bcmd[NR + 2][POSTIE_CMD_MAX], brep[NR + 2][(NR + 2) * 32];
     size_t chunk, i;
     (void)state;
     for (chunk = 0; chunk <= 16; chunk += 8) {
         postie_smtp_envelope env;
-        static postie_smtp_rcpt r[100];
-        size_t nb = 0, blen = 0, rlen = 0, refused = 0, calls, ncmd = 102, inb = 0;
+        static postie_smtp_rcpt r[NR];
+        size_t nb = 0, blen = 0, rlen = 0, refused = 0, calls, ncmd = NR + 2, inb = 0;
         memset(r, 0, sizeof r);
         sprintf(cmd[0], "MAIL FROM:<tim@example.org>\r\n");
         sprintf(rep[0], "250 2.1.0 Ok\r\n");
-        for (i = 0; i < 100; i++) {
+        for (i = 0; i < NR; i++) {
             sprintf(addrs[i], "recipient%03zu@example.net", i);
             r[i].addr = addrs[i];
             sprintf(cmd[i + 1], "RCPT TO:<%s>\r\n", addrs[i]);
             sprintf(rep[i + 1], i % 7 == 3 ? "550 5.1.1 no\r\n" : "250 2.1.5 Ok\r\n");
             refused += i % 7 == 3;
         }
-        sprintf(cmd[101], "DATA\r\n");
-        sprintf(rep[101], "354 go\r\n");
+        sprintf(cmd[NR + 1], "DATA\r\n");
+        sprintf(rep[NR + 1], "354 go\r\n");
         begin(chunk);
         hello(EHLO_PIPE_EXTS);
         for (i = 0; i < ncmd; i++) {
@@ -694,13 +699,13 @@ static void test_pipelining_batches(void **state)
         memset(&env, 0, sizeof env);
         env.from = "tim@example.org";
         env.rcpts = r;
-        env.nrcpts = 100;
+        env.nrcpts = NR;
         env.on_refused = POSTIE_SMTP_REFUSED_CONTINUE;
         calls = F.send_calls;
         assert_int_equal(postie_smtp_mail(&S, &env), POSTIE_OK);
         assert_int_equal(F.send_calls - calls, nb); /* one write per batch */
-        assert_int_equal(env.accepted, 100 - refused);
-        for (i = 0; i < 100; i++) {
+        assert_int_equal(env.accepted, NR - refused);
+        for (i = 0; i < NR; i++) {
             assert_int_equal(r[i].code, i % 7 == 3 ? 550 : 250);
             assert_string_equal(r[i].enhanced, i % 7 == 3 ? "5.1.1" : "2.1.5");
         }
@@ -710,6 +715,9 @@ static void test_pipelining_batches(void **state)
         fake_assert_script_sent(&F);
     }
 }
+
+#undef NR
+#undef NR_BY_CMD
 
 static void test_size_limits(void **state)
 {

@@ -70,6 +70,7 @@ typedef struct inner {
     postie_transport tcp_tr;
     size_t max_chunk; /* hand out at most this many bytes per recv; 0: no limit */
     int would_block;  /* the next send or recv answers POSTIE_ERR_WOULD_BLOCK */
+    int nb;           /* recv never waits (timeout 0), as an event loop's stream */
     int sends, recvs, closes;
 } inner;
 
@@ -95,7 +96,7 @@ static long inner_recv(void *ctx, void *buf, size_t len, unsigned timeout_ms)
     if (in->max_chunk != 0 && len > in->max_chunk) {
         len = in->max_chunk;
     }
-    return in->tcp_tr.recv(in->tcp_tr.ctx, buf, len, timeout_ms);
+    return in->tcp_tr.recv(in->tcp_tr.ctx, buf, len, in->nb ? 0 : timeout_ms);
 }
 
 static void inner_close(void *ctx)
@@ -647,6 +648,91 @@ static void test_handshake_timeout(void **state)
     }
 }
 
+/* postie_mbedtls_start_nb() over a stream that never waits: POSTIE_AGAIN
+ * while the server's bytes are on their way, then the same handshake as
+ * postie_mbedtls_start(); send, recv and the blocking start are refused
+ * meanwhile. */
+static postie_status start_nb_loop(postie_mbedtls *t, const char *name, int *rounds)
+{
+    postie_status st;
+    *rounds = 0;
+    while ((st = postie_mbedtls_start_nb(t, name)) == POSTIE_AGAIN) {
+        (*rounds)++;
+        assert_int_equal(postie_mbedtls_send(t, "x", 1, 0), POSTIE_ERR_STATE);
+        assert_int_equal(postie_mbedtls_recv(t, (char[1]){0}, 1, 0), POSTIE_ERR_STATE);
+        assert_int_equal(postie_mbedtls_start(t, name), POSTIE_ERR_STATE);
+        assert_true(*rounds < 20000);
+        nanosleep(&(struct timespec){0, 500000}, NULL);
+    }
+    return st;
+}
+
+static void test_start_nb(void **state)
+{
+    server s;
+    inner in;
+    postie_transport tr;
+    postie_mbedtls t;
+    postie_mbedtls_options o;
+    int rounds;
+    (void)state;
+    opts_ca(&o);
+    memset(&s, 0, sizeof s);
+    start(&s, MODE_TLS_ECHO, CERT("server.pem"), CERT("server.key"), &in, &tr);
+    in.nb = 1;
+    assert_int_equal(postie_mbedtls_init(&t, &tr, &o), POSTIE_OK);
+    assert_int_equal(start_nb_loop(&t, "localhost", &rounds), POSTIE_OK);
+    assert_true(rounds > 0); /* it did come back while waiting */
+    assert_string_equal(postie_mbedtls_error_text(&t), "");
+    assert_int_equal(postie_mbedtls_start_nb(&t, "localhost"), POSTIE_ERR_STATE); /* already TLS */
+    in.nb = 0;
+    round_trip(&t, &s, &in);
+}
+
+static void test_start_nb_refusals(void **state)
+{
+    server s;
+    inner in;
+    postie_transport tr;
+    postie_mbedtls t;
+    postie_mbedtls_options o;
+    int rounds;
+    long long t0, dt;
+    (void)state;
+
+    /* a name the certificate does not carry: the same refusal as start() */
+    opts_ca(&o);
+    memset(&s, 0, sizeof s);
+    start(&s, MODE_TLS_ECHO, CERT("server.pem"), CERT("server.key"), &in, &tr);
+    in.nb = 1;
+    assert_int_equal(postie_mbedtls_init(&t, &tr, &o), POSTIE_OK);
+    assert_int_equal(start_nb_loop(&t, "mail.example.org", &rounds), POSTIE_ERR_TLS_VERIFY);
+    assert_non_null(strstr(postie_mbedtls_error_text(&t), "'mail.example.org'"));
+    assert_int_equal(postie_mbedtls_refusal_reason(&t), POSTIE_MBEDTLS_VERIFY_NAME_MISMATCH);
+    assert_int_equal(postie_mbedtls_start_nb(&t, "localhost"), POSTIE_ERR_STATE);
+    assert_int_equal(postie_mbedtls_recv(&t, (char[1]){0}, 1, 0), POSTIE_ERR_STATE);
+    postie_mbedtls_close(&t);
+    join(&s);
+
+    /* a silent server: the deadline on the clock ends it */
+    opts_ca(&o);
+    o.handshake_timeout_ms = 300;
+    o.clock = postie_posix_clock_ms;
+    memset(&s, 0, sizeof s);
+    start(&s, MODE_SILENT, CERT("server.pem"), CERT("server.key"), &in, &tr);
+    in.nb = 1;
+    assert_int_equal(postie_mbedtls_init(&t, &tr, &o), POSTIE_OK);
+    t0 = ms_now();
+    assert_int_equal(start_nb_loop(&t, "localhost", &rounds), POSTIE_ERR_TIMEOUT);
+    dt = ms_now() - t0;
+    assert_true(dt >= 250 && dt < 2000);
+    assert_true(rounds > 0);
+    assert_non_null(strstr(postie_mbedtls_error_text(&t), "timed out after 300 ms"));
+    assert_string_equal(postie_mbedtls_error_where(&t), "TLS handshake");
+    postie_mbedtls_close(&t);
+    join(&s);
+}
+
 static void test_recv_timeout(void **state)
 {
     server s;
@@ -859,6 +945,8 @@ int main(void)
         cmocka_unit_test(test_starttls_upgrade),
         cmocka_unit_test(test_starttls_injected_plaintext_refused),
         cmocka_unit_test(test_handshake_timeout),
+        cmocka_unit_test(test_start_nb),
+        cmocka_unit_test(test_start_nb_refusals),
         cmocka_unit_test(test_recv_timeout),
         cmocka_unit_test(test_server_hangs_up_during_handshake),
         cmocka_unit_test(test_tls11_server_refused),

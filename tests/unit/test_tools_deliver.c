@@ -123,6 +123,44 @@ static void test_maildir_tmp_then_new(void **state)
     tool_dest_close(&d);
 }
 
+/* A batch's group flush: tool_msgs_durable makes every finished file of
+ * the batch durable at once (a Maildir: one syncfs on Linux) and closes
+ * it; the files are still only in tmp/, and each commit then renames it. */
+static void test_maildir_group_flush(void **state)
+{
+    tool_dest d;
+    tool_msg m[3], *ms[3];
+    char err[512], md[128], p[512];
+    int ex, i;
+    (void)state;
+    snprintf(md, sizeof md, "%s/group", root);
+    assert_int_equal(tool_dest_open(&d, &tool_target_maildir, md, err, sizeof err, &ex), 0);
+    assert_int_equal(tool_msgs_durable(ms, 0, err, sizeof err), 0);
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(tool_msg_begin(&d, &m[i], err, sizeof err), 0);
+        feed(&m[i], "Subject: group\r\n\r\nbody\r\n", 5);
+        assert_int_equal(tool_msg_finish(&m[i], err, sizeof err), 0);
+        assert_true(m[i].fd >= 0); /* open: not yet durable */
+        ms[i] = &m[i];
+    }
+    assert_int_equal(tool_msgs_durable(ms, 3, err, sizeof err), 3);
+    for (i = 0; i < 3; i++)
+        assert_int_equal(m[i].fd, -1); /* durable and closed */
+    snprintf(p, sizeof p, "%s/tmp", md);
+    assert_int_equal(count_files(p), 3);
+    snprintf(p, sizeof p, "%s/new", md);
+    assert_int_equal(count_files(p), 0);
+    /* again: nothing left to flush, all durable */
+    assert_int_equal(tool_msgs_durable(ms, 3, err, sizeof err), 3);
+    for (i = 0; i < 3; i++)
+        assert_int_equal(tool_msg_commit(&m[i], "u", NULL, 1, err, sizeof err, &ex), 0);
+    assert_int_equal(tool_dest_sync(&d), 0);
+    assert_int_equal(count_files(p), 3);
+    snprintf(p, sizeof p, "%s/tmp", md);
+    assert_int_equal(count_files(p), 0);
+    tool_dest_close(&d);
+}
+
 static void test_maildir_resolve_pending(void **state)
 {
     tool_dest d;
@@ -590,6 +628,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_maildir_tmp_then_new),
+        cmocka_unit_test(test_maildir_group_flush),
         cmocka_unit_test(test_maildir_resolve_pending),
         cmocka_unit_test(test_maildir_old_tmp_files_cleaned),
         cmocka_unit_test(test_maildir_uncreatable),

@@ -13,20 +13,19 @@
  *
  * TLS. With postie_lwip_use_tls(), the session's STLS/STARTTLS wraps the
  * same pcb in the mbed TLS transport: the pcb is its inner postie_transport
- * (postie_lwip_stream), and after the handshake the session's plaintext goes
- * through postie_mbedtls_send()/_recv() with no waiting (records that do not
- * fit the send buffer stay with mbed TLS until lwIP's sent callback). The
- * handshake itself is the one step that waits: it runs inside
- * postie_lwip_service() (the application's main loop, never inside an lwIP
- * callback), where the inner transport calls the application's pump (poll
- * the netif, run lwIP's timers) until bytes come or the handshake's deadline
- * passes. docs/porting.md ("lwIP raw API and TLS") says why.
+ * (postie_lwip_stream, which never waits), the handshake runs step by step
+ * from the callbacks (postie_mbedtls_start_nb(): a step whenever the
+ * server's bytes arrive or send room frees), and afterwards the session's
+ * plaintext goes through postie_mbedtls_send()/_recv() with no waiting
+ * (records that do not fit the send buffer stay with mbed TLS until lwIP's
+ * sent callback). Nothing in this port ever waits. docs/porting.md
+ * (section 10) says why it is built this way.
  *
  * Usage (NO_SYS=1):
  *   postie_lwip_init(&c);
- *   postie_lwip_use_tls(&c, &tls, &opts, "mail.example.org", pump, NULL);  optional
+ *   postie_lwip_use_tls(&c, &tls, &opts, "mail.example.org");   optional
  *   postie_lwip_connect(&c, &ip, 110, postie_pop3_conn(&pop), &app, 30000);
- *   while ((st = postie_lwip_service(&c)) == POSTIE_AGAIN) { pump(NULL); }
+ *   while ((st = postie_lwip_service(&c)) == POSTIE_AGAIN) { netif poll, sys_check_timeouts() }
  *   postie_lwip_close(&c);
  */
 #ifndef POSTIE_LWIP_RAW_H
@@ -68,13 +67,13 @@ typedef struct postie_lwip {
     postie_status pcb_err;        /* what lwIP's err callback reported */
     postie_mbedtls *tls;          /* NULL: no TLS (STLS gets POSTIE_ERR_UNSUPPORTED) */
     const char *tls_name;         /* server name to verify (caller's, lives as long) */
-    void (*pump)(void *ctx);      /* one round of the application's network loop */
-    void *pump_ctx;
+    u32_t hs_start;               /* sys_now() when the handshake was asked for */
+    u32_t hs_ms;                  /* how long the last handshake took (ms; 0: none) */
     size_t pend_len;              /* a record mbed TLS still has to flush: its length */
     size_t plain_len, plain_off;  /* staged plaintext */
     unsigned char plain[POSTIE_LWIP_PLAIN_BUF];
     unsigned char tls_state;      /* 0 none, 1 handshake wanted, 2 active, 3 failed */
-    unsigned char connected, peer_closed, eof_fed, in_cb, closed;
+    unsigned char connected, peer_closed, eof_fed, closed;
 } postie_lwip;
 
 /* Clears c. Call once before the rest. */
@@ -82,16 +81,15 @@ void postie_lwip_init(postie_lwip *c);
 
 /* Arranges STLS/STARTTLS: initialises tls (postie_mbedtls_init) over this
  * connection's stream with opts (CA, rng, clock: docs/tls.md), to verify
- * server_name (the caller's string, kept until postie_lwip_close()). pump is
- * called while the handshake waits for the network (from
- * postie_lwip_service() only); give the function your main loop runs (poll
- * the netif, sys_check_timeouts()). Before postie_lwip_connect().
+ * server_name (the caller's string, kept until postie_lwip_close()). With
+ * opts->clock set, opts->handshake_timeout_ms bounds the whole handshake;
+ * the session's idle timeout (postie_lwip_connect()) bounds each wait in it
+ * either way. Before postie_lwip_connect().
  * Returns POSTIE_OK, POSTIE_ERR_PARAM (a NULL argument), or what
  * postie_mbedtls_init() returns (POSTIE_ERR_TLS, POSTIE_ERR_NOMEM, ...;
  * postie_mbedtls_error_text(tls) says more). */
 postie_status postie_lwip_use_tls(postie_lwip *c, postie_mbedtls *tls,
-                                  const postie_mbedtls_options *opts, const char *server_name,
-                                  void (*pump)(void *ctx), void *pump_ctx);
+                                  const postie_mbedtls_options *opts, const char *server_name);
 
 /* Opens a TCP connection to ip:port (tcp_new, tcp_connect) for the session
  * whose connection engine is conn, run by app (rawcb.h). timeout_ms bounds
@@ -102,16 +100,18 @@ postie_status postie_lwip_connect(postie_lwip *c, const ip_addr_t *ip, u16_t por
                                   postie_conn *conn, const postie_rawcb_app *app,
                                   unsigned timeout_ms);
 
-/* The main loop's call, after polling the netif: runs a pending TLS
- * handshake, hands decrypted bytes to the session, and closes the
- * connection once the run is over. Returns POSTIE_AGAIN while the session
- * runs, then its result for ever after: the application's final status
+/* The main loop's call, after polling the netif: starts a TLS handshake
+ * the session asked for, hands decrypted bytes mbed TLS still holds to the
+ * session, and closes the connection once the run is over. Never waits.
+ * Returns POSTIE_AGAIN while the session runs, then its result for ever
+ * after: the application's final status
  * (POSTIE_DONE / POSTIE_OK), or the failure it ended with
  * (POSTIE_ERR_CONNECT: refused or no answer in timeout_ms;
  * POSTIE_ERR_CLOSED: the server cut the connection; POSTIE_ERR_TIMEOUT;
  * POSTIE_ERR_TLS, POSTIE_ERR_TLS_VERIFY: the handshake, with
- * postie_mbedtls_error_text(); POSTIE_ERR_UNSUPPORTED: STLS without TLS
- * arranged; the session's own statuses). */
+ * postie_mbedtls_error_text(); POSTIE_ERR_NOMEM: no pcb or no memory for
+ * TLS; POSTIE_ERR_UNSUPPORTED: STLS without TLS arranged; the session's own
+ * statuses), or POSTIE_ERR_PARAM for c NULL. */
 postie_status postie_lwip_service(postie_lwip *c);
 
 /* The run's status (as postie_lwip_service() returns it, without doing anything). */
@@ -122,9 +122,10 @@ postie_status postie_lwip_result(const postie_lwip *c);
  * to call twice. */
 void postie_lwip_close(postie_lwip *c);
 
-/* The connection as a waiting postie_transport (what mbed TLS runs over):
- * send/recv wait, pumping the network, only outside lwIP's callbacks;
- * inside them, or with timeout 0, they return POSTIE_ERR_WOULD_BLOCK. */
+/* The connection as a postie_transport (what mbed TLS runs over): send and
+ * recv move what they can now and return POSTIE_ERR_WOULD_BLOCK otherwise,
+ * whatever the timeout (they never wait); recv returns 0 once the peer
+ * closed and everything before was taken. */
 void postie_lwip_stream(postie_lwip *c, postie_transport *tr);
 
 #ifdef __cplusplus

@@ -137,6 +137,7 @@ typedef struct postie_mbedtls {
     unsigned io_timeout_ms;        /* the current call's timeout */
     unsigned long deadline;        /* handshake deadline on opts.clock (when set) */
     int use_deadline;
+    int hs_running;                /* postie_mbedtls_start_nb(): a handshake goes on */
     unsigned char error_stage;     /* where error_text was set (postie_mbedtls_error_where) */
     unsigned char verify_reason;   /* a postie_mbedtls_verify_reason */
     char bad_date[24];             /* "2026-12-04 10:00 UTC" of a refused certificate */
@@ -196,6 +197,18 @@ postie_status postie_mbedtls_init(postie_mbedtls *t, const postie_transport *inn
  * After a failure other than PARAM/STATE the connection is unusable (send,
  * recv and start_tls return POSTIE_ERR_STATE, never plain text): close it. */
 postie_status postie_mbedtls_start(postie_mbedtls *t, const char *server_name);
+
+/* postie_mbedtls_start() for event loops (ports/lwip uses it): never waits.
+ * The inner transport is called with the handshake's remaining time, and
+ * when it says POSTIE_ERR_WOULD_BLOCK (or POSTIE_ERR_TIMEOUT) the call
+ * returns POSTIE_AGAIN with mbed TLS's state kept: call it again when bytes
+ * have arrived or send room has freed. server_name is read by the first
+ * call only. With opts.clock set, a call past the handshake's deadline
+ * fails with POSTIE_ERR_TIMEOUT; without a clock the caller bounds the wait
+ * (the rawcb driver's idle timeout does). While it runs, send and recv
+ * return POSTIE_ERR_STATE.
+ * Returns POSTIE_AGAIN, or what postie_mbedtls_start() returns. */
+postie_status postie_mbedtls_start_nb(postie_mbedtls *t, const char *server_name);
 
 /* Sends up to len bytes (in the clear before the handshake, encrypted after;
  * at most one TLS record per call). Returns the count (>= 1), or
