@@ -50,7 +50,10 @@ extern char __data_start[], __bss_end[];
 #define SCENARIO_LIMIT_MS 120000u   /* the firmware's own bound on one scenario */
 
 static struct netif netif;
-static unsigned char tls_heap[48 * 1024];   /* mbed TLS's whole heap */
+#ifndef FW_TLS_HEAP_SIZE
+#define FW_TLS_HEAP_SIZE (48 * 1024)
+#endif
+static unsigned char tls_heap[FW_TLS_HEAP_SIZE];   /* mbed TLS's whole heap */
 static postie_lwip conn;
 static postie_mbedtls tls;
 static postie_pop3 pop;

@@ -29,7 +29,7 @@ void postie_lwip_init(postie_lwip *c)
     }
 }
 
-/* ---- the stream under mbed TLS (a waiting postie_transport) ---------------- */
+/* ---- the stream under mbed TLS (a postie_transport that never waits) ------ */
 
 static long gone_status(const postie_lwip *c)
 {

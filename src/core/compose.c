@@ -463,15 +463,6 @@ static size_t put_uint(char *out, unsigned long long v, int width)
     return n;
 }
 
-/* Two digits of v (0..99) and then ch. */
-static char *two(char *p, unsigned v, char ch)
-{
-    p[0] = (char)('0' + v / 10);
-    p[1] = (char)('0' + v % 10);
-    p[2] = ch;
-    return p + 3;
-}
-
 #define TIME_MAX ((int64_t)253402300799) /* 9999-12-31T23:59:59Z */
 
 postie_status postie_compose_format_date(int64_t time, int utc_offset_minutes,
@@ -480,7 +471,7 @@ postie_status postie_compose_format_date(int64_t time, int utc_offset_minutes,
     static const char wday[] = "ThuFriSatSunMonTueWed"; /* from 1970-01-01 */
     static const char mon[] = "MarAprMayJunJulAugSepOctNovDecJanFeb";
     long days, secs, doe, yoe, doy, mp, year;
-    unsigned off;
+    unsigned off, v[5], k;
     char buf[40], *p;
 
     if (out == NULL || time < 0 || time > TIME_MAX ||
@@ -520,13 +511,26 @@ postie_status postie_compose_format_date(int64_t time, int utc_offset_minutes,
     p += 4;
     p += put_uint(p, (unsigned long long)year, 4);
     *p++ = ' ';
-    p = two(p, (unsigned)(secs / 3600), ':');
-    p = two(p, (unsigned)(secs / 60 % 60), ':');
-    p = two(p, (unsigned)(secs % 60), ' ');
-    *p++ = utc_offset_minutes < 0 ? '-' : '+';
+    /* "HH:MM:SS +hhmm": five two-digit numbers */
     off = (unsigned)(utc_offset_minutes < 0 ? -utc_offset_minutes : utc_offset_minutes);
-    p = two(p, off / 60, '\0');
-    p = two(p - 1, off % 60, '\0') - 1;
+    v[0] = (unsigned)(secs / 3600);
+    v[1] = (unsigned)(secs / 60 % 60);
+    v[2] = (unsigned)(secs % 60);
+    v[3] = off / 60;
+    v[4] = off % 60;
+    for (k = 0; k < 5; k++) {
+        p[0] = (char)('0' + v[k] / 10);
+        p[1] = (char)('0' + v[k] % 10);
+        p += 2;
+        if (k < 2) {
+            *p++ = ':';
+        } else if (k == 2) {
+            p[0] = ' ';
+            p[1] = utc_offset_minutes < 0 ? '-' : '+';
+            p += 2;
+        }
+    }
+    *p = '\0';
     if (cap < (size_t)(p - buf) + 1) {
         return POSTIE_ERR_BUFFER;
     }

@@ -1069,6 +1069,36 @@ postie_status postie_smtps_data_end(postie_smtp *s)
 /* Phases of send(). */
 enum { PH_S_MAIL = 1, PH_S_DATA, PH_S_READ, PH_S_WRITE, PH_S_END };
 
+/* One part of send() (MAIL..., DATA, a chunk, the final dot), run as its
+ * own operation and resumed through s->sub_op and s->sub_phase. */
+static postie_status send_part(postie_smtp *s, postie_smtp_envelope *env)
+{
+    unsigned char ph = s->phase;
+    postie_status st;
+
+    s->op = s->sub_op;
+    s->phase = s->sub_phase;
+    switch (ph) {
+    case PH_S_MAIL:
+        st = postie_smtps_mail(s, env);
+        break;
+    case PH_S_DATA:
+        st = postie_smtps_data_begin(s);
+        break;
+    case PH_S_WRITE:
+        st = postie_smtps_data_write(s, CHUNK_BUF(s), s->chunk_len);
+        break;
+    default:
+        st = postie_smtps_data_end(s);
+        break;
+    }
+    s->sub_op = s->op;
+    s->sub_phase = s->phase;
+    s->op = OP_SEND;
+    s->phase = ph;
+    return st;
+}
+
 postie_status postie_smtps_send(postie_smtp *s, postie_smtp_envelope *env,
                                 postie_smtp_reader read, void *user)
 {
@@ -1085,39 +1115,9 @@ postie_status postie_smtps_send(postie_smtp *s, postie_smtp_envelope *env,
         s->sub_op = OP_NONE;
         s->chunk_len = s->chunk_off = 0;
     }
-    /* each part runs as its own operation, resumed through s->sub_op */
-#define INNER(call)                                                                        \
-    do {                                                                                   \
-        unsigned char ph_ = s->phase;                                                      \
-        s->op = s->sub_op;                                                                 \
-        s->phase = s->sub_phase;                                                           \
-        st = (call);                                                                       \
-        s->sub_op = s->op;                                                                 \
-        s->sub_phase = s->phase;                                                           \
-        s->op = OP_SEND;                                                                   \
-        s->phase = ph_;                                                                    \
-        if (st == POSTIE_AGAIN) {                                                          \
-            return st;                                                                     \
-        }                                                                                  \
-        if (st != POSTIE_OK) {                                                             \
-            if (ph_ >= PH_S_READ) { /* a chunk of the message was read */             \
-                memset(CHUNK_BUF(s), 0, CHUNK_CAP);                                    \
-            }                                                                          \
-            return finish(s, st);                                                          \
-        }                                                                                  \
-    } while (0)
     s->op = OP_SEND;
     for (;;) {
-        switch (s->phase) {
-        case PH_S_MAIL:
-            INNER(postie_smtps_mail(s, env));
-            s->phase = PH_S_DATA;
-            break;
-        case PH_S_DATA:
-            INNER(postie_smtps_data_begin(s));
-            s->phase = PH_S_READ;
-            break;
-        case PH_S_READ: {
+        if (s->phase == PH_S_READ) {
             size_t n = 0;
             postie_status rs = read(user, CHUNK_BUF(s), CHUNK_CAP, &n);
             if (rs < 0 || n > CHUNK_CAP) {
@@ -1131,21 +1131,35 @@ postie_status postie_smtps_send(postie_smtp *s, postie_smtp_envelope *env,
             s->chunk_len = n;
             s->chunk_off = rs == POSTIE_DONE; /* 1: that was the last chunk */
             s->phase = PH_S_WRITE;
-            break;
+            continue;
         }
-        case PH_S_WRITE:
-            if (s->chunk_len > 0) {
-                INNER(postie_smtps_data_write(s, CHUNK_BUF(s), s->chunk_len));
+        if (s->phase != PH_S_WRITE || s->chunk_len > 0) {
+            st = send_part(s, env);
+            if (st == POSTIE_AGAIN) {
+                return st;
             }
+            if (st != POSTIE_OK) {
+                if (s->phase >= PH_S_READ) { /* a chunk of the message was read */
+                    memset(CHUNK_BUF(s), 0, CHUNK_CAP);
+                }
+                return finish(s, st);
+            }
+        }
+        switch (s->phase) {
+        case PH_S_MAIL:
+            s->phase = PH_S_DATA;
+            break;
+        case PH_S_DATA:
+            s->phase = PH_S_READ;
+            break;
+        case PH_S_WRITE:
             s->phase = s->chunk_off ? PH_S_END : PH_S_READ;
             break;
         default:
-            INNER(postie_smtps_data_end(s));
             memset(CHUNK_BUF(s), 0, CHUNK_CAP);
             return finish(s, POSTIE_OK);
         }
     }
-#undef INNER
 }
 
 /* ---- batches of messages ------------------------------------------------------ */

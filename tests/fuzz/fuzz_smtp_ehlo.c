@@ -1,13 +1,51 @@
-/* libFuzzer: EHLO keyword parser, fed through the reply parser like the
- * client does (lines after the first of a 250 reply). Also the argument
- * checks, which take the same hostile text. */
+/* libFuzzer: EHLO keyword parser, fed through the reply engine exactly as
+ * the client does (postie_smtp_reply_read over a connection engine: lines
+ * after the first of a 250 reply), and each raw line as a keyword line too.
+ * Also the argument checks, which take the same hostile text. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "postie/conn.h"
 #include "postie/sasl.h"
 #include "postie/smtp_proto.h"
+
+/* The input through the reply engine, in pieces as it would arrive. */
+static void through_engine(postie_smtp_ext *e, const uint8_t *data, size_t size)
+{
+    static postie_conn c;
+    postie_smtp_reply r;
+    size_t pos = 0;
+
+    postie_conn_init(&c);
+    postie_smtp_reply_init(&r);
+    for (;;) {
+        size_t cap = 0, n;
+        char *room = postie_conn_in(&c, &cap);
+        postie_status st;
+
+        if (room != NULL && cap > 0 && pos < size) {
+            n = size - pos < cap ? size - pos : cap;
+            memcpy(room, data + pos, n);
+            postie_conn_in_done(&c, n);
+            pos += n;
+        } else if (room != NULL && pos >= size) {
+            postie_conn_in_done(&c, 0); /* the peer closed */
+        }
+        st = postie_smtp_reply_read(&r, &c, e);
+        if (st == POSTIE_DONE) {
+            continue; /* the next reply starts afresh */
+        }
+        if (st == POSTIE_ERR_PROTOCOL && postie_conn_status(&c) == POSTIE_OK) {
+            postie_smtp_reply_init(&r); /* a malformed line, consumed */
+            continue;
+        }
+        if (st != POSTIE_AGAIN || (pos >= size && room == NULL)) {
+            return; /* the engine ended (closed, line too long), or all of it went in */
+        }
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -33,16 +71,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         }
         st = postie_smtp_reply_line(&r, l.buf, l.len);
-        if (st == POSTIE_OK || st == POSTIE_DONE) {
-            if (r.lines > 1 && r.code == 250) {
-                (void)postie_smtp_ehlo_line(&e, r.line_text, r.line_len);
-            }
-        } else {
+        if (st != POSTIE_OK && st != POSTIE_DONE) {
             postie_smtp_reply_init(&r);
         }
         /* the raw line as a keyword line too */
         (void)postie_smtp_ehlo_line(&e, l.buf, l.len);
     }
+    through_engine(&e, data, size);
     if (strlen(e.auth_names) >= sizeof e.auth_names ||
         (e.auth & ~(unsigned)POSTIE_SASL_ALL_MECHS) != 0 ||
         (e.auth != 0 && !(e.flags & POSTIE_SMTP_EXT_AUTH))) {

@@ -7,7 +7,9 @@ form), following redirects with cookies, until a page has no form: the
 provider's success page, or the tool's loopback redirect page. Exits 0 then
 (printing the last page's first line), 1 when a page says something went
 wrong or after 10 pages. Every request goes to loopback only."""
+import html
 import html.parser
+import re
 import http.cookiejar
 import sys
 import urllib.parse
@@ -69,7 +71,9 @@ def main():
         p.feed(page)
         forms = [f for f in p.forms if f["method"] == "post"]
         if not forms:
-            text = " ".join(html.unescape(page).split())[:200]
+            title = re.search(r"<title>(.*?)</title>", page, re.S | re.I)
+            body = re.sub(r"<(script|style)\b.*?</\1>|<[^>]+>", " ", page, flags=re.S | re.I)
+            text = " ".join(html.unescape((title.group(1) + ": " if title else "") + body).split())[:200]
             print("browser: last page: " + text)
             bad = ("error" in text.lower() and "success" not in text.lower()) or \
                   "not authorized" in text.lower()

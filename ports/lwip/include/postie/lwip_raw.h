@@ -102,14 +102,16 @@ postie_status postie_lwip_connect(postie_lwip *c, const ip_addr_t *ip, u16_t por
 
 /* The main loop's call, after polling the netif: starts a TLS handshake
  * the session asked for, hands decrypted bytes mbed TLS still holds to the
- * session, and closes the connection once the run is over. Never waits. Returns POSTIE_AGAIN while the session
- * runs, then its result for ever after: the application's final status
+ * session, and closes the connection once the run is over. Never waits.
+ * Returns POSTIE_AGAIN while the session runs, then its result for ever
+ * after: the application's final status
  * (POSTIE_DONE / POSTIE_OK), or the failure it ended with
  * (POSTIE_ERR_CONNECT: refused or no answer in timeout_ms;
  * POSTIE_ERR_CLOSED: the server cut the connection; POSTIE_ERR_TIMEOUT;
  * POSTIE_ERR_TLS, POSTIE_ERR_TLS_VERIFY: the handshake, with
- * postie_mbedtls_error_text(); POSTIE_ERR_UNSUPPORTED: STLS without TLS
- * arranged; the session's own statuses). */
+ * postie_mbedtls_error_text(); POSTIE_ERR_NOMEM: no pcb or no memory for
+ * TLS; POSTIE_ERR_UNSUPPORTED: STLS without TLS arranged; the session's own
+ * statuses), or POSTIE_ERR_PARAM for c NULL. */
 postie_status postie_lwip_service(postie_lwip *c);
 
 /* The run's status (as postie_lwip_service() returns it, without doing anything). */
