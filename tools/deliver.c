@@ -210,12 +210,15 @@ int tool_msg_durable(tool_msg *m, char *err, size_t errcap)
     return m->d->t->durable ? m->d->t->durable(m, err, errcap) : 0;
 }
 
-size_t tool_msgs_durable(tool_msg *const *ms, size_t n, char *err, size_t errcap)
+size_t tool_msgs_durable(tool_msg *const *ms, size_t n, int *whole_fs, char *err,
+                         size_t errcap)
 {
     size_t i = 0;
+    *whole_fs = 0;
     if (n > 0 && ms[0]->d->t->durable_group) {
         long k = ms[0]->d->t->durable_group(ms, n);
         if (k >= 0 && (size_t)k <= n) {
+            *whole_fs = 1;
             if ((size_t)k < n)
                 snprintf(err, errcap, "%s: write failed: %s", ms[0]->d->path, strerror(errno));
             return (size_t)k;

@@ -71,10 +71,13 @@ int tool_msg_finish(tool_msg *m, char *err, size_t errcap);
 int tool_msg_durable(tool_msg *m, char *err, size_t errcap);
 /* Makes the n finished messages ms[] durable where they wait with one flush
  * where the target has one (Maildir on Linux: syncfs(2) of the file
- * system), else each on its own (tool_msg_durable). Returns how many of
+ * system), else each on its own (tool_msg_durable). *whole_fs is set to 1
+ * when the flush was of the destination's whole file system (so it also
+ * made the Maildir's earlier renames durable), else 0. Returns how many of
  * them, from the first, are durable: n, or fewer with err set to why the
  * next one is not. */
-size_t tool_msgs_durable(tool_msg *const *ms, size_t n, char *err, size_t errcap);
+size_t tool_msgs_durable(tool_msg *const *ms, size_t n, int *whole_fs, char *err,
+                         size_t errcap);
 /* Puts the message where it belongs, durably. The caller has already saved a
  * pending entry (uid, m->info) for a Maildir or an MDA; for an mbox the
  * offset is only known under the lock, so commit saves the pending entry in

@@ -228,8 +228,12 @@ typedef struct fetch {
     pthread_t committer;
     int committer_done;  /* set by the thread as it ends (atomic) */
     batch batches[2];
-    msginfo *dele_wait[BATCH_MAX_MSGS]; /* delivered, its D entry not saved yet */
-    size_t ndele_wait;
+    /* committed (renamed into new/) by the last commit, new/ not synced and
+     * not recorded yet: the next batch's group flush syncs them, its
+     * pending save records them, then their DELEs may go */
+    msginfo *unrec[BATCH_MAX_MSGS];
+    size_t nunrec;
+    int unrec_dele;      /* they may be deleted (--delete, their batch went well) */
     int stop;            /* after an error: queue no more RETRs */
     int dele_failed;     /* a DELE was refused: queue no more DELEs */
     /* progress */
@@ -443,6 +447,16 @@ static int save_pending(fetch *f, batch *b)
     return 0;
 }
 
+/* The messages of f->unrec, whose renames are durable now, recorded as
+ * delivered in memory (saved by the next state save). */
+static void unrec_set_delivered(fetch *f)
+{
+    size_t i;
+    for (i = 0; i < f->nunrec; i++)
+        if (!f->unrec[i]->dup)
+            tool_state_set(&f->state, f->unrec[i]->uid, 'D', NULL);
+}
+
 /* 2. Commits each message in order, until one fails; a non-batching
  * target's delivery is recorded at once. b->ncommit: how many were
  * committed. 0 or an exit code. */
@@ -473,18 +487,23 @@ static int commit_batch(fetch *f, batch *b)
     return 0;
 }
 
-/* 3. For a batching target: the commits made durable (one sync), then
- * recorded as delivered: in memory, and saved now for the last batch of a
- * run (b->final), else by the next batch's pending save (one state save a
- * batch instead of two). Until saved, its pending entries on disk say the
- * same to a run after a kill: the files are in new/. Its DELEs wait for
- * that save. On failure b->done becomes 0: the pending entries stay and
- * the next run resolves them. 0 or an exit code. */
+/* 3. For a batching target, the last batch of a run (b->final): the
+ * commits made durable (one sync of new/), then recorded (one state save).
+ * Any other batch's renames are made durable by the next batch's group
+ * flush (a syncfs of the file system, else an fsync of new/) and recorded
+ * by its pending save (f->unrec): a batch costs one state save and one
+ * flush besides its own files'. Until then its pending entries say the
+ * same to a run after a kill or a crash (found in new/: delivered; not
+ * found: fetched again), and its DELEs wait. On failure b->done becomes 0:
+ * the pending entries stay and the next run resolves them. 0 or an exit
+ * code. */
 static int record_batch(fetch *f, batch *b)
 {
     char err[1024];
     size_t i;
     tool_test_kill_point("renamed");
+    if (!b->final)
+        return 0;
     if (tool_dest_sync(&f->dest) != 0) {
         snprintf(err, sizeof err, "%s: sync failed", f->dest.path);
         batch_err(b, err);
@@ -494,8 +513,6 @@ static int record_batch(fetch *f, batch *b)
     for (i = 0; i < b->done; i++)
         if (!b->p[i].mi->dup)
             tool_state_set(&f->state, b->p[i].mi->uid, 'D', NULL);
-    if (!b->final)
-        return 0;
     if (tool_state_save(&f->state, err, sizeof err) != 0) {
         batch_err(b, err);
         return TOOL_EX_IOERR;
@@ -528,15 +545,30 @@ static void group_commit(fetch *f, batch *b)
         char err[1024];
         tool_msg *ms[BATCH_MAX_MSGS];
         size_t k;
+        int whole_fs;
         for (i = 0; i < b->n; i++)
             ms[i] = &b->p[i].m;
-        i = tool_msgs_durable(ms, b->n, err, sizeof err);
+        i = tool_msgs_durable(ms, b->n, &whole_fs, err, sizeof err);
         if (i < b->n) {
             batch_err(b, err);
             for (k = i; k < b->n; k++)
                 tool_msg_abort(&b->p[k].m);
             b->n = i;
             *rc = TOOL_EX_IOERR;
+        }
+        /* the last batch's renames: durable with this flush when it was of
+         * the whole file system, else by an fsync of new/ now */
+        if (b->n > 0 && f->nunrec > 0) {
+            if (!whole_fs && tool_dest_sync(&f->dest) != 0) {
+                snprintf(err, sizeof err, "%s: sync failed", f->dest.path);
+                batch_err(b, err);
+                for (k = 0; k < b->n; k++)
+                    tool_msg_abort(&b->p[k].m);
+                b->n = 0;
+                *rc = TOOL_EX_IOERR;
+            } else {
+                unrec_set_delivered(f); /* saved with this batch's pending entries */
+            }
         }
     }
     tool_test_kill_point("synced");
@@ -562,20 +594,22 @@ static int finish_commit(fetch *f, batch *b)
 
     if (b->err[0])
         FERR(f, "%s", b->err);
-    if (b->saved_prev) { /* the batch before is recorded: its DELEs may go */
-        for (i = 0; i < f->ndele_wait; i++)
-            dele(f, f->dele_wait[i]);
-        f->ndele_wait = 0;
+    if (b->saved_prev && f->nunrec > 0) { /* the batch before is recorded */
+        for (i = 0; i < f->nunrec; i++)
+            if (f->unrec_dele)
+                dele(f, f->unrec[i]);
+        f->nunrec = 0;
     }
     for (i = 0; i < b->done; i++) {
         f->delivered++;
         f->delivered_bytes += b->p[i].m.bytes;
         tool_info("message %lu (%s) delivered", b->p[i].mi->no, b->p[i].mi->uid);
-        if (f->delete_ && rc == 0) {
-            if (b->recorded)
+        if (b->recorded) {
+            if (f->delete_ && rc == 0)
                 dele(f, b->p[i].mi);
-            else
-                f->dele_wait[f->ndele_wait++] = b->p[i].mi;
+        } else if (f->nunrec < BATCH_MAX_MSGS) { /* (never full: emptied above) */
+            f->unrec[f->nunrec++] = b->p[i].mi;
+            f->unrec_dele = f->delete_ && rc == 0;
         }
     }
     /* committed messages keep their entries, whatever their state; the
@@ -646,23 +680,29 @@ static int flush_batch(fetch *f, int final)
     return rc;
 }
 
-/* Commits what is left, waits until it is done, and records what was
- * delivered but not recorded yet (then its DELEs may go). */
+/* Commits what is left, waits until it is done, and makes durable and
+ * records what was committed but not recorded yet (then its DELEs may go). */
 static int flush_all(fetch *f)
 {
     char err[1024];
     int rc = flush_batch(f, 1);
     size_t i;
     note_rc(&rc, commit_wait(f));
-    if (f->ndele_wait > 0) {
-        if (tool_state_save(&f->state, err, sizeof err) != 0) {
-            FERR(f, "%s", err);
+    if (f->nunrec > 0) {
+        if (tool_dest_sync(&f->dest) != 0) {
+            FERR(f, "%s: sync failed", f->dest.path);
             note_rc(&rc, TOOL_EX_IOERR);
         } else {
-            for (i = 0; i < f->ndele_wait; i++)
-                dele(f, f->dele_wait[i]);
+            unrec_set_delivered(f);
+            if (tool_state_save(&f->state, err, sizeof err) != 0) {
+                FERR(f, "%s", err);
+                note_rc(&rc, TOOL_EX_IOERR);
+            } else if (f->unrec_dele) {
+                for (i = 0; i < f->nunrec; i++)
+                    dele(f, f->unrec[i]);
+            }
         }
-        f->ndele_wait = 0;
+        f->nunrec = 0;
     }
     return rc;
 }

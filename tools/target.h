@@ -32,10 +32,10 @@ typedef struct tool_target {
     /* may be NULL: makes a finished message durable where it waits (its
      * pending entry may be saved after this); called before commit */
     int (*durable)(tool_msg *m, char *err, size_t errcap);
-    /* may be NULL: makes n finished messages durable at once (one flush
-     * for all). Returns how many of them, in order, are durable (n: all),
-     * or -1 when it could not tell (nothing changed: the caller makes
-     * each durable on its own) */
+    /* may be NULL: makes n finished messages durable at once, with one
+     * flush of the destination's whole file system. Returns how many of
+     * them, in order, are durable (n: all), or -1 when it could not tell
+     * (nothing changed: the caller makes each durable on its own) */
     long (*durable_group)(tool_msg *const *ms, size_t n);
     int (*commit)(tool_msg *m, const char *uid, tool_state *st, int nosync, char *err,
                   size_t errcap, int *exit_code);

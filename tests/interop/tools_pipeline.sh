@@ -161,9 +161,10 @@ check "  ... --no-pipelining: one RETR in flight ($most)" [ "$most" = 1 ]
 # new/ (never skipped); the flushes run on the committing thread, which never
 # reads the network (the main thread reads the next batch meanwhile); and no
 # DELE goes out before the message
-# it deletes is renamed into new/ and recorded by a state save: at every
-# write of DELEs, the DELEs sent so far are at most the files renamed before
-# the last state save. Seen with strace (-ff: one log per thread, merged by
+# it deletes is renamed into new/, new/ flushed (an fsync of it or a syncfs)
+# and then recorded by a state save: at every write of DELEs, the DELEs sent
+# so far are at most the files renamed before the last flush before the last
+# state save. Seen with strace (-ff: one log per thread, merged by
 # time). 2N messages, so more than one batch (64) is committed.
 # (not under tests/interop/valgrind.sh: strace would see valgrind's own calls)
 if [ "$TOOL_WRAPPED" = 0 ] && command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null; then
@@ -190,7 +191,8 @@ events.sort(key=lambda e: e[0])
 fds, synced, saved_after, written = {}, {}, set(), set()
 renamed = unsynced = flushes = 0
 sync_tids, read_tids = set(), set()
-renamed_now = recorded = deles = early = 0
+renamed_now = renamed_flushed = recorded = deles = early = 0
+newdir = tmp[:-len("tmp/")] + "new"
 for _, tid, line in events:
     m = re.search(r'^openat\(AT_FDCWD, "([^"]*)".* = (\d+)$', line)
     if m:
@@ -201,12 +203,15 @@ for _, tid, line in events:
     m = re.search(r'^f(?:data)?sync\((\d+)\)', line)
     if m:
         p = fds.get(m.group(1), "")
+        if p.rstrip("/") == newdir:    # new/ synced: the renames so far are durable
+            renamed_flushed = renamed_now
         if p.startswith(tmp):
             synced[p] = True; sync_tids.add(tid); flushes += 1
         continue
     if re.search(r'^syncfs\(', line):   # every file written so far, on its file system
         for p in written:
             synced[p] = True
+        renamed_flushed = renamed_now      # and the renames into new/
         sync_tids.add(tid); flushes += 1
         continue
     if re.search(r'^(read|recvfrom)\(', line):
@@ -231,7 +236,7 @@ for _, tid, line in events:
         src, dst = m.groups()
         if dst == state:   # a state save: the pending entries of what is synced
             saved_after.update(p for p, v in synced.items() if v)
-            recorded = renamed_now
+            recorded = renamed_flushed     # renamed, new/ flushed, then saved
         elif src.startswith(tmp):
             renamed += 1; renamed_now += 1
             if not synced.get(src) or src not in saved_after:
@@ -243,7 +248,7 @@ PY
     all [ "$renamed" = $((2 * N)) ] -a [ "$unsynced" = 0 ]
   check "  ... the flushes ($flushes) on the committing thread, which never reads the network ($mixed)" \
     all [ "$flushes" -ge 1 ] -a [ "$mixed" = 0 ]
-  check "  ... every DELE sent after its message was renamed and recorded ($deles DELEs, $early too early)" \
+  check "  ... every DELE sent after its message was renamed, flushed and recorded ($deles DELEs, $early too early)" \
     all [ "$deles" = $((2 * N)) ] -a [ "$early" = 0 ]
   check "  ... nothing left on the server" [ "$(server_count)" = 0 ]
 else

@@ -1,9 +1,12 @@
 /* tools/oauth.c and tools/http.c without a provider: which URLs may be used,
  * form encoding, the settings and presets, the token file (a valid token is
  * used as it is; a file others may read is refused; no file asks for
- * --authorize), and a refresh whose provider cannot be reached (exit 75,
- * the file left byte for byte). The flows against a real provider:
- * tests/oauth/run.sh. */
+ * --authorize), a refresh whose provider cannot be reached (exit 75, the
+ * file left byte for byte), and a token endpoint played by a forked child
+ * on loopback: silent (the request ends at its timeout), an endless answer
+ * (cut at 256 KiB), 503 (75), invalid_grant (77), a rotated refresh token
+ * (saved, mode 0600, before the new access token is used). The flows
+ * against a real provider: tests/oauth/run.sh. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -351,6 +360,154 @@ static void test_bad_token_never_sent(void **state)
     tool_oauth_free(&o);
 }
 
+/* ---- a token endpoint played by a child process ------------------------------ */
+
+enum { EP_SILENT, EP_ENDLESS, EP_503, EP_INVALID_GRANT, EP_ROTATE };
+
+static pid_t child;
+
+/* Listens on 127.0.0.1, forks a child that answers one request as mode
+ * says; returns the port. */
+static int endpoint(int mode)
+{
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof sa;
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(l >= 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(l, 4), 0);
+    assert_int_equal(getsockname(l, (struct sockaddr *)&sa, &sl), 0);
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        static const char chunk[4096] = {0};
+        char req[8192];
+        const char *body = NULL, *status = "200 OK";
+        char head[256];
+        int c = accept(l, NULL, NULL), i;
+        signal(SIGPIPE, SIG_IGN);
+        (void)!read(c, req, sizeof req);
+        if (mode == EP_SILENT) {
+            sleep(20);
+            _exit(0);
+        }
+        if (mode == EP_ENDLESS) {
+            const char *h = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                            "Content-Length: 100000000\r\n\r\n";
+            (void)!write(c, h, strlen(h));
+            for (i = 0; i < 25000; i++)
+                if (write(c, chunk, sizeof chunk) < 0)
+                    break;
+            _exit(0);
+        }
+        if (mode == EP_503) {
+            status = "503 Service Unavailable";
+            body = "{}";
+        } else if (mode == EP_INVALID_GRANT) {
+            status = "400 Bad Request";
+            body = "{\"error\":\"invalid_grant\",\"error_description\":\"grant revoked\"}";
+        } else {
+            body = "{\"access_token\":\"AT-new\",\"token_type\":\"Bearer\","
+                   "\"expires_in\":3600,\"refresh_token\":\"RT-new\"}";
+        }
+        snprintf(head, sizeof head, "HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
+                 "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, strlen(body));
+        (void)!write(c, head, strlen(head));
+        (void)!write(c, body, strlen(body));
+        close(c);
+        _exit(0);
+    }
+    close(l);
+    return ntohs(sa.sin_port);
+}
+
+static void endpoint_done(void)
+{
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+}
+
+static double now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return tv.tv_sec * 1000.0 + tv.tv_usec / 1000.0;
+}
+
+static void test_http_bounds(void **state)
+{
+    tool_http_resp r;
+    char url[64], err[512];
+    double t0;
+    (void)state;
+    /* a provider that never answers: the request ends at its timeout */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/token", endpoint(EP_SILENT));
+    t0 = now_ms();
+    assert_int_equal(tool_http_request(url, "a=b", 1000, &r, err, sizeof err), TOOL_HTTP_DOWN);
+    assert_true(now_ms() - t0 < 5000);
+    endpoint_done();
+    /* one that sends without end: cut at TOOL_HTTP_MAX_BODY */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/token", endpoint(EP_ENDLESS));
+    assert_int_equal(tool_http_request(url, "a=b", 10000, &r, err, sizeof err), TOOL_HTTP_DOWN);
+    assert_non_null(strstr(err, "larger than"));
+    endpoint_done();
+}
+
+/* an expired token and a token endpoint at port */
+static void expired_file(int port)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "{\"access_token\":\"AT-old\",\"refresh_token\":\"RT-old\",\"expires_at\":%lld,"
+             "\"token_endpoint\":\"http://127.0.0.1:%d/token\",\"client_id\":\"abc\"}",
+             (long long)time(NULL) - 10, port);
+    write_file(text, 0600);
+}
+
+static void test_refresh_answers(void **state)
+{
+    tool_oauth o;
+    postie_status st = POSTIE_OK;
+    char before[4096];
+    struct stat sb;
+    (void)state;
+    refuse_first = POSTIE_OK;
+
+    expired_file(endpoint(EP_503)); /* provider failing: 75, file kept */
+    strcpy(before, slurp());
+    oauth_for_file(&o);
+    calls = 0;
+    assert_int_equal(tool_oauth_login(&o, fake_auth, NULL, &st), TOOL_EX_TEMPFAIL);
+    assert_int_equal(calls, 0);
+    assert_string_equal(slurp(), before);
+    tool_oauth_free(&o);
+    endpoint_done();
+
+    expired_file(endpoint(EP_INVALID_GRANT)); /* revoked: 77, file kept */
+    strcpy(before, slurp());
+    oauth_for_file(&o);
+    assert_int_equal(tool_oauth_login(&o, fake_auth, NULL, &st), TOOL_EX_NOPERM);
+    assert_int_equal(calls, 0);
+    assert_string_equal(slurp(), before);
+    tool_oauth_free(&o);
+    endpoint_done();
+
+    expired_file(endpoint(EP_ROTATE)); /* rotated: saved, then used */
+    oauth_for_file(&o);
+    assert_int_equal(tool_oauth_login(&o, fake_auth, NULL, &st), 0);
+    assert_int_equal(calls, 1);
+    assert_string_equal(seen, "AT-new");
+    assert_non_null(strstr(slurp(), "\"RT-new\""));
+    assert_null(strstr(slurp(), "RT-old"));
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    tool_oauth_free(&o);
+    endpoint_done();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +520,8 @@ int main(void)
         cmocka_unit_test(test_no_file),
         cmocka_unit_test(test_provider_down),
         cmocka_unit_test(test_bad_token_never_sent),
+        cmocka_unit_test(test_http_bounds),
+        cmocka_unit_test(test_refresh_answers),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }
