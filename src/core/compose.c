@@ -446,13 +446,24 @@ static int choose_cte(const postie_compose_message *m, const char *boundary)
 
 /* ---- Date ------------------------------------------------------------------ */
 
+/* v in decimal, at least width digits. v / 10 in 32-bit steps over 16-bit
+ * pieces: a Cortex-M divides 32 bits in hardware, and the 64-bit division
+ * would link the C library's (about 800 bytes on a Cortex-M4). */
 static size_t put_uint(char *out, unsigned long long v, int width)
 {
     char tmp[24];
     size_t n = 0, i;
     do {
-        tmp[n++] = (char)('0' + (int)(v % 10));
-        v /= 10;
+        unsigned long long q = 0;
+        unsigned long r = 0, part;
+        int sh;
+        for (sh = 48; sh >= 0; sh -= 16) {
+            part = (r << 16) | (unsigned long)((v >> sh) & 0xFFFFu);
+            q = (q << 16) | (part / 10);
+            r = part % 10;
+        }
+        tmp[n++] = (char)('0' + (int)r);
+        v = q;
     } while (v != 0);
     while ((int)n < width) {
         tmp[n++] = '0';
@@ -479,13 +490,12 @@ postie_status postie_compose_format_date(int64_t time, int utc_offset_minutes,
         return POSTIE_ERR_PARAM;
     }
     {
-        int64_t local = time + (int64_t)utc_offset_minutes * 60;
-        days = (long)(local / 86400);
-        secs = (long)(local % 86400);
-    }
-    if (secs < 0) { /* only just before 1970 with a negative offset */
-        secs += 86400;
-        days -= 1;
+        /* one day later, so never negative (the offset is at most a day);
+         * 86400 = 128 * 675 and (u >> 7) < 2^31: a 32-bit division */
+        unsigned long long u = (unsigned long long)(time + (int64_t)utc_offset_minutes * 60 + 86400);
+        unsigned long d = (unsigned long)(u >> 7) / 675u;
+        secs = (long)(u - (unsigned long long)d * 86400u);
+        days = (long)d - 1;
     }
     /* The civil date of a day number, in whole 400-year eras from
      * 0000-03-01 (days + 719468 >= 0 here: the era is always 4 or 5):
