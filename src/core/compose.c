@@ -453,18 +453,17 @@ static size_t put_uint(char *out, unsigned long long v, int width)
 {
     char tmp[24];
     size_t n = 0, i;
-    do {
-        unsigned long long q = 0;
-        unsigned long r = 0, part;
-        int sh;
-        for (sh = 48; sh >= 0; sh -= 16) {
-            part = (r << 16) | (unsigned long)((v >> sh) & 0xFFFFu);
-            q = (q << 16) | (part / 10);
-            r = part % 10;
-        }
-        tmp[n++] = (char)('0' + (int)r);
-        v = q;
-    } while (v != 0);
+    unsigned long hi = (unsigned long)(v >> 32), lo = (unsigned long)(v & 0xFFFFFFFFu), r, m;
+    do { /* (hi, lo) / 10 in 32-bit steps: no 64-bit division linked */
+        r = hi % 10;
+        hi /= 10;
+        m = (r << 16) | (lo >> 16);
+        r = m % 10;
+        m /= 10;
+        r = (r << 16) | (lo & 0xFFFFu);
+        lo = (m << 16) | (r / 10);
+        tmp[n++] = (char)('0' + (int)(r % 10));
+    } while (hi != 0 || lo != 0);
     while ((int)n < width) {
         tmp[n++] = '0';
     }

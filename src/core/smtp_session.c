@@ -595,23 +595,8 @@ static void build_nth(postie_smtp *s, const postie_smtp_envelope *env, size_t i)
         }
         postie_conn_add(c, ">");
         if (s->mflags & MF_SIZE) {
-            char tmp[24];
-            size_t k = sizeof tmp;
-            unsigned long long v = env->size;
-            do { /* v % 10, v / 10 in 32-bit steps: no 64-bit division linked */
-                unsigned long long q = 0;
-                unsigned long r = 0, part;
-                int sh;
-                for (sh = 48; sh >= 0; sh -= 16) {
-                    part = (r << 16) | (unsigned long)((v >> sh) & 0xFFFFu);
-                    q = (q << 16) | (part / 10);
-                    r = part % 10;
-                }
-                tmp[--k] = (char)('0' + (int)r);
-                v = q;
-            } while (v > 0);
             postie_conn_add(c, " SIZE=");
-            postie_conn_add_mem(c, tmp + k, sizeof tmp - k);
+            postie_conn_add_num(c, env->size);
         }
         if (s->mflags & MF_BINARY) {
             postie_conn_add(c, " BODY=BINARYMIME");
