@@ -38,6 +38,7 @@
 #define POSTIE_WITH_COMPOSE_MIME      0
 #define POSTIE_WITH_ENCODED_WORDS     0
 #define POSTIE_WITH_COMPOSE_RICH_HEADERS 0
+#define POSTIE_WITH_COMPOSE_HEADERS   0  /* no caller header fields */
 #define POSTIE_WITH_QP                0
 #define POSTIE_WITH_POP3_PIPELINING   0
 #define POSTIE_WITH_SMTP_PIPELINING   0
