@@ -11,7 +11,8 @@
  *         no quoted-printable: the body must be ASCII with lines of at most
  *         998 octets, or 8-bit text to a server with 8BITMIME; the simple
  *         header writer: addresses without display names, a subject of
- *         printable ASCII on one line, at most 67 characters);
+ *         printable ASCII on one line, at most 67 characters; no caller
+ *         header fields);
  *   short status names instead of postie_strerror()'s messages; no
  *   postie_smtp_send_batch() and no per-call deadline (each wait is bounded
  *   by its timeout, as in the NetX Duo clients).
