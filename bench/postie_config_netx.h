@@ -11,7 +11,8 @@
  *         no quoted-printable: the body must be ASCII with lines of at most
  *         998 octets, or 8-bit text to a server with 8BITMIME; the simple
  *         header writer: addresses without display names, a subject of
- *         printable ASCII on one line, at most 67 characters);
+ *         printable ASCII on one line, at most 67 characters; no caller
+ *         header fields);
  *   short status names instead of postie_strerror()'s messages; no
  *   postie_smtp_send_batch() and no per-call deadline (each wait is bounded
  *   by its timeout, as in the NetX Duo clients).
@@ -38,6 +39,7 @@
 #define POSTIE_WITH_COMPOSE_MIME      0
 #define POSTIE_WITH_ENCODED_WORDS     0
 #define POSTIE_WITH_COMPOSE_RICH_HEADERS 0
+#define POSTIE_WITH_COMPOSE_HEADERS   0  /* no caller header fields */
 #define POSTIE_WITH_QP                0
 #define POSTIE_WITH_POP3_PIPELINING   0
 #define POSTIE_WITH_SMTP_PIPELINING   0

@@ -16,17 +16,27 @@
 # netx:default (the NetX set with every feature compiled in).
 # --top N: the N largest Postie symbols of each application (default 8).
 # --keep DIR: leave the objects, ELF and map files in DIR.
+# --lto: instead, a whole-ELF table: each application built and linked with
+#   and without -flto (library and application alike), and Postie's share
+#   counted as the ELF's .text+.rodata minus that of the same build of
+#   bench/apps/app_none.c (a main() that calls nothing of Postie). With LTO
+#   the objects merge, so the map cannot say whose a byte is; the difference
+#   also counts the application's own calls and the C library and libgcc
+#   routines Postie pulls in (memcpy, the 64-bit division, ...), so the
+#   non-LTO column is given the same way for comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 TOP=8
 KEEP=
+LTO=0
 apps=()
 while [ $# -gt 0 ]; do
   case $1 in
     --top) TOP=$2; shift 2 ;;
     --keep) KEEP=$2; shift 2 ;;
-    -*) echo "usage: $0 [--top N] [--keep DIR] [APP[:CONFIG] ...]" >&2; exit 2 ;;
+    --lto) LTO=1; shift ;;
+    -*) echo "usage: $0 [--top N] [--keep DIR] [--lto] [APP[:CONFIG] ...]" >&2; exit 2 ;;
     *) apps+=("$1"); shift ;;
   esac
 done
@@ -40,9 +50,11 @@ CFLAGS=(-mcpu=cortex-m4 -mthumb -Os -std=c99 -ffunction-sections -fdata-sections
         -Wall -Wextra -Werror -Iinclude)
 SRCS=(src/core/*.c src/pop3/*.c src/smtp/*.c)
 
-# build DIR CONFIG: Postie as DIR/libpostie.a for CONFIG
+# build DIR CONFIG [EXTRA-FLAG...]: Postie as DIR/libpostie.a for CONFIG
 build() {
   local dir=$1 cfg=$2 flags=("${CFLAGS[@]}") s
+  shift 2
+  flags+=("$@")
   mkdir -p "$dir/cfg"
   if [ "$cfg" != default ]; then
     [ -f "$cfg" ] || { echo "size-link: no such file: $cfg" >&2; exit 1; }
@@ -54,7 +66,7 @@ build() {
     $CC "${flags[@]}" -c "$s" -o "$dir/$(basename "$s" .c).o"
   done
   rm -f "$dir/libpostie.a"
-  arm-none-eabi-ar rcs "$dir/libpostie.a" "$dir"/*.o
+  arm-none-eabi-gcc-ar rcs "$dir/libpostie.a" "$dir"/*.o
 }
 
 # sums DIR/app.map: "total" line, then "size symbol" and "obj size file"
@@ -104,6 +116,42 @@ readmap() {
     }
   '
 }
+
+# elfsize DIR APP [LINK-FLAG...]: links bench/apps/app_APP.c against DIR's
+# library with DIR's flags and prints the ELF's .text+.rodata
+elfsize() {
+  local dir=$1 app=$2 flags
+  shift 2
+  mapfile -t flags < "$dir/flags"
+  $CC "${flags[@]}" -c bench/apps/app_$app.c -o "$dir/app_$app.o"
+  $CC "${flags[@]}" -c bench/apps/app_stub.c -o "$dir/app_stub.o"
+  $CC -mcpu=cortex-m4 -mthumb -Os --specs=nosys.specs -Wl,--gc-sections "$@" \
+      -o "$dir/app_$app.elf" "$dir/app_$app.o" "$dir/app_stub.o" -L"$dir" -lpostie
+  arm-none-eabi-size -A "$dir/app_$app.elf" |
+    awk '$1 == ".text" || $1 == ".rodata" { t += $2 } END { print t }'
+}
+
+if [ "$LTO" = 1 ]; then
+  printf '| application | configuration | without LTO: ELF - app_none (bytes) | with -flto: ELF - app_none (bytes) | KiB with -flto |\n|---|---|---:|---:|---:|\n'
+  for spec in "${apps[@]}"; do
+    app=${spec%%:*}; cfg=default
+    [ "$spec" = "$app" ] || cfg=${spec#*:}
+    [ -f bench/apps/app_$app.c ] || { echo "size-link: no such application: bench/apps/app_$app.c" >&2; exit 1; }
+    key=$(printf '%s' "$cfg" | tr -c 'A-Za-z0-9' _)
+    res=()
+    for mode in plain lto; do
+      dir=$out/$mode-$key
+      if [ "$mode" = lto ]; then ex=(-flto); else ex=(); fi
+      [ -f "$dir/libpostie.a" ] || build "$dir" "$cfg" "${ex[@]}"
+      a=$(elfsize "$dir" "$app" "${ex[@]}")
+      b=$(elfsize "$dir" none "${ex[@]}")
+      res+=($((a - b)))
+    done
+    printf '| %s | %s | %d | %d | %.1f |\n' "$app" "$cfg" "${res[0]}" "${res[1]}" \
+      "$(awk -v t="${res[1]}" 'BEGIN { print t / 1024 }')"
+  done
+  exit 0
+fi
 
 declare -A built
 rows=()

@@ -18,7 +18,8 @@
  * name or a header text that would have to be folded, quoted or encoded
  * (the simple writer takes printable ASCII words separated by single spaces
  * that fit their field's first line, and writes them as the full writer
- * would).
+ * would); with POSTIE_WITH_COMPOSE_HEADERS 0, for a message with any caller
+ * header field (header_count > 0).
  *
  * What it writes (see docs/compose.md for the reasons):
  *   Date, From, Reply-To, To, Cc, Subject, Message-ID, [X-Priority,

@@ -107,7 +107,7 @@ postie_status postie_conn_status(const postie_conn *c);
 void postie_conn_begin(postie_conn *c);
 void postie_conn_add(postie_conn *c, const char *s);
 void postie_conn_add_mem(postie_conn *c, const void *s, size_t n);
-void postie_conn_add_num(postie_conn *c, unsigned long v);
+void postie_conn_add_num(postie_conn *c, unsigned long long v);
 /* base64 of raw[0..n) (nothing for n == 0). */
 void postie_conn_add_b64(postie_conn *c, const void *raw, size_t n);
 /* Ends the command with CRLF and records it (tag, arg) as awaiting a reply.

@@ -225,6 +225,13 @@
 #ifndef POSTIE_WITH_COMPOSE_RICH_HEADERS
 #define POSTIE_WITH_COMPOSE_RICH_HEADERS POSTIE_WITH_COMPOSE
 #endif
+/* The caller's own header fields in the composer (postie_compose_message's
+ * headers[]: name checks, the reserved names, the value's writer). Off: a
+ * message with header_count > 0 is POSTIE_ERR_UNSUPPORTED from
+ * postie_compose_begin() (the NetX Duo client writes none either). */
+#ifndef POSTIE_WITH_COMPOSE_HEADERS
+#define POSTIE_WITH_COMPOSE_HEADERS POSTIE_WITH_COMPOSE
+#endif
 /* Encoded words (RFC 2047) in the composer's headers: display names and
  * subjects that are not printable ASCII, or too long to fold. Off: such a
  * header is POSTIE_ERR_UNSUPPORTED. */
@@ -312,6 +319,9 @@
 #endif
 #if !POSTIE_WITH_COMPOSE && POSTIE_WITH_COMPOSE_RICH_HEADERS
 #error "POSTIE_WITH_COMPOSE_RICH_HEADERS needs POSTIE_WITH_COMPOSE"
+#endif
+#if !POSTIE_WITH_COMPOSE && POSTIE_WITH_COMPOSE_HEADERS
+#error "POSTIE_WITH_COMPOSE_HEADERS needs POSTIE_WITH_COMPOSE"
 #endif
 #if POSTIE_WITH_ENCODED_WORDS && !POSTIE_WITH_COMPOSE_RICH_HEADERS
 #error "POSTIE_WITH_ENCODED_WORDS needs POSTIE_WITH_COMPOSE_RICH_HEADERS"

@@ -125,6 +125,7 @@ static size_t utf8_len(unsigned char b)
 }
 #endif
 
+#if POSTIE_WITH_COMPOSE_HEADERS
 static int lower(int ch)
 {
     return (ch >= 'A' && ch <= 'Z') ? ch - 'A' + 'a' : ch;
@@ -153,6 +154,7 @@ static int iprefix(const char *s, const char *prefix)
     }
     return 1;
 }
+#endif
 
 /* ---- checks done by postie_compose_begin() -------------------------------- */
 
@@ -316,6 +318,7 @@ static postie_status check_list(const postie_compose_address *list, size_t count
     return POSTIE_OK;
 }
 
+#if POSTIE_WITH_COMPOSE_HEADERS
 static int reserved_header(const char *name)
 {
     static const char names[][13] = {
@@ -357,6 +360,8 @@ static postie_status check_header(const postie_compose_header *h)
     return plain_text(h->value, n);
 #endif
 }
+
+#endif /* POSTIE_WITH_COMPOSE_HEADERS */
 
 #if POSTIE_WITH_COMPOSE_MIME
 static postie_status check_attachment(const postie_compose_attachment *a)
@@ -446,14 +451,24 @@ static int choose_cte(const postie_compose_message *m, const char *boundary)
 
 /* ---- Date ------------------------------------------------------------------ */
 
+/* v in decimal, at least width digits. v / 10 in 32-bit steps over 16-bit
+ * pieces: a Cortex-M divides 32 bits in hardware, and the 64-bit division
+ * would link the C library's (about 800 bytes on a Cortex-M4). */
 static size_t put_uint(char *out, unsigned long long v, int width)
 {
     char tmp[24];
     size_t n = 0, i;
-    do {
-        tmp[n++] = (char)('0' + (int)(v % 10));
-        v /= 10;
-    } while (v != 0);
+    unsigned long hi = (unsigned long)(v >> 32), lo = (unsigned long)(v & 0xFFFFFFFFu), r, m;
+    do { /* (hi, lo) / 10 in 32-bit steps: no 64-bit division linked */
+        r = hi % 10;
+        hi /= 10;
+        m = (r << 16) | (lo >> 16);
+        r = m % 10;
+        m /= 10;
+        r = (r << 16) | (lo & 0xFFFFu);
+        lo = (m << 16) | (r / 10);
+        tmp[n++] = (char)('0' + (int)(r % 10));
+    } while (hi != 0 || lo != 0);
     while ((int)n < width) {
         tmp[n++] = '0';
     }
@@ -479,13 +494,12 @@ postie_status postie_compose_format_date(int64_t time, int utc_offset_minutes,
         return POSTIE_ERR_PARAM;
     }
     {
-        int64_t local = time + (int64_t)utc_offset_minutes * 60;
-        days = (long)(local / 86400);
-        secs = (long)(local % 86400);
-    }
-    if (secs < 0) { /* only just before 1970 with a negative offset */
-        secs += 86400;
-        days -= 1;
+        /* one day later, so never negative (the offset is at most a day);
+         * 86400 = 128 * 675 and (u >> 7) < 2^31: a 32-bit division */
+        unsigned long long u = (unsigned long long)(time + (int64_t)utc_offset_minutes * 60 + 86400);
+        unsigned long d = (unsigned long)(u >> 7) / 675u;
+        secs = (long)(u - (unsigned long long)d * 86400u);
+        days = (long)d - 1;
     }
     /* The civil date of a day number, in whole 400-year eras from
      * 0000-03-01 (days + 719468 >= 0 here: the era is always 4 or 5):
@@ -599,7 +613,10 @@ static int needs_eword(const postie_compose_message *m)
 
 postie_status postie_compose_begin(postie_compose *c, const postie_compose_message *m)
 {
-    size_t i, n;
+#if POSTIE_WITH_COMPOSE_HEADERS || POSTIE_WITH_COMPOSE_MIME
+    size_t i;
+#endif
+    size_t n;
     const char *dom;
     postie_status st;
     char date[sizeof c->date];
@@ -648,11 +665,17 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
     if (m->header_count > 0 && m->headers == NULL) {
         return POSTIE_ERR_PARAM;
     }
+#if POSTIE_WITH_COMPOSE_HEADERS
     for (i = 0; i < m->header_count; i++) {
         if ((st = check_header(&m->headers[i])) != POSTIE_OK) {
             return st == POSTIE_ERR_UNSUPPORTED ? st : POSTIE_ERR_PARAM;
         }
     }
+#else
+    if (m->header_count > 0) {
+        return POSTIE_ERR_UNSUPPORTED; /* POSTIE_WITH_COMPOSE_HEADERS 0 */
+    }
+#endif
     if (m->body_read == NULL && m->body == NULL && m->body_len > 0) {
         return POSTIE_ERR_PARAM;
     }
@@ -958,6 +981,7 @@ static int field_addresses(postie_compose *c, const char *name,
 }
 
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
+#if POSTIE_WITH_COMPOSE_HEADERS
 /* An unstructured field, one token per call. Returns 1 when done. */
 static int field_text(postie_compose *c, const char *name, const char *value)
 {
@@ -973,6 +997,7 @@ static int field_text(postie_compose *c, const char *name, const char *value)
     }
     return 0;
 }
+#endif
 #else
 /* An unstructured field, whole (plain_text() said it fits as it is). */
 static int field_text(postie_compose *c, const char *name, const char *value)
@@ -1368,8 +1393,9 @@ static postie_status produce(postie_compose *c)
         } else if (m->priority == POSTIE_COMPOSE_PRIORITY_LOW) {
             puts_(c, "X-Priority: 5 (Lowest)\r\nImportance: low\r\n");
         }
-        next_stage(c, ST_EXTRA);
+        next_stage(c, POSTIE_WITH_COMPOSE_HEADERS ? ST_EXTRA : ST_MIME);
         break;
+#if POSTIE_WITH_COMPOSE_HEADERS
     case ST_EXTRA:
         if (c->idx >= m->header_count) {
             next_stage(c, ST_MIME);
@@ -1378,6 +1404,7 @@ static postie_status produce(postie_compose *c)
             c->sub = 0;
         }
         break;
+#endif
     case ST_MIME:
         puts_(c, "MIME-Version: 1.0\r\n");
 #if POSTIE_WITH_COMPOSE_MIME

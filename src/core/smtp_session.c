@@ -595,15 +595,8 @@ static void build_nth(postie_smtp *s, const postie_smtp_envelope *env, size_t i)
         }
         postie_conn_add(c, ">");
         if (s->mflags & MF_SIZE) {
-            char tmp[24];
-            size_t k = sizeof tmp;
-            unsigned long long v = env->size;
-            do {
-                tmp[--k] = (char)('0' + (int)(v % 10));
-                v /= 10;
-            } while (v > 0);
             postie_conn_add(c, " SIZE=");
-            postie_conn_add_mem(c, tmp + k, sizeof tmp - k);
+            postie_conn_add_num(c, env->size);
         }
         if (s->mflags & MF_BINARY) {
             postie_conn_add(c, " BODY=BINARYMIME");

@@ -219,6 +219,29 @@ static void test_plain_exact(void **state)
     free(msg);
 }
 
+/* The Message-ID's time in decimal past 32 bits (no 64-bit division). */
+static void test_message_id_time(void **state)
+{
+    static const int64_t times[] = {4294967296, 253402300799, 0};
+    static const char *const expect[] = {"<4294967296.0123456789ABCDEF@example.org>",
+                                         "<253402300799.0123456789ABCDEF@example.org>",
+                                         "<0.0123456789ABCDEF@example.org>"};
+    size_t k;
+    (void)state;
+    for (k = 0; k < 3; k++) {
+        postie_compose_message m;
+        char *msg, *v;
+        base_message(&m);
+        m.time = times[k];
+        m.utc_offset_minutes = 0;
+        msg = compose_all(&m, 4096, NULL);
+        v = header_value(msg, "Message-ID");
+        assert_string_equal(v, expect[k]);
+        free(v);
+        free(msg);
+    }
+}
+
 static void test_multipart_exact(void **state)
 {
     postie_compose_message m;
@@ -1413,6 +1436,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_exact),
+        cmocka_unit_test(test_message_id_time),
         cmocka_unit_test(test_multipart_exact),
         cmocka_unit_test(test_date),
         cmocka_unit_test(test_rfc2047_subject),

@@ -140,6 +140,36 @@ static void test_session_basic(void **state)
     }
 }
 
+/* SIZE= in decimal for sizes past 32 bits (written without a 64-bit
+ * division: 16-bit pieces, 32-bit steps). */
+static void test_size_64bit(void **state)
+{
+    static const unsigned long long sizes[] = {4294967296ull, 281474976710656ull,
+                                               18446744073709551615ull, 10000000000000000000ull};
+    static const char *const lines[] = {
+        "MAIL FROM:<a@example.org> SIZE=4294967296\r\n",
+        "MAIL FROM:<a@example.org> SIZE=281474976710656\r\n",
+        "MAIL FROM:<a@example.org> SIZE=18446744073709551615\r\n",
+        "MAIL FROM:<a@example.org> SIZE=10000000000000000000\r\n"};
+    size_t k;
+    (void)state;
+    for (k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        postie_smtp_envelope env;
+        postie_smtp_rcpt r;
+        begin(0);
+        hello("250-mx.example.org\r\n250 SIZE\r\n"); /* no limit announced */
+        fake_step_add(&F, lines[k], "250 2.1.0 Ok\r\n");
+        fake_step_add(&F, "RCPT TO:<b@example.org>\r\n", "250 2.1.5 Ok\r\n");
+        open_ok();
+        one_rcpt(&env, &r, "a@example.org", "b@example.org");
+        env.size = sizes[k];
+        assert_int_equal(postie_smtp_mail(&S, &env), POSTIE_OK);
+        fake_assert_script_sent(&F);
+        postie_smtp_close(&S);
+    }
+    fake_free(&F);
+}
+
 static void test_helo_fallback(void **state)
 {
     size_t chunk;
@@ -1229,6 +1259,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_session_basic),
+        cmocka_unit_test(test_size_64bit),
         cmocka_unit_test(test_helo_fallback),
         cmocka_unit_test(test_ehlo_and_helo_refused),
         cmocka_unit_test(test_address_literal),
