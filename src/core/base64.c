@@ -35,25 +35,21 @@ postie_status postie_base64_encode(const void *in, size_t n, char *out, size_t c
     if (cap < need) {
         return POSTIE_ERR_BUFFER;
     }
-    for (i = 0; i + 2 < n; i += 3) {
-        unsigned long v = ((unsigned long)p[i] << 16) | ((unsigned long)p[i + 1] << 8) | p[i + 2];
-        out[o++] = b64_alphabet[(v >> 18) & 63];
-        out[o++] = b64_alphabet[(v >> 12) & 63];
-        out[o++] = b64_alphabet[(v >> 6) & 63];
-        out[o++] = b64_alphabet[v & 63];
-    }
-    if (n - i == 1) {
+    /* one loop for whole groups and the last, short one: a byte past the
+     * end reads as 0 and its characters become '=' */
+    for (i = 0; i < n; i += 3) {
         unsigned long v = (unsigned long)p[i] << 16;
-        out[o++] = b64_alphabet[(v >> 18) & 63];
-        out[o++] = b64_alphabet[(v >> 12) & 63];
-        out[o++] = '=';
-        out[o++] = '=';
-    } else if (n - i == 2) {
-        unsigned long v = ((unsigned long)p[i] << 16) | ((unsigned long)p[i + 1] << 8);
-        out[o++] = b64_alphabet[(v >> 18) & 63];
-        out[o++] = b64_alphabet[(v >> 12) & 63];
-        out[o++] = b64_alphabet[(v >> 6) & 63];
-        out[o++] = '=';
+        unsigned k;
+        if (i + 1 < n) {
+            v |= (unsigned long)p[i + 1] << 8;
+        }
+        if (i + 2 < n) {
+            v |= p[i + 2];
+        }
+        for (k = 0; k < 4; k++) {
+            /* character k starts in input byte 6k / 8 of the group */
+            out[o++] = i + 6 * k / 8 < n ? b64_alphabet[(v >> (18 - 6 * k)) & 63] : '=';
+        }
     }
     out[o] = '\0';
     if (outlen != NULL) {
