@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Crash safety of postie-fetch --delete: 300 messages, 20 SIGKILLs at random
+# Crash safety of postie-fetch --delete: 300 messages through the kill points,
+# 400 more for 20 SIGKILLs at random
 # moments (each followed by a rerun that may itself be killed), then a run
 # to completion. Every message must be delivered exactly once (checked by
 # content) and none left on the server.
@@ -20,14 +21,14 @@ echo "# seed $RANDOM"
 
 "$STACK" reset "$STACK_DIR" "$USER1"
 mkdir -p "$WORK/msgs"
-for i in $(seq 1 "$N"); do
-  # 2-40 kB each (base64 of random bytes: every message differs)
+mk() { # seq: 2-40 kB (base64 of random bytes: every message differs)
   {
-    printf 'From: crash@postie.test\r\nTo: %s\r\nSubject: crash %s\r\nX-Crash-Seq: %s\r\n\r\n' "$USER1" "$i" "$i"
+    printf 'From: crash@postie.test\r\nTo: %s\r\nSubject: crash %s\r\nX-Crash-Seq: %s\r\n\r\n' "$USER1" "$1" "$1"
     head -c $(( (RANDOM % 38 + 2) * 1024 )) /dev/urandom | base64 | sed 's/$/\r/'
-    printf 'end of %s\r\n' "$i"
-  } > "$WORK/msgs/$i"
-done
+    printf 'end of %s\r\n' "$1"
+  } > "$WORK/msgs/$1"
+}
+for i in $(seq 1 "$N"); do mk "$i"; done
 "$STACK" deliver "$STACK_DIR" "$USER1" "$WORK"/msgs/* >/dev/null
 export POSTIE_PASSWORD=$PASS1
 run() { "$FETCH" $POP --user "$USER1" --maildir "$WORK/md" --state "$WORK/state" --delete -q; }
@@ -71,6 +72,14 @@ for pk in synced:1 pending:2 renamed:1 recorded:1; do
   delivered_before=$nnew
 done
 
+# More messages for the random kills (the windows above delivered most of
+# the first ones): CRASH_MORE (default 400), so that every kill interrupts
+# real work, fetching or committing.
+MORE=${CRASH_MORE:-400}
+for i in $(seq $((N + 1)) $((N + MORE))); do mk "$i"; done
+"$STACK" deliver "$STACK_DIR" "$USER1" $(seq -f "$WORK/msgs/%g" $((N + 1)) $((N + MORE))) >/dev/null
+N=$((N + MORE))
+
 # Where the random kills land: a run fetches a whole batch into tmp/ before it
 # records and renames it, so progress is the number of files in tmp/ and
 # new/. Two kills in three wait until 1-80 more messages were fetched and
@@ -103,13 +112,6 @@ check "$KILLS random SIGKILLs landed while postie-fetch ran ($kills in $tries ru
 echo "# $kills kills in $tries runs; delivered before the final run: $(find "$WORK/md/new" -type f | wc -l)"
 echo "# errors of the interrupted runs:"; sort "$WORK/runs.err" | uniq -c | sed 's/^/#   /' | head
 # The last window: DELEs sent, killed before QUIT (nothing is deleted then).
-mk() { # seq
-  {
-    printf 'From: crash@postie.test\r\nTo: %s\r\nSubject: crash %s\r\nX-Crash-Seq: %s\r\n\r\n' "$USER1" "$1" "$1"
-    head -c $(( (RANDOM % 38 + 2) * 1024 )) /dev/urandom | base64 | sed 's/$/\r/'
-    printf 'end of %s\r\n' "$1"
-  } > "$WORK/msgs/$1"
-}
 for i in $(seq $((N + 1)) $((N + 20))); do mk "$i"; done
 "$STACK" deliver "$STACK_DIR" "$USER1" $(seq -f "$WORK/msgs/%g" $((N + 1)) $((N + 20))) >/dev/null
 POSTIE_FETCH_TEST_KILL=deleted:1 "$FETCH" $POP --user "$USER1" --maildir "$WORK/md" --state "$WORK/state" --delete -q 2>>"$WORK/runs.err"

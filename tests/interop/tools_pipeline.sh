@@ -252,7 +252,7 @@ PY
     all [ "$deles" = $((2 * N)) ] -a [ "$early" = 0 ]
   check "  ... nothing left on the server" [ "$(server_count)" = 0 ]
 else
-  echo "# strace cannot run here (or valgrind runs the tools): the fsync order check is skipped"
+  echo "# strace cannot run here (or valgrind runs the tools): the flush and DELE order check is skipped"
 fi
 "$STACK" reset "$STACK_DIR" "$USER1"
 finish
