@@ -32,6 +32,9 @@ static void batch_abort(postie_smtp *s, postie_status st);
 #define MF_UTF8       0x20u
 #define MF_BINARY     0x40u /* BODY=BINARYMIME: the message goes by BDAT as it is */
 
+/* A STARTTLS waiting for the caller's handshake (only STARTTLS asks). */
+#define TLS_WANTED(s) (POSTIE_WITH_SMTP_STARTTLS && (s)->tls_wanted)
+
 /* A pipelined DATA (PIPELINING and POSTIE_SMTP_REFUSED_CONTINUE) answered
  * within mail(): 354 received, or its refusal's status. Without
  * POSTIE_WITH_SMTP_PIPELINING no DATA goes with the envelope, and the
@@ -100,7 +103,7 @@ static postie_status enter(postie_smtp *s, unsigned char op)
         }
         return POSTIE_AGAIN;
     }
-    if (s->op != OP_NONE || s->tls_wanted) {
+    if (s->op != OP_NONE || TLS_WANTED(s)) {
         return POSTIE_ERR_BUSY;
     }
     s->phase = 0;
@@ -842,7 +845,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
                     break; /* the queue is full: the rest goes in the next flight */
                 }
                 s->m_sent++;
-                if (!(s->mflags & MF_PIPELINING)) {
+                if (!POSTIE_WITH_SMTP_PIPELINING || !(s->mflags & MF_PIPELINING)) {
                     break;
                 }
             }
@@ -1114,7 +1117,7 @@ postie_status postie_smtps_send(postie_smtp *s, postie_smtp_envelope *env,
         return POSTIE_ERR_PARAM;
     }
     if (s->op != OP_SEND) {
-        if (s->op != OP_NONE || s->tls_wanted) {
+        if (s->op != OP_NONE || TLS_WANTED(s)) {
             return POSTIE_ERR_BUSY;
         }
         s->phase = PH_S_MAIL;
