@@ -8,7 +8,8 @@
 #   latency.md     bench/run-latency.sh: Postie and its peers at 20 ms RTT through
 #                  bench/delay_proxy, and POP3 on loopback (as root)
 #   size-arm.md, size-arm-min.md   bench/size-arm.sh: Cortex-M4 code and RAM
-#   size-link.md, ram-netx.md      bench/size-link.sh, bench/ram-fields.sh: what
+#   size-link.md, size-link-lto.md, ram-netx.md   bench/size-link.sh (and
+#                                  --lto), bench/ram-fields.sh: what
 #                                  applications link; RAM field by field
 #   sizes-host.md  bench_sizes and bench_sizes_min: RAM per context on this host
 #   bash bench/run-all.sh BUILD_DIR    (configured with -DPOSTIE_BUILD_BENCH=ON and built)
@@ -50,6 +51,7 @@ echo
 bash bench/size-arm.sh --config bench/postie_config_min.h | tee "$R/size-arm-min.md"
 echo; echo "== Cortex-M4 link-level sizes (bench/size-link.sh, bench/ram-fields.sh)"
 bash bench/size-link.sh | tee "$R/size-link.md"
+bash bench/size-link.sh --lto | tee "$R/size-link-lto.md"
 bash bench/ram-fields.sh bench/postie_config_netx.h | tee "$R/ram-netx.md"
 
 echo; echo "== RAM per context on this host (bench_sizes, bench_sizes_min)"

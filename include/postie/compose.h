@@ -175,18 +175,25 @@ typedef struct postie_compose_message {
 } postie_compose_message;
 
 /* The composer. Treat every field as private. Its size is a few hundred
- * bytes plus POSTIE_COMPOSE_BUF_SIZE + POSTIE_COMPOSE_IN_SIZE. */
+ * bytes plus POSTIE_COMPOSE_BUF_SIZE + POSTIE_COMPOSE_IN_SIZE (the reader
+ * buffer only with POSTIE_WITH_QP or POSTIE_WITH_COMPOSE_MIME: without both
+ * no reader is accepted; the attachment encoder and boundary only with
+ * POSTIE_WITH_COMPOSE_MIME). */
 typedef struct postie_compose {
     postie_compose_message m;          /* copy of the caller's description */
     char out[POSTIE_COMPOSE_BUF_SIZE]; /* staged output                    */
     size_t out_len, out_pos;
+#if POSTIE_WITH_QP || POSTIE_WITH_COMPOSE_MIME
     char in[POSTIE_COMPOSE_IN_SIZE];   /* bytes pulled from a reader       */
     size_t in_len, in_pos;
+#endif
     const unsigned char *src_buf;      /* current source: a buffer ...     */
     size_t src_len, src_pos;
     postie_compose_read_fn src_fn;     /* ... or a reader                  */
     void *src_user;
+#if POSTIE_WITH_COMPOSE_MIME
     postie_base64_stream b64;          /* attachment encoder               */
+#endif
     unsigned magic;                    /* set by a successful begin        */
     int stage;                         /* where the state machine is       */
     size_t sub;                        /* step inside the stage            */
@@ -201,7 +208,9 @@ typedef struct postie_compose {
     int src_done, pend_cr, pend_ws, last_lf, overflow;
     postie_status error;               /* sticky error of a failed read    */
     char date[40];                     /* the Date value                   */
+#if POSTIE_WITH_COMPOSE_MIME
     char boundary[32];                 /* the MIME boundary                */
+#endif
 } postie_compose;
 
 /* Zeroes m and sets priority = POSTIE_COMPOSE_PRIORITY_NORMAL. m NULL: no-op. */

@@ -35,25 +35,21 @@ postie_status postie_base64_encode(const void *in, size_t n, char *out, size_t c
     if (cap < need) {
         return POSTIE_ERR_BUFFER;
     }
-    for (i = 0; i + 2 < n; i += 3) {
-        unsigned long v = ((unsigned long)p[i] << 16) | ((unsigned long)p[i + 1] << 8) | p[i + 2];
-        out[o++] = b64_alphabet[(v >> 18) & 63];
-        out[o++] = b64_alphabet[(v >> 12) & 63];
-        out[o++] = b64_alphabet[(v >> 6) & 63];
-        out[o++] = b64_alphabet[v & 63];
-    }
-    if (n - i == 1) {
+    /* one loop for whole groups and the last, short one: a byte past the
+     * end reads as 0 and its characters become '=' */
+    for (i = 0; i < n; i += 3) {
         unsigned long v = (unsigned long)p[i] << 16;
-        out[o++] = b64_alphabet[(v >> 18) & 63];
-        out[o++] = b64_alphabet[(v >> 12) & 63];
-        out[o++] = '=';
-        out[o++] = '=';
-    } else if (n - i == 2) {
-        unsigned long v = ((unsigned long)p[i] << 16) | ((unsigned long)p[i + 1] << 8);
-        out[o++] = b64_alphabet[(v >> 18) & 63];
-        out[o++] = b64_alphabet[(v >> 12) & 63];
-        out[o++] = b64_alphabet[(v >> 6) & 63];
-        out[o++] = '=';
+        unsigned k;
+        if (i + 1 < n) {
+            v |= (unsigned long)p[i + 1] << 8;
+        }
+        if (i + 2 < n) {
+            v |= p[i + 2];
+        }
+        for (k = 0; k < 4; k++) {
+            /* character k starts in input byte 6k / 8 of the group */
+            out[o++] = i + 6 * k / 8 < n ? b64_alphabet[(v >> (18 - 6 * k)) & 63] : '=';
+        }
     }
     out[o] = '\0';
     if (outlen != NULL) {
@@ -62,10 +58,44 @@ postie_status postie_base64_encode(const void *in, size_t n, char *out, size_t c
     return POSTIE_OK;
 }
 
+/* Decodes in[0..n) (n a multiple of 4, pad '=' at the end) into q, or only
+ * counts and checks when q is NULL: the byte count, or (size_t)-1 for a character
+ * outside the alphabet, a '=' before the padding, or bits set past the last
+ * byte (non-canonical). */
+static size_t b64_run(const char *in, size_t n, size_t pad, unsigned char *q)
+{
+    unsigned long acc = 0;
+    unsigned bits = 0;
+    size_t i, o = 0;
+
+    for (i = 0; i < n; i++) {
+        int v;
+        if (i >= n - pad) {
+            if (in[i] != '=') {
+                return (size_t)-1;
+            }
+            continue;
+        }
+        v = b64_value((unsigned char)in[i]);
+        if (v < 0) {
+            return (size_t)-1;
+        }
+        acc = (acc << 6) | (unsigned long)v; /* only the low bits + 8 matter */
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (q != NULL) {
+                q[o] = (unsigned char)(acc >> bits);
+            }
+            o++;
+        }
+    }
+    return (acc & ((1ul << bits) - 1)) != 0 ? (size_t)-1 : o;
+}
+
 postie_status postie_base64_decode(const char *in, size_t n, void *out, size_t cap, size_t *outlen)
 {
-    unsigned char *q = (unsigned char *)out;
-    size_t i, o = 0, need, pad = 0;
+    size_t pad = 0, need;
 
     if ((in == NULL && n > 0) || (out == NULL && cap > 0)) {
         return POSTIE_ERR_PARAM;
@@ -76,47 +106,17 @@ postie_status postie_base64_decode(const char *in, size_t n, void *out, size_t c
     if (n > 0 && in[n - 1] == '=') {
         pad = (in[n - 2] == '=') ? 2 : 1;
     }
-    need = n / 4 * 3 - pad;
     /* validate everything before writing anything */
-    for (i = 0; i < n; i++) {
-        if (i >= n - pad) {
-            if (in[i] != '=') {
-                return POSTIE_ERR_DECODE;
-            }
-        } else if (b64_value((unsigned char)in[i]) < 0) {
-            return POSTIE_ERR_DECODE;
-        }
-    }
-    if (pad == 2 && (b64_value((unsigned char)in[n - 3]) & 0x0f) != 0) {
-        return POSTIE_ERR_DECODE; /* non-canonical: unused bits set */
-    }
-    if (pad == 1 && (b64_value((unsigned char)in[n - 2]) & 0x03) != 0) {
+    need = b64_run(in, n, pad, NULL);
+    if (need == (size_t)-1) {
         return POSTIE_ERR_DECODE;
     }
     if (cap < need) {
         return POSTIE_ERR_BUFFER;
     }
-    for (i = 0; i < n; i += 4) {
-        unsigned long v = 0;
-        unsigned j, valid = 0;
-        for (j = 0; j < 4; j++) {
-            if (i + j < n - pad) {
-                v = (v << 6) | (unsigned long)b64_value((unsigned char)in[i + j]);
-                valid++;
-            } else {
-                v <<= 6;
-            }
-        }
-        q[o++] = (unsigned char)(v >> 16);
-        if (valid > 2) {
-            q[o++] = (unsigned char)(v >> 8);
-        }
-        if (valid > 3) {
-            q[o++] = (unsigned char)v;
-        }
-    }
+    (void)b64_run(in, n, pad, (unsigned char *)out);
     if (outlen != NULL) {
-        *outlen = o;
+        *outlen = need;
     }
     return POSTIE_OK;
 }

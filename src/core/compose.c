@@ -710,7 +710,11 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
     }
     c->boundary[25] = '\0';
 #endif
+#if POSTIE_WITH_COMPOSE_MIME
     c->body_cte = choose_cte(m, c->boundary);
+#else
+    c->body_cte = choose_cte(m, NULL);
+#endif
 #if !POSTIE_WITH_QP
     if (c->body_cte == CTE_QP) {
         c->magic = 0;
@@ -1021,56 +1025,68 @@ static void src_set(postie_compose *c, const void *buf, size_t len, postie_compo
     c->src_fn = fn;
     c->src_user = user;
     c->src_pos = 0;
+#if POSTIE_WITH_QP || POSTIE_WITH_COMPOSE_MIME
     c->in_len = c->in_pos = 0;
+#endif
     c->src_done = 0;
 }
+
+/* A body or attachment from a reader needs quoted-printable or an
+ * attachment's base64 (postie_compose_begin() refuses it without both):
+ * without them only buffers are read, and the reader path (and its buffer
+ * in postie_compose) is not compiled. */
+#define SRC_READERS (POSTIE_WITH_QP || POSTIE_WITH_COMPOSE_MIME)
 
 /* Available input: OK with *p and *len (len > 0), DONE at the end, or an error. */
 static postie_status src_peek(postie_compose *c, const unsigned char **p, size_t *len)
 {
-    if (c->src_fn == NULL) {
-        if (c->src_pos >= c->src_len) {
-            return POSTIE_DONE;
-        }
-        *p = c->src_buf + c->src_pos;
-        *len = c->src_len - c->src_pos;
-        return POSTIE_OK;
-    }
-    if (c->in_pos >= c->in_len) {
-        size_t got = 0;
-        postie_status st;
-        if (c->src_done) {
-            return POSTIE_DONE;
-        }
-        st = c->src_fn(c->src_user, c->in, sizeof c->in, &got);
-        if (st == POSTIE_DONE) {
-            c->src_done = 1; /* DONE may carry the last bytes */
-            if (got == 0) {
+#if SRC_READERS
+    if (c->src_fn != NULL) {
+        if (c->in_pos >= c->in_len) {
+            size_t got = 0;
+            postie_status st;
+            if (c->src_done) {
                 return POSTIE_DONE;
             }
-        } else if (st != POSTIE_OK) {
-            return st < 0 ? st : POSTIE_ERR_PARAM;
-        } else if (got == 0) {
-            return POSTIE_ERR_PARAM; /* the reader broke its contract */
+            st = c->src_fn(c->src_user, c->in, sizeof c->in, &got);
+            if (st == POSTIE_DONE) {
+                c->src_done = 1; /* DONE may carry the last bytes */
+                if (got == 0) {
+                    return POSTIE_DONE;
+                }
+            } else if (st != POSTIE_OK) {
+                return st < 0 ? st : POSTIE_ERR_PARAM;
+            } else if (got == 0) {
+                return POSTIE_ERR_PARAM; /* the reader broke its contract */
+            }
+            if (got > sizeof c->in) {
+                return POSTIE_ERR_PARAM; /* the reader broke its contract */
+            }
+            c->in_len = got;
+            c->in_pos = 0;
         }
-        if (got > sizeof c->in) {
-            return POSTIE_ERR_PARAM; /* the reader broke its contract */
-        }
-        c->in_len = got;
-        c->in_pos = 0;
+        *p = (const unsigned char *)c->in + c->in_pos;
+        *len = c->in_len - c->in_pos;
+        return POSTIE_OK;
     }
-    *p = (const unsigned char *)c->in + c->in_pos;
-    *len = c->in_len - c->in_pos;
+#endif
+    if (c->src_pos >= c->src_len) {
+        return POSTIE_DONE;
+    }
+    *p = c->src_buf + c->src_pos;
+    *len = c->src_len - c->src_pos;
     return POSTIE_OK;
 }
 
 static void src_take(postie_compose *c, size_t k)
 {
-    if (c->src_fn == NULL) {
-        c->src_pos += k;
-    } else {
+#if SRC_READERS
+    if (c->src_fn != NULL) {
         c->in_pos += k;
+        return;
     }
+#endif
+    c->src_pos += k;
 }
 
 /* ---- quoted-printable (RFC 2045 sec. 6.7) --------------------------------- */

@@ -91,19 +91,19 @@ void postie_md5_update(postie_md5_ctx *ctx, const void *data, size_t len)
 void postie_md5_final(postie_md5_ctx *ctx, unsigned char digest[POSTIE_MD5_DIGEST_LEN])
 {
     uint64_t bits = ctx->bytes * 8u;
+    unsigned char len[8];
     unsigned i;
 
-    ctx->block[ctx->block_len++] = 0x80;
-    if (ctx->block_len > 56) {
-        memset(ctx->block + ctx->block_len, 0, 64 - ctx->block_len);
-        md5_block(ctx->state, ctx->block);
-        ctx->block_len = 0;
-    }
-    memset(ctx->block + ctx->block_len, 0, 56 - ctx->block_len);
+    /* 0x80, zeros up to 56 bytes into a block, the length in bits: fed
+     * through update(), which runs the blocks */
     for (i = 0; i < 8; i++) {
-        ctx->block[56 + i] = (unsigned char)(bits >> (8 * i));
+        len[i] = (unsigned char)(bits >> (8 * i));
     }
-    md5_block(ctx->state, ctx->block);
+    postie_md5_update(ctx, "\x80", 1);
+    while (ctx->block_len != 56) {
+        postie_md5_update(ctx, "", 1); /* the string's NUL */
+    }
+    postie_md5_update(ctx, len, 8);
     for (i = 0; i < 16; i++) {
         digest[i] = (unsigned char)(ctx->state[i / 4] >> (8 * (i % 4)));
     }
@@ -123,7 +123,7 @@ void postie_hmac_md5(const void *key, size_t key_len, const void *msg, size_t ms
 {
     unsigned char k[64], pad[64], inner[POSTIE_MD5_DIGEST_LEN];
     postie_md5_ctx ctx;
-    unsigned i;
+    unsigned i, r;
 
     memset(k, 0, sizeof k);
     if (key_len > 64) {
@@ -131,20 +131,21 @@ void postie_hmac_md5(const void *key, size_t key_len, const void *msg, size_t ms
     } else if (key_len > 0) {
         memcpy(k, key, key_len);
     }
-    for (i = 0; i < 64; i++) {
-        pad[i] = (unsigned char)(k[i] ^ 0x36);
+    /* inner = MD5(k ^ ipad, msg), then digest = MD5(k ^ opad, inner) */
+    for (r = 0; r < 2; r++) {
+        for (i = 0; i < 64; i++) {
+            pad[i] = (unsigned char)(k[i] ^ (r ? 0x5c : 0x36));
+        }
+        postie_md5_init(&ctx);
+        postie_md5_update(&ctx, pad, 64);
+        if (r == 0) {
+            postie_md5_update(&ctx, msg, msg_len);
+            postie_md5_final(&ctx, inner);
+        } else {
+            postie_md5_update(&ctx, inner, sizeof inner);
+            postie_md5_final(&ctx, digest);
+        }
     }
-    postie_md5_init(&ctx);
-    postie_md5_update(&ctx, pad, 64);
-    postie_md5_update(&ctx, msg, msg_len);
-    postie_md5_final(&ctx, inner);
-    for (i = 0; i < 64; i++) {
-        pad[i] = (unsigned char)(k[i] ^ 0x5c);
-    }
-    postie_md5_init(&ctx);
-    postie_md5_update(&ctx, pad, 64);
-    postie_md5_update(&ctx, inner, sizeof inner);
-    postie_md5_final(&ctx, digest);
     memset(k, 0, sizeof k);
     memset(pad, 0, sizeof pad);
 }

@@ -93,14 +93,11 @@ static postie_status reply_line(postie_smtp_reply *r, const char *line, size_t l
     if (r->done) {
         postie_smtp_reply_init(r);
     }
-    if (len < 3 || !is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2])) {
+    /* 2-5, 0-5, 0-9 (RFC 5321 sec. 4.2), then a space, a '-' or the end
+     * (not a fourth digit, nor anything else) */
+    if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '5' ||
+        !is_digit(line[2]) || (len > 3 && line[3] != ' ' && line[3] != '-')) {
         return POSTIE_ERR_PROTOCOL;
-    }
-    if (line[0] < '2' || line[0] > '5' || line[1] > '5') {
-        return POSTIE_ERR_PROTOCOL;
-    }
-    if (len > 3 && line[3] != ' ' && line[3] != '-') {
-        return POSTIE_ERR_PROTOCOL; /* a fourth digit, or anything else */
     }
     code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
     if (r->lines > 0 && code != r->code) {

@@ -32,6 +32,21 @@ static void batch_abort(postie_smtp *s, postie_status st);
 #define MF_UTF8       0x20u
 #define MF_BINARY     0x40u /* BODY=BINARYMIME: the message goes by BDAT as it is */
 
+/* A STARTTLS waiting for the caller's handshake (only STARTTLS asks). */
+#define TLS_WANTED(s) (POSTIE_WITH_SMTP_STARTTLS && (s)->tls_wanted)
+
+/* A pipelined DATA (PIPELINING and POSTIE_SMTP_REFUSED_CONTINUE) answered
+ * within mail(): 354 received, or its refusal's status. Without
+ * POSTIE_WITH_SMTP_PIPELINING no DATA goes with the envelope, and the
+ * constants let the compiler drop what would handle its reply. */
+#if POSTIE_WITH_SMTP_PIPELINING
+#define DATA_OPEN(s) (((s)->mflags & MF_DATA_OPEN) != 0)
+#define DATA_ST(s) ((postie_status)(s)->data_st)
+#else
+#define DATA_OPEN(s) 0
+#define DATA_ST(s) POSTIE_OK
+#endif
+
 /* RFC 4954 sec. 4: a command line of 512 octets with its CRLF. */
 #if POSTIE_WITH_SASL
 static const postie_sasl_proto sasl_proto = {512, 6, 0};
@@ -88,7 +103,7 @@ static postie_status enter(postie_smtp *s, unsigned char op)
         }
         return POSTIE_AGAIN;
     }
-    if (s->op != OP_NONE || s->tls_wanted) {
+    if (s->op != OP_NONE || TLS_WANTED(s)) {
         return POSTIE_ERR_BUSY;
     }
     s->phase = 0;
@@ -767,6 +782,7 @@ static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
             save_reply(s);
             s->saved_rank = 1;
         }
+#if POSTIE_WITH_SMTP_PIPELINING
     } else { /* pipelined DATA */
         if (c == 354) {
             s->mflags |= MF_DATA_OPEN;
@@ -784,6 +800,7 @@ static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
                 s->saved_rank = 2;
             }
         }
+#endif
     }
     s->m_replied++;
     return POSTIE_OK;
@@ -828,7 +845,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
                     break; /* the queue is full: the rest goes in the next flight */
                 }
                 s->m_sent++;
-                if (!(s->mflags & MF_PIPELINING)) {
+                if (!POSTIE_WITH_SMTP_PIPELINING || !(s->mflags & MF_PIPELINING)) {
                     break;
                 }
             }
@@ -861,8 +878,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
         }
         s->state = POSTIE_SMTP_STATE_READY;
         s->reply = SMTP_SAVED(s);
-        st = s->data_st != POSTIE_OK && env->accepted > 0 ? (postie_status)s->data_st
-                                                          : POSTIE_ERR_RECIPIENTS;
+        st = DATA_ST(s) != POSTIE_OK && env->accepted > 0 ? DATA_ST(s) : POSTIE_ERR_RECIPIENTS;
         return finish(s, st);
     }
     refused = 0;
@@ -871,7 +887,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
             refused++;
         }
     }
-    if ((s->mflags & MF_DATA_OPEN) && (s->mail_st != POSTIE_OK || env->accepted == 0)) {
+    if (DATA_OPEN(s) && (s->mail_st != POSTIE_OK || env->accepted == 0)) {
         /* 354 with no transaction or no recipient: the server is broken and
          * the DATA phase cannot be left cleanly. */
         return finish(s, fatal(s, POSTIE_ERR_PROTOCOL));
@@ -882,7 +898,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
     }
     if (env->accepted == 0 ||
         (refused > 0 && env->on_refused != POSTIE_SMTP_REFUSED_CONTINUE) ||
-        s->data_st != POSTIE_OK) {
+        DATA_ST(s) != POSTIE_OK) {
         /* RSET after a failed transaction; only transport/reply failures matter */
         st = queue(s, T_RSET, "RSET", NULL);
         if (st != POSTIE_OK) {
@@ -891,7 +907,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
         s->phase = PH_M_RSET;
         return postie_smtps_mail(s, env);
     }
-    if (s->mflags & MF_DATA_OPEN) {
+    if (DATA_OPEN(s)) {
         enter_data(s);
         s->data_opened = 1;
     } else {
@@ -905,7 +921,7 @@ postie_status postie_smtps_data_begin(postie_smtp *s)
     postie_status st = enter(s, OP_DATA);
 
     if (st == POSTIE_OK) {
-        if (s->state == POSTIE_SMTP_STATE_DATA && s->data_opened) {
+        if (POSTIE_WITH_SMTP_PIPELINING && s->state == POSTIE_SMTP_STATE_DATA && s->data_opened) {
             s->data_opened = 0;
             return POSTIE_OK;
         }
@@ -1101,7 +1117,7 @@ postie_status postie_smtps_send(postie_smtp *s, postie_smtp_envelope *env,
         return POSTIE_ERR_PARAM;
     }
     if (s->op != OP_SEND) {
-        if (s->op != OP_NONE || s->tls_wanted) {
+        if (s->op != OP_NONE || TLS_WANTED(s)) {
             return POSTIE_ERR_BUSY;
         }
         s->phase = PH_S_MAIL;
