@@ -293,7 +293,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        (kind == POSTIE_POP3_CMD_LIST || kind == POSTIE_POP3_CMD_UIDL)) {
                 /* a queued listing: its entries, then the "." */
                 unsigned long n, o;
-                char uid[POSTIE_POP3_UID_MAX];
                 CHECK(postie_pop3_next(&p, NULL, NULL, NULL) == POSTIE_ERR_BUSY);
                 do {
                     st = kind == POSTIE_POP3_CMD_LIST ? postie_pop3_list_next(&p, &n, &o)
