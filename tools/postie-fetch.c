@@ -1280,17 +1280,59 @@ static int log_in(fetch *f)
     return 0;
 }
 
+/* Reads the reply of a listing queued by list_messages (want: UIDL or
+ * LIST) and hands its entries to uidl_cb or list_cb, as uidl_all and
+ * list_all do. */
+static postie_status queued_listing(fetch *f, postie_pop3_cmd_kind want)
+{
+    postie_pop3_cmd_kind kind = POSTIE_POP3_CMD_NONE;
+    postie_status st = postie_pop3_next(&f->pop, &kind, NULL, NULL);
+    if (st == POSTIE_OK && kind != want)
+        st = POSTIE_ERR_INTERNAL; /* only the two listings are queued here */
+    while (st == POSTIE_OK) {
+        unsigned long msg, octets;
+        char uid[POSTIE_POP3_UID_MAX];
+        if (want == POSTIE_POP3_CMD_UIDL) {
+            st = postie_pop3_uidl_next(&f->pop, &msg, uid, sizeof uid);
+            if (st == POSTIE_OK && uidl_cb(f, msg, uid) != 0)
+                return postie_pop3_drain(&f->pop);
+        } else {
+            st = postie_pop3_list_next(&f->pop, &msg, &octets);
+            if (st == POSTIE_OK)
+                (void)list_cb(f, msg, octets);
+        }
+    }
+    return st == POSTIE_DONE ? POSTIE_OK : st;
+}
+
 /* The maildrop's listing: UIDL (every message and its UID), then LIST
- * (sizes). Memory follows what the server lists. 0 or an exit code. */
+ * (sizes). With PIPELINING both go out in one flight and STAT is not sent:
+ * the two listings say all that STAT would (an empty maildrop lists
+ * nothing), so the listing costs one round trip. Without it, STAT first,
+ * so that an empty maildrop costs one round trip instead of two. Memory
+ * follows what the server lists. 0 or an exit code. */
 static int list_messages(fetch *f)
 {
     unsigned long n, i;
-    postie_status st = postie_pop3_stat(&f->pop, &n, NULL);
-    if (st != POSTIE_OK)
-        return server_fail(f, st, "STAT");
-    if (n == 0)
-        return 0;
-    st = postie_pop3_uidl_all(&f->pop, uidl_cb, f);
+    const int flight = postie_pop3_pipelining(&f->pop);
+    postie_status st;
+
+    if (flight) {
+        st = postie_pop3_queue_uidl(&f->pop);
+        if (st == POSTIE_OK)
+            st = postie_pop3_queue_list(&f->pop);
+        if (st == POSTIE_OK)
+            st = postie_pop3_flush(&f->pop);
+        if (st == POSTIE_OK)
+            st = queued_listing(f, POSTIE_POP3_CMD_UIDL);
+    } else {
+        st = postie_pop3_stat(&f->pop, &n, NULL);
+        if (st != POSTIE_OK)
+            return server_fail(f, st, "STAT");
+        if (n == 0)
+            return 0;
+        st = postie_pop3_uidl_all(&f->pop, uidl_cb, f);
+    }
     if (st == POSTIE_ERR_SERVER) {
         tool_err("the server does not support UIDL, which postie-fetch needs to "
                  "deliver each message exactly once");
@@ -1312,7 +1354,8 @@ static int list_messages(fetch *f)
             FERR(f, "the server listed message %lu twice in UIDL", f->msgs[i].no);
             return TOOL_EX_PROTOCOL;
         }
-    st = postie_pop3_list_all(&f->pop, list_cb, f);
+    st = flight ? queued_listing(f, POSTIE_POP3_CMD_LIST)
+                : postie_pop3_list_all(&f->pop, list_cb, f);
     if (st != POSTIE_OK)
         return server_fail(f, st, "LIST");
     return 0;

@@ -378,8 +378,9 @@ postie_status postie_pop3_noop(postie_pop3 *p);
 
 /* ---- pipelining (RFC 2449 sec. 6.6) ---------------------------------------
  *
- * Several RETR/TOP/DELE/NOOP commands can be queued, sent together and their
- * replies read in order:
+ * Several RETR/TOP/DELE/NOOP commands, and the LIST and UIDL listings of
+ * every message, can be queued, sent together and their replies read in
+ * order:
  *
  *     postie_pop3_queue_retr(&p, 1); postie_pop3_queue_retr(&p, 2);
  *     postie_pop3_queue_dele(&p, 7);
@@ -387,6 +388,8 @@ postie_status postie_pop3_noop(postie_pop3 *p);
  *     while ((st = postie_pop3_next(&p, &kind, &msg, &octets)) != POSTIE_DONE) {
  *         if (st == POSTIE_OK && kind == POSTIE_POP3_CMD_RETR)
  *             read the message with postie_pop3_read() until POSTIE_DONE;
+ *         else if (st == POSTIE_OK && kind == POSTIE_POP3_CMD_UIDL)
+ *             read the entries with postie_pop3_uidl_next() until POSTIE_DONE;
  *         else if (st != POSTIE_OK && st != POSTIE_ERR_SERVER)
  *             break;                                fatal: the session is closed
  *     }
@@ -416,7 +419,9 @@ typedef enum postie_pop3_cmd_kind {
     POSTIE_POP3_CMD_RETR,
     POSTIE_POP3_CMD_TOP,
     POSTIE_POP3_CMD_DELE,
-    POSTIE_POP3_CMD_NOOP
+    POSTIE_POP3_CMD_NOOP,
+    POSTIE_POP3_CMD_LIST, /* LIST without argument: a multi-line listing */
+    POSTIE_POP3_CMD_UIDL  /* UIDL without argument: a multi-line listing */
 } postie_pop3_cmd_kind;
 
 /* allow == 0: never pipeline, even when CAPA lists PIPELINING (the queue
@@ -446,6 +451,21 @@ postie_status postie_pop3_queue_top(postie_pop3 *p, unsigned long msg, unsigned 
 postie_status postie_pop3_queue_dele(postie_pop3 *p, unsigned long msg);
 postie_status postie_pop3_queue_noop(postie_pop3 *p);
 
+/* Queue LIST or UIDL without argument: the listing of every message, e.g.
+ * both in one flight (postie_pop3_queue_uidl, postie_pop3_queue_list,
+ * postie_pop3_flush: one round trip for the two instead of two). No message
+ * number is involved, so no STAT is ever sent first. When next returns
+ * POSTIE_OK for one, read its entries with postie_pop3_list_next() or
+ * postie_pop3_uidl_next() until POSTIE_DONE (or postie_pop3_drain()),
+ * exactly as after postie_pop3_list_begin() / postie_pop3_uidl_begin(); the
+ * entries raise the known message count as there. A -ERR (a server without
+ * UIDL) is POSTIE_ERR_SERVER from next, with no entries to read.
+ * Returns POSTIE_OK (queued); POSTIE_ERR_BUFFER, POSTIE_ERR_BUSY,
+ * POSTIE_ERR_STATE, POSTIE_ERR_PARAM as the calls above;
+ * POSTIE_ERR_UNSUPPORTED when POSTIE_WITH_POP3_PIPELINING is 0. */
+postie_status postie_pop3_queue_list(postie_pop3 *p);
+postie_status postie_pop3_queue_uidl(postie_pop3 *p);
+
 /* Sends queued commands that have not gone out: all of them in one write
  * when pipelining (see postie_pop3_pipelining()), else only the oldest, and
  * only when no reply is outstanding (otherwise next sends it in its turn).
@@ -461,8 +481,9 @@ postie_status postie_pop3_flush(postie_pop3 *p);
  * NULL; they describe the entry the status belongs to, whatever the status.
  * After POSTIE_OK for RETR or TOP the message follows: read it with
  * postie_pop3_read() until POSTIE_DONE (or postie_pop3_drain()), exactly as
- * after postie_pop3_retr_begin(); the next call to next is POSTIE_ERR_BUSY
- * until then. postie_pop3_reply_text() gives the reply's text.
+ * after postie_pop3_retr_begin(); after POSTIE_OK for LIST or UIDL its
+ * entries follow (postie_pop3_list_next() / postie_pop3_uidl_next()); the
+ * next call to next is POSTIE_ERR_BUSY until then. postie_pop3_reply_text() gives the reply's text.
  * Returns POSTIE_OK (+OK); POSTIE_ERR_SERVER (-ERR: that entry failed, the
  * later ones are unaffected); POSTIE_DONE (nothing queued; *kind NONE);
  * POSTIE_ERR_BUSY (a message or listing is being read); POSTIE_ERR_STATE

@@ -98,11 +98,15 @@
  * commands may be queued or awaiting their reply at once; it also sizes the
  * connection engine's ring (POSTIE_PIPELINE_MAX: a message number, an offset
  * and a tag per entry). The queued commands themselves wait in the command
- * buffer, so their bytes are also bounded by POSTIE_CMD_MAX. 128 keeps a
- * 20 ms link full of small messages (32 cost about 31 round trips for 1,000
- * messages). Minimum 1 (no overlap at all). */
+ * buffer, so their bytes are also bounded by POSTIE_CMD_MAX. 255 (the most
+ * the ring's one-byte indices allow) keeps a 20 ms link full of 10 kB
+ * messages: postie-fetch's 2 MiB window of octets is then the bound, not the
+ * count (32 cost about 31 round trips for 1,000 messages, 128 about nine;
+ * docs/performance.md). A host default: each entry costs 24 bytes on a
+ * 64-bit host, 12 on a 32-bit MCU, and a firmware sets its own (the
+ * configurations in bench/ and firmware/). Minimum 1 (no overlap at all). */
 #ifndef POSTIE_POP3_PIPELINE_MAX
-#define POSTIE_POP3_PIPELINE_MAX 128
+#define POSTIE_POP3_PIPELINE_MAX 255
 #endif
 #if POSTIE_POP3_PIPELINE_MAX < 1
 #error "POSTIE_POP3_PIPELINE_MAX must be at least 1"

@@ -30,7 +30,7 @@ enum {
     BUSY_UIDL  /* UIDL: postie_pop3_uidl_next() */
 };
 
-/* busy flag: the body being read came from the pipelining queue */
+/* busy flag: the body or listing being read came from the pipelining queue */
 #define BUSY_FROM_QUEUE 0x80u
 
 #if POSTIE_WITH_POP3_SASL
@@ -1066,7 +1066,7 @@ static postie_status listing_next(postie_pop3 *p, unsigned char kind)
     if (p->state != POSTIE_POP3_STATE_TRANSACTION || !p->busy) {
         return POSTIE_ERR_STATE;
     }
-    if (p->busy_kind != kind) {
+    if ((p->busy_kind & ~BUSY_FROM_QUEUE) != kind) {
         return POSTIE_ERR_BUSY;
     }
     st = line(p);
@@ -1252,7 +1252,8 @@ postie_status postie_pop3s_drain(postie_pop3 *p)
         }
         return st == POSTIE_DONE ? POSTIE_OK : st;
     }
-    while ((st = listing_next(p, p->busy_kind)) == POSTIE_OK) {
+    while ((st = listing_next(p, (unsigned char)(p->busy_kind & ~BUSY_FROM_QUEUE))) ==
+           POSTIE_OK) {
     }
     return st == POSTIE_DONE ? POSTIE_OK : st;
 }
@@ -1277,7 +1278,7 @@ postie_status postie_pop3s_noop(postie_pop3 *p)
 postie_status postie_pop3s_queue(postie_pop3 *p, postie_pop3_cmd_kind kind, unsigned long msg,
                                  unsigned long lines)
 {
-    static const char kw[][5] = {"", "RETR", "TOP", "DELE", "NOOP"}; /* arrays: read-only even in PIC */
+    static const char kw[][5] = {"", "RETR", "TOP", "DELE", "NOOP", "LIST", "UIDL"}; /* arrays: read-only even in PIC */
     postie_status st;
     int nums;
 
@@ -1290,7 +1291,9 @@ postie_status postie_pop3s_queue(postie_pop3 *p, postie_pop3_cmd_kind kind, unsi
     if (p->state != POSTIE_POP3_STATE_TRANSACTION) {
         return POSTIE_ERR_STATE;
     }
-    nums = kind == POSTIE_POP3_CMD_NOOP ? 0 : kind == POSTIE_POP3_CMD_TOP ? 2 : 1;
+    /* NOOP and the listings of every message take no number */
+    nums = kind == POSTIE_POP3_CMD_TOP ? 2
+           : kind == POSTIE_POP3_CMD_RETR || kind == POSTIE_POP3_CMD_DELE ? 1 : 0;
     if (nums > 0) {
         if (msg == 0) {
             return POSTIE_ERR_NO_SUCH_MESSAGE;
@@ -1380,6 +1383,14 @@ postie_status postie_pop3s_next(postie_pop3 *p, postie_pop3_cmd_kind *kind, unsi
         if (k == POSTIE_POP3_CMD_RETR && octets != NULL) {
             *octets = leading_number(p->reply);
         }
+    } else if (st == POSTIE_OK && (k == POSTIE_POP3_CMD_LIST || k == POSTIE_POP3_CMD_UIDL)) {
+        /* the entries follow; the entry stays at the head until the "." */
+        if (p->count < 0) {
+            p->count = 0; /* as listing_begin: the lines raise it */
+        }
+        p->busy = 1;
+        p->busy_kind = (unsigned char)((k == POSTIE_POP3_CMD_LIST ? BUSY_LIST : BUSY_UIDL) |
+                                       BUSY_FROM_QUEUE);
     } else {
         postie_conn_pop(&p->conn);
     }

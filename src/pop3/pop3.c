@@ -642,7 +642,7 @@ unsigned postie_pop3_queued(const postie_pop3 *p)
         return 0u;
     }
     n = postie_conn_awaiting(&p->conn);
-    /* a queued RETR whose body is being read stays at the head until its end */
+    /* a queued RETR (or listing) being read stays at the head until its end */
     if (p->busy && (p->busy_kind & 0x80u) && n > 0) {
         n--;
     }
@@ -691,6 +691,16 @@ postie_status postie_pop3_queue_dele(postie_pop3 *p, unsigned long msg)
 postie_status postie_pop3_queue_noop(postie_pop3 *p)
 {
     return queue_cmd(p, POSTIE_POP3_CMD_NOOP, 0, 0);
+}
+
+postie_status postie_pop3_queue_list(postie_pop3 *p)
+{
+    return queue_cmd(p, POSTIE_POP3_CMD_LIST, 0, 0);
+}
+
+postie_status postie_pop3_queue_uidl(postie_pop3 *p)
+{
+    return queue_cmd(p, POSTIE_POP3_CMD_UIDL, 0, 0);
 }
 
 postie_status postie_pop3_flush(postie_pop3 *p)

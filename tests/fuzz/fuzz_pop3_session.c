@@ -7,7 +7,7 @@
  * pipelining), the rest is everything the server says, in order. The
  * session: open, login AUTO, STAT, LIST all, UIDL all, RETR of every message
  * (up to 16), TOP, DELE, then a pipelined batch (postie_pop3_queue_*: RETR,
- * TOP, DELE, NOOP, up to the queue's size and one more, flushed, replies
+ * TOP, DELE, NOOP, LIST, UIDL, up to the queue's size and one more, flushed, replies
  * read in order, queue refilled once mid-way), RSET, NOOP, QUIT.
  *
  * It must never crash, hang or loop without consuming input. Checks: every
@@ -247,11 +247,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         postie_status st;
         for (k = 0; k < POSTIE_POP3_PIPELINE_MAX + 1; k++) {
             unsigned long msg = 1 + k % (top + 1); /* top + 1 is refused */
-            postie_pop3_cmd_kind kind = (postie_pop3_cmd_kind)(1 + k % 4);
+            postie_pop3_cmd_kind kind = (postie_pop3_cmd_kind)(1 + k % 6);
             switch (kind) {
             case POSTIE_POP3_CMD_RETR: st = postie_pop3_queue_retr(&p, msg); break;
             case POSTIE_POP3_CMD_TOP: st = postie_pop3_queue_top(&p, msg, k); break;
             case POSTIE_POP3_CMD_DELE: st = postie_pop3_queue_dele(&p, msg); break;
+            case POSTIE_POP3_CMD_LIST: st = postie_pop3_queue_list(&p); msg = 0; break;
+            case POSTIE_POP3_CMD_UIDL: st = postie_pop3_queue_uidl(&p); msg = 0; break;
             default: st = postie_pop3_queue_noop(&p); msg = 0; break;
             }
             if (st == POSTIE_OK) {
@@ -287,6 +289,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (st == POSTIE_OK && (kind == POSTIE_POP3_CMD_RETR || kind == POSTIE_POP3_CMD_TOP)) {
                 CHECK(postie_pop3_next(&p, NULL, NULL, NULL) == POSTIE_ERR_BUSY);
                 read_message(&p, cap, &m);
+            } else if (st == POSTIE_OK &&
+                       (kind == POSTIE_POP3_CMD_LIST || kind == POSTIE_POP3_CMD_UIDL)) {
+                /* a queued listing: its entries, then the "." */
+                unsigned long n, o;
+                CHECK(postie_pop3_next(&p, NULL, NULL, NULL) == POSTIE_ERR_BUSY);
+                do {
+                    st = kind == POSTIE_POP3_CMD_LIST ? postie_pop3_list_next(&p, &n, &o)
+                                                      : postie_pop3_uidl_next(&p, &n, uid, sizeof uid);
+                } while (st == POSTIE_OK || st == POSTIE_ERR_BUFFER);
+                CHECK(st == POSTIE_DONE || postie_pop3_get_state(&p) == POSTIE_POP3_STATE_CLOSED);
             } else if (st != POSTIE_OK && st != POSTIE_ERR_SERVER) {
                 CHECK(postie_pop3_get_state(&p) == POSTIE_POP3_STATE_CLOSED);
                 CHECK(postie_pop3_queued(&p) == 0);

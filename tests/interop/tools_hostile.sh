@@ -300,6 +300,8 @@ check "trace: the PASS line is redacted" grep -q '^C: PASS <redacted>' "$WORK/pa
 check "trace: no part of the password shows" bash -c "! grep -q QQQQ '$WORK/pass.err'"
 
 # ---- 7. -v says what it pipelines only when it does ------------------------
+# With PIPELINING, UIDL and LIST go out in one flight (both read before any
+# reply: the server waits for LIST's line before it answers UIDL) and no STAT.
 { cat <<EOF
 S: +OK scripted POP3
 C: CAPA
@@ -312,13 +314,11 @@ C: USER u
 S: +OK
 C: PASS s3cret
 S: +OK logged in
-C: STAT
-S: +OK 1 40
-C: UIDL
+C-RAW-UNTIL: LIST\\r\\n
+C-RAW-EXPECT: UIDL\\r\\nLIST\\r\\n
 S: +OK
 S: 1 uid-v
 S: .
-C: LIST
 S: +OK
 S: 1 40
 S: .

@@ -325,6 +325,64 @@ static void run_step(const char *step)
         st = postie_pop3_drain(&P);
         begin_line(step, st);
         end_line();
+    } else if (strcmp(step, "queue-uidl") == 0 || strcmp(step, "queue-list") == 0) {
+        st = step[6] == 'u' ? postie_pop3_queue_uidl(&P) : postie_pop3_queue_list(&P);
+        begin_line(step, st);
+        printf(" queued=%u", postie_pop3_queued(&P));
+        end_line();
+    } else if ((a = script_arg(step, "queue-retr")) != NULL ||
+               (a = script_arg(step, "queue-dele")) != NULL) {
+        st = step[6] == 'r' ? postie_pop3_queue_retr(&P, script_number(a, step))
+                            : postie_pop3_queue_dele(&P, script_number(a, step));
+        begin_line(step, st);
+        printf(" queued=%u", postie_pop3_queued(&P));
+        end_line();
+    } else if (strcmp(step, "flush") == 0) {
+        st = postie_pop3_flush(&P);
+        begin_line(step, st);
+        end_line();
+    } else if (strcmp(step, "next") == 0) {
+        /* the oldest queued reply; a listing's entries or a message's
+         * bytes are read to their end (as the list, uidl and retr steps) */
+        static const char *const kinds[] = {"NONE", "RETR", "TOP", "DELE", "NOOP", "LIST", "UIDL"};
+        postie_pop3_cmd_kind kind = POSTIE_POP3_CMD_NONE;
+        unsigned long m = 0, o = 0;
+        char uid[POSTIE_POP3_UID_MAX];
+        size_t off = 0;
+        int first = 1;
+        st = postie_pop3_next(&P, &kind, &m, &o);
+        if (st == POSTIE_OK && (kind == POSTIE_POP3_CMD_RETR || kind == POSTIE_POP3_CMD_TOP)) {
+            char label[64]; /* one line: "next(RETR 3) DONE octets=... len=..." */
+            snprintf(label, sizeof label, "%s(%s %lu)", step, kinds[kind], m);
+            read_message(label, o);
+            return;
+        }
+        if (st == POSTIE_OK && (kind == POSTIE_POP3_CMD_LIST || kind == POSTIE_POP3_CMD_UIDL)) {
+            unsigned long n;
+            for (;;) {
+                st = kind == POSTIE_POP3_CMD_LIST ? postie_pop3_list_next(&P, &n, &o)
+                                                  : postie_pop3_uidl_next(&P, &n, uid, sizeof uid);
+                if (st != POSTIE_OK) {
+                    break;
+                }
+                if (off < MSG_MAX) {
+                    if (kind == POSTIE_POP3_CMD_LIST) {
+                        off += (size_t)snprintf(msg + off, MSG_MAX - off, "%s%lu:%lu",
+                                                first ? "" : ",", n, o);
+                    } else {
+                        off += (size_t)snprintf(msg + off, MSG_MAX - off, "%s%lu:%s",
+                                                first ? "" : ",", n, uid);
+                    }
+                }
+                first = 0;
+            }
+        }
+        begin_line(step, st);
+        printf(" kind=%s msg=%lu", (unsigned)kind < sizeof kinds / sizeof kinds[0] ? kinds[kind] : "?", m);
+        if (kind == POSTIE_POP3_CMD_LIST || kind == POSTIE_POP3_CMD_UIDL) {
+            printf(" entries=%s", first ? "-" : msg);
+        }
+        end_line();
     } else if ((a = script_arg(step, "dele")) != NULL) {
         st = postie_pop3_dele(&P, script_number(a, step));
         begin_line(step, st);

@@ -1316,6 +1316,134 @@ static void test_pipelined_error_in_batch(void **state)
     }
 }
 
+/* UIDL and LIST of every message queued together: one flight with
+ * PIPELINING, no STAT before them (no message number is involved), the
+ * entries read as after uidl_begin/list_begin, and the count they teach
+ * bounds the message numbers queued next. */
+static void script_pipe_listings(fake_transport *f)
+{
+    pipe_login(f);
+    if (pipe_flag == 1) {
+        /* one step: nothing is answered until both commands arrived */
+        fake_step_add(f, "UIDL\r\nLIST\r\n",
+                      "+OK\r\n1 uid-a\r\n3 uid-c\r\n.\r\n+OK 2 messages\r\n1 120\r\n3 200\r\n.\r\n");
+    } else {
+        fake_step_add(f, "UIDL\r\n", "+OK\r\n1 uid-a\r\n3 uid-c\r\n.\r\n");
+        fake_step_add(f, "LIST\r\n", "+OK 2 messages\r\n1 120\r\n3 200\r\n.\r\n");
+    }
+    fake_step_add(f, "DELE 3\r\n", "+OK\r\n");
+    fake_step_add(f, "QUIT\r\n", "+OK bye\r\n");
+}
+
+static void run_pipe_listings(postie_pop3 *p, size_t ocap)
+{
+    postie_pop3_cmd_kind kind = POSTIE_POP3_CMD_NONE;
+    unsigned long msg = 9, octets = 9;
+    char uid[POSTIE_POP3_UID_MAX];
+    size_t sends;
+    int committed = 0;
+    (void)ocap;
+    pipe_open(p);
+    sends = F.send_calls;
+    ST(postie_pop3_queue_uidl(p), POSTIE_OK);
+    ST(postie_pop3_queue_list(p), POSTIE_OK);
+    assert_int_equal(postie_pop3_queued(p), 2);
+    assert_int_equal(F.send_calls, sends); /* queueing sends nothing, no STAT */
+    ST(postie_pop3_flush(p), POSTIE_OK);
+    assert_int_equal(F.send_calls, sends + 1);
+    assert_sent_tail(pipe_flag == 1 ? "PASS p\r\nUIDL\r\nLIST\r\n" : "PASS p\r\nUIDL\r\n");
+
+    ST(postie_pop3_next(p, &kind, &msg, &octets), POSTIE_OK);
+    assert_int_equal(kind, POSTIE_POP3_CMD_UIDL);
+    assert_int_equal(msg, 0);
+    assert_int_equal(octets, 0);
+    /* the listing is read first: everything else waits */
+    ST(postie_pop3_next(p, &kind, &msg, &octets), POSTIE_ERR_BUSY);
+    ST(postie_pop3_list_next(p, &msg, &octets), POSTIE_ERR_BUSY);
+    ST(postie_pop3_queue_noop(p), POSTIE_ERR_BUSY);
+    assert_int_equal(postie_pop3_queued(p), 1);
+    ST(postie_pop3_uidl_next(p, &msg, uid, sizeof uid), POSTIE_OK);
+    assert_int_equal(msg, 1);
+    assert_string_equal(uid, "uid-a");
+    ST(postie_pop3_uidl_next(p, &msg, uid, sizeof uid), POSTIE_OK);
+    assert_int_equal(msg, 3);
+    assert_string_equal(uid, "uid-c");
+    ST(postie_pop3_uidl_next(p, &msg, uid, sizeof uid), POSTIE_DONE);
+    ST(postie_pop3_uidl_next(p, &msg, uid, sizeof uid), POSTIE_ERR_STATE);
+    if (pipe_flag != 1) {
+        assert_sent_tail("PASS p\r\nUIDL\r\n"); /* LIST waits for the "." of UIDL */
+    }
+
+    ST(postie_pop3_next(p, &kind, &msg, &octets), POSTIE_OK);
+    assert_int_equal(kind, POSTIE_POP3_CMD_LIST);
+    assert_string_equal(postie_pop3_reply_text(p), "2 messages");
+    assert_sent_tail(pipe_flag == 1 ? "PASS p\r\nUIDL\r\nLIST\r\n" : "UIDL\r\nLIST\r\n");
+    ST(postie_pop3_uidl_next(p, &msg, uid, sizeof uid), POSTIE_ERR_BUSY);
+    ST(postie_pop3_list_next(p, &msg, &octets), POSTIE_OK);
+    assert_int_equal(msg, 1);
+    assert_int_equal(octets, 120);
+    ST(postie_pop3_list_next(p, &msg, &octets), POSTIE_OK);
+    assert_int_equal(msg, 3);
+    assert_int_equal(octets, 200);
+    ST(postie_pop3_list_next(p, &msg, &octets), POSTIE_DONE);
+    ST(postie_pop3_next(p, &kind, &msg, &octets), POSTIE_DONE);
+    assert_int_equal(postie_pop3_queued(p), 0);
+    assert_int_equal(F.send_calls, sends + (pipe_flag == 1 ? 1 : 2));
+
+    /* the listings taught the count (3): no STAT for the numbers queued now */
+    ST(postie_pop3_queue_retr(p, 4), POSTIE_ERR_NO_SUCH_MESSAGE);
+    ST(postie_pop3_queue_dele(p, 3), POSTIE_OK);
+    ST(postie_pop3_flush(p), POSTIE_OK);
+    ST(postie_pop3_next(p, &kind, &msg, NULL), POSTIE_OK);
+    assert_int_equal(kind, POSTIE_POP3_CMD_DELE);
+    assert_int_equal(msg, 3);
+    ST(postie_pop3_quit(p, &committed), POSTIE_OK);
+    assert_int_equal(committed, 1);
+}
+
+static void test_pipelined_listings(void **state)
+{
+    (void)state;
+    for (pipe_flag = 0; pipe_flag <= 2; pipe_flag++) {
+        REPLAY_OCAPS(script_pipe_listings, run_pipe_listings);
+    }
+}
+
+/* A server without UIDL: its -ERR belongs to the UIDL entry, the LIST after
+ * it in the same flight is still read (here drained), the session goes on. */
+static void script_pipe_no_uidl(fake_transport *f)
+{
+    pipe_login(f);
+    fake_step_add(f, "UIDL\r\nLIST\r\n", "-ERR no UIDL here\r\n+OK\r\n1 120\r\n2 200\r\n.\r\n");
+    fake_step_add(f, "NOOP\r\n", "+OK\r\n");
+}
+
+static void run_pipe_no_uidl(postie_pop3 *p, size_t ocap)
+{
+    postie_pop3_cmd_kind kind = POSTIE_POP3_CMD_NONE;
+    unsigned long msg = 9;
+    (void)ocap;
+    pipe_open(p);
+    ST(postie_pop3_queue_uidl(p), POSTIE_OK);
+    ST(postie_pop3_queue_list(p), POSTIE_OK);
+    ST(postie_pop3_flush(p), POSTIE_OK);
+    ST(postie_pop3_next(p, &kind, &msg, NULL), POSTIE_ERR_SERVER);
+    assert_int_equal(kind, POSTIE_POP3_CMD_UIDL);
+    assert_string_equal(postie_pop3_reply_text(p), "no UIDL here");
+    ST(postie_pop3_next(p, &kind, &msg, NULL), POSTIE_OK);
+    assert_int_equal(kind, POSTIE_POP3_CMD_LIST);
+    ST(postie_pop3_drain(p), POSTIE_OK);
+    ST(postie_pop3_next(p, &kind, &msg, NULL), POSTIE_DONE);
+    ST(postie_pop3_noop(p), POSTIE_OK); /* the listing's lines were all consumed */
+}
+
+static void test_pipelined_listing_refused(void **state)
+{
+    (void)state;
+    pipe_flag = 1;
+    REPLAY_OCAPS(script_pipe_no_uidl, run_pipe_no_uidl);
+}
+
 /* Queue full, wrong states, other calls refused while the queue is in use. */
 static void script_pipe_rules(fake_transport *f)
 {
@@ -1570,6 +1698,8 @@ int main(void)
         cmocka_unit_test(test_timeout_passed),
         cmocka_unit_test(test_pipelined_batch),
         cmocka_unit_test(test_pipelined_error_in_batch),
+        cmocka_unit_test(test_pipelined_listings),
+        cmocka_unit_test(test_pipelined_listing_refused),
         cmocka_unit_test(test_pipeline_rules),
         cmocka_unit_test(test_pipeline_server_closes),
         cmocka_unit_test(test_pipeline_send_failure),

@@ -669,10 +669,13 @@ static void test_all_refused_pipelined(void **state)
     }
 }
 
-/* Enough recipients that their RCPTs exceed one command buffer (at ~38
- * octets each) and one pipeline ring, whatever the configuration. */
-#define NR_BY_CMD ((POSTIE_CMD_MAX / 38) + 2)
-#define NR (NR_BY_CMD > 100 ? NR_BY_CMD : 100)
+/* Enough recipients that their RCPTs exceed one command buffer (36 octets
+ * each: "RCPT TO:<recipient000@example.net>" and CRLF) and one pipeline
+ * ring, whatever the configuration. */
+#define NR_BY_CMD ((POSTIE_CMD_MAX / 36) + 2)
+#define NR_BY_RING (POSTIE_PIPELINE_MAX + 2)
+#define NR_MAX2(a, b) ((a) > (b) ? (a) : (b))
+#define NR NR_MAX2(NR_MAX2(NR_BY_CMD, NR_BY_RING), 100)
 static void test_pipelining_batches(void **state)
 {
     /* NR recipients do not fit in one POSTIE_CMD_MAX write (nor in one ring
@@ -748,6 +751,8 @@ static void test_pipelining_batches(void **state)
 
 #undef NR
 #undef NR_BY_CMD
+#undef NR_BY_RING
+#undef NR_MAX2
 
 static void test_size_limits(void **state)
 {
