@@ -172,7 +172,7 @@ if [ "$TOOL_WRAPPED" = 0 ] && command -v strace >/dev/null && strace -o /dev/nul
   "$STACK" deliver "$STACK_DIR" "$USER1" $(seq -f "$WORK/msgs/%g" 1 $((2 * N))) >/dev/null
   # (LeakSanitizer cannot run under ptrace: a sanitizer build skips leak checks here)
   mkdir -p "$WORK/strace6"
-  POSTIE_PASSWORD=$PASS1 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -ff -ttt -s 4096 \
+  POSTIE_PASSWORD=$PASS1 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -ff -ttt -T -s 4096 \
     -o "$WORK/strace6/t" -e trace=openat,close,fsync,fdatasync,syncfs,rename,read,recvfrom,sendto,write \
     "$FETCH" $POP --user "$USER1" --maildir "$WORK/md6" --state "$WORK/st6" --delete -q
   rc6=$?
@@ -184,9 +184,17 @@ events = []
 for name in os.listdir(logdir):
     tid = name.rsplit(".", 1)[-1]
     for line in open(os.path.join(logdir, name), errors="replace"):
-        m = re.match(r'(\d+\.\d+) (.*)', line)
+        m = re.match(r'(\d+\.\d+) (.*?)(?: <(\d+\.\d+)>)?$', line.rstrip("\n"))
         if m:
-            events.append((float(m.group(1)), tid, m.group(2)))
+            t, call = float(m.group(1)), m.group(2)
+            # -ttt stamps a call's entry. A file descriptor is handed out
+            # when openat returns, so an openat is placed at its return
+            # (-T: entry + duration): another thread's close of the same
+            # number, which entered before that, then comes first, and the
+            # merged order never pairs a number with the wrong file.
+            if call.startswith("openat(") and m.group(3):
+                t += float(m.group(3))
+            events.append((t, tid, call))
 events.sort(key=lambda e: e[0])
 fds, synced, saved_after, written = {}, {}, set(), set()
 renamed = unsynced = flushes = 0
