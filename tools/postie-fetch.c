@@ -926,6 +926,18 @@ static int run_session(fetch *f)
             int r;
             if (f->cur->n == 0 && !f->committing)
                 break; /* nothing queued, nothing more to queue */
+            if (!f->delete_ && !f->stop) {
+                /* Without --delete no DELE follows the last batch, so the
+                 * QUIT (which then deletes nothing) need not wait for the
+                 * batch to be durable: it goes out while the batch is
+                 * synced and recorded on its thread, and flush_all after
+                 * the loop waits for that as before. */
+                if (f->cur->n > 0)
+                    note_rc(&rc, flush_batch(f, 1));
+                (void)postie_pop3_quit(&f->pop, NULL);
+                f->pop_alive = 0;
+                continue;
+            }
             r = flush_all(f); /* its DELEs are queued in the next round */
             note_rc(&rc, r);
             f->stop |= r != 0;

@@ -259,6 +259,36 @@ PY
   check "  ... every DELE sent after its message was renamed, flushed and recorded ($deles DELEs, $early too early)" \
     all [ "$deles" = $((2 * N)) ] -a [ "$early" = 0 ]
   check "  ... nothing left on the server" [ "$(server_count)" = 0 ]
+  # 7. without --delete no DELE follows the last batch, so QUIT goes out
+  # while that batch is flushed on the committing thread (not after it);
+  # the run still ends only once it is durable (every file flushed before
+  # its rename, as above)
+  "$STACK" reset "$STACK_DIR" "$USER1"
+  "$STACK" deliver "$STACK_DIR" "$USER1" $(seq -f "$WORK/msgs/%g" 1 "$N") >/dev/null
+  mkdir -p "$WORK/strace7"
+  POSTIE_PASSWORD=$PASS1 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -ff -ttt -T -s 64 \
+    -o "$WORK/strace7/t" -e trace=syncfs,fsync,fdatasync,sendto,write \
+    "$FETCH" $POP --user "$USER1" --maildir "$WORK/md7" --state "$WORK/st7" --keep -q
+  rc7=$?
+  read -r quit_t last_flush_end < <(python3 - "$WORK/strace7" <<'PY'
+import os, re, sys
+quit_t, flush_end = None, 0.0
+for name in os.listdir(sys.argv[1]):
+    for line in open(os.path.join(sys.argv[1], name), errors="replace"):
+        m = re.match(r'(\d+\.\d+) (\w+)\((.*?)(?: <(\d+\.\d+)>)?$', line.rstrip("\n"))
+        if not m:
+            continue
+        t, call, rest = float(m.group(1)), m.group(2), m.group(3)
+        if call in ("sendto", "write") and re.match(r'\d+, "QUIT\\r\\n"', rest):
+            quit_t = t
+        elif call in ("syncfs", "fsync", "fdatasync"):
+            flush_end = max(flush_end, t + float(m.group(4) or 0))
+print(quit_t if quit_t is not None else 0, flush_end)
+PY
+)
+  check "--keep: $N messages under strace (exit $rc7)" all [ "$rc7" = 0 ] -a [ "$(nfiles "$WORK/md7/new")" = "$N" ]
+  check "  ... QUIT sent before the last flush ended ($quit_t < $last_flush_end)" \
+    python3 -c "import sys; q, f = map(float, sys.argv[1:]); sys.exit(not (0 < q < f))" "$quit_t" "$last_flush_end"
 else
   echo "# strace cannot run here (or valgrind runs the tools): the flush and DELE order check is skipped"
 fi
