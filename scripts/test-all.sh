@@ -94,6 +94,11 @@ configs() {
 }
 stage configs   configs
 stage install   bash scripts/check-install.sh build/gcc
+# the optimised builds (make bench's Release -O3, make demo's RelWithDebInfo)
+# warn differently from -O0: gcc's -O3 flow analysis under -Werror
+release_build() { build_tree build/release-check gcc -DCMAKE_BUILD_TYPE=Release \
+                    -DPOSTIE_BUILD_TESTS=OFF -DPOSTIE_BUILD_BENCH=ON; }
+stage release   release_build
 stage no-openssl nossl
 stage unit-asan unit_asan
 stage fuzz      fuzz_smoke

@@ -456,8 +456,8 @@ static int choose_cte(const postie_compose_message *m, const char *boundary)
  * would link the C library's (about 800 bytes on a Cortex-M4). */
 static size_t put_uint(char *out, unsigned long long v, int width)
 {
-    char tmp[24];
-    size_t n = 0, i;
+    char tmp[24]; /* filled from the end: at most 20 digits, or width */
+    size_t pos = sizeof tmp, n;
     unsigned long hi = (unsigned long)(v >> 32), lo = (unsigned long)(v & 0xFFFFFFFFu), r, m;
     do { /* (hi, lo) / 10 in 32-bit steps: no 64-bit division linked */
         r = hi % 10;
@@ -467,14 +467,13 @@ static size_t put_uint(char *out, unsigned long long v, int width)
         m /= 10;
         r = (r << 16) | (lo & 0xFFFFu);
         lo = (m << 16) | (r / 10);
-        tmp[n++] = (char)('0' + (int)(r % 10));
-    } while (hi != 0 || lo != 0);
-    while ((int)n < width) {
-        tmp[n++] = '0';
+        tmp[--pos] = (char)('0' + (int)(r % 10));
+    } while ((hi != 0 || lo != 0) && pos > 0);
+    while (pos > 0 && (int)(sizeof tmp - pos) < width) {
+        tmp[--pos] = '0';
     }
-    for (i = 0; i < n; i++) {
-        out[i] = tmp[n - 1 - i];
-    }
+    n = sizeof tmp - pos;
+    memcpy(out, tmp + pos, n);
     return n;
 }
 
