@@ -1045,24 +1045,30 @@ static const char *target_flags(int keys)
 /* resolve the account: the configuration file and the flags give the
  * server, what to fetch, where to deliver and the state file. 0 or an exit
  * code. */
-static int resolve_account(fetch *f, const fetch_opts *o)
+/* The configuration file (required when named; the default file is
+ * optional) and the server settings of the account. 0 or an exit code. */
+static int load_server(fetch *f, const fetch_opts *o, tool_server *sv)
 {
     static const char *const ports[3] = {"110", "110", "995"};
     char err[1024];
-    const char *v;
-    tool_server sv;
-    int rc;
-
-    f->trace = o->trace;
-    f->quiet = o->quiet;
-    /* configuration: required when named; the default file is optional */
     f->cfgpath = o->config ? tool_strdup(o->config) : tool_cfg_default_path();
     if (tool_cfg_load(&f->cfg, f->cfgpath, o->account, o->config != NULL || o->account != NULL,
                       err, sizeof err) != 0) {
         tool_err("%s", err);
         return TOOL_EX_CONFIG;
     }
-    if ((rc = tool_server_resolve(&sv, &o->srv, &f->cfg, "pop3", ports)) != 0)
+    return tool_server_resolve(sv, &o->srv, &f->cfg, "pop3", ports);
+}
+
+static int resolve_account(fetch *f, const fetch_opts *o)
+{
+    const char *v;
+    tool_server sv;
+    int rc;
+
+    f->trace = o->trace;
+    f->quiet = o->quiet;
+    if ((rc = load_server(f, o, &sv)) != 0)
         return rc;
     f->host = sv.host;
     f->user = sv.user;
@@ -1195,17 +1201,9 @@ static postie_status pop3_token_auth(void *ctx, const char *token)
  * then the provider's flow. 0 or an exit code. */
 static int authorize(fetch *f, const fetch_opts *o)
 {
-    static const char *const ports[3] = {"110", "110", "995"};
-    char err[1024];
     tool_server sv;
     int rc;
-    f->cfgpath = o->config ? tool_strdup(o->config) : tool_cfg_default_path();
-    if (tool_cfg_load(&f->cfg, f->cfgpath, o->account, o->config != NULL || o->account != NULL,
-                      err, sizeof err) != 0) {
-        tool_err("%s", err);
-        return TOOL_EX_CONFIG;
-    }
-    if ((rc = tool_server_resolve(&sv, &o->srv, &f->cfg, "pop3", ports)) != 0)
+    if ((rc = load_server(f, o, &sv)) != 0)
         return rc;
     return tool_oauth_authorize_cmd(&f->cfg, "pop3", sv.user, sv.timeout_ms, o->config,
                                     o->authorize_flow);

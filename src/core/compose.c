@@ -5,6 +5,7 @@
  * See include/postie/compose.h and docs/compose.md.
  */
 #include "postie/compose.h"
+#include "decimal.h"
 
 #include <string.h>
 
@@ -451,30 +452,16 @@ static int choose_cte(const postie_compose_message *m, const char *boundary)
 
 /* ---- Date ------------------------------------------------------------------ */
 
-/* v in decimal, at least width digits. v / 10 in 32-bit steps over 16-bit
- * pieces: a Cortex-M divides 32 bits in hardware, and the 64-bit division
- * would link the C library's (about 800 bytes on a Cortex-M4). */
+/* v in decimal at out, at least width digits (decimal.c: no 64-bit division). */
 static size_t put_uint(char *out, unsigned long long v, int width)
 {
-    char tmp[24]; /* filled from the end: at most 20 digits, or width */
-    size_t pos = sizeof tmp, n;
-    unsigned long hi = (unsigned long)(v >> 32), lo = (unsigned long)(v & 0xFFFFFFFFu), r, m;
-    do { /* (hi, lo) / 10 in 32-bit steps: no 64-bit division linked */
-        r = hi % 10;
-        hi /= 10;
-        m = (r << 16) | (lo >> 16);
-        r = m % 10;
-        m /= 10;
-        r = (r << 16) | (lo & 0xFFFFu);
-        lo = (m << 16) | (r / 10);
-        tmp[--pos] = (char)('0' + (int)(r % 10));
-    } while ((hi != 0 || lo != 0) && pos > 0);
-    while (pos > 0 && (int)(sizeof tmp - pos) < width) {
-        tmp[--pos] = '0';
+    char tmp[POSTIE_DECIMAL_MAX];
+    size_t n = postie_decimal(tmp, v), pad = 0;
+    while ((int)(n + pad) < width) {
+        out[pad++] = '0';
     }
-    n = sizeof tmp - pos;
-    memcpy(out, tmp + pos, n);
-    return n;
+    memcpy(out + pad, tmp + sizeof tmp - n, n);
+    return pad + n;
 }
 
 #define TIME_MAX ((int64_t)253402300799) /* 9999-12-31T23:59:59Z */

@@ -5,6 +5,7 @@
  */
 #include "postie/conn.h"
 #include "postie/base64.h"
+#include "decimal.h"
 
 #include <string.h>
 
@@ -96,22 +97,9 @@ void postie_conn_add(postie_conn *c, const char *s)
 
 void postie_conn_add_num(postie_conn *c, unsigned long long v)
 {
-    char tmp[24];
-    size_t i = sizeof tmp;
-    unsigned long hi = (unsigned long)(v >> 32), lo = (unsigned long)(v & 0xFFFFFFFFu), r, m;
-
-    do { /* (hi, lo) / 10 in 32-bit steps: a Cortex-M divides 32 bits in
-          * hardware, and a 64-bit division would link libgcc's (800 bytes) */
-        r = hi % 10;
-        hi /= 10;
-        m = (r << 16) | (lo >> 16);
-        r = m % 10;
-        m /= 10;
-        r = (r << 16) | (lo & 0xFFFFu);
-        lo = (m << 16) | (r / 10);
-        tmp[--i] = (char)('0' + (int)(r % 10));
-    } while (hi != 0 || lo != 0);
-    postie_conn_add_mem(c, tmp + i, sizeof tmp - i);
+    char tmp[POSTIE_DECIMAL_MAX];
+    size_t n = postie_decimal(tmp, v);
+    postie_conn_add_mem(c, tmp + sizeof tmp - n, n);
 }
 
 void postie_conn_add_b64(postie_conn *c, const void *raw, size_t n)
