@@ -467,6 +467,22 @@ static int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flag
     return 0;
 }
 
+/* A validity refusal: its reason and text, with the certificate's date
+ * ("(not valid after 2020-01-02 00:00 UTC)") when verify_cb kept it. */
+static void say_dated(postie_mbedtls *t, postie_mbedtls_verify_reason reason, const char *what,
+                      const char *side)
+{
+    t->verify_reason = (unsigned char)reason;
+    text_set(t, what);
+    if (t->bad_date[0] != '\0') {
+        text_add(t, " (not valid ");
+        text_add(t, side);
+        text_add(t, " ");
+        text_add(t, t->bad_date);
+        text_add(t, ")");
+    }
+}
+
 /* The text and reason for a refused chain or name (flags from mbed TLS and
  * verify_cb), each reason said once, in the OpenSSL transport's words. */
 static void describe_verify_error(postie_mbedtls *t, uint32_t flags)
@@ -480,21 +496,9 @@ static void describe_verify_error(postie_mbedtls *t, uint32_t flags)
             text_set(t, "unknown CA: the certificate's issuer is not in the trust store");
         }
     } else if (flags & MBEDTLS_X509_BADCERT_EXPIRED) {
-        t->verify_reason = POSTIE_MBEDTLS_VERIFY_EXPIRED;
-        text_set(t, "certificate has expired");
-        if (t->bad_date[0] != '\0') {
-            text_add(t, " (not valid after ");
-            text_add(t, t->bad_date);
-            text_add(t, ")");
-        }
+        say_dated(t, POSTIE_MBEDTLS_VERIFY_EXPIRED, "certificate has expired", "after");
     } else if (flags & MBEDTLS_X509_BADCERT_FUTURE) {
-        t->verify_reason = POSTIE_MBEDTLS_VERIFY_NOT_YET_VALID;
-        text_set(t, "certificate is not yet valid");
-        if (t->bad_date[0] != '\0') {
-            text_add(t, " (not valid before ");
-            text_add(t, t->bad_date);
-            text_add(t, ")");
-        }
+        say_dated(t, POSTIE_MBEDTLS_VERIFY_NOT_YET_VALID, "certificate is not yet valid", "before");
     } else if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) {
         t->verify_reason = POSTIE_MBEDTLS_VERIFY_NAME_MISMATCH;
         text_set(t, t->ip_len > 0 ? "host name mismatch: the certificate is not valid for IP address '"
