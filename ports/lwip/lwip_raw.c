@@ -107,6 +107,15 @@ static long stream_recv(void *ctx, void *buf, size_t len, unsigned timeout_ms)
     return POSTIE_ERR_WOULD_BLOCK;
 }
 
+/* Drops a connection that never came up: no more callbacks, then RST. */
+static void pcb_abort(postie_lwip *c, struct tcp_pcb *pcb)
+{
+    c->pcb = NULL;
+    tcp_arg(pcb, NULL);
+    tcp_err(pcb, NULL);
+    tcp_abort(pcb);
+}
+
 /* Ends the pcb: no more callbacks; tcp_close, or tcp_abort when lwIP has no
  * memory to send the FIN. 1 when it was aborted (a callback must then
  * return ERR_ABRT). */
@@ -372,11 +381,8 @@ static err_t on_poll(void *arg, struct tcp_pcb *pcb)
     if (!c->connected) {
         c->connect_ms += ms;
         if (c->timeout_ms > 0 && c->connect_ms >= c->timeout_ms) {
-            c->pcb = NULL;
             c->result = POSTIE_ERR_CONNECT;
-            tcp_arg(pcb, NULL);
-            tcp_err(pcb, NULL);
-            tcp_abort(pcb);
+            pcb_abort(c, pcb);
             return ERR_ABRT;
         }
         return ERR_OK;
@@ -458,10 +464,7 @@ postie_status postie_lwip_connect(postie_lwip *c, const ip_addr_t *ip, u16_t por
     tcp_err(pcb, on_err);
     tcp_poll(pcb, on_poll, POSTIE_LWIP_POLL_TICKS);
     if (tcp_connect(pcb, ip, port, on_connected) != ERR_OK) {
-        c->pcb = NULL;
-        tcp_arg(pcb, NULL);
-        tcp_err(pcb, NULL);
-        tcp_abort(pcb);
+        pcb_abort(c, pcb);
         return POSTIE_ERR_CONNECT;
     }
     return POSTIE_AGAIN;
