@@ -57,22 +57,6 @@ char *tool_path_join(const char *a, const char *b, const char *c)
     return r;
 }
 
-int tool_write_all(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int tool_msg_buffer_add(tool_msg *m, const char *p, size_t n)
 {
     if (m->len + n > m->cap) {

@@ -10,6 +10,8 @@
 char *tool_expand_home(const char *path);
 /* mkdir -p with mode; 0 or -1 (errno set). */
 int tool_mkdirs(const char *path, unsigned mode);
+/* Writes all n bytes of buf (again after EINTR and short writes); 0 or -1 (errno). */
+int tool_write_all(int fd, const void *buf, size_t n);
 /* fsync of the directory holding path (or of path itself when dir=1). */
 int tool_fsync_dir(const char *dir);
 /* Formats a byte count as "1.2 MiB". */

@@ -448,25 +448,16 @@ static void toks_free(toks *t)
 /* mkdir -p of path's folder, mode 0700 for what is made. 0 or -1. */
 static int make_parent(const char *path)
 {
-    char d[PATH_MAX], *s;
-    if (strlen(path) >= sizeof d)
+    char *d = tool_strdup(path), *s = d ? strrchr(d, '/') : NULL;
+    int rc = 0;
+    if (!d)
         return -1;
-    strcpy(d, path);
-    s = strrchr(d, '/');
-    if (!s || s == d)
-        return 0;
-    *s = '\0';
-    for (s = d + 1; *s; s++) {
-        if (*s == '/') {
-            *s = '\0';
-            if (mkdir(d, 0700) != 0 && errno != EEXIST)
-                return -1;
-            *s = '/';
-        }
+    if (s && s != d) {
+        *s = '\0';
+        rc = tool_mkdirs(d, 0700);
     }
-    if (mkdir(d, 0700) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
+    free(d);
+    return rc;
 }
 
 /* Reads the token file. 0 (t filled), 1 (no file), or an exit code after a
@@ -536,7 +527,6 @@ static int toks_save(const tool_oauth *o, const toks *t)
     cJSON *j = cJSON_CreateObject();
     char *txt = NULL, *tmp = NULL, *slash;
     int fd = -1, rc = TOOL_EX_IOERR;
-    size_t len, off = 0;
 
     if (!j || !cJSON_AddNumberToObject(j, "version", 1) ||
         !cJSON_AddStringToObject(j, "provider", o->provider) ||
@@ -572,17 +562,8 @@ static int toks_save(const tool_oauth *o, const toks *t)
         rc = TOOL_EX_CANTCREAT;
         goto out;
     }
-    len = strlen(txt);
-    while (off < len) {
-        ssize_t n = write(fd, txt + off, len - off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        off += (size_t)n;
-    }
-    if (off < len || write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
+    if (tool_write_all(fd, txt, strlen(txt)) != 0 || tool_write_all(fd, "\n", 1) != 0 ||
+        fsync(fd) != 0) {
         tool_err("cannot write %s: %s", tmp, strerror(errno));
         goto out;
     }
@@ -597,29 +578,11 @@ static int toks_save(const tool_oauth *o, const toks *t)
         goto out;
     }
     slash = strrchr(tmp, '/');
-    if (slash) {
-        int dfd;
-        if (slash == tmp)
-            slash[1] = '\0';
-        else
-            *slash = '\0';
-        dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0 || fsync(dfd) != 0) {
-            tool_err("cannot sync the folder of %s: %s", o->token_path, strerror(errno));
-            if (dfd >= 0)
-                close(dfd);
-            goto out;
-        }
-        close(dfd);
-    } else {
-        int dfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0 || fsync(dfd) != 0) {
-            tool_err("cannot sync the current folder: %s", strerror(errno));
-            if (dfd >= 0)
-                close(dfd);
-            goto out;
-        }
-        close(dfd);
+    if (slash)
+        slash[slash == tmp] = '\0'; /* the folder ("/" for a file in the root) */
+    if (tool_fsync_dir(slash ? tmp : ".") != 0) {
+        tool_err("cannot sync the folder of %s: %s", o->token_path, strerror(errno));
+        goto out;
     }
     rc = 0;
 out:

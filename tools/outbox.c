@@ -136,22 +136,6 @@ static int outbox_dirs(const char *dir)
     return 0;
 }
 
-/* Writes all of buf; 0 or -1 (errno). */
-static int write_all(int fd, const char *buf, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, buf, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        buf += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* path written with the n bytes of buf, synced; via path.tmp and a rename
  * when atomic. 0 or -1 (errno). */
 static int write_file(const char *path, const char *buf, size_t n, int atomic)
@@ -168,7 +152,7 @@ static int write_file(const char *path, const char *buf, size_t n, int atomic)
         target = tmp;
     }
     fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, buf, n) != 0 || fsync(fd) != 0) {
+    if (fd < 0 || tool_write_all(fd, buf, n) != 0 || fsync(fd) != 0) {
         e = errno;
         if (fd >= 0) {
             close(fd);
@@ -284,7 +268,7 @@ static void outcome_x(int ok, const char *dir, const char *id, const char *fmt, 
         return;
     fd = open(lp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd >= 0) {
-        if (write_all(fd, line, (size_t)n) != 0)
+        if (tool_write_all(fd, line, (size_t)n) != 0)
             tool_err("%s: %s", lp, strerror(errno));
         close(fd);
     }
@@ -408,8 +392,8 @@ int tool_outbox_enqueue(const char *dir, const tool_outbox_acct *a, const char *
         rc = TOOL_EX_CANTCREAT;
         goto out;
     }
-    if (write_all(fd, hdr, hl) != 0 || write_all(fd, "\n", 1) != 0 ||
-        write_all(fd, msg, len) != 0 || fsync(fd) != 0 || close(fd) != 0) {
+    if (tool_write_all(fd, hdr, hl) != 0 || tool_write_all(fd, "\n", 1) != 0 ||
+        tool_write_all(fd, msg, len) != 0 || fsync(fd) != 0 || close(fd) != 0) {
         tool_err("%s: %s; nothing was queued", tmp, strerror(errno));
         if (fd >= 0)
             close(fd);

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include "deliver.h"
+#include "files.h" /* tool_write_all */
 
 typedef struct tool_target {
     const char *name;   /* "maildir" */
@@ -55,8 +56,6 @@ extern const tool_target tool_target_mda;
 int tool_exit_for_errno(int e);
 /* "a/b" or "a/b/c" (c NULL: "a/b"), malloc'd. */
 char *tool_path_join(const char *a, const char *b, const char *c);
-/* write(2) until done; 0 or -1 (errno set). */
-int tool_write_all(int fd, const void *buf, size_t n);
 /* Appends to m->buf (the in-memory message); 0 or -1 (errno ENOMEM). */
 int tool_msg_buffer_add(tool_msg *m, const char *p, size_t n);
 
