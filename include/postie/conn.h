@@ -48,14 +48,10 @@ typedef struct postie_conn_cmd {
 } postie_conn_cmd;
 
 typedef struct postie_conn {
-    postie_line line;                 /* the reply line being framed */
-    char in[POSTIE_RECV_BUF_SIZE];    /* bytes that arrived */
     size_t in_pos, in_len;            /* in[in_pos..in_len) not consumed yet */
-    char out[POSTIE_CMD_MAX];         /* bytes to send */
     size_t out_pos, out_len;          /* out[out_pos..out_len) not sent yet */
     unsigned long queued, sent;       /* bytes ever queued / ever handed to the transport */
     size_t build;                     /* start of the command being built */
-    postie_conn_cmd cmds[POSTIE_PIPELINE_MAX]; /* ring of commands awaiting a reply */
     unsigned char head, n;
     unsigned char over;               /* the command being built did not fit */
     unsigned char lockstep;           /* send a command only once every earlier one has its reply */
@@ -71,6 +67,10 @@ typedef struct postie_conn {
     unsigned long win_start;          /* when the current call began (clock) */
     unsigned long win_moved;          /* sent + received when it began */
 #endif
+    postie_conn_cmd cmds[POSTIE_PIPELINE_MAX]; /* ring of commands awaiting a reply */
+    postie_line line;                 /* the reply line being framed */
+    char in[POSTIE_RECV_BUF_SIZE];    /* bytes that arrived */
+    char out[POSTIE_CMD_MAX];         /* bytes to send */
 } postie_conn;
 
 /* Empties c: nothing queued, nothing buffered, alive, lockstep on. */

@@ -27,9 +27,9 @@ extern "C" {
 #endif
 
 typedef struct postie_line {
-    char buf[POSTIE_LINE_MAX]; /* the line; NUL-terminated once complete      */
     size_t len;                /* bytes of the line so far (CR kept until LF)  */
     unsigned char complete;    /* 1 after a line was returned; reset on feed   */
+    char buf[POSTIE_LINE_MAX]; /* the line; NUL-terminated once complete      */
 } postie_line;
 
 void postie_line_init(postie_line *l);

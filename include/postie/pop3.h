@@ -91,6 +91,13 @@ typedef struct postie_pop3 {
     unsigned caps;
     long count;                  /* messages in the maildrop, -1 until known */
     unsigned long op_msg;        /* message number of the operation (internal) */
+    unsigned char tls_policy;    /* postie_tls_policy */
+    unsigned char tls_active;    /* the connection is encrypted (STLS done, or implicit) */
+    unsigned char tls_wanted;    /* POSTIE_START_TLS was returned, not yet reported */
+    unsigned char allow_plain;   /* credentials may cross an unencrypted connection */
+    unsigned char no_pipelining; /* postie_pop3_set_pipelining(p, 0) */
+    postie_random_fn random;     /* SCRAM nonces; NULL: SCRAM is never chosen */
+    void *random_ctx;
 #if POSTIE_WITH_APOP
     char timestamp[POSTIE_POP3_TIMESTAMP_MAX]; /* "<...>" from the greeting, or "" */
 #endif
@@ -100,16 +107,9 @@ typedef struct postie_pop3 {
     char reply[POSTIE_REPLY_TEXT_MAX];         /* text of the last status line */
     postie_pop3_body body;       /* multi-line un-stuffing state */
     postie_conn conn;            /* the connection engine: queues, framing, matching */
-    unsigned char tls_policy;    /* postie_tls_policy */
-    unsigned char tls_active;    /* the connection is encrypted (STLS done, or implicit) */
-    unsigned char tls_wanted;    /* POSTIE_START_TLS was returned, not yet reported */
-    unsigned char allow_plain;   /* credentials may cross an unencrypted connection */
-    unsigned char no_pipelining; /* postie_pop3_set_pipelining(p, 0) */
 #if POSTIE_WITH_POP3_CAPA
     char server_name[POSTIE_SERVER_NAME_MAX]; /* for STLS in open() (none without STLS) */
 #endif
-    postie_random_fn random;     /* SCRAM nonces; NULL: SCRAM is never chosen */
-    void *random_ctx;
 #if POSTIE_WITH_POP3_SASL
     postie_sasl_x sx;            /* the SASL exchange of AUTH */
 #endif
