@@ -452,6 +452,7 @@ static int choose_cte(const postie_compose_message *m, const char *boundary)
 
 /* ---- Date ------------------------------------------------------------------ */
 
+#if POSTIE_WITH_COMPOSE_MIME
 /* v in decimal at out, at least width digits (decimal.c: no 64-bit division). */
 static size_t put_uint(char *out, unsigned long long v, int width)
 {
@@ -463,80 +464,88 @@ static size_t put_uint(char *out, unsigned long long v, int width)
     memcpy(out + pad, tmp + sizeof tmp - n, n);
     return pad + n;
 }
+#endif
 
 #define TIME_MAX ((int64_t)253402300799) /* 9999-12-31T23:59:59Z */
+#define DATE_MAX 32                      /* the longest date and its NUL */
 
-postie_status postie_compose_format_date(int64_t time, int utc_offset_minutes,
-                                         char *out, size_t cap, size_t *len)
+/* The RFC 5322 date-time of time in the zone off minutes east of UTC, with
+ * its NUL, at out (DATE_MAX bytes); its length (30 or 31), 0 when time or
+ * off is out of range. */
+static size_t date_fmt(int64_t time, int off, char *out)
 {
-    static const char wday[] = "ThuFriSatSunMonTueWed"; /* from 1970-01-01 */
-    static const char mon[] = "MarAprMayJunJulAugSepOctNovDecJanFeb";
-    long days, secs, doe, yoe, doy, mp, year;
-    unsigned off, v[5], k;
-    char buf[40], *p;
+    /* the weekdays from 1970-01-01, then the months from March */
+    static const char names[] = "ThuFriSatSunMonTueWedMarAprMayJunJulAugSepOctNovDecJanFeb";
+    /* the two-digit numbers from the right: bits 0-4 the position, 0x40 a
+     * sexagesimal digit (else centesimal), 0x80 the last of its value */
+    static const unsigned char steps[8] = {29 | 0x40, 27 | 0x80, 23 | 0x40, 20 | 0x40,
+                                           17 | 0x80, 14, 12 | 0x80, 5};
+    unsigned long d, val[4], n, c, y, m, k, v;
 
-    if (out == NULL || time < 0 || time > TIME_MAX ||
-        utc_offset_minutes < -1439 || utc_offset_minutes > 1439) {
-        return POSTIE_ERR_PARAM;
+    if (time < 0 || time > TIME_MAX || off < -1439 || off > 1439) {
+        return 0;
     }
     {
         /* one day later, so never negative (the offset is at most a day);
          * 86400 = 128 * 675 and (u >> 7) < 2^31: a 32-bit division */
-        unsigned long long u = (unsigned long long)(time + (int64_t)utc_offset_minutes * 60 + 86400);
-        unsigned long d = (unsigned long)(u >> 7) / 675u;
-        secs = (long)(u - (unsigned long long)d * 86400u);
-        days = (long)d - 1;
+        unsigned long long u = (unsigned long long)(time + (int64_t)off * 60 + 86400);
+        d = (unsigned long)(u >> 7) / 675u; /* days since 1969-12-31 */
+        val[1] = (unsigned long)u - d * 86400u; /* seconds of the day */
     }
-    /* The civil date of a day number, in whole 400-year eras from
-     * 0000-03-01 (days + 719468 >= 0 here: the era is always 4 or 5):
-     * years run March to February, so a leap day is a year's last. */
-    doe = (days + 719468) % 146097;
-    year = (days + 719468) / 146097 * 400;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    year += yoe + (mp >= 10);
-    if (year > 9999) {
-        return POSTIE_ERR_PARAM;
+    /* The civil date of day d: from the days since 0000-03-01 (d + 719467),
+     * the century, the year in it and the day in that, with years that run
+     * March to February, so that a leap day is a year's last (the century's
+     * quadruple leap day its last too). */
+    n = 4 * (d + 719467) + 3;
+    c = n / 146097;
+    n = n % 146097 / 4 * 4 + 3;
+    y = 100 * c + n / 1461;
+    n = n % 1461 / 4 * 5 + 2;
+    m = n / 153; /* 0 for March */
+    val[3] = n % 153 / 5 + 1;
+    val[2] = y + (m >= 10);
+    if (val[2] > 9999) {
+        return 0;
     }
-    p = buf;
-    memcpy(p, wday + 3 * ((days % 7 + 7) % 7), 3);
-    p[3] = ',';
-    p[4] = ' ';
-    p += 5;
-    p += put_uint(p, (unsigned long long)(doy - (153 * mp + 2) / 5 + 1), 1);
-    *p++ = ' ';
-    memcpy(p, mon + 3 * mp, 3);
-    p[3] = ' ';
-    p += 4;
-    p += put_uint(p, (unsigned long long)year, 4);
-    *p++ = ' ';
-    /* "HH:MM:SS +hhmm": five two-digit numbers */
-    off = (unsigned)(utc_offset_minutes < 0 ? -utc_offset_minutes : utc_offset_minutes);
-    v[0] = (unsigned)(secs / 3600);
-    v[1] = (unsigned)(secs / 60 % 60);
-    v[2] = (unsigned)(secs % 60);
-    v[3] = off / 60;
-    v[4] = off % 60;
-    for (k = 0; k < 5; k++) {
-        p[0] = (char)('0' + v[k] / 10);
-        p[1] = (char)('0' + v[k] % 10);
-        p += 2;
-        if (k < 2) {
-            *p++ = ':';
-        } else if (k == 2) {
-            p[0] = ' ';
-            p[1] = utc_offset_minutes < 0 ? '-' : '+';
-            p += 2;
+    memcpy(out, "Thu, 00 Mar 0000 00:00:00 +0000", DATE_MAX);
+    memcpy(out, names + 3 * ((d + 6) % 7), 3);
+    memcpy(out + 8, names + 21 + 3 * m, 3);
+    if (off < 0) {
+        out[26] = '-';
+    }
+    val[0] = (unsigned long)(off < 0 ? -off : off);
+    for (k = 0, v = val[0], n = 0; k < 8; k++) {
+        unsigned r = steps[k] & 0x40 ? 60 : 100, x = (unsigned)(v % r);
+        char *p = out + (steps[k] & 31);
+        v /= r;
+        p[0] = (char)(p[0] + x / 10);
+        p[1] = (char)(p[1] + x % 10);
+        if (steps[k] & 0x80) {
+            v = val[++n];
         }
     }
-    *p = '\0';
-    if (cap < (size_t)(p - buf) + 1) {
+    if (val[3] < 10) { /* the day of the month without its leading zero */
+        memmove(out + 5, out + 6, DATE_MAX - 6);
+        return 30;
+    }
+    return 31;
+}
+
+postie_status postie_compose_format_date(int64_t time, int utc_offset_minutes,
+                                         char *out, size_t cap, size_t *len)
+{
+    char buf[DATE_MAX];
+    size_t n;
+
+    if (out == NULL || (n = date_fmt(time, utc_offset_minutes, buf)) == 0) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (cap < n + 1) {
         return POSTIE_ERR_BUFFER;
     }
-    memcpy(out, buf, (size_t)(p - buf) + 1);
+    memcpy(out, buf, n + 1);
     if (len != NULL) {
-        *len = (size_t)(p - buf);
+        *len = n;
     }
     return POSTIE_OK;
 }
@@ -605,7 +614,7 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
     size_t n;
     const char *dom;
     postie_status st;
-    char date[sizeof c->date];
+    char date[DATE_MAX];
 
     if (c == NULL) {
         return POSTIE_ERR_PARAM;
@@ -614,8 +623,7 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
     if (m == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    if (postie_compose_format_date(m->time, m->utc_offset_minutes, date, sizeof date, NULL) !=
-        POSTIE_OK) {
+    if (date_fmt(m->time, m->utc_offset_minutes, date) == 0) {
         return POSTIE_ERR_PARAM;
     }
     if (m->random == NULL || m->random_len < POSTIE_COMPOSE_RANDOM_MIN) {
@@ -687,7 +695,6 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
 
     memset(c, 0, sizeof *c);
     c->m = *m;
-    memcpy(c->date, date, sizeof c->date);
 #if POSTIE_WITH_COMPOSE_MIME
     memcpy(c->boundary, "=_postie_", 9);
     for (i = 0; i < 8; i++) {
@@ -1330,12 +1337,15 @@ static postie_status produce(postie_compose *c)
     postie_status st;
 
     switch (c->stage) {
-    case ST_DATE:
+    case ST_DATE: {
+        char date[DATE_MAX];
+        (void)date_fmt(m->time, m->utc_offset_minutes, date); /* checked by begin */
         puts_(c, "Date: ");
-        puts_(c, c->date);
+        puts_(c, date);
         puts_(c, "\r\n");
         next_stage(c, ST_FROM);
         break;
+    }
     case ST_FROM:
         if (field_addresses(c, "From", &m->from, 1)) {
             next_stage(c, ST_REPLYTO);
@@ -1374,10 +1384,10 @@ static postie_status produce(postie_compose *c)
         }
         break;
     case ST_MSGID: {
-        char num[24];
-        size_t i;
+        char num[POSTIE_DECIMAL_MAX];
+        size_t i = postie_decimal(num, (unsigned long long)m->time);
         puts_(c, "Message-ID: <");
-        put(c, num, put_uint(num, (unsigned long long)m->time, 1));
+        put(c, num + sizeof num - i, i);
         putc_(c, '.');
         for (i = 0; i < 8; i++) {
             putc_(c, hexdig[m->random[i] >> 4]);
