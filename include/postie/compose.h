@@ -183,24 +183,35 @@ typedef struct postie_compose {
     /* the scalars first: a Cortex-M reaches the first 124 bytes of a struct
      * with 16-bit load and store instructions */
     size_t out_len, out_pos;           /* staged output: length, handed out */
-    size_t sub;                        /* step inside the stage            */
     size_t idx;                        /* list index inside the stage      */
     size_t pos;                        /* offset inside the current value  */
     size_t col;                        /* column on the header line        */
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS || POSTIE_WITH_COMPOSE_MIME
+    size_t sub;                        /* step inside the stage            */
+#endif
+#if POSTIE_WITH_QP || POSTIE_WITH_COMPOSE_MIME
     const unsigned char *src_buf;      /* current source: a buffer ...     */
     size_t src_len, src_pos;
     postie_compose_read_fn src_fn;     /* ... or a reader                  */
     void *src_user;
+    int src_done;
+#endif
+#if POSTIE_WITH_QP
+    int pend_cr, pend_ws;
     size_t qp_col;                     /* column on the QP line            */
+#endif
+#if POSTIE_WITH_COMPOSE_MIME
     size_t att;                        /* current attachment               */
-    int stage;                         /* where the state machine is       */
+#endif
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS
     int line_has;                      /* the header line holds a token    */
+    int word_mode;                     /* how the current value is written */
+#endif
+    int stage;                         /* where the state machine is       */
     int body_cte;                      /* transfer encoding of the text    */
-    int last_lf, overflow, src_done;
+    int overflow;
     postie_status error;               /* sticky error of a failed read    */
     unsigned magic;                    /* set by a successful begin        */
-    int word_mode;                     /* how the current value is written */
-    int pend_cr, pend_ws;
     postie_compose_message m;          /* copy of the caller's description */
     char out[POSTIE_COMPOSE_BUF_SIZE]; /* staged output                    */
 #if POSTIE_WITH_QP || POSTIE_WITH_COMPOSE_MIME
