@@ -202,15 +202,19 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
 {
     postie_status st;
 
-    if (s->phase == ph) {
-        postie_smtp_ext_init(&s->ext);
-        st = s->helo ? queue(s, T_HELO, "HELO", s->domain) : queue(s, T_EHLO, "EHLO", s->domain);
-        if (st != POSTIE_OK) {
-            return st;
+    for (;;) {
+        if (s->phase == ph) {
+            postie_smtp_ext_init(&s->ext);
+            /* EHLO, or HELO when the session uses HELO (T_HELO follows T_EHLO) */
+            st = queue(s, T_EHLO + s->helo, s->helo ? "HELO" : "EHLO", s->domain);
+            if (st != POSTIE_OK) {
+                return st;
+            }
+            s->phase = (unsigned char)(ph + 1 + s->helo);
         }
-        s->phase = s->helo ? (unsigned char)(ph + 2) : (unsigned char)(ph + 1);
-    }
-    if (s->phase == ph + 1) {
+        if (s->phase != ph + 1) {
+            break;
+        }
         st = reply(s, 1);
         if (st != POSTIE_OK) {
             return st;
@@ -225,11 +229,7 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
             return expect2(s);
         }
         s->helo = 1;
-        st = queue(s, T_HELO, "HELO", s->domain);
-        if (st != POSTIE_OK) {
-            return st;
-        }
-        s->phase = (unsigned char)(ph + 2);
+        s->phase = ph; /* HELO instead */
     }
     st = reply(s, 0);
     if (st != POSTIE_OK) {
@@ -487,11 +487,15 @@ postie_status postie_smtps_starttls(postie_smtp *s, const char *server_name)
 /* ---- AUTH -------------------------------------------------------------------- */
 
 #if POSTIE_WITH_SASL
-static postie_status auth_end(postie_smtp *s, postie_status st)
+/* 1 when s holds a CR or LF (it would end the command line). */
+static int has_crlf(const char *p)
 {
-    postie_sasl_x_wipe(&SMTP_SX(s));
-    s->fail = 0;
-    return finish(s, st);
+    for (; *p; p++) {
+        if (*p == '\r' || *p == '\n') {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user,
@@ -499,20 +503,9 @@ postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user
 {
     postie_sasl_mech mech = POSTIE_SASL_NONE;
     postie_status st;
-    const char *p;
 
-    if (user == NULL || secret == NULL || user[0] == '\0') {
+    if (user == NULL || secret == NULL || user[0] == '\0' || has_crlf(user) || has_crlf(secret)) {
         return POSTIE_ERR_PARAM;
-    }
-    for (p = user; *p; p++) {
-        if (*p == '\r' || *p == '\n') {
-            return POSTIE_ERR_PARAM;
-        }
-    }
-    for (p = secret; *p; p++) {
-        if (*p == '\r' || *p == '\n') {
-            return POSTIE_ERR_PARAM;
-        }
     }
     st = enter(s, OP_AUTH);
     if (st == POSTIE_OK) {
@@ -547,37 +540,43 @@ postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user
             return st;
         }
         if (st != POSTIE_OK) {
-            return auth_end(s, st);
+            break;
         }
         if (s->fail != 0) {
             /* the answer to our "*": the reply before it is the one to show */
             s->reply = SMTP_SAVED(s);
-            return auth_end(s, (postie_status)(-(int)s->fail));
+            st = (postie_status)(-(int)s->fail);
+            break;
         }
-        c = s->reply.code;
+        c = s->reply.code; /* 200..599 (reply_line checks the first digit) */
         if (c == 235) {
             st = postie_sasl_x_done(&SMTP_SX(s));
-            return auth_end(s, st == POSTIE_OK ? st : fatal(s, st));
-        }
-        if (c / 100 == 5) {
-            return auth_end(s, POSTIE_ERR_AUTH);
-        }
-        if (c / 100 == 4) {
-            return auth_end(s, POSTIE_ERR_TRANSIENT);
-        }
-        if (c != 334) {
-            return auth_end(s, fatal(s, POSTIE_ERR_PROTOCOL));
-        }
-        st = postie_sasl_x_step(&SMTP_SX(s), &sasl_proto, user, secret, s->reply.text,
-                                s->reply.text_len, &s->conn, T_AUTH);
-        if (st != POSTIE_OK) {
-            if (postie_conn_awaiting(&s->conn) == 0) {
-                return auth_end(s, fatal(s, st));
+        } else if (c >= 400) {
+            st = c >= 500 ? POSTIE_ERR_AUTH : POSTIE_ERR_TRANSIENT;
+            break;
+        } else if (c != 334) {
+            st = POSTIE_ERR_PROTOCOL;
+        } else {
+            st = postie_sasl_x_step(&SMTP_SX(s), &sasl_proto, user, secret, s->reply.text,
+                                    s->reply.text_len, &s->conn, T_AUTH);
+            if (st == POSTIE_OK) {
+                continue;
             }
-            SMTP_SAVED(s) = s->reply;
-            s->fail = (unsigned char)(-st);
+            if (postie_conn_awaiting(&s->conn) != 0) {
+                /* "*" went out: its answer ends the exchange with st */
+                SMTP_SAVED(s) = s->reply;
+                s->fail = (unsigned char)(-st);
+                continue;
+            }
         }
+        if (st != POSTIE_OK) {
+            st = fatal(s, st);
+        }
+        break;
     }
+    postie_sasl_x_wipe(&SMTP_SX(s));
+    s->fail = 0;
+    return finish(s, st);
 }
 #else
 postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user,
@@ -647,6 +646,55 @@ static unsigned tag_of(const postie_smtp_envelope *env, size_t i)
 static void save_reply(postie_smtp *s)
 {
     SMTP_SAVED(s) = s->reply;
+}
+
+/* Keeps the reply that decides mail() unless a weightier one is kept:
+ * rank 3 MAIL's refusal, 2 a pipelined DATA's, 1 a recipient's. */
+static void keep_reply(postie_smtp *s, unsigned char rank)
+{
+    if (s->saved_rank <= rank) {
+        save_reply(s);
+        s->saved_rank = rank;
+    }
+}
+
+/* A recipient's outcome: the reply's code and enhanced status, and st. */
+static void record(postie_smtp_rcpt *r, const postie_smtp_reply *rep, postie_status st)
+{
+    r->code = rep->code;
+    memcpy(r->enhanced, rep->enhanced, sizeof r->enhanced);
+    r->status = st;
+}
+
+/* The reply to the RSET after a refusal: the refusal's reply (kept in
+ * SMTP_SAVED) and status (s->fail) are then the call's. */
+static postie_status rset_reply(postie_smtp *s)
+{
+    postie_status st = reply(s, 0);
+
+    if (st == POSTIE_AGAIN) {
+        return st;
+    }
+    if (st == POSTIE_OK) {
+        s->state = POSTIE_SMTP_STATE_READY;
+        s->reply = SMTP_SAVED(s);
+        st = (postie_status)(-(int)s->fail);
+    }
+    s->fail = 0;
+    return finish(s, st);
+}
+
+/* RSET after a refusal whose reply is in SMTP_SAVED (phase ph waits for
+ * its reply); st is what the call then returns. */
+static postie_status rset_after(postie_smtp *s, postie_status st, unsigned char ph)
+{
+    s->fail = (unsigned char)(-st);
+    st = queue(s, T_RSET, "RSET", NULL);
+    if (st != POSTIE_OK) {
+        return finish(s, fatal(s, st));
+    }
+    s->phase = ph;
+    return rset_reply(s);
 }
 
 static void enter_data(postie_smtp *s)
@@ -749,10 +797,7 @@ static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
     if (st != POSTIE_OK) {
         if (s->reply.done && s->reply.code == 421 && i >= 1 && i <= env->nrcpts) {
             /* the RCPT was answered (421): record it like any 4xx */
-            postie_smtp_rcpt *r = &env->rcpts[i - 1];
-            r->code = 421;
-            memcpy(r->enhanced, s->reply.enhanced, sizeof r->enhanced);
-            r->status = POSTIE_ERR_TRANSIENT;
+            record(&env->rcpts[i - 1], &s->reply, POSTIE_ERR_TRANSIENT);
         }
         return st;
     }
@@ -764,8 +809,7 @@ static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
                 return st;
             }
             s->mail_st = (signed char)(c == 552 ? POSTIE_ERR_TOO_BIG : st);
-            save_reply(s);
-            s->saved_rank = 3;
+            keep_reply(s, 3);
         }
     } else if (i <= env->nrcpts) { /* RCPT */
         postie_smtp_rcpt *r = &env->rcpts[i - 1];
@@ -773,14 +817,11 @@ static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
         if (s->state == POSTIE_SMTP_STATE_CLOSED) {
             return st;
         }
-        r->code = c;
-        memcpy(r->enhanced, s->reply.enhanced, sizeof r->enhanced);
-        r->status = st;
+        record(r, &s->reply, st);
         if (st == POSTIE_OK) {
             env->accepted++;
-        } else if (s->saved_rank <= 1) {
-            save_reply(s);
-            s->saved_rank = 1;
+        } else {
+            keep_reply(s, 1);
         }
 #if POSTIE_WITH_SMTP_PIPELINING
     } else { /* pipelined DATA */
@@ -795,10 +836,7 @@ static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
                 return st;
             }
             s->data_st = (signed char)st;
-            if (s->saved_rank <= 2) {
-                save_reply(s);
-                s->saved_rank = 2;
-            }
+            keep_reply(s, 2);
         }
 #endif
     }
@@ -812,7 +850,6 @@ enum { PH_M_FILL = 1, PH_M_REPLIES, PH_M_RSET };
 postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
 {
     postie_status st;
-    size_t refused, i;
 
     if (env == NULL) {
         return POSTIE_ERR_PARAM;
@@ -869,23 +906,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
         }
     }
     if (s->phase == PH_M_RSET) {
-        st = reply(s, 0);
-        if (st == POSTIE_AGAIN) {
-            return st;
-        }
-        if (st != POSTIE_OK) {
-            return finish(s, st);
-        }
-        s->state = POSTIE_SMTP_STATE_READY;
-        s->reply = SMTP_SAVED(s);
-        st = DATA_ST(s) != POSTIE_OK && env->accepted > 0 ? DATA_ST(s) : POSTIE_ERR_RECIPIENTS;
-        return finish(s, st);
-    }
-    refused = 0;
-    for (i = 0; i < env->nrcpts; i++) {
-        if (env->rcpts[i].code != 0 && env->rcpts[i].status != POSTIE_OK) {
-            refused++;
-        }
+        return rset_reply(s);
     }
     if (DATA_OPEN(s) && (s->mail_st != POSTIE_OK || env->accepted == 0)) {
         /* 354 with no transaction or no recipient: the server is broken and
@@ -896,16 +917,15 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
         s->reply = SMTP_SAVED(s);
         return finish(s, (postie_status)s->mail_st); /* no transaction was opened */
     }
+    /* MAIL was accepted, so every RCPT got its reply: those not accepted
+     * were refused */
     if (env->accepted == 0 ||
-        (refused > 0 && env->on_refused != POSTIE_SMTP_REFUSED_CONTINUE) ||
+        (env->accepted < env->nrcpts && env->on_refused != POSTIE_SMTP_REFUSED_CONTINUE) ||
         DATA_ST(s) != POSTIE_OK) {
         /* RSET after a failed transaction; only transport/reply failures matter */
-        st = queue(s, T_RSET, "RSET", NULL);
-        if (st != POSTIE_OK) {
-            return finish(s, fatal(s, st));
-        }
-        s->phase = PH_M_RSET;
-        return postie_smtps_mail(s, env);
+        return rset_after(s, DATA_ST(s) != POSTIE_OK && env->accepted > 0 ? DATA_ST(s)
+                                                                         : POSTIE_ERR_RECIPIENTS,
+                          PH_M_RSET);
     }
     if (DATA_OPEN(s)) {
         enter_data(s);
@@ -954,26 +974,9 @@ postie_status postie_smtps_data_begin(postie_smtp *s)
             return finish(s, st);
         }
         save_reply(s);
-        s->fail = (unsigned char)(-st);
-        st = queue(s, T_RSET, "RSET", NULL);
-        if (st != POSTIE_OK) {
-            return finish(s, fatal(s, st));
-        }
-        s->phase = 2;
+        return rset_after(s, st, 2);
     }
-    st = reply(s, 0);
-    if (st == POSTIE_AGAIN) {
-        return st;
-    }
-    if (st != POSTIE_OK) {
-        s->fail = 0;
-        return finish(s, st);
-    }
-    s->state = POSTIE_SMTP_STATE_READY;
-    s->reply = SMTP_SAVED(s);
-    st = (postie_status)(-(int)s->fail);
-    s->fail = 0;
-    return finish(s, st);
+    return rset_reply(s);
 }
 
 postie_status postie_smtps_data_write(postie_smtp *s, const void *buf, size_t n)
