@@ -1135,43 +1135,33 @@ postie_status postie_smtps_send(postie_smtp *s, postie_smtp_envelope *env,
             if (rs < 0 || n > CHUNK_CAP) {
                 /* A message in DATA cannot be withdrawn: the connection must
                  * drop before the final dot so that nothing is delivered. */
-                st = rs < 0 ? rs : POSTIE_ERR_PARAM;
-                memset(CHUNK_BUF(s), 0, CHUNK_CAP);
                 s->connected_abort = 1;
-                return finish(s, fatal(s, st));
+                st = fatal(s, rs < 0 ? rs : POSTIE_ERR_PARAM);
+                s->phase = PH_S_READ; /* fatal() cleared it: the chunk is wiped below */
+                break;
             }
             s->chunk_len = n;
             s->chunk_off = rs == POSTIE_DONE; /* 1: that was the last chunk */
             s->phase = PH_S_WRITE;
             continue;
         }
+        st = POSTIE_OK;
         if (s->phase != PH_S_WRITE || s->chunk_len > 0) {
             st = send_part(s, env);
             if (st == POSTIE_AGAIN) {
                 return st;
             }
-            if (st != POSTIE_OK) {
-                if (s->phase >= PH_S_READ) { /* a chunk of the message was read */
-                    memset(CHUNK_BUF(s), 0, CHUNK_CAP);
-                }
-                return finish(s, st);
-            }
         }
-        switch (s->phase) {
-        case PH_S_MAIL:
-            s->phase = PH_S_DATA;
+        if (st != POSTIE_OK || s->phase == PH_S_END) {
             break;
-        case PH_S_DATA:
-            s->phase = PH_S_READ;
-            break;
-        case PH_S_WRITE:
-            s->phase = s->chunk_off ? PH_S_END : PH_S_READ;
-            break;
-        default:
-            memset(CHUNK_BUF(s), 0, CHUNK_CAP);
-            return finish(s, POSTIE_OK);
         }
+        /* MAIL, DATA, then READ and WRITE until the last chunk, then END */
+        s->phase = s->phase == PH_S_WRITE && !s->chunk_off ? PH_S_READ : s->phase + 1;
     }
+    if (s->phase >= PH_S_READ) { /* a chunk of the message was read */
+        memset(CHUNK_BUF(s), 0, CHUNK_CAP);
+    }
+    return finish(s, st);
 }
 
 /* ---- batches of messages ------------------------------------------------------ */
