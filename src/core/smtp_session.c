@@ -32,6 +32,9 @@ static void batch_abort(postie_smtp *s, postie_status st);
 #define MF_UTF8       0x20u
 #define MF_BINARY     0x40u /* BODY=BINARYMIME: the message goes by BDAT as it is */
 
+/* data_opened is only ever set by a pipelined DATA */
+#define CLEAR_DATA_OPENED(s) ((void)(POSTIE_WITH_SMTP_PIPELINING && ((s)->data_opened = 0)))
+
 /* A STARTTLS waiting for the caller's handshake (only STARTTLS asks). */
 #define TLS_WANTED(s) (POSTIE_WITH_SMTP_STARTTLS && (s)->tls_wanted)
 
@@ -73,7 +76,7 @@ postie_status postie_smtps_fatal(postie_smtp *s, postie_status st)
     }
     (void)postie_conn_kill(&s->conn, st);
     s->state = POSTIE_SMTP_STATE_CLOSED;
-    s->data_opened = 0;
+    CLEAR_DATA_OPENED(s);
     s->op = OP_NONE;
     s->phase = 0;
     s->reply_open = 0;
@@ -81,7 +84,14 @@ postie_status postie_smtps_fatal(postie_smtp *s, postie_status st)
     return st;
 }
 
-#define fatal postie_smtps_fatal
+#define fatal postie_smtps_fatal /* it also ends the operation, as finish() does */
+
+/* A 4xx or 5xx reply code's status (the only codes it is given). */
+static postie_status refusal(int code)
+{
+    return code >= 500 ? POSTIE_ERR_SERVER : POSTIE_ERR_TRANSIENT;
+}
+
 
 static postie_status finish(postie_smtp *s, postie_status st)
 {
@@ -181,7 +191,7 @@ static postie_status expect2(postie_smtp *s)
         return POSTIE_OK;
     }
     if (c == 4 || c == 5) {
-        return postie_smtp_code_status(s->reply.code);
+        return refusal(s->reply.code);
     }
     return fatal(s, POSTIE_ERR_PROTOCOL);
 }
@@ -246,7 +256,7 @@ static postie_status give_up(postie_smtp *s, postie_status st)
     s->fail = (unsigned char)(-st);
     if (postie_conn_status(&s->conn) != POSTIE_OK ||
         queue(s, T_QUIT, "QUIT", NULL) != POSTIE_OK) {
-        return finish(s, fatal(s, st));
+        return fatal(s, st);
     }
     s->phase = PH_GIVE_UP;
     return POSTIE_AGAIN;
@@ -378,7 +388,7 @@ postie_status postie_smtps_open(postie_smtp *s)
         }
         if (s->reply.code != 220) {
             if (s->reply.code / 100 == 4 || s->reply.code / 100 == 5) {
-                return give_up(s, postie_smtp_code_status(s->reply.code));
+                return give_up(s, refusal(s->reply.code));
             }
             return give_up(s, POSTIE_ERR_PROTOCOL);
         }
@@ -612,12 +622,13 @@ static void build_nth(postie_smtp *s, const postie_smtp_envelope *env, size_t i)
             postie_conn_add(c, " SIZE=");
             postie_conn_add_num(c, env->size);
         }
-        if (s->mflags & MF_BINARY) {
+        /* MF_BINARY and MF_UTF8 are never set without their switches */
+        if (POSTIE_WITH_CHUNKING && (s->mflags & MF_BINARY)) {
             postie_conn_add(c, " BODY=BINARYMIME");
         } else if (s->mflags & MF_BODY8) {
             postie_conn_add(c, " BODY=8BITMIME");
         }
-        if (s->mflags & MF_UTF8) {
+        if (POSTIE_WITH_SMTPUTF8 && (s->mflags & MF_UTF8)) {
             postie_conn_add(c, " SMTPUTF8");
         }
         if (env->mail_params != NULL && env->mail_params[0] != '\0') {
@@ -691,7 +702,7 @@ static postie_status rset_after(postie_smtp *s, postie_status st, unsigned char 
     s->fail = (unsigned char)(-st);
     st = queue(s, T_RSET, "RSET", NULL);
     if (st != POSTIE_OK) {
-        return finish(s, fatal(s, st));
+        return fatal(s, st);
     }
     s->phase = ph;
     return rset_reply(s);
@@ -911,7 +922,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
     if (DATA_OPEN(s) && (s->mail_st != POSTIE_OK || env->accepted == 0)) {
         /* 354 with no transaction or no recipient: the server is broken and
          * the DATA phase cannot be left cleanly. */
-        return finish(s, fatal(s, POSTIE_ERR_PROTOCOL));
+        return fatal(s, POSTIE_ERR_PROTOCOL);
     }
     if (s->mail_st != POSTIE_OK) {
         s->reply = SMTP_SAVED(s);
@@ -968,7 +979,7 @@ postie_status postie_smtps_data_begin(postie_smtp *s)
         }
         st = expect2(s);
         if (st == POSTIE_OK) {
-            return finish(s, fatal(s, POSTIE_ERR_PROTOCOL));
+            return fatal(s, POSTIE_ERR_PROTOCOL);
         }
         if (s->state == POSTIE_SMTP_STATE_CLOSED) {
             return finish(s, st);
@@ -991,14 +1002,14 @@ postie_status postie_smtps_data_write(postie_smtp *s, const void *buf, size_t n)
         if (s->state != POSTIE_SMTP_STATE_DATA) {
             return POSTIE_ERR_STATE;
         }
-        s->data_opened = 0;
+        CLEAR_DATA_OPENED(s);
         s->wr_done = 0;
         s->op = OP_WRITE;
     } else if (st != POSTIE_AGAIN) {
         return st;
     }
     if (postie_conn_status(&s->conn) != POSTIE_OK) {
-        return finish(s, fatal(s, postie_conn_status(&s->conn)));
+        return fatal(s, postie_conn_status(&s->conn));
     }
     while (s->wr_done < n) {
         size_t used = 0, made = 0, cap = 0;
@@ -1023,7 +1034,7 @@ postie_status postie_smtps_data_end(postie_smtp *s)
         if (s->state != POSTIE_SMTP_STATE_DATA) {
             return POSTIE_ERR_STATE;
         }
-        s->data_opened = 0;
+        CLEAR_DATA_OPENED(s);
         s->op = OP_END;
         s->phase = 1;
     } else if (st != POSTIE_AGAIN) {
@@ -1033,7 +1044,7 @@ postie_status postie_smtps_data_end(postie_smtp *s)
         size_t made = 0, cap = 0;
         char *out;
         if (postie_conn_status(&s->conn) != POSTIE_OK) {
-            return finish(s, fatal(s, postie_conn_status(&s->conn)));
+            return fatal(s, postie_conn_status(&s->conn));
         }
         out = postie_conn_out_tail(&s->conn, &cap);
         if (cap < POSTIE_SMTP_DOT_FINISH_MAX) {
@@ -1043,7 +1054,7 @@ postie_status postie_smtps_data_end(postie_smtp *s)
         postie_conn_commit(&s->conn, made);
         st = postie_conn_expect(&s->conn, T_DOT, 0);
         if (st != POSTIE_OK) {
-            return finish(s, fatal(s, st));
+            return fatal(s, st);
         }
         s->phase = 2;
     }
@@ -1062,9 +1073,9 @@ postie_status postie_smtps_data_end(postie_smtp *s)
     if (s->reply.code / 100 == 4 || s->reply.code / 100 == 5) {
         s->state = POSTIE_SMTP_STATE_READY; /* the transaction is over */
         return finish(s, s->reply.code == 552 ? POSTIE_ERR_TOO_BIG
-                                              : postie_smtp_code_status(s->reply.code));
+                                              : refusal(s->reply.code));
     }
-    return finish(s, fatal(s, POSTIE_ERR_PROTOCOL));
+    return fatal(s, POSTIE_ERR_PROTOCOL);
 }
 
 /* The buffer send() reads the message into: the SASL exchange's, or with

@@ -465,7 +465,9 @@ void postie_smtp_close(postie_smtp *s)
         (void)postie_conn_kill(&s->conn, POSTIE_ERR_CLOSED);
     }
     s->state = POSTIE_SMTP_STATE_CLOSED;
-    s->data_opened = 0;
+#if POSTIE_WITH_SMTP_PIPELINING
+    s->data_opened = 0; /* only a pipelined DATA sets it */
+#endif
     s->op = 0;
     s->tls_wanted = 0;
 }
