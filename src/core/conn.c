@@ -109,9 +109,9 @@ void postie_conn_add_b64(postie_conn *c, const void *raw, size_t n)
     if (c->over || n == 0) {
         return;
     }
-    if (postie_base64_encoded_len(n) > sizeof c->out - c->out_len ||
-        postie_base64_encode(raw, n, c->out + c->out_len, sizeof c->out - c->out_len, &el) !=
-            POSTIE_OK) {
+    /* the encoder refuses (writing nothing) what does not fit with its NUL */
+    if (postie_base64_encode(raw, n, c->out + c->out_len, sizeof c->out - c->out_len, &el) !=
+        POSTIE_OK) {
         c->over = 1;
         return;
     }
@@ -125,42 +125,34 @@ void postie_conn_abandon(postie_conn *c)
     c->over = 0;
 }
 
-static postie_status push(postie_conn *c, unsigned tag, unsigned long arg)
+/* Records a command awaiting its reply (the caller checked there is room). */
+static void push(postie_conn *c, unsigned tag, unsigned long arg)
 {
-    postie_conn_cmd *e;
+    postie_conn_cmd *e = &c->cmds[(c->head + c->n) % POSTIE_PIPELINE_MAX];
 
-    if (c->n >= POSTIE_PIPELINE_MAX) {
-        return POSTIE_ERR_BUSY;
-    }
-    e = &c->cmds[(c->head + c->n) % POSTIE_PIPELINE_MAX];
     e->tag = (unsigned char)tag;
     e->arg = arg;
     e->end = c->queued;
     c->n++;
-    return POSTIE_OK;
 }
 
 postie_status postie_conn_end(postie_conn *c, unsigned tag, unsigned long arg)
 {
-    postie_status st;
+    postie_status st = POSTIE_ERR_STATE;
 
-    if (c->dead != POSTIE_OK) {
-        postie_conn_abandon(c);
-        return POSTIE_ERR_STATE;
+    if (c->dead == POSTIE_OK) {
+        postie_conn_add_mem(c, "\r\n", 2);
+        st = c->over ? POSTIE_ERR_BUFFER
+                     : c->n >= POSTIE_PIPELINE_MAX ? POSTIE_ERR_BUSY : POSTIE_OK;
     }
-    postie_conn_add_mem(c, "\r\n", 2);
-    if (c->over) {
+    if (st != POSTIE_OK) {
         postie_conn_abandon(c);
-        return POSTIE_ERR_BUFFER;
-    }
-    if (c->n >= POSTIE_PIPELINE_MAX) {
-        postie_conn_abandon(c);
-        return POSTIE_ERR_BUSY;
+        return st;
     }
     c->queued += (unsigned long)(c->out_len - c->build);
     c->build = c->out_len;
-    st = push(c, tag, arg);
-    return st;
+    push(c, tag, arg);
+    return POSTIE_OK;
 }
 
 postie_status postie_conn_put(postie_conn *c, const void *data, size_t n)
@@ -199,7 +191,11 @@ postie_status postie_conn_expect(postie_conn *c, unsigned tag, unsigned long arg
     if (c->dead != POSTIE_OK) {
         return POSTIE_ERR_STATE;
     }
-    return push(c, tag, arg);
+    if (c->n >= POSTIE_PIPELINE_MAX) {
+        return POSTIE_ERR_BUSY;
+    }
+    push(c, tag, arg);
+    return POSTIE_OK;
 }
 
 /* ---- input ------------------------------------------------------------------ */
@@ -256,16 +252,22 @@ postie_status postie_conn_map(long r)
     }
 }
 
+/* Drops everything queued and buffered: nothing queued (a password
+ * included) outlives the connection. */
+static void drop(postie_conn *c)
+{
+    memset(c->out, 0, sizeof c->out);
+    c->out_pos = c->out_len = c->build = 0;
+    c->in_pos = c->in_len = 0;
+    c->n = 0;
+}
+
 postie_status postie_conn_kill(postie_conn *c, postie_status st)
 {
     if (c->dead == POSTIE_OK) {
         c->dead = st;
     }
-    /* nothing queued (a password included) outlives the connection */
-    memset(c->out, 0, sizeof c->out);
-    c->out_pos = c->out_len = c->build = 0;
-    c->in_pos = c->in_len = 0;
-    c->n = 0;
+    drop(c);
     return st;
 }
 
@@ -383,10 +385,7 @@ int postie_conn_head_sent(const postie_conn *c)
 
 void postie_conn_reset(postie_conn *c)
 {
-    memset(c->out, 0, sizeof c->out);
-    c->out_pos = c->out_len = c->build = 0;
-    c->in_pos = c->in_len = 0;
-    c->n = 0;
+    drop(c);
     c->head = 0;
     c->eof = 0;
     c->starved = 0;
