@@ -31,7 +31,7 @@ enum stage {
 #if POSTIE_WITH_COMPOSE_HEADERS
     ST_EXTRA,
 #endif
-    ST_MIME, ST_BODY, ST_BODY_END, ST_DONE
+    ST_MIME, ST_BODY, ST_DONE
 #if POSTIE_WITH_COMPOSE_MIME
     , ST_ATT_HDR, ST_ATT_FNAME, ST_ATT_HDR2, ST_ATT_BODY, ST_CLOSE
 #endif
@@ -40,7 +40,16 @@ enum stage {
 enum cte { CTE_7BIT, CTE_8BIT, CTE_QP };
 enum wmode { WM_ATOMS, WM_QUOTED, WM_EWORD };
 
-static const char hexdig[] = "0123456789ABCDEF";
+/* b's two hexadecimal digits (upper case) at p; p after them. */
+static char *hex_byte(char *p, unsigned b)
+{
+    int k;
+    for (k = 4; k >= 0; k -= 4) {
+        unsigned d = b >> k & 15;
+        *p++ = (char)(d < 10 ? '0' + d : 'A' - 10 + d);
+    }
+    return p;
+}
 
 /* ---- character classes --------------------------------------------------- */
 
@@ -693,8 +702,7 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
 #if POSTIE_WITH_COMPOSE_MIME
     memcpy(c->boundary, "=_postie_", 9);
     for (i = 0; i < 8; i++) {
-        c->boundary[9 + 2 * i] = hexdig[m->random[8 + i] >> 4];
-        c->boundary[10 + 2 * i] = hexdig[m->random[8 + i] & 15];
+        (void)hex_byte(c->boundary + 9 + 2 * i, m->random[8 + i]);
     }
     c->boundary[25] = '\0';
 #endif
@@ -1015,9 +1023,10 @@ static int field_addresses(postie_compose *c)
  * Returns 1 when done. */
 static int field_addresses(postie_compose *c)
 {
+    static const char token[] = "\r\n \1\2"; /* a folded one, then a plain one */
     size_t k = (size_t)(c->stage - ST_FROM), count, n;
     const postie_compose_address *list = address_list(&c->m, k, &count);
-    const char *name = field_names + field_name_at[k], *a;
+    const char *t = token + 2, *a;
     int more;
     if (c->idx >= count) {
         return 1; /* no field for an empty list */
@@ -1026,15 +1035,15 @@ static int field_addresses(postie_compose *c)
     more = c->idx + 1 < count;
     n = 1 + strlen(a) + (size_t)more; /* " address" and its comma */
     if (c->idx == 0) {
-        emit(c, "\1:", name, NULL);
-        c->col = strlen(name) + 1;
+        emit(c, "\1:", field_names + field_name_at[k], NULL);
+        c->col = c->out_len; /* the unit began empty */
     } else if (c->col + n > FOLD_AT) {
-        emit(c, "\r\n", NULL, NULL);
+        t = token;
         c->col = 0;
     }
     c->col += n;
-    emit(c, " \1\2", a, more ? "," : "\r\n");
     c->idx++;
+    emit(c, t, a, more ? "," : "\r\n");
     return !more;
 }
 #endif
@@ -1155,8 +1164,7 @@ static void qp_enc(postie_compose *c, unsigned char b)
         c->qp_col = 0;
     }
     e[0] = '=';
-    e[1] = hexdig[b >> 4];
-    e[2] = hexdig[b & 15];
+    (void)hex_byte(e + 1, b);
     put(c, e, 3);
     c->qp_col += 3;
 }
@@ -1325,8 +1333,7 @@ static int fname_step(postie_compose *c, const char *fname)
             } else {
                 char e[3];
                 e[0] = '%';
-                e[1] = hexdig[f[c->pos] >> 4];
-                e[2] = hexdig[f[c->pos] & 15];
+                (void)hex_byte(e + 1, f[c->pos]);
                 put(c, e, 3);
             }
             c->pos++;
@@ -1345,8 +1352,7 @@ static int fname_step(postie_compose *c, const char *fname)
         } else {
             char e[3];
             e[0] = '%';
-            e[1] = hexdig[f[i] >> 4];
-            e[2] = hexdig[f[i] & 15];
+            (void)hex_byte(e + 1, f[i]);
             put(c, e, 3);
         }
     }
@@ -1375,12 +1381,13 @@ static void next_stage(postie_compose *c, int stage)
 }
 
 /* Copies as much of the body as fits, a bare LF as CRLF (7bit or 8bit: the
- * body is a buffer). Returns 1 when the body is done. */
+ * body is a buffer), leaving room for a last CRLF. Returns 1 when the body
+ * is done. */
 static int body_copy(postie_compose *c)
 {
     const char *b = c->m.body;
     size_t i = c->pos, n = c->m.body_len, o = c->out_len;
-    while (i < n && o < sizeof c->out - 1) {
+    while (i < n && o < sizeof c->out - 3) {
         if (b[i] == '\n' && (i == 0 || b[i - 1] != '\r')) {
             c->out[o++] = '\r';
         }
@@ -1438,8 +1445,7 @@ static postie_status produce(postie_compose *c)
         size_t i, k = postie_decimal(id, (unsigned long long)m->time);
         *p++ = '.';
         for (i = 0; i < 8; i++) {
-            *p++ = hexdig[m->random[i] >> 4];
-            *p++ = hexdig[m->random[i] & 15];
+            p = hex_byte(p, m->random[i]);
         }
         *p = '\0';
         emit(c, "Message-ID: <\1@\2>\r\n", id + POSTIE_DECIMAL_MAX - k, msgid_domain(m));
@@ -1447,9 +1453,11 @@ static postie_status produce(postie_compose *c)
     }
     case ST_PRIO:
         if (m->priority != POSTIE_COMPOSE_PRIORITY_NORMAL) {
-            int high = m->priority == POSTIE_COMPOSE_PRIORITY_HIGH;
-            emit(c, "X-Priority: \1\r\nImportance: \2\r\n", high ? "1 (Highest)" : "5 (Lowest)",
-                 high ? "high" : "low");
+            /* the two values of HIGH, then of LOW, 17 bytes apart; each
+             * second value 12 bytes after its first */
+            static const char prio[] = "1 (Highest)\0high\0" "5 (Lowest)\0\0low";
+            const char *v = prio + (m->priority == POSTIE_COMPOSE_PRIORITY_HIGH ? 0 : 17);
+            emit(c, "X-Priority: \1\r\nImportance: \2\r\n", v, v + 12);
         }
         break;
 #if POSTIE_WITH_COMPOSE_HEADERS
@@ -1481,28 +1489,28 @@ static postie_status produce(postie_compose *c)
         src_set(c, m->body, m->body_len, m->body_read, m->body_user);
 #endif
         break;
-    case ST_BODY:
+    case ST_BODY: {
+        int lf; /* the body ends with a line break, or is empty */
 #if POSTIE_WITH_QP
         if (c->body_cte == CTE_QP) {
             st = body_step(c);
-            if (st == POSTIE_OK) {
+            if (st != POSTIE_DONE) {
+                if (st != POSTIE_OK) {
+                    return st;
+                }
                 done = 0;
-            } else if (st != POSTIE_DONE) {
-                return st;
+                break;
             }
-            break;
-        }
-#endif
-        done = body_copy(c);
-        break;
-    case ST_BODY_END: {
-        /* a last line without its line break gets one */
-        int lf = m->body_len == 0 || m->body[m->body_len - 1] == '\n';
-#if POSTIE_WITH_QP
-        if (c->body_cte == CTE_QP) {
             lf = c->qp_col == 0; /* after a hard line break, or nothing */
-        }
+        } else
 #endif
+        {
+            if (!body_copy(c)) {
+                done = 0;
+                break;
+            }
+            lf = m->body_len == 0 || m->body[m->body_len - 1] == '\n';
+        }
 #if POSTIE_WITH_COMPOSE_MIME
         if (m->attachment_count > 0) {
             done = 0;
@@ -1511,7 +1519,7 @@ static postie_status produce(postie_compose *c)
         }
 #endif
         if (!lf) {
-            emit(c, "\r\n", NULL, NULL);
+            emit(c, "\r\n", NULL, NULL); /* a last line gets its line break */
         }
         break;
     }
