@@ -166,43 +166,31 @@ static int iprefix(const char *s, const char *prefix)
 
 /* ---- checks done by postie_compose_begin() -------------------------------- */
 
-/* An addr-spec as compose.h describes it. */
-static int address_ok(const char *a)
+/* An addr-spec as compose.h describes it (addr 1), or a dot-atom-text of 1
+ * to 253 octets (RFC 5322 sec. 3.2.3; addr 0). */
+static int atoms_ok(const char *s, int addr)
 {
     size_t i, at = 0, ats = 0;
-    if (a == NULL) {
+    if (s == NULL) {
         return 0;
     }
-    for (i = 0; a[i] != '\0'; i++) {
-        unsigned char ch = (unsigned char)a[i];
-        if (i >= POSTIE_COMPOSE_ADDRESS_MAX) {
+    for (i = 0; s[i] != '\0'; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (i >= (addr ? POSTIE_COMPOSE_ADDRESS_MAX : 253)) {
             return 0;
         }
-        if (ch == '@') {
+        if (ch == '@' && addr) {
             at = i;
             ats++;
-        } else if (!is_atext(ch) && ch != '.' &&
-                   !(ats == 1 && (ch == '[' || ch == ']' || ch == ':'))) {
-            return 0;
+        } else if (ch == '.') {
+            if (!addr && (i == 0 || s[i + 1] == '.' || s[i + 1] == '\0')) {
+                return 0;
+            }
+        } else if (!is_atext(ch) && !(ats == 1 && (ch == '[' || ch == ']' || ch == ':'))) {
+            return 0; /* (address literals: after the one '@' of an address) */
         }
     }
-    return ats == 1 && at != 0 && at != i - 1;
-}
-
-/* dot-atom-text (RFC 5322 sec. 3.2.3), 1..253 octets. */
-static int dot_atom_ok(const char *s)
-{
-    size_t i;
-    for (i = 0; s[i] != '\0'; i++) {
-        if (i >= 253) {
-            return 0;
-        }
-        if (s[i] == '.' ? i == 0 || s[i + 1] == '.' || s[i + 1] == '\0'
-                        : !is_atext((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return i > 0;
+    return addr ? ats == 1 && at != 0 && at != i - 1 : i > 0;
 }
 
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
@@ -284,7 +272,7 @@ static postie_status check_list(const postie_compose_address *list, size_t count
         return POSTIE_ERR_PARAM;
     }
     for (i = 0; i < count; i++) {
-        if (!address_ok(list[i].address)) {
+        if (!atoms_ok(list[i].address, 1)) {
             return POSTIE_ERR_PARAM;
         }
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
@@ -462,9 +450,10 @@ static size_t date_fmt(int64_t time, int off, char *out)
     static const char names[] = "ThuFriSatSunMonTueWedMarAprMayJunJulAugSepOctNovDecJanFeb";
     /* the two-digit numbers from the right: bits 0-4 the position, 0x40 a
      * sexagesimal digit (else centesimal), 0x80 the last of its value */
-    static const unsigned char steps[8] = {29 | 0x40, 27 | 0x80, 23 | 0x40, 20 | 0x40,
-                                           17 | 0x80, 14, 12 | 0x80, 5};
-    unsigned long d, val[4], n, c, y, m, k, v;
+    static const unsigned char steps[9] = {29 | 0x40, 27 | 0x80, 23 | 0x40, 20 | 0x40,
+                                           17 | 0x80, 14, 12 | 0x80, 5, 0};
+    const unsigned char *st;
+    unsigned long d, val[4], n, c, y, m, v;
 
     if (time < 0 || time > TIME_MAX || off < -1439 || off > 1439) {
         return 0;
@@ -496,15 +485,15 @@ static size_t date_fmt(int64_t time, int off, char *out)
     memcpy(out + 8, names + 21 + 3 * m, 3);
     if (off < 0) {
         out[26] = '-';
+        off = -off;
     }
-    val[0] = (unsigned long)(off < 0 ? -off : off);
-    for (k = 0, v = val[0], n = 0; k < 8; k++) {
-        unsigned r = steps[k] & 0x40 ? 60 : 100, x = (unsigned)(v % r);
-        char *p = out + (steps[k] & 31);
+    for (st = steps, v = (unsigned long)off, n = 0; *st != 0; st++) {
+        unsigned r = *st & 0x40 ? 60 : 100, x = (unsigned)(v % r);
+        char *p = out + (*st & 31);
         v /= r;
         p[0] = (char)(p[0] + x / 10);
         p[1] = (char)(p[1] + x % 10);
-        if (steps[k] & 0x80) {
+        if (*st & 0x80) {
             v = val[++n];
         }
     }
@@ -645,7 +634,7 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
             return st; /* PARAM; UNSUPPORTED: a display name without the full writer */
         }
     }
-    if (!dot_atom_ok(msgid_domain(m))) {
+    if (!atoms_ok(msgid_domain(m), 0)) {
         return POSTIE_ERR_PARAM;
     }
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
