@@ -402,9 +402,7 @@ static int choose_cte(const postie_compose_message *m, const char *boundary)
         if (ch == 0) {
             return CTE_QP;
         }
-        if (ch >= 0x80) {
-            eight = 1;
-        }
+        eight |= ch >> 7;
 #if POSTIE_WITH_COMPOSE_MIME
         if (line == 0 && m->attachment_count > 0 && ch == '-' &&
             m->body_len - i >= 2 + blen && b[i + 1] == '-' &&
@@ -1055,8 +1053,8 @@ static int field_text(postie_compose *c, const char *name, const char *value)
     return 0;
 }
 #endif
-#else
-/* An unstructured field, whole (plain_text() said it fits as it is). */
+#elif POSTIE_WITH_COMPOSE_HEADERS
+/* A caller's field, whole (plain_text() said it fits as it is). */
 static int field_text(postie_compose *c, const char *name, const char *value)
 {
     emit(c, value[0] != '\0' ? "\1: \2\r\n" : "\1:\r\n", name, value);
@@ -1392,18 +1390,19 @@ static int body_copy(postie_compose *c)
 static postie_status produce(postie_compose *c)
 {
     const postie_compose_message *m = &c->m;
+    const char *t = NULL, *a = NULL, *b = NULL; /* what to emit() at the end */
+    char buf[POSTIE_DECIMAL_MAX + 18];          /* the Date or the Message-ID */
     int done = 1; /* the stage is finished: on to the next */
 #if POSTIE_WITH_QP || POSTIE_WITH_COMPOSE_MIME
     postie_status st;
 #endif
 
     switch (c->stage) {
-    case ST_DATE: {
-        char date[DATE_MAX];
-        (void)date_fmt(m->time, m->utc_offset_minutes, date); /* checked by begin */
-        emit(c, "Date: \1\r\n", date, NULL);
+    case ST_DATE:
+        (void)date_fmt(m->time, m->utc_offset_minutes, buf); /* checked by begin */
+        t = "Date: \1\r\n";
+        a = buf;
         break;
-    }
     case ST_FROM:
     case ST_REPLYTO:
     case ST_TO:
@@ -1424,20 +1423,23 @@ static postie_status produce(postie_compose *c)
                 done = 0;
             }
 #else
-            (void)field_text(c, "Subject", m->subject);
+            t = m->subject[0] != '\0' ? "Subject: \1\r\n" : "Subject:\r\n"; /* as it is */
+            a = m->subject;
 #endif
         }
         break;
     case ST_MSGID: {
         /* "<time.random@domain>": the time in decimal, 8 random bytes in hex */
-        char id[POSTIE_DECIMAL_MAX + 18], *p = id + POSTIE_DECIMAL_MAX;
-        size_t i, k = postie_decimal(id, (unsigned long long)m->time);
+        char *p = buf + POSTIE_DECIMAL_MAX;
+        size_t i, k = postie_decimal(buf, (unsigned long long)m->time);
         *p++ = '.';
         for (i = 0; i < 8; i++) {
             p = hex_byte(p, m->random[i]);
         }
         *p = '\0';
-        emit(c, "Message-ID: <\1@\2>\r\n", id + POSTIE_DECIMAL_MAX - k, msgid_domain(m));
+        t = "Message-ID: <\1@\2>\r\n";
+        a = buf + POSTIE_DECIMAL_MAX - k;
+        b = msgid_domain(m);
         break;
     }
     case ST_PRIO:
@@ -1445,8 +1447,9 @@ static postie_status produce(postie_compose *c)
             /* the two values of HIGH, then of LOW, 17 bytes apart; each
              * second value 12 bytes after its first */
             static const char prio[] = "1 (Highest)\0high\0" "5 (Lowest)\0\0low";
-            const char *v = prio + (m->priority == POSTIE_COMPOSE_PRIORITY_HIGH ? 0 : 17);
-            emit(c, "X-Priority: \1\r\nImportance: \2\r\n", v, v + 12);
+            t = "X-Priority: \1\r\nImportance: \2\r\n";
+            a = prio + (m->priority == POSTIE_COMPOSE_PRIORITY_HIGH ? 0 : 17);
+            b = a + 12;
         }
         break;
 #if POSTIE_WITH_COMPOSE_HEADERS
@@ -1472,7 +1475,8 @@ static postie_status produce(postie_compose *c)
         }
         emit(c, TEXT_PLAIN, cte_names + 5 * c->body_cte, NULL);
 #else
-        emit(c, "MIME-Version: 1.0\r\n" TEXT_PLAIN, cte_names + 5 * c->body_cte, NULL);
+        t = "MIME-Version: 1.0\r\n" TEXT_PLAIN;
+        a = cte_names + 5 * c->body_cte;
 #endif
 #if POSTIE_WITH_QP
         src_set(c, m->body, m->body_len, m->body_read, m->body_user);
@@ -1508,17 +1512,17 @@ static postie_status produce(postie_compose *c)
         }
 #endif
         if (!lf) {
-            emit(c, "\r\n", NULL, NULL); /* a last line gets its line break */
+            t = "\r\n"; /* a last line gets its line break */
         }
         break;
     }
 #if POSTIE_WITH_COMPOSE_MIME
     case ST_ATT_HDR: {
-        const postie_compose_attachment *a = &m->attachments[c->att];
+        const postie_compose_attachment *at = &m->attachments[c->att];
         emit(c, "\r\n--\1\r\nContent-Type: \2\r\nContent-Disposition: attachment", c->boundary,
-             a->content_type != NULL ? a->content_type : "application/octet-stream");
+             at->content_type != NULL ? at->content_type : "application/octet-stream");
         done = 0;
-        if (a->filename != NULL) {
+        if (at->filename != NULL) {
             emit(c, ";\r\n", NULL, NULL);
             next_stage(c, ST_ATT_FNAME);
         } else {
@@ -1531,9 +1535,9 @@ static postie_status produce(postie_compose *c)
         done = fname_step(c, m->attachments[c->att].filename); /* then ST_ATT_HDR2 */
         break;
     case ST_ATT_HDR2: {
-        const postie_compose_attachment *a = &m->attachments[c->att];
+        const postie_compose_attachment *at = &m->attachments[c->att];
         emit(c, "Content-Transfer-Encoding: base64\r\n\r\n", NULL, NULL);
-        src_set(c, a->data, a->len, a->read, a->read_user);
+        src_set(c, at->data, at->len, at->read, at->read_user);
         postie_base64_stream_init(&c->b64, B64_LINE);
         break; /* then ST_ATT_BODY */
     }
@@ -1556,6 +1560,9 @@ static postie_status produce(postie_compose *c)
     default:
         done = 0;
         break;
+    }
+    if (t != NULL) {
+        emit(c, t, a, b);
     }
     if (done) {
         next_stage(c, c->stage + 1);
