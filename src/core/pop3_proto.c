@@ -14,8 +14,9 @@
 
 postie_pop3_reply_kind postie_pop3_classify(const char *line, size_t len, const char **text)
 {
-    size_t skip;
-    postie_pop3_reply_kind kind;
+    /* the indicators in the order of their kinds; "+OK" before "+" */
+    static const char ind[][5] = {"+OK", "-ERR", "+"};
+    size_t k;
 
     if (text != NULL) {
         *text = NULL;
@@ -23,29 +24,24 @@ postie_pop3_reply_kind postie_pop3_classify(const char *line, size_t len, const 
     if (line == NULL) {
         return POSTIE_POP3_REPLY_INVALID;
     }
-    if (len >= 3 && memcmp(line, "+OK", 3) == 0) {
-        kind = POSTIE_POP3_REPLY_OK;
-        skip = 3;
-    } else if (len >= 4 && memcmp(line, "-ERR", 4) == 0) {
-        kind = POSTIE_POP3_REPLY_ERR;
-        skip = 4;
-    } else if (len >= 1 && line[0] == '+' && (len == 1 || line[1] == ' ')) {
-        kind = POSTIE_POP3_REPLY_CONT;
-        skip = 1;
-    } else {
-        return POSTIE_POP3_REPLY_INVALID;
+    for (k = 0; k < sizeof ind / sizeof ind[0]; k++) {
+        size_t skip = strlen(ind[k]);
+        if (len >= skip && memcmp(line, ind[k], skip) == 0) {
+            /* The indicator must stand alone: "+OKAY" or "-ERROR" is not a
+             * status, nor is "+x" a continuation. */
+            if (len > skip) {
+                if (line[skip] != ' ') {
+                    return POSTIE_POP3_REPLY_INVALID;
+                }
+                skip++; /* the one space after the indicator */
+            }
+            if (text != NULL) {
+                *text = line + skip;
+            }
+            return (postie_pop3_reply_kind)(k + POSTIE_POP3_REPLY_OK);
+        }
     }
-    /* The indicator must stand alone: "+OKAY" or "-ERROR" is not a status. */
-    if (len > skip && line[skip] != ' ') {
-        return POSTIE_POP3_REPLY_INVALID;
-    }
-    if (len > skip) {
-        skip++; /* the one space after the indicator */
-    }
-    if (text != NULL) {
-        *text = line + skip;
-    }
-    return kind;
+    return POSTIE_POP3_REPLY_INVALID;
 }
 
 /* ---- multi-line body decoder ------------------------------------------- */

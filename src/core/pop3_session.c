@@ -338,8 +338,13 @@ static postie_status transact(postie_pop3 *p, unsigned char op, unsigned long ms
     if (st == POSTIE_OK) {
         p->op = op;
         /* QUIT is allowed in either state, the others in TRANSACTION */
-        st = guard(p, op == OP_QUIT ? p->state : POSTIE_POP3_STATE_TRANSACTION);
-        if (st == POSTIE_OK && TAKES_MSG(op)) {
+        if (p->state == POSTIE_POP3_STATE_CLOSED) {
+            st = POSTIE_ERR_STATE;
+        } else if (p->conn.n > 0) {
+            st = POSTIE_ERR_BUSY; /* queued replies are outstanding */
+        } else if (op != OP_QUIT && p->state != POSTIE_POP3_STATE_TRANSACTION) {
+            st = POSTIE_ERR_STATE;
+        } else if (TAKES_MSG(op)) {
             if (msg == 0) {
                 st = POSTIE_ERR_NO_SUCH_MESSAGE;
             } else if (p->count < 0) {
@@ -827,6 +832,7 @@ postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *p
         if (st != POSTIE_OK) {
             return finish(p, st);
         }
+        p->op_arg = p->state == POSTIE_POP3_STATE_TRANSACTION; /* QUIT's commit */
     } else if (st != POSTIE_AGAIN) {
         return st;
     }
