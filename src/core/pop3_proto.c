@@ -6,6 +6,7 @@
 #include "postie/pop3_proto.h"
 #include "postie/md5.h"
 #include "postie/postie_config_defaults.h"
+#include "pop3_session.h"
 
 #include <limits.h>
 #include <string.h>
@@ -157,47 +158,42 @@ int postie_pop3_listing_line(char *line, size_t *len)
 
 /* ---- parsers ----------------------------------------------------------- */
 
-/* Decimal digits at *s into *v (no sign, no overflow). Advances *s. */
-static int parse_ulong(const char **s, unsigned long *v)
+/* Decimal digits at s (no sign, no overflow of unsigned long) that end at
+ * the end of the text or at a space: their value into *v (untouched when
+ * not) and the end of them, or NULL. */
+const char *postie_pop3_number(const char *s, unsigned long *v)
 {
-    const char *p = *s;
     unsigned long x = 0;
+    const char *p = s;
 
-    if (*p < '0' || *p > '9') {
-        return 0;
-    }
     while (*p >= '0' && *p <= '9') {
         unsigned d = (unsigned)(*p - '0');
         if (x > (ULONG_MAX - d) / 10) {
-            return 0;
+            return NULL;
         }
         x = x * 10 + d;
         p++;
     }
-    *s = p;
+    if (p == s || (*p != '\0' && *p != ' ')) {
+        return NULL;
+    }
     *v = x;
-    return 1;
+    return p;
 }
 
 postie_status postie_pop3_parse_num_pair(const char *text, unsigned long *a, unsigned long *b)
 {
-    const char *p = text;
+    const char *p;
     unsigned long x, y;
 
-    if (text == NULL) {
-        return POSTIE_ERR_PROTOCOL;
-    }
-    if (!parse_ulong(&p, &x) || *p != ' ') {
+    if (text == NULL || (p = postie_pop3_number(text, &x)) == NULL || *p != ' ') {
         return POSTIE_ERR_PROTOCOL;
     }
     while (*p == ' ') {
         p++;
     }
-    if (!parse_ulong(&p, &y)) {
-        return POSTIE_ERR_PROTOCOL;
-    }
     /* RFC 1939 sec. 5 (STAT): anything may follow the size after a space. */
-    if (*p != '\0' && *p != ' ') {
+    if (postie_pop3_number(p, &y) == NULL) {
         return POSTIE_ERR_PROTOCOL;
     }
     if (a != NULL) {
@@ -211,11 +207,11 @@ postie_status postie_pop3_parse_num_pair(const char *text, unsigned long *a, uns
 
 postie_status postie_pop3_parse_uidl(const char *text, unsigned long *msg, char *uid, size_t cap)
 {
-    const char *p = text, *u;
+    const char *p, *u;
     unsigned long x;
     size_t len;
 
-    if (text == NULL || !parse_ulong(&p, &x) || *p != ' ') {
+    if (text == NULL || (p = postie_pop3_number(text, &x)) == NULL || *p != ' ') {
         return POSTIE_ERR_PROTOCOL;
     }
     while (*p == ' ') {
