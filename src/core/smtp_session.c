@@ -186,12 +186,12 @@ static postie_status reply(postie_smtp *s, int ehlo)
  * reply is a protocol error that kills the session. */
 static postie_status expect2(postie_smtp *s)
 {
-    int c = s->reply.code / 100;
-    if (c == 2) {
+    int c = s->reply.code; /* 200..599: reply_line() checked the first digit */
+    if (c < 300) {
         return POSTIE_OK;
     }
-    if (c == 4 || c == 5) {
-        return refusal(s->reply.code);
+    if (c >= 400) {
+        return refusal(c);
     }
     return fatal(s, POSTIE_ERR_PROTOCOL);
 }
@@ -229,7 +229,7 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
         if (st != POSTIE_OK) {
             return st;
         }
-        if (s->reply.code / 100 == 2) {
+        if (s->reply.code < 300) { /* 2xx */
             s->ext.flags |= POSTIE_SMTP_EXT_EHLO;
             set_lockstep(s);
             return POSTIE_OK;
@@ -387,7 +387,7 @@ postie_status postie_smtps_open(postie_smtp *s)
             return finish(s, st);
         }
         if (s->reply.code != 220) {
-            if (s->reply.code / 100 == 4 || s->reply.code / 100 == 5) {
+            if (s->reply.code >= 400) { /* 4xx or 5xx */
                 return give_up(s, refusal(s->reply.code));
             }
             return give_up(s, POSTIE_ERR_PROTOCOL);
@@ -982,7 +982,7 @@ postie_status postie_smtps_data_begin(postie_smtp *s)
             return fatal(s, POSTIE_ERR_PROTOCOL);
         }
         if (s->state == POSTIE_SMTP_STATE_CLOSED) {
-            return finish(s, st);
+            return st; /* fatal() ended it */
         }
         save_reply(s);
         return rset_after(s, st, 2);
@@ -1070,7 +1070,7 @@ postie_status postie_smtps_data_end(postie_smtp *s)
         s->state = POSTIE_SMTP_STATE_READY;
         return finish(s, POSTIE_OK);
     }
-    if (s->reply.code / 100 == 4 || s->reply.code / 100 == 5) {
+    if (s->reply.code >= 400) { /* 4xx or 5xx */
         s->state = POSTIE_SMTP_STATE_READY; /* the transaction is over */
         return finish(s, s->reply.code == 552 ? POSTIE_ERR_TOO_BIG
                                               : refusal(s->reply.code));
