@@ -79,23 +79,23 @@ typedef enum postie_pop3_state {
 #define POSTIE_POP3_SASL_RAW_MAX POSTIE_SASL_RAW_MAX
 
 typedef struct postie_pop3 {
-    postie_transport tr;         /* recv NULL: the caller moves the bytes (event loop) */
-    unsigned timeout_ms;
-    postie_pop3_state state;
+    /* the scalars first: a Cortex-M reaches them with 16-bit loads */
     unsigned char op;            /* the operation in progress (internal) */
     unsigned char phase;         /* how far it got (internal) */
-    unsigned char busy;          /* 1 while a multi-line reply is being read */
-    unsigned char busy_kind;     /* which multi-line reply (internal) */
+    postie_pop3_state state;
+    unsigned char busy;          /* which multi-line reply is being read, 0: none (internal) */
+    unsigned char tls_wanted;    /* POSTIE_START_TLS was returned, not yet reported */
     unsigned char op_arg;        /* the operation's own flag (internal) */
     unsigned char fail;          /* status to report after a cancelled AUTH (negated) */
-    unsigned caps;
-    long count;                  /* messages in the maildrop, -1 until known */
-    unsigned long op_msg;        /* message number of the operation (internal) */
     unsigned char tls_policy;    /* postie_tls_policy */
     unsigned char tls_active;    /* the connection is encrypted (STLS done, or implicit) */
-    unsigned char tls_wanted;    /* POSTIE_START_TLS was returned, not yet reported */
     unsigned char allow_plain;   /* credentials may cross an unencrypted connection */
     unsigned char no_pipelining; /* postie_pop3_set_pipelining(p, 0) */
+    postie_pop3_body body;       /* multi-line un-stuffing state */
+    unsigned timeout_ms;
+    unsigned caps;
+    long count;                  /* messages in the maildrop, -1 until known */
+    postie_transport tr;         /* recv NULL: the caller moves the bytes (event loop) */
     postie_random_fn random;     /* SCRAM nonces; NULL: SCRAM is never chosen */
     void *random_ctx;
 #if POSTIE_WITH_APOP
@@ -105,7 +105,6 @@ typedef struct postie_pop3 {
     char sasl[POSTIE_SASL_MECHS_MAX];          /* CAPA SASL mechanisms, space separated */
 #endif
     char reply[POSTIE_REPLY_TEXT_MAX];         /* text of the last status line */
-    postie_pop3_body body;       /* multi-line un-stuffing state */
     postie_conn conn;            /* the connection engine: queues, framing, matching */
 #if POSTIE_WITH_POP3_CAPA
     char server_name[POSTIE_SERVER_NAME_MAX]; /* for STLS in open() (none without STLS) */

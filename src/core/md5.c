@@ -20,15 +20,23 @@ static const uint32_t md5_t[64] = {
     0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391
 };
 
+/* The little-endian word at p. */
+static uint32_t le32(const unsigned char *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t w;
+    memcpy(&w, p, 4); /* as in memory: one load */
+    return w;
+#else
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+#endif
+}
+
 static void md5_block(uint32_t st[4], const unsigned char b[64])
 {
-    uint32_t m[16], a = st[0], bb = st[1], c = st[2], d = st[3];
+    uint32_t a = st[0], bb = st[1], c = st[2], d = st[3];
     unsigned i;
 
-    for (i = 0; i < 16; i++) {
-        m[i] = (uint32_t)b[i * 4] | ((uint32_t)b[i * 4 + 1] << 8) |
-               ((uint32_t)b[i * 4 + 2] << 16) | ((uint32_t)b[i * 4 + 3] << 24);
-    }
     for (i = 0; i < 64; i++) {
         uint32_t f, tmp;
         unsigned g;
@@ -48,7 +56,7 @@ static void md5_block(uint32_t st[4], const unsigned char b[64])
         tmp = d;
         d = c;
         c = bb;
-        bb = bb + ROTL(a + f + md5_t[i] + m[g], md5_shift[(i >> 4) * 4 + (i & 3)]);
+        bb = bb + ROTL(a + f + md5_t[i] + le32(b + 4 * g), md5_shift[(i >> 4) * 4 + (i & 3)]);
         a = tmp;
     }
     st[0] += a;
@@ -97,7 +105,8 @@ void postie_md5_final(postie_md5_ctx *ctx, unsigned char digest[POSTIE_MD5_DIGES
     /* 0x80, zeros up to 56 bytes into a block, the length in bits: fed
      * through update(), which runs the blocks */
     for (i = 0; i < 8; i++) {
-        len[i] = (unsigned char)(bits >> (8 * i));
+        len[i] = (unsigned char)bits;
+        bits >>= 8;
     }
     postie_md5_update(ctx, "\x80", 1);
     while (ctx->block_len != 56) {
@@ -121,7 +130,7 @@ void postie_md5(const void *data, size_t len, unsigned char digest[POSTIE_MD5_DI
 void postie_hmac_md5(const void *key, size_t key_len, const void *msg, size_t msg_len,
                      unsigned char digest[POSTIE_MD5_DIGEST_LEN])
 {
-    unsigned char k[64], pad[64], inner[POSTIE_MD5_DIGEST_LEN];
+    unsigned char k[64], inner[POSTIE_MD5_DIGEST_LEN], *out = inner;
     postie_md5_ctx ctx;
     unsigned i, r;
 
@@ -131,23 +140,21 @@ void postie_hmac_md5(const void *key, size_t key_len, const void *msg, size_t ms
     } else if (key_len > 0) {
         memcpy(k, key, key_len);
     }
-    /* inner = MD5(k ^ ipad, msg), then digest = MD5(k ^ opad, inner) */
+    /* inner = MD5(k ^ ipad, msg), then digest = MD5(k ^ opad, inner); the
+     * key is turned from one pad to the other in place (0x36 ^ 0x6a = 0x5c) */
     for (r = 0; r < 2; r++) {
         for (i = 0; i < 64; i++) {
-            pad[i] = (unsigned char)(k[i] ^ (r ? 0x5c : 0x36));
+            k[i] ^= r ? 0x6a : 0x36;
         }
         postie_md5_init(&ctx);
-        postie_md5_update(&ctx, pad, 64);
-        if (r == 0) {
-            postie_md5_update(&ctx, msg, msg_len);
-            postie_md5_final(&ctx, inner);
-        } else {
-            postie_md5_update(&ctx, inner, sizeof inner);
-            postie_md5_final(&ctx, digest);
-        }
+        postie_md5_update(&ctx, k, 64);
+        postie_md5_update(&ctx, msg, msg_len);
+        postie_md5_final(&ctx, out);
+        msg = inner;
+        msg_len = sizeof inner;
+        out = digest;
     }
     memset(k, 0, sizeof k);
-    memset(pad, 0, sizeof pad);
 }
 
 void postie_hex_lower(const unsigned char *in, size_t n, char *out)

@@ -11,18 +11,43 @@
  */
 #include "pop3_session.h"
 
+#include "decimal.h"
+
 #include <limits.h>
 #include <string.h>
 
-/* Tags of commands; the queue's own are the postie_pop3_cmd_kind values. */
+/*
+ * Operations (p->op). Each is also the tag of the commands it queues, and
+ * from OP_CAPA on it has a keyword (KW). The pipelining queue's kinds
+ * (postie_pop3_cmd_kind RETR, TOP, DELE, NOOP, LIST, UIDL) are the ops
+ * OP_RETR ... OP_UIDLALL in that order (OP_KIND); the ops that take a
+ * message number are OP_LIST1 ... OP_DELE (TAKES_MSG).
+ */
 enum {
-    T_GREETING = 16, T_CAPA, T_STLS, T_USER, T_PASS, T_APOP, T_AUTH, T_STAT, T_LIST, T_UIDL,
-    T_RETR, T_TOP, T_DELE, T_RSET, T_NOOP, T_QUIT
+    OP_NONE = 0, OP_OPEN, OP_LOGIN, OP_AUTH, OP_NEXT,
+    OP_CAPA, OP_STLS, OP_USER, OP_PASS, OP_APOP, OP_STAT, OP_RSET,
+    OP_LIST1, OP_UIDL1,
+    OP_RETR, OP_TOP, OP_DELE, OP_NOOP, OP_LISTALL, OP_UIDLALL,
+    OP_QUIT
 };
 
-enum { OP_NONE = 0, OP_OPEN, OP_STLS, OP_CAPA, OP_LOGIN, OP_AUTH, OP_STAT, OP_LIST1, OP_UIDL1,
-       OP_LISTALL, OP_UIDLALL, OP_RETR, OP_TOP, OP_DELE, OP_RSET, OP_NOOP, OP_NEXT, OP_QUIT };
+#define OP_KIND(kind) ((unsigned)(kind) + OP_RETR - POSTIE_POP3_CMD_RETR)
+#define TAKES_MSG(op) ((op) >= OP_LIST1 && (op) <= OP_DELE)
+/* the ops whose +OK starts a multi-line reply */
+#define MULTI_LINE(op) \
+    (((1ul << OP_RETR | 1ul << OP_TOP | 1ul << OP_LISTALL | 1ul << OP_UIDLALL) >> (op)) & 1u)
 
+typedef char postie_pop3_kinds_in_order[(POSTIE_POP3_CMD_TOP == POSTIE_POP3_CMD_RETR + 1 &&
+                                         POSTIE_POP3_CMD_DELE == POSTIE_POP3_CMD_RETR + 2 &&
+                                         POSTIE_POP3_CMD_NOOP == POSTIE_POP3_CMD_RETR + 3 &&
+                                         POSTIE_POP3_CMD_LIST == POSTIE_POP3_CMD_RETR + 4 &&
+                                         POSTIE_POP3_CMD_UIDL == POSTIE_POP3_CMD_RETR + 5) ? 1 : -1];
+
+/* keywords from OP_CAPA on; arrays, not pointers: read-only even in PIC */
+static const char KW[][5] = {"CAPA", "STLS", "USER", "PASS", "APOP", "STAT", "RSET", "LIST",
+                             "UIDL", "RETR", "TOP",  "DELE", "NOOP", "LIST", "UIDL", "QUIT"};
+
+/* p->busy: the multi-line reply being read, or 0 */
 enum {
     BUSY_NONE = 0,
     BUSY_BODY, /* RETR or TOP: postie_pop3_read() */
@@ -32,6 +57,7 @@ enum {
 
 /* busy flag: the body or listing being read came from the pipelining queue */
 #define BUSY_FROM_QUEUE 0x80u
+#define BUSY_KIND(p) ((p)->busy & ~BUSY_FROM_QUEUE)
 
 #if POSTIE_WITH_POP3_SASL
 /* RFC 2449 sec. 4: a command is at most 255 octets with its CRLF. XOAUTH2's
@@ -53,19 +79,22 @@ static const postie_sasl_proto sasl_proto = {255, 6, (unsigned)POSTIE_SASL_XOAUT
 
 /* ---- plumbing ------------------------------------------------------------- */
 
+/* the status that ended the connection, POSTIE_OK while it is alive */
+#define DEAD(p) ((postie_status)(p)->conn.dead)
+
 int postie_pop3s_dead(const postie_pop3 *p)
 {
-    return postie_conn_status(&p->conn) != POSTIE_OK;
+    return DEAD(p) != POSTIE_OK;
 }
 
 /* A fatal status: the connection is out of step or gone. */
 postie_status postie_pop3s_fatal(postie_pop3 *p, postie_status st)
 {
     (void)postie_conn_kill(&p->conn, st);
-    p->state = POSTIE_POP3_STATE_CLOSED;
-    p->busy = 0;
-    p->busy_kind = BUSY_NONE;
     p->op = OP_NONE;
+    p->phase = 0;
+    p->state = POSTIE_POP3_STATE_CLOSED;
+    p->busy = BUSY_NONE;
     p->tls_wanted = 0;
     return st;
 }
@@ -84,16 +113,18 @@ static postie_status finish(postie_pop3 *p, postie_status st)
  * where it was, else the status to return. */
 static postie_status enter(postie_pop3 *p, unsigned char op)
 {
+    postie_status dead = DEAD(p);
+
     if (p->op == op) {
-        if (postie_pop3s_dead(p)) {
+        if (dead != POSTIE_OK) {
             /* it died between two calls (the caller's transport, a failed
              * handshake): the repeated call says why */
             p->op = OP_NONE;
-            return postie_conn_status(&p->conn);
+            return dead;
         }
         return POSTIE_AGAIN;
     }
-    if (postie_pop3s_dead(p)) {
+    if (dead != POSTIE_OK) {
         return POSTIE_ERR_STATE;
     }
     if (p->op != OP_NONE || p->busy || p->tls_wanted) {
@@ -109,7 +140,7 @@ static postie_status guard(postie_pop3 *p, postie_pop3_state need)
     if (p->state == POSTIE_POP3_STATE_CLOSED) {
         return POSTIE_ERR_STATE;
     }
-    if (postie_conn_awaiting(&p->conn) > 0) {
+    if (p->conn.n > 0) {
         return POSTIE_ERR_BUSY; /* queued replies are outstanding */
     }
     if (p->state != need) {
@@ -118,34 +149,42 @@ static postie_status guard(postie_pop3 *p, postie_pop3_state need)
     return POSTIE_OK;
 }
 
-static void keep_text(postie_pop3 *p, const char *text)
+/* Queues op's keyword, then a space and s1, a space and s2 (each when not
+ * NULL), with tag op and datum arg. */
+static postie_status put(postie_pop3 *p, unsigned op, unsigned long arg, const char *s1,
+                         const char *s2)
 {
-    size_t len = strlen(text);
-    if (len > sizeof p->reply - 1) {
-        len = sizeof p->reply - 1;
-    }
-    memcpy(p->reply, text, len);
-    p->reply[len] = '\0';
-}
-
-/* Queues KEYWORD [number [number]] with tag. */
-static postie_status queue(postie_pop3 *p, unsigned tag, unsigned long arg, const char *kw,
-                           int nums, unsigned long a, unsigned long b)
-{
+    postie_conn *c = &p->conn;
     postie_status st;
 
-    postie_conn_begin(&p->conn);
-    postie_conn_add(&p->conn, kw);
-    if (nums > 0) {
-        postie_conn_add(&p->conn, " ");
-        postie_conn_add_num(&p->conn, a);
+    postie_conn_begin(c);
+    postie_conn_add(c, KW[op - OP_CAPA]);
+    if (s1 != NULL) {
+        postie_conn_add(c, " ");
+        postie_conn_add(c, s1);
     }
-    if (nums > 1) {
-        postie_conn_add(&p->conn, " ");
-        postie_conn_add_num(&p->conn, b);
+    if (s2 != NULL) {
+        postie_conn_add(c, " ");
+        postie_conn_add(c, s2);
     }
-    st = postie_conn_end(&p->conn, tag, arg);
+    st = postie_conn_end(c, op, arg);
     return st == POSTIE_ERR_BUFFER ? POSTIE_ERR_PARAM : st;
+}
+
+/* v in decimal, NUL-terminated, in buf */
+static const char *decimal(char buf[POSTIE_DECIMAL_MAX + 1], unsigned long v)
+{
+    buf[POSTIE_DECIMAL_MAX] = '\0';
+    return buf + POSTIE_DECIMAL_MAX - postie_decimal(buf, v);
+}
+
+/* Queues op's command: KEYWORD, then msg when op takes one, and lines for TOP. */
+static postie_status queue(postie_pop3 *p, unsigned op, unsigned long msg, unsigned long lines)
+{
+    char a[POSTIE_DECIMAL_MAX + 1], b[POSTIE_DECIMAL_MAX + 1];
+
+    return put(p, op, msg, TAKES_MSG(op) ? decimal(a, msg) : NULL,
+               op == OP_TOP ? decimal(b, lines) : NULL);
 }
 
 /* A framed line, or AGAIN, or the fatal status. */
@@ -157,6 +196,16 @@ static postie_status line(postie_pop3 *p)
         return st;
     }
     return fatal(p, st);
+}
+
+static void keep_text(postie_pop3 *p, const char *text)
+{
+    size_t len = strlen(text);
+    if (len > sizeof p->reply - 1) {
+        len = sizeof p->reply - 1;
+    }
+    memcpy(p->reply, text, len);
+    p->reply[len] = '\0';
 }
 
 /* The status line of the oldest command: POSTIE_OK (+OK), POSTIE_ERR_SERVER
@@ -239,15 +288,11 @@ static void set_caps(postie_pop3 *p, unsigned caps)
     p->conn.lockstep = !pipelining_on(p);
 }
 
-/* STAT's reply text into the count. */
-static postie_status stat_reply(postie_pop3 *p, unsigned long *count, unsigned long *octets)
+/* STAT's +OK text (in p->reply) into the count. */
+static postie_status stat_text(postie_pop3 *p, unsigned long *count, unsigned long *octets)
 {
     unsigned long n = 0, o = 0;
-    postie_status st = reply(p);
 
-    if (st != POSTIE_OK) {
-        return st;
-    }
     if (postie_pop3_parse_num_pair(p->reply, &n, &o) != POSTIE_OK || n > (unsigned long)LONG_MAX) {
         return fatal(p, POSTIE_ERR_PROTOCOL);
     }
@@ -261,45 +306,87 @@ static postie_status stat_reply(postie_pop3 *p, unsigned long *count, unsigned l
     return POSTIE_OK;
 }
 
-/*
- * The message-number check of an operation taking msg, as its first phases:
- * phase 0 checks and, when the count is unknown, queues STAT (phase 1 waits
- * for it). POSTIE_OK when the command may be queued now (phase 2), AGAIN,
- * or the status that ends the operation.
- */
-static postie_status msg_ready(postie_pop3 *p, unsigned long msg)
+/* A multi-line reply of op (RETR, TOP, LIST or UIDL of all) follows. */
+static void start_multi(postie_pop3 *p, unsigned op)
 {
-    postie_status st;
-
-    if (p->phase == 0) {
-        st = guard(p, POSTIE_POP3_STATE_TRANSACTION);
-        if (st != POSTIE_OK) {
-            return st;
-        }
-        if (msg == 0) {
-            return POSTIE_ERR_NO_SUCH_MESSAGE;
-        }
+    if (op >= OP_LISTALL) {
         if (p->count < 0) {
-            st = queue(p, T_STAT, 0, "STAT", 0, 0, 0);
-            if (st != POSTIE_OK) {
-                return st;
+            p->count = 0; /* no DELE yet: the listing names every message */
+        }
+        p->busy = (unsigned char)(op - OP_LISTALL + BUSY_LIST);
+    } else {
+        postie_pop3_body_init(&p->body);
+        p->busy = BUSY_BODY;
+    }
+}
+
+/*
+ * Every command of the TRANSACTION state, and QUIT: starts op or resumes it.
+ * Phase 0 checks the state and, for a command on a message (TAKES_MSG), the
+ * number: 0 is no message, and when the maildrop count is unknown a STAT is
+ * queued first (phase 1 reads it). Then the command is queued (phase 2
+ * reads its status line). Returns AGAIN, or the operation's status once it
+ * is over: POSTIE_OK (p->reply holds the +OK text; for RETR, TOP and the
+ * listings the multi-line reply is now busy), POSTIE_ERR_SERVER, or the
+ * status that ended it.
+ */
+static postie_status transact(postie_pop3 *p, unsigned char op, unsigned long msg,
+                              unsigned long lines)
+{
+    postie_status st = enter(p, op);
+
+    if (st == POSTIE_OK) {
+        p->op = op;
+        /* QUIT is allowed in either state, the others in TRANSACTION */
+        st = guard(p, op == OP_QUIT ? p->state : POSTIE_POP3_STATE_TRANSACTION);
+        if (st == POSTIE_OK && TAKES_MSG(op)) {
+            if (msg == 0) {
+                st = POSTIE_ERR_NO_SUCH_MESSAGE;
+            } else if (p->count < 0) {
+                st = queue(p, OP_STAT, 0, 0);
+                p->phase = 1;
             }
         }
-        p->phase = 1;
+        if (st != POSTIE_OK) {
+            return finish(p, st);
+        }
+        p->op_arg = p->state == POSTIE_POP3_STATE_TRANSACTION; /* QUIT's commit */
+    } else if (st != POSTIE_AGAIN) {
+        return st;
     }
     if (p->phase == 1) {
-        if (postie_conn_awaiting(&p->conn) > 0) {
-            st = stat_reply(p, NULL, NULL);
-            if (st != POSTIE_OK) {
-                return st;
-            }
+        st = reply(p);
+        if (st == POSTIE_OK) {
+            st = stat_text(p, NULL, NULL);
         }
-        if (msg > (unsigned long)p->count) {
-            return POSTIE_ERR_NO_SUCH_MESSAGE;
+        if (st != POSTIE_OK) {
+            return st == POSTIE_AGAIN ? st : finish(p, st);
+        }
+    }
+    if (p->phase < 2) {
+        if (TAKES_MSG(op) && msg > (unsigned long)p->count) {
+            return finish(p, POSTIE_ERR_NO_SUCH_MESSAGE);
+        }
+        st = queue(p, op, msg, lines);
+        if (st != POSTIE_OK) {
+            return finish(p, st);
         }
         p->phase = 2;
     }
-    return POSTIE_OK;
+    st = status_line(p);
+    if (st == POSTIE_AGAIN) {
+        return st;
+    }
+    finish(p, st);
+    if (st == POSTIE_OK && MULTI_LINE(op)) {
+        start_multi(p, op); /* its command stays at the head until the end */
+    } else if (st == POSTIE_OK || st == POSTIE_ERR_SERVER) {
+        postie_conn_pop(&p->conn);
+    }
+    if (op == OP_QUIT) {
+        (void)fatal(p, POSTIE_ERR_CLOSED); /* the session is over, whatever the reply */
+    }
+    return st;
 }
 
 /* ---- greeting, CAPA, STLS ------------------------------------------------- */
@@ -347,7 +434,7 @@ static postie_status capa_step(postie_pop3 *p)
 static postie_status queue_capa(postie_pop3 *p)
 {
     p->op_arg = 0;
-    return queue(p, T_CAPA, 0, "CAPA", 0, 0, 0);
+    return queue(p, OP_CAPA, 0, 0);
 }
 
 /* STLS's +OK came: the transport must start TLS now. */
@@ -394,7 +481,7 @@ enum { PH_STLS_REPLY = 20, PH_STLS_TLS, PH_STLS_CAPA, PH_REFUSE };
 static postie_status refuse(postie_pop3 *p, postie_status st)
 {
     p->fail = (unsigned char)(-st);
-    if (queue(p, T_QUIT, 0, "QUIT", 0, 0, 0) != POSTIE_OK) {
+    if (queue(p, OP_QUIT, 0, 0) != POSTIE_OK) {
         return fatal(p, st);
     }
     p->phase = PH_REFUSE;
@@ -485,8 +572,7 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
         TIMESTAMP_CLEAR(p);
         SASL_CLEAR(p);
         p->op = OP_OPEN;
-        p->op_arg = 0;
-        st = postie_conn_expect(&p->conn, T_GREETING, 0);
+        st = postie_conn_expect(&p->conn, OP_OPEN, 0);
         if (st != POSTIE_OK) {
             return finish(p, st);
         }
@@ -495,21 +581,19 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
         return st;
     }
     if (p->phase == 1) {
-#if POSTIE_WITH_APOP
-        const char *text = NULL;
-#endif
         st = reply(p);
+        if (st == POSTIE_AGAIN) {
+            return st;
+        }
         if (st == POSTIE_ERR_SERVER) {
-            return finish(p, fatal(p, st)); /* the server refuses us and will hang up */
+            st = fatal(p, st); /* the server refuses us and will hang up */
         }
         if (st != POSTIE_OK) {
-            return st == POSTIE_AGAIN ? st : finish(p, st);
+            return finish(p, st);
         }
 #if POSTIE_WITH_APOP
-        /* from the whole line: p->reply may be truncated */
-        (void)postie_pop3_classify(p->conn.line.buf, p->conn.line.len, &text);
-        if (text != NULL &&
-            postie_pop3_parse_timestamp(text, p->timestamp, sizeof p->timestamp)) {
+        /* from the whole line (p->reply may be truncated): "+OK " holds no '<' */
+        if (postie_pop3_parse_timestamp(p->conn.line.buf, p->timestamp, sizeof p->timestamp)) {
             p->caps |= POSTIE_POP3_CAP_APOP;
         }
 #endif
@@ -543,7 +627,7 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
             return finish(p, POSTIE_OK);
         }
         if ((p->caps & POSTIE_POP3_CAP_STLS) && can_start_tls(p)) {
-            st = queue(p, T_STLS, 0, "STLS", 0, 0, 0);
+            st = queue(p, OP_STLS, 0, 0);
             if (st != POSTIE_OK) {
                 return finish(p, fatal(p, st));
             }
@@ -584,7 +668,7 @@ postie_status postie_pop3s_stls(postie_pop3 *p, const char *server_name)
         if (!(p->caps & POSTIE_POP3_CAP_STLS) || !can_start_tls(p)) {
             return POSTIE_ERR_UNSUPPORTED;
         }
-        st = queue(p, T_STLS, 0, "STLS", 0, 0, 0);
+        st = queue(p, OP_STLS, 0, 0);
         if (st != POSTIE_OK) {
             return st;
         }
@@ -633,42 +717,49 @@ postie_status postie_pop3s_capa(postie_pop3 *p)
 
 /* ---- login ------------------------------------------------------------------ */
 
-/* RFC 2449 sec. 8: response code at the start of the text, hierarchical. */
-static int has_resp_code(const char *text, const char *code)
+/* Maps -ERR to a login failure status: POSTIE_ERR_TRANSIENT for a response
+ * code at the start of the text (RFC 2449 sec. 8, hierarchical, any case)
+ * that says to try later, else POSTIE_ERR_AUTH. */
+static postie_status login_refused(const postie_pop3 *p)
 {
-    size_t n = strlen(code), i;
+    static const char codes[] = "SYS/TEMP\0IN-USE\0LOGIN-DELAY\0";
+    const char *code = codes, *t = p->reply + 1;
 
-    if (text[0] != '[') {
-        return 0;
+    if (p->reply[0] != '[') {
+        return POSTIE_ERR_AUTH;
     }
-    for (i = 0; i < n; i++) {
-        int c = (unsigned char)text[1 + i];
-        if (c >= 'a' && c <= 'z') {
-            c = c - 'a' + 'A';
+    for (; *code != '\0'; code += strlen(code) + 1) {
+        size_t i;
+        for (i = 0; code[i] != '\0'; i++) {
+            int c = (unsigned char)t[i];
+            if (c >= 'a' && c <= 'z') {
+                c = c - 'a' + 'A';
+            }
+            if (c != code[i]) {
+                break;
+            }
         }
-        if (c != code[i]) {
+        if (code[i] == '\0' && (t[i] == ']' || t[i] == '/')) {
+            return POSTIE_ERR_TRANSIENT;
+        }
+    }
+    return POSTIE_ERR_AUTH;
+}
+
+/* 1 when s holds no CR or LF and is at most max bytes long. */
+static int wire_ok(const char *s, size_t max)
+{
+    size_t n;
+
+    for (n = 0; s[n] != '\0'; n++) {
+        if (s[n] == '\r' || s[n] == '\n') {
             return 0;
         }
     }
-    return text[1 + n] == ']' || text[1 + n] == '/';
+    return n <= max;
 }
 
-static int is_transient(const char *text)
-{
-    return has_resp_code(text, "SYS/TEMP") || has_resp_code(text, "IN-USE") ||
-           has_resp_code(text, "LOGIN-DELAY");
-}
-
-/* Maps -ERR to a login failure status. */
-static postie_status login_refused(const postie_pop3 *p)
-{
-    return is_transient(p->reply) ? POSTIE_ERR_TRANSIENT : POSTIE_ERR_AUTH;
-}
-
-static int wire_safe(const char *s)
-{
-    return strchr(s, '\r') == NULL && strchr(s, '\n') == NULL;
-}
+#define wire_safe(s) wire_ok((s), (size_t)-1)
 
 static postie_status logged_in(postie_pop3 *p)
 {
@@ -677,23 +768,17 @@ static postie_status logged_in(postie_pop3 *p)
     return finish(p, POSTIE_OK);
 }
 
-static postie_status queue_user(postie_pop3 *p, const char *user)
-{
-    postie_conn_begin(&p->conn);
-    postie_conn_add(&p->conn, "USER ");
-    postie_conn_add(&p->conn, user);
-    return postie_conn_end(&p->conn, T_USER, 0);
-}
-
+/*
+ * Phases: 1 APOP's reply, 2 USER's, 3 PASS's. The commands must fit
+ * POSTIE_CMD_MAX: "PASS " pass CRLF, "APOP " user " " and 32 digits CRLF.
+ */
 postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *pass,
                                  postie_pop3_login_mode mode)
 {
     postie_status st;
     int apop, user_ok;
 
-    if (user == NULL || pass == NULL ||
-        (mode != POSTIE_POP3_LOGIN_AUTO && mode != POSTIE_POP3_LOGIN_USER &&
-         mode != POSTIE_POP3_LOGIN_APOP)) {
+    if (user == NULL || pass == NULL || (unsigned)mode > (unsigned)POSTIE_POP3_LOGIN_APOP) {
         return POSTIE_ERR_PARAM;
     }
     st = enter(p, OP_LOGIN);
@@ -703,11 +788,8 @@ postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *p
         if (st != POSTIE_OK) {
             return st;
         }
-        if (user[0] == '\0' || !wire_safe(user) || !wire_safe(pass)) {
-            return POSTIE_ERR_PARAM;
-        }
-        /* every command must fit: "PASS " + pass + CRLF, "APOP " + user + " " + 32 + CRLF */
-        if (strlen(pass) + 7 > POSTIE_CMD_MAX || strlen(user) + 40 > POSTIE_CMD_MAX) {
+        if (user[0] == '\0' || !wire_ok(user, POSTIE_CMD_MAX - 40) ||
+            !wire_ok(pass, POSTIE_CMD_MAX - 7)) {
             return POSTIE_ERR_PARAM;
         }
         if (!p->tls_active && p->tls_policy == POSTIE_TLS_REQUIRED) {
@@ -728,78 +810,52 @@ postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *p
         if (!apop && !user_ok) {
             return POSTIE_ERR_INSECURE;
         }
+        p->op = OP_LOGIN;
 #if POSTIE_WITH_APOP
         if (apop) {
             char hex[33];
             postie_pop3_apop_digest(p->timestamp, pass, hex);
-            postie_conn_begin(&p->conn);
-            postie_conn_add(&p->conn, "APOP ");
-            postie_conn_add(&p->conn, user);
-            postie_conn_add(&p->conn, " ");
-            postie_conn_add(&p->conn, hex);
+            st = put(p, OP_APOP, 0, user, hex);
             memset(hex, 0, sizeof hex);
-            st = postie_conn_end(&p->conn, T_APOP, 0);
             p->phase = 1;
         } else
 #endif
         {
-            st = queue_user(p, user);
+            st = put(p, OP_USER, 0, user, NULL);
             p->phase = 2;
         }
         if (st != POSTIE_OK) {
-            return st;
+            return finish(p, st);
         }
-        p->op = OP_LOGIN;
     } else if (st != POSTIE_AGAIN) {
         return st;
     }
-    if (p->phase == 1) {
+    for (;;) {
         st = reply(p);
         if (st == POSTIE_AGAIN) {
             return st;
         }
-        if (st == POSTIE_OK) {
-            return logged_in(p);
-        }
-        if (st != POSTIE_ERR_SERVER) {
+        if (st == POSTIE_ERR_SERVER) {
+            st = login_refused(p);
+            /* AUTO: APOP refused (not for a transient reason) -> USER/PASS */
+            if (p->phase != 1 || st != POSTIE_ERR_AUTH || mode != POSTIE_POP3_LOGIN_AUTO ||
+                !user_ok) {
+                return finish(p, st);
+            }
+            st = put(p, OP_USER, 0, user, NULL);
+            p->phase = 2;
+        } else if (st != POSTIE_OK) {
             return finish(p, st);
+        } else if (p->phase != 2) {
+            return logged_in(p); /* APOP or PASS accepted */
+        } else {
+            st = put(p, OP_PASS, 0, pass, NULL);
+            p->phase = 3;
         }
-        st = login_refused(p);
-        /* AUTO: APOP refused (not for a transient reason) -> USER/PASS */
-        if (st != POSTIE_ERR_AUTH || mode != POSTIE_POP3_LOGIN_AUTO || !user_ok) {
-            return finish(p, st);
-        }
-        st = queue_user(p, user);
         if (st != POSTIE_OK) {
             return finish(p, st);
         }
-        p->phase = 2;
     }
-    if (p->phase == 2) {
-        st = reply(p);
-        if (st == POSTIE_AGAIN) {
-            return st;
-        }
-        if (st != POSTIE_OK) {
-            return finish(p, st == POSTIE_ERR_SERVER ? login_refused(p) : st);
-        }
-        postie_conn_begin(&p->conn);
-        postie_conn_add(&p->conn, "PASS ");
-        postie_conn_add(&p->conn, pass);
-        st = postie_conn_end(&p->conn, T_PASS, 0);
-        if (st != POSTIE_OK) {
-            return finish(p, st);
-        }
-        p->phase = 3;
-    }
-    st = reply(p);
-    if (st == POSTIE_AGAIN) {
-        return st;
-    }
-    if (st == POSTIE_OK) {
-        return logged_in(p);
-    }
-    return finish(p, st == POSTIE_ERR_SERVER ? login_refused(p) : st);
 }
 
 /* ---- AUTH (RFC 5034) ---------------------------------------------------------- */
@@ -842,7 +898,7 @@ postie_status postie_pop3s_auth(postie_pop3 *p, unsigned mechs, const char *user
             return st;
         }
         st = postie_sasl_x_start(&p->sx, &sasl_proto, mech, user, secret, p->random,
-                                 p->random_ctx, &p->conn, T_AUTH);
+                                 p->random_ctx, &p->conn, OP_AUTH);
         if (st != POSTIE_OK) {
             return st;
         }
@@ -885,7 +941,7 @@ postie_status postie_pop3s_auth(postie_pop3 *p, unsigned mechs, const char *user
         }
         /* a "+ " challenge */
         st = postie_sasl_x_step(&p->sx, &sasl_proto, user, secret, text, strlen(text), &p->conn,
-                                T_AUTH);
+                                OP_AUTH);
         if (st != POSTIE_OK) {
             if (postie_conn_awaiting(&p->conn) == 0) {
                 return auth_end(p, fatal(p, st)); /* not even "*" could be queued */
@@ -908,80 +964,17 @@ postie_status postie_pop3s_auth(postie_pop3 *p, unsigned mechs, const char *user
 
 /* ---- transaction ---------------------------------------------------------------- */
 
-/* Starts op with a single command in the TRANSACTION state, or resumes it:
- * POSTIE_AGAIN to go on to its reply, else the status to return. */
-static postie_status start_cmd(postie_pop3 *p, unsigned char op, unsigned tag, const char *kw)
-{
-    postie_status st = enter(p, op);
-
-    if (st != POSTIE_OK) {
-        return st; /* AGAIN: resumed */
-    }
-    st = guard(p, POSTIE_POP3_STATE_TRANSACTION);
-    if (st == POSTIE_OK) {
-        st = queue(p, tag, 0, kw, 0, 0, 0);
-    }
-    if (st != POSTIE_OK) {
-        return st;
-    }
-    p->op = op;
-    return POSTIE_AGAIN;
-}
-
-/* A single-line command with no argument check: op, tag, keyword. */
-static postie_status simple(postie_pop3 *p, unsigned char op, unsigned tag, const char *kw)
-{
-    postie_status st = start_cmd(p, op, tag, kw);
-
-    if (st != POSTIE_AGAIN) {
-        return st;
-    }
-    st = reply(p);
-    return st == POSTIE_AGAIN ? st : finish(p, st);
-}
-
 postie_status postie_pop3s_stat(postie_pop3 *p, unsigned long *count, unsigned long *octets)
 {
-    postie_status st = start_cmd(p, OP_STAT, T_STAT, "STAT");
+    postie_status st = transact(p, OP_STAT, 0, 0);
 
-    if (st != POSTIE_AGAIN) {
-        return st;
-    }
-    st = stat_reply(p, count, octets);
-    return st == POSTIE_AGAIN ? st : finish(p, st);
-}
-
-/* A command on one message with a single-line reply: phases of msg_ready,
- * then the command (phase 2 queues it, phase 3 waits). */
-static postie_status msg_cmd(postie_pop3 *p, unsigned char op, unsigned tag, const char *kw,
-                             unsigned long msg)
-{
-    postie_status st = enter(p, op);
-
-    if (st == POSTIE_OK) {
-        p->op = op;
-    } else if (st != POSTIE_AGAIN) {
-        return st;
-    }
-    if (p->phase < 3) {
-        st = msg_ready(p, msg);
-        if (st != POSTIE_OK) {
-            return st == POSTIE_AGAIN ? st : finish(p, st);
-        }
-        st = queue(p, tag, msg, kw, 1, msg, 0);
-        if (st != POSTIE_OK) {
-            return finish(p, st);
-        }
-        p->phase = 3;
-    }
-    st = reply(p);
-    return st == POSTIE_AGAIN ? st : finish(p, st);
+    return st == POSTIE_OK ? stat_text(p, count, octets) : st;
 }
 
 postie_status postie_pop3s_list(postie_pop3 *p, unsigned long msg, unsigned long *octets)
 {
     unsigned long n = 0, o = 0;
-    postie_status st = msg_cmd(p, OP_LIST1, T_LIST, "LIST", msg);
+    postie_status st = transact(p, OP_LIST1, msg, 0);
 
     if (st != POSTIE_OK) {
         return st;
@@ -1003,7 +996,7 @@ postie_status postie_pop3s_uidl(postie_pop3 *p, unsigned long msg, char *uid, si
     if (uid == NULL || cap == 0) {
         return POSTIE_ERR_PARAM;
     }
-    st = msg_cmd(p, OP_UIDL1, T_UIDL, "UIDL", msg);
+    st = transact(p, OP_UIDL1, msg, 0);
     if (st != POSTIE_OK) {
         return st;
     }
@@ -1019,42 +1012,22 @@ postie_status postie_pop3s_uidl(postie_pop3 *p, unsigned long msg, char *uid, si
     return POSTIE_OK;
 }
 
-/* Starts a multi-line listing (LIST or UIDL without argument). */
-static postie_status listing_begin(postie_pop3 *p, unsigned char op, unsigned tag,
-                                   const char *kw, unsigned char kind)
-{
-    postie_status st = start_cmd(p, op, tag, kw);
-
-    if (st != POSTIE_AGAIN) {
-        return st;
-    }
-    st = status_line(p);
-    if (st == POSTIE_AGAIN) {
-        return st;
-    }
-    finish(p, st);
-    if (st == POSTIE_ERR_SERVER) {
-        postie_conn_pop(&p->conn);
-    }
-    if (st != POSTIE_OK) {
-        return st;
-    }
-    if (p->count < 0) {
-        p->count = 0; /* no DELE yet: the listing names every message */
-    }
-    p->busy = 1;
-    p->busy_kind = kind;
-    return POSTIE_OK;
-}
-
 postie_status postie_pop3s_list_begin(postie_pop3 *p)
 {
-    return listing_begin(p, OP_LISTALL, T_LIST, "LIST", BUSY_LIST);
+    return transact(p, OP_LISTALL, 0, 0);
 }
 
 postie_status postie_pop3s_uidl_begin(postie_pop3 *p)
 {
-    return listing_begin(p, OP_UIDLALL, T_UIDL, "UIDL", BUSY_UIDL);
+    return transact(p, OP_UIDLALL, 0, 0);
+}
+
+/* The multi-line reply is over: its command is done with. */
+static postie_status multi_done(postie_pop3 *p)
+{
+    p->busy = BUSY_NONE;
+    postie_conn_pop(&p->conn);
+    return POSTIE_DONE;
 }
 
 /* Next line of a listing: POSTIE_OK (p->conn.line holds it), POSTIE_DONE,
@@ -1063,10 +1036,10 @@ static postie_status listing_next(postie_pop3 *p, unsigned char kind)
 {
     postie_status st;
 
-    if (p->state != POSTIE_POP3_STATE_TRANSACTION || !p->busy) {
+    if (!p->busy) { /* (a multi-line reply is read only in TRANSACTION) */
         return POSTIE_ERR_STATE;
     }
-    if ((p->busy_kind & ~BUSY_FROM_QUEUE) != kind) {
+    if (BUSY_KIND(p) != kind) {
         return POSTIE_ERR_BUSY;
     }
     st = line(p);
@@ -1074,10 +1047,7 @@ static postie_status listing_next(postie_pop3 *p, unsigned char kind)
         return st;
     }
     if (postie_pop3_listing_line(p->conn.line.buf, &p->conn.line.len)) {
-        p->busy = 0;
-        p->busy_kind = BUSY_NONE;
-        postie_conn_pop(&p->conn);
-        return POSTIE_DONE;
+        return multi_done(p);
     }
     /* LIST and UIDL lines both start with a message number: learn the count
      * from every line, the ones drain() skips too, so a listing cut short
@@ -1137,73 +1107,32 @@ postie_status postie_pop3s_uidl_next(postie_pop3 *p, unsigned long *msg, char *u
     return POSTIE_OK;
 }
 
-/* RETR msg or TOP msg lines: the status line, then the body is busy. */
-static postie_status body_begin(postie_pop3 *p, unsigned char op, unsigned long msg,
-                                int top, unsigned long lines)
-{
-    postie_status st = enter(p, op);
-
-    if (st == POSTIE_OK) {
-        p->op = op;
-    } else if (st != POSTIE_AGAIN) {
-        return st;
-    }
-    if (p->phase < 3) {
-        st = msg_ready(p, msg);
-        if (st != POSTIE_OK) {
-            return st == POSTIE_AGAIN ? st : finish(p, st);
-        }
-        st = top ? queue(p, T_TOP, msg, "TOP", 2, msg, lines)
-                 : queue(p, T_RETR, msg, "RETR", 1, msg, 0);
-        if (st != POSTIE_OK) {
-            return finish(p, st);
-        }
-        p->phase = 3;
-    }
-    st = status_line(p);
-    if (st == POSTIE_AGAIN) {
-        return st;
-    }
-    finish(p, st);
-    if (st == POSTIE_ERR_SERVER) {
-        postie_conn_pop(&p->conn);
-    }
-    if (st != POSTIE_OK) {
-        return st;
-    }
-    postie_pop3_body_init(&p->body);
-    p->busy = 1;
-    p->busy_kind = BUSY_BODY;
-    return POSTIE_OK;
-}
-
+/* *octets: the driver sets it to 0 first. */
 postie_status postie_pop3s_retr_begin(postie_pop3 *p, unsigned long msg, unsigned long *octets)
 {
-    postie_status st = body_begin(p, OP_RETR, msg, 0, 0);
+    postie_status st = transact(p, OP_RETR, msg, 0);
 
-    if (octets != NULL) {
-        *octets = st == POSTIE_OK ? leading_number(p->reply) : 0;
+    if (octets != NULL && st == POSTIE_OK) {
+        *octets = leading_number(p->reply);
     }
     return st;
 }
 
 postie_status postie_pop3s_top_begin(postie_pop3 *p, unsigned long msg, unsigned long lines)
 {
-    return body_begin(p, OP_TOP, msg, 1, lines);
+    return transact(p, OP_TOP, msg, lines);
 }
 
+/* *n: the driver sets it to 0 first (and drain() does not read it). */
 postie_status postie_pop3s_read(postie_pop3 *p, void *buf, size_t cap, size_t *n)
 {
-    if (n != NULL) {
-        *n = 0;
-    }
     if (buf == NULL || cap == 0 || n == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    if (p->state != POSTIE_POP3_STATE_TRANSACTION || !p->busy) {
+    if (!p->busy) { /* (a multi-line reply is read only in TRANSACTION) */
         return POSTIE_ERR_STATE;
     }
-    if ((p->busy_kind & ~BUSY_FROM_QUEUE) != BUSY_BODY) {
+    if (BUSY_KIND(p) != BUSY_BODY) {
         return POSTIE_ERR_BUSY;
     }
     for (;;) {
@@ -1217,10 +1146,7 @@ postie_status postie_pop3s_read(postie_pop3 *p, void *buf, size_t cap, size_t *n
             return POSTIE_OK;
         }
         if (st == POSTIE_DONE) {
-            p->busy = 0;
-            p->busy_kind = BUSY_NONE;
-            postie_conn_pop(&p->conn);
-            return POSTIE_DONE;
+            return multi_done(p);
         }
         if (st != POSTIE_OK) {
             return fatal(p, POSTIE_ERR_INTERNAL);
@@ -1239,38 +1165,37 @@ postie_status postie_pop3s_drain(postie_pop3 *p)
 {
     postie_status st;
 
-    if (postie_pop3s_dead(p)) {
+    if (DEAD(p) != POSTIE_OK) {
         return POSTIE_ERR_STATE;
     }
     if (!p->busy) {
         return POSTIE_OK;
     }
-    if ((p->busy_kind & ~BUSY_FROM_QUEUE) == BUSY_BODY) {
+    if (BUSY_KIND(p) == BUSY_BODY) {
         size_t n;
         char scratch[128];
         while ((st = postie_pop3s_read(p, scratch, sizeof scratch, &n)) == POSTIE_OK) {
         }
         return st == POSTIE_DONE ? POSTIE_OK : st;
     }
-    while ((st = listing_next(p, (unsigned char)(p->busy_kind & ~BUSY_FROM_QUEUE))) ==
-           POSTIE_OK) {
+    while ((st = listing_next(p, (unsigned char)BUSY_KIND(p))) == POSTIE_OK) {
     }
     return st == POSTIE_DONE ? POSTIE_OK : st;
 }
 
 postie_status postie_pop3s_dele(postie_pop3 *p, unsigned long msg)
 {
-    return msg_cmd(p, OP_DELE, T_DELE, "DELE", msg);
+    return transact(p, OP_DELE, msg, 0);
 }
 
 postie_status postie_pop3s_rset(postie_pop3 *p)
 {
-    return simple(p, OP_RSET, T_RSET, "RSET");
+    return transact(p, OP_RSET, 0, 0);
 }
 
 postie_status postie_pop3s_noop(postie_pop3 *p)
 {
-    return simple(p, OP_NOOP, T_NOOP, "NOOP");
+    return transact(p, OP_NOOP, 0, 0);
 }
 
 /* ---- pipelining (RFC 2449 sec. 6.6) --------------------------------------------- */
@@ -1278,11 +1203,10 @@ postie_status postie_pop3s_noop(postie_pop3 *p)
 postie_status postie_pop3s_queue(postie_pop3 *p, postie_pop3_cmd_kind kind, unsigned long msg,
                                  unsigned long lines)
 {
-    static const char kw[][5] = {"", "RETR", "TOP", "DELE", "NOOP", "LIST", "UIDL"}; /* arrays: read-only even in PIC */
+    unsigned op = OP_KIND(kind);
     postie_status st;
-    int nums;
 
-    if (postie_pop3s_dead(p) || p->state == POSTIE_POP3_STATE_CLOSED) {
+    if (DEAD(p) != POSTIE_OK || p->state == POSTIE_POP3_STATE_CLOSED) {
         return POSTIE_ERR_STATE;
     }
     if (p->busy || p->tls_wanted || (p->op != OP_NONE && p->op != OP_STAT)) {
@@ -1292,15 +1216,13 @@ postie_status postie_pop3s_queue(postie_pop3 *p, postie_pop3_cmd_kind kind, unsi
         return POSTIE_ERR_STATE;
     }
     /* NOOP and the listings of every message take no number */
-    nums = kind == POSTIE_POP3_CMD_TOP ? 2
-           : kind == POSTIE_POP3_CMD_RETR || kind == POSTIE_POP3_CMD_DELE ? 1 : 0;
-    if (nums > 0) {
+    if (TAKES_MSG(op)) {
         if (msg == 0) {
             return POSTIE_ERR_NO_SUCH_MESSAGE;
         }
         if (p->count < 0) {
             /* STAT first, alone: its reply would come after the queue's */
-            if (p->op == OP_NONE && postie_conn_awaiting(&p->conn) > 0) {
+            if (p->op == OP_NONE && p->conn.n > 0) {
                 return POSTIE_ERR_BUSY;
             }
             st = postie_pop3s_stat(p, NULL, NULL);
@@ -1311,11 +1233,13 @@ postie_status postie_pop3s_queue(postie_pop3 *p, postie_pop3_cmd_kind kind, unsi
         if (msg > (unsigned long)p->count) {
             return POSTIE_ERR_NO_SUCH_MESSAGE;
         }
+    } else {
+        msg = 0;
     }
-    if (postie_conn_awaiting(&p->conn) >= POSTIE_POP3_PIPELINE_MAX) {
+    if (p->conn.n >= POSTIE_POP3_PIPELINE_MAX) {
         return POSTIE_ERR_BUFFER;
     }
-    st = queue(p, kind, nums > 0 ? msg : 0, kw[kind], nums, msg, lines);
+    st = queue(p, op, msg, lines);
     if (st == POSTIE_ERR_PARAM || st == POSTIE_ERR_BUSY) {
         st = POSTIE_ERR_BUFFER; /* no room left in the output queue */
     }
@@ -1324,7 +1248,7 @@ postie_status postie_pop3s_queue(postie_pop3 *p, postie_pop3_cmd_kind kind, unsi
 
 postie_status postie_pop3s_flush(postie_pop3 *p)
 {
-    if (postie_pop3s_dead(p) || p->state != POSTIE_POP3_STATE_TRANSACTION) {
+    if (DEAD(p) != POSTIE_OK || p->state != POSTIE_POP3_STATE_TRANSACTION) {
         return POSTIE_ERR_STATE;
     }
     return POSTIE_OK;
@@ -1334,7 +1258,7 @@ postie_status postie_pop3s_next(postie_pop3 *p, postie_pop3_cmd_kind *kind, unsi
                                 unsigned long *octets)
 {
     const postie_conn_cmd *head;
-    unsigned char k;
+    unsigned char op;
     postie_status st;
 
     if (kind != NULL) {
@@ -1346,7 +1270,7 @@ postie_status postie_pop3s_next(postie_pop3 *p, postie_pop3_cmd_kind *kind, unsi
     if (octets != NULL) {
         *octets = 0;
     }
-    if (postie_pop3s_dead(p) || p->state == POSTIE_POP3_STATE_CLOSED) {
+    if (DEAD(p) != POSTIE_OK || p->state == POSTIE_POP3_STATE_CLOSED) {
         return POSTIE_ERR_STATE;
     }
     if (p->busy || (p->op != OP_NONE && p->op != OP_NEXT)) {
@@ -1359,9 +1283,9 @@ postie_status postie_pop3s_next(postie_pop3 *p, postie_pop3_cmd_kind *kind, unsi
     if (head == NULL) {
         return POSTIE_DONE;
     }
-    k = head->tag;
+    op = head->tag; /* a queued command: OP_KIND(its kind) */
     if (kind != NULL) {
-        *kind = (postie_pop3_cmd_kind)k;
+        *kind = (postie_pop3_cmd_kind)(op - OP_KIND(0));
     }
     if (msg != NULL) {
         *msg = head->arg;
@@ -1375,61 +1299,26 @@ postie_status postie_pop3s_next(postie_pop3 *p, postie_pop3_cmd_kind *kind, unsi
     if (st != POSTIE_OK && st != POSTIE_ERR_SERVER) {
         return st; /* fatal: the queue died with the connection */
     }
-    if (st == POSTIE_OK && (k == POSTIE_POP3_CMD_RETR || k == POSTIE_POP3_CMD_TOP)) {
-        /* the entry stays at the head until the body's end */
-        postie_pop3_body_init(&p->body);
-        p->busy = 1;
-        p->busy_kind = BUSY_BODY | BUSY_FROM_QUEUE;
-        if (k == POSTIE_POP3_CMD_RETR && octets != NULL) {
+    if (st == POSTIE_OK && MULTI_LINE(op)) {
+        /* the entry stays at the head until the body's end or the "." */
+        start_multi(p, op);
+        p->busy |= BUSY_FROM_QUEUE;
+        if (op == OP_RETR && octets != NULL) {
             *octets = leading_number(p->reply);
         }
-    } else if (st == POSTIE_OK && (k == POSTIE_POP3_CMD_LIST || k == POSTIE_POP3_CMD_UIDL)) {
-        /* the entries follow; the entry stays at the head until the "." */
-        if (p->count < 0) {
-            p->count = 0; /* as listing_begin: the lines raise it */
-        }
-        p->busy = 1;
-        p->busy_kind = (unsigned char)((k == POSTIE_POP3_CMD_LIST ? BUSY_LIST : BUSY_UIDL) |
-                                       BUSY_FROM_QUEUE);
     } else {
         postie_conn_pop(&p->conn);
     }
     return st;
 }
 
+/* *committed: the driver sets it to 0 first. */
 postie_status postie_pop3s_quit(postie_pop3 *p, int *committed)
 {
-    postie_status st;
+    postie_status st = transact(p, OP_QUIT, 0, 0);
 
-    if (committed != NULL) {
-        *committed = 0;
-    }
-    st = enter(p, OP_QUIT);
-    if (st == POSTIE_OK) {
-        if (p->state == POSTIE_POP3_STATE_CLOSED) {
-            return POSTIE_ERR_STATE;
-        }
-        if (postie_conn_awaiting(&p->conn) > 0) {
-            return POSTIE_ERR_BUSY;
-        }
-        st = queue(p, T_QUIT, 0, "QUIT", 0, 0, 0);
-        if (st != POSTIE_OK) {
-            return st;
-        }
-        p->op = OP_QUIT;
-        p->op_arg = p->state == POSTIE_POP3_STATE_TRANSACTION;
-    } else if (st != POSTIE_AGAIN) {
-        return st;
-    }
-    st = reply(p);
-    if (st == POSTIE_AGAIN) {
-        return st;
-    }
     if (st == POSTIE_OK && committed != NULL) {
         *committed = p->op_arg;
     }
-    if (!postie_pop3s_dead(p)) {
-        (void)fatal(p, POSTIE_ERR_CLOSED);
-    }
-    return finish(p, st);
+    return st;
 }

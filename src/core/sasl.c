@@ -3,25 +3,24 @@
 #if POSTIE_WITH_SASL_CRAM_MD5
 #include "postie/md5.h"
 #endif
+#include "sasl_pw.h"
 
 #include <string.h>
 
-/* Names in bit order (bit i of postie_sasl_mech is names[i]); plain char
- * arrays, not pointers, so the table is read-only data even in PIC builds. */
-static const char mech_names[][16] = {"LOGIN", "PLAIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER",
-                                      "SCRAM-SHA-256"};
-
-#define NMECHS (sizeof mech_names / sizeof mech_names[0])
+/* The names in bit order (bit i of postie_sasl_mech is the i-th), NUL-ended
+ * entries of one string, then an empty one. */
+static const char mech_names[] = "LOGIN\0PLAIN\0CRAM-MD5\0XOAUTH2\0OAUTHBEARER\0SCRAM-SHA-256\0";
 
 const char *postie_sasl_mech_name(postie_sasl_mech mech)
 {
-    size_t i;
-    for (i = 0; i < NMECHS; i++) {
-        if ((unsigned)mech == (1u << i)) {
-            return mech_names[i];
-        }
+    const char *n = mech_names;
+    unsigned bit;
+
+    /* a value that is not exactly one known bit ends on the empty entry */
+    for (bit = 1; *n != '\0' && bit != (unsigned)mech; bit <<= 1) {
+        n += strlen(n) + 1;
     }
-    return "";
+    return n;
 }
 
 static char upper(char c)
@@ -31,17 +30,18 @@ static char upper(char c)
 
 postie_sasl_mech postie_sasl_mech_from_name(const char *name, size_t len)
 {
-    size_t i, k;
+    const char *n = mech_names;
+    unsigned bit;
+    size_t k;
 
     if (name == NULL) {
         return POSTIE_SASL_NONE;
     }
-    for (i = 0; i < NMECHS; i++) {
-        const char *n = mech_names[i];
+    for (bit = 1; *n != '\0'; bit <<= 1, n += strlen(n) + 1) {
         for (k = 0; k < len && n[k] != '\0' && upper(name[k]) == n[k]; k++) {
         }
         if (k == len && n[k] == '\0') {
-            return (postie_sasl_mech)(1u << i);
+            return (postie_sasl_mech)bit;
         }
     }
     return POSTIE_SASL_NONE;
@@ -73,19 +73,13 @@ unsigned postie_sasl_parse_mechs(const char *list)
 
 postie_sasl_mech postie_sasl_choose(unsigned offered, unsigned allowed)
 {
-    static const postie_sasl_mech order[] = {
-        POSTIE_SASL_SCRAM_SHA256, POSTIE_SASL_OAUTHBEARER, POSTIE_SASL_XOAUTH2, POSTIE_SASL_CRAM_MD5,
-        POSTIE_SASL_PLAIN, POSTIE_SASL_LOGIN,
-    };
-    size_t i;
-    unsigned both = offered & allowed;
+    /* the order of preference (sasl.h) is that of the bits, highest first */
+    unsigned both = offered & allowed & (unsigned)POSTIE_SASL_ALL_MECHS;
 
-    for (i = 0; i < sizeof order / sizeof order[0]; i++) {
-        if (both & (unsigned)order[i]) {
-            return order[i];
-        }
+    while ((both & (both - 1)) != 0) {
+        both &= both - 1; /* the lowest bit off */
     }
-    return POSTIE_SASL_NONE;
+    return (postie_sasl_mech)both;
 }
 
 #if POSTIE_WITH_SASL_PLAIN || POSTIE_WITH_SASL_LOGIN || POSTIE_WITH_SASL_CRAM_MD5 || \
@@ -101,62 +95,120 @@ static int clean(const char *s, int no_ctl_a)
     return 1;
 }
 
-/* Bounded writer into out[0..cap). */
-typedef struct wbuf {
-    char *out;
-    size_t cap, len;
-    int overflow;
-} wbuf;
-
-static void put(wbuf *w, const void *p, size_t n)
+/* Appends the n pieces to out[0..*len) (cap bytes), each a string, or NULL
+ * for one NUL octet: POSTIE_OK (*len the new length) or POSTIE_ERR_BUFFER
+ * (*len 0). */
+static postie_status cat(char *out, size_t cap, size_t *len, const char *const *part, unsigned n)
 {
-    if (w->overflow || n > w->cap - w->len) {
-        w->overflow = 1;
-        return;
+    for (; n > 0; n--, part++) {
+        const char *p = *part != NULL ? *part : "";
+        size_t k = strlen(p) + (*part == NULL);
+        if (k > cap - *len) {
+            *len = 0;
+            return POSTIE_ERR_BUFFER;
+        }
+        memcpy(out + *len, p, k);
+        *len += k;
     }
-    memcpy(w->out + w->len, p, n);
-    w->len += n;
-}
-
-static void puts_(wbuf *w, const char *s)
-{
-    put(w, s, strlen(s));
-}
-
-static postie_status done(wbuf *w, size_t *outlen)
-{
-    if (w->overflow) {
-        *outlen = 0;
-        return POSTIE_ERR_BUFFER;
-    }
-    *outlen = w->len;
     return POSTIE_OK;
 }
+#endif
 
+#if POSTIE_WITH_SASL_PLAIN || POSTIE_WITH_SASL_LOGIN || POSTIE_WITH_SASL_CRAM_MD5
+#if POSTIE_WITH_SASL_LOGIN
+/* 1 when p[0..n) contains word (4 capital letters) in any case. */
+static int has_word(const char *p, size_t n, const char *word)
+{
+    size_t i, k;
+
+    for (i = 0; i + 4 <= n; i++) {
+        for (k = 0; k < 4 && upper(p[i + k]) == word[k]; k++) {
+        }
+        if (k == 4) {
+            return 1;
+        }
+    }
+    return 0;
+}
+#endif
+
+postie_status postie_sasl_pw(unsigned mech, unsigned step, const char *arg, size_t alen,
+                             const char *user, const char *pass, char *out, size_t cap,
+                             size_t *outlen)
+{
+    const char *part[5];
+    unsigned n = 1;
+#if POSTIE_WITH_SASL_CRAM_MD5
+    unsigned char digest[POSTIE_MD5_DIGEST_LEN];
+    char hex[2 * POSTIE_MD5_DIGEST_LEN + 1];
+#endif
+
+    (void)step;
+    (void)alen;
+    switch (mech) {
+#if POSTIE_WITH_SASL_PLAIN
+    case POSTIE_SASL_PLAIN: /* authzid NUL user NUL pass */
+        part[0] = arg != NULL ? arg : "";
+        part[1] = NULL;
+        part[2] = user;
+        part[3] = NULL;
+        part[4] = pass;
+        n = 5;
+        break;
+#endif
+#if POSTIE_WITH_SASL_LOGIN
+    case POSTIE_SASL_LOGIN: /* the prompt decides, else the position */
+        if (has_word(arg, alen, "USER")) {
+            step = 0;
+        } else if (has_word(arg, alen, "PASS")) {
+            step = 1;
+        }
+        if (step > 1) {
+            return POSTIE_ERR_PROTOCOL;
+        }
+        part[0] = step == 0 ? user : pass;
+        break;
+#endif
+#if POSTIE_WITH_SASL_CRAM_MD5
+    case POSTIE_SASL_CRAM_MD5: /* user SP hex(HMAC-MD5(pass, challenge)) */
+        if (step != 0) {
+            return POSTIE_ERR_PROTOCOL;
+        }
+        postie_hmac_md5(pass, strlen(pass), arg, alen, digest);
+        postie_hex_lower(digest, sizeof digest, hex);
+        part[0] = user;
+        part[1] = " ";
+        part[2] = hex;
+        n = 3;
+        break;
+#endif
+    default:
+        return POSTIE_ERR_PROTOCOL;
+    }
+    *outlen = 0;
+    return cat(out, cap, outlen, part, n);
+}
+
+/* The checks every password builder makes: POSTIE_ERR_PARAM or POSTIE_OK. */
+static postie_status pw_args(const char *user, const char *pass, const char *out,
+                             const size_t *outlen)
+{
+    return user == NULL || pass == NULL || out == NULL || outlen == NULL || !clean(user, 0) ||
+                   !clean(pass, 0)
+               ? POSTIE_ERR_PARAM
+               : POSTIE_OK;
+}
 #endif
 
 #if POSTIE_WITH_SASL_PLAIN
 postie_status postie_sasl_plain(const char *authzid, const char *user, const char *pass,
                                 char *out, size_t cap, size_t *outlen)
 {
-    wbuf w;
-
-    if (user == NULL || pass == NULL || out == NULL || outlen == NULL || user[0] == '\0' ||
-        !clean(user, 0) || !clean(pass, 0) || (authzid != NULL && !clean(authzid, 0))) {
+    if (pw_args(user, pass, out, outlen) != POSTIE_OK || user[0] == '\0' ||
+        (authzid != NULL && !clean(authzid, 0))) {
         return POSTIE_ERR_PARAM;
     }
-    w.out = out;
-    w.cap = cap;
-    w.len = 0;
-    w.overflow = 0;
-    if (authzid != NULL) {
-        puts_(&w, authzid);
-    }
-    put(&w, "", 1);
-    puts_(&w, user);
-    put(&w, "", 1);
-    puts_(&w, pass);
-    return done(&w, outlen);
+    return postie_sasl_pw(POSTIE_SASL_PLAIN, 0, authzid, 0, user, pass, out, cap, outlen);
 }
 
 #else
@@ -169,48 +221,14 @@ postie_status postie_sasl_plain(const char *authzid, const char *user, const cha
 #endif
 
 #if POSTIE_WITH_SASL_LOGIN
-/* 1 when p[0..n) contains word (ASCII, case-insensitive). */
-static int contains_ci(const char *p, size_t n, const char *word)
-{
-    size_t wl = strlen(word), i, k;
-    for (i = 0; i + wl <= n; i++) {
-        for (k = 0; k < wl && upper(p[i + k]) == upper(word[k]); k++) {
-        }
-        if (k == wl) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 postie_status postie_sasl_login(const char *prompt, size_t plen, unsigned step,
                                 const char *user, const char *pass,
                                 char *out, size_t cap, size_t *outlen)
 {
-    const char *answer;
-    wbuf w;
-
-    if (user == NULL || pass == NULL || out == NULL || outlen == NULL ||
-        (prompt == NULL && plen > 0) || !clean(user, 0) || !clean(pass, 0)) {
+    if (pw_args(user, pass, out, outlen) != POSTIE_OK || (prompt == NULL && plen > 0)) {
         return POSTIE_ERR_PARAM;
     }
-    if (plen > 0 && contains_ci(prompt, plen, "user")) {
-        answer = user;
-    } else if (plen > 0 && contains_ci(prompt, plen, "pass")) {
-        answer = pass;
-    } else if (step == 0) {
-        answer = user;
-    } else if (step == 1) {
-        answer = pass;
-    } else {
-        return POSTIE_ERR_PROTOCOL;
-    }
-    w.out = out;
-    w.cap = cap;
-    w.len = 0;
-    w.overflow = 0;
-    puts_(&w, answer);
-    return done(&w, outlen);
+    return postie_sasl_pw(POSTIE_SASL_LOGIN, step, prompt, plen, user, pass, out, cap, outlen);
 }
 
 #else
@@ -229,25 +247,11 @@ postie_status postie_sasl_cram_md5(const char *challenge, size_t clen,
                                    const char *user, const char *pass,
                                    char *out, size_t cap, size_t *outlen)
 {
-    unsigned char digest[POSTIE_MD5_DIGEST_LEN];
-    char hex[2 * POSTIE_MD5_DIGEST_LEN + 1];
-    wbuf w;
-
-    if (user == NULL || pass == NULL || out == NULL || outlen == NULL ||
-        (challenge == NULL && clen > 0) || user[0] == '\0' || !clean(user, 0) ||
-        !clean(pass, 0)) {
+    if (pw_args(user, pass, out, outlen) != POSTIE_OK || (challenge == NULL && clen > 0) ||
+        user[0] == '\0') {
         return POSTIE_ERR_PARAM;
     }
-    postie_hmac_md5(pass, strlen(pass), clen ? challenge : "", clen, digest);
-    postie_hex_lower(digest, sizeof digest, hex);
-    w.out = out;
-    w.cap = cap;
-    w.len = 0;
-    w.overflow = 0;
-    puts_(&w, user);
-    put(&w, " ", 1);
-    put(&w, hex, 2 * POSTIE_MD5_DIGEST_LEN);
-    return done(&w, outlen);
+    return postie_sasl_pw(POSTIE_SASL_CRAM_MD5, 0, challenge, clen, user, pass, out, cap, outlen);
 }
 
 #else
@@ -264,22 +268,19 @@ postie_status postie_sasl_cram_md5(const char *challenge, size_t clen,
 postie_status postie_sasl_xoauth2(const char *user, const char *token,
                                   char *out, size_t cap, size_t *outlen)
 {
-    wbuf w;
+    const char *part[5];
 
     if (user == NULL || token == NULL || out == NULL || outlen == NULL || user[0] == '\0' ||
         token[0] == '\0' || !clean(user, 1) || !clean(token, 1)) {
         return POSTIE_ERR_PARAM;
     }
-    w.out = out;
-    w.cap = cap;
-    w.len = 0;
-    w.overflow = 0;
-    puts_(&w, "user=");
-    puts_(&w, user);
-    puts_(&w, "\x01" "auth=Bearer ");
-    puts_(&w, token);
-    puts_(&w, "\x01\x01");
-    return done(&w, outlen);
+    part[0] = "user=";
+    part[1] = user;
+    part[2] = "\x01" "auth=Bearer ";
+    part[3] = token;
+    part[4] = "\x01\x01";
+    *outlen = 0;
+    return cat(out, cap, outlen, part, 5);
 }
 
 #else
@@ -296,43 +297,39 @@ postie_status postie_sasl_oauthbearer(const char *user, const char *token,
                                       const char *host, const char *port,
                                       char *out, size_t cap, size_t *outlen)
 {
-    wbuf w;
-    const char *p;
+    const char *part[10];
+    char one[2] = {0, 0};
+    unsigned n = 0;
+    postie_status st;
 
     if (user == NULL || token == NULL || out == NULL || outlen == NULL || user[0] == '\0' ||
         token[0] == '\0' || !clean(user, 1) || !clean(token, 1) ||
         (host != NULL && !clean(host, 1)) || (port != NULL && !clean(port, 1))) {
         return POSTIE_ERR_PARAM;
     }
-    w.out = out;
-    w.cap = cap;
-    w.len = 0;
-    w.overflow = 0;
-    puts_(&w, "n,a=");
-    for (p = user; *p; p++) {
-        if (*p == ',') {
-            puts_(&w, "=2C");
-        } else if (*p == '=') {
-            puts_(&w, "=3D");
-        } else {
-            put(&w, p, 1);
-        }
+    part[0] = "n,a=";
+    *outlen = 0;
+    st = cat(out, cap, outlen, part, 1);
+    for (; st == POSTIE_OK && *user != '\0'; user++) {
+        one[0] = *user;
+        part[0] = *user == ',' ? "=2C" : *user == '=' ? "=3D" : one;
+        st = cat(out, cap, outlen, part, 1);
     }
-    puts_(&w, ",\x01");
+    part[n++] = ",\x01";
     if (host != NULL && host[0] != '\0') {
-        puts_(&w, "host=");
-        puts_(&w, host);
-        puts_(&w, "\x01");
+        part[n++] = "host=";
+        part[n++] = host;
+        part[n++] = "\x01";
     }
     if (port != NULL && port[0] != '\0') {
-        puts_(&w, "port=");
-        puts_(&w, port);
-        puts_(&w, "\x01");
+        part[n++] = "port=";
+        part[n++] = port;
+        part[n++] = "\x01";
     }
-    puts_(&w, "auth=Bearer ");
-    puts_(&w, token);
-    puts_(&w, "\x01\x01");
-    return done(&w, outlen);
+    part[n++] = "auth=Bearer ";
+    part[n++] = token;
+    part[n++] = "\x01\x01";
+    return st != POSTIE_OK ? st : cat(out, cap, outlen, part, n);
 }
 #else
 postie_status postie_sasl_oauthbearer(const char *user, const char *token,

@@ -6,6 +6,7 @@
  */
 #include "postie/sasl_exchange.h"
 #include "postie/base64.h"
+#include "sasl_pw.h"
 
 #include <string.h>
 
@@ -35,8 +36,7 @@ postie_status postie_sasl_x_select(unsigned offered, unsigned allowed, int tls_a
     if (!tls_active && !allow_plain) {
         /* PLAIN, LOGIN and bearer tokens would show the secret on the path */
         unsigned safe = allowed & (unsigned)POSTIE_SASL_CLEAR_SAFE_MECHS;
-        if (postie_sasl_choose(offered, safe) == POSTIE_SASL_NONE &&
-            postie_sasl_choose(offered, allowed) != POSTIE_SASL_NONE) {
+        if ((offered & safe) == 0 && (offered & allowed) != 0) {
             return POSTIE_ERR_INSECURE;
         }
         allowed = safe;
@@ -47,7 +47,12 @@ postie_status postie_sasl_x_select(unsigned offered, unsigned allowed, int tls_a
 
 static int wire_safe(const char *s)
 {
-    return strchr(s, '\r') == NULL && strchr(s, '\n') == NULL;
+    for (; *s != '\0'; s++) {
+        if (*s == '\r' || *s == '\n') {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 #if POSTIE_WITH_SASL_SCRAM
@@ -62,21 +67,27 @@ static int printable_ascii(const char *s)
 }
 #endif
 
+/* The mechanisms (compiled in) whose client speaks first. */
+#define IR_MECHS                                                                              \
+    ((unsigned)POSTIE_SASL_BUILT_MECHS &                                                      \
+     (unsigned)(POSTIE_SASL_PLAIN | POSTIE_SASL_XOAUTH2 | POSTIE_SASL_OAUTHBEARER |            \
+                POSTIE_SASL_SCRAM_SHA256))
+
 /* The initial response of x->mech into buf (POSTIE_SASL_SCRATCH_MAX bytes;
- * x->irlen of them); *has is 0 for mechanisms where the server speaks first. */
+ * x->irlen of them; none for a mechanism outside IR_MECHS). */
 static postie_status initial(postie_sasl_x *x, const char *user, const char *secret,
-                             postie_random_fn random, void *random_ctx, int *has, char *buf)
+                             postie_random_fn random, void *random_ctx, char *buf)
 {
     postie_status st = POSTIE_OK;
 
-    *has = 1;
     x->irlen = 0;
     (void)random;
     (void)random_ctx;
     switch ((postie_sasl_mech)x->mech) {
 #if POSTIE_WITH_SASL_PLAIN
     case POSTIE_SASL_PLAIN:
-        st = postie_sasl_plain(NULL, user, secret, buf, POSTIE_SASL_SCRATCH_MAX, &x->irlen);
+        st = postie_sasl_pw(POSTIE_SASL_PLAIN, 0, NULL, 0, user, secret, buf,
+                            POSTIE_SASL_SCRATCH_MAX, &x->irlen);
         break;
 #endif
 #if POSTIE_WITH_SASL_XOAUTH2
@@ -112,7 +123,6 @@ static postie_status initial(postie_sasl_x *x, const char *user, const char *sec
     }
 #endif
     default: /* LOGIN, CRAM-MD5: the server speaks first */
-        *has = 0;
         return POSTIE_OK;
     }
     if (st != POSTIE_OK) {
@@ -131,9 +141,8 @@ postie_status postie_sasl_x_start(postie_sasl_x *x, const postie_sasl_proto *pr,
                                   unsigned tag)
 {
     const char *name = postie_sasl_mech_name(mech);
-    size_t head = 5 + strlen(name); /* "AUTH " + name */
+    char *buf = SCRATCH(x, c);
     postie_status st;
-    int has = 0;
 
     if (user == NULL || secret == NULL || user[0] == '\0' || !wire_safe(user) ||
         !wire_safe(secret) || name[0] == '\0') {
@@ -144,66 +153,34 @@ postie_status postie_sasl_x_start(postie_sasl_x *x, const postie_sasl_proto *pr,
     postie_scram_init(&x->scram);
 #endif
     x->mech = (unsigned char)mech;
-    st = initial(x, user, secret, random, random_ctx, &has, SCRATCH(x, c));
-    if (st != POSTIE_OK) {
-        postie_sasl_x_wipe(x);
-        return st;
-    }
-    postie_conn_begin(c);
-    postie_conn_add(c, "AUTH ");
-    postie_conn_add(c, name);
-    if (has) {
-        size_t b64 = x->irlen > 0 ? postie_base64_encoded_len(x->irlen) : 1;
-        if (head + 1 + b64 + 2 <= pr->cmd_limit && (pr->no_ir_mechs & (unsigned)mech) == 0) {
-            postie_conn_add(c, " ");
-            if (x->irlen == 0) {
-                postie_conn_add(c, "="); /* an empty initial response */
+    st = initial(x, user, secret, random, random_ctx, buf);
+    if (st == POSTIE_OK) {
+        postie_conn_begin(c);
+        postie_conn_add(c, "AUTH ");
+        postie_conn_add(c, name);
+        if ((unsigned)mech & IR_MECHS) {
+            /* "AUTH " name " " response CRLF, an empty response as "=" */
+            size_t b64 = postie_base64_encoded_len(x->irlen);
+            if (5 + strlen(name) + 1 + (b64 != 0 ? b64 : 1) + 2 <= pr->cmd_limit &&
+                (pr->no_ir_mechs & (unsigned)mech) == 0) {
+                postie_conn_add(c, b64 != 0 ? " " : " =");
+                postie_conn_add_b64(c, buf, x->irlen);
+                x->ir_sent = 1;
             } else {
-                postie_conn_add_b64(c, SCRATCH(x, c), x->irlen);
+                x->ir_pending = 1; /* too long (or the protocol's rule for this mechanism):
+                                      it goes after the server's empty challenge */
             }
-            x->ir_sent = 1;
-        } else {
-            x->ir_pending = 1; /* too long (or the protocol's rule for this mechanism):
-                                  it goes after the server's empty challenge */
         }
+        st = postie_conn_end(c, tag, 0);
     }
-    st = postie_conn_end(c, tag, 0);
 #if POSTIE_SHARED_BUFFERS
     /* the line buffer frames the next reply: built again when needed */
-    memset(SCRATCH(x, c), 0, POSTIE_SASL_SCRATCH_MAX);
+    memset(buf, 0, POSTIE_SASL_SCRATCH_MAX);
 #endif
     if (st != POSTIE_OK) {
         postie_sasl_x_wipe(x);
     }
     return st;
-}
-
-/* Queues the initial response again, as its own line. */
-static postie_status respond(postie_conn *c, const char *raw, size_t n, unsigned tag);
-static postie_status respond_ir(postie_sasl_x *x, const char *user, const char *secret,
-                                postie_conn *c, unsigned tag)
-{
-#if POSTIE_SHARED_BUFFERS
-    int has = 0;
-    postie_status st = initial(x, user, secret, NULL, NULL, &has, SCRATCH(x, c));
-    if (st == POSTIE_OK) {
-        st = respond(c, SCRATCH(x, c), x->irlen, tag);
-    }
-    memset(SCRATCH(x, c), 0, POSTIE_SASL_SCRATCH_MAX);
-    return st;
-#else
-    (void)user;
-    (void)secret;
-    return respond(c, x->buf, x->irlen, tag);
-#endif
-}
-
-/* Queues raw[0..n) base64-encoded as one response line (empty for n 0). */
-static postie_status respond(postie_conn *c, const char *raw, size_t n, unsigned tag)
-{
-    postie_conn_begin(c);
-    postie_conn_add_b64(c, raw, n);
-    return postie_conn_end(c, tag, 0);
 }
 
 /* Queues "*" and returns st, the status to report after the server's -ERR/501. */
@@ -217,93 +194,110 @@ static postie_status cancel(postie_conn *c, unsigned tag, postie_status st)
     return r != POSTIE_OK ? r : st;
 }
 
+/* The response to challenge number step (0: the first), chal[0..clen)
+ * decoded, into raw[0..rawcap) (*rawlen). */
+static postie_status answer(postie_sasl_x *x, unsigned step, const char *user,
+                            const char *secret, const char *chal, size_t clen, char *raw,
+                            size_t rawcap, size_t *rawlen)
+{
+    (void)step;
+    (void)user;
+    (void)secret;
+    (void)chal;
+    (void)clen;
+    (void)raw;
+    (void)rawcap;
+    (void)rawlen;
+    switch ((postie_sasl_mech)x->mech) {
+#if POSTIE_WITH_SASL_LOGIN || POSTIE_WITH_SASL_CRAM_MD5
+#if POSTIE_WITH_SASL_LOGIN
+    case POSTIE_SASL_LOGIN:
+#endif
+#if POSTIE_WITH_SASL_CRAM_MD5
+    case POSTIE_SASL_CRAM_MD5:
+#endif
+        return postie_sasl_pw(x->mech, step, chal, clen, user, secret, raw, rawcap, rawlen);
+#endif
+#if POSTIE_WITH_SASL_XOAUTH2
+    case POSTIE_SASL_XOAUTH2:
+        /* an error challenge (JSON): answer empty, the server then refuses */
+        return step == 0 ? POSTIE_OK : POSTIE_ERR_PROTOCOL;
+#endif
+#if POSTIE_WITH_SASL_OAUTHBEARER
+    case POSTIE_SASL_OAUTHBEARER:
+        raw[0] = POSTIE_SASL_OAUTHBEARER_ABORT[0];
+        *rawlen = 1;
+        return step == 0 ? POSTIE_OK : POSTIE_ERR_PROTOCOL;
+#endif
+#if POSTIE_WITH_SASL_SCRAM
+    case POSTIE_SASL_SCRAM_SHA256: {
+        postie_status st;
+        if (x->stage == 0) {
+            st = postie_scram_client_final(&x->scram, secret, chal, clen, raw, rawcap, rawlen);
+        } else if (x->stage == 1) {
+            st = postie_scram_server_final(&x->scram, chal, clen);
+            x->verified = st == POSTIE_OK;
+            *rawlen = 0; /* the empty response that asks for success */
+        } else {
+            st = POSTIE_ERR_PROTOCOL;
+        }
+        x->stage++;
+        return st;
+    }
+#endif
+    default: /* PLAIN went with its initial response: no challenge expected */
+        return POSTIE_ERR_PROTOCOL;
+    }
+}
+
 postie_status postie_sasl_x_step(postie_sasl_x *x, const postie_sasl_proto *pr,
                                  const char *user, const char *secret, const char *challenge,
                                  size_t len, postie_conn *c, unsigned tag)
 {
     char *chal = SCRATCH(x, c), *raw = chal + CHAL_MAX;
-    size_t clen = 0, rawlen = 0, rawcap = POSTIE_SASL_SCRATCH_MAX - CHAL_MAX;
-    postie_status st;
-    unsigned step;
+    size_t clen = 0, rawlen = 0;
+    postie_status st = POSTIE_OK;
+    unsigned step = x->nchal;
 
-    if (x->nchal >= pr->max_challenges) {
+    if (step >= pr->max_challenges) {
         return cancel(c, tag, POSTIE_ERR_AUTH);
     }
-    x->nchal++;
-    if (x->ir_pending) {
-        x->ir_pending = 0;
+    x->nchal = (unsigned char)(step + 1);
+    if (x->ir_pending || (x->ir_sent && len == 0 && step == 0)) {
+        /* the initial response, after the empty challenge it waited for, or
+         * again when the server ignored it and asks for it */
         if (len != 0) {
+            x->ir_pending = 0;
             return cancel(c, tag, POSTIE_ERR_AUTH);
         }
-        x->nchal = 0;
-        x->ir_sent = 0; /* x->buf is about to hold challenges */
-        st = respond_ir(x, user, secret, c, tag);
-        return st == POSTIE_ERR_BUFFER ? cancel(c, tag, st) : st;
-    }
-    if (x->ir_sent && len == 0 && x->nchal == 1) {
-        /* the server ignored the initial response and asks for it again */
-        x->ir_sent = 0;
-        st = respond_ir(x, user, secret, c, tag);
-        return st == POSTIE_ERR_BUFFER ? cancel(c, tag, st) : st;
-    }
-    x->ir_sent = 0;
-    step = (unsigned)x->nchal - 1;
-    if (postie_base64_decode(challenge, len, chal, CHAL_MAX, &clen) != POSTIE_OK) {
-        return cancel(c, tag, POSTIE_ERR_DECODE);
-    }
-    (void)user;
-    (void)secret;
-    (void)step;
-    switch ((postie_sasl_mech)x->mech) {
-#if POSTIE_WITH_SASL_LOGIN
-    case POSTIE_SASL_LOGIN:
-        st = postie_sasl_login(chal, clen, step, user, secret, raw, rawcap, &rawlen);
-        break;
-#endif
-#if POSTIE_WITH_SASL_CRAM_MD5
-    case POSTIE_SASL_CRAM_MD5:
-        st = step == 0 ? postie_sasl_cram_md5(chal, clen, user, secret, raw, rawcap, &rawlen)
-                       : POSTIE_ERR_PROTOCOL;
-        break;
-#endif
-#if POSTIE_WITH_SASL_XOAUTH2
-    case POSTIE_SASL_XOAUTH2:
-        /* an error challenge (JSON): answer empty, the server then refuses */
-        st = step == 0 ? POSTIE_OK : POSTIE_ERR_PROTOCOL;
-        break;
-#endif
-#if POSTIE_WITH_SASL_OAUTHBEARER
-    case POSTIE_SASL_OAUTHBEARER:
-        st = step == 0 ? POSTIE_OK : POSTIE_ERR_PROTOCOL;
-        raw[0] = POSTIE_SASL_OAUTHBEARER_ABORT[0];
-        rawlen = 1;
-        break;
-#endif
-#if POSTIE_WITH_SASL_SCRAM
-    case POSTIE_SASL_SCRAM_SHA256:
-        if (x->stage == 0) {
-            st = postie_scram_client_final(&x->scram, secret, chal, clen, raw, rawcap, &rawlen);
-        } else if (x->stage == 1) {
-            st = postie_scram_server_final(&x->scram, chal, clen);
-            x->verified = st == POSTIE_OK;
-            rawlen = 0; /* the empty response that asks for success */
-        } else {
-            st = POSTIE_ERR_PROTOCOL;
+        if (x->ir_pending) {
+            x->nchal = 0;
         }
-        x->stage++;
-        break;
+        x->ir_pending = 0;
+        x->ir_sent = 0; /* the scratch is about to hold challenges */
+#if POSTIE_SHARED_BUFFERS
+        st = initial(x, user, secret, NULL, NULL, chal);
 #endif
-    default: /* PLAIN went with its initial response: no challenge expected */
-        st = POSTIE_ERR_PROTOCOL;
-        break;
+        raw = chal;
+        rawlen = x->irlen;
+    } else {
+        x->ir_sent = 0;
+        if (postie_base64_decode(challenge, len, chal, CHAL_MAX, &clen) != POSTIE_OK) {
+            return cancel(c, tag, POSTIE_ERR_DECODE);
+        }
+        st = answer(x, step, user, secret, chal, clen, raw, POSTIE_SASL_SCRATCH_MAX - CHAL_MAX,
+                    &rawlen);
+        if (st != POSTIE_OK) {
+            memset(chal, 0, POSTIE_SASL_SCRATCH_MAX);
+            return cancel(c, tag, st == POSTIE_ERR_BUFFER ? POSTIE_ERR_BUFFER : POSTIE_ERR_AUTH);
+        }
     }
-    memset(chal, 0, CHAL_MAX);
-    if (st != POSTIE_OK) {
-        memset(raw, 0, rawcap);
-        return cancel(c, tag, st == POSTIE_ERR_BUFFER ? POSTIE_ERR_BUFFER : POSTIE_ERR_AUTH);
+    if (st == POSTIE_OK) {
+        postie_conn_begin(c);
+        postie_conn_add_b64(c, raw, rawlen);
+        st = postie_conn_end(c, tag, 0);
     }
-    st = respond(c, raw, rawlen, tag);
-    memset(raw, 0, rawcap);
+    memset(chal, 0, POSTIE_SASL_SCRATCH_MAX);
     return st == POSTIE_ERR_BUFFER ? cancel(c, tag, st) : st;
 }
 

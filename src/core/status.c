@@ -1,38 +1,56 @@
 /* Status names and messages, generated from POSTIE_STATUS_LIST: one string
- * of NUL-ended entries each, walked in the list's order (smaller than a
- * switch, which compiles to a table of pointers). */
+ * of NUL-ended entries each, in the list's order, with the text for an
+ * unknown value as the last entry (smaller than a switch, which compiles to
+ * a table of pointers). The list holds the values 0, 1, ... first, then -1,
+ * -2, ... (checked below), so a value's position is computed, not looked up. */
 #include "postie/postie_config_defaults.h"
 #include "postie/status.h"
 
 #include <stddef.h>
 
-/* every value fits the signed char it is kept in (else: division by zero) */
+/* The position of each entry in the list. */
 enum {
-#define POSTIE_X_FITS(name, value, msg) postie_fits_##name = 1 / ((value) >= -128 && (value) <= 127),
-    POSTIE_STATUS_LIST(POSTIE_X_FITS)
-#undef POSTIE_X_FITS
-    postie_fits_end
+#define POSTIE_X_POS(name, value, msg) postie_pos_##name,
+    POSTIE_STATUS_LIST(POSTIE_X_POS)
+#undef POSTIE_X_POS
+    NSTATUS
 };
 
-static const signed char values[] = {
-#define POSTIE_X_VALUE(name, value, msg) value,
-    POSTIE_STATUS_LIST(POSTIE_X_VALUE)
-#undef POSTIE_X_VALUE
+/* How many values are not negative. */
+enum {
+    NPOSITIVE = 0
+#define POSTIE_X_NONNEG(name, value, msg) + ((value) >= 0)
+    POSTIE_STATUS_LIST(POSTIE_X_NONNEG)
+#undef POSTIE_X_NONNEG
 };
 
-/* The entry of status in list (an entry per value, NUL-ended), or NULL. */
+/* Each value is where index() puts it (else: division by zero): a new status
+ * goes after the last of its sign, with the next value. */
+enum {
+#define POSTIE_X_ORDER(name, value, msg)                                                \
+    postie_order_##name = 1 / ((value) >= 0 ? (value) == postie_pos_##name              \
+                                            : NPOSITIVE - 1 - (value) == postie_pos_##name),
+    POSTIE_STATUS_LIST(POSTIE_X_ORDER)
+#undef POSTIE_X_ORDER
+    postie_order_end
+};
+
+/* The entry of status in list (NSTATUS + 1 NUL-ended entries, the last one
+ * for a value outside the list). */
 static const char *entry(const char *list, postie_status status)
 {
-    size_t i;
+    unsigned v = (unsigned)status;
+    /* 0 .. NPOSITIVE - 1 in place, -1, -2, ... after them (unsigned: no overflow) */
+    unsigned i = (int)status < 0 ? (unsigned)(NPOSITIVE - 1) - v : v < NPOSITIVE ? v : NSTATUS;
 
-    for (i = 0; i < sizeof values; i++) {
-        if (values[i] == (int)status) {
-            return list;
-        }
+    if (i > NSTATUS) {
+        i = NSTATUS;
+    }
+    while (i-- > 0) {
         while (*list++ != '\0') {
         }
     }
-    return NULL;
+    return list;
 }
 
 #if POSTIE_WITH_STATUS_MESSAGES
@@ -42,9 +60,8 @@ const char *postie_strerror(postie_status status)
 #define POSTIE_X_MSG(name, value, msg) msg "\0"
         POSTIE_STATUS_LIST(POSTIE_X_MSG)
 #undef POSTIE_X_MSG
-        ;
-    const char *m = entry(messages, status);
-    return m != NULL ? m : "unknown status";
+        "unknown status";
+    return entry(messages, status);
 }
 #else
 /* POSTIE_WITH_STATUS_MESSAGES 0: the short name stands for the message. */
@@ -60,7 +77,6 @@ const char *postie_status_name(postie_status status)
 #define POSTIE_X_NAME(name, value, msg) #name "\0"
         POSTIE_STATUS_LIST(POSTIE_X_NAME)
 #undef POSTIE_X_NAME
-        ;
-    const char *n = entry(names, status);
-    return n != NULL ? n : "UNKNOWN";
+        "UNKNOWN";
+    return entry(names, status);
 }

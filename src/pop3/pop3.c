@@ -18,6 +18,7 @@
 #include "../core/pop3_session.h"
 #include "../core/drive.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* Releases the transport once, after the connection died. */
@@ -35,149 +36,187 @@ static int has_transport(const postie_pop3 *p)
     return p->tr.recv != NULL;
 }
 
-typedef struct call call;
-/* One call of the public API: its step (an adapter below), with its arguments.
- * Each public function names only its own step, so a firmware linked with
- * --gc-sections carries only the steps it calls. */
-struct call {
-    postie_status (*fn)(postie_pop3 *p, const call *c);
-    unsigned u;
-    unsigned long a, b;
-    const char *s1, *s2;
-    void *v1, *v2, *v3;
-    size_t n;
-};
+/*
+ * One call of the public API: its step (an adapter below) and up to two
+ * arguments (a call with three passes an array of them). Each public
+ * function names only its own step, so a firmware linked with --gc-sections
+ * carries only the steps it calls.
+ */
+typedef postie_status (*step_fn)(postie_pop3 *p, uintptr_t a, uintptr_t b);
 
-static postie_status s_open(postie_pop3 *p, const call *c)
+static postie_status s_open(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    return postie_pop3s_open(p, c->u);
+    (void)b;
+    return postie_pop3s_open(p, (unsigned)a);
 }
 
-static postie_status s_stls(postie_pop3 *p, const call *c)
+static postie_status s_stls(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    return postie_pop3s_stls(p, c->s1);
+    (void)b;
+    return postie_pop3s_stls(p, (const char *)a);
 }
 
-static postie_status s_capa(postie_pop3 *p, const call *c)
+static postie_status s_capa(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    (void)c;
+    (void)a;
+    (void)b;
     return postie_pop3s_capa(p);
 }
 
-static postie_status s_login(postie_pop3 *p, const call *c)
+static postie_status s_login(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    return postie_pop3s_login(p, c->s1, c->s2, (postie_pop3_login_mode)c->u);
+    const uintptr_t *v = (const uintptr_t *)a;
+    (void)b;
+    return postie_pop3s_login(p, (const char *)v[0], (const char *)v[1],
+                              (postie_pop3_login_mode)v[2]);
 }
 
-static postie_status s_auth(postie_pop3 *p, const call *c)
+static postie_status s_auth(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    return postie_pop3s_auth(p, c->u, c->s1, c->s2);
+    const uintptr_t *v = (const uintptr_t *)a;
+    (void)b;
+    return postie_pop3s_auth(p, (unsigned)v[0], (const char *)v[1], (const char *)v[2]);
 }
 
-static postie_status s_stat(postie_pop3 *p, const call *c)
+static postie_status s_stat(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    return postie_pop3s_stat(p, (unsigned long *)c->v1, (unsigned long *)c->v2);
+    return postie_pop3s_stat(p, (unsigned long *)a, (unsigned long *)b);
 }
 
-static postie_status s_list(postie_pop3 *p, const call *c)
+static postie_status s_list(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    return postie_pop3s_list(p, c->a, (unsigned long *)c->v1);
+    return postie_pop3s_list(p, (unsigned long)a, (unsigned long *)b);
 }
 
-static postie_status s_list_begin(postie_pop3 *p, const call *c)
+static postie_status s_list_begin(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    (void)c;
+    (void)a;
+    (void)b;
     return postie_pop3s_list_begin(p);
 }
 
-static postie_status s_list_next(postie_pop3 *p, const call *c)
+static postie_status s_list_next(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    return postie_pop3s_list_next(p, (unsigned long *)c->v1, (unsigned long *)c->v2);
+    return postie_pop3s_list_next(p, (unsigned long *)a, (unsigned long *)b);
 }
 
-static postie_status s_uidl(postie_pop3 *p, const call *c)
+static postie_status s_uidl(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    return postie_pop3s_uidl(p, c->a, (char *)c->v1, c->n);
+    const uintptr_t *v = (const uintptr_t *)a;
+    (void)b;
+    return postie_pop3s_uidl(p, (unsigned long)v[0], (char *)v[1], (size_t)v[2]);
 }
 
-static postie_status s_uidl_begin(postie_pop3 *p, const call *c)
+static postie_status s_uidl_begin(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    (void)c;
+    (void)a;
+    (void)b;
     return postie_pop3s_uidl_begin(p);
 }
 
-static postie_status s_uidl_next(postie_pop3 *p, const call *c)
+static postie_status s_uidl_next(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    return postie_pop3s_uidl_next(p, (unsigned long *)c->v1, (char *)c->v2, c->n);
+    const uintptr_t *v = (const uintptr_t *)a;
+    (void)b;
+    return postie_pop3s_uidl_next(p, (unsigned long *)v[0], (char *)v[1], (size_t)v[2]);
 }
 
-static postie_status s_retr_begin(postie_pop3 *p, const call *c)
+static postie_status s_retr_begin(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    return postie_pop3s_retr_begin(p, c->a, (unsigned long *)c->v1);
+    return postie_pop3s_retr_begin(p, (unsigned long)a, (unsigned long *)b);
 }
 
-static postie_status s_top_begin(postie_pop3 *p, const call *c)
+static postie_status s_top_begin(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    return postie_pop3s_top_begin(p, c->a, c->b);
+    return postie_pop3s_top_begin(p, (unsigned long)a, (unsigned long)b);
 }
 
-static postie_status s_read(postie_pop3 *p, const call *c)
+static postie_status s_read(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    return postie_pop3s_read(p, c->v1, c->n, (size_t *)c->v2);
+    const uintptr_t *v = (const uintptr_t *)a;
+    (void)b;
+    return postie_pop3s_read(p, (void *)v[0], (size_t)v[1], (size_t *)v[2]);
 }
 
-static postie_status s_drain(postie_pop3 *p, const call *c)
+static postie_status s_drain(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    (void)c;
+    (void)a;
+    (void)b;
     return postie_pop3s_drain(p);
 }
 
-static postie_status s_dele(postie_pop3 *p, const call *c)
+static postie_status s_dele(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    return postie_pop3s_dele(p, c->a);
+    (void)b;
+    return postie_pop3s_dele(p, (unsigned long)a);
 }
 
-static postie_status s_rset(postie_pop3 *p, const call *c)
+static postie_status s_rset(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    (void)c;
+    (void)a;
+    (void)b;
     return postie_pop3s_rset(p);
 }
 
-static postie_status s_noop(postie_pop3 *p, const call *c)
+static postie_status s_noop(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    (void)c;
+    (void)a;
+    (void)b;
     return postie_pop3s_noop(p);
 }
 
 #if POSTIE_WITH_POP3_PIPELINING
-static postie_status s_queue(postie_pop3 *p, const call *c)
+static postie_status s_queue(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    return postie_pop3s_queue(p, (postie_pop3_cmd_kind)c->u, c->a, c->b);
+    const uintptr_t *v = (const uintptr_t *)a;
+    (void)b;
+    return postie_pop3s_queue(p, (postie_pop3_cmd_kind)v[0], (unsigned long)v[1],
+                              (unsigned long)v[2]);
 }
 
-static postie_status s_next(postie_pop3 *p, const call *c)
+static postie_status s_next(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    return postie_pop3s_next(p, (postie_pop3_cmd_kind *)c->v1, (unsigned long *)c->v2, (unsigned long *)c->v3);
+    const uintptr_t *v = (const uintptr_t *)a;
+    (void)b;
+    return postie_pop3s_next(p, (postie_pop3_cmd_kind *)v[0], (unsigned long *)v[1],
+                             (unsigned long *)v[2]);
 }
 #endif
 
-static postie_status s_quit(postie_pop3 *p, const call *c)
+static postie_status s_quit(postie_pop3 *p, uintptr_t a, uintptr_t b)
 {
-    return postie_pop3s_quit(p, (int *)c->v1);
+    (void)b;
+    return postie_pop3s_quit(p, (int *)a);
 }
 
-/* Runs the call's step until it is done: the loop every public call is. */
-static postie_status run(postie_pop3 *p, const call *c, const char *tls_name)
+/* Runs the step fn(p, a, b) until it is done: the loop every public call is.
+ * p NULL is POSTIE_ERR_PARAM. Only open and stls can be asked for TLS: their
+ * b is the server name. */
+static postie_status run(postie_pop3 *p, step_fn fn, uintptr_t a, uintptr_t b)
 {
     postie_status st;
 
+    if (p == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
     if (p->op == 0 && !p->busy) {
         postie_conn_window(&p->conn); /* a new call: a body or listing is one */
     }
     POSTIE_DRIVE_LOOP(st, p, postie_pop3s_fatal, postie_pop3s_tls_started,
-                      POSTIE_WITH_POP3_CAPA, tls_name, c->fn(p, c))
+                      POSTIE_WITH_POP3_CAPA, (const char *)b, fn(p, a, b))
     settle(p);
     return st;
+}
+
+/* A call with three arguments: a points to them. */
+static postie_status run3(postie_pop3 *p, step_fn fn, uintptr_t x, uintptr_t y, uintptr_t z)
+{
+    uintptr_t v[3];
+
+    v[0] = x;
+    v[1] = y;
+    v[2] = z;
+    return run(p, fn, (uintptr_t)v, 0);
 }
 
 postie_status postie_pop3_init(postie_pop3 *p, const postie_transport *t)
@@ -195,12 +234,10 @@ postie_status postie_pop3_init_nb(postie_pop3 *p)
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    memset(p, 0, sizeof *p);
+    memset(p, 0, sizeof *p); /* CLOSED, nothing in progress, the body decoder at its start */
     p->timeout_ms = POSTIE_DEFAULT_TIMEOUT_MS;
-    p->state = POSTIE_POP3_STATE_CLOSED;
     p->count = -1;
     postie_conn_init(&p->conn);
-    postie_pop3_body_init(&p->body);
     return POSTIE_OK;
 }
 
@@ -279,44 +316,21 @@ postie_status postie_pop3_open(postie_pop3 *p)
 
 postie_status postie_pop3_open_ex(postie_pop3 *p, unsigned flags)
 {
-    call c;
-
-    if (p == NULL) {
-        return POSTIE_ERR_PARAM;
-    }
-    memset(&c, 0, sizeof c);
-    c.fn = s_open;
-    c.u = flags;
 #if POSTIE_WITH_POP3_CAPA
-    return run(p, &c, p->server_name);
+    return run(p, s_open, flags, p != NULL ? (uintptr_t)p->server_name : 0);
 #else
-    return run(p, &c, NULL);
+    return run(p, s_open, flags, 0);
 #endif
 }
 
 postie_status postie_pop3_stls(postie_pop3 *p, const char *server_name)
 {
-    call c;
-
-    if (p == NULL) {
-        return POSTIE_ERR_PARAM;
-    }
-    memset(&c, 0, sizeof c);
-    c.fn = s_stls;
-    c.s1 = server_name;
-    return run(p, &c, server_name);
+    return run(p, s_stls, (uintptr_t)server_name, (uintptr_t)server_name);
 }
 
 postie_status postie_pop3_capa(postie_pop3 *p)
 {
-    call c;
-
-    if (p == NULL) {
-        return POSTIE_ERR_PARAM;
-    }
-    memset(&c, 0, sizeof c);
-    c.fn = s_capa;
-    return run(p, &c, NULL);
+    return run(p, s_capa, 0, 0);
 }
 
 unsigned postie_pop3_caps(const postie_pop3 *p)
@@ -357,87 +371,33 @@ postie_pop3_state postie_pop3_get_state(const postie_pop3 *p)
 postie_status postie_pop3_login(postie_pop3 *p, const char *user, const char *pass,
                                 postie_pop3_login_mode mode)
 {
-    call c;
-
-    if (p == NULL) {
-        return POSTIE_ERR_PARAM;
-    }
-    memset(&c, 0, sizeof c);
-    c.fn = s_login;
-    c.s1 = user;
-    c.s2 = pass;
-    c.u = (unsigned)mode;
-    return run(p, &c, NULL);
+    return run3(p, s_login, (uintptr_t)user, (uintptr_t)pass, (uintptr_t)mode);
 }
 
 postie_status postie_pop3_auth(postie_pop3 *p, unsigned mechs, const char *user,
                                const char *secret)
 {
-    call c;
-
-    if (p == NULL) {
-        return POSTIE_ERR_PARAM;
-    }
-    memset(&c, 0, sizeof c);
-    c.fn = s_auth;
-    c.u = mechs;
-    c.s1 = user;
-    c.s2 = secret;
-    return run(p, &c, NULL);
+    return run3(p, s_auth, mechs, (uintptr_t)user, (uintptr_t)secret);
 }
 
 postie_status postie_pop3_stat(postie_pop3 *p, unsigned long *count, unsigned long *octets)
 {
-    call c;
-
-    if (p == NULL) {
-        return POSTIE_ERR_PARAM;
-    }
-    memset(&c, 0, sizeof c);
-    c.fn = s_stat;
-    c.v1 = count;
-    c.v2 = octets;
-    return run(p, &c, NULL);
+    return run(p, s_stat, (uintptr_t)count, (uintptr_t)octets);
 }
 
 postie_status postie_pop3_list(postie_pop3 *p, unsigned long msg, unsigned long *octets)
 {
-    call c;
-
-    if (p == NULL) {
-        return POSTIE_ERR_PARAM;
-    }
-    memset(&c, 0, sizeof c);
-    c.fn = s_list;
-    c.a = msg;
-    c.v1 = octets;
-    return run(p, &c, NULL);
+    return run(p, s_list, msg, (uintptr_t)octets);
 }
 
 postie_status postie_pop3_list_begin(postie_pop3 *p)
 {
-    call c;
-
-    if (p == NULL) {
-        return POSTIE_ERR_PARAM;
-    }
-    memset(&c, 0, sizeof c);
-    c.fn = s_list_begin;
-    return run(p, &c, NULL);
+    return run(p, s_list_begin, 0, 0);
 }
 
 postie_status postie_pop3_list_next(postie_pop3 *p, unsigned long *msg, unsigned long *octets)
 {
-    call c;
-
-    if (p == NULL) {
-        return POSTIE_ERR_PARAM;
-    }
-    memset(&c, 0, sizeof c);
-    c.fn = s_list_next;
-    c.v1 = msg;
-    c.v2 = octets;
-    return run(p, &c, NULL);
+    return run(p, s_list_next, (uintptr_t)msg, (uintptr_t)octets);
 }
 
 postie_status postie_pop3_list_all(postie_pop3 *p, postie_pop3_list_cb cb, void *user)
@@ -460,44 +420,17 @@ postie_status postie_pop3_list_all(postie_pop3 *p, postie_pop3_list_cb cb, void 
 
 postie_status postie_pop3_uidl(postie_pop3 *p, unsigned long msg, char *uid, size_t cap)
 {
-    call c;
-
-    if (p == NULL) {
-        return POSTIE_ERR_PARAM;
-    }
-    memset(&c, 0, sizeof c);
-    c.fn = s_uidl;
-    c.a = msg;
-    c.v1 = uid;
-    c.n = cap;
-    return run(p, &c, NULL);
+    return run3(p, s_uidl, msg, (uintptr_t)uid, cap);
 }
 
 postie_status postie_pop3_uidl_begin(postie_pop3 *p)
 {
-    call c;
-
-    if (p == NULL) {
-        return POSTIE_ERR_PARAM;
-    }
-    memset(&c, 0, sizeof c);
-    c.fn = s_uidl_begin;
-    return run(p, &c, NULL);
+    return run(p, s_uidl_begin, 0, 0);
 }
 
 postie_status postie_pop3_uidl_next(postie_pop3 *p, unsigned long *msg, char *uid, size_t cap)
 {
-    call c;
-
-    if (p == NULL) {
-        return POSTIE_ERR_PARAM;
-    }
-    memset(&c, 0, sizeof c);
-    c.fn = s_uidl_next;
-    c.v1 = msg;
-    c.v2 = uid;
-    c.n = cap;
-    return run(p, &c, NULL);
+    return run3(p, s_uidl_next, (uintptr_t)msg, (uintptr_t)uid, cap);
 }
 
 postie_status postie_pop3_uidl_all(postie_pop3 *p, postie_pop3_uidl_cb cb, void *user)
@@ -521,100 +454,43 @@ postie_status postie_pop3_uidl_all(postie_pop3 *p, postie_pop3_uidl_cb cb, void 
 
 postie_status postie_pop3_retr_begin(postie_pop3 *p, unsigned long msg, unsigned long *octets)
 {
-    call c;
-
-    if (p == NULL) {
-        if (octets != NULL) {
-            *octets = 0;
-        }
-        return POSTIE_ERR_PARAM;
+    if (octets != NULL) {
+        *octets = 0; /* the size once the +OK came */
     }
-    memset(&c, 0, sizeof c);
-    c.fn = s_retr_begin;
-    c.a = msg;
-    c.v1 = octets;
-    return run(p, &c, NULL);
+    return run(p, s_retr_begin, msg, (uintptr_t)octets);
 }
 
 postie_status postie_pop3_top_begin(postie_pop3 *p, unsigned long msg, unsigned long lines)
 {
-    call c;
-
-    if (p == NULL) {
-        return POSTIE_ERR_PARAM;
-    }
-    memset(&c, 0, sizeof c);
-    c.fn = s_top_begin;
-    c.a = msg;
-    c.b = lines;
-    return run(p, &c, NULL);
+    return run(p, s_top_begin, msg, lines);
 }
 
 postie_status postie_pop3_read(postie_pop3 *p, void *buf, size_t cap, size_t *n)
 {
-    call c;
-
-    if (p == NULL) {
-        if (n != NULL) {
-            *n = 0;
-        }
-        return POSTIE_ERR_PARAM;
+    if (n != NULL) {
+        *n = 0; /* the step sets it when it hands out bytes */
     }
-    memset(&c, 0, sizeof c);
-    c.fn = s_read;
-    c.v1 = buf;
-    c.n = cap;
-    c.v2 = n;
-    return run(p, &c, NULL);
+    return run3(p, s_read, (uintptr_t)buf, cap, (uintptr_t)n);
 }
 
 postie_status postie_pop3_drain(postie_pop3 *p)
 {
-    call c;
-
-    if (p == NULL) {
-        return POSTIE_ERR_PARAM;
-    }
-    memset(&c, 0, sizeof c);
-    c.fn = s_drain;
-    return run(p, &c, NULL);
+    return run(p, s_drain, 0, 0);
 }
 
 postie_status postie_pop3_dele(postie_pop3 *p, unsigned long msg)
 {
-    call c;
-
-    if (p == NULL) {
-        return POSTIE_ERR_PARAM;
-    }
-    memset(&c, 0, sizeof c);
-    c.fn = s_dele;
-    c.a = msg;
-    return run(p, &c, NULL);
+    return run(p, s_dele, msg, 0);
 }
 
 postie_status postie_pop3_rset(postie_pop3 *p)
 {
-    call c;
-
-    if (p == NULL) {
-        return POSTIE_ERR_PARAM;
-    }
-    memset(&c, 0, sizeof c);
-    c.fn = s_rset;
-    return run(p, &c, NULL);
+    return run(p, s_rset, 0, 0);
 }
 
 postie_status postie_pop3_noop(postie_pop3 *p)
 {
-    call c;
-
-    if (p == NULL) {
-        return POSTIE_ERR_PARAM;
-    }
-    memset(&c, 0, sizeof c);
-    c.fn = s_noop;
-    return run(p, &c, NULL);
+    return run(p, s_noop, 0, 0);
 }
 
 void postie_pop3_set_pipelining(postie_pop3 *p, int allow)
@@ -643,7 +519,7 @@ unsigned postie_pop3_queued(const postie_pop3 *p)
     }
     n = postie_conn_awaiting(&p->conn);
     /* a queued RETR (or listing) being read stays at the head until its end */
-    if (p->busy && (p->busy_kind & 0x80u) && n > 0) {
+    if ((p->busy & 0x80u) && n > 0) {
         n--;
     }
     return n;
@@ -652,24 +528,13 @@ unsigned postie_pop3_queued(const postie_pop3 *p)
 static postie_status queue_cmd(postie_pop3 *p, postie_pop3_cmd_kind kind, unsigned long msg,
                                unsigned long lines)
 {
-    call c;
-
-    if (p == NULL) {
-        return POSTIE_ERR_PARAM;
-    }
 #if !POSTIE_WITH_POP3_PIPELINING
-    (void)c;
     (void)kind;
     (void)msg;
     (void)lines;
-    return POSTIE_ERR_UNSUPPORTED; /* not compiled in (postie_config_defaults.h) */
+    return p != NULL ? POSTIE_ERR_UNSUPPORTED : POSTIE_ERR_PARAM; /* not compiled in */
 #else
-    memset(&c, 0, sizeof c);
-    c.fn = s_queue;
-    c.u = (unsigned)kind;
-    c.a = msg;
-    c.b = lines;
-    return run(p, &c, NULL);
+    return run3(p, s_queue, (uintptr_t)kind, msg, lines);
 #endif
 }
 
@@ -730,22 +595,6 @@ postie_status postie_pop3_flush(postie_pop3 *p)
 postie_status postie_pop3_next(postie_pop3 *p, postie_pop3_cmd_kind *kind, unsigned long *msg,
                                unsigned long *octets)
 {
-    call c;
-
-    if (p == NULL) {
-        if (kind != NULL) {
-            *kind = POSTIE_POP3_CMD_NONE;
-        }
-        if (msg != NULL) {
-            *msg = 0;
-        }
-        if (octets != NULL) {
-            *octets = 0;
-        }
-        return POSTIE_ERR_PARAM;
-    }
-#if !POSTIE_WITH_POP3_PIPELINING
-    (void)c;
     if (kind != NULL) {
         *kind = POSTIE_POP3_CMD_NONE;
     }
@@ -755,31 +604,19 @@ postie_status postie_pop3_next(postie_pop3 *p, postie_pop3_cmd_kind *kind, unsig
     if (octets != NULL) {
         *octets = 0;
     }
-    return POSTIE_ERR_UNSUPPORTED; /* not compiled in */
+#if !POSTIE_WITH_POP3_PIPELINING
+    return p != NULL ? POSTIE_ERR_UNSUPPORTED : POSTIE_ERR_PARAM; /* not compiled in */
 #else
-    memset(&c, 0, sizeof c);
-    c.fn = s_next;
-    c.v1 = kind;
-    c.v2 = msg;
-    c.v3 = octets;
-    return run(p, &c, NULL);
+    return run3(p, s_next, (uintptr_t)kind, (uintptr_t)msg, (uintptr_t)octets);
 #endif
 }
 
 postie_status postie_pop3_quit(postie_pop3 *p, int *committed)
 {
-    call c;
-
-    if (p == NULL) {
-        if (committed != NULL) {
-            *committed = 0;
-        }
-        return POSTIE_ERR_PARAM;
+    if (committed != NULL) {
+        *committed = 0; /* 1 once the server said +OK in TRANSACTION */
     }
-    memset(&c, 0, sizeof c);
-    c.fn = s_quit;
-    c.v1 = committed;
-    return run(p, &c, NULL);
+    return run(p, s_quit, (uintptr_t)committed, 0);
 }
 
 void postie_pop3_close(postie_pop3 *p)
