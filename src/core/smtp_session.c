@@ -602,9 +602,26 @@ postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user
 
 /* ---- mail transaction ------------------------------------------------------ */
 
-static int is_utf8_addr(const char *a)
+/* postie_smtp_arg_ok() of an address and its parameters (either may be
+ * NULL: absent) and postie_smtp_has_8bit() of the address, in one pass:
+ * 0 when one of them may not go in a command; else 1, or 3 when the
+ * address holds a byte >= 0x80. */
+static unsigned args_scan(const char *addr, const char *params)
 {
-    return a != NULL && postie_smtp_has_8bit(a, strlen(a));
+    unsigned r = 1, k;
+
+    for (k = 0; k < 2; k++, addr = params) {
+        for (; addr != NULL && *addr; addr++) {
+            unsigned char c = (unsigned char)*addr;
+            if (c == '<' || c == '>' || c == 0x7f || (c < 0x20 && c != '\t')) {
+                return 0;
+            }
+            if (c >= 0x80 && k == 0) {
+                r = 3;
+            }
+        }
+    }
+    return r;
 }
 
 /* Command i of the sequence MAIL, RCPT 0..n-1, DATA, built on s->conn. */
@@ -718,25 +735,19 @@ static void enter_data(postie_smtp *s)
 static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
 {
     size_t i;
-    int need_utf8;
+    unsigned need_utf8 = (env->flags & POSTIE_SMTP_MSG_UTF8) != 0;
 
     if (env->rcpts == NULL || env->nrcpts == 0) {
         return POSTIE_ERR_PARAM;
     }
-    if (env->from != NULL && !postie_smtp_arg_ok(env->from)) {
-        return POSTIE_ERR_PARAM;
-    }
-    if (env->mail_params != NULL && !postie_smtp_arg_ok(env->mail_params)) {
-        return POSTIE_ERR_PARAM;
-    }
-    need_utf8 = (env->flags & POSTIE_SMTP_MSG_UTF8) != 0 || is_utf8_addr(env->from);
-    for (i = 0; i < env->nrcpts; i++) {
-        const postie_smtp_rcpt *r = &env->rcpts[i];
-        if (r->addr == NULL || r->addr[0] == '\0' || !postie_smtp_arg_ok(r->addr) ||
-            (r->params != NULL && !postie_smtp_arg_ok(r->params))) {
+    /* 0: MAIL's reverse-path (may be NULL or "") and parameters; i: recipient i-1's */
+    for (i = 0; i <= env->nrcpts; i++) {
+        const char *addr = i > 0 ? env->rcpts[i - 1].addr : env->from;
+        unsigned a = args_scan(addr, i > 0 ? env->rcpts[i - 1].params : env->mail_params);
+        if (a == 0 || (i > 0 && (addr == NULL || addr[0] == '\0'))) {
             return POSTIE_ERR_PARAM;
         }
-        need_utf8 |= is_utf8_addr(r->addr);
+        need_utf8 |= a >> 1; /* a non-ASCII address */
     }
     /* From here on every recipient reads as not answered until its reply,
      * also when the call fails before anything is sent. */
