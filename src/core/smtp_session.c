@@ -138,12 +138,15 @@ static postie_status queue(postie_smtp *s, unsigned tag, const char *verb, const
 /*
  * Assembles the reply of the oldest command into s->reply: POSTIE_OK once
  * it is complete (the command is done with), POSTIE_AGAIN, or fatal. With
- * ehlo, the lines after the first of a 250 reply are parsed as extensions.
+ * R_EHLO, the lines after the first of a 250 reply are parsed as extensions.
  * A 421 reply kills the session (POSTIE_ERR_TRANSIENT; s->reply holds it).
- * A malformed line is POSTIE_ERR_PROTOCOL with the connection left up
- * (strict: only the caller knows whether QUIT can still be said).
+ * A malformed reply is POSTIE_ERR_PROTOCOL and ends the session, unless
+ * R_LENIENT (only the caller knows whether QUIT can still be said): then
+ * the connection is left up.
  */
-static postie_status next_reply(postie_smtp *s, int ehlo)
+#define R_EHLO 1u    /* the lines after the first of a 250 are extensions */
+#define R_LENIENT 2u /* a malformed reply leaves the session up */
+static postie_status reply(postie_smtp *s, unsigned how)
 {
     postie_status st;
 
@@ -151,35 +154,24 @@ static postie_status next_reply(postie_smtp *s, int ehlo)
         postie_smtp_reply_init(&s->reply);
         s->reply_open = 1;
     }
-    st = postie_smtp_reply_read(&s->reply, &s->conn, ehlo ? &s->ext : NULL);
+    st = postie_smtp_reply_read(&s->reply, &s->conn, (how & R_EHLO) ? &s->ext : NULL);
     if (st == POSTIE_AGAIN) {
         return st;
     }
     s->reply_open = 0;
-    if (st == POSTIE_ERR_PROTOCOL && postie_conn_status(&s->conn) == POSTIE_OK) {
-        postie_conn_pop(&s->conn); /* its (malformed) answer came */
-        return st;
-    }
-    if (st != POSTIE_DONE) {
+    if (st != POSTIE_DONE &&
+        (st != POSTIE_ERR_PROTOCOL || postie_conn_status(&s->conn) != POSTIE_OK)) {
         return fatal(s, st);
     }
-    postie_conn_pop(&s->conn);
+    postie_conn_pop(&s->conn); /* its answer came (a malformed one too) */
+    if (st != POSTIE_DONE) {
+        /* malformed, the connection still up */
+        return (how & R_LENIENT) || s->state == POSTIE_SMTP_STATE_CLOSED ? st : fatal(s, st);
+    }
     if (s->reply.code == 421) {
         return fatal(s, POSTIE_ERR_TRANSIENT);
     }
     return POSTIE_OK;
-}
-
-/* next_reply() where a malformed reply ends the session. */
-static postie_status reply(postie_smtp *s, int ehlo)
-{
-    postie_status st = next_reply(s, ehlo);
-
-    if (st == POSTIE_ERR_PROTOCOL && s->state != POSTIE_SMTP_STATE_CLOSED &&
-        postie_conn_status(&s->conn) == POSTIE_OK) {
-        return fatal(s, st);
-    }
-    return st;
 }
 
 /* Status of a reply that should be 2xx: OK, TRANSIENT, SERVER; a 1xx/3xx
@@ -225,7 +217,7 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
         if (s->phase != ph + 1) {
             break;
         }
-        st = reply(s, 1);
+        st = reply(s, R_EHLO);
         if (st != POSTIE_OK) {
             return st;
         }
@@ -266,7 +258,7 @@ static postie_status give_up_step(postie_smtp *s)
 {
     postie_status st = (postie_status)(-(int)s->fail);
 
-    if (postie_conn_status(&s->conn) == POSTIE_OK && next_reply(s, 0) == POSTIE_AGAIN) {
+    if (postie_conn_status(&s->conn) == POSTIE_OK && reply(s, R_LENIENT) == POSTIE_AGAIN) {
         return POSTIE_AGAIN;
     }
     (void)fatal(s, st); /* restores the reply and the status of the refusal */
@@ -375,7 +367,7 @@ postie_status postie_smtps_open(postie_smtp *s)
         return give_up_step(s);
     }
     if (s->phase == PH_GREET) {
-        st = next_reply(s, 0);
+        st = reply(s, R_LENIENT);
         if (st == POSTIE_AGAIN) {
             return st;
         }
@@ -843,7 +835,7 @@ static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
         if (st == POSTIE_OK) {
             env->accepted++;
         } else {
-            keep_reply(s, 1);
+            keep_reply(s, R_EHLO);
         }
 #if POSTIE_WITH_SMTP_PIPELINING
     } else { /* pipelined DATA */
@@ -1019,8 +1011,9 @@ postie_status postie_smtps_data_write(postie_smtp *s, const void *buf, size_t n)
     } else if (st != POSTIE_AGAIN) {
         return st;
     }
-    if (postie_conn_status(&s->conn) != POSTIE_OK) {
-        return fatal(s, postie_conn_status(&s->conn));
+    st = postie_conn_status(&s->conn);
+    if (st != POSTIE_OK) {
+        return fatal(s, st);
     }
     while (s->wr_done < n) {
         size_t used = 0, made = 0, cap = 0;
@@ -1054,8 +1047,9 @@ postie_status postie_smtps_data_end(postie_smtp *s)
     if (s->phase == 1) {
         size_t made = 0, cap = 0;
         char *out;
-        if (postie_conn_status(&s->conn) != POSTIE_OK) {
-            return fatal(s, postie_conn_status(&s->conn));
+        st = postie_conn_status(&s->conn);
+        if (st != POSTIE_OK) {
+            return fatal(s, st);
         }
         out = postie_conn_out_tail(&s->conn, &cap);
         if (cap < POSTIE_SMTP_DOT_FINISH_MAX) {
