@@ -835,7 +835,7 @@ static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
         if (st == POSTIE_OK) {
             env->accepted++;
         } else {
-            keep_reply(s, R_EHLO);
+            keep_reply(s, 1);
         }
 #if POSTIE_WITH_SMTP_PIPELINING
     } else { /* pipelined DATA */
