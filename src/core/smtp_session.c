@@ -808,11 +808,9 @@ static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
     if (st == POSTIE_AGAIN) {
         return st;
     }
-    if (st != POSTIE_OK) {
-        if (s->reply.done && s->reply.code == 421 && i >= 1 && i <= env->nrcpts) {
-            /* the RCPT was answered (421): record it like any 4xx */
-            record(&env->rcpts[i - 1], &s->reply, POSTIE_ERR_TRANSIENT);
-        }
+    /* a RCPT answered with 421 (POSTIE_ERR_TRANSIENT, the session ended) is
+     * recorded like any 4xx */
+    if (st != POSTIE_OK && !(s->reply.done && s->reply.code == 421 && i >= 1 && i <= env->nrcpts)) {
         return st;
     }
     c = s->reply.code;
@@ -826,12 +824,16 @@ static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
             keep_reply(s, 3);
         }
     } else if (i <= env->nrcpts) { /* RCPT */
-        postie_smtp_rcpt *r = &env->rcpts[i - 1];
-        st = expect2(s);
-        if (s->state == POSTIE_SMTP_STATE_CLOSED) {
-            return st;
+        if (st == POSTIE_OK) {
+            st = expect2(s);
+            if (s->state == POSTIE_SMTP_STATE_CLOSED) {
+                return st;
+            }
         }
-        record(r, &s->reply, st);
+        record(&env->rcpts[i - 1], &s->reply, st);
+        if (s->state == POSTIE_SMTP_STATE_CLOSED) {
+            return st; /* the 421 */
+        }
         if (st == POSTIE_OK) {
             env->accepted++;
         } else {
