@@ -60,25 +60,17 @@ postie_status postie_base64_encode(const void *in, size_t n, char *out, size_t c
     return POSTIE_OK;
 }
 
-/* Decodes in[0..n) (n a multiple of 4, pad '=' at the end) into q, or only
- * counts and checks when q is NULL: the byte count, or (size_t)-1 for a character
- * outside the alphabet, a '=' before the padding, or bits set past the last
- * byte (non-canonical). */
-static size_t b64_run(const char *in, size_t n, size_t pad, unsigned char *q)
+/* Decodes in[0..n) (the padding cut off) into q, or only counts and checks
+ * when q is NULL: the byte count, or (size_t)-1 for a character outside the
+ * alphabet (a '=' included) or bits set past the last byte (non-canonical). */
+static size_t b64_run(const char *in, size_t n, unsigned char *q)
 {
     unsigned long acc = 0;
     unsigned bits = 0;
     size_t i, o = 0;
 
     for (i = 0; i < n; i++) {
-        int v;
-        if (i >= n - pad) {
-            if (in[i] != '=') {
-                return (size_t)-1;
-            }
-            continue;
-        }
-        v = b64_value((unsigned char)in[i]);
+        int v = b64_value((unsigned char)in[i]);
         if (v < 0) {
             return (size_t)-1;
         }
@@ -97,7 +89,7 @@ static size_t b64_run(const char *in, size_t n, size_t pad, unsigned char *q)
 
 postie_status postie_base64_decode(const char *in, size_t n, void *out, size_t cap, size_t *outlen)
 {
-    size_t pad = 0, need;
+    size_t need;
 
     if ((in == NULL && n > 0) || (out == NULL && cap > 0)) {
         return POSTIE_ERR_PARAM;
@@ -105,18 +97,19 @@ postie_status postie_base64_decode(const char *in, size_t n, void *out, size_t c
     if (n % 4 != 0) {
         return POSTIE_ERR_DECODE;
     }
+    /* up to two '=' of padding at the end; any other '=' is refused below */
     if (n > 0 && in[n - 1] == '=') {
-        pad = (in[n - 2] == '=') ? 2 : 1;
+        n -= in[n - 2] == '=' ? 2 : 1;
     }
     /* validate everything before writing anything */
-    need = b64_run(in, n, pad, NULL);
+    need = b64_run(in, n, NULL);
     if (need == (size_t)-1) {
         return POSTIE_ERR_DECODE;
     }
     if (cap < need) {
         return POSTIE_ERR_BUFFER;
     }
-    (void)b64_run(in, n, pad, (unsigned char *)out);
+    (void)b64_run(in, n, (unsigned char *)out);
     if (outlen != NULL) {
         *outlen = need;
     }
