@@ -99,16 +99,10 @@ void postie_md5_update(postie_md5_ctx *ctx, const void *data, size_t len)
 {
     const unsigned char *p = (const unsigned char *)data;
 
+    /* byte by byte: Postie hashes only short strings (APOP, CRAM-MD5) */
     ctx->bytes += len;
-    while (len > 0) {
-        size_t take = 64 - ctx->block_len;
-        if (take > len) {
-            take = len;
-        }
-        memcpy(ctx->block + ctx->block_len, p, take);
-        ctx->block_len += take;
-        p += take;
-        len -= take;
+    while (len-- > 0) {
+        ctx->block[ctx->block_len++] = *p++;
         if (ctx->block_len == 64) {
             md5_block(ctx->state, ctx->block);
             ctx->block_len = 0;
