@@ -27,56 +27,44 @@ static int is_digit(char c)
 }
 
 /* Length of an RFC 3463 code "c.s.d" at the start of t[0..n) whose class is
- * cls, followed by a space or the end; 0 when there is none. */
+ * cls (subject and detail 1 to 3 digits each), followed by a space or the
+ * end; 0 when there is none. */
 static size_t enhanced_len(const char *t, size_t n, char cls)
 {
-    size_t i = 0, k;
-    int part;
+    size_t i;
+    unsigned digits = 0, dot = 0;
 
     if (n < 5 || t[0] != cls || t[1] != '.') {
         return 0;
     }
-    i = 2;
-    for (part = 0; part < 2; part++) {
-        for (k = 0; k < 3 && i < n && is_digit(t[i]); k++) {
-            i++;
-        }
-        if (k == 0) {
+    for (i = 2; i < n && t[i] != ' '; i++) {
+        if (is_digit(t[i]) && digits < 3) {
+            digits++;
+        } else if (t[i] == '.' && digits > 0 && !dot) {
+            dot = 1;
+            digits = 0;
+        } else {
             return 0;
         }
-        if (part == 0) {
-            if (i >= n || t[i] != '.') {
-                return 0;
-            }
-            i++;
-        }
     }
-    if (i < n && t[i] != ' ') {
-        return 0;
-    }
-    return i;
+    return dot && digits > 0 ? i : 0;
 }
 
+/* Appends to r->text a '\n' (for a line after the first), then t[0..n),
+ * as far as it fits (truncated = 1 for what does not). */
 static void text_append(postie_smtp_reply *r, const char *t, size_t n)
 {
-    size_t room, i;
+    size_t i;
 
-    if (r->lines > 1) {
-        if ((size_t)r->text_len + 1 < sizeof r->text) {
-            r->text[r->text_len++] = '\n';
-        } else {
+    for (i = r->lines > 1 ? 0 : 1; i <= n; i++) {
+        char c = i > 0 ? t[i - 1] : '\n';
+        if ((size_t)r->text_len + 1 >= sizeof r->text) {
             r->truncated = 1;
+            break;
         }
-    }
-    room = sizeof r->text - 1 - r->text_len;
-    if (n > room) {
-        n = room;
-        r->truncated = 1;
-    }
-    /* A NUL from the server would cut the C string short: keep text a
-     * string of text_len bytes by writing '?' for it. */
-    for (i = 0; i < n; i++) {
-        r->text[r->text_len++] = t[i] == '\0' ? '?' : t[i];
+        /* A NUL from the server would cut the C string short: keep text a
+         * string of text_len bytes by writing '?' for it. */
+        r->text[r->text_len++] = c == '\0' ? '?' : c;
     }
     r->text[r->text_len] = '\0';
 }
@@ -103,12 +91,13 @@ static postie_status reply_line(postie_smtp_reply *r, const char *line, size_t l
     if (r->lines > 0 && code != r->code) {
         return POSTIE_ERR_PROTOCOL;
     }
-    r->code = code;
+    r->code = (short)code;
     if (r->lines < 255) {
         r->lines++;
     }
-    t = len > 4 ? line + 4 : line + len;
-    tn = len > 4 ? len - 4 : 0;
+    tn = len > 4 ? 4 : len; /* the code and its separator */
+    t = line + tn;
+    tn = len - tn;
     el = enhanced_len(t, tn, line[0]);
     if (el > 0) {
         if (r->lines == 1) {

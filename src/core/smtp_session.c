@@ -32,6 +32,9 @@ static void batch_abort(postie_smtp *s, postie_status st);
 #define MF_UTF8       0x20u
 #define MF_BINARY     0x40u /* BODY=BINARYMIME: the message goes by BDAT as it is */
 
+/* data_opened is only ever set by a pipelined DATA */
+#define CLEAR_DATA_OPENED(s) ((void)(POSTIE_WITH_SMTP_PIPELINING && ((s)->data_opened = 0)))
+
 /* A STARTTLS waiting for the caller's handshake (only STARTTLS asks). */
 #define TLS_WANTED(s) (POSTIE_WITH_SMTP_STARTTLS && (s)->tls_wanted)
 
@@ -73,7 +76,7 @@ postie_status postie_smtps_fatal(postie_smtp *s, postie_status st)
     }
     (void)postie_conn_kill(&s->conn, st);
     s->state = POSTIE_SMTP_STATE_CLOSED;
-    s->data_opened = 0;
+    CLEAR_DATA_OPENED(s);
     s->op = OP_NONE;
     s->phase = 0;
     s->reply_open = 0;
@@ -81,7 +84,14 @@ postie_status postie_smtps_fatal(postie_smtp *s, postie_status st)
     return st;
 }
 
-#define fatal postie_smtps_fatal
+#define fatal postie_smtps_fatal /* it also ends the operation, as finish() does */
+
+/* A 4xx or 5xx reply code's status (the only codes it is given). */
+static postie_status refusal(int code)
+{
+    return code >= 500 ? POSTIE_ERR_SERVER : POSTIE_ERR_TRANSIENT;
+}
+
 
 static postie_status finish(postie_smtp *s, postie_status st)
 {
@@ -181,7 +191,7 @@ static postie_status expect2(postie_smtp *s)
         return POSTIE_OK;
     }
     if (c == 4 || c == 5) {
-        return postie_smtp_code_status(s->reply.code);
+        return refusal(s->reply.code);
     }
     return fatal(s, POSTIE_ERR_PROTOCOL);
 }
@@ -202,15 +212,19 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
 {
     postie_status st;
 
-    if (s->phase == ph) {
-        postie_smtp_ext_init(&s->ext);
-        st = s->helo ? queue(s, T_HELO, "HELO", s->domain) : queue(s, T_EHLO, "EHLO", s->domain);
-        if (st != POSTIE_OK) {
-            return st;
+    for (;;) {
+        if (s->phase == ph) {
+            postie_smtp_ext_init(&s->ext);
+            /* EHLO, or HELO when the session uses HELO (T_HELO follows T_EHLO) */
+            st = queue(s, T_EHLO + s->helo, s->helo ? "HELO" : "EHLO", s->domain);
+            if (st != POSTIE_OK) {
+                return st;
+            }
+            s->phase = (unsigned char)(ph + 1 + s->helo);
         }
-        s->phase = s->helo ? (unsigned char)(ph + 2) : (unsigned char)(ph + 1);
-    }
-    if (s->phase == ph + 1) {
+        if (s->phase != ph + 1) {
+            break;
+        }
         st = reply(s, 1);
         if (st != POSTIE_OK) {
             return st;
@@ -225,11 +239,7 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
             return expect2(s);
         }
         s->helo = 1;
-        st = queue(s, T_HELO, "HELO", s->domain);
-        if (st != POSTIE_OK) {
-            return st;
-        }
-        s->phase = (unsigned char)(ph + 2);
+        s->phase = ph; /* HELO instead */
     }
     st = reply(s, 0);
     if (st != POSTIE_OK) {
@@ -246,7 +256,7 @@ static postie_status give_up(postie_smtp *s, postie_status st)
     s->fail = (unsigned char)(-st);
     if (postie_conn_status(&s->conn) != POSTIE_OK ||
         queue(s, T_QUIT, "QUIT", NULL) != POSTIE_OK) {
-        return finish(s, fatal(s, st));
+        return fatal(s, st);
     }
     s->phase = PH_GIVE_UP;
     return POSTIE_AGAIN;
@@ -378,7 +388,7 @@ postie_status postie_smtps_open(postie_smtp *s)
         }
         if (s->reply.code != 220) {
             if (s->reply.code / 100 == 4 || s->reply.code / 100 == 5) {
-                return give_up(s, postie_smtp_code_status(s->reply.code));
+                return give_up(s, refusal(s->reply.code));
             }
             return give_up(s, POSTIE_ERR_PROTOCOL);
         }
@@ -487,11 +497,15 @@ postie_status postie_smtps_starttls(postie_smtp *s, const char *server_name)
 /* ---- AUTH -------------------------------------------------------------------- */
 
 #if POSTIE_WITH_SASL
-static postie_status auth_end(postie_smtp *s, postie_status st)
+/* 1 when s holds a CR or LF (it would end the command line). */
+static int has_crlf(const char *p)
 {
-    postie_sasl_x_wipe(&SMTP_SX(s));
-    s->fail = 0;
-    return finish(s, st);
+    for (; *p; p++) {
+        if (*p == '\r' || *p == '\n') {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user,
@@ -499,20 +513,9 @@ postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user
 {
     postie_sasl_mech mech = POSTIE_SASL_NONE;
     postie_status st;
-    const char *p;
 
-    if (user == NULL || secret == NULL || user[0] == '\0') {
+    if (user == NULL || secret == NULL || user[0] == '\0' || has_crlf(user) || has_crlf(secret)) {
         return POSTIE_ERR_PARAM;
-    }
-    for (p = user; *p; p++) {
-        if (*p == '\r' || *p == '\n') {
-            return POSTIE_ERR_PARAM;
-        }
-    }
-    for (p = secret; *p; p++) {
-        if (*p == '\r' || *p == '\n') {
-            return POSTIE_ERR_PARAM;
-        }
     }
     st = enter(s, OP_AUTH);
     if (st == POSTIE_OK) {
@@ -547,37 +550,43 @@ postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user
             return st;
         }
         if (st != POSTIE_OK) {
-            return auth_end(s, st);
+            break;
         }
         if (s->fail != 0) {
             /* the answer to our "*": the reply before it is the one to show */
             s->reply = SMTP_SAVED(s);
-            return auth_end(s, (postie_status)(-(int)s->fail));
+            st = (postie_status)(-(int)s->fail);
+            break;
         }
-        c = s->reply.code;
+        c = s->reply.code; /* 200..599 (reply_line checks the first digit) */
         if (c == 235) {
             st = postie_sasl_x_done(&SMTP_SX(s));
-            return auth_end(s, st == POSTIE_OK ? st : fatal(s, st));
-        }
-        if (c / 100 == 5) {
-            return auth_end(s, POSTIE_ERR_AUTH);
-        }
-        if (c / 100 == 4) {
-            return auth_end(s, POSTIE_ERR_TRANSIENT);
-        }
-        if (c != 334) {
-            return auth_end(s, fatal(s, POSTIE_ERR_PROTOCOL));
-        }
-        st = postie_sasl_x_step(&SMTP_SX(s), &sasl_proto, user, secret, s->reply.text,
-                                s->reply.text_len, &s->conn, T_AUTH);
-        if (st != POSTIE_OK) {
-            if (postie_conn_awaiting(&s->conn) == 0) {
-                return auth_end(s, fatal(s, st));
+        } else if (c >= 400) {
+            st = c >= 500 ? POSTIE_ERR_AUTH : POSTIE_ERR_TRANSIENT;
+            break;
+        } else if (c != 334) {
+            st = POSTIE_ERR_PROTOCOL;
+        } else {
+            st = postie_sasl_x_step(&SMTP_SX(s), &sasl_proto, user, secret, s->reply.text,
+                                    s->reply.text_len, &s->conn, T_AUTH);
+            if (st == POSTIE_OK) {
+                continue;
             }
-            SMTP_SAVED(s) = s->reply;
-            s->fail = (unsigned char)(-st);
+            if (postie_conn_awaiting(&s->conn) != 0) {
+                /* "*" went out: its answer ends the exchange with st */
+                SMTP_SAVED(s) = s->reply;
+                s->fail = (unsigned char)(-st);
+                continue;
+            }
         }
+        if (st != POSTIE_OK) {
+            st = fatal(s, st);
+        }
+        break;
     }
+    postie_sasl_x_wipe(&SMTP_SX(s));
+    s->fail = 0;
+    return finish(s, st);
 }
 #else
 postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user,
@@ -613,12 +622,13 @@ static void build_nth(postie_smtp *s, const postie_smtp_envelope *env, size_t i)
             postie_conn_add(c, " SIZE=");
             postie_conn_add_num(c, env->size);
         }
-        if (s->mflags & MF_BINARY) {
+        /* MF_BINARY and MF_UTF8 are never set without their switches */
+        if (POSTIE_WITH_CHUNKING && (s->mflags & MF_BINARY)) {
             postie_conn_add(c, " BODY=BINARYMIME");
         } else if (s->mflags & MF_BODY8) {
             postie_conn_add(c, " BODY=8BITMIME");
         }
-        if (s->mflags & MF_UTF8) {
+        if (POSTIE_WITH_SMTPUTF8 && (s->mflags & MF_UTF8)) {
             postie_conn_add(c, " SMTPUTF8");
         }
         if (env->mail_params != NULL && env->mail_params[0] != '\0') {
@@ -647,6 +657,55 @@ static unsigned tag_of(const postie_smtp_envelope *env, size_t i)
 static void save_reply(postie_smtp *s)
 {
     SMTP_SAVED(s) = s->reply;
+}
+
+/* Keeps the reply that decides mail() unless a weightier one is kept:
+ * rank 3 MAIL's refusal, 2 a pipelined DATA's, 1 a recipient's. */
+static void keep_reply(postie_smtp *s, unsigned char rank)
+{
+    if (s->saved_rank <= rank) {
+        save_reply(s);
+        s->saved_rank = rank;
+    }
+}
+
+/* A recipient's outcome: the reply's code and enhanced status, and st. */
+static void record(postie_smtp_rcpt *r, const postie_smtp_reply *rep, postie_status st)
+{
+    r->code = rep->code;
+    memcpy(r->enhanced, rep->enhanced, sizeof r->enhanced);
+    r->status = st;
+}
+
+/* The reply to the RSET after a refusal: the refusal's reply (kept in
+ * SMTP_SAVED) and status (s->fail) are then the call's. */
+static postie_status rset_reply(postie_smtp *s)
+{
+    postie_status st = reply(s, 0);
+
+    if (st == POSTIE_AGAIN) {
+        return st;
+    }
+    if (st == POSTIE_OK) {
+        s->state = POSTIE_SMTP_STATE_READY;
+        s->reply = SMTP_SAVED(s);
+        st = (postie_status)(-(int)s->fail);
+    }
+    s->fail = 0;
+    return finish(s, st);
+}
+
+/* RSET after a refusal whose reply is in SMTP_SAVED (phase ph waits for
+ * its reply); st is what the call then returns. */
+static postie_status rset_after(postie_smtp *s, postie_status st, unsigned char ph)
+{
+    s->fail = (unsigned char)(-st);
+    st = queue(s, T_RSET, "RSET", NULL);
+    if (st != POSTIE_OK) {
+        return fatal(s, st);
+    }
+    s->phase = ph;
+    return rset_reply(s);
 }
 
 static void enter_data(postie_smtp *s)
@@ -749,10 +808,7 @@ static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
     if (st != POSTIE_OK) {
         if (s->reply.done && s->reply.code == 421 && i >= 1 && i <= env->nrcpts) {
             /* the RCPT was answered (421): record it like any 4xx */
-            postie_smtp_rcpt *r = &env->rcpts[i - 1];
-            r->code = 421;
-            memcpy(r->enhanced, s->reply.enhanced, sizeof r->enhanced);
-            r->status = POSTIE_ERR_TRANSIENT;
+            record(&env->rcpts[i - 1], &s->reply, POSTIE_ERR_TRANSIENT);
         }
         return st;
     }
@@ -764,8 +820,7 @@ static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
                 return st;
             }
             s->mail_st = (signed char)(c == 552 ? POSTIE_ERR_TOO_BIG : st);
-            save_reply(s);
-            s->saved_rank = 3;
+            keep_reply(s, 3);
         }
     } else if (i <= env->nrcpts) { /* RCPT */
         postie_smtp_rcpt *r = &env->rcpts[i - 1];
@@ -773,14 +828,11 @@ static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
         if (s->state == POSTIE_SMTP_STATE_CLOSED) {
             return st;
         }
-        r->code = c;
-        memcpy(r->enhanced, s->reply.enhanced, sizeof r->enhanced);
-        r->status = st;
+        record(r, &s->reply, st);
         if (st == POSTIE_OK) {
             env->accepted++;
-        } else if (s->saved_rank <= 1) {
-            save_reply(s);
-            s->saved_rank = 1;
+        } else {
+            keep_reply(s, 1);
         }
 #if POSTIE_WITH_SMTP_PIPELINING
     } else { /* pipelined DATA */
@@ -795,10 +847,7 @@ static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
                 return st;
             }
             s->data_st = (signed char)st;
-            if (s->saved_rank <= 2) {
-                save_reply(s);
-                s->saved_rank = 2;
-            }
+            keep_reply(s, 2);
         }
 #endif
     }
@@ -812,7 +861,6 @@ enum { PH_M_FILL = 1, PH_M_REPLIES, PH_M_RSET };
 postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
 {
     postie_status st;
-    size_t refused, i;
 
     if (env == NULL) {
         return POSTIE_ERR_PARAM;
@@ -869,43 +917,26 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
         }
     }
     if (s->phase == PH_M_RSET) {
-        st = reply(s, 0);
-        if (st == POSTIE_AGAIN) {
-            return st;
-        }
-        if (st != POSTIE_OK) {
-            return finish(s, st);
-        }
-        s->state = POSTIE_SMTP_STATE_READY;
-        s->reply = SMTP_SAVED(s);
-        st = DATA_ST(s) != POSTIE_OK && env->accepted > 0 ? DATA_ST(s) : POSTIE_ERR_RECIPIENTS;
-        return finish(s, st);
-    }
-    refused = 0;
-    for (i = 0; i < env->nrcpts; i++) {
-        if (env->rcpts[i].code != 0 && env->rcpts[i].status != POSTIE_OK) {
-            refused++;
-        }
+        return rset_reply(s);
     }
     if (DATA_OPEN(s) && (s->mail_st != POSTIE_OK || env->accepted == 0)) {
         /* 354 with no transaction or no recipient: the server is broken and
          * the DATA phase cannot be left cleanly. */
-        return finish(s, fatal(s, POSTIE_ERR_PROTOCOL));
+        return fatal(s, POSTIE_ERR_PROTOCOL);
     }
     if (s->mail_st != POSTIE_OK) {
         s->reply = SMTP_SAVED(s);
         return finish(s, (postie_status)s->mail_st); /* no transaction was opened */
     }
+    /* MAIL was accepted, so every RCPT got its reply: those not accepted
+     * were refused */
     if (env->accepted == 0 ||
-        (refused > 0 && env->on_refused != POSTIE_SMTP_REFUSED_CONTINUE) ||
+        (env->accepted < env->nrcpts && env->on_refused != POSTIE_SMTP_REFUSED_CONTINUE) ||
         DATA_ST(s) != POSTIE_OK) {
         /* RSET after a failed transaction; only transport/reply failures matter */
-        st = queue(s, T_RSET, "RSET", NULL);
-        if (st != POSTIE_OK) {
-            return finish(s, fatal(s, st));
-        }
-        s->phase = PH_M_RSET;
-        return postie_smtps_mail(s, env);
+        return rset_after(s, DATA_ST(s) != POSTIE_OK && env->accepted > 0 ? DATA_ST(s)
+                                                                         : POSTIE_ERR_RECIPIENTS,
+                          PH_M_RSET);
     }
     if (DATA_OPEN(s)) {
         enter_data(s);
@@ -948,32 +979,15 @@ postie_status postie_smtps_data_begin(postie_smtp *s)
         }
         st = expect2(s);
         if (st == POSTIE_OK) {
-            return finish(s, fatal(s, POSTIE_ERR_PROTOCOL));
+            return fatal(s, POSTIE_ERR_PROTOCOL);
         }
         if (s->state == POSTIE_SMTP_STATE_CLOSED) {
             return finish(s, st);
         }
         save_reply(s);
-        s->fail = (unsigned char)(-st);
-        st = queue(s, T_RSET, "RSET", NULL);
-        if (st != POSTIE_OK) {
-            return finish(s, fatal(s, st));
-        }
-        s->phase = 2;
+        return rset_after(s, st, 2);
     }
-    st = reply(s, 0);
-    if (st == POSTIE_AGAIN) {
-        return st;
-    }
-    if (st != POSTIE_OK) {
-        s->fail = 0;
-        return finish(s, st);
-    }
-    s->state = POSTIE_SMTP_STATE_READY;
-    s->reply = SMTP_SAVED(s);
-    st = (postie_status)(-(int)s->fail);
-    s->fail = 0;
-    return finish(s, st);
+    return rset_reply(s);
 }
 
 postie_status postie_smtps_data_write(postie_smtp *s, const void *buf, size_t n)
@@ -988,14 +1002,14 @@ postie_status postie_smtps_data_write(postie_smtp *s, const void *buf, size_t n)
         if (s->state != POSTIE_SMTP_STATE_DATA) {
             return POSTIE_ERR_STATE;
         }
-        s->data_opened = 0;
+        CLEAR_DATA_OPENED(s);
         s->wr_done = 0;
         s->op = OP_WRITE;
     } else if (st != POSTIE_AGAIN) {
         return st;
     }
     if (postie_conn_status(&s->conn) != POSTIE_OK) {
-        return finish(s, fatal(s, postie_conn_status(&s->conn)));
+        return fatal(s, postie_conn_status(&s->conn));
     }
     while (s->wr_done < n) {
         size_t used = 0, made = 0, cap = 0;
@@ -1020,7 +1034,7 @@ postie_status postie_smtps_data_end(postie_smtp *s)
         if (s->state != POSTIE_SMTP_STATE_DATA) {
             return POSTIE_ERR_STATE;
         }
-        s->data_opened = 0;
+        CLEAR_DATA_OPENED(s);
         s->op = OP_END;
         s->phase = 1;
     } else if (st != POSTIE_AGAIN) {
@@ -1030,7 +1044,7 @@ postie_status postie_smtps_data_end(postie_smtp *s)
         size_t made = 0, cap = 0;
         char *out;
         if (postie_conn_status(&s->conn) != POSTIE_OK) {
-            return finish(s, fatal(s, postie_conn_status(&s->conn)));
+            return fatal(s, postie_conn_status(&s->conn));
         }
         out = postie_conn_out_tail(&s->conn, &cap);
         if (cap < POSTIE_SMTP_DOT_FINISH_MAX) {
@@ -1040,7 +1054,7 @@ postie_status postie_smtps_data_end(postie_smtp *s)
         postie_conn_commit(&s->conn, made);
         st = postie_conn_expect(&s->conn, T_DOT, 0);
         if (st != POSTIE_OK) {
-            return finish(s, fatal(s, st));
+            return fatal(s, st);
         }
         s->phase = 2;
     }
@@ -1059,9 +1073,9 @@ postie_status postie_smtps_data_end(postie_smtp *s)
     if (s->reply.code / 100 == 4 || s->reply.code / 100 == 5) {
         s->state = POSTIE_SMTP_STATE_READY; /* the transaction is over */
         return finish(s, s->reply.code == 552 ? POSTIE_ERR_TOO_BIG
-                                              : postie_smtp_code_status(s->reply.code));
+                                              : refusal(s->reply.code));
     }
-    return finish(s, fatal(s, POSTIE_ERR_PROTOCOL));
+    return fatal(s, POSTIE_ERR_PROTOCOL);
 }
 
 /* The buffer send() reads the message into: the SASL exchange's, or with
@@ -1132,43 +1146,33 @@ postie_status postie_smtps_send(postie_smtp *s, postie_smtp_envelope *env,
             if (rs < 0 || n > CHUNK_CAP) {
                 /* A message in DATA cannot be withdrawn: the connection must
                  * drop before the final dot so that nothing is delivered. */
-                st = rs < 0 ? rs : POSTIE_ERR_PARAM;
-                memset(CHUNK_BUF(s), 0, CHUNK_CAP);
                 s->connected_abort = 1;
-                return finish(s, fatal(s, st));
+                st = fatal(s, rs < 0 ? rs : POSTIE_ERR_PARAM);
+                s->phase = PH_S_READ; /* fatal() cleared it: the chunk is wiped below */
+                break;
             }
             s->chunk_len = n;
             s->chunk_off = rs == POSTIE_DONE; /* 1: that was the last chunk */
             s->phase = PH_S_WRITE;
             continue;
         }
+        st = POSTIE_OK;
         if (s->phase != PH_S_WRITE || s->chunk_len > 0) {
             st = send_part(s, env);
             if (st == POSTIE_AGAIN) {
                 return st;
             }
-            if (st != POSTIE_OK) {
-                if (s->phase >= PH_S_READ) { /* a chunk of the message was read */
-                    memset(CHUNK_BUF(s), 0, CHUNK_CAP);
-                }
-                return finish(s, st);
-            }
         }
-        switch (s->phase) {
-        case PH_S_MAIL:
-            s->phase = PH_S_DATA;
+        if (st != POSTIE_OK || s->phase == PH_S_END) {
             break;
-        case PH_S_DATA:
-            s->phase = PH_S_READ;
-            break;
-        case PH_S_WRITE:
-            s->phase = s->chunk_off ? PH_S_END : PH_S_READ;
-            break;
-        default:
-            memset(CHUNK_BUF(s), 0, CHUNK_CAP);
-            return finish(s, POSTIE_OK);
         }
+        /* MAIL, DATA, then READ and WRITE until the last chunk, then END */
+        s->phase = s->phase == PH_S_WRITE && !s->chunk_off ? PH_S_READ : s->phase + 1;
     }
+    if (s->phase >= PH_S_READ) { /* a chunk of the message was read */
+        memset(CHUNK_BUF(s), 0, CHUNK_CAP);
+    }
+    return finish(s, st);
 }
 
 /* ---- batches of messages ------------------------------------------------------ */

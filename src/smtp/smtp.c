@@ -15,13 +15,13 @@
 typedef struct call call;
 /* One call of the public API: its step (an adapter below), with its arguments.
  * Each public function names only its own step, so a firmware linked with
- * --gc-sections carries only the steps it calls. */
+ * --gc-sections carries only the steps it calls. Each public function sets
+ * the fields its step reads and no others (no memset: the rest is never read). */
 struct call {
     postie_status (*fn)(postie_smtp *s, const call *c);
     unsigned u;
-    unsigned long a, b;
     const char *s1, *s2;
-    void *v1, *v2, *v3;
+    void *v1, *v2;
     size_t n;
     postie_smtp_reader read;
 };
@@ -131,10 +131,8 @@ postie_status postie_smtp_init_nb(postie_smtp *s)
     s->state = POSTIE_SMTP_STATE_CLOSED;
     s->connected = 1;
     memcpy(s->domain, "[127.0.0.1]", sizeof "[127.0.0.1]");
-    postie_smtp_ext_init(&s->ext);
-    postie_smtp_reply_init(&s->reply);
-    postie_smtp_reply_init(&SMTP_SAVED(s));
-    postie_smtp_dot_init(&SMTP_DOT(s));
+    /* the extensions, both replies and the DATA encoder start all zero:
+     * the memset above is their init */
     postie_conn_init(&s->conn);
     return POSTIE_OK;
 }
@@ -233,7 +231,6 @@ postie_status postie_smtp_open(postie_smtp *s)
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    memset(&c, 0, sizeof c);
     c.fn = s_open;
 #if POSTIE_WITH_SMTP_STARTTLS
     return run(s, &c, s->server_name);
@@ -249,7 +246,6 @@ postie_status postie_smtp_ehlo(postie_smtp *s)
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    memset(&c, 0, sizeof c);
     c.fn = s_ehlo;
     return run(s, &c, NULL);
 }
@@ -261,7 +257,6 @@ postie_status postie_smtp_starttls(postie_smtp *s, const char *server_name)
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    memset(&c, 0, sizeof c);
     c.fn = s_starttls;
     c.s1 = server_name;
     return run(s, &c, server_name);
@@ -275,7 +270,6 @@ postie_status postie_smtp_auth(postie_smtp *s, unsigned mechs, const char *user,
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    memset(&c, 0, sizeof c);
     c.fn = s_auth;
     c.u = mechs;
     c.s1 = user;
@@ -290,7 +284,6 @@ postie_status postie_smtp_mail(postie_smtp *s, postie_smtp_envelope *env)
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    memset(&c, 0, sizeof c);
     c.fn = s_mail;
     c.v1 = env;
     return run(s, &c, NULL);
@@ -303,7 +296,6 @@ postie_status postie_smtp_data_begin(postie_smtp *s)
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    memset(&c, 0, sizeof c);
     c.fn = s_data_begin;
     return run(s, &c, NULL);
 }
@@ -315,7 +307,6 @@ postie_status postie_smtp_data_write(postie_smtp *s, const void *buf, size_t n)
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    memset(&c, 0, sizeof c);
     c.fn = s_data_write;
     c.s1 = (const char *)buf;
     c.n = n;
@@ -329,7 +320,6 @@ postie_status postie_smtp_data_end(postie_smtp *s)
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    memset(&c, 0, sizeof c);
     c.fn = s_data_end;
     return run(s, &c, NULL);
 }
@@ -339,7 +329,6 @@ static postie_status send_steps(postie_smtp *s, postie_smtp_envelope *env,
 {
     call c;
 
-    memset(&c, 0, sizeof c);
     c.fn = s_send;
     c.v1 = env;
     c.v2 = user;
@@ -413,7 +402,6 @@ postie_status postie_smtp_send_batch(postie_smtp *s, postie_smtp_msg *msgs, size
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    memset(&c, 0, sizeof c);
     c.fn = s_send_batch;
     c.v1 = msgs;
     c.n = n;
@@ -427,7 +415,6 @@ postie_status postie_smtp_rset(postie_smtp *s)
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    memset(&c, 0, sizeof c);
     c.fn = s_rset;
     return run(s, &c, NULL);
 }
@@ -439,7 +426,6 @@ postie_status postie_smtp_noop(postie_smtp *s)
     if (s == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    memset(&c, 0, sizeof c);
     c.fn = s_noop;
     return run(s, &c, NULL);
 }
@@ -448,7 +434,6 @@ static postie_status quit_steps(postie_smtp *s)
 {
     call c;
 
-    memset(&c, 0, sizeof c);
     c.fn = s_quit;
     return run(s, &c, NULL);
 }
@@ -480,7 +465,9 @@ void postie_smtp_close(postie_smtp *s)
         (void)postie_conn_kill(&s->conn, POSTIE_ERR_CLOSED);
     }
     s->state = POSTIE_SMTP_STATE_CLOSED;
-    s->data_opened = 0;
+#if POSTIE_WITH_SMTP_PIPELINING
+    s->data_opened = 0; /* only a pipelined DATA sets it */
+#endif
     s->op = 0;
     s->tls_wanted = 0;
 }
