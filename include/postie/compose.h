@@ -180,35 +180,46 @@ typedef struct postie_compose_message {
  * no reader is accepted; the attachment encoder and boundary only with
  * POSTIE_WITH_COMPOSE_MIME). */
 typedef struct postie_compose {
-    postie_compose_message m;          /* copy of the caller's description */
-    char out[POSTIE_COMPOSE_BUF_SIZE]; /* staged output                    */
-    size_t out_len, out_pos;
-#if POSTIE_WITH_QP || POSTIE_WITH_COMPOSE_MIME
-    char in[POSTIE_COMPOSE_IN_SIZE];   /* bytes pulled from a reader       */
-    size_t in_len, in_pos;
+    /* the scalars first: a Cortex-M reaches the first 124 bytes of a struct
+     * with 16-bit load and store instructions */
+    size_t out_len, out_pos;           /* staged output: length, handed out */
+    size_t idx;                        /* list index inside the stage      */
+    size_t pos;                        /* offset inside the current value  */
+    size_t col;                        /* column on the header line        */
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS || POSTIE_WITH_COMPOSE_MIME
+    size_t sub;                        /* step inside the stage            */
 #endif
+#if POSTIE_WITH_QP || POSTIE_WITH_COMPOSE_MIME
     const unsigned char *src_buf;      /* current source: a buffer ...     */
     size_t src_len, src_pos;
     postie_compose_read_fn src_fn;     /* ... or a reader                  */
     void *src_user;
-#if POSTIE_WITH_COMPOSE_MIME
-    postie_base64_stream b64;          /* attachment encoder               */
+    int src_done;
 #endif
-    unsigned magic;                    /* set by a successful begin        */
-    int stage;                         /* where the state machine is       */
-    size_t sub;                        /* step inside the stage            */
-    size_t idx;                        /* list index inside the stage      */
-    size_t att;                        /* current attachment               */
-    size_t pos;                        /* offset inside the current value  */
-    size_t col;                        /* column on the header line        */
+#if POSTIE_WITH_QP
+    int pend_cr, pend_ws;
     size_t qp_col;                     /* column on the QP line            */
+#endif
+#if POSTIE_WITH_COMPOSE_MIME
+    size_t att;                        /* current attachment               */
+#endif
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS
     int line_has;                      /* the header line holds a token    */
     int word_mode;                     /* how the current value is written */
+#endif
+    int stage;                         /* where the state machine is       */
     int body_cte;                      /* transfer encoding of the text    */
-    int src_done, pend_cr, pend_ws, last_lf, overflow;
+    int overflow;
     postie_status error;               /* sticky error of a failed read    */
-    char date[40];                     /* the Date value                   */
+    unsigned magic;                    /* set by a successful begin        */
+    postie_compose_message m;          /* copy of the caller's description */
+    char out[POSTIE_COMPOSE_BUF_SIZE]; /* staged output                    */
+#if POSTIE_WITH_QP || POSTIE_WITH_COMPOSE_MIME
+    char in[POSTIE_COMPOSE_IN_SIZE];   /* bytes pulled from a reader       */
+    size_t in_len, in_pos;
+#endif
 #if POSTIE_WITH_COMPOSE_MIME
+    postie_base64_stream b64;          /* attachment encoder               */
     char boundary[32];                 /* the MIME boundary                */
 #endif
 } postie_compose;

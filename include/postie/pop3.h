@@ -84,6 +84,7 @@ typedef struct postie_pop3 {
     unsigned char phase;         /* how far it got (internal) */
     postie_pop3_state state;
     unsigned char busy;          /* which multi-line reply is being read, 0: none (internal) */
+    postie_pop3_body body;       /* multi-line un-stuffing state */
     unsigned char tls_wanted;    /* POSTIE_START_TLS was returned, not yet reported */
     unsigned char op_arg;        /* the operation's own flag (internal) */
     unsigned char fail;          /* status to report after a cancelled AUTH (negated) */
@@ -91,7 +92,6 @@ typedef struct postie_pop3 {
     unsigned char tls_active;    /* the connection is encrypted (STLS done, or implicit) */
     unsigned char allow_plain;   /* credentials may cross an unencrypted connection */
     unsigned char no_pipelining; /* postie_pop3_set_pipelining(p, 0) */
-    postie_pop3_body body;       /* multi-line un-stuffing state */
     unsigned timeout_ms;
     unsigned caps;
     long count;                  /* messages in the maildrop, -1 until known */

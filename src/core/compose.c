@@ -7,6 +7,7 @@
 #include "postie/compose.h"
 #include "decimal.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #if POSTIE_WITH_COMPOSE
@@ -23,10 +24,17 @@
 #define CTYPE_MAX 200       /* longest attachment content type                     */
 #define MAGIC 0x436f6d70u
 
+/* The stages in their order (the attachments' come after the body's end and
+ * go back to ST_DONE). */
 enum stage {
     ST_DATE, ST_FROM, ST_REPLYTO, ST_TO, ST_CC, ST_SUBJECT, ST_MSGID, ST_PRIO,
-    ST_EXTRA, ST_MIME, ST_BODY, ST_BODY_END, ST_ATT_HDR, ST_ATT_FNAME,
-    ST_ATT_HDR2, ST_ATT_BODY, ST_CLOSE, ST_DONE
+#if POSTIE_WITH_COMPOSE_HEADERS
+    ST_EXTRA,
+#endif
+    ST_MIME, ST_BODY, ST_BODY_END, ST_DONE
+#if POSTIE_WITH_COMPOSE_MIME
+    , ST_ATT_HDR, ST_ATT_FNAME, ST_ATT_HDR2, ST_ATT_BODY, ST_CLOSE
+#endif
 };
 
 enum cte { CTE_7BIT, CTE_8BIT, CTE_QP };
@@ -36,12 +44,15 @@ static const char hexdig[] = "0123456789ABCDEF";
 
 /* ---- character classes --------------------------------------------------- */
 
+/* atext (RFC 5322 sec. 3.2.3): letters, digits and !#$%&'*+-/=?^_`{|}~, as
+ * a bitmap of the ASCII codes */
+static const unsigned char atext_map[16] = {
+    0x00, 0x00, 0x00, 0x00, 0xfa, 0xac, 0xff, 0xa3, 0xfe, 0xff, 0xff, 0xc7, 0xff, 0xff, 0xff, 0x7f
+};
+
 static int is_atext(unsigned char ch)
 {
-    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) {
-        return 1;
-    }
-    return ch != 0 && strchr("!#$%&'*+-/=?^_`{|}~", ch) != NULL;
+    return ch < 128 && (atext_map[ch >> 3] >> (ch & 7) & 1) != 0;
 }
 
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS || POSTIE_WITH_COMPOSE_MIME
@@ -61,52 +72,39 @@ static int is_attr_char(unsigned char ch)
     return strchr("*'%()<>@,;:\\\"/[]?=", ch) == NULL;
 }
 
-/* Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing past U+10FFFF. */
 #endif
 
-static int utf8_valid(const unsigned char *s, size_t n)
+#define BAD ((size_t)-1)
+
+/* The length of s when it can go into a header: no CR or LF (NUL ends it),
+ * at most max octets, and strict UTF-8 (RFC 3629: no overlongs, no
+ * surrogates, nothing past U+10FFFF); BAD otherwise. */
+static size_t text_len(const char *str, size_t max)
 {
-    size_t i = 0;
-    while (i < n) {
-        unsigned char b = s[i];
-        size_t need, k;
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (b < 0x80) {
-            i++;
-            continue;
-        } else if (b >= 0xC2 && b <= 0xDF) {
-            need = 1;
-        } else if (b >= 0xE0 && b <= 0xEF) {
-            need = 2;
-            if (b == 0xE0) {
-                lo = 0xA0;
-            } else if (b == 0xED) {
-                hi = 0x9F;
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i, need = 0;
+    unsigned lo = 0x80, hi = 0xBF; /* the range of the next continuation byte */
+    for (i = 0; s[i] != '\0'; i++) {
+        unsigned b = s[i];
+        if (i >= max) {
+            return BAD;
+        }
+        if (need > 0) {
+            if (b < lo || b > hi) {
+                return BAD;
             }
-        } else if (b >= 0xF0 && b <= 0xF4) {
-            need = 3;
-            if (b == 0xF0) {
-                lo = 0x90;
-            } else if (b == 0xF4) {
-                hi = 0x8F;
-            }
-        } else {
-            return 0;
+            need--;
+            lo = 0x80;
+            hi = 0xBF;
+        } else if (b == '\r' || b == '\n' || (b >= 0x80 && (b < 0xC2 || b > 0xF4))) {
+            return BAD;
+        } else if (b >= 0xC2) {
+            need = b < 0xE0 ? 1 : b < 0xF0 ? 2 : 3;
+            lo = b == 0xE0 ? 0xA0 : b == 0xF0 ? 0x90 : 0x80;
+            hi = b == 0xED ? 0x9F : b == 0xF4 ? 0x8F : 0xBF;
         }
-        if (n - i - 1 < need) {
-            return 0;
-        }
-        if (s[i + 1] < lo || s[i + 1] > hi) {
-            return 0;
-        }
-        for (k = 2; k <= need; k++) {
-            if (s[i + k] < 0x80 || s[i + k] > 0xBF) {
-                return 0;
-            }
-        }
-        i += need + 1;
     }
-    return 1;
+    return need > 0 ? BAD : i;
 }
 
 /* Length of the (valid) UTF-8 character starting with lead byte b. */
@@ -159,60 +157,43 @@ static int iprefix(const char *s, const char *prefix)
 
 /* ---- checks done by postie_compose_begin() -------------------------------- */
 
-/* A string that goes into a header: no CR, LF (NUL ends it), bounded. */
-static postie_status check_len(const char *s, size_t max, size_t *len)
+/* An addr-spec as compose.h describes it. */
+static int address_ok(const char *a)
 {
-    size_t n = 0;
-    while (s[n] != '\0') {
-        if (s[n] == '\r' || s[n] == '\n' || n >= max) {
-            return POSTIE_ERR_PARAM;
-        }
-        n++;
+    size_t i, at = 0, ats = 0;
+    if (a == NULL) {
+        return 0;
     }
-    *len = n;
-    return POSTIE_OK;
-}
-
-static postie_status check_address(const char *a)
-{
-    size_t n, i, at = 0, ats = 0;
-    if (a == NULL || check_len(a, POSTIE_COMPOSE_ADDRESS_MAX, &n) != POSTIE_OK || n == 0) {
-        return POSTIE_ERR_PARAM;
-    }
-    for (i = 0; i < n; i++) {
+    for (i = 0; a[i] != '\0'; i++) {
         unsigned char ch = (unsigned char)a[i];
+        if (i >= POSTIE_COMPOSE_ADDRESS_MAX) {
+            return 0;
+        }
         if (ch == '@') {
             at = i;
             ats++;
         } else if (!is_atext(ch) && ch != '.' &&
                    !(ats == 1 && (ch == '[' || ch == ']' || ch == ':'))) {
-            return POSTIE_ERR_PARAM;
-        }
-    }
-    if (ats != 1 || at == 0 || at == n - 1) {
-        return POSTIE_ERR_PARAM;
-    }
-    return POSTIE_OK;
-}
-
-/* dot-atom-text (RFC 5322 sec. 3.2.3), 1..253 octets. */
-static int is_dot_atom(const char *s, size_t n)
-{
-    size_t i;
-    if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.') {
-        return 0;
-    }
-    for (i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '.') {
-            if (s[i + 1] == '.') {
-                return 0;
-            }
-        } else if (!is_atext(ch)) {
             return 0;
         }
     }
-    return 1;
+    return ats == 1 && at != 0 && at != i - 1;
+}
+
+/* dot-atom-text (RFC 5322 sec. 3.2.3), 1..253 octets. */
+static int dot_atom_ok(const char *s)
+{
+    size_t i;
+    for (i = 0; s[i] != '\0'; i++) {
+        if (i >= 253) {
+            return 0;
+        }
+        if (s[i] == '.' ? i == 0 || s[i + 1] == '.' || s[i + 1] == '\0'
+                        : !is_atext((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    return i > 0;
 }
 
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
@@ -223,10 +204,9 @@ static int is_dot_atom(const char *s, size_t n)
  * whitespace, a word too long for a line). Also validates it. */
 static postie_status classify(const char *s, int phrase, size_t word_max, int *mode)
 {
-    size_t n, i, w = 0, run = 0;
+    size_t n = text_len(s, POSTIE_COMPOSE_VALUE_MAX), i, w = 0, run = 0;
     int need_quote = 0, enc = 0;
-    if (check_len(s, POSTIE_COMPOSE_VALUE_MAX, &n) != POSTIE_OK ||
-        !utf8_valid((const unsigned char *)s, n)) {
+    if (n == BAD) {
         return POSTIE_ERR_PARAM;
     }
     if (n > 0 && (is_wsp((unsigned char)s[0]) || is_wsp((unsigned char)s[n - 1]))) {
@@ -269,17 +249,18 @@ static postie_status classify(const char *s, int phrase, size_t word_max, int *m
  * what only the full writer takes (it would fold, quote or encode). */
 static postie_status plain_text(const char *s, size_t name_len)
 {
-    size_t n, i;
-    if (check_len(s, POSTIE_COMPOSE_VALUE_MAX, &n) != POSTIE_OK ||
-        !utf8_valid((const unsigned char *)s, n)) {
+    size_t n = text_len(s, POSTIE_COMPOSE_VALUE_MAX), i;
+    if (n == BAD) {
         return POSTIE_ERR_PARAM;
     }
-    if (n > 0 && (s[0] == ' ' || s[n - 1] == ' ' || name_len + 2 + n > FOLD_AT)) {
+    if (name_len + 2 + n > FOLD_AT) {
         return POSTIE_ERR_UNSUPPORTED;
     }
     for (i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if (ch < 32 || ch > 126 || (ch == ' ' && s[i + 1] == ' ') || (ch == '=' && s[i + 1] == '?')) {
+        if (ch < 32 || ch > 126 ||
+            (ch == ' ' && (i == 0 || s[i + 1] == ' ' || s[i + 1] == '\0')) ||
+            (ch == '=' && s[i + 1] == '?')) {
             return POSTIE_ERR_UNSUPPORTED;
         }
     }
@@ -294,7 +275,7 @@ static postie_status check_list(const postie_compose_address *list, size_t count
         return POSTIE_ERR_PARAM;
     }
     for (i = 0; i < count; i++) {
-        if (check_address(list[i].address) != POSTIE_OK) {
+        if (!address_ok(list[i].address)) {
             return POSTIE_ERR_PARAM;
         }
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
@@ -307,12 +288,9 @@ static postie_status check_list(const postie_compose_address *list, size_t count
         }
 #else
         if (list[i].name != NULL && list[i].name[0] != '\0') {
-            size_t n;
-            if (check_len(list[i].name, POSTIE_COMPOSE_VALUE_MAX, &n) != POSTIE_OK ||
-                !utf8_valid((const unsigned char *)list[i].name, n)) {
-                return POSTIE_ERR_PARAM;
-            }
-            return POSTIE_ERR_UNSUPPORTED; /* display names: the full writer only */
+            /* display names: the full writer only */
+            return text_len(list[i].name, POSTIE_COMPOSE_VALUE_MAX) == BAD ? POSTIE_ERR_PARAM
+                                                                         : POSTIE_ERR_UNSUPPORTED;
         }
 #endif
     }
@@ -337,17 +315,18 @@ static int reserved_header(const char *name)
 
 static postie_status check_header(const postie_compose_header *h)
 {
-    size_t n, i;
-    if (h->name == NULL || h->value == NULL ||
-        check_len(h->name, POSTIE_COMPOSE_HEADER_NAME_MAX + 1, &n) != POSTIE_OK ||
-        n == 0 || n > POSTIE_COMPOSE_HEADER_NAME_MAX) {
+    size_t n;
+    if (h->name == NULL || h->value == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    for (i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)h->name[i];
-        if (ch < 33 || ch > 126 || ch == ':') {
+    for (n = 0; h->name[n] != '\0'; n++) {
+        unsigned char ch = (unsigned char)h->name[n];
+        if (n >= POSTIE_COMPOSE_HEADER_NAME_MAX || ch < 33 || ch > 126 || ch == ':') {
             return POSTIE_ERR_PARAM;
         }
+    }
+    if (n == 0) {
+        return POSTIE_ERR_PARAM;
     }
     if (reserved_header(h->name)) {
         return POSTIE_ERR_PARAM;
@@ -371,17 +350,13 @@ static postie_status check_attachment(const postie_compose_attachment *a)
     if (a->read == NULL && a->data == NULL && a->len > 0) {
         return POSTIE_ERR_PARAM;
     }
-    if (a->filename != NULL) {
-        if (check_len(a->filename, POSTIE_COMPOSE_FILENAME_MAX + 1, &n) != POSTIE_OK ||
-            n > POSTIE_COMPOSE_FILENAME_MAX ||
-            !utf8_valid((const unsigned char *)a->filename, n)) {
-            return POSTIE_ERR_PARAM;
-        }
+    if (a->filename != NULL && text_len(a->filename, POSTIE_COMPOSE_FILENAME_MAX) == BAD) {
+        return POSTIE_ERR_PARAM;
     }
     if (a->content_type != NULL) {
         int slash = 0;
-        if (check_len(a->content_type, CTYPE_MAX + 1, &n) != POSTIE_OK || n == 0 ||
-            n > CTYPE_MAX || is_wsp((unsigned char)a->content_type[0])) {
+        n = text_len(a->content_type, CTYPE_MAX); /* then ASCII only */
+        if (n == BAD || n == 0 || is_wsp((unsigned char)a->content_type[0])) {
             return POSTIE_ERR_PARAM;
         }
         for (i = 0; i < n; i++) {
@@ -452,6 +427,7 @@ static int choose_cte(const postie_compose_message *m, const char *boundary)
 
 /* ---- Date ------------------------------------------------------------------ */
 
+#if POSTIE_WITH_COMPOSE_MIME
 /* v in decimal at out, at least width digits (decimal.c: no 64-bit division). */
 static size_t put_uint(char *out, unsigned long long v, int width)
 {
@@ -463,80 +439,88 @@ static size_t put_uint(char *out, unsigned long long v, int width)
     memcpy(out + pad, tmp + sizeof tmp - n, n);
     return pad + n;
 }
+#endif
 
 #define TIME_MAX ((int64_t)253402300799) /* 9999-12-31T23:59:59Z */
+#define DATE_MAX 32                      /* the longest date and its NUL */
 
-postie_status postie_compose_format_date(int64_t time, int utc_offset_minutes,
-                                         char *out, size_t cap, size_t *len)
+/* The RFC 5322 date-time of time in the zone off minutes east of UTC, with
+ * its NUL, at out (DATE_MAX bytes); its length (30 or 31), 0 when time or
+ * off is out of range. */
+static size_t date_fmt(int64_t time, int off, char *out)
 {
-    static const char wday[] = "ThuFriSatSunMonTueWed"; /* from 1970-01-01 */
-    static const char mon[] = "MarAprMayJunJulAugSepOctNovDecJanFeb";
-    long days, secs, doe, yoe, doy, mp, year;
-    unsigned off, v[5], k;
-    char buf[40], *p;
+    /* the weekdays from 1970-01-01, then the months from March */
+    static const char names[] = "ThuFriSatSunMonTueWedMarAprMayJunJulAugSepOctNovDecJanFeb";
+    /* the two-digit numbers from the right: bits 0-4 the position, 0x40 a
+     * sexagesimal digit (else centesimal), 0x80 the last of its value */
+    static const unsigned char steps[8] = {29 | 0x40, 27 | 0x80, 23 | 0x40, 20 | 0x40,
+                                           17 | 0x80, 14, 12 | 0x80, 5};
+    unsigned long d, val[4], n, c, y, m, k, v;
 
-    if (out == NULL || time < 0 || time > TIME_MAX ||
-        utc_offset_minutes < -1439 || utc_offset_minutes > 1439) {
-        return POSTIE_ERR_PARAM;
+    if (time < 0 || time > TIME_MAX || off < -1439 || off > 1439) {
+        return 0;
     }
     {
         /* one day later, so never negative (the offset is at most a day);
          * 86400 = 128 * 675 and (u >> 7) < 2^31: a 32-bit division */
-        unsigned long long u = (unsigned long long)(time + (int64_t)utc_offset_minutes * 60 + 86400);
-        unsigned long d = (unsigned long)(u >> 7) / 675u;
-        secs = (long)(u - (unsigned long long)d * 86400u);
-        days = (long)d - 1;
+        unsigned long long u = (unsigned long long)(time + (int64_t)off * 60 + 86400);
+        d = (unsigned long)(u >> 7) / 675u; /* days since 1969-12-31 */
+        val[1] = (unsigned long)u - d * 86400u; /* seconds of the day */
     }
-    /* The civil date of a day number, in whole 400-year eras from
-     * 0000-03-01 (days + 719468 >= 0 here: the era is always 4 or 5):
-     * years run March to February, so a leap day is a year's last. */
-    doe = (days + 719468) % 146097;
-    year = (days + 719468) / 146097 * 400;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    year += yoe + (mp >= 10);
-    if (year > 9999) {
-        return POSTIE_ERR_PARAM;
+    /* The civil date of day d: from the days since 0000-03-01 (d + 719467),
+     * the century, the year in it and the day in that, with years that run
+     * March to February, so that a leap day is a year's last (the century's
+     * quadruple leap day its last too). */
+    n = 4 * (d + 719467) + 3;
+    c = n / 146097;
+    n = n % 146097 / 4 * 4 + 3;
+    y = 100 * c + n / 1461;
+    n = n % 1461 / 4 * 5 + 2;
+    m = n / 153; /* 0 for March */
+    val[3] = n % 153 / 5 + 1;
+    val[2] = y + (m >= 10);
+    if (val[2] > 9999) {
+        return 0;
     }
-    p = buf;
-    memcpy(p, wday + 3 * ((days % 7 + 7) % 7), 3);
-    p[3] = ',';
-    p[4] = ' ';
-    p += 5;
-    p += put_uint(p, (unsigned long long)(doy - (153 * mp + 2) / 5 + 1), 1);
-    *p++ = ' ';
-    memcpy(p, mon + 3 * mp, 3);
-    p[3] = ' ';
-    p += 4;
-    p += put_uint(p, (unsigned long long)year, 4);
-    *p++ = ' ';
-    /* "HH:MM:SS +hhmm": five two-digit numbers */
-    off = (unsigned)(utc_offset_minutes < 0 ? -utc_offset_minutes : utc_offset_minutes);
-    v[0] = (unsigned)(secs / 3600);
-    v[1] = (unsigned)(secs / 60 % 60);
-    v[2] = (unsigned)(secs % 60);
-    v[3] = off / 60;
-    v[4] = off % 60;
-    for (k = 0; k < 5; k++) {
-        p[0] = (char)('0' + v[k] / 10);
-        p[1] = (char)('0' + v[k] % 10);
-        p += 2;
-        if (k < 2) {
-            *p++ = ':';
-        } else if (k == 2) {
-            p[0] = ' ';
-            p[1] = utc_offset_minutes < 0 ? '-' : '+';
-            p += 2;
+    memcpy(out, "Thu, 00 Mar 0000 00:00:00 +0000", DATE_MAX);
+    memcpy(out, names + 3 * ((d + 6) % 7), 3);
+    memcpy(out + 8, names + 21 + 3 * m, 3);
+    if (off < 0) {
+        out[26] = '-';
+    }
+    val[0] = (unsigned long)(off < 0 ? -off : off);
+    for (k = 0, v = val[0], n = 0; k < 8; k++) {
+        unsigned r = steps[k] & 0x40 ? 60 : 100, x = (unsigned)(v % r);
+        char *p = out + (steps[k] & 31);
+        v /= r;
+        p[0] = (char)(p[0] + x / 10);
+        p[1] = (char)(p[1] + x % 10);
+        if (steps[k] & 0x80) {
+            v = val[++n];
         }
     }
-    *p = '\0';
-    if (cap < (size_t)(p - buf) + 1) {
+    if (val[3] < 10) { /* the day of the month without its leading zero */
+        memmove(out + 5, out + 6, DATE_MAX - 6);
+        return 30;
+    }
+    return 31;
+}
+
+postie_status postie_compose_format_date(int64_t time, int utc_offset_minutes,
+                                         char *out, size_t cap, size_t *len)
+{
+    char buf[DATE_MAX];
+    size_t n;
+
+    if (out == NULL || (n = date_fmt(time, utc_offset_minutes, buf)) == 0) {
+        return POSTIE_ERR_PARAM;
+    }
+    if (cap < n + 1) {
         return POSTIE_ERR_BUFFER;
     }
-    memcpy(out, buf, (size_t)(p - buf) + 1);
+    memcpy(out, buf, n + 1);
     if (len != NULL) {
-        *len = (size_t)(p - buf);
+        *len = n;
     }
     return POSTIE_OK;
 }
@@ -550,6 +534,29 @@ void postie_compose_message_init(postie_compose_message *m)
     }
     memset(m, 0, sizeof *m);
     m->priority = POSTIE_COMPOSE_PRIORITY_NORMAL;
+}
+
+/* Where the address lists after From are in a postie_compose_message. */
+static const unsigned char list_at[] = {
+    offsetof(postie_compose_message, reply_to), offsetof(postie_compose_message, to),
+    offsetof(postie_compose_message, cc), offsetof(postie_compose_message, bcc)
+};
+typedef char list_at_fits[offsetof(postie_compose_message, bcc) < 256 ? 1 : -1];
+
+/* Address list k of m (0 From, 1 Reply-To, 2 To, 3 Cc, 4 Bcc) and its
+ * length in *count. */
+static const postie_compose_address *address_list(const postie_compose_message *m, size_t k,
+                                                  size_t *count)
+{
+    const char *f;
+    if (k == 0) {
+        *count = 1;
+        return &m->from;
+    }
+    f = (const char *)m + list_at[k - 1];
+    *count = *(const size_t *)(f + offsetof(postie_compose_message, to_count) -
+                               offsetof(postie_compose_message, to));
+    return *(const postie_compose_address *const *)f;
 }
 
 static const char *msgid_domain(const postie_compose_message *m)
@@ -602,10 +609,9 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
 #if POSTIE_WITH_COMPOSE_HEADERS || POSTIE_WITH_COMPOSE_MIME
     size_t i;
 #endif
-    size_t n;
-    const char *dom;
+    size_t k, n;
     postie_status st;
-    char date[sizeof c->date];
+    char date[DATE_MAX];
 
     if (c == NULL) {
         return POSTIE_ERR_PARAM;
@@ -614,8 +620,7 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
     if (m == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    if (postie_compose_format_date(m->time, m->utc_offset_minutes, date, sizeof date, NULL) !=
-        POSTIE_OK) {
+    if (date_fmt(m->time, m->utc_offset_minutes, date) == 0) {
         return POSTIE_ERR_PARAM;
     }
     if (m->random == NULL || m->random_len < POSTIE_COMPOSE_RANDOM_MIN) {
@@ -625,15 +630,13 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
         m->priority != POSTIE_COMPOSE_PRIORITY_LOW) {
         return POSTIE_ERR_PARAM;
     }
-    if ((st = check_list(&m->from, 1)) != POSTIE_OK ||
-        (st = check_list(m->reply_to, m->reply_to_count)) != POSTIE_OK ||
-        (st = check_list(m->to, m->to_count)) != POSTIE_OK ||
-        (st = check_list(m->cc, m->cc_count)) != POSTIE_OK ||
-        (st = check_list(m->bcc, m->bcc_count)) != POSTIE_OK) {
-        return st; /* PARAM; UNSUPPORTED: a display name without the full writer */
+    for (k = 0; k < 5; k++) { /* From, Reply-To, To, Cc, Bcc */
+        const postie_compose_address *list = address_list(m, k, &n);
+        if ((st = check_list(list, n)) != POSTIE_OK) {
+            return st; /* PARAM; UNSUPPORTED: a display name without the full writer */
+        }
     }
-    dom = msgid_domain(m);
-    if (check_len(dom, 254, &n) != POSTIE_OK || !is_dot_atom(dom, n)) {
+    if (!dot_atom_ok(msgid_domain(m))) {
         return POSTIE_ERR_PARAM;
     }
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
@@ -687,7 +690,6 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
 
     memset(c, 0, sizeof *c);
     c->m = *m;
-    memcpy(c->date, date, sizeof c->date);
 #if POSTIE_WITH_COMPOSE_MIME
     memcpy(c->boundary, "=_postie_", 9);
     for (i = 0; i < 8; i++) {
@@ -752,6 +754,32 @@ const char *postie_compose_recipient(const postie_compose *c, size_t i)
 
 /* ---- staging ---------------------------------------------------------------- */
 
+/* Appends the template t, in which a byte 1 stands for the string a and a
+ * byte 2 for b (the strings themselves are copied as they are). */
+static void emit(postie_compose *c, const char *t, const char *a, const char *b)
+{
+    const char *back = NULL; /* where t goes on after an argument */
+    for (;;) {
+        char ch = *t++;
+        if (ch == '\0') {
+            if (back == NULL) {
+                return;
+            }
+            t = back;
+            back = NULL;
+        } else if (back == NULL && (ch == '\1' || ch == '\2')) {
+            back = t;
+            t = ch == '\1' ? a : b;
+        } else if (c->out_len < sizeof c->out) {
+            c->out[c->out_len++] = ch;
+        } else { /* cannot happen: every unit is bounded by the checks */
+            c->overflow = 1;
+            return;
+        }
+    }
+}
+
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS || POSTIE_WITH_COMPOSE_MIME || POSTIE_WITH_QP
 static size_t room(const postie_compose *c)
 {
     return sizeof c->out - c->out_len;
@@ -776,9 +804,16 @@ static void putc_(postie_compose *c, char ch)
 {
     put(c, &ch, 1);
 }
+#endif
 
 /* ---- header tokens ------------------------------------------------------ */
 
+/* The address fields from ST_FROM on: their names, and their lists from
+ * address_list(). */
+static const char field_names[] = "From\0Reply-To\0To\0Cc";
+static const unsigned char field_name_at[] = {0, 5, 14, 17};
+
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS
 static void field_start(postie_compose *c, const char *name)
 {
     puts_(c, name);
@@ -804,6 +839,7 @@ static void fold_for(postie_compose *c, size_t seplen, size_t wlen)
     c->line_has = 1;
     c->col += seplen + wlen;
 }
+#endif
 
 /* Bytes of whole UTF-8 characters from s (n left) that fit in max bytes. */
 #if POSTIE_WITH_ENCODED_WORDS
@@ -915,18 +951,22 @@ static int emit_text(postie_compose *c, const char *s)
 
 #endif /* POSTIE_WITH_COMPOSE_RICH_HEADERS */
 
-/* An address-list field, one token per call. Returns 1 when done. */
-static int field_addresses(postie_compose *c, const char *name,
-                           const postie_compose_address *list, size_t count)
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS
+/* The address field of c->stage, one token per call. Returns 1 when done. */
+static int field_addresses(postie_compose *c)
 {
+    size_t count;
+    const postie_compose_address *list = address_list(&c->m, (size_t)(c->stage - ST_FROM), &count);
     const postie_compose_address *a;
+    if (count == 0) {
+        return 1;
+    }
     switch (c->sub) {
     case 0:
-        field_start(c, name);
+        field_start(c, field_names + field_name_at[c->stage - ST_FROM]);
         c->idx = 0;
         c->sub = 1;
         return 0;
-#if POSTIE_WITH_COMPOSE_RICH_HEADERS
     case 1: /* start of an item */
         a = &list[c->idx];
         c->pos = 0;
@@ -942,7 +982,6 @@ static int field_addresses(postie_compose *c, const char *name,
             c->sub = 3;
         }
         return 0;
-#endif
     default: { /* the address itself */
         int named;
         size_t alen;
@@ -969,6 +1008,36 @@ static int field_addresses(postie_compose *c, const char *name,
     }
     }
 }
+#else
+/* The address field of c->stage, one address per call, the first after the
+ * field's name; between two addresses the line is folded when the next
+ * would not fit (no display names: postie_compose_begin() refused them).
+ * Returns 1 when done. */
+static int field_addresses(postie_compose *c)
+{
+    size_t k = (size_t)(c->stage - ST_FROM), count, n;
+    const postie_compose_address *list = address_list(&c->m, k, &count);
+    const char *name = field_names + field_name_at[k], *a;
+    int more;
+    if (c->idx >= count) {
+        return 1; /* no field for an empty list */
+    }
+    a = list[c->idx].address;
+    more = c->idx + 1 < count;
+    n = 1 + strlen(a) + (size_t)more; /* " address" and its comma */
+    if (c->idx == 0) {
+        emit(c, "\1:", name, NULL);
+        c->col = strlen(name) + 1;
+    } else if (c->col + n > FOLD_AT) {
+        emit(c, "\r\n", NULL, NULL);
+        c->col = 0;
+    }
+    c->col += n;
+    emit(c, " \1\2", a, more ? "," : "\r\n");
+    c->idx++;
+    return !more;
+}
+#endif
 
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
 #if POSTIE_WITH_COMPOSE_HEADERS
@@ -992,18 +1061,19 @@ static int field_text(postie_compose *c, const char *name, const char *value)
 /* An unstructured field, whole (plain_text() said it fits as it is). */
 static int field_text(postie_compose *c, const char *name, const char *value)
 {
-    field_start(c, name);
-    if (value[0] != '\0') {
-        putc_(c, ' ');
-        puts_(c, value);
-    }
-    field_end(c);
+    emit(c, value[0] != '\0' ? "\1: \2\r\n" : "\1:\r\n", name, value);
     return 1;
 }
 #endif
 
-/* ---- sources (body and attachments) --------------------------------------- */
+/* ---- sources (a quoted-printable body, attachments) ------------------------ */
 
+/* A body or attachment from a reader needs quoted-printable or an
+ * attachment's base64 (postie_compose_begin() refuses it without both), and
+ * a 7bit or 8bit body is copied from its buffer by body_copy(): without them
+ * neither sources nor the reader path (and its buffer in postie_compose) are
+ * compiled. */
+#if POSTIE_WITH_QP || POSTIE_WITH_COMPOSE_MIME
 static void src_set(postie_compose *c, const void *buf, size_t len, postie_compose_read_fn fn, void *user)
 {
     c->src_buf = (const unsigned char *)buf;
@@ -1011,22 +1081,13 @@ static void src_set(postie_compose *c, const void *buf, size_t len, postie_compo
     c->src_fn = fn;
     c->src_user = user;
     c->src_pos = 0;
-#if POSTIE_WITH_QP || POSTIE_WITH_COMPOSE_MIME
     c->in_len = c->in_pos = 0;
-#endif
     c->src_done = 0;
 }
-
-/* A body or attachment from a reader needs quoted-printable or an
- * attachment's base64 (postie_compose_begin() refuses it without both):
- * without them only buffers are read, and the reader path (and its buffer
- * in postie_compose) is not compiled. */
-#define SRC_READERS (POSTIE_WITH_QP || POSTIE_WITH_COMPOSE_MIME)
 
 /* Available input: OK with *p and *len (len > 0), DONE at the end, or an error. */
 static postie_status src_peek(postie_compose *c, const unsigned char **p, size_t *len)
 {
-#if SRC_READERS
     if (c->src_fn != NULL) {
         if (c->in_pos >= c->in_len) {
             size_t got = 0;
@@ -1055,7 +1116,6 @@ static postie_status src_peek(postie_compose *c, const unsigned char **p, size_t
         *len = c->in_len - c->in_pos;
         return POSTIE_OK;
     }
-#endif
     if (c->src_pos >= c->src_len) {
         return POSTIE_DONE;
     }
@@ -1066,14 +1126,13 @@ static postie_status src_peek(postie_compose *c, const unsigned char **p, size_t
 
 static void src_take(postie_compose *c, size_t k)
 {
-#if SRC_READERS
     if (c->src_fn != NULL) {
         c->in_pos += k;
         return;
     }
-#endif
     c->src_pos += k;
 }
+#endif
 
 /* ---- quoted-printable (RFC 2045 sec. 6.7) --------------------------------- */
 
@@ -1162,10 +1221,9 @@ static void qp_end(postie_compose *c)
 }
 
 /* ---- body and attachment steps ---------------------------------------------- */
-#endif
 
-/* Encodes as much of the text body as fits. OK: more to come; DONE: body
- * finished; an error from the reader otherwise. */
+/* Encodes as much of a quoted-printable text body as fits. OK: more to come;
+ * DONE: body finished; an error from the reader otherwise. */
 static postie_status body_step(postie_compose *c)
 {
     while (room(c) >= 16) {
@@ -1173,32 +1231,20 @@ static postie_status body_step(postie_compose *c)
         size_t len = 0, k;
         postie_status st = src_peek(c, &p, &len);
         if (st == POSTIE_DONE) {
-#if POSTIE_WITH_QP
-            if (c->body_cte == CTE_QP) {
-                qp_end(c);
-            }
-#endif
+            qp_end(c);
             return POSTIE_DONE;
         }
         if (st != POSTIE_OK) {
             return st;
         }
         for (k = 0; k < len && room(c) >= 16; k++) {
-#if POSTIE_WITH_QP
-            if (c->body_cte == CTE_QP) {
-                qp_byte(c, p[k]);
-            } else
-#endif
-            if (p[k] == '\n' && (c->src_pos + k == 0 || c->src_buf[c->src_pos + k - 1] != '\r')) {
-                puts_(c, "\r\n"); /* bare LF becomes CRLF */
-            } else {
-                putc_(c, (char)p[k]);
-            }
+            qp_byte(c, p[k]);
         }
         src_take(c, k);
     }
     return POSTIE_OK;
 }
+#endif
 
 #if POSTIE_WITH_COMPOSE_MIME
 static postie_status att_step(postie_compose *c)
@@ -1309,17 +1355,40 @@ static int fname_step(postie_compose *c, const char *fname)
 }
 #endif
 
-static const char *cte_name(int cte)
-{
-    return cte == CTE_7BIT ? "7bit" : cte == CTE_8BIT ? "8bit" : "quoted-printable";
-}
+/* The transfer encodings' names, 5 bytes apart (CTE_*). */
+#if POSTIE_WITH_QP
+static const char cte_names[] = "7bit\0" "8bit\0" "quoted-printable";
+#else
+static const char cte_names[] = "7bit\0" "8bit";
+#endif
+
+#define TEXT_PLAIN "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: \1\r\n\r\n"
 
 static void next_stage(postie_compose *c, int stage)
 {
     c->stage = stage;
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS || POSTIE_WITH_COMPOSE_MIME
     c->sub = 0;
+#endif
     c->idx = 0;
     c->pos = 0;
+}
+
+/* Copies as much of the body as fits, a bare LF as CRLF (7bit or 8bit: the
+ * body is a buffer). Returns 1 when the body is done. */
+static int body_copy(postie_compose *c)
+{
+    const char *b = c->m.body;
+    size_t i = c->pos, n = c->m.body_len, o = c->out_len;
+    while (i < n && o < sizeof c->out - 1) {
+        if (b[i] == '\n' && (i == 0 || b[i - 1] != '\r')) {
+            c->out[o++] = '\r';
+        }
+        c->out[o++] = b[i++];
+    }
+    c->pos = i;
+    c->out_len = o;
+    return i >= n;
 }
 
 /* Stages the next unit. Returns OK (maybe with nothing staged: call again),
@@ -1327,153 +1396,153 @@ static void next_stage(postie_compose *c, int stage)
 static postie_status produce(postie_compose *c)
 {
     const postie_compose_message *m = &c->m;
+    int done = 1; /* the stage is finished: on to the next */
+#if POSTIE_WITH_QP || POSTIE_WITH_COMPOSE_MIME
     postie_status st;
+#endif
 
     switch (c->stage) {
-    case ST_DATE:
-        puts_(c, "Date: ");
-        puts_(c, c->date);
-        puts_(c, "\r\n");
-        next_stage(c, ST_FROM);
+    case ST_DATE: {
+        char date[DATE_MAX];
+        (void)date_fmt(m->time, m->utc_offset_minutes, date); /* checked by begin */
+        emit(c, "Date: \1\r\n", date, NULL);
         break;
+    }
     case ST_FROM:
-        if (field_addresses(c, "From", &m->from, 1)) {
-            next_stage(c, ST_REPLYTO);
-        }
-        break;
     case ST_REPLYTO:
-        if (m->reply_to_count == 0 || field_addresses(c, "Reply-To", m->reply_to, m->reply_to_count)) {
-            next_stage(c, ST_TO);
-        }
-        break;
     case ST_TO:
-        if (m->to_count == 0 || field_addresses(c, "To", m->to, m->to_count)) {
-            next_stage(c, ST_CC);
-        }
-        break;
     case ST_CC:
-        if (m->cc_count == 0 || field_addresses(c, "Cc", m->cc, m->cc_count)) {
-            next_stage(c, ST_SUBJECT);
-        }
+        done = field_addresses(c);
         break;
     case ST_SUBJECT:
-        if (m->subject == NULL) {
-            next_stage(c, ST_MSGID);
-#if !POSTIE_WITH_COMPOSE_RICH_HEADERS
-        } else if (field_text(c, "Subject", m->subject)) {
-            next_stage(c, ST_MSGID);
+        if (m->subject != NULL) {
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS
+            if (c->sub == 0) {
+                field_start(c, "Subject");
+                (void)classify(m->subject, 0, WORD_MAX_TEXT, &c->word_mode);
+                c->sub = 1;
+                done = 0;
+            } else if (emit_text(c, m->subject)) {
+                field_end(c);
+            } else {
+                done = 0;
+            }
 #else
-        } else if (c->sub == 0) {
-            field_start(c, "Subject");
-            (void)classify(m->subject, 0, WORD_MAX_TEXT, &c->word_mode);
-            c->sub = 1;
-        } else if (emit_text(c, m->subject)) {
-            field_end(c);
-            next_stage(c, ST_MSGID);
+            (void)field_text(c, "Subject", m->subject);
 #endif
         }
         break;
     case ST_MSGID: {
-        char num[24];
-        size_t i;
-        puts_(c, "Message-ID: <");
-        put(c, num, put_uint(num, (unsigned long long)m->time, 1));
-        putc_(c, '.');
+        /* "<time.random@domain>": the time in decimal, 8 random bytes in hex */
+        char id[POSTIE_DECIMAL_MAX + 18], *p = id + POSTIE_DECIMAL_MAX;
+        size_t i, k = postie_decimal(id, (unsigned long long)m->time);
+        *p++ = '.';
         for (i = 0; i < 8; i++) {
-            putc_(c, hexdig[m->random[i] >> 4]);
-            putc_(c, hexdig[m->random[i] & 15]);
+            *p++ = hexdig[m->random[i] >> 4];
+            *p++ = hexdig[m->random[i] & 15];
         }
-        putc_(c, '@');
-        puts_(c, msgid_domain(m));
-        puts_(c, ">\r\n");
-        next_stage(c, ST_PRIO);
+        *p = '\0';
+        emit(c, "Message-ID: <\1@\2>\r\n", id + POSTIE_DECIMAL_MAX - k, msgid_domain(m));
         break;
     }
     case ST_PRIO:
-        if (m->priority == POSTIE_COMPOSE_PRIORITY_HIGH) {
-            puts_(c, "X-Priority: 1 (Highest)\r\nImportance: high\r\n");
-        } else if (m->priority == POSTIE_COMPOSE_PRIORITY_LOW) {
-            puts_(c, "X-Priority: 5 (Lowest)\r\nImportance: low\r\n");
+        if (m->priority != POSTIE_COMPOSE_PRIORITY_NORMAL) {
+            int high = m->priority == POSTIE_COMPOSE_PRIORITY_HIGH;
+            emit(c, "X-Priority: \1\r\nImportance: \2\r\n", high ? "1 (Highest)" : "5 (Lowest)",
+                 high ? "high" : "low");
         }
-        next_stage(c, POSTIE_WITH_COMPOSE_HEADERS ? ST_EXTRA : ST_MIME);
         break;
 #if POSTIE_WITH_COMPOSE_HEADERS
     case ST_EXTRA:
-        if (c->idx >= m->header_count) {
-            next_stage(c, ST_MIME);
-        } else if (field_text(c, m->headers[c->idx].name, m->headers[c->idx].value)) {
-            c->idx++;
-            c->sub = 0;
+        if (c->idx < m->header_count) {
+            done = 0;
+            if (field_text(c, m->headers[c->idx].name, m->headers[c->idx].value)) {
+                c->idx++;
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS
+                c->sub = 0;
+#endif
+            }
         }
         break;
 #endif
     case ST_MIME:
-        puts_(c, "MIME-Version: 1.0\r\n");
 #if POSTIE_WITH_COMPOSE_MIME
+        emit(c, "MIME-Version: 1.0\r\n", NULL, NULL);
         if (m->attachment_count > 0) {
-            puts_(c, "Content-Type: multipart/mixed;\r\n boundary=\"");
-            puts_(c, c->boundary);
-            puts_(c, "\"\r\n\r\nThis is a multi-part message in MIME format.\r\n\r\n--");
-            puts_(c, c->boundary);
-            puts_(c, "\r\n");
+            emit(c, "Content-Type: multipart/mixed;\r\n boundary=\"\1\"\r\n\r\n"
+                    "This is a multi-part message in MIME format.\r\n\r\n--\1\r\n",
+                 c->boundary, NULL);
         }
+        emit(c, TEXT_PLAIN, cte_names + 5 * c->body_cte, NULL);
+#else
+        emit(c, "MIME-Version: 1.0\r\n" TEXT_PLAIN, cte_names + 5 * c->body_cte, NULL);
 #endif
-        puts_(c, "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: ");
-        puts_(c, cte_name(c->body_cte));
-        puts_(c, "\r\n\r\n");
+#if POSTIE_WITH_QP
         src_set(c, m->body, m->body_len, m->body_read, m->body_user);
-        next_stage(c, ST_BODY);
+#endif
         break;
     case ST_BODY:
-        st = body_step(c);
-        if (st == POSTIE_DONE) {
-            next_stage(c, ST_BODY_END);
-        } else if (st != POSTIE_OK) {
-            return st;
-        }
-        break;
-    case ST_BODY_END:
-        if (m->attachment_count > 0) {
-            next_stage(c, ST_ATT_HDR);
-        } else {
-            if (!c->last_lf) {
-                puts_(c, "\r\n");
+#if POSTIE_WITH_QP
+        if (c->body_cte == CTE_QP) {
+            st = body_step(c);
+            if (st == POSTIE_OK) {
+                done = 0;
+            } else if (st != POSTIE_DONE) {
+                return st;
             }
-            next_stage(c, ST_DONE);
+            break;
+        }
+#endif
+        done = body_copy(c);
+        break;
+    case ST_BODY_END: {
+        /* a last line without its line break gets one */
+        int lf = m->body_len == 0 || m->body[m->body_len - 1] == '\n';
+#if POSTIE_WITH_QP
+        if (c->body_cte == CTE_QP) {
+            lf = c->qp_col == 0; /* after a hard line break, or nothing */
+        }
+#endif
+#if POSTIE_WITH_COMPOSE_MIME
+        if (m->attachment_count > 0) {
+            done = 0;
+            next_stage(c, ST_ATT_HDR); /* the boundary starts with a line break */
+            break;
+        }
+#endif
+        if (!lf) {
+            emit(c, "\r\n", NULL, NULL);
         }
         break;
+    }
 #if POSTIE_WITH_COMPOSE_MIME
     case ST_ATT_HDR: {
         const postie_compose_attachment *a = &m->attachments[c->att];
-        puts_(c, "\r\n--");
-        puts_(c, c->boundary);
-        puts_(c, "\r\nContent-Type: ");
-        puts_(c, a->content_type != NULL ? a->content_type : "application/octet-stream");
-        puts_(c, "\r\nContent-Disposition: attachment");
+        emit(c, "\r\n--\1\r\nContent-Type: \2\r\nContent-Disposition: attachment", c->boundary,
+             a->content_type != NULL ? a->content_type : "application/octet-stream");
+        done = 0;
         if (a->filename != NULL) {
-            puts_(c, ";\r\n");
+            emit(c, ";\r\n", NULL, NULL);
             next_stage(c, ST_ATT_FNAME);
         } else {
-            puts_(c, "\r\n");
+            emit(c, "\r\n", NULL, NULL);
             next_stage(c, ST_ATT_HDR2);
         }
         break;
     }
     case ST_ATT_FNAME:
-        if (fname_step(c, m->attachments[c->att].filename)) {
-            next_stage(c, ST_ATT_HDR2);
-        }
+        done = fname_step(c, m->attachments[c->att].filename); /* then ST_ATT_HDR2 */
         break;
     case ST_ATT_HDR2: {
         const postie_compose_attachment *a = &m->attachments[c->att];
-        puts_(c, "Content-Transfer-Encoding: base64\r\n\r\n");
+        emit(c, "Content-Transfer-Encoding: base64\r\n\r\n", NULL, NULL);
         src_set(c, a->data, a->len, a->read, a->read_user);
         postie_base64_stream_init(&c->b64, B64_LINE);
-        next_stage(c, ST_ATT_BODY);
-        break;
+        break; /* then ST_ATT_BODY */
     }
     case ST_ATT_BODY:
         st = att_step(c);
+        done = 0;
         if (st == POSTIE_DONE) {
             c->att++;
             next_stage(c, c->att < m->attachment_count ? ST_ATT_HDR : ST_CLOSE);
@@ -1482,14 +1551,17 @@ static postie_status produce(postie_compose *c)
         }
         break;
     case ST_CLOSE:
-        puts_(c, "\r\n--");
-        puts_(c, c->boundary);
-        puts_(c, "--\r\n");
+        emit(c, "\r\n--\1--\r\n", c->boundary, NULL);
+        done = 0;
         next_stage(c, ST_DONE);
         break;
 #endif
     default:
+        done = 0;
         break;
+    }
+    if (done) {
+        next_stage(c, c->stage + 1);
     }
     return c->overflow ? POSTIE_ERR_INTERNAL : POSTIE_OK;
 }
@@ -1522,9 +1594,6 @@ postie_status postie_compose_read(postie_compose *c, char *buf, size_t cap, size
         }
         if (c->stage == ST_DONE) {
             break;
-        }
-        if (c->out_len > 0) {
-            c->last_lf = c->out[c->out_len - 1] == '\n';
         }
         c->out_pos = c->out_len = 0;
         {

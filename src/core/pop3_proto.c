@@ -6,6 +6,7 @@
 #include "postie/pop3_proto.h"
 #include "postie/md5.h"
 #include "postie/postie_config_defaults.h"
+#include "pop3_session.h"
 
 #include <limits.h>
 #include <string.h>
@@ -14,8 +15,9 @@
 
 postie_pop3_reply_kind postie_pop3_classify(const char *line, size_t len, const char **text)
 {
-    size_t skip;
-    postie_pop3_reply_kind kind;
+    /* the indicators in the order of their kinds; "+OK" before "+" */
+    static const char ind[][5] = {"+OK", "-ERR", "+"};
+    size_t k;
 
     if (text != NULL) {
         *text = NULL;
@@ -23,29 +25,24 @@ postie_pop3_reply_kind postie_pop3_classify(const char *line, size_t len, const 
     if (line == NULL) {
         return POSTIE_POP3_REPLY_INVALID;
     }
-    if (len >= 3 && memcmp(line, "+OK", 3) == 0) {
-        kind = POSTIE_POP3_REPLY_OK;
-        skip = 3;
-    } else if (len >= 4 && memcmp(line, "-ERR", 4) == 0) {
-        kind = POSTIE_POP3_REPLY_ERR;
-        skip = 4;
-    } else if (len >= 1 && line[0] == '+' && (len == 1 || line[1] == ' ')) {
-        kind = POSTIE_POP3_REPLY_CONT;
-        skip = 1;
-    } else {
-        return POSTIE_POP3_REPLY_INVALID;
+    for (k = 0; k < sizeof ind / sizeof ind[0]; k++) {
+        size_t skip = strlen(ind[k]);
+        if (len >= skip && memcmp(line, ind[k], skip) == 0) {
+            /* The indicator must stand alone: "+OKAY" or "-ERROR" is not a
+             * status, nor is "+x" a continuation. */
+            if (len > skip) {
+                if (line[skip] != ' ') {
+                    return POSTIE_POP3_REPLY_INVALID;
+                }
+                skip++; /* the one space after the indicator */
+            }
+            if (text != NULL) {
+                *text = line + skip;
+            }
+            return (postie_pop3_reply_kind)(k + POSTIE_POP3_REPLY_OK);
+        }
     }
-    /* The indicator must stand alone: "+OKAY" or "-ERROR" is not a status. */
-    if (len > skip && line[skip] != ' ') {
-        return POSTIE_POP3_REPLY_INVALID;
-    }
-    if (len > skip) {
-        skip++; /* the one space after the indicator */
-    }
-    if (text != NULL) {
-        *text = line + skip;
-    }
-    return kind;
+    return POSTIE_POP3_REPLY_INVALID;
 }
 
 /* ---- multi-line body decoder ------------------------------------------- */
@@ -161,47 +158,42 @@ int postie_pop3_listing_line(char *line, size_t *len)
 
 /* ---- parsers ----------------------------------------------------------- */
 
-/* Decimal digits at *s into *v (no sign, no overflow). Advances *s. */
-static int parse_ulong(const char **s, unsigned long *v)
+/* Decimal digits at s (no sign, no overflow of unsigned long) that end at
+ * the end of the text or at a space: their value into *v (untouched when
+ * not) and the end of them, or NULL. */
+const char *postie_pop3_number(const char *s, unsigned long *v)
 {
-    const char *p = *s;
     unsigned long x = 0;
+    const char *p = s;
 
-    if (*p < '0' || *p > '9') {
-        return 0;
-    }
     while (*p >= '0' && *p <= '9') {
         unsigned d = (unsigned)(*p - '0');
         if (x > (ULONG_MAX - d) / 10) {
-            return 0;
+            return NULL;
         }
         x = x * 10 + d;
         p++;
     }
-    *s = p;
+    if (p == s || (*p != '\0' && *p != ' ')) {
+        return NULL;
+    }
     *v = x;
-    return 1;
+    return p;
 }
 
 postie_status postie_pop3_parse_num_pair(const char *text, unsigned long *a, unsigned long *b)
 {
-    const char *p = text;
+    const char *p;
     unsigned long x, y;
 
-    if (text == NULL) {
-        return POSTIE_ERR_PROTOCOL;
-    }
-    if (!parse_ulong(&p, &x) || *p != ' ') {
+    if (text == NULL || (p = postie_pop3_number(text, &x)) == NULL || *p != ' ') {
         return POSTIE_ERR_PROTOCOL;
     }
     while (*p == ' ') {
         p++;
     }
-    if (!parse_ulong(&p, &y)) {
-        return POSTIE_ERR_PROTOCOL;
-    }
     /* RFC 1939 sec. 5 (STAT): anything may follow the size after a space. */
-    if (*p != '\0' && *p != ' ') {
+    if (postie_pop3_number(p, &y) == NULL) {
         return POSTIE_ERR_PROTOCOL;
     }
     if (a != NULL) {
@@ -215,11 +207,11 @@ postie_status postie_pop3_parse_num_pair(const char *text, unsigned long *a, uns
 
 postie_status postie_pop3_parse_uidl(const char *text, unsigned long *msg, char *uid, size_t cap)
 {
-    const char *p = text, *u;
+    const char *p, *u;
     unsigned long x;
     size_t len;
 
-    if (text == NULL || !parse_ulong(&p, &x) || *p != ' ') {
+    if (text == NULL || (p = postie_pop3_number(text, &x)) == NULL || *p != ' ') {
         return POSTIE_ERR_PROTOCOL;
     }
     while (*p == ' ') {

@@ -71,11 +71,6 @@ static const postie_sasl_proto sasl_proto = {255, 6, (unsigned)POSTIE_SASL_XOAUT
 #define SASL_CLEAR(p) ((void)(p))
 #define SASL_ROOM(p) NULL, 0
 #endif
-#if POSTIE_WITH_APOP
-#define TIMESTAMP_CLEAR(p) ((p)->timestamp[0] = '\0')
-#else /* POSTIE_WITH_APOP 0: the greeting's timestamp is not kept */
-#define TIMESTAMP_CLEAR(p) ((void)(p))
-#endif
 
 /* ---- plumbing ------------------------------------------------------------- */
 
@@ -257,19 +252,8 @@ static void learn_count(postie_pop3 *p, unsigned long n)
 static unsigned long leading_number(const char *text)
 {
     unsigned long v = 0;
-    const char *s = text;
 
-    while (*s >= '0' && *s <= '9') {
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (ULONG_MAX - d) / 10) {
-            return 0;
-        }
-        v = v * 10 + d;
-        s++;
-    }
-    if (s == text || (*s != '\0' && *s != ' ')) {
-        return 0;
-    }
+    (void)postie_pop3_number(text, &v);
     return v;
 }
 
@@ -288,12 +272,16 @@ static void set_caps(postie_pop3 *p, unsigned caps)
     p->conn.lockstep = !pipelining_on(p);
 }
 
-/* STAT's +OK text (in p->reply) into the count. */
-static postie_status stat_text(postie_pop3 *p, unsigned long *count, unsigned long *octets)
+/* The "n m" of STAT's or LIST n's +OK (p->reply): for LIST, msg (n must be
+ * it; it is at most the count, so the count does not change), 0 for STAT.
+ * *count, *octets may be NULL. POSTIE_OK, or fatal. */
+static postie_status pair_text(postie_pop3 *p, unsigned long msg, unsigned long *count,
+                               unsigned long *octets)
 {
     unsigned long n = 0, o = 0;
 
-    if (postie_pop3_parse_num_pair(p->reply, &n, &o) != POSTIE_OK || n > (unsigned long)LONG_MAX) {
+    if (postie_pop3_parse_num_pair(p->reply, &n, &o) != POSTIE_OK || n > (unsigned long)LONG_MAX ||
+        (msg != 0 && n != msg)) {
         return fatal(p, POSTIE_ERR_PROTOCOL);
     }
     learn_count(p, n);
@@ -338,8 +326,13 @@ static postie_status transact(postie_pop3 *p, unsigned char op, unsigned long ms
     if (st == POSTIE_OK) {
         p->op = op;
         /* QUIT is allowed in either state, the others in TRANSACTION */
-        st = guard(p, op == OP_QUIT ? p->state : POSTIE_POP3_STATE_TRANSACTION);
-        if (st == POSTIE_OK && TAKES_MSG(op)) {
+        if (p->state == POSTIE_POP3_STATE_CLOSED) {
+            st = POSTIE_ERR_STATE;
+        } else if (p->conn.n > 0) {
+            st = POSTIE_ERR_BUSY; /* queued replies are outstanding */
+        } else if (op != OP_QUIT && p->state != POSTIE_POP3_STATE_TRANSACTION) {
+            st = POSTIE_ERR_STATE;
+        } else if (TAKES_MSG(op)) {
             if (msg == 0) {
                 st = POSTIE_ERR_NO_SUCH_MESSAGE;
             } else if (p->count < 0) {
@@ -357,7 +350,7 @@ static postie_status transact(postie_pop3 *p, unsigned char op, unsigned long ms
     if (p->phase == 1) {
         st = reply(p);
         if (st == POSTIE_OK) {
-            st = stat_text(p, NULL, NULL);
+            st = pair_text(p, 0, NULL, NULL);
         }
         if (st != POSTIE_OK) {
             return st == POSTIE_AGAIN ? st : finish(p, st);
@@ -568,9 +561,9 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
             return POSTIE_ERR_PARAM; /* no name to check a certificate against */
         }
 #endif
-        p->caps = 0;
-        TIMESTAMP_CLEAR(p);
-        SASL_CLEAR(p);
+        /* caps, the timestamp and the SASL list are still as init left
+         * them: a context is opened once (open ends CLOSED only with the
+         * connection dead, and then enter() refuses) */
         p->op = OP_OPEN;
         st = postie_conn_expect(&p->conn, OP_OPEN, 0);
         if (st != POSTIE_OK) {
@@ -827,6 +820,7 @@ postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *p
         if (st != POSTIE_OK) {
             return finish(p, st);
         }
+        p->op_arg = p->state == POSTIE_POP3_STATE_TRANSACTION; /* QUIT's commit */
     } else if (st != POSTIE_AGAIN) {
         return st;
     }
@@ -968,24 +962,15 @@ postie_status postie_pop3s_stat(postie_pop3 *p, unsigned long *count, unsigned l
 {
     postie_status st = transact(p, OP_STAT, 0, 0);
 
-    return st == POSTIE_OK ? stat_text(p, count, octets) : st;
+    return st == POSTIE_OK ? pair_text(p, 0, count, octets) : st;
 }
 
+/* A reply naming another message is POSTIE_ERR_PROTOCOL. */
 postie_status postie_pop3s_list(postie_pop3 *p, unsigned long msg, unsigned long *octets)
 {
-    unsigned long n = 0, o = 0;
     postie_status st = transact(p, OP_LIST1, msg, 0);
 
-    if (st != POSTIE_OK) {
-        return st;
-    }
-    if (postie_pop3_parse_num_pair(p->reply, &n, &o) != POSTIE_OK || n != msg) {
-        return fatal(p, POSTIE_ERR_PROTOCOL);
-    }
-    if (octets != NULL) {
-        *octets = o;
-    }
-    return POSTIE_OK;
+    return st == POSTIE_OK ? pair_text(p, msg, NULL, octets) : st;
 }
 
 postie_status postie_pop3s_uidl(postie_pop3 *p, unsigned long msg, char *uid, size_t cap)

@@ -40,6 +40,10 @@ postie_status postie_pop3s_flush(postie_pop3 *p);
 postie_status postie_pop3s_next(postie_pop3 *p, postie_pop3_cmd_kind *kind, unsigned long *msg,
                                 unsigned long *octets);
 postie_status postie_pop3s_quit(postie_pop3 *p, int *committed);
+/* (pop3_proto.c) Decimal digits at s (no sign, no overflow of unsigned long)
+ * that end at the end of the text or at a space: their value into *v
+ * (untouched when not) and the end of them, or NULL. */
+const char *postie_pop3_number(const char *s, unsigned long *v);
 /* Ends the session with st (the driver's transport failed): returns st. */
 postie_status postie_pop3s_fatal(postie_pop3 *p, postie_status st);
 /* 1 when the session's connection is over (a fatal status, QUIT, close). */

@@ -24,7 +24,7 @@
 /* Releases the transport once, after the connection died. */
 static void settle(postie_pop3 *p)
 {
-    if (postie_pop3s_dead(p) && p->tr.close != NULL) {
+    if (p->conn.dead != POSTIE_OK && p->tr.close != NULL) {
         void (*close_fn)(void *) = p->tr.close;
         p->tr.close = NULL;
         close_fn(p->tr.ctx);
@@ -199,9 +199,11 @@ static postie_status run(postie_pop3 *p, step_fn fn, uintptr_t a, uintptr_t b)
     if (p == NULL) {
         return POSTIE_ERR_PARAM;
     }
+#if POSTIE_WITH_DEADLINE /* (without, the window is not kept) */
     if (p->op == 0 && !p->busy) {
         postie_conn_window(&p->conn); /* a new call: a body or listing is one */
     }
+#endif
     POSTIE_DRIVE_LOOP(st, p, postie_pop3s_fatal, postie_pop3s_tls_started,
                       POSTIE_WITH_POP3_CAPA, (const char *)b, fn(p, a, b))
     settle(p);
