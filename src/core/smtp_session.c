@@ -876,7 +876,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
         if (st != POSTIE_OK) {
             return st;
         }
-        postie_smtp_reply_init(&SMTP_SAVED(s));
+        /* SMTP_SAVED is written by the first refusal before it is read */
         s->m_sent = s->m_replied = 0;
         s->mail_st = s->data_st = POSTIE_OK;
         s->saved_rank = 0;
