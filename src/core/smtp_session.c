@@ -208,7 +208,7 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
         if (s->phase == ph) {
             postie_smtp_ext_init(&s->ext);
             /* EHLO, or HELO when the session uses HELO (T_HELO follows T_EHLO) */
-            st = queue(s, T_EHLO + s->helo, "EHLO\0HELO" + 5 * s->helo, s->domain);
+            st = queue(s, T_EHLO + s->helo, &"EHLO\0HELO"[5 * s->helo], s->domain);
             if (st != POSTIE_OK) {
                 return st;
             }
