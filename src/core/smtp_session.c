@@ -208,7 +208,7 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
         if (s->phase == ph) {
             postie_smtp_ext_init(&s->ext);
             /* EHLO, or HELO when the session uses HELO (T_HELO follows T_EHLO) */
-            st = queue(s, T_EHLO + s->helo, "EHLO\0HELO" + 5 * s->helo, s->domain);
+            st = queue(s, T_EHLO + s->helo, &"EHLO\0HELO"[5 * s->helo], s->domain);
             if (st != POSTIE_OK) {
                 return st;
             }
@@ -876,7 +876,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
         if (st != POSTIE_OK) {
             return st;
         }
-        postie_smtp_reply_init(&SMTP_SAVED(s));
+        /* SMTP_SAVED is written by the first refusal before it is read */
         s->m_sent = s->m_replied = 0;
         s->mail_st = s->data_st = POSTIE_OK;
         s->saved_rank = 0;
