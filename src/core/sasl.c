@@ -74,13 +74,8 @@ unsigned postie_sasl_parse_mechs(const char *list)
 
 postie_sasl_mech postie_sasl_choose(unsigned offered, unsigned allowed)
 {
-    /* the order of preference (sasl.h) is that of the bits, highest first */
-    unsigned both = offered & allowed & (unsigned)POSTIE_SASL_ALL_MECHS;
-
-    while ((both & (both - 1)) != 0) {
-        both &= both - 1; /* the lowest bit off */
-    }
-    return (postie_sasl_mech)both;
+    return (postie_sasl_mech)postie_sasl_top_bit(offered & allowed &
+                                                 (unsigned)POSTIE_SASL_ALL_MECHS);
 }
 
 #if POSTIE_WITH_SASL_PLAIN || POSTIE_WITH_SASL_LOGIN || POSTIE_WITH_SASL_CRAM_MD5 || \

@@ -41,7 +41,8 @@ postie_status postie_sasl_x_select(unsigned offered, unsigned allowed, int tls_a
         }
         allowed = safe;
     }
-    *mech = postie_sasl_choose(offered, allowed);
+    /* postie_sasl_choose(), inline (allowed holds only known mechanisms) */
+    *mech = (postie_sasl_mech)postie_sasl_top_bit(offered & allowed);
     return *mech == POSTIE_SASL_NONE ? POSTIE_ERR_UNSUPPORTED : POSTIE_OK;
 }
 
