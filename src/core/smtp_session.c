@@ -208,7 +208,7 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
         if (s->phase == ph) {
             postie_smtp_ext_init(&s->ext);
             /* EHLO, or HELO when the session uses HELO (T_HELO follows T_EHLO) */
-            st = queue(s, T_EHLO + s->helo, s->helo ? "HELO" : "EHLO", s->domain);
+            st = queue(s, T_EHLO + s->helo, "EHLO\0HELO" + 5 * s->helo, s->domain);
             if (st != POSTIE_OK) {
                 return st;
             }
@@ -1077,12 +1077,15 @@ postie_status postie_smtps_data_end(postie_smtp *s)
         s->state = POSTIE_SMTP_STATE_READY;
         return finish(s, POSTIE_OK);
     }
-    if (s->reply.code >= 400) { /* 4xx or 5xx */
-        s->state = POSTIE_SMTP_STATE_READY; /* the transaction is over */
-        return finish(s, s->reply.code == 552 ? POSTIE_ERR_TOO_BIG
-                                              : refusal(s->reply.code));
+    st = expect2(s); /* another 2xx (fatal below) or a 3xx is a protocol error */
+    if (st == POSTIE_OK) {
+        return fatal(s, POSTIE_ERR_PROTOCOL);
     }
-    return fatal(s, POSTIE_ERR_PROTOCOL);
+    if (s->state == POSTIE_SMTP_STATE_CLOSED) {
+        return st; /* fatal() ended it */
+    }
+    s->state = POSTIE_SMTP_STATE_READY; /* 4xx or 5xx: the transaction is over */
+    return finish(s, s->reply.code == 552 ? POSTIE_ERR_TOO_BIG : st);
 }
 
 /* The buffer send() reads the message into: the SASL exchange's, or with
