@@ -22,7 +22,7 @@
 #define WORD_MAX_EXTRA 300  /* longest plain word of a caller header value         */
 #define WSP_RUN_MAX 32      /* longest run of spaces/tabs kept as-is               */
 #define CTYPE_MAX 200       /* longest attachment content type                     */
-#define MAGIC 0x436f6d70u
+#define MAGIC 0x00c300c3u  /* "begun"; no memset fill (one byte repeated) makes it, and Thumb-2 encodes it as an immediate */
 
 /* The stages in their order (the attachments' come after the body's end and
  * go back to ST_DONE). */
