@@ -43,9 +43,9 @@ typedef char postie_pop3_kinds_in_order[(POSTIE_POP3_CMD_TOP == POSTIE_POP3_CMD_
                                          POSTIE_POP3_CMD_LIST == POSTIE_POP3_CMD_RETR + 4 &&
                                          POSTIE_POP3_CMD_UIDL == POSTIE_POP3_CMD_RETR + 5) ? 1 : -1];
 
-/* keywords from OP_CAPA on; arrays, not pointers: read-only even in PIC */
-static const char KW[][5] = {"CAPA", "STLS", "USER", "PASS", "APOP", "STAT", "RSET", "LIST",
-                             "UIDL", "RETR", "TOP",  "DELE", "NOOP", "LIST", "UIDL", "QUIT"};
+/* the keywords of the ops from OP_CAPA on, four letters each ("TOP" and a
+ * space): one string, read-only even in PIC */
+static const char KW[] = "CAPASTLSUSERPASSAPOPSTATRSETLISTUIDLRETRTOP DELENOOPLISTUIDLQUIT";
 
 /* p->busy: the multi-line reply being read, or 0 */
 enum {
@@ -153,7 +153,7 @@ static postie_status put(postie_pop3 *p, unsigned op, unsigned long arg, const c
     postie_status st;
 
     postie_conn_begin(c);
-    postie_conn_add(c, KW[op - OP_CAPA]);
+    postie_conn_add_mem(c, KW + 4 * (op - OP_CAPA), op == OP_TOP ? 3 : 4);
     if (s1 != NULL) {
         postie_conn_add(c, " ");
         postie_conn_add(c, s1);
@@ -195,12 +195,12 @@ static postie_status line(postie_pop3 *p)
 
 static void keep_text(postie_pop3 *p, const char *text)
 {
-    size_t len = strlen(text);
-    if (len > sizeof p->reply - 1) {
-        len = sizeof p->reply - 1;
+    size_t i;
+
+    for (i = 0; i < sizeof p->reply - 1 && text[i] != '\0'; i++) {
+        p->reply[i] = text[i];
     }
-    memcpy(p->reply, text, len);
-    p->reply[len] = '\0';
+    p->reply[i] = '\0';
 }
 
 /* The status line of the oldest command: POSTIE_OK (+OK), POSTIE_ERR_SERVER
@@ -573,7 +573,7 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
     } else if (st != POSTIE_AGAIN) {
         return st;
     }
-    if (p->phase == 1) {
+    if (!POSTIE_WITH_POP3_CAPA || p->phase == 1) { /* (without CAPA there is no other) */
         st = reply(p);
         if (st == POSTIE_AGAIN) {
             return st;
