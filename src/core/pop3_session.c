@@ -343,7 +343,6 @@ static postie_status transact(postie_pop3 *p, unsigned char op, unsigned long ms
         if (st != POSTIE_OK) {
             return finish(p, st);
         }
-        p->op_arg = p->state == POSTIE_POP3_STATE_TRANSACTION; /* QUIT's commit */
     } else if (st != POSTIE_AGAIN) {
         return st;
     }
@@ -357,7 +356,8 @@ static postie_status transact(postie_pop3 *p, unsigned char op, unsigned long ms
         }
     }
     if (p->phase < 2) {
-        if (TAKES_MSG(op) && msg > (unsigned long)p->count) {
+        /* (the others pass msg 0, never above the count, known or -1) */
+        if (msg > (unsigned long)p->count) {
             return finish(p, POSTIE_ERR_NO_SUCH_MESSAGE);
         }
         st = queue(p, op, msg, lines);
@@ -375,9 +375,6 @@ static postie_status transact(postie_pop3 *p, unsigned char op, unsigned long ms
         start_multi(p, op); /* its command stays at the head until the end */
     } else if (st == POSTIE_OK || st == POSTIE_ERR_SERVER) {
         postie_conn_pop(&p->conn);
-    }
-    if (op == OP_QUIT) {
-        (void)fatal(p, POSTIE_ERR_CLOSED); /* the session is over, whatever the reply */
     }
     return st;
 }
@@ -820,7 +817,6 @@ postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *p
         if (st != POSTIE_OK) {
             return finish(p, st);
         }
-        p->op_arg = p->state == POSTIE_POP3_STATE_TRANSACTION; /* QUIT's commit */
     } else if (st != POSTIE_AGAIN) {
         return st;
     }
@@ -1302,8 +1298,13 @@ postie_status postie_pop3s_quit(postie_pop3 *p, int *committed)
 {
     postie_status st = transact(p, OP_QUIT, 0, 0);
 
-    if (st == POSTIE_OK && committed != NULL) {
-        *committed = p->op_arg;
+    /* +OK or -ERR: the reply came (nothing before it says either); the state
+     * is still the one QUIT was sent in */
+    if (st == POSTIE_OK || st == POSTIE_ERR_SERVER) {
+        if (st == POSTIE_OK && committed != NULL) {
+            *committed = p->state == POSTIE_POP3_STATE_TRANSACTION;
+        }
+        (void)fatal(p, POSTIE_ERR_CLOSED); /* the session is over, whatever the reply */
     }
     return st;
 }
