@@ -278,7 +278,7 @@ static void set_caps(postie_pop3 *p, unsigned caps)
 static postie_status pair_text(postie_pop3 *p, unsigned long msg, unsigned long *count,
                                unsigned long *octets)
 {
-    unsigned long n = 0, o = 0;
+    unsigned long n, o; /* set when it says POSTIE_OK */
 
     if (postie_pop3_parse_num_pair(p->reply, &n, &o) != POSTIE_OK || n > (unsigned long)LONG_MAX ||
         (msg != 0 && n != msg)) {
@@ -1094,7 +1094,7 @@ postie_status postie_pop3s_retr_begin(postie_pop3 *p, unsigned long msg, unsigne
     postie_status st = transact(p, OP_RETR, msg, 0);
 
     if (octets != NULL && st == POSTIE_OK) {
-        *octets = leading_number(p->reply);
+        (void)postie_pop3_number(p->reply, octets); /* "+OK 120 octets"; else it stays 0 */
     }
     return st;
 }
