@@ -207,7 +207,7 @@ static void keep_text(postie_pop3 *p, const char *text)
  * (-ERR), POSTIE_AGAIN, or fatal. The command stays at the head. */
 static postie_status status_line(postie_pop3 *p)
 {
-    const char *text = NULL;
+    const char *text; /* classify() sets it */
     postie_pop3_reply_kind kind;
     postie_status st = line(p);
 
@@ -303,7 +303,7 @@ static void start_multi(postie_pop3 *p, unsigned op)
         }
         p->busy = (unsigned char)(op - OP_LISTALL + BUSY_LIST);
     } else {
-        postie_pop3_body_init(&p->body);
+        p->body.state = 0; /* postie_pop3_body_init(): a zeroed decoder is at the start */
         p->busy = BUSY_BODY;
     }
 }
