@@ -77,8 +77,8 @@ typedef struct postie_sasl_x {
     unsigned char mech;       /* postie_sasl_mech */
     unsigned char nchal;      /* challenges answered */
     unsigned char stage;      /* SCRAM: 0 client-final next, 1 server-final next */
-    unsigned char ir_pending; /* the initial response waits for an empty challenge */
-    unsigned char ir_sent;    /* an initial response went with the command */
+    unsigned char ir;         /* the initial response: 0 none or answered, 1 sent with the
+                                 command, 2 waiting for an empty challenge */
     unsigned char verified;   /* SCRAM's server signature matched */
     size_t irlen;
 #if !POSTIE_SHARED_BUFFERS

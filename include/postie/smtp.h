@@ -156,30 +156,22 @@ typedef struct postie_smtp_msg {
 typedef postie_status (*postie_smtp_reader)(void *user, char *buf, size_t cap, size_t *n);
 
 typedef struct postie_smtp {
-#if POSTIE_WITH_SMTP_BATCH
-    size_t b_queued;             /* send_batch(): messages queued (internal) */
-    size_t b_done;               /* send_batch(): messages decided (internal) */
-    size_t b_off;                /* send_batch(): body bytes of b_queued queued */
-    size_t b_rcpt;               /* send_batch(): next recipient reply (internal) */
-    unsigned char b_phase;       /* send_batch(): what is being queued (internal) */
-    struct postie_smtp_msg *b_msgs; /* send_batch(): the messages (internal) */
-    size_t b_n;
-#endif
-    postie_transport tr;         /* recv NULL: the caller moves the bytes (event loop) */
+    /* the byte-sized scalars first: a Cortex-M reaches them with 16-bit
+     * loads and stores (offsets below 32) */
     unsigned timeout_ms;
     postie_smtp_state state;
+    unsigned char op;            /* the operation in progress (internal) */
+    unsigned char phase;         /* how far it got (internal) */
+    unsigned char fail;          /* status to report at the end of the operation (negated) */
+    unsigned char mflags;        /* the mail transaction's flags (internal) */
+    unsigned char reply_open;    /* a reply is being assembled (internal) */
     unsigned char connected;     /* transport not yet closed */
     unsigned char greeted;       /* open() already ran (once per connection) */
     unsigned char data_opened;   /* 354 already received by a pipelined DATA */
     unsigned char helo;          /* 1 when the server got HELO, not EHLO */
-    unsigned char op;            /* the operation in progress (internal) */
-    unsigned char phase;         /* how far it got (internal) */
-    unsigned char reply_open;    /* a reply is being assembled (internal) */
     unsigned char tls_wanted;    /* POSTIE_START_TLS was returned, not yet reported */
-    unsigned char fail;          /* status to report at the end of the operation (negated) */
     unsigned char sub_op, sub_phase; /* send(): the part in progress (internal) */
     unsigned char connected_abort; /* send(): the reader failed, drop the connection */
-    unsigned char mflags;        /* the mail transaction's flags (internal) */
     unsigned char saved_rank;    /* which reply decided the transaction (internal) */
     signed char mail_st, data_st; /* MAIL's and a pipelined DATA's statuses (internal) */
     unsigned char tls_policy;    /* postie_tls_policy */
@@ -189,6 +181,16 @@ typedef struct postie_smtp {
     size_t wr_done;              /* bytes of the current data_write() taken (internal) */
     size_t chunk_len, chunk_off; /* send(): the reader's chunk (internal) */
     size_t sb_off;               /* send_buf(): bytes of the message read (internal) */
+    postie_transport tr;         /* recv NULL: the caller moves the bytes (event loop) */
+#if POSTIE_WITH_SMTP_BATCH
+    size_t b_queued;             /* send_batch(): messages queued (internal) */
+    size_t b_done;               /* send_batch(): messages decided (internal) */
+    size_t b_off;                /* send_batch(): body bytes of b_queued queued */
+    size_t b_rcpt;               /* send_batch(): next recipient reply (internal) */
+    unsigned char b_phase;       /* send_batch(): what is being queued (internal) */
+    struct postie_smtp_msg *b_msgs; /* send_batch(): the messages (internal) */
+    size_t b_n;
+#endif
     postie_smtp_ext ext;
     char domain[POSTIE_SMTP_DOMAIN_MAX]; /* EHLO argument */
     postie_smtp_reply reply;     /* last complete reply */

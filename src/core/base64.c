@@ -1,8 +1,13 @@
 /* base64, RFC 4648 sec. 4: standard alphabet, '=' padding, strict decoding. */
 #include "postie/base64.h"
 
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/* The character of a 6-bit value (no table: this file serves short
+ * strings; base64_stream.c, which encodes attachments, has its own). */
+static char b64_char(unsigned v)
+{
+    return (char)(v < 26 ? 'A' + v : v < 52 ? 'a' - 26 + v : v < 62 ? '0' - 52 + v
+                                                         : v == 62 ? '+' : '/');
+}
 
 /* Value of a base64 character, or -1. */
 static int b64_value(unsigned char c)
@@ -23,7 +28,7 @@ size_t postie_base64_encoded_len(size_t n)
 postie_status postie_base64_encode(const void *in, size_t n, char *out, size_t cap, size_t *outlen)
 {
     const unsigned char *p = (const unsigned char *)in;
-    size_t need, i, o = 0;
+    size_t need, o;
 
     if ((in == NULL && n > 0) || out == NULL) {
         return POSTIE_ERR_PARAM;
@@ -35,21 +40,18 @@ postie_status postie_base64_encode(const void *in, size_t n, char *out, size_t c
     if (cap < need) {
         return POSTIE_ERR_BUFFER;
     }
-    /* one loop for whole groups and the last, short one: a byte past the
-     * end reads as 0 and its characters become '=' */
-    for (i = 0; i < n; i += 3) {
-        unsigned long v = (unsigned long)p[i] << 16;
-        unsigned k;
-        if (i + 1 < n) {
-            v |= (unsigned long)p[i + 1] << 8;
+    /* character o holds bits 6o .. 6o + 5 of the input: in byte 6o / 8,
+     * perhaps running into the next (0 past the end); none past the end
+     * of the input is '=' */
+    for (o = 0; o + 1 < need; o++) {
+        size_t b = o - (o + 3) / 4; /* 6o / 8, without overflow */
+        unsigned v;
+        if (b >= n) {
+            out[o] = '=';
+            continue;
         }
-        if (i + 2 < n) {
-            v |= p[i + 2];
-        }
-        for (k = 0; k < 4; k++) {
-            /* character k starts in input byte 6k / 8 of the group */
-            out[o++] = i + 6 * k / 8 < n ? b64_alphabet[(v >> (18 - 6 * k)) & 63] : '=';
-        }
+        v = ((unsigned)p[b] << 8) | (b + 1 < n ? p[b + 1] : 0u);
+        out[o] = b64_char((v >> (10 - o * 6 % 8)) & 63); /* (o * 6) % 8 survives a wrap */
     }
     out[o] = '\0';
     if (outlen != NULL) {
@@ -58,25 +60,17 @@ postie_status postie_base64_encode(const void *in, size_t n, char *out, size_t c
     return POSTIE_OK;
 }
 
-/* Decodes in[0..n) (n a multiple of 4, pad '=' at the end) into q, or only
- * counts and checks when q is NULL: the byte count, or (size_t)-1 for a character
- * outside the alphabet, a '=' before the padding, or bits set past the last
- * byte (non-canonical). */
-static size_t b64_run(const char *in, size_t n, size_t pad, unsigned char *q)
+/* Decodes in[0..n) (the padding cut off) into q, or only counts and checks
+ * when q is NULL: the byte count, or (size_t)-1 for a character outside the
+ * alphabet (a '=' included) or bits set past the last byte (non-canonical). */
+static size_t b64_run(const char *in, size_t n, unsigned char *q)
 {
     unsigned long acc = 0;
     unsigned bits = 0;
     size_t i, o = 0;
 
     for (i = 0; i < n; i++) {
-        int v;
-        if (i >= n - pad) {
-            if (in[i] != '=') {
-                return (size_t)-1;
-            }
-            continue;
-        }
-        v = b64_value((unsigned char)in[i]);
+        int v = b64_value((unsigned char)in[i]);
         if (v < 0) {
             return (size_t)-1;
         }
@@ -95,7 +89,7 @@ static size_t b64_run(const char *in, size_t n, size_t pad, unsigned char *q)
 
 postie_status postie_base64_decode(const char *in, size_t n, void *out, size_t cap, size_t *outlen)
 {
-    size_t pad = 0, need;
+    size_t need;
 
     if ((in == NULL && n > 0) || (out == NULL && cap > 0)) {
         return POSTIE_ERR_PARAM;
@@ -103,18 +97,19 @@ postie_status postie_base64_decode(const char *in, size_t n, void *out, size_t c
     if (n % 4 != 0) {
         return POSTIE_ERR_DECODE;
     }
+    /* up to two '=' of padding at the end; any other '=' is refused below */
     if (n > 0 && in[n - 1] == '=') {
-        pad = (in[n - 2] == '=') ? 2 : 1;
+        n -= in[n - 2] == '=' ? 2 : 1;
     }
     /* validate everything before writing anything */
-    need = b64_run(in, n, pad, NULL);
+    need = b64_run(in, n, NULL);
     if (need == (size_t)-1) {
         return POSTIE_ERR_DECODE;
     }
     if (cap < need) {
         return POSTIE_ERR_BUFFER;
     }
-    (void)b64_run(in, n, pad, (unsigned char *)out);
+    (void)b64_run(in, n, (unsigned char *)out);
     if (outlen != NULL) {
         *outlen = need;
     }

@@ -31,7 +31,7 @@ enum stage {
 #if POSTIE_WITH_COMPOSE_HEADERS
     ST_EXTRA,
 #endif
-    ST_MIME, ST_BODY, ST_BODY_END, ST_DONE
+    ST_MIME, ST_BODY, ST_DONE
 #if POSTIE_WITH_COMPOSE_MIME
     , ST_ATT_HDR, ST_ATT_FNAME, ST_ATT_HDR2, ST_ATT_BODY, ST_CLOSE
 #endif
@@ -40,7 +40,16 @@ enum stage {
 enum cte { CTE_7BIT, CTE_8BIT, CTE_QP };
 enum wmode { WM_ATOMS, WM_QUOTED, WM_EWORD };
 
-static const char hexdig[] = "0123456789ABCDEF";
+/* b's two hexadecimal digits (upper case) at p; p after them. */
+static char *hex_byte(char *p, unsigned b)
+{
+    int k;
+    for (k = 4; k >= 0; k -= 4) {
+        unsigned d = b >> k & 15;
+        *p++ = (char)(d < 10 ? '0' + d : 'A' - 10 + d);
+    }
+    return p;
+}
 
 /* ---- character classes --------------------------------------------------- */
 
@@ -157,43 +166,31 @@ static int iprefix(const char *s, const char *prefix)
 
 /* ---- checks done by postie_compose_begin() -------------------------------- */
 
-/* An addr-spec as compose.h describes it. */
-static int address_ok(const char *a)
+/* An addr-spec as compose.h describes it (addr 1), or a dot-atom-text of 1
+ * to 253 octets (RFC 5322 sec. 3.2.3; addr 0). */
+static int atoms_ok(const char *s, int addr)
 {
     size_t i, at = 0, ats = 0;
-    if (a == NULL) {
+    if (s == NULL) {
         return 0;
     }
-    for (i = 0; a[i] != '\0'; i++) {
-        unsigned char ch = (unsigned char)a[i];
-        if (i >= POSTIE_COMPOSE_ADDRESS_MAX) {
+    for (i = 0; s[i] != '\0'; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (i >= (addr ? POSTIE_COMPOSE_ADDRESS_MAX : 253)) {
             return 0;
         }
-        if (ch == '@') {
+        if (ch == '@' && addr) {
             at = i;
             ats++;
-        } else if (!is_atext(ch) && ch != '.' &&
-                   !(ats == 1 && (ch == '[' || ch == ']' || ch == ':'))) {
-            return 0;
+        } else if (ch == '.') {
+            if (!addr && (i == 0 || s[i + 1] == '.' || s[i + 1] == '\0')) {
+                return 0;
+            }
+        } else if (!is_atext(ch) && !(ats == 1 && (ch == '[' || ch == ']' || ch == ':'))) {
+            return 0; /* (address literals: after the one '@' of an address) */
         }
     }
-    return ats == 1 && at != 0 && at != i - 1;
-}
-
-/* dot-atom-text (RFC 5322 sec. 3.2.3), 1..253 octets. */
-static int dot_atom_ok(const char *s)
-{
-    size_t i;
-    for (i = 0; s[i] != '\0'; i++) {
-        if (i >= 253) {
-            return 0;
-        }
-        if (s[i] == '.' ? i == 0 || s[i + 1] == '.' || s[i + 1] == '\0'
-                        : !is_atext((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return i > 0;
+    return addr ? ats == 1 && at != 0 && at != i - 1 : i > 0;
 }
 
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
@@ -275,7 +272,7 @@ static postie_status check_list(const postie_compose_address *list, size_t count
         return POSTIE_ERR_PARAM;
     }
     for (i = 0; i < count; i++) {
-        if (!address_ok(list[i].address)) {
+        if (!atoms_ok(list[i].address, 1)) {
             return POSTIE_ERR_PARAM;
         }
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
@@ -405,9 +402,7 @@ static int choose_cte(const postie_compose_message *m, const char *boundary)
         if (ch == 0) {
             return CTE_QP;
         }
-        if (ch >= 0x80) {
-            eight = 1;
-        }
+        eight |= ch >> 7;
 #if POSTIE_WITH_COMPOSE_MIME
         if (line == 0 && m->attachment_count > 0 && ch == '-' &&
             m->body_len - i >= 2 + blen && b[i + 1] == '-' &&
@@ -453,9 +448,10 @@ static size_t date_fmt(int64_t time, int off, char *out)
     static const char names[] = "ThuFriSatSunMonTueWedMarAprMayJunJulAugSepOctNovDecJanFeb";
     /* the two-digit numbers from the right: bits 0-4 the position, 0x40 a
      * sexagesimal digit (else centesimal), 0x80 the last of its value */
-    static const unsigned char steps[8] = {29 | 0x40, 27 | 0x80, 23 | 0x40, 20 | 0x40,
-                                           17 | 0x80, 14, 12 | 0x80, 5};
-    unsigned long d, val[4], n, c, y, m, k, v;
+    static const unsigned char steps[9] = {29 | 0x40, 27 | 0x80, 23 | 0x40, 20 | 0x40,
+                                           17 | 0x80, 14, 12 | 0x80, 5, 0};
+    const unsigned char *st;
+    unsigned long d, val[4], n, c, y, m, v;
 
     if (time < 0 || time > TIME_MAX || off < -1439 || off > 1439) {
         return 0;
@@ -487,15 +483,15 @@ static size_t date_fmt(int64_t time, int off, char *out)
     memcpy(out + 8, names + 21 + 3 * m, 3);
     if (off < 0) {
         out[26] = '-';
+        off = -off;
     }
-    val[0] = (unsigned long)(off < 0 ? -off : off);
-    for (k = 0, v = val[0], n = 0; k < 8; k++) {
-        unsigned r = steps[k] & 0x40 ? 60 : 100, x = (unsigned)(v % r);
-        char *p = out + (steps[k] & 31);
+    for (st = steps, v = (unsigned long)off, n = 0; *st != 0; st++) {
+        unsigned r = *st & 0x40 ? 60 : 100, x = (unsigned)(v % r);
+        char *p = out + (*st & 31);
         v /= r;
         p[0] = (char)(p[0] + x / 10);
         p[1] = (char)(p[1] + x % 10);
-        if (steps[k] & 0x80) {
+        if (*st & 0x80) {
             v = val[++n];
         }
     }
@@ -636,7 +632,7 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
             return st; /* PARAM; UNSUPPORTED: a display name without the full writer */
         }
     }
-    if (!dot_atom_ok(msgid_domain(m))) {
+    if (!atoms_ok(msgid_domain(m), 0)) {
         return POSTIE_ERR_PARAM;
     }
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
@@ -693,8 +689,7 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
 #if POSTIE_WITH_COMPOSE_MIME
     memcpy(c->boundary, "=_postie_", 9);
     for (i = 0; i < 8; i++) {
-        c->boundary[9 + 2 * i] = hexdig[m->random[8 + i] >> 4];
-        c->boundary[10 + 2 * i] = hexdig[m->random[8 + i] & 15];
+        (void)hex_byte(c->boundary + 9 + 2 * i, m->random[8 + i]);
     }
     c->boundary[25] = '\0';
 #endif
@@ -1015,9 +1010,10 @@ static int field_addresses(postie_compose *c)
  * Returns 1 when done. */
 static int field_addresses(postie_compose *c)
 {
+    static const char token[] = "\r\n \1\2"; /* a folded one, then a plain one */
     size_t k = (size_t)(c->stage - ST_FROM), count, n;
     const postie_compose_address *list = address_list(&c->m, k, &count);
-    const char *name = field_names + field_name_at[k], *a;
+    const char *t = token + 2, *a;
     int more;
     if (c->idx >= count) {
         return 1; /* no field for an empty list */
@@ -1026,15 +1022,15 @@ static int field_addresses(postie_compose *c)
     more = c->idx + 1 < count;
     n = 1 + strlen(a) + (size_t)more; /* " address" and its comma */
     if (c->idx == 0) {
-        emit(c, "\1:", name, NULL);
-        c->col = strlen(name) + 1;
+        emit(c, "\1:", field_names + field_name_at[k], NULL);
+        c->col = c->out_len; /* the unit began empty */
     } else if (c->col + n > FOLD_AT) {
-        emit(c, "\r\n", NULL, NULL);
+        t = token;
         c->col = 0;
     }
     c->col += n;
-    emit(c, " \1\2", a, more ? "," : "\r\n");
     c->idx++;
+    emit(c, t, a, more ? "," : "\r\n");
     return !more;
 }
 #endif
@@ -1057,8 +1053,8 @@ static int field_text(postie_compose *c, const char *name, const char *value)
     return 0;
 }
 #endif
-#else
-/* An unstructured field, whole (plain_text() said it fits as it is). */
+#elif POSTIE_WITH_COMPOSE_HEADERS
+/* A caller's field, whole (plain_text() said it fits as it is). */
 static int field_text(postie_compose *c, const char *name, const char *value)
 {
     emit(c, value[0] != '\0' ? "\1: \2\r\n" : "\1:\r\n", name, value);
@@ -1155,8 +1151,7 @@ static void qp_enc(postie_compose *c, unsigned char b)
         c->qp_col = 0;
     }
     e[0] = '=';
-    e[1] = hexdig[b >> 4];
-    e[2] = hexdig[b & 15];
+    (void)hex_byte(e + 1, b);
     put(c, e, 3);
     c->qp_col += 3;
 }
@@ -1325,8 +1320,7 @@ static int fname_step(postie_compose *c, const char *fname)
             } else {
                 char e[3];
                 e[0] = '%';
-                e[1] = hexdig[f[c->pos] >> 4];
-                e[2] = hexdig[f[c->pos] & 15];
+                (void)hex_byte(e + 1, f[c->pos]);
                 put(c, e, 3);
             }
             c->pos++;
@@ -1345,8 +1339,7 @@ static int fname_step(postie_compose *c, const char *fname)
         } else {
             char e[3];
             e[0] = '%';
-            e[1] = hexdig[f[i] >> 4];
-            e[2] = hexdig[f[i] & 15];
+            (void)hex_byte(e + 1, f[i]);
             put(c, e, 3);
         }
     }
@@ -1375,12 +1368,13 @@ static void next_stage(postie_compose *c, int stage)
 }
 
 /* Copies as much of the body as fits, a bare LF as CRLF (7bit or 8bit: the
- * body is a buffer). Returns 1 when the body is done. */
+ * body is a buffer), leaving room for a last CRLF. Returns 1 when the body
+ * is done. */
 static int body_copy(postie_compose *c)
 {
     const char *b = c->m.body;
     size_t i = c->pos, n = c->m.body_len, o = c->out_len;
-    while (i < n && o < sizeof c->out - 1) {
+    while (i < n && o < sizeof c->out - 3) {
         if (b[i] == '\n' && (i == 0 || b[i - 1] != '\r')) {
             c->out[o++] = '\r';
         }
@@ -1396,18 +1390,19 @@ static int body_copy(postie_compose *c)
 static postie_status produce(postie_compose *c)
 {
     const postie_compose_message *m = &c->m;
+    const char *t = NULL, *a = NULL, *b = NULL; /* what to emit() at the end */
+    char buf[POSTIE_DECIMAL_MAX + 18];          /* the Date or the Message-ID */
     int done = 1; /* the stage is finished: on to the next */
 #if POSTIE_WITH_QP || POSTIE_WITH_COMPOSE_MIME
     postie_status st;
 #endif
 
     switch (c->stage) {
-    case ST_DATE: {
-        char date[DATE_MAX];
-        (void)date_fmt(m->time, m->utc_offset_minutes, date); /* checked by begin */
-        emit(c, "Date: \1\r\n", date, NULL);
+    case ST_DATE:
+        (void)date_fmt(m->time, m->utc_offset_minutes, buf); /* checked by begin */
+        t = "Date: \1\r\n";
+        a = buf;
         break;
-    }
     case ST_FROM:
     case ST_REPLYTO:
     case ST_TO:
@@ -1428,28 +1423,33 @@ static postie_status produce(postie_compose *c)
                 done = 0;
             }
 #else
-            (void)field_text(c, "Subject", m->subject);
+            t = m->subject[0] != '\0' ? "Subject: \1\r\n" : "Subject:\r\n"; /* as it is */
+            a = m->subject;
 #endif
         }
         break;
     case ST_MSGID: {
         /* "<time.random@domain>": the time in decimal, 8 random bytes in hex */
-        char id[POSTIE_DECIMAL_MAX + 18], *p = id + POSTIE_DECIMAL_MAX;
-        size_t i, k = postie_decimal(id, (unsigned long long)m->time);
+        char *p = buf + POSTIE_DECIMAL_MAX;
+        size_t i, k = postie_decimal(buf, (unsigned long long)m->time);
         *p++ = '.';
         for (i = 0; i < 8; i++) {
-            *p++ = hexdig[m->random[i] >> 4];
-            *p++ = hexdig[m->random[i] & 15];
+            p = hex_byte(p, m->random[i]);
         }
         *p = '\0';
-        emit(c, "Message-ID: <\1@\2>\r\n", id + POSTIE_DECIMAL_MAX - k, msgid_domain(m));
+        t = "Message-ID: <\1@\2>\r\n";
+        a = buf + POSTIE_DECIMAL_MAX - k;
+        b = msgid_domain(m);
         break;
     }
     case ST_PRIO:
         if (m->priority != POSTIE_COMPOSE_PRIORITY_NORMAL) {
-            int high = m->priority == POSTIE_COMPOSE_PRIORITY_HIGH;
-            emit(c, "X-Priority: \1\r\nImportance: \2\r\n", high ? "1 (Highest)" : "5 (Lowest)",
-                 high ? "high" : "low");
+            /* the two values of HIGH, then of LOW, 17 bytes apart; each
+             * second value 12 bytes after its first */
+            static const char prio[] = "1 (Highest)\0high\0" "5 (Lowest)\0\0low";
+            t = "X-Priority: \1\r\nImportance: \2\r\n";
+            a = prio + (m->priority == POSTIE_COMPOSE_PRIORITY_HIGH ? 0 : 17);
+            b = a + 12;
         }
         break;
 #if POSTIE_WITH_COMPOSE_HEADERS
@@ -1475,34 +1475,35 @@ static postie_status produce(postie_compose *c)
         }
         emit(c, TEXT_PLAIN, cte_names + 5 * c->body_cte, NULL);
 #else
-        emit(c, "MIME-Version: 1.0\r\n" TEXT_PLAIN, cte_names + 5 * c->body_cte, NULL);
+        t = "MIME-Version: 1.0\r\n" TEXT_PLAIN;
+        a = cte_names + 5 * c->body_cte;
 #endif
 #if POSTIE_WITH_QP
         src_set(c, m->body, m->body_len, m->body_read, m->body_user);
 #endif
         break;
-    case ST_BODY:
+    case ST_BODY: {
+        int lf; /* the body ends with a line break, or is empty */
 #if POSTIE_WITH_QP
         if (c->body_cte == CTE_QP) {
             st = body_step(c);
-            if (st == POSTIE_OK) {
+            if (st != POSTIE_DONE) {
+                if (st != POSTIE_OK) {
+                    return st;
+                }
                 done = 0;
-            } else if (st != POSTIE_DONE) {
-                return st;
+                break;
             }
-            break;
-        }
-#endif
-        done = body_copy(c);
-        break;
-    case ST_BODY_END: {
-        /* a last line without its line break gets one */
-        int lf = m->body_len == 0 || m->body[m->body_len - 1] == '\n';
-#if POSTIE_WITH_QP
-        if (c->body_cte == CTE_QP) {
             lf = c->qp_col == 0; /* after a hard line break, or nothing */
-        }
+        } else
 #endif
+        {
+            if (!body_copy(c)) {
+                done = 0;
+                break;
+            }
+            lf = m->body_len == 0 || m->body[m->body_len - 1] == '\n';
+        }
 #if POSTIE_WITH_COMPOSE_MIME
         if (m->attachment_count > 0) {
             done = 0;
@@ -1511,17 +1512,17 @@ static postie_status produce(postie_compose *c)
         }
 #endif
         if (!lf) {
-            emit(c, "\r\n", NULL, NULL);
+            t = "\r\n"; /* a last line gets its line break */
         }
         break;
     }
 #if POSTIE_WITH_COMPOSE_MIME
     case ST_ATT_HDR: {
-        const postie_compose_attachment *a = &m->attachments[c->att];
+        const postie_compose_attachment *at = &m->attachments[c->att];
         emit(c, "\r\n--\1\r\nContent-Type: \2\r\nContent-Disposition: attachment", c->boundary,
-             a->content_type != NULL ? a->content_type : "application/octet-stream");
+             at->content_type != NULL ? at->content_type : "application/octet-stream");
         done = 0;
-        if (a->filename != NULL) {
+        if (at->filename != NULL) {
             emit(c, ";\r\n", NULL, NULL);
             next_stage(c, ST_ATT_FNAME);
         } else {
@@ -1534,9 +1535,9 @@ static postie_status produce(postie_compose *c)
         done = fname_step(c, m->attachments[c->att].filename); /* then ST_ATT_HDR2 */
         break;
     case ST_ATT_HDR2: {
-        const postie_compose_attachment *a = &m->attachments[c->att];
+        const postie_compose_attachment *at = &m->attachments[c->att];
         emit(c, "Content-Transfer-Encoding: base64\r\n\r\n", NULL, NULL);
-        src_set(c, a->data, a->len, a->read, a->read_user);
+        src_set(c, at->data, at->len, at->read, at->read_user);
         postie_base64_stream_init(&c->b64, B64_LINE);
         break; /* then ST_ATT_BODY */
     }
@@ -1559,6 +1560,9 @@ static postie_status produce(postie_compose *c)
     default:
         done = 0;
         break;
+    }
+    if (t != NULL) {
+        emit(c, t, a, b);
     }
     if (done) {
         next_stage(c, c->stage + 1);

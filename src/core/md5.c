@@ -20,15 +20,35 @@ static const uint32_t md5_t[64] = {
     0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391
 };
 
+/* MD5's words are little-endian: on such a target as they are in memory. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define MD5_LE 1
+#else
+#define MD5_LE 0
+#endif
+
 /* The little-endian word at p. */
 static uint32_t le32(const unsigned char *p)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if MD5_LE
     uint32_t w;
-    memcpy(&w, p, 4); /* as in memory: one load */
+    memcpy(&w, p, 4); /* one load */
     return w;
 #else
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+#endif
+}
+
+/* The n words of w, little-endian, at out. */
+static void put_le32(unsigned char *out, const uint32_t *w, unsigned n)
+{
+#if MD5_LE
+    memcpy(out, w, 4 * n);
+#else
+    unsigned i;
+    for (i = 0; i < 4 * n; i++) {
+        out[i] = (unsigned char)(w[i / 4] >> (8 * (i % 4)));
+    }
 #endif
 }
 
@@ -79,16 +99,10 @@ void postie_md5_update(postie_md5_ctx *ctx, const void *data, size_t len)
 {
     const unsigned char *p = (const unsigned char *)data;
 
+    /* byte by byte: Postie hashes only short strings (APOP, CRAM-MD5) */
     ctx->bytes += len;
-    while (len > 0) {
-        size_t take = 64 - ctx->block_len;
-        if (take > len) {
-            take = len;
-        }
-        memcpy(ctx->block + ctx->block_len, p, take);
-        ctx->block_len += take;
-        p += take;
-        len -= take;
+    while (len-- > 0) {
+        ctx->block[ctx->block_len++] = *p++;
         if (ctx->block_len == 64) {
             md5_block(ctx->state, ctx->block);
             ctx->block_len = 0;
@@ -98,24 +112,21 @@ void postie_md5_update(postie_md5_ctx *ctx, const void *data, size_t len)
 
 void postie_md5_final(postie_md5_ctx *ctx, unsigned char digest[POSTIE_MD5_DIGEST_LEN])
 {
-    uint64_t bits = ctx->bytes * 8u;
+    /* the length in bits, as two words */
+    uint32_t bits[2];
     unsigned char len[8];
-    unsigned i;
 
-    /* 0x80, zeros up to 56 bytes into a block, the length in bits: fed
-     * through update(), which runs the blocks */
-    for (i = 0; i < 8; i++) {
-        len[i] = (unsigned char)bits;
-        bits >>= 8;
-    }
+    bits[0] = (uint32_t)(ctx->bytes << 3);
+    bits[1] = (uint32_t)(ctx->bytes >> 29);
+    put_le32(len, bits, 2);
+    /* 0x80, zeros up to 56 bytes into a block, the length: fed through
+     * update(), which runs the blocks */
     postie_md5_update(ctx, "\x80", 1);
     while (ctx->block_len != 56) {
         postie_md5_update(ctx, "", 1); /* the string's NUL */
     }
     postie_md5_update(ctx, len, 8);
-    for (i = 0; i < 16; i++) {
-        digest[i] = (unsigned char)(ctx->state[i / 4] >> (8 * (i % 4)));
-    }
+    put_le32(digest, ctx->state, 4);
     memset(ctx, 0, sizeof *ctx);
 }
 
@@ -136,7 +147,9 @@ void postie_hmac_md5(const void *key, size_t key_len, const void *msg, size_t ms
 
     memset(k, 0, sizeof k);
     if (key_len > 64) {
-        postie_md5(key, key_len, k);
+        postie_md5_init(&ctx);
+        postie_md5_update(&ctx, key, key_len);
+        postie_md5_final(&ctx, k);
     } else if (key_len > 0) {
         memcpy(k, key, key_len);
     }
@@ -159,11 +172,11 @@ void postie_hmac_md5(const void *key, size_t key_len, const void *msg, size_t ms
 
 void postie_hex_lower(const unsigned char *in, size_t n, char *out)
 {
-    static const char hex[] = "0123456789abcdef";
     size_t i;
-    for (i = 0; i < n; i++) {
-        out[2 * i] = hex[in[i] >> 4];
-        out[2 * i + 1] = hex[in[i] & 15];
+
+    for (i = 0; i < 2 * n; i++) {
+        unsigned d = (unsigned)(i % 2 != 0 ? in[i / 2] : in[i / 2] >> 4) & 15;
+        out[i] = (char)(d < 10 ? '0' + d : 'a' - 10 + d);
     }
     out[2 * n] = '\0';
 }

@@ -67,6 +67,10 @@ static int printable_ascii(const char *s)
 }
 #endif
 
+/* postie_sasl_x.ir */
+#define IR_SENT 1
+#define IR_PENDING 2
+
 /* The mechanisms (compiled in) whose client speaks first. */
 #define IR_MECHS                                                                              \
     ((unsigned)POSTIE_SASL_BUILT_MECHS &                                                      \
@@ -165,9 +169,9 @@ postie_status postie_sasl_x_start(postie_sasl_x *x, const postie_sasl_proto *pr,
                 (pr->no_ir_mechs & (unsigned)mech) == 0) {
                 postie_conn_add(c, b64 != 0 ? " " : " =");
                 postie_conn_add_b64(c, buf, x->irlen);
-                x->ir_sent = 1;
+                x->ir = IR_SENT;
             } else {
-                x->ir_pending = 1; /* too long (or the protocol's rule for this mechanism):
+                x->ir = IR_PENDING; /* too long (or the protocol's rule for this mechanism):
                                       it goes after the server's empty challenge */
             }
         }
@@ -257,31 +261,30 @@ postie_status postie_sasl_x_step(postie_sasl_x *x, const postie_sasl_proto *pr,
     char *chal = SCRATCH(x, c), *raw = chal + CHAL_MAX;
     size_t clen = 0, rawlen = 0;
     postie_status st = POSTIE_OK;
-    unsigned step = x->nchal;
+    unsigned step = x->nchal, ir;
 
     if (step >= pr->max_challenges) {
         return cancel(c, tag, POSTIE_ERR_AUTH);
     }
     x->nchal = (unsigned char)(step + 1);
-    if (x->ir_pending || (x->ir_sent && len == 0 && step == 0)) {
-        /* the initial response, after the empty challenge it waited for, or
-         * again when the server ignored it and asks for it */
-        if (len != 0) {
-            x->ir_pending = 0;
-            return cancel(c, tag, POSTIE_ERR_AUTH);
-        }
-        if (x->ir_pending) {
+    ir = x->ir;
+    x->ir = 0;
+    if (ir == IR_PENDING && len != 0) {
+        return cancel(c, tag, POSTIE_ERR_AUTH);
+    }
+    if (ir != 0 && len == 0) {
+        /* the initial response, after the empty challenge it waited for
+         * (which does not count), or again when the server ignored it and
+         * asks for it (the first challenge: IR_SENT is cleared by any) */
+        if (ir == IR_PENDING) {
             x->nchal = 0;
         }
-        x->ir_pending = 0;
-        x->ir_sent = 0; /* the scratch is about to hold challenges */
 #if POSTIE_SHARED_BUFFERS
         st = initial(x, user, secret, NULL, NULL, chal);
 #endif
         raw = chal;
         rawlen = x->irlen;
     } else {
-        x->ir_sent = 0;
         if (postie_base64_decode(challenge, len, chal, CHAL_MAX, &clen) != POSTIE_OK) {
             return cancel(c, tag, POSTIE_ERR_DECODE);
         }

@@ -69,10 +69,10 @@ static void text_append(postie_smtp_reply *r, const char *t, size_t n)
     r->text[r->text_len] = '\0';
 }
 
-/* postie_smtp_reply_line(), also saying where the line's text is
- * (*text[0..*tlen), inside line). */
+/* postie_smtp_reply_line(); with ext non-NULL, the text of a line after
+ * the first of a 250 reply is parsed as an EHLO extension into ext. */
 static postie_status reply_line(postie_smtp_reply *r, const char *line, size_t len,
-                                const char **text, size_t *tlen)
+                                postie_smtp_ext *ext)
 {
     int code;
     const char *t;
@@ -111,8 +111,9 @@ static postie_status reply_line(postie_smtp_reply *r, const char *line, size_t l
             tn--;
         }
     }
-    *text = t;
-    *tlen = tn;
+    if (ext != NULL && r->lines > 1 && code == 250) {
+        (void)postie_smtp_ehlo_line(ext, t, tn);
+    }
     text_append(r, t, tn);
     if (len > 3 && line[3] == '-') {
         return POSTIE_OK;
@@ -123,13 +124,10 @@ static postie_status reply_line(postie_smtp_reply *r, const char *line, size_t l
 
 postie_status postie_smtp_reply_line(postie_smtp_reply *r, const char *line, size_t len)
 {
-    const char *t;
-    size_t tn;
-
     if (r == NULL || (line == NULL && len > 0)) {
         return POSTIE_ERR_PARAM;
     }
-    return reply_line(r, line, len, &t, &tn);
+    return reply_line(r, line, len, NULL);
 }
 
 postie_status postie_smtp_reply_read(postie_smtp_reply *r, postie_conn *c, postie_smtp_ext *ext)
@@ -139,17 +137,9 @@ postie_status postie_smtp_reply_read(postie_smtp_reply *r, postie_conn *c, posti
         if (st != POSTIE_DONE) {
             return st; /* AGAIN, or what ended the connection */
         }
-        const char *t = NULL;
-        size_t tn = 0;
-        st = reply_line(r, c->line.buf, c->line.len, &t, &tn);
-        if (st != POSTIE_OK && st != POSTIE_DONE) {
-            return st;
-        }
-        if (ext != NULL && r->lines > 1 && r->code == 250) {
-            (void)postie_smtp_ehlo_line(ext, t, tn);
-        }
-        if (st == POSTIE_DONE) {
-            return st;
+        st = reply_line(r, c->line.buf, c->line.len, ext);
+        if (st != POSTIE_OK) {
+            return st; /* DONE, or a malformed line */
         }
     }
 }

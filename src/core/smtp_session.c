@@ -138,12 +138,15 @@ static postie_status queue(postie_smtp *s, unsigned tag, const char *verb, const
 /*
  * Assembles the reply of the oldest command into s->reply: POSTIE_OK once
  * it is complete (the command is done with), POSTIE_AGAIN, or fatal. With
- * ehlo, the lines after the first of a 250 reply are parsed as extensions.
+ * R_EHLO, the lines after the first of a 250 reply are parsed as extensions.
  * A 421 reply kills the session (POSTIE_ERR_TRANSIENT; s->reply holds it).
- * A malformed line is POSTIE_ERR_PROTOCOL with the connection left up
- * (strict: only the caller knows whether QUIT can still be said).
+ * A malformed reply is POSTIE_ERR_PROTOCOL and ends the session, unless
+ * R_LENIENT (only the caller knows whether QUIT can still be said): then
+ * the connection is left up.
  */
-static postie_status next_reply(postie_smtp *s, int ehlo)
+#define R_EHLO 1u    /* the lines after the first of a 250 are extensions */
+#define R_LENIENT 2u /* a malformed reply leaves the session up */
+static postie_status reply(postie_smtp *s, unsigned how)
 {
     postie_status st;
 
@@ -151,47 +154,36 @@ static postie_status next_reply(postie_smtp *s, int ehlo)
         postie_smtp_reply_init(&s->reply);
         s->reply_open = 1;
     }
-    st = postie_smtp_reply_read(&s->reply, &s->conn, ehlo ? &s->ext : NULL);
+    st = postie_smtp_reply_read(&s->reply, &s->conn, (how & R_EHLO) ? &s->ext : NULL);
     if (st == POSTIE_AGAIN) {
         return st;
     }
     s->reply_open = 0;
-    if (st == POSTIE_ERR_PROTOCOL && postie_conn_status(&s->conn) == POSTIE_OK) {
-        postie_conn_pop(&s->conn); /* its (malformed) answer came */
-        return st;
-    }
-    if (st != POSTIE_DONE) {
+    if (st != POSTIE_DONE &&
+        (st != POSTIE_ERR_PROTOCOL || postie_conn_status(&s->conn) != POSTIE_OK)) {
         return fatal(s, st);
     }
-    postie_conn_pop(&s->conn);
+    postie_conn_pop(&s->conn); /* its answer came (a malformed one too) */
+    if (st != POSTIE_DONE) {
+        /* malformed, the connection still up */
+        return (how & R_LENIENT) || s->state == POSTIE_SMTP_STATE_CLOSED ? st : fatal(s, st);
+    }
     if (s->reply.code == 421) {
         return fatal(s, POSTIE_ERR_TRANSIENT);
     }
     return POSTIE_OK;
 }
 
-/* next_reply() where a malformed reply ends the session. */
-static postie_status reply(postie_smtp *s, int ehlo)
-{
-    postie_status st = next_reply(s, ehlo);
-
-    if (st == POSTIE_ERR_PROTOCOL && s->state != POSTIE_SMTP_STATE_CLOSED &&
-        postie_conn_status(&s->conn) == POSTIE_OK) {
-        return fatal(s, st);
-    }
-    return st;
-}
-
 /* Status of a reply that should be 2xx: OK, TRANSIENT, SERVER; a 1xx/3xx
  * reply is a protocol error that kills the session. */
 static postie_status expect2(postie_smtp *s)
 {
-    int c = s->reply.code / 100;
-    if (c == 2) {
+    int c = s->reply.code; /* 200..599: reply_line() checked the first digit */
+    if (c < 300) {
         return POSTIE_OK;
     }
-    if (c == 4 || c == 5) {
-        return refusal(s->reply.code);
+    if (c >= 400) {
+        return refusal(c);
     }
     return fatal(s, POSTIE_ERR_PROTOCOL);
 }
@@ -216,7 +208,7 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
         if (s->phase == ph) {
             postie_smtp_ext_init(&s->ext);
             /* EHLO, or HELO when the session uses HELO (T_HELO follows T_EHLO) */
-            st = queue(s, T_EHLO + s->helo, s->helo ? "HELO" : "EHLO", s->domain);
+            st = queue(s, T_EHLO + s->helo, &"EHLO\0HELO"[5 * s->helo], s->domain);
             if (st != POSTIE_OK) {
                 return st;
             }
@@ -225,11 +217,11 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
         if (s->phase != ph + 1) {
             break;
         }
-        st = reply(s, 1);
+        st = reply(s, R_EHLO);
         if (st != POSTIE_OK) {
             return st;
         }
-        if (s->reply.code / 100 == 2) {
+        if (s->reply.code < 300) { /* 2xx */
             s->ext.flags |= POSTIE_SMTP_EXT_EHLO;
             set_lockstep(s);
             return POSTIE_OK;
@@ -266,7 +258,7 @@ static postie_status give_up_step(postie_smtp *s)
 {
     postie_status st = (postie_status)(-(int)s->fail);
 
-    if (postie_conn_status(&s->conn) == POSTIE_OK && next_reply(s, 0) == POSTIE_AGAIN) {
+    if (postie_conn_status(&s->conn) == POSTIE_OK && reply(s, R_LENIENT) == POSTIE_AGAIN) {
         return POSTIE_AGAIN;
     }
     (void)fatal(s, st); /* restores the reply and the status of the refusal */
@@ -375,7 +367,7 @@ postie_status postie_smtps_open(postie_smtp *s)
         return give_up_step(s);
     }
     if (s->phase == PH_GREET) {
-        st = next_reply(s, 0);
+        st = reply(s, R_LENIENT);
         if (st == POSTIE_AGAIN) {
             return st;
         }
@@ -387,7 +379,7 @@ postie_status postie_smtps_open(postie_smtp *s)
             return finish(s, st);
         }
         if (s->reply.code != 220) {
-            if (s->reply.code / 100 == 4 || s->reply.code / 100 == 5) {
+            if (s->reply.code >= 400) { /* 4xx or 5xx */
                 return give_up(s, refusal(s->reply.code));
             }
             return give_up(s, POSTIE_ERR_PROTOCOL);
@@ -602,9 +594,26 @@ postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user
 
 /* ---- mail transaction ------------------------------------------------------ */
 
-static int is_utf8_addr(const char *a)
+/* postie_smtp_arg_ok() of an address and its parameters (either may be
+ * NULL: absent) and postie_smtp_has_8bit() of the address, in one pass:
+ * 0 when one of them may not go in a command; else 1, or 3 when the
+ * address holds a byte >= 0x80. */
+static unsigned args_scan(const char *addr, const char *params)
 {
-    return a != NULL && postie_smtp_has_8bit(a, strlen(a));
+    unsigned r = 1, k;
+
+    for (k = 0; k < 2; k++, addr = params) {
+        for (; addr != NULL && *addr; addr++) {
+            unsigned char c = (unsigned char)*addr;
+            if (c == '<' || c == '>' || c == 0x7f || (c < 0x20 && c != '\t')) {
+                return 0;
+            }
+            if (c >= 0x80 && k == 0) {
+                r = 3;
+            }
+        }
+    }
+    return r;
 }
 
 /* Command i of the sequence MAIL, RCPT 0..n-1, DATA, built on s->conn. */
@@ -718,25 +727,19 @@ static void enter_data(postie_smtp *s)
 static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
 {
     size_t i;
-    int need_utf8;
+    unsigned need_utf8 = (env->flags & POSTIE_SMTP_MSG_UTF8) != 0;
 
     if (env->rcpts == NULL || env->nrcpts == 0) {
         return POSTIE_ERR_PARAM;
     }
-    if (env->from != NULL && !postie_smtp_arg_ok(env->from)) {
-        return POSTIE_ERR_PARAM;
-    }
-    if (env->mail_params != NULL && !postie_smtp_arg_ok(env->mail_params)) {
-        return POSTIE_ERR_PARAM;
-    }
-    need_utf8 = (env->flags & POSTIE_SMTP_MSG_UTF8) != 0 || is_utf8_addr(env->from);
-    for (i = 0; i < env->nrcpts; i++) {
-        const postie_smtp_rcpt *r = &env->rcpts[i];
-        if (r->addr == NULL || r->addr[0] == '\0' || !postie_smtp_arg_ok(r->addr) ||
-            (r->params != NULL && !postie_smtp_arg_ok(r->params))) {
+    /* 0: MAIL's reverse-path (may be NULL or "") and parameters; i: recipient i-1's */
+    for (i = 0; i <= env->nrcpts; i++) {
+        const char *addr = i > 0 ? env->rcpts[i - 1].addr : env->from;
+        unsigned a = args_scan(addr, i > 0 ? env->rcpts[i - 1].params : env->mail_params);
+        if (a == 0 || (i > 0 && (addr == NULL || addr[0] == '\0'))) {
             return POSTIE_ERR_PARAM;
         }
-        need_utf8 |= is_utf8_addr(r->addr);
+        need_utf8 |= a >> 1; /* a non-ASCII address */
     }
     /* From here on every recipient reads as not answered until its reply,
      * also when the call fails before anything is sent. */
@@ -805,11 +808,9 @@ static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
     if (st == POSTIE_AGAIN) {
         return st;
     }
-    if (st != POSTIE_OK) {
-        if (s->reply.done && s->reply.code == 421 && i >= 1 && i <= env->nrcpts) {
-            /* the RCPT was answered (421): record it like any 4xx */
-            record(&env->rcpts[i - 1], &s->reply, POSTIE_ERR_TRANSIENT);
-        }
+    /* a RCPT answered with 421 (POSTIE_ERR_TRANSIENT, the session ended) is
+     * recorded like any 4xx */
+    if (st != POSTIE_OK && !(s->reply.done && s->reply.code == 421 && i >= 1 && i <= env->nrcpts)) {
         return st;
     }
     c = s->reply.code;
@@ -823,12 +824,16 @@ static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
             keep_reply(s, 3);
         }
     } else if (i <= env->nrcpts) { /* RCPT */
-        postie_smtp_rcpt *r = &env->rcpts[i - 1];
-        st = expect2(s);
-        if (s->state == POSTIE_SMTP_STATE_CLOSED) {
-            return st;
+        if (st == POSTIE_OK) {
+            st = expect2(s);
+            if (s->state == POSTIE_SMTP_STATE_CLOSED) {
+                return st;
+            }
         }
-        record(r, &s->reply, st);
+        record(&env->rcpts[i - 1], &s->reply, st);
+        if (s->state == POSTIE_SMTP_STATE_CLOSED) {
+            return st; /* the 421 */
+        }
         if (st == POSTIE_OK) {
             env->accepted++;
         } else {
@@ -871,7 +876,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
         if (st != POSTIE_OK) {
             return st;
         }
-        postie_smtp_reply_init(&SMTP_SAVED(s));
+        /* SMTP_SAVED is written by the first refusal before it is read */
         s->m_sent = s->m_replied = 0;
         s->mail_st = s->data_st = POSTIE_OK;
         s->saved_rank = 0;
@@ -982,7 +987,7 @@ postie_status postie_smtps_data_begin(postie_smtp *s)
             return fatal(s, POSTIE_ERR_PROTOCOL);
         }
         if (s->state == POSTIE_SMTP_STATE_CLOSED) {
-            return finish(s, st);
+            return st; /* fatal() ended it */
         }
         save_reply(s);
         return rset_after(s, st, 2);
@@ -1008,8 +1013,9 @@ postie_status postie_smtps_data_write(postie_smtp *s, const void *buf, size_t n)
     } else if (st != POSTIE_AGAIN) {
         return st;
     }
-    if (postie_conn_status(&s->conn) != POSTIE_OK) {
-        return fatal(s, postie_conn_status(&s->conn));
+    st = postie_conn_status(&s->conn);
+    if (st != POSTIE_OK) {
+        return fatal(s, st);
     }
     while (s->wr_done < n) {
         size_t used = 0, made = 0, cap = 0;
@@ -1043,8 +1049,9 @@ postie_status postie_smtps_data_end(postie_smtp *s)
     if (s->phase == 1) {
         size_t made = 0, cap = 0;
         char *out;
-        if (postie_conn_status(&s->conn) != POSTIE_OK) {
-            return fatal(s, postie_conn_status(&s->conn));
+        st = postie_conn_status(&s->conn);
+        if (st != POSTIE_OK) {
+            return fatal(s, st);
         }
         out = postie_conn_out_tail(&s->conn, &cap);
         if (cap < POSTIE_SMTP_DOT_FINISH_MAX) {
@@ -1070,12 +1077,15 @@ postie_status postie_smtps_data_end(postie_smtp *s)
         s->state = POSTIE_SMTP_STATE_READY;
         return finish(s, POSTIE_OK);
     }
-    if (s->reply.code / 100 == 4 || s->reply.code / 100 == 5) {
-        s->state = POSTIE_SMTP_STATE_READY; /* the transaction is over */
-        return finish(s, s->reply.code == 552 ? POSTIE_ERR_TOO_BIG
-                                              : refusal(s->reply.code));
+    st = expect2(s); /* another 2xx (fatal below) or a 3xx is a protocol error */
+    if (st == POSTIE_OK) {
+        return fatal(s, POSTIE_ERR_PROTOCOL);
     }
-    return fatal(s, POSTIE_ERR_PROTOCOL);
+    if (s->state == POSTIE_SMTP_STATE_CLOSED) {
+        return st; /* fatal() ended it */
+    }
+    s->state = POSTIE_SMTP_STATE_READY; /* 4xx or 5xx: the transaction is over */
+    return finish(s, s->reply.code == 552 ? POSTIE_ERR_TOO_BIG : st);
 }
 
 /* The buffer send() reads the message into: the SASL exchange's, or with
