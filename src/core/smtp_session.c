@@ -1018,7 +1018,7 @@ postie_status postie_smtps_data_write(postie_smtp *s, const void *buf, size_t n)
         return fatal(s, st);
     }
     while (s->wr_done < n) {
-        size_t used = 0, made = 0, cap = 0;
+        size_t used, made, cap; /* set by the calls (their arguments are valid) */
         char *out = postie_conn_out_tail(&s->conn, &cap);
         if (cap < 2) {
             return POSTIE_AGAIN; /* the queue is full: let it drain */
@@ -1047,7 +1047,7 @@ postie_status postie_smtps_data_end(postie_smtp *s)
         return st;
     }
     if (s->phase == 1) {
-        size_t made = 0, cap = 0;
+        size_t made, cap; /* set by the calls */
         char *out;
         st = postie_conn_status(&s->conn);
         if (st != POSTIE_OK) {
