@@ -104,12 +104,11 @@ static postie_status finish(postie_smtp *s, postie_status st)
 static postie_status enter(postie_smtp *s, unsigned char op)
 {
     if (s->op == op) {
-        if (postie_conn_status(&s->conn) != POSTIE_OK) {
+        postie_status st = postie_conn_status(&s->conn);
+        if (st != POSTIE_OK) {
             /* it died between two calls (the caller's transport, a failed
              * handshake): the repeated call says why */
-            s->op = OP_NONE;
-            s->phase = 0;
-            return postie_conn_status(&s->conn);
+            return finish(s, st);
         }
         return POSTIE_AGAIN;
     }
