@@ -187,9 +187,15 @@ static postie_status expect2(postie_smtp *s)
     return fatal(s, POSTIE_ERR_PROTOCOL);
 }
 
+/* Without POSTIE_WITH_SMTP_PIPELINING the connection stays in lockstep,
+ * as postie_conn_init() leaves it. */
 static void set_lockstep(postie_smtp *s)
 {
-    s->conn.lockstep = !POSTIE_WITH_SMTP_PIPELINING || !(s->ext.flags & POSTIE_SMTP_EXT_PIPELINING);
+#if POSTIE_WITH_SMTP_PIPELINING
+    s->conn.lockstep = !(s->ext.flags & POSTIE_SMTP_EXT_PIPELINING);
+#else
+    (void)s;
+#endif
 }
 
 /* ---- greeting, EHLO, STARTTLS ----------------------------------------------- */
