@@ -828,8 +828,8 @@ postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *p
         if (st == POSTIE_ERR_SERVER) {
             st = login_refused(p);
             /* AUTO: APOP refused (not for a transient reason) -> USER/PASS */
-            if (p->phase != 1 || st != POSTIE_ERR_AUTH || mode != POSTIE_POP3_LOGIN_AUTO ||
-                !user_ok) {
+            if (!POSTIE_WITH_APOP || p->phase != 1 || st != POSTIE_ERR_AUTH ||
+                mode != POSTIE_POP3_LOGIN_AUTO || !user_ok) {
                 return finish(p, st);
             }
             st = put(p, OP_USER, 0, user, NULL);
