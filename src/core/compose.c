@@ -22,7 +22,7 @@
 #define WORD_MAX_EXTRA 300  /* longest plain word of a caller header value         */
 #define WSP_RUN_MAX 32      /* longest run of spaces/tabs kept as-is               */
 #define CTYPE_MAX 200       /* longest attachment content type                     */
-#define MAGIC 0x436f6d70u
+#define MAGIC 0x00c300c3u  /* "begun"; no memset fill (one byte repeated) makes it, and Thumb-2 encodes it as an immediate */
 
 /* The stages in their order (the attachments' come after the body's end and
  * go back to ST_DONE). */
@@ -40,7 +40,19 @@ enum stage {
 enum cte { CTE_7BIT, CTE_8BIT, CTE_QP };
 enum wmode { WM_ATOMS, WM_QUOTED, WM_EWORD };
 
-/* b's two hexadecimal digits (upper case) at p; p after them. */
+/* b's two hexadecimal digits (upper case) at p; p after them. From a table
+ * where quoted-printable or attachments use it for every byte they encode;
+ * computed where only the Message-ID does. */
+#if POSTIE_WITH_QP || POSTIE_WITH_COMPOSE_MIME
+static const char hexdig[] = "0123456789ABCDEF";
+
+static char *hex_byte(char *p, unsigned b)
+{
+    p[0] = hexdig[b >> 4];
+    p[1] = hexdig[b & 15];
+    return p + 2;
+}
+#else
 static char *hex_byte(char *p, unsigned b)
 {
     int k;
@@ -50,6 +62,7 @@ static char *hex_byte(char *p, unsigned b)
     }
     return p;
 }
+#endif
 
 /* ---- character classes --------------------------------------------------- */
 

@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,6 +327,129 @@ static void test_date(void **state)
     assert_int_equal(postie_compose_format_date(0, 0, NULL, 40, NULL), POSTIE_ERR_PARAM);
     assert_int_equal(postie_compose_format_date(0, 0, out, 30, NULL), POSTIE_ERR_BUFFER);
     assert_int_equal(postie_compose_format_date(0, 0, out, 31, NULL), POSTIE_OK);
+}
+
+/* Every day from 1969-12-31 to 9999-12-31, against a calendar counted a day
+ * at a time (the composer splits the day number into centuries and years),
+ * with the weekday, the time of day and the offset moving along. */
+static void test_date_every_day(void **state)
+{
+    static const char wdays[] = "WedThuFriSatSunMonTue"; /* from 1969-12-31 */
+    static const char mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    int y = 1969, mo = 12, d = 31, mdays;
+    long long day;
+    char out[40], expect[96];
+    (void)state;
+    for (day = -1; y <= 9999; day++) {
+        int off = (int)(day % 2879) - 1439; /* -1439 .. 1439 */
+        long long secs = (day * 7919) % 86400, t = day * 86400 + secs - off * 60LL;
+        int a = off < 0 ? -off : off;
+        if (t >= 0 && t <= 253402300799LL) {
+            snprintf(expect, sizeof expect, "%.3s, %d %.3s %04d %02d:%02d:%02d %c%02d%02d",
+                     wdays + 3 * ((day + 1) % 7), d, mons + 3 * (mo - 1), y, (int)(secs / 3600),
+                     (int)(secs / 60 % 60), (int)(secs % 60), off < 0 ? '-' : '+', a / 60, a % 60);
+            assert_int_equal(postie_compose_format_date(t, off, out, sizeof out, NULL), POSTIE_OK);
+            if (strcmp(out, expect) != 0) {
+                fail_msg("day %lld: \"%s\", expected \"%s\"", day, out, expect);
+            }
+        }
+        mdays = mo == 2 ? ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0 ? 29 : 28)
+                        : (mo == 4 || mo == 6 || mo == 9 || mo == 11) ? 30 : 31;
+        if (++d > mdays) {
+            d = 1;
+            if (++mo > 12) {
+                mo = 1;
+                y++;
+            }
+        }
+    }
+}
+
+/* Strict UTF-8 by decoding (RFC 3629): the reference for the checks below. */
+static int utf8_ok(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned long cp;
+        size_t need, k;
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        if (s[i] >= 0xC0 && s[i] < 0xE0) {
+            need = 1;
+        } else if (s[i] >= 0xE0 && s[i] < 0xF0) {
+            need = 2;
+        } else if (s[i] >= 0xF0 && s[i] < 0xF8) {
+            need = 3;
+        } else {
+            return 0;
+        }
+        cp = s[i] & (0x3Fu >> need);
+        for (k = 1; k <= need; k++) {
+            if (i + k >= n || (s[i + k] & 0xC0) != 0x80) {
+                return 0;
+            }
+            cp = cp << 6 | (s[i + k] & 0x3Fu);
+        }
+        if (cp < (need == 1 ? 0x80ul : need == 2 ? 0x800ul : 0x10000ul) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF)) {
+            return 0;
+        }
+        i += need + 1;
+    }
+    return 1;
+}
+
+/* A subject is refused (POSTIE_ERR_PARAM) exactly when it is not strict
+ * UTF-8: every sequence of one and two bytes, and every lead byte from 0xE0
+ * on with two or three more bytes from around the edges of the
+ * continuation ranges. */
+static void test_utf8_subjects(void **state)
+{
+    static const unsigned char edge[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0};
+    postie_compose_message m;
+    postie_compose c;
+    unsigned char s[8];
+    unsigned long v, k;
+    size_t n, i, j;
+    (void)state;
+    base_message(&m);
+    m.subject = (const char *)s;
+    for (v = 1; v < 0x10000 + 16 * 100 + 16 * 1000; v++) {
+        if (v < 0x100) {
+            s[0] = (unsigned char)v;
+            n = 1;
+        } else if (v < 0x10000) {
+            s[0] = (unsigned char)(v >> 8);
+            s[1] = (unsigned char)v;
+            n = 2;
+        } else if (v < 0x10000 + 16 * 100) {
+            k = v - 0x10000;
+            s[0] = (unsigned char)(0xE0 + k / 100);
+            s[1] = edge[k / 10 % 10];
+            s[2] = edge[k % 10];
+            n = 3;
+        } else {
+            k = v - 0x10000 - 16 * 100;
+            s[0] = (unsigned char)(0xF0 + k / 1000);
+            s[1] = edge[k / 100 % 10];
+            s[2] = edge[k / 10 % 10];
+            s[3] = edge[k % 10];
+            n = 4;
+        }
+        s[n] = '\0';
+        for (i = 0; i < n && s[i] != '\0'; i++) {
+        }
+        for (j = 0; j < i && s[j] != '\r' && s[j] != '\n'; j++) {
+        }
+        if (j < i) {
+            continue; /* CR or LF: refused for that */
+        }
+        if (postie_compose_begin(&c, &m) != (utf8_ok(s, i) ? POSTIE_OK : POSTIE_ERR_PARAM)) {
+            fail_msg("subject %02x %02x %02x %02x (%zu bytes)", s[0], s[1], s[2], s[3], i);
+        }
+    }
 }
 
 /* ---- RFC 2047 ------------------------------------------------------------ */
@@ -1439,6 +1563,8 @@ int main(void)
         cmocka_unit_test(test_message_id_time),
         cmocka_unit_test(test_multipart_exact),
         cmocka_unit_test(test_date),
+        cmocka_unit_test(test_date_every_day),
+        cmocka_unit_test(test_utf8_subjects),
         cmocka_unit_test(test_rfc2047_subject),
         cmocka_unit_test(test_rfc2047_plain_ascii_untouched),
         cmocka_unit_test(test_display_names),
