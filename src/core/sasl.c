@@ -145,11 +145,11 @@ postie_status postie_sasl_pw(unsigned mech, unsigned step, const char *arg, size
         for (k = 0; k < alen; k++) {
             /* the last four characters, capitals, in one word */
             w = (w << 8) | (unsigned char)upper(arg[k]);
-            if (w == 0x55534552u) { /* USER, wherever PASS is */
+            if (w == 0x55534552u) { /* USER: the user name, whatever else it says */
                 step = 0;
                 break;
             }
-            if (w == 0x50415353u) { /* PASS, unless USER follows */
+            if (w == 0x50415353u) { /* PASS: the password, unless USER follows */
                 step = 1;
             }
         }
