@@ -159,17 +159,17 @@ typedef struct postie_smtp {
     /* the byte-sized scalars first: a Cortex-M reaches them with 16-bit
      * loads and stores (offsets below 32) */
     unsigned timeout_ms;
-    postie_smtp_state state;
     unsigned char op;            /* the operation in progress (internal) */
     unsigned char phase;         /* how far it got (internal) */
+    unsigned char reply_open;    /* a reply is being assembled (internal) */
+    unsigned char tls_wanted;    /* POSTIE_START_TLS was returned, not yet reported */
+    postie_smtp_state state;
     unsigned char fail;          /* status to report at the end of the operation (negated) */
     unsigned char mflags;        /* the mail transaction's flags (internal) */
-    unsigned char reply_open;    /* a reply is being assembled (internal) */
     unsigned char connected;     /* transport not yet closed */
     unsigned char greeted;       /* open() already ran (once per connection) */
     unsigned char data_opened;   /* 354 already received by a pipelined DATA */
     unsigned char helo;          /* 1 when the server got HELO, not EHLO */
-    unsigned char tls_wanted;    /* POSTIE_START_TLS was returned, not yet reported */
     unsigned char sub_op, sub_phase; /* send(): the part in progress (internal) */
     unsigned char connected_abort; /* send(): the reader failed, drop the connection */
     unsigned char saved_rank;    /* which reply decided the transaction (internal) */

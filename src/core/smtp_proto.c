@@ -191,30 +191,29 @@ static int word_is(const char *w, size_t n, const char *kw)
 /* Records the AUTH mechanisms of p[0..n) (space separated). */
 static void ehlo_auth(postie_smtp_ext *e, const char *p, size_t n)
 {
-    size_t i = 0, o = strlen(e->auth_names);
+    size_t o = strlen(e->auth_names);
 
-    while (i < n) {
-        size_t start, wl;
-        while (i < n && p[i] == ' ') {
-            i++;
+    while (n > 0) {
+        size_t wl = 0;
+        if (*p == ' ') {
+            p++;
+            n--;
+            continue;
         }
-        start = i;
-        while (i < n && p[i] != ' ') {
-            i++;
+        while (wl < n && p[wl] != ' ') {
+            wl++;
         }
-        wl = i - start;
-        if (wl == 0) {
-            break;
-        }
-        e->auth |= (unsigned)postie_sasl_mech_from_name(p + start, wl);
-        if (o + (o ? 1 : 0) + wl + 1 <= sizeof e->auth_names) {
+        e->auth |= (unsigned)postie_sasl_mech_from_name(p, wl);
+        if (o + (o != 0) + wl < sizeof e->auth_names) { /* whole names only */
             if (o) {
                 e->auth_names[o++] = ' ';
             }
-            memcpy(e->auth_names + o, p + start, wl);
+            memcpy(e->auth_names + o, p, wl);
             o += wl;
             e->auth_names[o] = '\0';
         }
+        p += wl;
+        n -= wl;
     }
 }
 
@@ -256,22 +255,16 @@ unsigned postie_smtp_ehlo_line(postie_smtp_ext *e, const char *text, size_t len)
         }
     }
     if (bit == POSTIE_SMTP_EXT_SIZE) {
-        unsigned long v = 0;
-        int ok = an > 0;
+        unsigned long v = 0; /* also for no argument */
         for (i = 0; i < an && args[i] != ' '; i++) {
-            unsigned d;
-            if (!is_digit(args[i])) {
-                ok = 0;
-                break;
-            }
-            d = (unsigned)(args[i] - '0');
-            if (v > (~0ul - d) / 10) {
-                ok = 0;
+            unsigned d = (unsigned)(args[i] - '0');
+            if (d > 9 || v > (~0ul - d) / 10) {
+                v = 0; /* not a number, or too big */
                 break;
             }
             v = v * 10 + d;
         }
-        e->size_max = ok ? v : 0;
+        e->size_max = v;
     } else if (bit == POSTIE_SMTP_EXT_AUTH) {
         ehlo_auth(e, args, an);
     }

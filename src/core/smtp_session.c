@@ -104,12 +104,11 @@ static postie_status finish(postie_smtp *s, postie_status st)
 static postie_status enter(postie_smtp *s, unsigned char op)
 {
     if (s->op == op) {
-        if (postie_conn_status(&s->conn) != POSTIE_OK) {
+        postie_status st = postie_conn_status(&s->conn);
+        if (st != POSTIE_OK) {
             /* it died between two calls (the caller's transport, a failed
              * handshake): the repeated call says why */
-            s->op = OP_NONE;
-            s->phase = 0;
-            return postie_conn_status(&s->conn);
+            return finish(s, st);
         }
         return POSTIE_AGAIN;
     }
@@ -188,9 +187,15 @@ static postie_status expect2(postie_smtp *s)
     return fatal(s, POSTIE_ERR_PROTOCOL);
 }
 
+/* Without POSTIE_WITH_SMTP_PIPELINING the connection stays in lockstep,
+ * as postie_conn_init() leaves it. */
 static void set_lockstep(postie_smtp *s)
 {
-    s->conn.lockstep = !POSTIE_WITH_SMTP_PIPELINING || !(s->ext.flags & POSTIE_SMTP_EXT_PIPELINING);
+#if POSTIE_WITH_SMTP_PIPELINING
+    s->conn.lockstep = !(s->ext.flags & POSTIE_SMTP_EXT_PIPELINING);
+#else
+    (void)s;
+#endif
 }
 
 /* ---- greeting, EHLO, STARTTLS ----------------------------------------------- */
@@ -1018,7 +1023,7 @@ postie_status postie_smtps_data_write(postie_smtp *s, const void *buf, size_t n)
         return fatal(s, st);
     }
     while (s->wr_done < n) {
-        size_t used = 0, made = 0, cap = 0;
+        size_t used, made, cap; /* set by the calls (their arguments are valid) */
         char *out = postie_conn_out_tail(&s->conn, &cap);
         if (cap < 2) {
             return POSTIE_AGAIN; /* the queue is full: let it drain */
@@ -1047,7 +1052,7 @@ postie_status postie_smtps_data_end(postie_smtp *s)
         return st;
     }
     if (s->phase == 1) {
-        size_t made = 0, cap = 0;
+        size_t made, cap; /* set by the calls */
         char *out;
         st = postie_conn_status(&s->conn);
         if (st != POSTIE_OK) {

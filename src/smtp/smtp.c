@@ -461,9 +461,7 @@ void postie_smtp_close(postie_smtp *s)
         s->tr.close(s->tr.ctx);
     }
     s->connected = 0;
-    if (postie_conn_status(&s->conn) == POSTIE_OK) {
-        (void)postie_conn_kill(&s->conn, POSTIE_ERR_CLOSED);
-    }
+    (void)postie_conn_kill(&s->conn, POSTIE_ERR_CLOSED); /* keeps an earlier status */
     s->state = POSTIE_SMTP_STATE_CLOSED;
 #if POSTIE_WITH_SMTP_PIPELINING
     s->data_opened = 0; /* only a pipelined DATA sets it */
