@@ -120,7 +120,6 @@ postie_status postie_sasl_pw(unsigned mech, unsigned step, const char *arg, size
     unsigned n = 1;
 #if POSTIE_WITH_SASL_LOGIN
     uint32_t w = 0;
-    unsigned found = 0;
     size_t k;
 #endif
 #if POSTIE_WITH_SASL_CRAM_MD5
@@ -146,14 +145,13 @@ postie_status postie_sasl_pw(unsigned mech, unsigned step, const char *arg, size
         for (k = 0; k < alen; k++) {
             /* the last four characters, capitals, in one word */
             w = (w << 8) | (unsigned char)upper(arg[k]);
-            if (w == 0x55534552u) { /* USER */
-                found |= 1;
-            } else if (w == 0x50415353u) { /* PASS */
-                found |= 2;
+            if (w == 0x55534552u) { /* USER: the user name, whatever else it says */
+                step = 0;
+                break;
             }
-        }
-        if (found != 0) {
-            step = found & 1u ? 0 : 1;
+            if (w == 0x50415353u) { /* PASS: the password, unless USER follows */
+                step = 1;
+            }
         }
         if (step > 1) {
             return POSTIE_ERR_PROTOCOL;

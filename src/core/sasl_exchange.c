@@ -86,6 +86,9 @@ static postie_status initial(postie_sasl_x *x, const char *user, const char *sec
     postie_status st = POSTIE_OK;
 
     x->irlen = 0;
+    (void)user; /* unused when only LOGIN and CRAM-MD5 are built */
+    (void)secret;
+    (void)buf;
     (void)random;
     (void)random_ctx;
     switch ((postie_sasl_mech)x->mech) {
