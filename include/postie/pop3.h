@@ -82,10 +82,10 @@ typedef struct postie_pop3 {
     /* the scalars first: a Cortex-M reaches them with 16-bit loads */
     unsigned char op;            /* the operation in progress (internal) */
     unsigned char phase;         /* how far it got (internal) */
-    postie_pop3_state state;
     unsigned char busy;          /* which multi-line reply is being read, 0: none (internal) */
-    postie_pop3_body body;       /* multi-line un-stuffing state */
     unsigned char tls_wanted;    /* POSTIE_START_TLS was returned, not yet reported */
+    postie_pop3_state state;
+    postie_pop3_body body;       /* multi-line un-stuffing state */
     unsigned char op_arg;        /* the operation's own flag (internal) */
     unsigned char fail;          /* status to report after a cancelled AUTH (negated) */
     unsigned char tls_policy;    /* postie_tls_policy */

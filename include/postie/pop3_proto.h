@@ -56,7 +56,8 @@ typedef struct postie_pop3_body {
     unsigned char state;  /* internal */
 } postie_pop3_body;
 
-/* Resets a decoder to the start of a body (the line after the status line). */
+/* Resets a decoder to the start of a body (the line after the status line).
+ * A decoder whose bytes are all zero is there too. */
 void postie_pop3_body_init(postie_pop3_body *b);
 
 /* Consumes input from in[0..n) and writes decoded bytes to out[0..cap).

@@ -105,12 +105,22 @@ static size_t text_len(const char *str, size_t max)
             need--;
             lo = 0x80;
             hi = 0xBF;
-        } else if (b == '\r' || b == '\n' || (b >= 0x80 && (b < 0xC2 || b > 0xF4))) {
+        } else if (b >= 0x80) {
+            if (b < 0xC2 || b > 0xF4) {
+                return BAD;
+            }
+            need = 1 + (b >= 0xE0) + (b >= 0xF0);
+            if (b == 0xE0) {
+                lo = 0xA0;
+            } else if (b == 0xF0) {
+                lo = 0x90;
+            } else if (b == 0xED) {
+                hi = 0x9F;
+            } else if (b == 0xF4) {
+                hi = 0x8F;
+            }
+        } else if (b == '\r' || b == '\n') {
             return BAD;
-        } else if (b >= 0xC2) {
-            need = b < 0xE0 ? 1 : b < 0xF0 ? 2 : 3;
-            lo = b == 0xE0 ? 0xA0 : b == 0xF0 ? 0x90 : 0x80;
-            hi = b == 0xED ? 0x9F : b == 0xF4 ? 0x8F : 0xBF;
         }
     }
     return need > 0 ? BAD : i;
@@ -803,10 +813,15 @@ static void putc_(postie_compose *c, char ch)
 
 /* ---- header tokens ------------------------------------------------------ */
 
-/* The address fields from ST_FROM on: their names, and their lists from
- * address_list(). */
+/* The address fields from ST_FROM on: their names (the simple writer's with
+ * their colon), and their lists from address_list(). */
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS
 static const char field_names[] = "From\0Reply-To\0To\0Cc";
 static const unsigned char field_name_at[] = {0, 5, 14, 17};
+#else
+static const char field_names[] = "From:\0Reply-To:\0To:\0Cc:";
+static const unsigned char field_name_at[] = {0, 6, 16, 20};
+#endif
 
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
 static void field_start(postie_compose *c, const char *name)
@@ -1022,7 +1037,7 @@ static int field_addresses(postie_compose *c)
     more = c->idx + 1 < count;
     n = 1 + strlen(a) + (size_t)more; /* " address" and its comma */
     if (c->idx == 0) {
-        emit(c, "\1:", field_names + field_name_at[k], NULL);
+        emit(c, field_names + field_name_at[k], NULL, NULL);
         c->col = c->out_len; /* the unit began empty */
     } else if (c->col + n > FOLD_AT) {
         t = token;

@@ -43,9 +43,9 @@ typedef char postie_pop3_kinds_in_order[(POSTIE_POP3_CMD_TOP == POSTIE_POP3_CMD_
                                          POSTIE_POP3_CMD_LIST == POSTIE_POP3_CMD_RETR + 4 &&
                                          POSTIE_POP3_CMD_UIDL == POSTIE_POP3_CMD_RETR + 5) ? 1 : -1];
 
-/* keywords from OP_CAPA on; arrays, not pointers: read-only even in PIC */
-static const char KW[][5] = {"CAPA", "STLS", "USER", "PASS", "APOP", "STAT", "RSET", "LIST",
-                             "UIDL", "RETR", "TOP",  "DELE", "NOOP", "LIST", "UIDL", "QUIT"};
+/* the keywords of the ops from OP_CAPA on, four letters each ("TOP" and a
+ * space): one string, read-only even in PIC */
+static const char KW[] = "CAPASTLSUSERPASSAPOPSTATRSETLISTUIDLRETRTOP DELENOOPLISTUIDLQUIT";
 
 /* p->busy: the multi-line reply being read, or 0 */
 enum {
@@ -153,7 +153,7 @@ static postie_status put(postie_pop3 *p, unsigned op, unsigned long arg, const c
     postie_status st;
 
     postie_conn_begin(c);
-    postie_conn_add(c, KW[op - OP_CAPA]);
+    postie_conn_add_mem(c, KW + 4 * (op - OP_CAPA), op == OP_TOP ? 3 : 4);
     if (s1 != NULL) {
         postie_conn_add(c, " ");
         postie_conn_add(c, s1);
@@ -195,19 +195,19 @@ static postie_status line(postie_pop3 *p)
 
 static void keep_text(postie_pop3 *p, const char *text)
 {
-    size_t len = strlen(text);
-    if (len > sizeof p->reply - 1) {
-        len = sizeof p->reply - 1;
+    size_t i;
+
+    for (i = 0; i < sizeof p->reply - 1 && text[i] != '\0'; i++) {
+        p->reply[i] = text[i];
     }
-    memcpy(p->reply, text, len);
-    p->reply[len] = '\0';
+    p->reply[i] = '\0';
 }
 
 /* The status line of the oldest command: POSTIE_OK (+OK), POSTIE_ERR_SERVER
  * (-ERR), POSTIE_AGAIN, or fatal. The command stays at the head. */
 static postie_status status_line(postie_pop3 *p)
 {
-    const char *text = NULL;
+    const char *text; /* classify() sets it */
     postie_pop3_reply_kind kind;
     postie_status st = line(p);
 
@@ -278,7 +278,7 @@ static void set_caps(postie_pop3 *p, unsigned caps)
 static postie_status pair_text(postie_pop3 *p, unsigned long msg, unsigned long *count,
                                unsigned long *octets)
 {
-    unsigned long n = 0, o = 0;
+    unsigned long n, o; /* set when it says POSTIE_OK */
 
     if (postie_pop3_parse_num_pair(p->reply, &n, &o) != POSTIE_OK || n > (unsigned long)LONG_MAX ||
         (msg != 0 && n != msg)) {
@@ -303,7 +303,7 @@ static void start_multi(postie_pop3 *p, unsigned op)
         }
         p->busy = (unsigned char)(op - OP_LISTALL + BUSY_LIST);
     } else {
-        postie_pop3_body_init(&p->body);
+        p->body.state = 0; /* postie_pop3_body_init(): a zeroed decoder is at the start */
         p->busy = BUSY_BODY;
     }
 }
@@ -343,7 +343,6 @@ static postie_status transact(postie_pop3 *p, unsigned char op, unsigned long ms
         if (st != POSTIE_OK) {
             return finish(p, st);
         }
-        p->op_arg = p->state == POSTIE_POP3_STATE_TRANSACTION; /* QUIT's commit */
     } else if (st != POSTIE_AGAIN) {
         return st;
     }
@@ -357,7 +356,8 @@ static postie_status transact(postie_pop3 *p, unsigned char op, unsigned long ms
         }
     }
     if (p->phase < 2) {
-        if (TAKES_MSG(op) && msg > (unsigned long)p->count) {
+        /* (the others pass msg 0, never above the count, known or -1) */
+        if (msg > (unsigned long)p->count) {
             return finish(p, POSTIE_ERR_NO_SUCH_MESSAGE);
         }
         st = queue(p, op, msg, lines);
@@ -375,9 +375,6 @@ static postie_status transact(postie_pop3 *p, unsigned char op, unsigned long ms
         start_multi(p, op); /* its command stays at the head until the end */
     } else if (st == POSTIE_OK || st == POSTIE_ERR_SERVER) {
         postie_conn_pop(&p->conn);
-    }
-    if (op == OP_QUIT) {
-        (void)fatal(p, POSTIE_ERR_CLOSED); /* the session is over, whatever the reply */
     }
     return st;
 }
@@ -573,7 +570,7 @@ postie_status postie_pop3s_open(postie_pop3 *p, unsigned flags)
     } else if (st != POSTIE_AGAIN) {
         return st;
     }
-    if (p->phase == 1) {
+    if (!POSTIE_WITH_POP3_CAPA || p->phase == 1) { /* (without CAPA there is no other) */
         st = reply(p);
         if (st == POSTIE_AGAIN) {
             return st;
@@ -820,7 +817,6 @@ postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *p
         if (st != POSTIE_OK) {
             return finish(p, st);
         }
-        p->op_arg = p->state == POSTIE_POP3_STATE_TRANSACTION; /* QUIT's commit */
     } else if (st != POSTIE_AGAIN) {
         return st;
     }
@@ -1098,7 +1094,7 @@ postie_status postie_pop3s_retr_begin(postie_pop3 *p, unsigned long msg, unsigne
     postie_status st = transact(p, OP_RETR, msg, 0);
 
     if (octets != NULL && st == POSTIE_OK) {
-        *octets = leading_number(p->reply);
+        (void)postie_pop3_number(p->reply, octets); /* "+OK 120 octets"; else it stays 0 */
     }
     return st;
 }
@@ -1302,8 +1298,13 @@ postie_status postie_pop3s_quit(postie_pop3 *p, int *committed)
 {
     postie_status st = transact(p, OP_QUIT, 0, 0);
 
-    if (st == POSTIE_OK && committed != NULL) {
-        *committed = p->op_arg;
+    /* +OK or -ERR: the reply came (nothing before it says either); the state
+     * is still the one QUIT was sent in */
+    if (st == POSTIE_OK || st == POSTIE_ERR_SERVER) {
+        if (st == POSTIE_OK && committed != NULL) {
+            *committed = p->state == POSTIE_POP3_STATE_TRANSACTION;
+        }
+        (void)fatal(p, POSTIE_ERR_CLOSED); /* the session is over, whatever the reply */
     }
     return st;
 }

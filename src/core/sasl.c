@@ -5,6 +5,7 @@
 #endif
 #include "sasl_pw.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* The names in bit order (bit i of postie_sasl_mech is the i-th), NUL-ended
@@ -73,13 +74,8 @@ unsigned postie_sasl_parse_mechs(const char *list)
 
 postie_sasl_mech postie_sasl_choose(unsigned offered, unsigned allowed)
 {
-    /* the order of preference (sasl.h) is that of the bits, highest first */
-    unsigned both = offered & allowed & (unsigned)POSTIE_SASL_ALL_MECHS;
-
-    while ((both & (both - 1)) != 0) {
-        both &= both - 1; /* the lowest bit off */
-    }
-    return (postie_sasl_mech)both;
+    return (postie_sasl_mech)postie_sasl_top_bit(offered & allowed &
+                                                 (unsigned)POSTIE_SASL_ALL_MECHS);
 }
 
 #if POSTIE_WITH_SASL_PLAIN || POSTIE_WITH_SASL_LOGIN || POSTIE_WITH_SASL_CRAM_MD5 || \
@@ -115,22 +111,6 @@ static postie_status cat(char *out, size_t cap, size_t *len, const char *const *
 #endif
 
 #if POSTIE_WITH_SASL_PLAIN || POSTIE_WITH_SASL_LOGIN || POSTIE_WITH_SASL_CRAM_MD5
-#if POSTIE_WITH_SASL_LOGIN
-/* 1 when p[0..n) contains word (4 capital letters) in any case. */
-static int has_word(const char *p, size_t n, const char *word)
-{
-    size_t i, k;
-
-    for (i = 0; i + 4 <= n; i++) {
-        for (k = 0; k < 4 && upper(p[i + k]) == word[k]; k++) {
-        }
-        if (k == 4) {
-            return 1;
-        }
-    }
-    return 0;
-}
-#endif
 
 postie_status postie_sasl_pw(unsigned mech, unsigned step, const char *arg, size_t alen,
                              const char *user, const char *pass, char *out, size_t cap,
@@ -138,6 +118,11 @@ postie_status postie_sasl_pw(unsigned mech, unsigned step, const char *arg, size
 {
     const char *part[5];
     unsigned n = 1;
+#if POSTIE_WITH_SASL_LOGIN
+    uint32_t w = 0;
+    unsigned found = 0;
+    size_t k;
+#endif
 #if POSTIE_WITH_SASL_CRAM_MD5
     unsigned char digest[POSTIE_MD5_DIGEST_LEN];
     char hex[2 * POSTIE_MD5_DIGEST_LEN + 1];
@@ -158,10 +143,17 @@ postie_status postie_sasl_pw(unsigned mech, unsigned step, const char *arg, size
 #endif
 #if POSTIE_WITH_SASL_LOGIN
     case POSTIE_SASL_LOGIN: /* the prompt decides, else the position */
-        if (has_word(arg, alen, "USER")) {
-            step = 0;
-        } else if (has_word(arg, alen, "PASS")) {
-            step = 1;
+        for (k = 0; k < alen; k++) {
+            /* the last four characters, capitals, in one word */
+            w = (w << 8) | (unsigned char)upper(arg[k]);
+            if (w == 0x55534552u) { /* USER */
+                found |= 1;
+            } else if (w == 0x50415353u) { /* PASS */
+                found |= 2;
+            }
+        }
+        if (found != 0) {
+            step = found & 1u ? 0 : 1;
         }
         if (step > 1) {
             return POSTIE_ERR_PROTOCOL;

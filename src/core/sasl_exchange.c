@@ -41,7 +41,8 @@ postie_status postie_sasl_x_select(unsigned offered, unsigned allowed, int tls_a
         }
         allowed = safe;
     }
-    *mech = postie_sasl_choose(offered, allowed);
+    /* postie_sasl_choose(), inline (allowed holds only known mechanisms) */
+    *mech = (postie_sasl_mech)postie_sasl_top_bit(offered & allowed);
     return *mech == POSTIE_SASL_NONE ? POSTIE_ERR_UNSUPPORTED : POSTIE_OK;
 }
 
@@ -163,11 +164,11 @@ postie_status postie_sasl_x_start(postie_sasl_x *x, const postie_sasl_proto *pr,
         postie_conn_add(c, "AUTH ");
         postie_conn_add(c, name);
         if ((unsigned)mech & IR_MECHS) {
-            /* "AUTH " name " " response CRLF, an empty response as "=" */
-            size_t b64 = postie_base64_encoded_len(x->irlen);
-            if (5 + strlen(name) + 1 + (b64 != 0 ? b64 : 1) + 2 <= pr->cmd_limit &&
+            /* "AUTH " name " " response CRLF (no mechanism here has an empty
+             * initial response, which would go as "=") */
+            if (5 + strlen(name) + 1 + postie_base64_encoded_len(x->irlen) + 2 <= pr->cmd_limit &&
                 (pr->no_ir_mechs & (unsigned)mech) == 0) {
-                postie_conn_add(c, b64 != 0 ? " " : " =");
+                postie_conn_add(c, " ");
                 postie_conn_add_b64(c, buf, x->irlen);
                 x->ir = IR_SENT;
             } else {

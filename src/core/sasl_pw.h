@@ -1,8 +1,8 @@
 /*
  * sasl_pw.h - the responses of the password mechanisms PLAIN, LOGIN and
- * CRAM-MD5 (internal to the core: the builders of sasl.h check their
- * arguments and call it; the SASL exchange, which has checked them itself,
- * calls it directly).
+ * CRAM-MD5, and the choice of a mechanism (internal to the core: the
+ * builders of sasl.h check their arguments and call them; the SASL
+ * exchange, which has checked them itself, calls them directly).
  */
 #ifndef POSTIE_CORE_SASL_PW_H
 #define POSTIE_CORE_SASL_PW_H
@@ -22,5 +22,16 @@
 postie_status postie_sasl_pw(unsigned mech, unsigned step, const char *arg, size_t alen,
                              const char *user, const char *pass, char *out, size_t cap,
                              size_t *outlen);
+
+/* The highest bit of bits (0 for none): the choice among mechanisms, whose
+ * order of preference (sasl.h, postie_sasl_choose) is that of their bits,
+ * highest first. */
+static inline unsigned postie_sasl_top_bit(unsigned bits)
+{
+    while ((bits & (bits - 1)) != 0) {
+        bits &= bits - 1; /* the lowest bit off */
+    }
+    return bits;
+}
 
 #endif

@@ -435,6 +435,72 @@ static void test_auth_cram_md5(void **state)
     }
 }
 
+/* Challenges the exchange cannot answer: each is cancelled with "*", the
+ * status given once the server answered it, and the session stays usable. */
+static void test_auth_cancels(void **state)
+{
+    size_t chunk;
+    int i;
+    (void)state;
+    EVERY_CHUNK(chunk) {
+        /* CRAM-MD5 takes one challenge only */
+        begin(chunk);
+        hello(EHLO_PLAIN_EXTS);
+        fake_step_add(&F, "AUTH CRAM-MD5\r\n",
+                      "334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n");
+        fake_step_add(&F, "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n", "334 PDI+\r\n");
+        fake_step_add(&F, "*\r\n", "501 5.7.0 Authentication aborted\r\n");
+        fake_step_add(&F, "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n", "235 2.7.0 ok\r\n");
+        open_ok();
+        assert_int_equal(postie_smtp_auth(&S, POSTIE_SASL_CRAM_MD5, "tim", "tanstaaftanstaaf"),
+                         POSTIE_ERR_AUTH);
+        assert_int_equal(postie_smtp_reply_code(&S), 334); /* the reply that was refused */
+        assert_int_equal(postie_smtp_get_state(&S), POSTIE_SMTP_STATE_READY);
+        assert_int_equal(postie_smtp_auth(&S, POSTIE_SASL_PLAIN, "tim", "tanstaaftanstaaf"),
+                         POSTIE_OK);
+        fake_assert_script_sent(&F);
+        /* PLAIN went with its initial response: a challenge is out of place,
+         * and so is a second empty one (the first gets the response again) */
+        begin(chunk);
+        hello(EHLO_PLAIN_EXTS);
+        fake_step_add(&F, "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n", "334 PDI+\r\n");
+        fake_step_add(&F, "*\r\n", "501 5.7.0 Authentication aborted\r\n");
+        fake_step_add(&F, "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n", "334 \r\n");
+        fake_step_add(&F, "AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n", "334 \r\n");
+        fake_step_add(&F, "*\r\n", "501 5.7.0 Authentication aborted\r\n");
+        open_ok();
+        assert_int_equal(postie_smtp_auth(&S, POSTIE_SASL_PLAIN, "tim", "tanstaaftanstaaf"),
+                         POSTIE_ERR_AUTH);
+        assert_int_equal(postie_smtp_auth(&S, POSTIE_SASL_PLAIN, "tim", "tanstaaftanstaaf"),
+                         POSTIE_ERR_AUTH);
+        fake_assert_script_sent(&F);
+        /* LOGIN: a third prompt that names neither user nor password */
+        begin(chunk);
+        hello(EHLO_PLAIN_EXTS);
+        fake_step_add(&F, "AUTH LOGIN\r\n", "334 Pz8/\r\n");
+        fake_step_add(&F, "dGlt\r\n", "334 Pz8/\r\n");
+        fake_step_add(&F, "dGFuc3RhYWZ0YW5zdGFhZg==\r\n", "334 Pz8/\r\n");
+        fake_step_add(&F, "*\r\n", "501 5.7.0 Authentication aborted\r\n");
+        open_ok();
+        assert_int_equal(postie_smtp_auth(&S, POSTIE_SASL_LOGIN, "tim", "tanstaaftanstaaf"),
+                         POSTIE_ERR_AUTH);
+        fake_assert_script_sent(&F);
+        /* LOGIN: six answers at most, then "*" */
+        begin(chunk);
+        hello(EHLO_PLAIN_EXTS);
+        fake_step_add(&F, "AUTH LOGIN\r\n", "334 VXNlcm5hbWU6\r\n");
+        for (i = 0; i < 6; i++) {
+            fake_step_add(&F, "dGlt\r\n", "334 VXNlcm5hbWU6\r\n");
+        }
+        fake_step_add(&F, "*\r\n", "501 5.7.0 Authentication aborted\r\n");
+        open_ok();
+        assert_int_equal(postie_smtp_auth(&S, POSTIE_SASL_LOGIN, "tim", "tanstaaftanstaaf"),
+                         POSTIE_ERR_AUTH);
+        assert_int_equal(postie_smtp_get_state(&S), POSTIE_SMTP_STATE_READY);
+        fake_assert_script_sent(&F);
+    }
+}
+
 static void test_auth_failures(void **state)
 {
     size_t chunk;
@@ -1273,6 +1339,7 @@ int main(void)
         cmocka_unit_test(test_stall_and_close),
         cmocka_unit_test(test_auth_login_no_text),
         cmocka_unit_test(test_auth_cram_md5),
+        cmocka_unit_test(test_auth_cancels),
         cmocka_unit_test(test_auth_failures),
         cmocka_unit_test(test_auth_tokens),
         cmocka_unit_test(test_pipelining_one_write),
