@@ -119,7 +119,8 @@ static postie_status enter(postie_smtp *s, unsigned char op)
     return POSTIE_OK;
 }
 
-/* Queues "verb[ arg]" with tag. POSTIE_ERR_PARAM when it cannot fit. */
+/* Queues "verb[arg]" with tag (a verb followed by an argument ends with
+ * its space). POSTIE_ERR_PARAM when it cannot fit. */
 static postie_status queue(postie_smtp *s, unsigned tag, const char *verb, const char *arg)
 {
     postie_status st;
@@ -127,7 +128,6 @@ static postie_status queue(postie_smtp *s, unsigned tag, const char *verb, const
     postie_conn_begin(&s->conn);
     postie_conn_add(&s->conn, verb);
     if (arg != NULL) {
-        postie_conn_add(&s->conn, " ");
         postie_conn_add(&s->conn, arg);
     }
     st = postie_conn_end(&s->conn, tag, 0);
@@ -213,7 +213,7 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
         if (s->phase == ph) {
             postie_smtp_ext_init(&s->ext);
             /* EHLO, or HELO when the session uses HELO (T_HELO follows T_EHLO) */
-            st = queue(s, T_EHLO + s->helo, &"EHLO\0HELO"[5 * s->helo], s->domain);
+            st = queue(s, T_EHLO + s->helo, &"EHLO \0HELO "[6 * s->helo], s->domain);
             if (st != POSTIE_OK) {
                 return st;
             }
@@ -441,11 +441,11 @@ postie_status postie_smtps_ehlo(postie_smtp *s)
             return POSTIE_ERR_STATE;
         }
         s->op = OP_EHLO;
-        s->phase = 1;
+        s->phase = PH_HELLO; /* open()'s phases: hello_steps() sees one ph */
     } else if (st != POSTIE_AGAIN) {
         return st;
     }
-    st = hello_steps(s, 1, 0);
+    st = hello_steps(s, PH_HELLO, 0);
     return st == POSTIE_AGAIN ? st : finish(s, st);
 }
 

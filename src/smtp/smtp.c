@@ -103,9 +103,11 @@ static postie_status run(postie_smtp *s, const call *c, const char *tls_name)
 {
     postie_status st;
 
+#if POSTIE_WITH_DEADLINE
     if (s->op == 0) {
         postie_conn_window(&s->conn); /* a new call */
     }
+#endif
     POSTIE_DRIVE_LOOP(st, s, postie_smtps_fatal, postie_smtps_tls_started,
                       POSTIE_WITH_SMTP_STARTTLS, tls_name, c->fn(s, c))
     return st;
