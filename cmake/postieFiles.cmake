@@ -64,6 +64,7 @@ set(POSTIE_CORE_SOURCES
   ${POSTIE_ROOT}/src/core/status.c
   ${POSTIE_ROOT}/src/core/line.c
   ${POSTIE_ROOT}/src/core/decimal.c
+  ${POSTIE_ROOT}/src/core/wipe.c
   ${POSTIE_ROOT}/src/core/transport.c
   ${POSTIE_ROOT}/src/core/base64.c
   ${POSTIE_ROOT}/src/core/md5.c

@@ -2,6 +2,7 @@
 # Checks the rules of docs/architecture.md on the code as built:
 #  - src/ includes no OS or socket header and calls no allocator;
 #  - src/ objects hold no mutable global state (no .data/.bss symbols);
+#  - secrets on the stack are cleared by postie_wipe(), kept at -O2;
 #  - src/ compiles for a Cortex-M target with newlib only (when
 #    arm-none-eabi-gcc is installed);
 #  - ports/mbedtls includes no OS header and compiles for a Cortex-M too
@@ -29,6 +30,23 @@ else
   if [ -n "$globals" ]; then echo "not ok - mutable globals in src/:"; echo "$globals"; fail=$((fail + 1));
   else echo "ok - no mutable global state in src/ ($(echo "$objs" | wc -l) objects)"; fi
 fi
+
+# Keys, pads and secret-derived digests on the stack are cleared with
+# postie_wipe() (src/core/wipe.h): a memset() just before they go out of
+# scope is a dead store that gcc -O2 drops. Each file that clears such
+# locals must still call it once optimised.
+checks=$((checks + 1))
+wipe_tmp=$(mktemp -d)
+missing=""
+for f in md5 sha256 scram sasl_exchange; do
+  if ! cc -O2 -std=c99 -Iinclude -c "src/core/$f.c" -o "$wipe_tmp/$f.o" 2>"$wipe_tmp/err" ||
+     ! nm -u "$wipe_tmp/$f.o" | grep -qw postie_wipe; then
+    missing="$missing $f.c"
+  fi
+done
+rm -rf "$wipe_tmp"
+if [ -n "$missing" ]; then echo "not ok - secrets on the stack not wiped at -O2 in:$missing"; fail=$((fail + 1));
+else echo "ok - stack secrets wiped with postie_wipe() at -O2 (md5, sha256, scram, sasl_exchange)"; fi
 
 if command -v arm-none-eabi-gcc >/dev/null; then
   checks=$((checks + 1))

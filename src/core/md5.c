@@ -1,5 +1,6 @@
 /* MD5 (RFC 1321) and HMAC-MD5 (RFC 2104), written from the RFC's description. */
 #include "postie/md5.h"
+#include "wipe.h"
 
 #include <string.h>
 
@@ -167,7 +168,8 @@ void postie_hmac_md5(const void *key, size_t key_len, const void *msg, size_t ms
         msg_len = sizeof inner;
         out = digest;
     }
-    memset(k, 0, sizeof k);
+    postie_wipe(k, sizeof k);
+    postie_wipe(inner, sizeof inner);
 }
 
 void postie_hex_lower(const unsigned char *in, size_t n, char *out)

@@ -5,6 +5,7 @@
  * are a postie_sasl_proto.
  */
 #include "postie/sasl_exchange.h"
+#include "wipe.h"
 #include "postie/base64.h"
 #include "sasl_pw.h"
 
@@ -124,7 +125,7 @@ static postie_status initial(postie_sasl_x *x, const char *user, const char *sec
             return st < 0 ? st : POSTIE_ERR_INTERNAL;
         }
         (void)postie_base64_encode(rnd, sizeof rnd, nonce, sizeof nonce, &nlen);
-        memset(rnd, 0, sizeof rnd);
+        postie_wipe(rnd, sizeof rnd);
         st = postie_scram_client_first(&x->scram, user, nonce, nlen, buf, POSTIE_SASL_SCRATCH_MAX,
                                        &x->irlen);
         break;

@@ -1,5 +1,6 @@
 /* SCRAM-SHA-256 client (RFC 5802, RFC 7677). No I/O, no malloc. */
 #include "postie/scram.h"
+#include "wipe.h"
 
 #include <string.h>
 
@@ -285,11 +286,11 @@ postie_status postie_scram_client_final(postie_scram *s, const char *password,
     memcpy(out + wo_proof_len, ",p=", 3);
     st = postie_base64_encode(proof, sizeof proof, out + wo_proof_len + 3,
                               cap - wo_proof_len - 3, NULL);
-    memset(salted, 0, sizeof salted);
-    memset(client_key, 0, sizeof client_key);
-    memset(stored_key, 0, sizeof stored_key);
-    memset(server_key, 0, sizeof server_key);
-    memset(proof, 0, sizeof proof);
+    postie_wipe(salted, sizeof salted);
+    postie_wipe(client_key, sizeof client_key);
+    postie_wipe(stored_key, sizeof stored_key);
+    postie_wipe(server_key, sizeof server_key);
+    postie_wipe(proof, sizeof proof);
     if (st != POSTIE_OK) {
         return fail(s, POSTIE_ERR_INTERNAL);
     }

@@ -1,5 +1,6 @@
 /* SHA-256 (FIPS 180-4), HMAC-SHA-256 (RFC 2104) and PBKDF2 (RFC 8018). */
 #include "postie/sha256.h"
+#include "wipe.h"
 
 #include <string.h>
 
@@ -162,8 +163,8 @@ static void hmac_setup(hmac_key *hk, const void *key, size_t key_len)
     }
     postie_sha256_init(&hk->outer);
     postie_sha256_update(&hk->outer, pad, sizeof pad);
-    memset(k, 0, sizeof k);
-    memset(pad, 0, sizeof pad);
+    postie_wipe(k, sizeof k);
+    postie_wipe(pad, sizeof pad);
 }
 
 /* HMAC over the concatenation of two pieces (b may be empty). */
@@ -191,7 +192,7 @@ void postie_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t
     }
     hmac_setup(&hk, key, key_len);
     hmac_run(&hk, msg, msg_len, NULL, 0, digest);
-    memset(&hk, 0, sizeof hk);
+    postie_wipe(&hk, sizeof hk);
 }
 
 postie_status postie_pbkdf2_sha256(const void *password, size_t password_len,
@@ -218,8 +219,8 @@ postie_status postie_pbkdf2_sha256(const void *password, size_t password_len,
             out[i] ^= u[i];
         }
     }
-    memset(&hk, 0, sizeof hk);
-    memset(u, 0, sizeof u);
+    postie_wipe(&hk, sizeof hk);
+    postie_wipe(u, sizeof u);
     return POSTIE_OK;
 }
 

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "postie/md5.h"
+#include "../../src/core/wipe.h"
 
 static void hex_md5(const char *in, char out[33])
 {
@@ -134,6 +135,20 @@ static void test_cram_md5_rfc2195(void **state)
     assert_string_equal(hex, "b913a602c7eda7a495b4e6e7334d3890");
 }
 
+static void test_wipe_clears(void **state)
+{
+    unsigned char buf[40];
+    size_t i;
+    (void)state;
+    memset(buf, 0xa5, sizeof buf);
+    postie_wipe(buf + 3, 33); /* an odd start and length */
+    for (i = 0; i < sizeof buf; i++) {
+        assert_int_equal(buf[i], i >= 3 && i < 36 ? 0 : 0xa5);
+    }
+    postie_wipe(buf, 0);
+    assert_int_equal(buf[0], 0xa5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +159,7 @@ int main(void)
         cmocka_unit_test(test_hmac_md5_rfc2104),
         cmocka_unit_test(test_hmac_md5_long_key),
         cmocka_unit_test(test_cram_md5_rfc2195),
+        cmocka_unit_test(test_wipe_clears),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
