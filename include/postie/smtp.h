@@ -165,12 +165,13 @@ typedef struct postie_smtp {
     unsigned char tls_wanted;    /* POSTIE_START_TLS was returned, not yet reported */
     postie_smtp_state state;
     unsigned char fail;          /* status to report at the end of the operation (negated) */
+    unsigned char sub_op, sub_phase; /* send(): the part in progress (internal; a pair,
+                                    as op and phase, so they move together) */
     unsigned char mflags;        /* the mail transaction's flags (internal) */
     unsigned char connected;     /* transport not yet closed */
     unsigned char greeted;       /* open() already ran (once per connection) */
     unsigned char data_opened;   /* 354 already received by a pipelined DATA */
     unsigned char helo;          /* 1 when the server got HELO, not EHLO */
-    unsigned char sub_op, sub_phase; /* send(): the part in progress (internal) */
     unsigned char connected_abort; /* send(): the reader failed, drop the connection */
     unsigned char saved_rank;    /* which reply decided the transaction (internal) */
     signed char mail_st, data_st; /* MAIL's and a pipelined DATA's statuses (internal) */

@@ -881,6 +881,13 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
         if (st != POSTIE_OK) {
             return st;
         }
+        /* A connection that died since the last call (the event loop's
+         * transport) takes no command: say why, as data_write() does
+         * (before, the command could not be queued and mail() never returned). */
+        st = postie_conn_status(&s->conn);
+        if (st != POSTIE_OK) {
+            return fatal(s, st);
+        }
         /* SMTP_SAVED is written by the first refusal before it is read */
         s->m_sent = s->m_replied = 0;
         s->mail_st = s->data_st = POSTIE_OK;

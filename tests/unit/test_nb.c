@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "postie/pop3.h"
@@ -171,11 +172,55 @@ static void test_failed_handshake_is_the_result(void **state)
     assert_int_equal(postie_pop3_open(&p), POSTIE_ERR_STATE);
 }
 
+/* A connection that died between two calls (the event loop's transport
+ * failed, postie_conn_fail()): mail() says why and ends the session, with
+ * nothing sent and the recipient not answered. Before, MAIL could not be
+ * queued and mail() went round for ever (alarm() fails the test then). */
+static void test_mail_on_dead_connection(void **state)
+{
+    static postie_smtp s;
+    static mini m;
+    postie_smtp_envelope env;
+    postie_smtp_rcpt r;
+    postie_status st;
+    size_t rounds = 0, n = 1;
+    (void)state;
+
+    memset(&m, 0, sizeof m);
+    reply(&m, "220 mx ESMTP\r\n");
+    assert_int_equal(postie_smtp_init_nb(&s), POSTIE_OK);
+    assert_int_equal(postie_smtp_set_tls(&s, POSTIE_TLS_OFF, NULL), POSTIE_OK);
+    while ((st = postie_smtp_open(&s)) == POSTIE_AGAIN) {
+        move_bytes(postie_smtp_conn(&s), &m);
+        assert_true(++rounds < 10000);
+    }
+    assert_int_equal(st, POSTIE_OK);
+    (void)postie_conn_fail(postie_smtp_conn(&s), POSTIE_ERR_TIMEOUT);
+    memset(&env, 0, sizeof env);
+    memset(&r, 0, sizeof r);
+    r.addr = "b@example.net";
+    r.code = 250; /* from an earlier call: reset to not answered */
+    env.from = "a@example.org";
+    env.rcpts = &r;
+    env.nrcpts = 1;
+    alarm(20);
+    assert_int_equal(postie_smtp_mail(&s, &env), POSTIE_ERR_TIMEOUT);
+    alarm(0);
+    assert_int_equal(postie_smtp_get_state(&s), POSTIE_SMTP_STATE_CLOSED);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(r.status, POSTIE_ERR_STATE);
+    assert_int_equal(env.accepted, 0);
+    assert_null(postie_conn_out(postie_smtp_conn(&s), &n));
+    assert_int_equal(n, 0);
+    assert_int_equal(postie_smtp_mail(&s, &env), POSTIE_ERR_STATE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_send_buf_repeated_sends_once),
         cmocka_unit_test(test_failed_handshake_is_the_result),
+        cmocka_unit_test(test_mail_on_dead_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
