@@ -10,6 +10,7 @@
  * QUIT, close) answers POSTIE_ERR_STATE from then on.
  */
 #include "pop3_session.h"
+#include "wipe.h"
 
 #include "decimal.h"
 
@@ -806,7 +807,7 @@ postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *p
             char hex[33];
             postie_pop3_apop_digest(p->timestamp, pass, hex);
             st = put(p, OP_APOP, 0, user, hex);
-            memset(hex, 0, sizeof hex);
+            postie_wipe(hex, sizeof hex); /* a memset() here is a dead store */
             p->phase = 1;
         } else
 #endif
