@@ -38,7 +38,7 @@ fi
 checks=$((checks + 1))
 wipe_tmp=$(mktemp -d)
 missing=""
-for f in md5 sha256 scram sasl_exchange; do
+for f in md5 sha256 scram sasl_exchange pop3_session; do
   if ! cc -O2 -std=c99 -Iinclude -c "src/core/$f.c" -o "$wipe_tmp/$f.o" 2>"$wipe_tmp/err" ||
      ! nm -u "$wipe_tmp/$f.o" | grep -qw postie_wipe; then
     missing="$missing $f.c"
@@ -46,7 +46,7 @@ for f in md5 sha256 scram sasl_exchange; do
 done
 rm -rf "$wipe_tmp"
 if [ -n "$missing" ]; then echo "not ok - secrets on the stack not wiped at -O2 in:$missing"; fail=$((fail + 1));
-else echo "ok - stack secrets wiped with postie_wipe() at -O2 (md5, sha256, scram, sasl_exchange)"; fi
+else echo "ok - stack secrets wiped with postie_wipe() at -O2 (md5, sha256, scram, sasl_exchange, pop3_session)"; fi
 
 if command -v arm-none-eabi-gcc >/dev/null; then
   checks=$((checks + 1))
