@@ -251,8 +251,7 @@ static postie_status give_up(postie_smtp *s, postie_status st)
 {
     SMTP_SAVED(s) = s->reply;
     s->fail = (unsigned char)(-st);
-    if (postie_conn_status(&s->conn) != POSTIE_OK ||
-        queue(s, T_QUIT, "QUIT", NULL) != POSTIE_OK) {
+    if (queue(s, T_QUIT, "QUIT", NULL) != POSTIE_OK) { /* also on a dead connection */
         return fatal(s, st);
     }
     s->phase = PH_GIVE_UP;
