@@ -20,7 +20,7 @@
  * 5321), a command line of 512; POSTIE_SHARED_BUFFERS makes the line buffer
  * the SASL scratch too, so AUTH PLAIN takes a user and password of up to
  * 379 octets together (its response must fit one 512-octet line).
- * docs/performance.md: 1348 (POP3) and 1536 (SMTP) bytes of context.
+ * docs/performance.md: 1336 (POP3) and 1536 (SMTP) bytes of context.
  */
 #ifndef POSTIE_CONFIG_NETX_H
 #define POSTIE_CONFIG_NETX_H
