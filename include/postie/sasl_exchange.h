@@ -96,9 +96,11 @@ postie_status postie_sasl_x_select(unsigned offered, unsigned allowed, int tls_a
                                    int allow_plain, int have_random, postie_sasl_mech *mech);
 
 /* Queues "AUTH <mech>[ <initial response>]" on c with tag. user and secret
- * are checked (empty user, CR/LF: POSTIE_ERR_PARAM; SCRAM: printable ASCII
- * only). The random source is used for SCRAM's nonce (its failure is
- * returned as is). POSTIE_OK; POSTIE_ERR_PARAM; POSTIE_ERR_BUFFER (the
+ * must be non-NULL, user non-empty, neither holding CR or LF: the session
+ * checks that before the exchange (a parameter error comes before any
+ * other). SCRAM's own rule is checked here (printable ASCII only, a
+ * non-empty secret: else POSTIE_ERR_PARAM). The random source is used for
+ * SCRAM's nonce (its failure is returned as is). POSTIE_OK; POSTIE_ERR_PARAM; POSTIE_ERR_BUFFER (the
  * response can never fit a command line); a status of c. Nothing is queued
  * on an error. */
 postie_status postie_sasl_x_start(postie_sasl_x *x, const postie_sasl_proto *pr,
