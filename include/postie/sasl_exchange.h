@@ -58,7 +58,6 @@ typedef struct postie_sasl_proto {
                                 challenge (POP3: 255, RFC 5034 sec. 4; SMTP: 512,
                                 RFC 4954 sec. 4 / RFC 5321 sec. 4.5.3.1.4) */
     unsigned char max_challenges; /* challenges answered before cancelling */
-    unsigned char tag;       /* the connection tag of the exchange's lines */
     unsigned no_ir_mechs;    /* postie_sasl_mech bits whose first response always waits
                                 for the server's empty challenge, however short (POP3:
                                 XOAUTH2, which Microsoft's POP3 wants after "+ ") */
@@ -82,8 +81,6 @@ typedef struct postie_sasl_x {
                                  command, 2 waiting for an empty challenge */
     unsigned char verified;   /* SCRAM's server signature matched */
     size_t irlen;
-    const postie_sasl_proto *pr; /* set by postie_sasl_x_start for the exchange */
-    postie_conn *c;
 #if !POSTIE_SHARED_BUFFERS
     char buf[POSTIE_SASL_RAW_MAX]; /* initial response | challenge, response halves */
 #endif
@@ -98,29 +95,29 @@ typedef struct postie_sasl_x {
 postie_status postie_sasl_x_select(unsigned offered, unsigned allowed, int tls_active,
                                    int allow_plain, int have_random, postie_sasl_mech *mech);
 
-/* Queues "AUTH <mech>[ <initial response>]" on c with pr->tag; x keeps pr
- * and c for the exchange's later calls. user and secret must be non-NULL,
- * user non-empty, neither holding CR or LF: the session checks that before
- * the exchange (a parameter error comes before any other). SCRAM's own rule
- * is checked here (printable ASCII only, a non-empty secret: else
- * POSTIE_ERR_PARAM). The random source is used for SCRAM's nonce (its
- * failure is returned as is). POSTIE_OK; POSTIE_ERR_PARAM; POSTIE_ERR_BUFFER
- * (the response can never fit a command line); a status of c. Nothing is
- * queued on an error. */
+/* Queues "AUTH <mech>[ <initial response>]" on c with tag. user and secret
+ * must be non-NULL, user non-empty, neither holding CR or LF: the session
+ * checks that before the exchange (a parameter error comes before any
+ * other). SCRAM's own rule is checked here (printable ASCII only, a
+ * non-empty secret: else POSTIE_ERR_PARAM). The random source is used for
+ * SCRAM's nonce (its failure is returned as is). POSTIE_OK; POSTIE_ERR_PARAM; POSTIE_ERR_BUFFER (the
+ * response can never fit a command line); a status of c. Nothing is queued
+ * on an error. */
 postie_status postie_sasl_x_start(postie_sasl_x *x, const postie_sasl_proto *pr,
                                   postie_sasl_mech mech, const char *user, const char *secret,
-                                  postie_random_fn random, void *random_ctx, postie_conn *c);
+                                  postie_random_fn random, void *random_ctx, postie_conn *c,
+                                  unsigned tag);
 
 /* A challenge arrived (its base64 text, challenge[0..len)). Queues the
- * response line on the exchange's connection with its protocol's tag and
- * returns POSTIE_OK; or queues "*" with that tag and
+ * response line with tag and returns POSTIE_OK; or queues "*" with tag and
  * returns the status to report once the server answered the cancel:
  * POSTIE_ERR_AUTH (too many challenges, a challenge out of place, a server
  * SCRAM refuses), POSTIE_ERR_DECODE (not base64), POSTIE_ERR_BUFFER.
  * Tolerance: an empty challenge to a command that carried its initial
  * response is answered with that response again (some servers ignore it). */
-postie_status postie_sasl_x_step(postie_sasl_x *x, const char *user, const char *secret,
-                                 const char *challenge, size_t len);
+postie_status postie_sasl_x_step(postie_sasl_x *x, const postie_sasl_proto *pr,
+                                 const char *user, const char *secret, const char *challenge,
+                                 size_t len, postie_conn *c, unsigned tag);
 
 /* The server said the exchange succeeded: POSTIE_OK, or POSTIE_ERR_AUTH for
  * SCRAM when the server never proved it knows the password. */

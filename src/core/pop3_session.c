@@ -65,7 +65,7 @@ enum {
  * token always goes after the "+ " challenge: Microsoft's POP3 refuses it as
  * an initial response (its documented exchange is "AUTH XOAUTH2", "+ ", then
  * the token), and every other server accepts it there too. */
-static const postie_sasl_proto sasl_proto = {255, 6, OP_AUTH, (unsigned)POSTIE_SASL_XOAUTH2};
+static const postie_sasl_proto sasl_proto = {255, 6, (unsigned)POSTIE_SASL_XOAUTH2};
 #define SASL_CLEAR(p) ((p)->sasl[0] = '\0')
 #define SASL_ROOM(p) (p)->sasl, sizeof (p)->sasl
 #else /* POSTIE_WITH_POP3_SASL 0: the CAPA SASL list is not kept */
@@ -889,7 +889,7 @@ postie_status postie_pop3s_auth(postie_pop3 *p, unsigned mechs, const char *user
             return st;
         }
         st = postie_sasl_x_start(&p->sx, &sasl_proto, mech, user, secret, p->random,
-                                 p->random_ctx, &p->conn);
+                                 p->random_ctx, &p->conn, OP_AUTH);
         if (st != POSTIE_OK) {
             return st;
         }
@@ -931,7 +931,8 @@ postie_status postie_pop3s_auth(postie_pop3 *p, unsigned mechs, const char *user
             return auth_end(p, login_refused(p));
         }
         /* a "+ " challenge */
-        st = postie_sasl_x_step(&p->sx, user, secret, text, strlen(text));
+        st = postie_sasl_x_step(&p->sx, &sasl_proto, user, secret, text, strlen(text), &p->conn,
+                                OP_AUTH);
         if (st != POSTIE_OK) {
             if (postie_conn_awaiting(&p->conn) == 0) {
                 return auth_end(p, fatal(p, st)); /* not even "*" could be queued */

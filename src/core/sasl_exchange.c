@@ -136,7 +136,8 @@ static postie_status initial(postie_sasl_x *x, const char *user, const char *sec
 
 postie_status postie_sasl_x_start(postie_sasl_x *x, const postie_sasl_proto *pr,
                                   postie_sasl_mech mech, const char *user, const char *secret,
-                                  postie_random_fn random, void *random_ctx, postie_conn *c)
+                                  postie_random_fn random, void *random_ctx, postie_conn *c,
+                                  unsigned tag)
 {
     const char *name = postie_sasl_mech_name(mech);
     char *buf = SCRATCH(x, c);
@@ -147,8 +148,6 @@ postie_status postie_sasl_x_start(postie_sasl_x *x, const postie_sasl_proto *pr,
         return POSTIE_ERR_PARAM;
     }
     memset(x, 0, sizeof *x);
-    x->pr = pr;
-    x->c = c;
 #if POSTIE_WITH_SASL_SCRAM
     postie_scram_init(&x->scram);
 #endif
@@ -171,7 +170,7 @@ postie_status postie_sasl_x_start(postie_sasl_x *x, const postie_sasl_proto *pr,
                                       it goes after the server's empty challenge */
             }
         }
-        st = postie_conn_end(c, pr->tag, 0);
+        st = postie_conn_end(c, tag, 0);
     }
 #if POSTIE_SHARED_BUFFERS
     /* the line buffer frames the next reply: built again when needed */
@@ -184,13 +183,13 @@ postie_status postie_sasl_x_start(postie_sasl_x *x, const postie_sasl_proto *pr,
 }
 
 /* Queues "*" and returns st, the status to report after the server's -ERR/501. */
-static postie_status cancel(const postie_sasl_x *x, postie_status st)
+static postie_status cancel(postie_conn *c, unsigned tag, postie_status st)
 {
     postie_status r;
 
-    postie_conn_begin(x->c);
-    postie_conn_add(x->c, "*");
-    r = postie_conn_end(x->c, x->pr->tag, 0);
+    postie_conn_begin(c);
+    postie_conn_add(c, "*");
+    r = postie_conn_end(c, tag, 0);
     return r != POSTIE_OK ? r : st;
 }
 
@@ -250,23 +249,23 @@ static postie_status answer(postie_sasl_x *x, unsigned step, const char *user,
     }
 }
 
-postie_status postie_sasl_x_step(postie_sasl_x *x, const char *user, const char *secret,
-                                 const char *challenge, size_t len)
+postie_status postie_sasl_x_step(postie_sasl_x *x, const postie_sasl_proto *pr,
+                                 const char *user, const char *secret, const char *challenge,
+                                 size_t len, postie_conn *c, unsigned tag)
 {
-    postie_conn *c = x->c;
     char *chal = SCRATCH(x, c), *raw = chal + CHAL_MAX;
     size_t clen = 0, rawlen = 0;
     postie_status st = POSTIE_OK;
     unsigned step = x->nchal, ir;
 
-    if (step >= x->pr->max_challenges) {
-        return cancel(x, POSTIE_ERR_AUTH);
+    if (step >= pr->max_challenges) {
+        return cancel(c, tag, POSTIE_ERR_AUTH);
     }
     x->nchal = (unsigned char)(step + 1);
     ir = x->ir;
     x->ir = 0;
     if (ir == IR_PENDING && len != 0) {
-        return cancel(x, POSTIE_ERR_AUTH);
+        return cancel(c, tag, POSTIE_ERR_AUTH);
     }
     if (ir != 0 && len == 0) {
         /* the initial response, after the empty challenge it waited for
@@ -282,22 +281,22 @@ postie_status postie_sasl_x_step(postie_sasl_x *x, const char *user, const char 
         rawlen = x->irlen;
     } else {
         if (postie_base64_decode(challenge, len, chal, CHAL_MAX, &clen) != POSTIE_OK) {
-            return cancel(x, POSTIE_ERR_DECODE);
+            return cancel(c, tag, POSTIE_ERR_DECODE);
         }
         st = answer(x, step, user, secret, chal, clen, raw, POSTIE_SASL_SCRATCH_MAX - CHAL_MAX,
                     &rawlen);
         if (st != POSTIE_OK) {
             memset(chal, 0, POSTIE_SASL_SCRATCH_MAX);
-            return cancel(x, st == POSTIE_ERR_BUFFER ? POSTIE_ERR_BUFFER : POSTIE_ERR_AUTH);
+            return cancel(c, tag, st == POSTIE_ERR_BUFFER ? POSTIE_ERR_BUFFER : POSTIE_ERR_AUTH);
         }
     }
     if (st == POSTIE_OK) {
         postie_conn_begin(c);
         postie_conn_add_b64(c, raw, rawlen);
-        st = postie_conn_end(c, x->pr->tag, 0);
+        st = postie_conn_end(c, tag, 0);
     }
     memset(chal, 0, POSTIE_SASL_SCRATCH_MAX);
-    return st == POSTIE_ERR_BUFFER ? cancel(x, st) : st;
+    return st == POSTIE_ERR_BUFFER ? cancel(c, tag, st) : st;
 }
 
 postie_status postie_sasl_x_done(const postie_sasl_x *x)

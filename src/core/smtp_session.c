@@ -52,7 +52,7 @@ static void batch_abort(postie_smtp *s, postie_status st);
 
 /* RFC 4954 sec. 4: a command line of 512 octets with its CRLF. */
 #if POSTIE_WITH_SASL
-static const postie_sasl_proto sasl_proto = {512, 6, T_AUTH, 0};
+static const postie_sasl_proto sasl_proto = {512, 6, 0};
 #endif
 
 /* ---- plumbing --------------------------------------------------------------- */
@@ -530,7 +530,7 @@ postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user
             return st;
         }
         st = postie_sasl_x_start(&SMTP_SX(s), &sasl_proto, mech, user, secret, s->random,
-                                 s->random_ctx, &s->conn);
+                                 s->random_ctx, &s->conn, T_AUTH);
         if (st != POSTIE_OK) {
             return st;
         }
@@ -563,8 +563,8 @@ postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user
         } else if (c != 334) {
             st = POSTIE_ERR_PROTOCOL;
         } else {
-            st = postie_sasl_x_step(&SMTP_SX(s), user, secret, s->reply.text,
-                                    s->reply.text_len);
+            st = postie_sasl_x_step(&SMTP_SX(s), &sasl_proto, user, secret, s->reply.text,
+                                    s->reply.text_len, &s->conn, T_AUTH);
             if (st == POSTIE_OK) {
                 continue;
             }
