@@ -95,6 +95,24 @@ static void move_bytes(postie_conn *c, mini *m)
     }
 }
 
+/* s opened without a transport against the scripted server m, which greets
+ * with 220 (the bytes moved by move_bytes()). */
+static void open_nb(postie_smtp *s, mini *m)
+{
+    postie_status st;
+    size_t rounds = 0;
+
+    memset(m, 0, sizeof *m);
+    reply(m, "220 mx ESMTP\r\n");
+    assert_int_equal(postie_smtp_init_nb(s), POSTIE_OK);
+    assert_int_equal(postie_smtp_set_tls(s, POSTIE_TLS_OFF, NULL), POSTIE_OK);
+    while ((st = postie_smtp_open(s)) == POSTIE_AGAIN) {
+        move_bytes(postie_smtp_conn(s), m);
+        assert_true(++rounds < 10000);
+    }
+    assert_int_equal(st, POSTIE_OK);
+}
+
 static void test_send_buf_repeated_sends_once(void **state)
 {
     static postie_smtp s;
@@ -106,18 +124,10 @@ static void test_send_buf_repeated_sends_once(void **state)
     size_t i, rounds = 0;
     (void)state;
 
-    memset(&m, 0, sizeof m);
-    reply(&m, "220 mx ESMTP\r\n");
     for (i = 0; i + 1 < sizeof msg; i++) {
         msg[i] = (char)(i % 64 == 63 ? '\n' : 'a' + (char)(i % 26));
     }
-    assert_int_equal(postie_smtp_init_nb(&s), POSTIE_OK);
-    assert_int_equal(postie_smtp_set_tls(&s, POSTIE_TLS_OFF, NULL), POSTIE_OK);
-    while ((st = postie_smtp_open(&s)) == POSTIE_AGAIN) {
-        move_bytes(postie_smtp_conn(&s), &m);
-        assert_true(++rounds < 10000);
-    }
-    assert_int_equal(st, POSTIE_OK);
+    open_nb(&s, &m);
     memset(&env, 0, sizeof env);
     memset(&r, 0, sizeof r);
     r.addr = "b@example.net";
@@ -182,19 +192,10 @@ static void test_mail_on_dead_connection(void **state)
     static mini m;
     postie_smtp_envelope env;
     postie_smtp_rcpt r;
-    postie_status st;
-    size_t rounds = 0, n = 1;
+    size_t n = 1;
     (void)state;
 
-    memset(&m, 0, sizeof m);
-    reply(&m, "220 mx ESMTP\r\n");
-    assert_int_equal(postie_smtp_init_nb(&s), POSTIE_OK);
-    assert_int_equal(postie_smtp_set_tls(&s, POSTIE_TLS_OFF, NULL), POSTIE_OK);
-    while ((st = postie_smtp_open(&s)) == POSTIE_AGAIN) {
-        move_bytes(postie_smtp_conn(&s), &m);
-        assert_true(++rounds < 10000);
-    }
-    assert_int_equal(st, POSTIE_OK);
+    open_nb(&s, &m);
     (void)postie_conn_fail(postie_smtp_conn(&s), POSTIE_ERR_TIMEOUT);
     memset(&env, 0, sizeof env);
     memset(&r, 0, sizeof r);
