@@ -6,7 +6,6 @@
 
 #define ROTL(x, c) (((x) << (c)) | ((x) >> (32 - (c))))
 
-/* Per-round shift amounts (RFC 1321 sec. 3.4). */
 /* The shift of step i: md5_shift[i / 16 * 4 + i % 4] (RFC 1321 sec. 3.4). */
 static const unsigned char md5_shift[16] = {7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21};
 

@@ -92,7 +92,6 @@ static postie_status refusal(int code)
     return code >= 500 ? POSTIE_ERR_SERVER : POSTIE_ERR_TRANSIENT;
 }
 
-
 static postie_status finish(postie_smtp *s, postie_status st)
 {
     s->op = OP_NONE;
