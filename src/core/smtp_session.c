@@ -1387,8 +1387,11 @@ static postie_status batch_queue(postie_smtp *s)
                 if (postie_conn_awaiting(&s->conn) >= POSTIE_PIPELINE_MAX) {
                     return POSTIE_OK;
                 }
-                st = queue(s, T_DATA, "DATA", NULL);
-                if (st == POSTIE_ERR_PARAM) {
+                /* its reply is this message's (batch_reply() goes by the arg) */
+                postie_conn_begin(&s->conn);
+                postie_conn_add(&s->conn, "DATA");
+                st = postie_conn_end(&s->conn, T_DATA, s->b_queued);
+                if (st == POSTIE_ERR_BUFFER) {
                     return POSTIE_AGAIN;
                 }
                 if (st != POSTIE_OK) {
