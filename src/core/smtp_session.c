@@ -680,6 +680,7 @@ static void save_reply(postie_smtp *s)
     SMTP_SAVED(s) = s->reply;
 }
 
+#if POSTIE_WITH_SMTP_PIPELINING
 /* Keeps the reply that decides mail() unless a weightier one is kept:
  * rank 3 MAIL's refusal, 2 a pipelined DATA's, 1 a recipient's. */
 static void keep_reply(postie_smtp *s, unsigned char rank)
@@ -689,6 +690,7 @@ static void keep_reply(postie_smtp *s, unsigned char rank)
         s->saved_rank = rank;
     }
 }
+#endif
 
 /* A recipient's outcome: the reply's code and enhanced status, and st. */
 static void record(postie_smtp_rcpt *r, const postie_smtp_reply *rep, postie_status st)
@@ -813,6 +815,7 @@ static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
     return POSTIE_OK;
 }
 
+#if POSTIE_WITH_SMTP_PIPELINING
 /* One reply of the MAIL/RCPT/DATA sequence: s->m_replied says whose. */
 static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
 {
@@ -973,6 +976,110 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
     }
     return finish(s, POSTIE_OK);
 }
+#else /* !POSTIE_WITH_SMTP_PIPELINING */
+
+/* Phases of mail(). */
+enum { PH_M_SEND = 1, PH_M_REPLY, PH_M_RSET };
+
+/*
+ * Without pipelining every command waits for the reply to the one before
+ * it: MAIL, then each RCPT in turn (s->m_sent is the command's index, 0 for
+ * MAIL). The same commands, statuses, replies and recipient records as the
+ * pipelined machine above gives a server without PIPELINING: a refused MAIL
+ * ends the call (no RSET: no transaction was opened), a refused recipient
+ * is kept as the reply to show and the next one is still tried, and the
+ * last refusal is the one shown after the RSET.
+ */
+postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
+{
+    postie_status st;
+    size_t i;
+
+    if (env == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    st = enter(s, OP_MAIL);
+    if (st == POSTIE_OK) {
+        st = mail_check(s, env);
+        if (st != POSTIE_OK) {
+            return st;
+        }
+        /* A connection that died since the last call (the event loop's
+         * transport) takes no command: say why, as data_write() does. */
+        st = postie_conn_status(&s->conn);
+        if (st != POSTIE_OK) {
+            return fatal(s, st);
+        }
+        s->m_sent = 0;
+        s->op = OP_MAIL;
+        s->phase = PH_M_SEND;
+    } else if (st != POSTIE_AGAIN) {
+        return st;
+    }
+    if (s->phase == PH_M_RSET) {
+        return rset_reply(s);
+    }
+    for (;;) {
+        i = s->m_sent;
+        if (s->phase == PH_M_SEND) {
+            /* the queue is empty (the last reply came after its command
+             * went) and every command was checked to fit */
+            postie_conn_begin(&s->conn);
+            build_nth(s, env, i);
+            st = postie_conn_end(&s->conn, tag_of(env, i), i);
+            if (st != POSTIE_OK) {
+                return fatal(s, st);
+            }
+            s->phase = PH_M_REPLY;
+        }
+        st = reply(s, 0);
+        if (st == POSTIE_AGAIN) {
+            return st;
+        }
+        if (i == 0) { /* MAIL */
+            if (st == POSTIE_OK) {
+                st = expect2(s);
+                if (s->reply.code == 552) {
+                    st = POSTIE_ERR_TOO_BIG; /* RFC 1870 */
+                }
+            }
+            if (st != POSTIE_OK) {
+                return finish(s, st);
+            }
+        } else { /* RCPT: a 421 (the session ended) is recorded like any 4xx */
+            if (st == POSTIE_OK) {
+                st = expect2(s);
+                if (s->state == POSTIE_SMTP_STATE_CLOSED) {
+                    return st; /* a 3xx */
+                }
+            } else if (!(s->reply.done && s->reply.code == 421)) {
+                return finish(s, st);
+            }
+            record(&env->rcpts[i - 1], &s->reply, st);
+            if (s->state == POSTIE_SMTP_STATE_CLOSED) {
+                return st; /* the 421 */
+            }
+            if (st == POSTIE_OK) {
+                env->accepted++;
+            } else {
+                save_reply(s);
+            }
+            if (i == NRCPTS(env)) {
+                break;
+            }
+        }
+        s->m_sent = i + 1;
+        s->phase = PH_M_SEND;
+    }
+    if (env->accepted == 0 ||
+        (env->accepted < NRCPTS(env) && env->on_refused != POSTIE_SMTP_REFUSED_CONTINUE)) {
+        /* RSET after a failed transaction; only transport/reply failures matter */
+        return rset_after(s, POSTIE_ERR_RECIPIENTS, PH_M_RSET);
+    }
+    s->state = POSTIE_SMTP_STATE_MAIL;
+    return finish(s, POSTIE_OK);
+}
+#endif /* POSTIE_WITH_SMTP_PIPELINING */
 
 postie_status postie_smtps_data_begin(postie_smtp *s)
 {
