@@ -55,8 +55,10 @@ static void batch_abort(postie_smtp *s, postie_status st);
  * the constant lets the compiler drop what only several need. */
 #if POSTIE_WITH_SMTP_MULTI_RCPT
 #define NRCPTS(env) ((env)->nrcpts)
+#define RCPT(env, k) (&(env)->rcpts[k])
 #else
 #define NRCPTS(env) ((void)(env), (size_t)1)
+#define RCPT(env, k) ((void)(k), (env)->rcpts) /* the one */
 #endif
 
 /* RFC 4954 sec. 4: a command line of 512 octets with its CRLF. */
@@ -657,7 +659,7 @@ static void build_nth(postie_smtp *s, const postie_smtp_envelope *env, size_t i)
             postie_conn_add(c, env->mail_params);
         }
     } else if (i <= NRCPTS(env)) {
-        const postie_smtp_rcpt *r = &env->rcpts[i - 1];
+        const postie_smtp_rcpt *r = RCPT(env, i - 1);
         postie_conn_add(c, "RCPT TO:<");
         postie_conn_add(c, r->addr);
         postie_conn_add(c, ">");
@@ -737,11 +739,11 @@ static void enter_data(postie_smtp *s)
     postie_smtp_dot_init(&SMTP_DOT(s));
 }
 
-/* The checks before anything is sent; fills s->mflags and s->m_total. */
+/* The checks before anything is sent; fills s->mflags (and s->m_total). */
 static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
 {
     size_t i;
-    unsigned need_utf8 = (env->flags & POSTIE_SMTP_MSG_UTF8) != 0;
+    unsigned f, need_utf8 = (env->flags & POSTIE_SMTP_MSG_UTF8) != 0;
 
     if (env->rcpts == NULL || env->nrcpts == 0) {
         return POSTIE_ERR_PARAM;
@@ -751,8 +753,8 @@ static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
     }
     /* 0: MAIL's reverse-path (may be NULL or "") and parameters; i: recipient i-1's */
     for (i = 0; i <= NRCPTS(env); i++) {
-        const char *addr = i > 0 ? env->rcpts[i - 1].addr : env->from;
-        unsigned a = args_scan(addr, i > 0 ? env->rcpts[i - 1].params : env->mail_params);
+        const char *addr = i > 0 ? RCPT(env, i - 1)->addr : env->from;
+        unsigned a = args_scan(addr, i > 0 ? RCPT(env, i - 1)->params : env->mail_params);
         if (a == 0 || (i > 0 && (addr == NULL || addr[0] == '\0'))) {
             return POSTIE_ERR_PARAM;
         }
@@ -776,37 +778,37 @@ static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
     if (need_utf8 && (!POSTIE_WITH_SMTPUTF8 || !(s->ext.flags & POSTIE_SMTP_EXT_SMTPUTF8))) {
         return POSTIE_ERR_UNSUPPORTED;
     }
-    s->mflags = 0;
-    if (need_utf8) {
-        s->mflags |= MF_UTF8;
-    }
-    if ((s->ext.flags & POSTIE_SMTP_EXT_SIZE) && env->size > 0) {
-        s->mflags |= MF_SIZE;
+    f = need_utf8 ? MF_UTF8 : 0;
+    if (s->ext.flags & POSTIE_SMTP_EXT_SIZE) {
+        if (s->ext.size_max > 0 && env->size > s->ext.size_max) {
+            return POSTIE_ERR_TOO_BIG;
+        }
+        if (env->size > 0) {
+            f |= MF_SIZE;
+        }
     }
     if ((env->flags & POSTIE_SMTP_MSG_8BIT) && (s->ext.flags & POSTIE_SMTP_EXT_8BITMIME)) {
-        s->mflags |= MF_BODY8;
+        f |= MF_BODY8;
     }
     if ((env->flags & POSTIE_SMTP_MSG_BINARY) && (s->ext.flags & POSTIE_SMTP_EXT_BINARYMIME) &&
         POSTIE_WITH_CHUNKING && (s->ext.flags & POSTIE_SMTP_EXT_CHUNKING) && s->op == OP_BATCH) {
-        s->mflags |= MF_BINARY; /* RFC 3030 sec. 3: only with BDAT */
-    }
-    if ((s->ext.flags & POSTIE_SMTP_EXT_SIZE) && s->ext.size_max > 0 &&
-        env->size > s->ext.size_max) {
-        return POSTIE_ERR_TOO_BIG;
+        f |= MF_BINARY; /* RFC 3030 sec. 3: only with BDAT */
     }
     if (POSTIE_WITH_SMTP_PIPELINING && (s->ext.flags & POSTIE_SMTP_EXT_PIPELINING)) {
-        s->mflags |= MF_PIPELINING;
+        f |= MF_PIPELINING;
         if (env->on_refused == POSTIE_SMTP_REFUSED_CONTINUE) {
-            s->mflags |= MF_PIPE_DATA;
+            f |= MF_PIPE_DATA;
         }
     }
-    s->m_total = 1 + NRCPTS(env) + ((s->mflags & MF_PIPE_DATA) ? 1 : 0);
+    s->mflags = (unsigned char)f;
+    s->m_total = 1 + NRCPTS(env) + (POSTIE_WITH_SMTP_PIPELINING && (s->mflags & MF_PIPE_DATA));
     /* Every command must fit the output queue on its own: checked before sending. */
     for (i = 0; i < s->m_total; i++) {
         postie_conn_begin(&s->conn);
         build_nth(s, env, i);
         postie_conn_add(&s->conn, "\r\n");
-        if (s->conn.over || s->conn.out_len - s->conn.build > POSTIE_CMD_MAX) {
+        /* the output queue holds POSTIE_CMD_MAX octets: what fits is short enough */
+        if (s->conn.over) {
             postie_conn_abandon(&s->conn);
             return POSTIE_ERR_PARAM;
         }
@@ -1055,7 +1057,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
             } else if (!(s->reply.done && s->reply.code == 421)) {
                 return finish(s, st);
             }
-            record(&env->rcpts[i - 1], &s->reply, st);
+            record(RCPT(env, i - 1), &s->reply, st);
             if (s->state == POSTIE_SMTP_STATE_CLOSED) {
                 return st; /* the 421 */
             }
