@@ -212,8 +212,9 @@ static void set_lockstep(postie_smtp *s)
 
 /*
  * EHLO (or HELO when the session uses HELO), as phases from ph: ph queues
- * it, ph+1 waits, ph+2 waits for a HELO after EHLO was refused (when
- * allow_fallback). POSTIE_OK, AGAIN, or the status of the reply.
+ * it, ph+1 waits for its reply; an EHLO refused with 500 or 502 is followed
+ * by HELO (when allow_fallback). POSTIE_OK, AGAIN, or the status of the
+ * reply.
  */
 static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fallback)
 {
@@ -227,14 +228,14 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
             if (st != POSTIE_OK) {
                 return st;
             }
-            s->phase = (unsigned char)(ph + 1 + s->helo);
+            s->phase = (unsigned char)(ph + 1);
         }
-        if (s->phase != ph + 1) {
-            break;
-        }
-        st = reply(s, R_EHLO);
+        st = reply(s, s->helo ? 0 : R_EHLO);
         if (st != POSTIE_OK) {
             return st;
+        }
+        if (s->helo) {
+            break;
         }
         if (s->reply.code < 300) { /* 2xx */
             s->ext.flags |= POSTIE_SMTP_EXT_EHLO;
@@ -247,10 +248,6 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
         }
         s->helo = 1;
         s->phase = ph; /* HELO instead */
-    }
-    st = reply(s, 0);
-    if (st != POSTIE_OK) {
-        return st;
     }
     set_lockstep(s);
     return expect2(s);
