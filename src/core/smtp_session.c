@@ -253,14 +253,15 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
     return expect2(s);
 }
 
-/* Polite end of a session that cannot go on: QUIT, reply ignored, then st. */
+/* Polite end of a session that cannot go on (RFC 5321 sec. 3.8): QUIT,
+ * reply ignored, then st; on a dead connection st at once. */
 static postie_status give_up(postie_smtp *s, postie_status st)
 {
-    SMTP_SAVED(s) = s->reply;
-    s->fail = (unsigned char)(-st);
     if (queue(s, T_QUIT, "QUIT", NULL) != POSTIE_OK) { /* also on a dead connection */
         return fatal(s, st);
     }
+    SMTP_SAVED(s) = s->reply;
+    s->fail = (unsigned char)(-st);
     s->phase = PH_GIVE_UP;
     return POSTIE_AGAIN;
 }
@@ -377,23 +378,19 @@ postie_status postie_smtps_open(postie_smtp *s)
     if (s->phase == PH_GIVE_UP) {
         return give_up_step(s);
     }
+    /* A refusal or a malformed reply ends open() with QUIT while the
+     * connection is up (give_up()), at once when it is not (a 421, a
+     * malformed EHLO reply, the transport's failure: fatal() ended it). */
     if (s->phase == PH_GREET) {
-        st = reply(s, R_LENIENT);
+        st = reply(s, R_LENIENT); /* a malformed greeting leaves it up */
         if (st == POSTIE_AGAIN) {
             return st;
         }
-        if (st == POSTIE_ERR_PROTOCOL && postie_conn_status(&s->conn) == POSTIE_OK) {
-            /* a malformed greeting: RFC 5321 sec. 3.8, QUIT before closing */
-            return give_up(s, st);
+        if (st == POSTIE_OK && s->reply.code != 220) {
+            st = s->reply.code >= 400 ? refusal(s->reply.code) : POSTIE_ERR_PROTOCOL;
         }
         if (st != POSTIE_OK) {
-            return finish(s, st);
-        }
-        if (s->reply.code != 220) {
-            if (s->reply.code >= 400) { /* 4xx or 5xx */
-                return give_up(s, refusal(s->reply.code));
-            }
-            return give_up(s, POSTIE_ERR_PROTOCOL);
+            return give_up(s, st);
         }
         s->state = POSTIE_SMTP_STATE_READY;
         s->phase = PH_HELLO;
@@ -403,14 +400,10 @@ postie_status postie_smtps_open(postie_smtp *s)
         if (st == POSTIE_AGAIN) {
             return st;
         }
-        if (st == POSTIE_ERR_TRANSIENT || st == POSTIE_ERR_SERVER) {
-            if (s->state == POSTIE_SMTP_STATE_CLOSED) {
-                return finish(s, st); /* 421 */
-            }
+        if (st != POSTIE_OK) {
             return give_up(s, st);
         }
-        if (st != POSTIE_OK || s->tls_active || s->tls_policy == POSTIE_TLS_OFF ||
-            !POSTIE_WITH_SMTP_STARTTLS) {
+        if (s->tls_active || s->tls_policy == POSTIE_TLS_OFF || !POSTIE_WITH_SMTP_STARTTLS) {
             return finish(s, st);
         }
 #if POSTIE_WITH_SMTP_STARTTLS
