@@ -463,9 +463,10 @@ static size_t put_uint(char *out, unsigned long long v, int width)
 #define DATE_MAX 32                      /* the longest date and its NUL */
 
 /* The RFC 5322 date-time of time in the zone off minutes east of UTC, with
- * its NUL, at out (DATE_MAX bytes); its length (30 or 31), 0 when time or
- * off is out of range. */
-static size_t date_fmt(int64_t time, int off, char *out)
+ * its NUL, in out (DATE_MAX bytes): where it starts (out, or out + 1 when the
+ * day of the month has one digit; its length is out + 31 minus that), NULL
+ * when time or off is out of range. */
+static char *date_fmt(int64_t time, int off, char *out)
 {
     /* the weekdays from 1970-01-01, then the months from March */
     static const char names[] = "ThuFriSatSunMonTueWedMarAprMayJunJulAugSepOctNovDecJanFeb";
@@ -474,17 +475,19 @@ static size_t date_fmt(int64_t time, int off, char *out)
     static const unsigned char steps[9] = {29 | 0x40, 27 | 0x80, 23 | 0x40, 20 | 0x40,
                                            17 | 0x80, 14, 12 | 0x80, 5, 0};
     const unsigned char *st;
-    unsigned long d, val[4], n, c, y, m, v;
+    unsigned long d, val[3], n, c, y, m, v; /* val: after the offset's digits */
+    const unsigned long *vp;
+    char *s;
 
     if (time < 0 || time > TIME_MAX || off < -1439 || off > 1439) {
-        return 0;
+        return NULL;
     }
     {
         /* one day later, so never negative (the offset is at most a day);
          * 86400 = 128 * 675 and (u >> 7) < 2^31: a 32-bit division */
         unsigned long long u = (unsigned long long)(time + (int64_t)off * 60 + 86400);
         d = (unsigned long)(u >> 7) / 675u; /* days since 1969-12-31 */
-        val[1] = (unsigned long)u - d * 86400u; /* seconds of the day */
+        val[0] = (unsigned long)u - d * 86400u; /* seconds of the day */
     }
     /* The civil date of day d: from the days since 0000-03-01 (d + 719467),
      * the century, the year in it and the day in that, with years that run
@@ -496,48 +499,51 @@ static size_t date_fmt(int64_t time, int off, char *out)
     y = 100 * c + n / 1461;
     n = n % 1461 / 4 * 5 + 2;
     m = n / 153; /* 0 for March */
-    val[3] = n % 153 / 5 + 1;
-    val[2] = y + (m >= 10);
-    if (val[2] > 9999) {
-        return 0;
+    val[2] = n % 153 / 5 + 1;
+    val[1] = y + (m >= 10);
+    if (val[1] > 9999) {
+        return NULL;
     }
     memcpy(out, "Thu, 00 Mar 0000 00:00:00 +0000", DATE_MAX);
-    memcpy(out, names + 3 * ((d + 6) % 7), 3);
+    /* a day of the month without its leading zero: the weekday and its ", "
+     * one further on, over that zero (the day's first digit adds 0 to it) */
+    s = out + (val[2] < 10);
+    memcpy(s, names + 3 * ((d + 6) % 7), 3);
+    s[3] = ',';
+    s[4] = ' ';
     memcpy(out + 8, names + 21 + 3 * m, 3);
     if (off < 0) {
         out[26] = '-';
         off = -off;
     }
-    for (st = steps, v = (unsigned long)off, n = 0; *st != 0; st++) {
+    for (st = steps, v = (unsigned long)off, vp = val; *st != 0; st++) {
         unsigned r = *st & 0x40 ? 60 : 100, x = (unsigned)(v % r);
         char *p = out + (*st & 31);
         v /= r;
         p[0] = (char)(p[0] + x / 10);
         p[1] = (char)(p[1] + x % 10);
         if (*st & 0x80) {
-            v = val[++n];
+            v = *vp++;
         }
     }
-    if (val[3] < 10) { /* the day of the month without its leading zero */
-        memmove(out + 5, out + 6, DATE_MAX - 6);
-        return 30;
-    }
-    return 31;
+    return s;
 }
 
 postie_status postie_compose_format_date(int64_t time, int utc_offset_minutes,
                                          char *out, size_t cap, size_t *len)
 {
     char buf[DATE_MAX];
+    const char *p;
     size_t n;
 
-    if (out == NULL || (n = date_fmt(time, utc_offset_minutes, buf)) == 0) {
+    if (out == NULL || (p = date_fmt(time, utc_offset_minutes, buf)) == NULL) {
         return POSTIE_ERR_PARAM;
     }
+    n = (size_t)(buf + 31 - p);
     if (cap < n + 1) {
         return POSTIE_ERR_BUFFER;
     }
-    memcpy(out, buf, n + 1);
+    memcpy(out, p, n + 1);
     if (len != NULL) {
         *len = n;
     }
@@ -639,7 +645,7 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
     if (m == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    if (date_fmt(m->time, m->utc_offset_minutes, date) == 0) {
+    if (date_fmt(m->time, m->utc_offset_minutes, date) == NULL) {
         return POSTIE_ERR_PARAM;
     }
     if (m->random == NULL || m->random_len < POSTIE_COMPOSE_RANDOM_MIN) {
@@ -1427,9 +1433,8 @@ static postie_status produce(postie_compose *c)
 
     switch (c->stage) {
     case ST_DATE:
-        (void)date_fmt(m->time, m->utc_offset_minutes, buf); /* checked by begin */
+        a = date_fmt(m->time, m->utc_offset_minutes, buf); /* checked by begin */
         t = "Date: \1\r\n";
-        a = buf;
         break;
     case ST_FROM:
     case ST_REPLYTO:
