@@ -561,12 +561,13 @@ void postie_compose_message_init(postie_compose_message *m)
     m->priority = POSTIE_COMPOSE_PRIORITY_NORMAL;
 }
 
-/* Where the address lists after From are in a postie_compose_message. */
-static const unsigned char list_at[] = {
-    offsetof(postie_compose_message, reply_to), offsetof(postie_compose_message, to),
-    offsetof(postie_compose_message, cc), offsetof(postie_compose_message, bcc)
-};
-typedef char list_at_fits[offsetof(postie_compose_message, bcc) < 256 ? 1 : -1];
+/* The address lists after From (Reply-To, To, Cc, Bcc) are pointer and
+ * count pairs one after another in a postie_compose_message: list k - 1 of
+ * them starts LIST_STEP * (k - 1) bytes after the first. */
+#define LIST_AT(f) offsetof(postie_compose_message, f)
+#define LIST_STEP (LIST_AT(to) - LIST_AT(reply_to))
+typedef char lists_evenly_spaced[LIST_AT(cc) - LIST_AT(to) == LIST_STEP &&
+                                 LIST_AT(bcc) - LIST_AT(cc) == LIST_STEP ? 1 : -1];
 
 /* Address list k of m (0 From, 1 Reply-To, 2 To, 3 Cc, 4 Bcc) and its
  * length in *count. */
@@ -578,9 +579,8 @@ static const postie_compose_address *address_list(const postie_compose_message *
         *count = 1;
         return &m->from;
     }
-    f = (const char *)m + list_at[k - 1];
-    *count = *(const size_t *)(f + offsetof(postie_compose_message, to_count) -
-                               offsetof(postie_compose_message, to));
+    f = (const char *)m + LIST_AT(reply_to) + LIST_STEP * (k - 1);
+    *count = *(const size_t *)(f + LIST_AT(to_count) - LIST_AT(to));
     return *(const postie_compose_address *const *)f;
 }
 
