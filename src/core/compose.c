@@ -1456,8 +1456,9 @@ static postie_status produce(postie_compose *c)
                 done = 0;
             }
 #else
-            t = m->subject[0] != '\0' ? "Subject: \1\r\n" : "Subject:\r\n"; /* as it is */
-            a = m->subject;
+            t = "Subject:\1\2\r\n"; /* as it is, after a space unless empty */
+            a = " " + (m->subject[0] == '\0');
+            b = m->subject;
 #endif
         }
         break;
