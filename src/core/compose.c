@@ -1457,7 +1457,7 @@ static postie_status produce(postie_compose *c)
             }
 #else
             t = "Subject:\1\2\r\n"; /* as it is, after a space unless empty */
-            a = " " + (m->subject[0] == '\0');
+            a = &" "[m->subject[0] == '\0'];
             b = m->subject;
 #endif
         }
