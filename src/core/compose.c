@@ -778,10 +778,54 @@ const char *postie_compose_recipient(const postie_compose *c, size_t i)
 
 /* ---- staging ---------------------------------------------------------------- */
 
-/* Appends the template t, in which a byte 1 stands for the string a and a
- * byte 2 for b (the strings themselves are copied as they are). */
-static void emit(postie_compose *c, const char *t, const char *a, const char *b)
+/* The templates emit() writes, members of one object, so that a template is
+ * passed as its offset in it (an immediate operand) rather than as an
+ * address that each caller loads from a literal pool. In a template a byte 1
+ * stands for emit()'s string a, a byte 2 for b. The simple writer's field
+ * names come first (their offsets in a table of bytes; none is a template
+ * that produce() names, so its offset 0 can mean none; the full writer has
+ * an empty template there). */
+#define TEXT_PLAIN "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: \1\r\n\r\n"
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS
+#define TPL_SIMPLE(X) X(none, "") /* (at offset 0) */
+#else
+#define TPL_SIMPLE(X) X(from, "From:") X(reply_to, "Reply-To:") X(to, "To:") X(cc, "Cc:") \
+    X(fold, "\r\n \1\2") /* a folded address, then (from its third byte) a plain one */  \
+    X(subject, "Subject:\1\2\r\n") /* \1 a space unless the subject is empty */
+#endif
+#if POSTIE_WITH_COMPOSE_HEADERS && !POSTIE_WITH_COMPOSE_RICH_HEADERS
+#define TPL_EXTRA(X) X(extra, "\1: \2\r\n") X(extra_empty, "\1:\r\n")
+#else
+#define TPL_EXTRA(X)
+#endif
+#if POSTIE_WITH_COMPOSE_MIME
+#define TPL_MIME(X) X(mime, "MIME-Version: 1.0\r\n")                                     \
+    X(multipart, "Content-Type: multipart/mixed;\r\n boundary=\"\1\"\r\n\r\n"            \
+                 "This is a multi-part message in MIME format.\r\n\r\n--\1\r\n")         \
+    X(text_plain, TEXT_PLAIN)                                                            \
+    X(att_hdr, "\r\n--\1\r\nContent-Type: \2\r\nContent-Disposition: attachment")        \
+    X(att_fname, ";\r\n") X(att_b64, "Content-Transfer-Encoding: base64\r\n\r\n")        \
+    X(close, "\r\n--\1--\r\n")
+#else
+#define TPL_MIME(X) X(mime, "MIME-Version: 1.0\r\n" TEXT_PLAIN)
+#endif
+#define TEMPLATES(X) TPL_SIMPLE(X) TPL_EXTRA(X) X(date, "Date: \1\r\n")                  \
+    X(msgid, "Message-ID: <\1@\2>\r\n") X(prio, "X-Priority: \1\r\nImportance: \2\r\n")  \
+    X(crlf, "\r\n") TPL_MIME(X)
+#define TPL_MEMBER(name, text) char name[sizeof text];
+#define TPL_TEXT(name, text) text,
+static const struct templates {
+    TEMPLATES(TPL_MEMBER)
+} tpl = {TEMPLATES(TPL_TEXT)};
+#define T(name) ((unsigned)offsetof(struct templates, name))
+typedef char no_template_at_0[T(date) != 0 ? 1 : -1];
+
+/* Appends the template at offset t_at of tpl, in which a byte 1 stands for
+ * the string a and a byte 2 for b (the strings themselves are copied as
+ * they are). */
+static void emit(postie_compose *c, unsigned t_at, const char *a, const char *b)
 {
+    const char *t = (const char *)&tpl + t_at;
     const char *back = NULL; /* where t goes on after an argument */
     for (;;) {
         char ch = *t++;
@@ -838,8 +882,8 @@ static void putc_(postie_compose *c, char ch)
 static const char field_names[] = "From\0Reply-To\0To\0Cc";
 static const unsigned char field_name_at[] = {0, 5, 14, 17};
 #else
-static const char field_names[] = "From:\0Reply-To:\0To:\0Cc:";
-static const unsigned char field_name_at[] = {0, 6, 16, 20};
+static const unsigned char field_name_at[] = {T(from), T(reply_to), T(to), T(cc)};
+typedef char field_names_in_reach[T(cc) < 256 ? 1 : -1];
 #endif
 
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
@@ -1044,10 +1088,10 @@ static int field_addresses(postie_compose *c)
  * Returns 1 when done. */
 static int field_addresses(postie_compose *c)
 {
-    static const char token[] = "\r\n \1\2"; /* a folded one, then a plain one */
     size_t k = (size_t)(c->stage - ST_FROM), count, n;
     const postie_compose_address *list = address_list(&c->m, k, &count);
-    const char *t = token + 2, *a;
+    unsigned t = T(fold) + 2; /* a plain one */
+    const char *a;
     int more;
     if (c->idx >= count) {
         return 1; /* no field for an empty list */
@@ -1056,10 +1100,10 @@ static int field_addresses(postie_compose *c)
     more = c->idx + 1 < count;
     n = 1 + strlen(a) + (size_t)more; /* " address" and its comma */
     if (c->idx == 0) {
-        emit(c, field_names + field_name_at[k], NULL, NULL);
+        emit(c, field_name_at[k], NULL, NULL);
         c->col = c->out_len; /* the unit began empty */
     } else if (c->col + n > FOLD_AT) {
-        t = token;
+        t = T(fold);
         c->col = 0;
     }
     c->col += n;
@@ -1091,7 +1135,7 @@ static int field_text(postie_compose *c, const char *name, const char *value)
 /* A caller's field, whole (plain_text() said it fits as it is). */
 static int field_text(postie_compose *c, const char *name, const char *value)
 {
-    emit(c, value[0] != '\0' ? "\1: \2\r\n" : "\1:\r\n", name, value);
+    emit(c, value[0] != '\0' ? T(extra) : T(extra_empty), name, value);
     return 1;
 }
 #endif
@@ -1389,8 +1433,6 @@ static const char cte_names[] = "7bit\0" "8bit\0" "quoted-printable";
 static const char cte_names[] = "7bit\0" "8bit";
 #endif
 
-#define TEXT_PLAIN "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: \1\r\n\r\n"
-
 static void next_stage(postie_compose *c, int stage)
 {
     c->stage = stage;
@@ -1424,7 +1466,8 @@ static int body_copy(postie_compose *c)
 static postie_status produce(postie_compose *c)
 {
     const postie_compose_message *m = &c->m;
-    const char *t = NULL, *a = NULL, *b = NULL; /* what to emit() at the end */
+    unsigned t = 0;                  /* what to emit() at the end: a template */
+    const char *a = NULL, *b = NULL; /* (0: none) and its strings             */
     char buf[POSTIE_DECIMAL_MAX + 18];          /* the Date or the Message-ID */
     int done = 1; /* the stage is finished: on to the next */
 #if POSTIE_WITH_QP || POSTIE_WITH_COMPOSE_MIME
@@ -1434,7 +1477,7 @@ static postie_status produce(postie_compose *c)
     switch (c->stage) {
     case ST_DATE:
         a = date_fmt(m->time, m->utc_offset_minutes, buf); /* checked by begin */
-        t = "Date: \1\r\n";
+        t = T(date);
         break;
     case ST_FROM:
     case ST_REPLYTO:
@@ -1456,7 +1499,7 @@ static postie_status produce(postie_compose *c)
                 done = 0;
             }
 #else
-            t = "Subject:\1\2\r\n"; /* as it is, after a space unless empty */
+            t = T(subject); /* as it is, after a space unless empty */
             a = &" "[m->subject[0] == '\0'];
             b = m->subject;
 #endif
@@ -1471,7 +1514,7 @@ static postie_status produce(postie_compose *c)
             p = hex_byte(p, m->random[i]);
         }
         *p = '\0';
-        t = "Message-ID: <\1@\2>\r\n";
+        t = T(msgid);
         a = buf + POSTIE_DECIMAL_MAX - k;
         b = msgid_domain(m);
         break;
@@ -1481,7 +1524,7 @@ static postie_status produce(postie_compose *c)
             /* the two values of HIGH, then of LOW, 17 bytes apart; each
              * second value 12 bytes after its first */
             static const char prio[] = "1 (Highest)\0high\0" "5 (Lowest)\0\0low";
-            t = "X-Priority: \1\r\nImportance: \2\r\n";
+            t = T(prio);
             a = prio + (m->priority == POSTIE_COMPOSE_PRIORITY_HIGH ? 0 : 17);
             b = a + 12;
         }
@@ -1501,15 +1544,13 @@ static postie_status produce(postie_compose *c)
 #endif
     case ST_MIME:
 #if POSTIE_WITH_COMPOSE_MIME
-        emit(c, "MIME-Version: 1.0\r\n", NULL, NULL);
+        emit(c, T(mime), NULL, NULL);
         if (m->attachment_count > 0) {
-            emit(c, "Content-Type: multipart/mixed;\r\n boundary=\"\1\"\r\n\r\n"
-                    "This is a multi-part message in MIME format.\r\n\r\n--\1\r\n",
-                 c->boundary, NULL);
+            emit(c, T(multipart), c->boundary, NULL);
         }
-        emit(c, TEXT_PLAIN, cte_names + 5 * c->body_cte, NULL);
+        emit(c, T(text_plain), cte_names + 5 * c->body_cte, NULL);
 #else
-        t = "MIME-Version: 1.0\r\n" TEXT_PLAIN;
+        t = T(mime);
         a = cte_names + 5 * c->body_cte;
 #endif
 #if POSTIE_WITH_QP
@@ -1546,21 +1587,21 @@ static postie_status produce(postie_compose *c)
         }
 #endif
         if (!lf) {
-            t = "\r\n"; /* a last line gets its line break */
+            t = T(crlf); /* a last line gets its line break */
         }
         break;
     }
 #if POSTIE_WITH_COMPOSE_MIME
     case ST_ATT_HDR: {
         const postie_compose_attachment *at = &m->attachments[c->att];
-        emit(c, "\r\n--\1\r\nContent-Type: \2\r\nContent-Disposition: attachment", c->boundary,
+        emit(c, T(att_hdr), c->boundary,
              at->content_type != NULL ? at->content_type : "application/octet-stream");
         done = 0;
         if (at->filename != NULL) {
-            emit(c, ";\r\n", NULL, NULL);
+            emit(c, T(att_fname), NULL, NULL);
             next_stage(c, ST_ATT_FNAME);
         } else {
-            emit(c, "\r\n", NULL, NULL);
+            emit(c, T(crlf), NULL, NULL);
             next_stage(c, ST_ATT_HDR2);
         }
         break;
@@ -1570,7 +1611,7 @@ static postie_status produce(postie_compose *c)
         break;
     case ST_ATT_HDR2: {
         const postie_compose_attachment *at = &m->attachments[c->att];
-        emit(c, "Content-Transfer-Encoding: base64\r\n\r\n", NULL, NULL);
+        emit(c, T(att_b64), NULL, NULL);
         src_set(c, at->data, at->len, at->read, at->read_user);
         postie_base64_stream_init(&c->b64, B64_LINE);
         break; /* then ST_ATT_BODY */
@@ -1586,7 +1627,7 @@ static postie_status produce(postie_compose *c)
         }
         break;
     case ST_CLOSE:
-        emit(c, "\r\n--\1--\r\n", c->boundary, NULL);
+        emit(c, T(close), c->boundary, NULL);
         done = 0;
         next_stage(c, ST_DONE);
         break;
@@ -1595,7 +1636,7 @@ static postie_status produce(postie_compose *c)
         done = 0;
         break;
     }
-    if (t != NULL) {
+    if (t != 0) {
         emit(c, t, a, b);
     }
     if (done) {
