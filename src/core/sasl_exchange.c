@@ -177,13 +177,13 @@ postie_status postie_sasl_x_start(postie_sasl_x *x, const postie_sasl_proto *pr,
         }
         st = postie_conn_end(c, tag, 0);
     }
+    if (st != POSTIE_OK) {
+        postie_sasl_x_wipe(x);
+    }
 #if POSTIE_SHARED_BUFFERS
     /* the line buffer frames the next reply: built again when needed */
     memset(buf, 0, POSTIE_SASL_SCRATCH_MAX);
 #endif
-    if (st != POSTIE_OK) {
-        postie_sasl_x_wipe(x);
-    }
     return st;
 }
 
