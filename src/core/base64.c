@@ -12,12 +12,16 @@ static char b64_char(unsigned v)
 /* Value of a base64 character, or -1. */
 static int b64_value(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
+    unsigned v = (c | 0x20u) - 'a'; /* a letter, either case */
+
+    if (v < 26) {
+        return (int)((c & 0x20u) != 0 ? v + 26 : v); /* the small ones follow */
+    }
+    v = c - (unsigned)'0';
+    if (v < 10) {
+        return (int)v + 52;
+    }
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
 size_t postie_base64_encoded_len(size_t n)
