@@ -2,11 +2,22 @@
 #include "postie/base64.h"
 
 /* The character of a 6-bit value (no table: this file serves short
- * strings; base64_stream.c, which encodes attachments, has its own). */
+ * strings; base64_stream.c, which encodes attachments, has its own): each
+ * range of the alphabet moves the one before it. */
 static char b64_char(unsigned v)
 {
-    return (char)(v < 26 ? 'A' + v : v < 52 ? 'a' - 26 + v : v < 62 ? '0' - 52 + v
-                                                         : v == 62 ? '+' : '/');
+    unsigned c = v + 'A';
+
+    if (v > 25) {
+        c += ('a' - 26) - 'A';
+    }
+    if (v > 51) {
+        c -= ('a' - 26) - ('0' - 52);
+    }
+    if (v > 61) {
+        c = c * 4 - 189; /* 62 and 63 are at 58 and 59 now: '+' and '/' */
+    }
+    return (char)c;
 }
 
 /* Value of a base64 character, or -1. */
