@@ -1085,30 +1085,32 @@ static int field_addresses(postie_compose *c)
 /* The address field of c->stage, one address per call, the first after the
  * field's name; between two addresses the line is folded when the next
  * would not fit (no display names: postie_compose_begin() refused them).
+ * An address after the first is written after a line break, which is left
+ * out (the unit handed out from its third byte) when the address fits.
  * Returns 1 when done. */
 static int field_addresses(postie_compose *c)
 {
-    size_t k = (size_t)(c->stage - ST_FROM), count, n;
+    size_t k = (size_t)(c->stage - ST_FROM), count, i = c->idx, n;
     const postie_compose_address *list = address_list(&c->m, k, &count);
-    unsigned t = T(fold) + 2; /* a plain one */
-    const char *a;
     int more;
-    if (c->idx >= count) {
+    if (i >= count) {
         return 1; /* no field for an empty list */
     }
-    a = list[c->idx].address;
-    more = c->idx + 1 < count;
-    n = 1 + strlen(a) + (size_t)more; /* " address" and its comma */
-    if (c->idx == 0) {
+    more = i + 1 < count;
+    c->idx = i + 1;
+    if (i == 0) {
         emit(c, field_name_at[k], NULL, NULL);
+    }
+    emit(c, i == 0 ? T(fold) + 2 : T(fold), list[i].address, more ? "," : "\r\n");
+    n = c->out_len - (more ? 2 : 4); /* " address" and its comma */
+    if (i == 0) {
         c->col = c->out_len; /* the unit began empty */
     } else if (c->col + n > FOLD_AT) {
-        t = T(fold);
-        c->col = 0;
+        c->col = n;
+    } else {
+        c->col += n;
+        c->out_pos = 2;
     }
-    c->col += n;
-    c->idx++;
-    emit(c, t, a, more ? "," : "\r\n");
     return !more;
 }
 #endif
