@@ -1660,7 +1660,7 @@ postie_status postie_compose_read(postie_compose *c, char *buf, size_t cap, size
         return POSTIE_ERR_STATE;
     }
     if (c->error != POSTIE_OK) {
-        return c->error;
+        return (postie_status)c->error;
     }
     while (got < cap) {
         if (c->out_pos < c->out_len) {
