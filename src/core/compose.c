@@ -786,10 +786,23 @@ const char *postie_compose_recipient(const postie_compose *c, size_t i)
  * that produce() names, so its offset 0 can mean none; the full writer has
  * an empty template there). */
 #define TEXT_PLAIN "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: \1\r\n\r\n"
+/* The names of the address fields From, Reply-To, To and Cc (the simple
+ * writer's with their colon), each ended by a NUL, FIELD_NAME_STEP bytes
+ * apart: To is the end of Reply-To, NULs fill the gaps. */
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS
+#define FIELD_NAMES "From\0\0Reply-To\0\0\0\0Cc"
+#define FIELD_COLON ""
+#else
+#define FIELD_NAMES "From:\0Reply-To:\0\0\0Cc:"
+#define FIELD_COLON ":"
+#endif
+#define FIELD_NAME_STEP 6
+typedef char field_names_spaced[sizeof FIELD_NAMES == 3 * FIELD_NAME_STEP + sizeof("Cc" FIELD_COLON) &&
+                                sizeof "Reply-" == FIELD_NAME_STEP + 1 ? 1 : -1];
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
 #define TPL_SIMPLE(X) X(none, "") /* (at offset 0) */
 #else
-#define TPL_SIMPLE(X) X(from, "From:") X(reply_to, "Reply-To:") X(to, "To:") X(cc, "Cc:") \
+#define TPL_SIMPLE(X) X(fields, FIELD_NAMES) /* the address fields' names */               \
     X(fold, "\r\n \1\2") /* a folded address, then (from its third byte) a plain one */  \
     X(subject, "Subject:\1\2\r\n") /* \1 a space unless the subject is empty */
 #endif
@@ -877,13 +890,12 @@ static void putc_(postie_compose *c, char ch)
 /* ---- header tokens ------------------------------------------------------ */
 
 /* The address fields from ST_FROM on: their names (the simple writer's with
- * their colon), and their lists from address_list(). */
+ * their colon) at FIELD_NAME(k), and their lists from address_list(). */
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
-static const char field_names[] = "From\0Reply-To\0To\0Cc";
-static const unsigned char field_name_at[] = {0, 5, 14, 17};
+static const char field_names[] = FIELD_NAMES;
+#define FIELD_NAME(k) (field_names + FIELD_NAME_STEP * (k))
 #else
-static const unsigned char field_name_at[] = {T(from), T(reply_to), T(to), T(cc)};
-typedef char field_names_in_reach[T(cc) < 256 ? 1 : -1];
+#define FIELD_NAME(k) (T(fields) + FIELD_NAME_STEP * (k))
 #endif
 
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
@@ -1036,7 +1048,7 @@ static int field_addresses(postie_compose *c)
     }
     switch (c->sub) {
     case 0:
-        field_start(c, field_names + field_name_at[c->stage - ST_FROM]);
+        field_start(c, FIELD_NAME(c->stage - ST_FROM));
         c->idx = 0;
         c->sub = 1;
         return 0;
@@ -1099,7 +1111,7 @@ static int field_addresses(postie_compose *c)
     more = i + 1 < count;
     c->idx = i + 1;
     if (i == 0) {
-        emit(c, field_name_at[k], NULL, NULL);
+        emit(c, FIELD_NAME(k), NULL, NULL);
     }
     emit(c, i == 0 ? T(fold) + 2 : T(fold), list[i].address, more ? "," : "\r\n");
     n = c->out_len - (more ? 2 : 4); /* " address" and its comma */
