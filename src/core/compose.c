@@ -38,6 +38,9 @@ enum stage {
 };
 
 enum cte { CTE_7BIT, CTE_8BIT, CTE_QP };
+/* produce() finds the priority's values by priority >> 2 */
+typedef char prio_shift[POSTIE_COMPOSE_PRIORITY_HIGH >> 2 == 0 &&
+                        POSTIE_COMPOSE_PRIORITY_LOW >> 2 == 1 ? 1 : -1];
 enum wmode { WM_ATOMS, WM_QUOTED, WM_EWORD };
 
 /* b's two hexadecimal digits (upper case) at p; p after them. From a table
@@ -1535,11 +1538,11 @@ static postie_status produce(postie_compose *c)
     }
     case ST_PRIO:
         if (m->priority != POSTIE_COMPOSE_PRIORITY_NORMAL) {
-            /* the two values of HIGH, then of LOW, 17 bytes apart; each
-             * second value 12 bytes after its first */
+            /* the two values of HIGH, then of LOW, 17 bytes apart (HIGH >> 2
+             * is 0, LOW >> 2 is 1); each second value 12 bytes after its first */
             static const char prio[] = "1 (Highest)\0high\0" "5 (Lowest)\0\0low";
             t = T(prio);
-            a = prio + (m->priority == POSTIE_COMPOSE_PRIORITY_HIGH ? 0 : 17);
+            a = prio + 17 * (m->priority >> 2);
             b = a + 12;
         }
         break;
