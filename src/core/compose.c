@@ -788,7 +788,12 @@ const char *postie_compose_recipient(const postie_compose *c, size_t i)
  * names come first (their offsets in a table of bytes; none is a template
  * that produce() names, so its offset 0 can mean none; the full writer has
  * an empty template there). */
-#define TEXT_PLAIN "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: \1\r\n\r\n"
+#if POSTIE_WITH_QP
+#define CTE_BIT "" /* the whole name from cte_names */
+#else
+#define CTE_BIT "bit"
+#endif
+#define TEXT_PLAIN "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: \1" CTE_BIT "\r\n\r\n"
 /* The names of the address fields From, Reply-To, To and Cc (the simple
  * writer's with their colon), each ended by a NUL, FIELD_NAME_STEP bytes
  * apart: To is the end of Reply-To, NULs fill the gaps. */
@@ -1443,11 +1448,14 @@ static int fname_step(postie_compose *c, const char *fname)
 }
 #endif
 
-/* The transfer encodings' names, 5 bytes apart (CTE_*). */
+/* The transfer encodings' names, CTE_STEP bytes apart (CTE_*); without
+ * quoted-printable only their first digit, the template has the rest. */
 #if POSTIE_WITH_QP
 static const char cte_names[] = "7bit\0" "8bit\0" "quoted-printable";
+#define CTE_STEP 5
 #else
-static const char cte_names[] = "7bit\0" "8bit";
+static const char cte_names[] = "7\0" "8";
+#define CTE_STEP 2
 #endif
 
 static void next_stage(postie_compose *c, int stage)
@@ -1565,10 +1573,10 @@ static postie_status produce(postie_compose *c)
         if (m->attachment_count > 0) {
             emit(c, T(multipart), c->boundary, NULL);
         }
-        emit(c, T(text_plain), cte_names + 5 * c->body_cte, NULL);
+        emit(c, T(text_plain), cte_names + CTE_STEP * c->body_cte, NULL);
 #else
         t = T(mime);
-        a = cte_names + 5 * c->body_cte;
+        a = cte_names + CTE_STEP * c->body_cte;
 #endif
 #if POSTIE_WITH_QP
         src_set(c, m->body, m->body_len, m->body_read, m->body_user);
