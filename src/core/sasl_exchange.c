@@ -125,7 +125,12 @@ static postie_status initial(postie_sasl_x *x, const char *user, const char *sec
         return POSTIE_OK;
     }
     if (st != POSTIE_OK) {
+#if POSTIE_WITH_SASL_SCRAM
+        /* SCRAM's ERR_STATE too: an argument it refuses */
         return st == POSTIE_ERR_BUFFER ? POSTIE_ERR_BUFFER : POSTIE_ERR_PARAM;
+#else
+        return st; /* the builders above say ERR_PARAM or ERR_BUFFER */
+#endif
     }
     /* the response must fit one line, even when it waits for a challenge */
     if (postie_base64_encoded_len(x->irlen) + 3 > POSTIE_CMD_MAX) {
