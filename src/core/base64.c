@@ -2,22 +2,37 @@
 #include "postie/base64.h"
 
 /* The character of a 6-bit value (no table: this file serves short
- * strings; base64_stream.c, which encodes attachments, has its own). */
+ * strings; base64_stream.c, which encodes attachments, has its own): each
+ * range of the alphabet moves the one before it. */
 static char b64_char(unsigned v)
 {
-    return (char)(v < 26 ? 'A' + v : v < 52 ? 'a' - 26 + v : v < 62 ? '0' - 52 + v
-                                                         : v == 62 ? '+' : '/');
+    unsigned c = v + 'A';
+
+    if (v > 25) {
+        c += ('a' - 26) - 'A';
+    }
+    if (v > 51) {
+        c -= ('a' - 26) - ('0' - 52);
+    }
+    if (v > 61) {
+        c = c * 4 - 189; /* 62 and 63 are at 58 and 59 now: '+' and '/' */
+    }
+    return (char)c;
 }
 
 /* Value of a base64 character, or -1. */
 static int b64_value(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
+    unsigned v = (c | 0x20u) - 'a'; /* a letter, either case */
+
+    if (v < 26) {
+        return (int)((c & 0x20u) != 0 ? v + 26 : v); /* the small ones follow */
+    }
+    v = c - (unsigned)'0';
+    if (v < 10) {
+        return (int)v + 52;
+    }
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
 size_t postie_base64_encoded_len(size_t n)
