@@ -159,7 +159,8 @@ static postie_status queue(postie_smtp *s, unsigned tag, const char *verb, const
  * A 421 reply kills the session (POSTIE_ERR_TRANSIENT; s->reply holds it).
  * A malformed reply is POSTIE_ERR_PROTOCOL and ends the session, unless
  * R_LENIENT (only the caller knows whether QUIT can still be said): then
- * the connection is left up.
+ * the connection is left up. Without R_LENIENT every failure has ended the
+ * operation (fatal()) when it returns: the caller just returns it.
  */
 #define R_EHLO 1u    /* the lines after the first of a 250 are extensions */
 #define R_LENIENT 2u /* a malformed reply leaves the session up */
@@ -1100,7 +1101,7 @@ postie_status postie_smtps_data_begin(postie_smtp *s)
     if (s->phase == 1) {
         st = reply(s, 0);
         if (st != POSTIE_OK) {
-            return st == POSTIE_AGAIN ? st : finish(s, st);
+            return st; /* AGAIN, or fatal() ended it */
         }
         if (s->reply.code == 354) {
             enter_data(s);
@@ -1184,11 +1185,8 @@ postie_status postie_smtps_data_end(postie_smtp *s)
         s->phase = 2;
     }
     st = reply(s, 0);
-    if (st == POSTIE_AGAIN) {
-        return st;
-    }
     if (st != POSTIE_OK) {
-        return finish(s, st);
+        return st; /* AGAIN, or fatal() ended it */
     }
     if (s->reply.code == 250) {
         s->messages_sent++;
@@ -1681,7 +1679,7 @@ static postie_status simple(postie_smtp *s, unsigned char op, unsigned tag, cons
     }
     st = reply(s, 0);
     if (st != POSTIE_OK) {
-        return st == POSTIE_AGAIN ? st : finish(s, st);
+        return st; /* AGAIN, or fatal() ended it */
     }
     st = expect2(s);
     if (st == POSTIE_OK && tag == T_RSET) {
@@ -1714,11 +1712,8 @@ postie_status postie_smtps_quit(postie_smtp *s)
         return st;
     }
     st = reply(s, 0);
-    if (st == POSTIE_AGAIN) {
-        return st;
+    if (st != POSTIE_OK) {
+        return st; /* AGAIN, or fatal() ended it */
     }
-    if (st == POSTIE_OK) {
-        st = expect2(s);
-    }
-    return finish(s, st);
+    return finish(s, expect2(s));
 }
