@@ -210,7 +210,9 @@ typedef struct postie_compose {
     int stage;                         /* where the state machine is       */
     int body_cte;                      /* transfer encoding of the text    */
     int overflow;
-    postie_status error;               /* sticky error of a failed read    */
+    int error;                         /* sticky error of a failed read (a
+                                        * postie_status in a word: Thumb
+                                        * loads and stores it in 2 bytes) */
     unsigned magic;                    /* set by a successful begin        */
     postie_compose_message m;          /* copy of the caller's description */
     char out[POSTIE_COMPOSE_BUF_SIZE]; /* staged output                    */

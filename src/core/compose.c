@@ -38,6 +38,9 @@ enum stage {
 };
 
 enum cte { CTE_7BIT, CTE_8BIT, CTE_QP };
+/* produce() finds the priority's values by priority >> 2 */
+typedef char prio_shift[POSTIE_COMPOSE_PRIORITY_HIGH >> 2 == 0 &&
+                        POSTIE_COMPOSE_PRIORITY_LOW >> 2 == 1 ? 1 : -1];
 enum wmode { WM_ATOMS, WM_QUOTED, WM_EWORD };
 
 /* b's two hexadecimal digits (upper case) at p; p after them. From a table
@@ -785,11 +788,29 @@ const char *postie_compose_recipient(const postie_compose *c, size_t i)
  * names come first (their offsets in a table of bytes; none is a template
  * that produce() names, so its offset 0 can mean none; the full writer has
  * an empty template there). */
-#define TEXT_PLAIN "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: \1\r\n\r\n"
+#if POSTIE_WITH_QP
+#define CTE_BIT "" /* the whole name from cte_names */
+#else
+#define CTE_BIT "bit"
+#endif
+#define TEXT_PLAIN "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: \1" CTE_BIT "\r\n\r\n"
+/* The names of the address fields From, Reply-To, To and Cc (the simple
+ * writer's with their colon), each ended by a NUL, FIELD_NAME_STEP bytes
+ * apart: To is the end of Reply-To, NULs fill the gaps. */
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS
+#define FIELD_NAMES "From\0\0Reply-To\0\0\0\0Cc"
+#define FIELD_COLON ""
+#else
+#define FIELD_NAMES "From:\0Reply-To:\0\0\0Cc:"
+#define FIELD_COLON ":"
+#endif
+#define FIELD_NAME_STEP 6
+typedef char field_names_spaced[sizeof FIELD_NAMES == 3 * FIELD_NAME_STEP + sizeof("Cc" FIELD_COLON) &&
+                                sizeof "Reply-" == FIELD_NAME_STEP + 1 ? 1 : -1];
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
 #define TPL_SIMPLE(X) X(none, "") /* (at offset 0) */
 #else
-#define TPL_SIMPLE(X) X(from, "From:") X(reply_to, "Reply-To:") X(to, "To:") X(cc, "Cc:") \
+#define TPL_SIMPLE(X) X(fields, FIELD_NAMES) /* the address fields' names */               \
     X(fold, "\r\n \1\2") /* a folded address, then (from its third byte) a plain one */  \
     X(subject, "Subject:\1\2\r\n") /* \1 a space unless the subject is empty */
 #endif
@@ -877,13 +898,12 @@ static void putc_(postie_compose *c, char ch)
 /* ---- header tokens ------------------------------------------------------ */
 
 /* The address fields from ST_FROM on: their names (the simple writer's with
- * their colon), and their lists from address_list(). */
+ * their colon) at FIELD_NAME(k), and their lists from address_list(). */
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
-static const char field_names[] = "From\0Reply-To\0To\0Cc";
-static const unsigned char field_name_at[] = {0, 5, 14, 17};
+static const char field_names[] = FIELD_NAMES;
+#define FIELD_NAME(k) (field_names + FIELD_NAME_STEP * (k))
 #else
-static const unsigned char field_name_at[] = {T(from), T(reply_to), T(to), T(cc)};
-typedef char field_names_in_reach[T(cc) < 256 ? 1 : -1];
+#define FIELD_NAME(k) (T(fields) + FIELD_NAME_STEP * (k))
 #endif
 
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
@@ -1036,7 +1056,7 @@ static int field_addresses(postie_compose *c)
     }
     switch (c->sub) {
     case 0:
-        field_start(c, field_names + field_name_at[c->stage - ST_FROM]);
+        field_start(c, FIELD_NAME(c->stage - ST_FROM));
         c->idx = 0;
         c->sub = 1;
         return 0;
@@ -1085,30 +1105,32 @@ static int field_addresses(postie_compose *c)
 /* The address field of c->stage, one address per call, the first after the
  * field's name; between two addresses the line is folded when the next
  * would not fit (no display names: postie_compose_begin() refused them).
+ * An address after the first is written after a line break, which is left
+ * out (the unit handed out from its third byte) when the address fits.
  * Returns 1 when done. */
 static int field_addresses(postie_compose *c)
 {
-    size_t k = (size_t)(c->stage - ST_FROM), count, n;
+    size_t k = (size_t)(c->stage - ST_FROM), count, i = c->idx, n;
     const postie_compose_address *list = address_list(&c->m, k, &count);
-    unsigned t = T(fold) + 2; /* a plain one */
-    const char *a;
     int more;
-    if (c->idx >= count) {
+    if (i >= count) {
         return 1; /* no field for an empty list */
     }
-    a = list[c->idx].address;
-    more = c->idx + 1 < count;
-    n = 1 + strlen(a) + (size_t)more; /* " address" and its comma */
-    if (c->idx == 0) {
-        emit(c, field_name_at[k], NULL, NULL);
+    more = i + 1 < count;
+    c->idx = i + 1;
+    if (i == 0) {
+        emit(c, FIELD_NAME(k), NULL, NULL);
+    }
+    emit(c, i == 0 ? T(fold) + 2 : T(fold), list[i].address, more ? "," : "\r\n");
+    n = c->out_len - (more ? 2 : 4); /* " address" and its comma */
+    if (i == 0) {
         c->col = c->out_len; /* the unit began empty */
     } else if (c->col + n > FOLD_AT) {
-        t = T(fold);
-        c->col = 0;
+        c->col = n;
+    } else {
+        c->col += n;
+        c->out_pos = 2;
     }
-    c->col += n;
-    c->idx++;
-    emit(c, t, a, more ? "," : "\r\n");
     return !more;
 }
 #endif
@@ -1426,11 +1448,14 @@ static int fname_step(postie_compose *c, const char *fname)
 }
 #endif
 
-/* The transfer encodings' names, 5 bytes apart (CTE_*). */
+/* The transfer encodings' names, CTE_STEP bytes apart (CTE_*); without
+ * quoted-printable only their first digit, the template has the rest. */
 #if POSTIE_WITH_QP
 static const char cte_names[] = "7bit\0" "8bit\0" "quoted-printable";
+#define CTE_STEP 5
 #else
-static const char cte_names[] = "7bit\0" "8bit";
+static const char cte_names[] = "7\0" "8";
+#define CTE_STEP 2
 #endif
 
 static void next_stage(postie_compose *c, int stage)
@@ -1521,11 +1546,11 @@ static postie_status produce(postie_compose *c)
     }
     case ST_PRIO:
         if (m->priority != POSTIE_COMPOSE_PRIORITY_NORMAL) {
-            /* the two values of HIGH, then of LOW, 17 bytes apart; each
-             * second value 12 bytes after its first */
+            /* the two values of HIGH, then of LOW, 17 bytes apart (HIGH >> 2
+             * is 0, LOW >> 2 is 1); each second value 12 bytes after its first */
             static const char prio[] = "1 (Highest)\0high\0" "5 (Lowest)\0\0low";
             t = T(prio);
-            a = prio + (m->priority == POSTIE_COMPOSE_PRIORITY_HIGH ? 0 : 17);
+            a = prio + 17 * (m->priority >> 2);
             b = a + 12;
         }
         break;
@@ -1548,10 +1573,10 @@ static postie_status produce(postie_compose *c)
         if (m->attachment_count > 0) {
             emit(c, T(multipart), c->boundary, NULL);
         }
-        emit(c, T(text_plain), cte_names + 5 * c->body_cte, NULL);
+        emit(c, T(text_plain), cte_names + CTE_STEP * c->body_cte, NULL);
 #else
         t = T(mime);
-        a = cte_names + 5 * c->body_cte;
+        a = cte_names + CTE_STEP * c->body_cte;
 #endif
 #if POSTIE_WITH_QP
         src_set(c, m->body, m->body_len, m->body_read, m->body_user);
@@ -1658,7 +1683,7 @@ postie_status postie_compose_read(postie_compose *c, char *buf, size_t cap, size
         return POSTIE_ERR_STATE;
     }
     if (c->error != POSTIE_OK) {
-        return c->error;
+        return (postie_status)c->error;
     }
     while (got < cap) {
         if (c->out_pos < c->out_len) {
