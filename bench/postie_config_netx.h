@@ -6,7 +6,9 @@
  *         AUTH or pipelining queue: set the TLS policy POSTIE_TLS_OFF, or
  *         POSTIE_TLS_IMPLICIT over a TLS transport);
  *   SMTP: EHLO (no STARTTLS: TLS policy OFF, or IMPLICIT), AUTH PLAIN /
- *         LOGIN / CRAM-MD5, one composed mail with a
+ *         LOGIN / CRAM-MD5, mail to one recipient (an envelope of more is
+ *         POSTIE_ERR_UNSUPPORTED, as nx_smtp_mail_send() takes one: no
+ *         POSTIE_WITH_SMTP_MULTI_RCPT), one composed mail with a
  *         subject, a body and a priority (no attachments, no encoded words,
  *         no quoted-printable: the body must be ASCII with lines of at most
  *         998 octets, or 8-bit text to a server with 8BITMIME; the simple
@@ -48,6 +50,7 @@
 #define POSTIE_WITH_STATUS_MESSAGES   0
 #define POSTIE_WITH_DEADLINE          0
 #define POSTIE_WITH_SMTP_BATCH        0
+#define POSTIE_WITH_SMTP_MULTI_RCPT   0  /* one recipient per mail, as nx_smtp_mail_send() */
 #define POSTIE_SHARED_BUFFERS         1  /* buffers whose lifetimes never overlap share memory */
 
 #define POSTIE_LINE_MAX             512  /* RFC 1939 / RFC 5321 minimum */

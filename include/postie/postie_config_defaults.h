@@ -275,6 +275,15 @@
 #ifndef POSTIE_WITH_SMTP_BATCH
 #define POSTIE_WITH_SMTP_BATCH 1
 #endif
+/* Envelopes of more than one recipient (postie_smtp_mail(), _send(),
+ * _send_buf(), _send_batch()). Off: an envelope whose nrcpts is above 1 is
+ * POSTIE_ERR_UNSUPPORTED before anything is sent or written into it (nrcpts
+ * 0 stays POSTIE_ERR_PARAM), and the MAIL/RCPT/DATA machine is compiled for
+ * exactly one recipient, the one the NetX Duo client's nx_smtp_mail_send()
+ * takes; a one-recipient mail goes as with it on. */
+#ifndef POSTIE_WITH_SMTP_MULTI_RCPT
+#define POSTIE_WITH_SMTP_MULTI_RCPT 1
+#endif
 /* SMTPUTF8 (RFC 6531): non-ASCII addresses and POSTIE_SMTP_MSG_UTF8. Off:
  * such an envelope is POSTIE_ERR_UNSUPPORTED (as with a server without
  * SMTPUTF8). */

@@ -117,7 +117,9 @@ typedef struct postie_smtp_envelope {
     const char *from;          /* reverse-path without <>; "" or NULL for the
                                   null path "<>" (bounces) */
     const char *mail_params;   /* extra MAIL parameters ("RET=HDRS ENVID=x"), or NULL */
-    postie_smtp_rcpt *rcpts;   /* nrcpts >= 1 entries; results written back */
+    postie_smtp_rcpt *rcpts;   /* nrcpts >= 1 entries (exactly 1 with
+                                  POSTIE_WITH_SMTP_MULTI_RCPT 0); results
+                                  written back */
     size_t nrcpts;
     unsigned long long size;   /* message size in octets when known, 0 if not:
                                   sent as SIZE= when the server has SIZE, and
@@ -401,7 +403,10 @@ postie_status postie_smtp_auth(postie_smtp *s, unsigned mechs, const char *user,
  *              is transient), or a pipelined DATA refused while recipients
  *              were accepted; RSET sent, state READY;
  *   POSTIE_ERR_UNSUPPORTED  an address is not ASCII (or MSG_UTF8 set) and
- *              the server does not offer SMTPUTF8 (nothing sent);
+ *              the server does not offer SMTPUTF8 (nothing sent); or, built
+ *              with POSTIE_WITH_SMTP_MULTI_RCPT 0, nrcpts above 1 (checked
+ *              right after rcpts NULL and nrcpts 0, before any address;
+ *              nothing sent and nothing written into env);
  *   POSTIE_ERR_PARAM  env/rcpts NULL, nrcpts 0, an empty recipient, CR, LF,
  *              '<', '>' or a control byte in an address or parameter, or a
  *              command longer than POSTIE_CMD_MAX (nothing sent);
@@ -411,7 +416,8 @@ postie_status postie_smtp_auth(postie_smtp *s, unsigned mechs, const char *user,
  *   the common statuses.
  * env and its strings are only read during the call; results are written
  * into env->rcpts and env->accepted before it returns. Whatever the call
- * returns other than POSTIE_ERR_PARAM, a recipient without a reply reads as
+ * returns other than POSTIE_ERR_PARAM (and the UNSUPPORTED of nrcpts above 1
+ * without POSTIE_WITH_SMTP_MULTI_RCPT), a recipient without a reply reads as
  * not answered (code 0, POSTIE_ERR_STATE), also when nothing was sent
  * (POSTIE_ERR_STATE, _UNSUPPORTED, _TOO_BIG), and env->accepted counts only
  * this call's acceptances.
@@ -461,6 +467,9 @@ postie_status postie_smtp_data_end(postie_smtp *s);
  * buffer inside s (cap = POSTIE_SMTP_SASL_RAW_MAX, or POSTIE_LINE_MAX with
  * POSTIE_SHARED_BUFFERS), valid during that call.
  * The size and 8-bit flags come from env (a reader cannot be scanned twice).
+ * Built with POSTIE_WITH_SMTP_MULTI_RCPT 0, an envelope of more than one
+ * recipient is POSTIE_ERR_UNSUPPORTED, as from postie_smtp_mail() (the
+ * reader is not called).
  */
 postie_status postie_smtp_send(postie_smtp *s, postie_smtp_envelope *env,
                                postie_smtp_reader read, void *user);
@@ -487,7 +496,12 @@ postie_status postie_smtp_send_buf(postie_smtp *s, postie_smtp_envelope *env,
  * message then saying whether it was accepted, refused, never sent whole,
  * or sent whole with its reply lost (ERR_OUTCOME_UNKNOWN). The state is
  * READY again after POSTIE_OK. POSTIE_ERR_UNSUPPORTED (nothing sent, no
- * message touched) when built with POSTIE_WITH_SMTP_BATCH 0.
+ * message touched) when built with POSTIE_WITH_SMTP_BATCH 0. Built with
+ * POSTIE_WITH_SMTP_MULTI_RCPT 0, a message whose envelope has more than one
+ * recipient is refused on its own, as one that needs SMTPUTF8 without it:
+ * its status is POSTIE_ERR_UNSUPPORTED (code 0), nothing of it is sent and
+ * its recipients are not written (its addresses are not checked either);
+ * the other messages go.
  */
 postie_status postie_smtp_send_batch(postie_smtp *s, postie_smtp_msg *msgs, size_t n);
 

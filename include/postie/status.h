@@ -15,12 +15,14 @@
 extern "C" {
 #endif
 
-/* X(NAME, value, "message") */
+/* X(NAME, value, "message"), in descending order of value without gaps (status.c
+ * finds an entry by its position): a new error goes at the end, with the next
+ * negative value. */
 #define POSTIE_STATUS_LIST(X)                                                        \
-    X(OK,                 0,  "success")                                            \
-    X(DONE,               1,  "end of data")                                        \
-    X(AGAIN,              2,  "in progress: move the bytes the session wants, then call again") \
     X(START_TLS,          3,  "start TLS on the transport now, then report it and call again") \
+    X(AGAIN,              2,  "in progress: move the bytes the session wants, then call again") \
+    X(DONE,               1,  "end of data")                                        \
+    X(OK,                 0,  "success")                                            \
     X(ERR_PARAM,         -1,  "invalid argument (NULL, out of range, or CR/LF/NUL in a value sent on the wire)") \
     X(ERR_STATE,         -2,  "call not allowed in the current session state")     \
     X(ERR_BUSY,          -3,  "a multi-line reply or message is still being read") \

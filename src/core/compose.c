@@ -463,9 +463,10 @@ static size_t put_uint(char *out, unsigned long long v, int width)
 #define DATE_MAX 32                      /* the longest date and its NUL */
 
 /* The RFC 5322 date-time of time in the zone off minutes east of UTC, with
- * its NUL, at out (DATE_MAX bytes); its length (30 or 31), 0 when time or
- * off is out of range. */
-static size_t date_fmt(int64_t time, int off, char *out)
+ * its NUL, in out (DATE_MAX bytes): where it starts (out, or out + 1 when the
+ * day of the month has one digit; its length is out + 31 minus that), NULL
+ * when time or off is out of range. */
+static char *date_fmt(int64_t time, int off, char *out)
 {
     /* the weekdays from 1970-01-01, then the months from March */
     static const char names[] = "ThuFriSatSunMonTueWedMarAprMayJunJulAugSepOctNovDecJanFeb";
@@ -474,17 +475,19 @@ static size_t date_fmt(int64_t time, int off, char *out)
     static const unsigned char steps[9] = {29 | 0x40, 27 | 0x80, 23 | 0x40, 20 | 0x40,
                                            17 | 0x80, 14, 12 | 0x80, 5, 0};
     const unsigned char *st;
-    unsigned long d, val[4], n, c, y, m, v;
+    unsigned long d, val[3], n, c, y, m, v; /* val: after the offset's digits */
+    const unsigned long *vp;
+    char *s;
 
     if (time < 0 || time > TIME_MAX || off < -1439 || off > 1439) {
-        return 0;
+        return NULL;
     }
     {
         /* one day later, so never negative (the offset is at most a day);
          * 86400 = 128 * 675 and (u >> 7) < 2^31: a 32-bit division */
         unsigned long long u = (unsigned long long)(time + (int64_t)off * 60 + 86400);
         d = (unsigned long)(u >> 7) / 675u; /* days since 1969-12-31 */
-        val[1] = (unsigned long)u - d * 86400u; /* seconds of the day */
+        val[0] = (unsigned long)u - d * 86400u; /* seconds of the day */
     }
     /* The civil date of day d: from the days since 0000-03-01 (d + 719467),
      * the century, the year in it and the day in that, with years that run
@@ -496,48 +499,51 @@ static size_t date_fmt(int64_t time, int off, char *out)
     y = 100 * c + n / 1461;
     n = n % 1461 / 4 * 5 + 2;
     m = n / 153; /* 0 for March */
-    val[3] = n % 153 / 5 + 1;
-    val[2] = y + (m >= 10);
-    if (val[2] > 9999) {
-        return 0;
+    val[2] = n % 153 / 5 + 1;
+    val[1] = y + (m >= 10);
+    if (val[1] > 9999) {
+        return NULL;
     }
     memcpy(out, "Thu, 00 Mar 0000 00:00:00 +0000", DATE_MAX);
-    memcpy(out, names + 3 * ((d + 6) % 7), 3);
+    /* a day of the month without its leading zero: the weekday and its ", "
+     * one further on, over that zero (the day's first digit adds 0 to it) */
+    s = out + (val[2] < 10);
+    memcpy(s, names + 3 * ((d + 6) % 7), 3);
+    s[3] = ',';
+    s[4] = ' ';
     memcpy(out + 8, names + 21 + 3 * m, 3);
     if (off < 0) {
         out[26] = '-';
         off = -off;
     }
-    for (st = steps, v = (unsigned long)off, n = 0; *st != 0; st++) {
+    for (st = steps, v = (unsigned long)off, vp = val; *st != 0; st++) {
         unsigned r = *st & 0x40 ? 60 : 100, x = (unsigned)(v % r);
         char *p = out + (*st & 31);
         v /= r;
         p[0] = (char)(p[0] + x / 10);
         p[1] = (char)(p[1] + x % 10);
         if (*st & 0x80) {
-            v = val[++n];
+            v = *vp++;
         }
     }
-    if (val[3] < 10) { /* the day of the month without its leading zero */
-        memmove(out + 5, out + 6, DATE_MAX - 6);
-        return 30;
-    }
-    return 31;
+    return s;
 }
 
 postie_status postie_compose_format_date(int64_t time, int utc_offset_minutes,
                                          char *out, size_t cap, size_t *len)
 {
     char buf[DATE_MAX];
+    const char *p;
     size_t n;
 
-    if (out == NULL || (n = date_fmt(time, utc_offset_minutes, buf)) == 0) {
+    if (out == NULL || (p = date_fmt(time, utc_offset_minutes, buf)) == NULL) {
         return POSTIE_ERR_PARAM;
     }
+    n = (size_t)(buf + 31 - p);
     if (cap < n + 1) {
         return POSTIE_ERR_BUFFER;
     }
-    memcpy(out, buf, n + 1);
+    memcpy(out, p, n + 1);
     if (len != NULL) {
         *len = n;
     }
@@ -555,12 +561,13 @@ void postie_compose_message_init(postie_compose_message *m)
     m->priority = POSTIE_COMPOSE_PRIORITY_NORMAL;
 }
 
-/* Where the address lists after From are in a postie_compose_message. */
-static const unsigned char list_at[] = {
-    offsetof(postie_compose_message, reply_to), offsetof(postie_compose_message, to),
-    offsetof(postie_compose_message, cc), offsetof(postie_compose_message, bcc)
-};
-typedef char list_at_fits[offsetof(postie_compose_message, bcc) < 256 ? 1 : -1];
+/* The address lists after From (Reply-To, To, Cc, Bcc) are pointer and
+ * count pairs one after another in a postie_compose_message: list k - 1 of
+ * them starts LIST_STEP * (k - 1) bytes after the first. */
+#define LIST_AT(f) offsetof(postie_compose_message, f)
+#define LIST_STEP (LIST_AT(to) - LIST_AT(reply_to))
+typedef char lists_evenly_spaced[LIST_AT(cc) - LIST_AT(to) == LIST_STEP &&
+                                 LIST_AT(bcc) - LIST_AT(cc) == LIST_STEP ? 1 : -1];
 
 /* Address list k of m (0 From, 1 Reply-To, 2 To, 3 Cc, 4 Bcc) and its
  * length in *count. */
@@ -572,9 +579,8 @@ static const postie_compose_address *address_list(const postie_compose_message *
         *count = 1;
         return &m->from;
     }
-    f = (const char *)m + list_at[k - 1];
-    *count = *(const size_t *)(f + offsetof(postie_compose_message, to_count) -
-                               offsetof(postie_compose_message, to));
+    f = (const char *)m + LIST_AT(reply_to) + LIST_STEP * (k - 1);
+    *count = *(const size_t *)(f + LIST_AT(to_count) - LIST_AT(to));
     return *(const postie_compose_address *const *)f;
 }
 
@@ -639,7 +645,7 @@ postie_status postie_compose_begin(postie_compose *c, const postie_compose_messa
     if (m == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    if (date_fmt(m->time, m->utc_offset_minutes, date) == 0) {
+    if (date_fmt(m->time, m->utc_offset_minutes, date) == NULL) {
         return POSTIE_ERR_PARAM;
     }
     if (m->random == NULL || m->random_len < POSTIE_COMPOSE_RANDOM_MIN) {
@@ -772,10 +778,54 @@ const char *postie_compose_recipient(const postie_compose *c, size_t i)
 
 /* ---- staging ---------------------------------------------------------------- */
 
-/* Appends the template t, in which a byte 1 stands for the string a and a
- * byte 2 for b (the strings themselves are copied as they are). */
-static void emit(postie_compose *c, const char *t, const char *a, const char *b)
+/* The templates emit() writes, members of one object, so that a template is
+ * passed as its offset in it (an immediate operand) rather than as an
+ * address that each caller loads from a literal pool. In a template a byte 1
+ * stands for emit()'s string a, a byte 2 for b. The simple writer's field
+ * names come first (their offsets in a table of bytes; none is a template
+ * that produce() names, so its offset 0 can mean none; the full writer has
+ * an empty template there). */
+#define TEXT_PLAIN "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: \1\r\n\r\n"
+#if POSTIE_WITH_COMPOSE_RICH_HEADERS
+#define TPL_SIMPLE(X) X(none, "") /* (at offset 0) */
+#else
+#define TPL_SIMPLE(X) X(from, "From:") X(reply_to, "Reply-To:") X(to, "To:") X(cc, "Cc:") \
+    X(fold, "\r\n \1\2") /* a folded address, then (from its third byte) a plain one */  \
+    X(subject, "Subject:\1\2\r\n") /* \1 a space unless the subject is empty */
+#endif
+#if POSTIE_WITH_COMPOSE_HEADERS && !POSTIE_WITH_COMPOSE_RICH_HEADERS
+#define TPL_EXTRA(X) X(extra, "\1: \2\r\n") X(extra_empty, "\1:\r\n")
+#else
+#define TPL_EXTRA(X)
+#endif
+#if POSTIE_WITH_COMPOSE_MIME
+#define TPL_MIME(X) X(mime, "MIME-Version: 1.0\r\n")                                     \
+    X(multipart, "Content-Type: multipart/mixed;\r\n boundary=\"\1\"\r\n\r\n"            \
+                 "This is a multi-part message in MIME format.\r\n\r\n--\1\r\n")         \
+    X(text_plain, TEXT_PLAIN)                                                            \
+    X(att_hdr, "\r\n--\1\r\nContent-Type: \2\r\nContent-Disposition: attachment")        \
+    X(att_fname, ";\r\n") X(att_b64, "Content-Transfer-Encoding: base64\r\n\r\n")        \
+    X(close, "\r\n--\1--\r\n")
+#else
+#define TPL_MIME(X) X(mime, "MIME-Version: 1.0\r\n" TEXT_PLAIN)
+#endif
+#define TEMPLATES(X) TPL_SIMPLE(X) TPL_EXTRA(X) X(date, "Date: \1\r\n")                  \
+    X(msgid, "Message-ID: <\1@\2>\r\n") X(prio, "X-Priority: \1\r\nImportance: \2\r\n")  \
+    X(crlf, "\r\n") TPL_MIME(X)
+#define TPL_MEMBER(name, text) char name[sizeof text];
+#define TPL_TEXT(name, text) text,
+static const struct templates {
+    TEMPLATES(TPL_MEMBER)
+} tpl = {TEMPLATES(TPL_TEXT)};
+#define T(name) ((unsigned)offsetof(struct templates, name))
+typedef char no_template_at_0[T(date) != 0 ? 1 : -1];
+
+/* Appends the template at offset t_at of tpl, in which a byte 1 stands for
+ * the string a and a byte 2 for b (the strings themselves are copied as
+ * they are). */
+static void emit(postie_compose *c, unsigned t_at, const char *a, const char *b)
 {
+    const char *t = (const char *)&tpl + t_at;
     const char *back = NULL; /* where t goes on after an argument */
     for (;;) {
         char ch = *t++;
@@ -832,8 +882,8 @@ static void putc_(postie_compose *c, char ch)
 static const char field_names[] = "From\0Reply-To\0To\0Cc";
 static const unsigned char field_name_at[] = {0, 5, 14, 17};
 #else
-static const char field_names[] = "From:\0Reply-To:\0To:\0Cc:";
-static const unsigned char field_name_at[] = {0, 6, 16, 20};
+static const unsigned char field_name_at[] = {T(from), T(reply_to), T(to), T(cc)};
+typedef char field_names_in_reach[T(cc) < 256 ? 1 : -1];
 #endif
 
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
@@ -1038,10 +1088,10 @@ static int field_addresses(postie_compose *c)
  * Returns 1 when done. */
 static int field_addresses(postie_compose *c)
 {
-    static const char token[] = "\r\n \1\2"; /* a folded one, then a plain one */
     size_t k = (size_t)(c->stage - ST_FROM), count, n;
     const postie_compose_address *list = address_list(&c->m, k, &count);
-    const char *t = token + 2, *a;
+    unsigned t = T(fold) + 2; /* a plain one */
+    const char *a;
     int more;
     if (c->idx >= count) {
         return 1; /* no field for an empty list */
@@ -1050,10 +1100,10 @@ static int field_addresses(postie_compose *c)
     more = c->idx + 1 < count;
     n = 1 + strlen(a) + (size_t)more; /* " address" and its comma */
     if (c->idx == 0) {
-        emit(c, field_names + field_name_at[k], NULL, NULL);
+        emit(c, field_name_at[k], NULL, NULL);
         c->col = c->out_len; /* the unit began empty */
     } else if (c->col + n > FOLD_AT) {
-        t = token;
+        t = T(fold);
         c->col = 0;
     }
     c->col += n;
@@ -1085,7 +1135,7 @@ static int field_text(postie_compose *c, const char *name, const char *value)
 /* A caller's field, whole (plain_text() said it fits as it is). */
 static int field_text(postie_compose *c, const char *name, const char *value)
 {
-    emit(c, value[0] != '\0' ? "\1: \2\r\n" : "\1:\r\n", name, value);
+    emit(c, value[0] != '\0' ? T(extra) : T(extra_empty), name, value);
     return 1;
 }
 #endif
@@ -1383,8 +1433,6 @@ static const char cte_names[] = "7bit\0" "8bit\0" "quoted-printable";
 static const char cte_names[] = "7bit\0" "8bit";
 #endif
 
-#define TEXT_PLAIN "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: \1\r\n\r\n"
-
 static void next_stage(postie_compose *c, int stage)
 {
     c->stage = stage;
@@ -1418,7 +1466,8 @@ static int body_copy(postie_compose *c)
 static postie_status produce(postie_compose *c)
 {
     const postie_compose_message *m = &c->m;
-    const char *t = NULL, *a = NULL, *b = NULL; /* what to emit() at the end */
+    unsigned t = 0;                  /* what to emit() at the end: a template */
+    const char *a = NULL, *b = NULL; /* (0: none) and its strings             */
     char buf[POSTIE_DECIMAL_MAX + 18];          /* the Date or the Message-ID */
     int done = 1; /* the stage is finished: on to the next */
 #if POSTIE_WITH_QP || POSTIE_WITH_COMPOSE_MIME
@@ -1427,9 +1476,8 @@ static postie_status produce(postie_compose *c)
 
     switch (c->stage) {
     case ST_DATE:
-        (void)date_fmt(m->time, m->utc_offset_minutes, buf); /* checked by begin */
-        t = "Date: \1\r\n";
-        a = buf;
+        a = date_fmt(m->time, m->utc_offset_minutes, buf); /* checked by begin */
+        t = T(date);
         break;
     case ST_FROM:
     case ST_REPLYTO:
@@ -1451,8 +1499,9 @@ static postie_status produce(postie_compose *c)
                 done = 0;
             }
 #else
-            t = m->subject[0] != '\0' ? "Subject: \1\r\n" : "Subject:\r\n"; /* as it is */
-            a = m->subject;
+            t = T(subject); /* as it is, after a space unless empty */
+            a = &" "[m->subject[0] == '\0'];
+            b = m->subject;
 #endif
         }
         break;
@@ -1465,7 +1514,7 @@ static postie_status produce(postie_compose *c)
             p = hex_byte(p, m->random[i]);
         }
         *p = '\0';
-        t = "Message-ID: <\1@\2>\r\n";
+        t = T(msgid);
         a = buf + POSTIE_DECIMAL_MAX - k;
         b = msgid_domain(m);
         break;
@@ -1475,7 +1524,7 @@ static postie_status produce(postie_compose *c)
             /* the two values of HIGH, then of LOW, 17 bytes apart; each
              * second value 12 bytes after its first */
             static const char prio[] = "1 (Highest)\0high\0" "5 (Lowest)\0\0low";
-            t = "X-Priority: \1\r\nImportance: \2\r\n";
+            t = T(prio);
             a = prio + (m->priority == POSTIE_COMPOSE_PRIORITY_HIGH ? 0 : 17);
             b = a + 12;
         }
@@ -1495,15 +1544,13 @@ static postie_status produce(postie_compose *c)
 #endif
     case ST_MIME:
 #if POSTIE_WITH_COMPOSE_MIME
-        emit(c, "MIME-Version: 1.0\r\n", NULL, NULL);
+        emit(c, T(mime), NULL, NULL);
         if (m->attachment_count > 0) {
-            emit(c, "Content-Type: multipart/mixed;\r\n boundary=\"\1\"\r\n\r\n"
-                    "This is a multi-part message in MIME format.\r\n\r\n--\1\r\n",
-                 c->boundary, NULL);
+            emit(c, T(multipart), c->boundary, NULL);
         }
-        emit(c, TEXT_PLAIN, cte_names + 5 * c->body_cte, NULL);
+        emit(c, T(text_plain), cte_names + 5 * c->body_cte, NULL);
 #else
-        t = "MIME-Version: 1.0\r\n" TEXT_PLAIN;
+        t = T(mime);
         a = cte_names + 5 * c->body_cte;
 #endif
 #if POSTIE_WITH_QP
@@ -1540,21 +1587,21 @@ static postie_status produce(postie_compose *c)
         }
 #endif
         if (!lf) {
-            t = "\r\n"; /* a last line gets its line break */
+            t = T(crlf); /* a last line gets its line break */
         }
         break;
     }
 #if POSTIE_WITH_COMPOSE_MIME
     case ST_ATT_HDR: {
         const postie_compose_attachment *at = &m->attachments[c->att];
-        emit(c, "\r\n--\1\r\nContent-Type: \2\r\nContent-Disposition: attachment", c->boundary,
+        emit(c, T(att_hdr), c->boundary,
              at->content_type != NULL ? at->content_type : "application/octet-stream");
         done = 0;
         if (at->filename != NULL) {
-            emit(c, ";\r\n", NULL, NULL);
+            emit(c, T(att_fname), NULL, NULL);
             next_stage(c, ST_ATT_FNAME);
         } else {
-            emit(c, "\r\n", NULL, NULL);
+            emit(c, T(crlf), NULL, NULL);
             next_stage(c, ST_ATT_HDR2);
         }
         break;
@@ -1564,7 +1611,7 @@ static postie_status produce(postie_compose *c)
         break;
     case ST_ATT_HDR2: {
         const postie_compose_attachment *at = &m->attachments[c->att];
-        emit(c, "Content-Transfer-Encoding: base64\r\n\r\n", NULL, NULL);
+        emit(c, T(att_b64), NULL, NULL);
         src_set(c, at->data, at->len, at->read, at->read_user);
         postie_base64_stream_init(&c->b64, B64_LINE);
         break; /* then ST_ATT_BODY */
@@ -1580,7 +1627,7 @@ static postie_status produce(postie_compose *c)
         }
         break;
     case ST_CLOSE:
-        emit(c, "\r\n--\1--\r\n", c->boundary, NULL);
+        emit(c, T(close), c->boundary, NULL);
         done = 0;
         next_stage(c, ST_DONE);
         break;
@@ -1589,7 +1636,7 @@ static postie_status produce(postie_compose *c)
         done = 0;
         break;
     }
-    if (t != NULL) {
+    if (t != 0) {
         emit(c, t, a, b);
     }
     if (done) {

@@ -114,17 +114,17 @@ void postie_md5_final(postie_md5_ctx *ctx, unsigned char digest[POSTIE_MD5_DIGES
 {
     /* the length in bits, as two words */
     uint32_t bits[2];
-    unsigned char len[8];
+    unsigned char len[8], pad = 0x80;
 
     bits[0] = (uint32_t)(ctx->bytes << 3);
     bits[1] = (uint32_t)(ctx->bytes >> 29);
     put_le32(len, bits, 2);
     /* 0x80, zeros up to 56 bytes into a block, the length: fed through
      * update(), which runs the blocks */
-    postie_md5_update(ctx, "\x80", 1);
-    while (ctx->block_len != 56) {
-        postie_md5_update(ctx, "", 1); /* the string's NUL */
-    }
+    do {
+        postie_md5_update(ctx, &pad, 1);
+        pad = 0;
+    } while (ctx->block_len != 56);
     postie_md5_update(ctx, len, 8);
     put_le32(digest, ctx->state, 4);
     memset(ctx, 0, sizeof *ctx);

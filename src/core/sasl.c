@@ -143,8 +143,10 @@ postie_status postie_sasl_pw(unsigned mech, unsigned step, const char *arg, size
 #if POSTIE_WITH_SASL_LOGIN
     case POSTIE_SASL_LOGIN: /* the prompt decides, else the position */
         for (k = 0; k < alen; k++) {
-            /* the last four characters, capitals, in one word */
-            w = (w << 8) | (unsigned char)upper(arg[k]);
+            /* the last four characters in one word, bit 5 off: a capital
+             * or its small letter match the capital (and nothing else
+             * does, which is all the four letters below need) */
+            w = (w << 8) | ((unsigned char)arg[k] & 0xDFu);
             if (w == 0x55534552u) { /* USER: the user name, whatever else it says */
                 step = 0;
                 break;

@@ -125,7 +125,12 @@ static postie_status initial(postie_sasl_x *x, const char *user, const char *sec
         return POSTIE_OK;
     }
     if (st != POSTIE_OK) {
+#if POSTIE_WITH_SASL_SCRAM
+        /* SCRAM's ERR_STATE too: an argument it refuses */
         return st == POSTIE_ERR_BUFFER ? POSTIE_ERR_BUFFER : POSTIE_ERR_PARAM;
+#else
+        return st; /* the builders above say ERR_PARAM or ERR_BUFFER */
+#endif
     }
     /* the response must fit one line, even when it waits for a challenge */
     if (postie_base64_encoded_len(x->irlen) + 3 > POSTIE_CMD_MAX) {
@@ -255,7 +260,7 @@ postie_status postie_sasl_x_step(postie_sasl_x *x, const postie_sasl_proto *pr,
 {
     char *chal = SCRATCH(x, c), *raw = chal + CHAL_MAX;
     size_t clen = 0, rawlen = 0;
-    postie_status st = POSTIE_OK;
+    postie_status st = POSTIE_OK, why = POSTIE_OK; /* why: cancel, then report it */
     unsigned step = x->nchal, ir;
 
     if (step >= pr->max_challenges) {
@@ -285,9 +290,8 @@ postie_status postie_sasl_x_step(postie_sasl_x *x, const postie_sasl_proto *pr,
         }
         st = answer(x, step, user, secret, chal, clen, raw, POSTIE_SASL_SCRATCH_MAX - CHAL_MAX,
                     &rawlen);
-        if (st != POSTIE_OK) {
-            memset(chal, 0, POSTIE_SASL_SCRATCH_MAX);
-            return cancel(c, tag, st == POSTIE_ERR_BUFFER ? POSTIE_ERR_BUFFER : POSTIE_ERR_AUTH);
+        if (st != POSTIE_OK && st != POSTIE_ERR_BUFFER) {
+            why = POSTIE_ERR_AUTH;
         }
     }
     if (st == POSTIE_OK) {
@@ -296,7 +300,10 @@ postie_status postie_sasl_x_step(postie_sasl_x *x, const postie_sasl_proto *pr,
         st = postie_conn_end(c, tag, 0);
     }
     memset(chal, 0, POSTIE_SASL_SCRATCH_MAX);
-    return st == POSTIE_ERR_BUFFER ? cancel(c, tag, st) : st;
+    if (st == POSTIE_ERR_BUFFER) {
+        why = st;
+    }
+    return why != POSTIE_OK ? cancel(c, tag, why) : st;
 }
 
 postie_status postie_sasl_x_done(const postie_sasl_x *x)

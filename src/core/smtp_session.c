@@ -50,6 +50,15 @@ static void batch_abort(postie_smtp *s, postie_status st);
 #define DATA_ST(s) POSTIE_OK
 #endif
 
+/* The recipients of env: without POSTIE_WITH_SMTP_MULTI_RCPT mail_check()
+ * refuses an envelope of several (send_batch() then skips its message), and
+ * the constant lets the compiler drop what only several need. */
+#if POSTIE_WITH_SMTP_MULTI_RCPT
+#define NRCPTS(env) ((env)->nrcpts)
+#else
+#define NRCPTS(env) ((void)(env), (size_t)1)
+#endif
+
 /* RFC 4954 sec. 4: a command line of 512 octets with its CRLF. */
 #if POSTIE_WITH_SASL
 static const postie_sasl_proto sasl_proto = {512, 6, 0};
@@ -647,7 +656,7 @@ static void build_nth(postie_smtp *s, const postie_smtp_envelope *env, size_t i)
             postie_conn_add(c, " ");
             postie_conn_add(c, env->mail_params);
         }
-    } else if (i <= env->nrcpts) {
+    } else if (i <= NRCPTS(env)) {
         const postie_smtp_rcpt *r = &env->rcpts[i - 1];
         postie_conn_add(c, "RCPT TO:<");
         postie_conn_add(c, r->addr);
@@ -663,7 +672,7 @@ static void build_nth(postie_smtp *s, const postie_smtp_envelope *env, size_t i)
 
 static unsigned tag_of(const postie_smtp_envelope *env, size_t i)
 {
-    return i == 0 ? T_MAIL : i <= env->nrcpts ? T_RCPT : T_DATA;
+    return i == 0 ? T_MAIL : i <= NRCPTS(env) ? T_RCPT : T_DATA;
 }
 
 static void save_reply(postie_smtp *s)
@@ -735,8 +744,11 @@ static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
     if (env->rcpts == NULL || env->nrcpts == 0) {
         return POSTIE_ERR_PARAM;
     }
+    if (!POSTIE_WITH_SMTP_MULTI_RCPT && env->nrcpts != 1) {
+        return POSTIE_ERR_UNSUPPORTED; /* nothing written into env */
+    }
     /* 0: MAIL's reverse-path (may be NULL or "") and parameters; i: recipient i-1's */
-    for (i = 0; i <= env->nrcpts; i++) {
+    for (i = 0; i <= NRCPTS(env); i++) {
         const char *addr = i > 0 ? env->rcpts[i - 1].addr : env->from;
         unsigned a = args_scan(addr, i > 0 ? env->rcpts[i - 1].params : env->mail_params);
         if (a == 0 || (i > 0 && (addr == NULL || addr[0] == '\0'))) {
@@ -746,7 +758,7 @@ static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
     }
     /* From here on every recipient reads as not answered until its reply,
      * also when the call fails before anything is sent. */
-    for (i = 0; i < env->nrcpts; i++) {
+    for (i = 0; i < NRCPTS(env); i++) {
         env->rcpts[i].code = 0;
         env->rcpts[i].enhanced[0] = '\0';
         env->rcpts[i].status = POSTIE_ERR_STATE;
@@ -786,7 +798,7 @@ static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
             s->mflags |= MF_PIPE_DATA;
         }
     }
-    s->m_total = 1 + env->nrcpts + ((s->mflags & MF_PIPE_DATA) ? 1 : 0);
+    s->m_total = 1 + NRCPTS(env) + ((s->mflags & MF_PIPE_DATA) ? 1 : 0);
     /* Every command must fit the output queue on its own: checked before sending. */
     for (i = 0; i < s->m_total; i++) {
         postie_conn_begin(&s->conn);
@@ -813,7 +825,7 @@ static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
     }
     /* a RCPT answered with 421 (POSTIE_ERR_TRANSIENT, the session ended) is
      * recorded like any 4xx */
-    if (st != POSTIE_OK && !(s->reply.done && s->reply.code == 421 && i >= 1 && i <= env->nrcpts)) {
+    if (st != POSTIE_OK && !(s->reply.done && s->reply.code == 421 && i >= 1 && i <= NRCPTS(env))) {
         return st;
     }
     c = s->reply.code;
@@ -826,7 +838,7 @@ static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
             s->mail_st = (signed char)(c == 552 ? POSTIE_ERR_TOO_BIG : st);
             keep_reply(s, 3);
         }
-    } else if (i <= env->nrcpts) { /* RCPT */
+    } else if (i <= NRCPTS(env)) { /* RCPT */
         if (st == POSTIE_OK) {
             st = expect2(s);
             if (s->state == POSTIE_SMTP_STATE_CLOSED) {
@@ -946,7 +958,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
     /* MAIL was accepted, so every RCPT got its reply: those not accepted
      * were refused */
     if (env->accepted == 0 ||
-        (env->accepted < env->nrcpts && env->on_refused != POSTIE_SMTP_REFUSED_CONTINUE) ||
+        (env->accepted < NRCPTS(env) && env->on_refused != POSTIE_SMTP_REFUSED_CONTINUE) ||
         DATA_ST(s) != POSTIE_OK) {
         /* RSET after a failed transaction; only transport/reply failures matter */
         return rset_after(s, DATA_ST(s) != POSTIE_OK && env->accepted > 0 ? DATA_ST(s)
@@ -1268,7 +1280,7 @@ static postie_status batch_reply(postie_smtp *s, unsigned tag, size_t i)
         }
         break;
     case T_RCPT:
-        if (s->b_rcpt < env->nrcpts) {
+        if (s->b_rcpt < NRCPTS(env)) {
             postie_smtp_rcpt *r = &env->rcpts[s->b_rcpt++];
             r->code = c;
             memcpy(r->enhanced, s->reply.enhanced, sizeof r->enhanced);
@@ -1345,7 +1357,7 @@ static postie_status batch_queue(postie_smtp *s)
             if (s->b_off == 0) {
                 (void)mail_check(s, env); /* the MAIL parameters of this message */
             }
-            while (s->b_off <= env->nrcpts) {
+            while (s->b_off <= NRCPTS(env)) {
                 if (postie_conn_awaiting(&s->conn) >= POSTIE_PIPELINE_MAX - 1) {
                     return POSTIE_OK; /* the ring is full: wait for replies */
                 }
@@ -1387,8 +1399,11 @@ static postie_status batch_queue(postie_smtp *s)
                 if (postie_conn_awaiting(&s->conn) >= POSTIE_PIPELINE_MAX) {
                     return POSTIE_OK;
                 }
-                st = queue(s, T_DATA, "DATA", NULL);
-                if (st == POSTIE_ERR_PARAM) {
+                /* its reply is this message's (batch_reply() goes by the arg) */
+                postie_conn_begin(&s->conn);
+                postie_conn_add(&s->conn, "DATA");
+                st = postie_conn_end(&s->conn, T_DATA, s->b_queued);
+                if (st == POSTIE_ERR_BUFFER) {
                     return POSTIE_AGAIN;
                 }
                 if (st != POSTIE_OK) {

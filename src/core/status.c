@@ -1,8 +1,9 @@
 /* Status names and messages, generated from POSTIE_STATUS_LIST: one string
  * of NUL-ended entries each, in the list's order, with the text for an
  * unknown value as the last entry (smaller than a switch, which compiles to
- * a table of pointers). The list holds the values 0, 1, ... first, then -1,
- * -2, ... (checked below), so a value's position is computed, not looked up. */
+ * a table of pointers). The list holds the values in descending order
+ * without gaps, START_TLS (3) first (checked below), so a value's position
+ * is computed, not looked up. */
 #include "postie/postie_config_defaults.h"
 #include "postie/status.h"
 
@@ -16,20 +17,16 @@ enum {
     NSTATUS
 };
 
-/* How many values are not negative. */
+/* The first (highest) value. */
 enum {
-    NPOSITIVE = 0
-#define POSTIE_X_NONNEG(name, value, msg) + ((value) >= 0)
-    POSTIE_STATUS_LIST(POSTIE_X_NONNEG)
-#undef POSTIE_X_NONNEG
+    TOP = POSTIE_START_TLS
 };
 
-/* Each value is where index() puts it (else: division by zero): a new status
- * goes after the last of its sign, with the next value. */
+/* Each value is where entry() puts it (else: division by zero; a new highest
+ * value changes TOP). */
 enum {
-#define POSTIE_X_ORDER(name, value, msg)                                                \
-    postie_order_##name = 1 / ((value) >= 0 ? (value) == postie_pos_##name              \
-                                            : NPOSITIVE - 1 - (value) == postie_pos_##name),
+#define POSTIE_X_ORDER(name, value, msg) \
+    postie_order_##name = 1 / (TOP - (value) == postie_pos_##name),
     POSTIE_STATUS_LIST(POSTIE_X_ORDER)
 #undef POSTIE_X_ORDER
     postie_order_end
@@ -39,9 +36,8 @@ enum {
  * for a value outside the list). */
 static const char *entry(const char *list, postie_status status)
 {
-    unsigned v = (unsigned)status;
-    /* 0 .. NPOSITIVE - 1 in place, -1, -2, ... after them (unsigned: no overflow) */
-    unsigned i = (int)status < 0 ? (unsigned)(NPOSITIVE - 1) - v : v < NPOSITIVE ? v : NSTATUS;
+    /* TOP, TOP - 1, ... in place (unsigned: a value above TOP wraps past the end) */
+    unsigned i = (unsigned)TOP - (unsigned)status;
 
     if (i > NSTATUS) {
         i = NSTATUS;

@@ -24,6 +24,7 @@
 #define POSTIE_WITH_STATUS_MESSAGES   0
 #define POSTIE_WITH_DEADLINE          0
 #define POSTIE_WITH_SMTP_BATCH        0
+#define POSTIE_WITH_SMTP_MULTI_RCPT   0
 #define POSTIE_SHARED_BUFFERS         1
 
 #define POSTIE_LINE_MAX             512

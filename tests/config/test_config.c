@@ -268,10 +268,12 @@ static void test_smtp_envelope(void **state)
     r[1].addr = "bob@example.net";
     env.from = "tim@example.org";
     env.rcpts = r;
-    env.nrcpts = 2;
+    env.nrcpts = POSTIE_WITH_SMTP_MULTI_RCPT ? 2 : 1;
     fake_step_add(&F, "MAIL FROM:<tim@example.org>\r\n", "250 OK\r\n");
     fake_step_add(&F, "RCPT TO:<ann@example.net>\r\n", "250 OK\r\n");
+#if POSTIE_WITH_SMTP_MULTI_RCPT
     fake_step_add(&F, "RCPT TO:<bob@example.net>\r\n", "250 OK\r\n");
+#endif
     fake_step_add(&F, "DATA\r\n", "354 go\r\n");
     fake_step_add(&F, "hi\r\n.\r\n", "250 queued\r\n");
     calls = F.send_calls;
@@ -279,10 +281,10 @@ static void test_smtp_envelope(void **state)
     fake_assert_script_sent(&F);
 #if !POSTIE_WITH_SMTP_PIPELINING
     /* the server offers PIPELINING, but each command waited for its reply:
-     * MAIL, RCPT, RCPT, DATA and the message each went in their own send */
-    assert_int_equal(F.send_calls - calls, 5);
+     * MAIL, each RCPT, DATA and the message each went in their own send */
+    assert_int_equal(F.send_calls - calls, 3 + env.nrcpts);
 #else
-    assert_true(F.send_calls - calls < 5);
+    assert_true(F.send_calls - calls < 3 + env.nrcpts);
 #endif
     env.flags = POSTIE_SMTP_MSG_UTF8;
 #if POSTIE_WITH_SMTPUTF8
@@ -293,6 +295,175 @@ static void test_smtp_envelope(void **state)
     fake_assert_script_sent(&F);
 #endif
 }
+
+/* One recipient, as POSTIE_WITH_SMTP_MULTI_RCPT 0 compiles the mail for:
+ * without it an envelope of two is POSTIE_ERR_UNSUPPORTED before anything is
+ * sent or written into it (nrcpts 0 stays POSTIE_ERR_PARAM); with one, the
+ * same bytes, statuses, replies and recipient record as a build with
+ * several recipients (tests/config/postie_config_simple.h runs this too):
+ * accepted, refused (RSET, the refusal shown), MAIL refused with 552, and a
+ * 421 to the RCPT. */
+static void test_smtp_one_rcpt(void **state)
+{
+    postie_smtp_rcpt r[2];
+    postie_smtp_envelope env;
+
+    (void)state;
+    smtp_open();
+    memset(&env, 0, sizeof env);
+    memset(r, 0, sizeof r);
+    r[0].addr = "ann@example.net";
+    r[0].params = "NOTIFY=NEVER";
+    r[1].addr = "bob@example.net";
+    env.from = "tim@example.org";
+    env.mail_params = "RET=HDRS";
+    env.rcpts = r;
+    env.nrcpts = 2;
+    env.flags = POSTIE_SMTP_MSG_8BIT;
+#if !POSTIE_WITH_SMTP_MULTI_RCPT
+    r[0].code = r[1].code = 7; /* marks: nothing may write them */
+    r[0].status = r[1].status = POSTIE_ERR_INTERNAL;
+    env.accepted = 9;
+    assert_int_equal(postie_smtp_mail(&S, &env), POSTIE_ERR_UNSUPPORTED);
+    assert_int_equal(postie_smtp_send_buf(&S, &env, "hi\r\n", 4), POSTIE_ERR_UNSUPPORTED);
+    r[1].addr = "bob@example.net>\r\nRSET"; /* refused before the addresses are read */
+    assert_int_equal(postie_smtp_mail(&S, &env), POSTIE_ERR_UNSUPPORTED);
+    r[1].addr = "bob@example.net";
+    env.nrcpts = 0;
+    assert_int_equal(postie_smtp_mail(&S, &env), POSTIE_ERR_PARAM);
+    assert_int_equal(F.sent_len, strlen(EHLO)); /* nothing went out after EHLO */
+    assert_int_equal(r[0].code, 7);
+    assert_int_equal(r[1].code, 7);
+    assert_int_equal(r[0].status, POSTIE_ERR_INTERNAL);
+    assert_int_equal(r[1].status, POSTIE_ERR_INTERNAL);
+    assert_int_equal(env.accepted, 9);
+    assert_int_equal(postie_smtp_get_state(&S), POSTIE_SMTP_STATE_READY);
+#endif
+    env.nrcpts = 1;
+    fake_step_add(&F, "MAIL FROM:<tim@example.org> BODY=8BITMIME RET=HDRS\r\n",
+                  "250 2.1.0 OK\r\n");
+    fake_step_add(&F, "RCPT TO:<ann@example.net> NOTIFY=NEVER\r\n", "250 2.1.5 ann OK\r\n");
+    assert_int_equal(postie_smtp_mail(&S, &env), POSTIE_OK);
+    fake_assert_script_sent(&F);
+    assert_int_equal(postie_smtp_get_state(&S), POSTIE_SMTP_STATE_MAIL);
+    assert_int_equal(env.accepted, 1);
+    assert_int_equal(r[0].code, 250);
+    assert_string_equal(r[0].enhanced, "2.1.5");
+    assert_int_equal(r[0].status, POSTIE_OK);
+    assert_string_equal(postie_smtp_reply_text(&S), "ann OK");
+    fake_step_add(&F, "DATA\r\n", "354 go\r\n");
+    fake_step_add(&F, "..x\r\n.\r\n", "250 2.0.0 queued\r\n");
+    assert_int_equal(postie_smtp_data_begin(&S), POSTIE_OK);
+    assert_int_equal(postie_smtp_data_write(&S, ".x\n", 3), POSTIE_OK);
+    assert_int_equal(postie_smtp_data_end(&S), POSTIE_OK);
+    fake_assert_script_sent(&F);
+    assert_int_equal(postie_smtp_messages_sent(&S), 1);
+
+    /* the recipient refused: RSET, and its reply is the one shown */
+    env.flags = 0;
+    env.mail_params = NULL;
+    r[0].params = NULL;
+    fake_step_add(&F, "MAIL FROM:<tim@example.org>\r\n", "250 OK\r\n");
+    fake_step_add(&F, "RCPT TO:<ann@example.net>\r\n", "550 5.1.1 no such user\r\n");
+    fake_step_add(&F, "RSET\r\n", "250 2.0.0 flushed\r\n");
+    assert_int_equal(postie_smtp_send_buf(&S, &env, "hi\r\n", 4), POSTIE_ERR_RECIPIENTS);
+    fake_assert_script_sent(&F);
+    assert_int_equal(postie_smtp_get_state(&S), POSTIE_SMTP_STATE_READY);
+    assert_int_equal(env.accepted, 0);
+    assert_int_equal(r[0].code, 550);
+    assert_string_equal(r[0].enhanced, "5.1.1");
+    assert_int_equal(r[0].status, POSTIE_ERR_SERVER);
+    assert_int_equal(postie_smtp_reply_code(&S), 550);
+    assert_string_equal(postie_smtp_reply_text(&S), "no such user");
+    env.on_refused = POSTIE_SMTP_REFUSED_CONTINUE; /* the same with one recipient */
+    fake_step_add(&F, "MAIL FROM:<tim@example.org>\r\n", "250 OK\r\n");
+#if POSTIE_WITH_SMTP_PIPELINING
+    /* the DATA went with the envelope: its refusal is the one shown */
+    fake_step_add(&F, "RCPT TO:<ann@example.net>\r\n", "450 4.2.1 busy\r\n");
+    fake_step_add(&F, "DATA\r\n", "554 5.5.1 no valid recipients\r\n");
+#else
+    fake_step_add(&F, "RCPT TO:<ann@example.net>\r\n", "450 4.2.1 busy\r\n");
+#endif
+    fake_step_add(&F, "RSET\r\n", "250 2.0.0 flushed\r\n");
+    assert_int_equal(postie_smtp_mail(&S, &env), POSTIE_ERR_RECIPIENTS);
+    fake_assert_script_sent(&F);
+    assert_int_equal(r[0].code, 450);
+    assert_int_equal(r[0].status, POSTIE_ERR_TRANSIENT);
+    assert_int_equal(postie_smtp_reply_code(&S), POSTIE_WITH_SMTP_PIPELINING ? 554 : 450);
+    env.on_refused = POSTIE_SMTP_REFUSED_ABORT;
+
+    /* MAIL refused with 552: no RSET (no transaction was opened) */
+    fake_step_add(&F, "MAIL FROM:<tim@example.org>\r\n", "552 5.3.4 too big\r\n");
+#if POSTIE_WITH_SMTP_PIPELINING
+    fake_step_add(&F, "RCPT TO:<ann@example.net>\r\n", "503 5.5.1 MAIL first\r\n");
+#endif
+    assert_int_equal(postie_smtp_mail(&S, &env), POSTIE_ERR_TOO_BIG);
+    fake_assert_script_sent(&F);
+    assert_int_equal(postie_smtp_reply_code(&S), 552);
+    assert_string_equal(postie_smtp_reply_enhanced(&S), "5.3.4");
+    assert_int_equal(r[0].code, POSTIE_WITH_SMTP_PIPELINING ? 503 : 0);
+    assert_int_equal(r[0].status,
+                     POSTIE_WITH_SMTP_PIPELINING ? POSTIE_ERR_SERVER : POSTIE_ERR_STATE);
+    assert_int_equal(postie_smtp_get_state(&S), POSTIE_SMTP_STATE_READY);
+
+    /* a 421 to the RCPT is its reply, and ends the session */
+    fake_step_add(&F, "MAIL FROM:<tim@example.org>\r\n", "250 OK\r\n");
+    fake_step_add(&F, "RCPT TO:<ann@example.net>\r\n", "421 4.3.2 closing\r\n");
+    assert_int_equal(postie_smtp_mail(&S, &env), POSTIE_ERR_TRANSIENT);
+    fake_assert_script_sent(&F);
+    assert_int_equal(r[0].code, 421);
+    assert_string_equal(r[0].enhanced, "4.3.2");
+    assert_int_equal(r[0].status, POSTIE_ERR_TRANSIENT);
+    assert_int_equal(postie_smtp_get_state(&S), POSTIE_SMTP_STATE_CLOSED);
+}
+
+#if !POSTIE_WITH_SMTP_MULTI_RCPT && POSTIE_WITH_SMTP_BATCH
+/* A batch with a two-recipient envelope: that message alone is refused
+ * (POSTIE_ERR_UNSUPPORTED, nothing of it sent, its recipients not written),
+ * the next goes. */
+static void test_smtp_batch_one_rcpt(void **state)
+{
+    postie_smtp_rcpt r[3];
+    postie_smtp_envelope env[2];
+    postie_smtp_msg msg[2];
+
+    (void)state;
+    smtp_open();
+    memset(env, 0, sizeof env);
+    memset(r, 0, sizeof r);
+    memset(msg, 0, sizeof msg);
+    r[0].addr = "ann@example.net";
+    r[1].addr = "bob@example.net";
+    r[2].addr = "cat@example.net";
+    r[0].code = r[1].code = 7;
+    env[0].from = env[1].from = "tim@example.org";
+    env[0].rcpts = &r[0];
+    env[0].nrcpts = 2;
+    env[1].rcpts = &r[2];
+    env[1].nrcpts = 1;
+    env[0].on_refused = env[1].on_refused = POSTIE_SMTP_REFUSED_CONTINUE;
+    msg[0].env = &env[0];
+    msg[0].data = "one\r\n";
+    msg[0].len = 5;
+    msg[1].env = &env[1];
+    msg[1].data = "two\r\n";
+    msg[1].len = 5;
+    fake_step_add(&F, "MAIL FROM:<tim@example.org>\r\n", "250 OK\r\n");
+    fake_step_add(&F, "RCPT TO:<cat@example.net>\r\n", "250 2.1.5 OK\r\n");
+    fake_step_add(&F, "DATA\r\n", "354 go\r\n");
+    fake_step_add(&F, "two\r\n.\r\n", "250 queued\r\n");
+    assert_int_equal(postie_smtp_send_batch(&S, msg, 2), POSTIE_OK);
+    fake_assert_script_sent(&F);
+    assert_int_equal(msg[0].status, POSTIE_ERR_UNSUPPORTED);
+    assert_int_equal(msg[0].code, 0);
+    assert_int_equal(r[0].code, 7);
+    assert_int_equal(r[1].code, 7);
+    assert_int_equal(msg[1].status, POSTIE_OK);
+    assert_int_equal(r[2].code, 250);
+    assert_int_equal(env[1].accepted, 1);
+    assert_int_equal(postie_smtp_get_state(&S), POSTIE_SMTP_STATE_READY);
+}
+#endif
 
 /* CHUNKING off: send_batch() to a server that offers CHUNKING (and
  * PIPELINING) uses DATA, one command at a time, and the message arrives. */
@@ -541,10 +712,12 @@ static void test_shared_saved_reply(void **state)
     r[1].addr = "bob@example.net";
     env.from = "tim@example.org";
     env.rcpts = r;
-    env.nrcpts = 2;
+    env.nrcpts = POSTIE_WITH_SMTP_MULTI_RCPT ? 2 : 1;
     fake_step_add(&F, "MAIL FROM:<tim@example.org>\r\n", "250 OK\r\n");
     fake_step_add(&F, "RCPT TO:<ann@example.net>\r\n", "550 5.1.1 no such user\r\n");
+#if POSTIE_WITH_SMTP_MULTI_RCPT
     fake_step_add(&F, "RCPT TO:<bob@example.net>\r\n", "250 2.1.5 OK\r\n");
+#endif
     fake_step_add(&F, "RSET\r\n", "250 2.0.0 flushed\r\n");
     assert_int_equal(postie_smtp_send_buf(&S, &env, ".x\r\n", 4), POSTIE_ERR_RECIPIENTS);
     fake_assert_script_sent(&F);
@@ -553,7 +726,9 @@ static void test_shared_saved_reply(void **state)
     assert_string_equal(postie_smtp_reply_text(&S), "no such user");
     assert_int_equal(r[0].code, 550);
     assert_string_equal(r[0].enhanced, "5.1.1");
+#if POSTIE_WITH_SMTP_MULTI_RCPT
     assert_int_equal(r[1].code, 250);
+#endif
     env.nrcpts = 1;
     env.rcpts = &r[1];
     fake_step_add(&F, "MAIL FROM:<tim@example.org>\r\n", "250 OK\r\n");
@@ -823,6 +998,10 @@ int main(void)
         cmocka_unit_test(test_pop3_apop),
         cmocka_unit_test(test_pop3_pipelining),
         cmocka_unit_test(test_smtp_envelope),
+        cmocka_unit_test(test_smtp_one_rcpt),
+#if !POSTIE_WITH_SMTP_MULTI_RCPT && POSTIE_WITH_SMTP_BATCH
+        cmocka_unit_test(test_smtp_batch_one_rcpt),
+#endif
 #if !POSTIE_WITH_SMTP_STARTTLS
         cmocka_unit_test(test_smtp_no_starttls),
 #endif

@@ -226,6 +226,49 @@ static void test_pipelining_across_messages(void **state)
     }
 }
 
+/* PIPELINING only: each DATA's reply belongs to its own message. Message
+ * 0's MAIL is refused (its RCPT and DATA get 503), message 1 goes, message
+ * 2's DATA is refused (RSET follows): each outcome is its own reply (the
+ * DATA used to be queued as message 0's: message 1's 354 then read as a 354
+ * without a transaction, and message 2's refusal was lost). */
+static void test_data_reply_is_its_own(void **state)
+{
+    static const char a0[] = "451 4.3.0 later\r\n503 5.5.1 no MAIL\r\n503 5.5.1 no MAIL\r\n";
+    static const char a1[] = "250 Ok\r\n250 Ok\r\n354 go\r\n";
+    static const char a2[] = "250 2.0.0 queued\r\n250 Ok\r\n250 Ok\r\n554 5.7.1 no thanks\r\n";
+    size_t chunk, o;
+    (void)state;
+    for (chunk = 0; chunk <= 7; chunk++) {
+        make(3, -1);
+        start(chunk, EXT_PIPE);
+        o = envelope(0, flight[0]);
+        o += (size_t)sprintf(flight[0] + o, "DATA\r\n");
+        fake_step_addn(&F, flight[0], o, a0, sizeof a0 - 1);
+        o = envelope(1, flight[1]);
+        o += (size_t)sprintf(flight[1] + o, "DATA\r\n");
+        fake_step_addn(&F, flight[1], o, a1, sizeof a1 - 1);
+        o = wire_body(1, 1, flight[2]);
+        o += (size_t)sprintf(flight[2] + o, ".\r\n");
+        o += envelope(2, flight[2] + o);
+        o += (size_t)sprintf(flight[2] + o, "DATA\r\n");
+        fake_step_addn(&F, flight[2], o, a2, sizeof a2 - 1);
+        fake_step_add(&F, "RSET\r\n", "250 2.0.0 Ok\r\n");
+        assert_int_equal(postie_smtp_open(&S), POSTIE_OK);
+        assert_int_equal(postie_smtp_send_batch(&S, msg, 3), POSTIE_OK);
+        assert_int_equal(msg[0].status, POSTIE_ERR_TRANSIENT);
+        assert_int_equal(msg[0].code, 451);
+        assert_int_equal(msg[1].status, POSTIE_OK);
+        assert_int_equal(msg[1].code, 250);
+        assert_int_equal(msg[2].status, POSTIE_ERR_SERVER);
+        assert_int_equal(msg[2].code, 554);
+        assert_string_equal(msg[2].enhanced, "5.7.1");
+        assert_int_equal(env[2].accepted, 1);
+        assert_int_equal(postie_smtp_messages_sent(&S), 1);
+        assert_int_equal(postie_smtp_get_state(&S), POSTIE_SMTP_STATE_READY);
+        fake_assert_script_sent(&F);
+    }
+}
+
 /* Neither: one command at a time, as a server without PIPELINING needs. */
 static void test_lockstep(void **state)
 {
@@ -381,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_chunking_keeps_flowing),
         cmocka_unit_test(test_binarymime),
         cmocka_unit_test(test_pipelining_across_messages),
+        cmocka_unit_test(test_data_reply_is_its_own),
         cmocka_unit_test(test_lockstep),
         cmocka_unit_test(test_refusals_mid_flight),
         cmocka_unit_test(test_cut_at_every_byte),
