@@ -7,6 +7,7 @@
 #include "postie/sasl_exchange.h"
 #include "wipe.h"
 #include "postie/base64.h"
+#include "base64_trusted.h"
 #include "sasl_pw.h"
 
 #include <string.h>
@@ -286,7 +287,7 @@ postie_status postie_sasl_x_step(postie_sasl_x *x, const postie_sasl_proto *pr,
         rawlen = x->irlen;
         why = POSTIE_OK;
     } else {
-        if (postie_base64_decode(challenge, len, chal, CHAL_MAX, &clen) != POSTIE_OK) {
+        if (postie_base64_decode_trusted(challenge, len, chal, CHAL_MAX, &clen) != POSTIE_OK) {
             why = POSTIE_ERR_DECODE;
             goto refuse;
         }
