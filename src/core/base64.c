@@ -1,23 +1,39 @@
 /* base64, RFC 4648 sec. 4: standard alphabet, '=' padding, strict decoding. */
 #include "postie/base64.h"
+#include "base64_trusted.h"
 
 /* The character of a 6-bit value (no table: this file serves short
- * strings; base64_stream.c, which encodes attachments, has its own). */
+ * strings; base64_stream.c, which encodes attachments, has its own): each
+ * range of the alphabet moves the one before it. */
 static char b64_char(unsigned v)
 {
-    return (char)(v < 26 ? 'A' + v : v < 52 ? 'a' - 26 + v : v < 62 ? '0' - 52 + v
-                                                         : v == 62 ? '+' : '/');
+    unsigned c = v + 'A';
+
+    if (v > 25) {
+        c += ('a' - 26) - 'A';
+    }
+    if (v > 51) {
+        c -= ('a' - 26) - ('0' - 52);
+    }
+    if (v > 61) {
+        c = c * 4 - 189; /* 62 and 63 are at 58 and 59 now: '+' and '/' */
+    }
+    return (char)c;
 }
 
 /* Value of a base64 character, or -1. */
 static int b64_value(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
+    unsigned v = (c | 0x20u) - 'a'; /* a letter, either case */
+
+    if (v < 26) {
+        return (int)((c & 0x20u) != 0 ? v + 26 : v); /* the small ones follow */
+    }
+    v = c - (unsigned)'0';
+    if (v < 10) {
+        return (int)v + 52;
+    }
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
 size_t postie_base64_encoded_len(size_t n)
@@ -89,11 +105,17 @@ static size_t b64_run(const char *in, size_t n, unsigned char *q)
 
 postie_status postie_base64_decode(const char *in, size_t n, void *out, size_t cap, size_t *outlen)
 {
-    size_t need;
-
     if ((in == NULL && n > 0) || (out == NULL && cap > 0)) {
         return POSTIE_ERR_PARAM;
     }
+    return postie_base64_decode_trusted(in, n, out, cap, outlen);
+}
+
+postie_status postie_base64_decode_trusted(const char *in, size_t n, void *out, size_t cap,
+                                           size_t *outlen)
+{
+    size_t need;
+
     if (n % 4 != 0) {
         return POSTIE_ERR_DECODE;
     }

@@ -31,6 +31,35 @@ static void compact_out(postie_conn *c)
     }
 }
 
+/* How many bytes of c (alive) may go now: never a command still being
+ * built, and in lockstep only up to the end of the oldest awaiting one. */
+static size_t sendable(const postie_conn *c)
+{
+    size_t n = c->build - c->out_pos;
+
+    if (c->lockstep && c->n > 0) {
+        unsigned long limit = c->cmds[c->head].end;
+        if (limit <= c->sent) {
+            n = 0;
+        } else if (limit - c->sent < n) {
+            n = (size_t)(limit - c->sent);
+        }
+    }
+    return n;
+}
+
+/* n bytes (at most what was sendable) went to the transport. */
+static void sent_out(postie_conn *c, size_t n)
+{
+    c->out_pos += n;
+    c->sent += n;
+    if (c->out_pos == c->out_len) {
+        /* what went out (a password) does not linger */
+        memset(c->out, 0, c->out_len);
+        c->out_pos = c->out_len = c->build = 0;
+    }
+}
+
 const char *postie_conn_out(const postie_conn *c, size_t *len)
 {
     size_t n;
@@ -39,16 +68,7 @@ const char *postie_conn_out(const postie_conn *c, size_t *len)
     if (c == NULL || c->dead != POSTIE_OK) {
         return NULL;
     }
-    n = c->build - c->out_pos; /* never a command still being built */
-    if (c->lockstep && c->n > 0) {
-        /* only up to the end of the oldest awaiting command */
-        unsigned long limit = c->cmds[c->head].end;
-        if (limit <= c->sent) {
-            n = 0;
-        } else if (limit - c->sent < n) {
-            n = (size_t)(limit - c->sent);
-        }
-    }
+    n = sendable(c);
     *len = n;
     return n > 0 ? c->out + c->out_pos : NULL;
 }
@@ -58,13 +78,7 @@ void postie_conn_out_done(postie_conn *c, size_t n)
     if (c == NULL || n > c->build - c->out_pos) {
         return;
     }
-    c->out_pos += n;
-    c->sent += n;
-    if (c->out_pos == c->out_len) {
-        /* what went out (a password) does not linger */
-        memset(c->out, 0, c->out_len);
-        c->out_pos = c->out_len = c->build = 0;
-    }
+    sent_out(c, n);
 }
 
 size_t postie_conn_out_room(postie_conn *c)
@@ -469,9 +483,8 @@ void postie_conn_window(postie_conn *c)
 static postie_status send_out(postie_conn *c, const postie_transport *t, unsigned timeout_ms,
                               int *moved)
 {
-    for (;;) {
-        size_t n = 0;
-        const char *out = postie_conn_out(c, &n);
+    for (;;) { /* (c is alive: the callers checked, and a failure returns) */
+        size_t n = sendable(c);
         unsigned long left;
         long r;
 
@@ -482,14 +495,14 @@ static postie_status send_out(postie_conn *c, const postie_transport *t, unsigne
         if (left == 0) {
             return postie_conn_fail(c, POSTIE_ERR_TIMEOUT);
         }
-        r = t->send(t->ctx, out, n, budget(left, timeout_ms));
+        r = t->send(t->ctx, c->out + c->out_pos, n, budget(left, timeout_ms));
         if (r == POSTIE_ERR_WOULD_BLOCK) {
             return POSTIE_AGAIN;
         }
         if (r <= 0 || (size_t)r > n) {
             return postie_conn_fail(c, r == 0 ? POSTIE_ERR_IO : r);
         }
-        postie_conn_out_done(c, (size_t)r);
+        sent_out(c, (size_t)r);
         *moved = 1;
     }
 }
@@ -526,26 +539,30 @@ postie_status postie_conn_pump(postie_conn *c, const postie_transport *t, unsign
         return st;
     }
     if (c->n > 0 && c->in_pos == c->in_len && !c->eof && c->starved) {
-        size_t cap = 0;
-        char *in = postie_conn_in(c, &cap);
+        /* postie_conn_in() and _in_done() for an alive, open, empty buffer */
         unsigned long left = time_left(c);
         long r;
 
+        c->in_pos = c->in_len = 0;
         if (left == 0) {
             return postie_conn_fail(c, POSTIE_ERR_TIMEOUT);
         }
-        r = t->recv(t->ctx, in, cap, budget(left, timeout_ms));
+        r = t->recv(t->ctx, c->in, sizeof c->in, budget(left, timeout_ms));
 
         if (r == POSTIE_ERR_WOULD_BLOCK) {
             return moved ? POSTIE_OK : POSTIE_AGAIN;
         }
-        if (r < 0) {
-            return postie_conn_fail(c, r);
+        if (r < 0 || (size_t)r > sizeof c->in) {
+            return postie_conn_fail(c, r < 0 ? r : POSTIE_ERR_IO);
         }
-        if ((size_t)r > cap) {
-            return postie_conn_fail(c, POSTIE_ERR_IO);
+        c->starved = 0;
+        if (r == 0) {
+            c->eof = 1;
         }
-        postie_conn_in_done(c, (size_t)r);
+        c->in_len = (size_t)r;
+#if POSTIE_WITH_DEADLINE
+        c->received += (unsigned long)r;
+#endif
         moved = 1;
     }
     return moved ? POSTIE_OK : POSTIE_AGAIN;

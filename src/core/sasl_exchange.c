@@ -7,6 +7,7 @@
 #include "postie/sasl_exchange.h"
 #include "wipe.h"
 #include "postie/base64.h"
+#include "base64_trusted.h"
 #include "sasl_pw.h"
 
 #include <string.h>
@@ -177,13 +178,13 @@ postie_status postie_sasl_x_start(postie_sasl_x *x, const postie_sasl_proto *pr,
         }
         st = postie_conn_end(c, tag, 0);
     }
+    if (st != POSTIE_OK) {
+        postie_sasl_x_wipe(x);
+    }
 #if POSTIE_SHARED_BUFFERS
     /* the line buffer frames the next reply: built again when needed */
     memset(buf, 0, POSTIE_SASL_SCRATCH_MAX);
 #endif
-    if (st != POSTIE_OK) {
-        postie_sasl_x_wipe(x);
-    }
     return st;
 }
 
@@ -260,17 +261,17 @@ postie_status postie_sasl_x_step(postie_sasl_x *x, const postie_sasl_proto *pr,
 {
     char *chal = SCRATCH(x, c), *raw = chal + CHAL_MAX;
     size_t clen = 0, rawlen = 0;
-    postie_status st = POSTIE_OK, why = POSTIE_OK; /* why: cancel, then report it */
+    postie_status st = POSTIE_OK, why = POSTIE_ERR_AUTH; /* why: cancel, then report it */
     unsigned step = x->nchal, ir;
 
     if (step >= pr->max_challenges) {
-        return cancel(c, tag, POSTIE_ERR_AUTH);
+        goto refuse;
     }
     x->nchal = (unsigned char)(step + 1);
     ir = x->ir;
     x->ir = 0;
     if (ir == IR_PENDING && len != 0) {
-        return cancel(c, tag, POSTIE_ERR_AUTH);
+        goto refuse;
     }
     if (ir != 0 && len == 0) {
         /* the initial response, after the empty challenge it waited for
@@ -284,14 +285,16 @@ postie_status postie_sasl_x_step(postie_sasl_x *x, const postie_sasl_proto *pr,
 #endif
         raw = chal;
         rawlen = x->irlen;
+        why = POSTIE_OK;
     } else {
-        if (postie_base64_decode(challenge, len, chal, CHAL_MAX, &clen) != POSTIE_OK) {
-            return cancel(c, tag, POSTIE_ERR_DECODE);
+        if (postie_base64_decode_trusted(challenge, len, chal, CHAL_MAX, &clen) != POSTIE_OK) {
+            why = POSTIE_ERR_DECODE;
+            goto refuse;
         }
         st = answer(x, step, user, secret, chal, clen, raw, POSTIE_SASL_SCRATCH_MAX - CHAL_MAX,
                     &rawlen);
-        if (st != POSTIE_OK && st != POSTIE_ERR_BUFFER) {
-            why = POSTIE_ERR_AUTH;
+        if (st == POSTIE_OK || st == POSTIE_ERR_BUFFER) {
+            why = POSTIE_OK;
         }
     }
     if (st == POSTIE_OK) {
@@ -303,7 +306,11 @@ postie_status postie_sasl_x_step(postie_sasl_x *x, const postie_sasl_proto *pr,
     if (st == POSTIE_ERR_BUFFER) {
         why = st;
     }
-    return why != POSTIE_OK ? cancel(c, tag, why) : st;
+    if (why == POSTIE_OK) {
+        return st;
+    }
+refuse:
+    return cancel(c, tag, why);
 }
 
 postie_status postie_sasl_x_done(const postie_sasl_x *x)

@@ -55,8 +55,10 @@ static void batch_abort(postie_smtp *s, postie_status st);
  * the constant lets the compiler drop what only several need. */
 #if POSTIE_WITH_SMTP_MULTI_RCPT
 #define NRCPTS(env) ((env)->nrcpts)
+#define RCPT(env, k) (&(env)->rcpts[k])
 #else
 #define NRCPTS(env) ((void)(env), (size_t)1)
+#define RCPT(env, k) ((void)(k), (env)->rcpts) /* the one */
 #endif
 
 /* RFC 4954 sec. 4: a command line of 512 octets with its CRLF. */
@@ -210,8 +212,9 @@ static void set_lockstep(postie_smtp *s)
 
 /*
  * EHLO (or HELO when the session uses HELO), as phases from ph: ph queues
- * it, ph+1 waits, ph+2 waits for a HELO after EHLO was refused (when
- * allow_fallback). POSTIE_OK, AGAIN, or the status of the reply.
+ * it, ph+1 waits for its reply; an EHLO refused with 500 or 502 is followed
+ * by HELO (when allow_fallback). POSTIE_OK, AGAIN, or the status of the
+ * reply.
  */
 static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fallback)
 {
@@ -225,14 +228,14 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
             if (st != POSTIE_OK) {
                 return st;
             }
-            s->phase = (unsigned char)(ph + 1 + s->helo);
+            s->phase = (unsigned char)(ph + 1);
         }
-        if (s->phase != ph + 1) {
-            break;
-        }
-        st = reply(s, R_EHLO);
+        st = reply(s, s->helo ? 0 : R_EHLO);
         if (st != POSTIE_OK) {
             return st;
+        }
+        if (s->helo) {
+            break;
         }
         if (s->reply.code < 300) { /* 2xx */
             s->ext.flags |= POSTIE_SMTP_EXT_EHLO;
@@ -246,22 +249,19 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
         s->helo = 1;
         s->phase = ph; /* HELO instead */
     }
-    st = reply(s, 0);
-    if (st != POSTIE_OK) {
-        return st;
-    }
     set_lockstep(s);
     return expect2(s);
 }
 
-/* Polite end of a session that cannot go on: QUIT, reply ignored, then st. */
+/* Polite end of a session that cannot go on (RFC 5321 sec. 3.8): QUIT,
+ * reply ignored, then st; on a dead connection st at once. */
 static postie_status give_up(postie_smtp *s, postie_status st)
 {
-    SMTP_SAVED(s) = s->reply;
-    s->fail = (unsigned char)(-st);
     if (queue(s, T_QUIT, "QUIT", NULL) != POSTIE_OK) { /* also on a dead connection */
         return fatal(s, st);
     }
+    SMTP_SAVED(s) = s->reply;
+    s->fail = (unsigned char)(-st);
     s->phase = PH_GIVE_UP;
     return POSTIE_AGAIN;
 }
@@ -378,23 +378,19 @@ postie_status postie_smtps_open(postie_smtp *s)
     if (s->phase == PH_GIVE_UP) {
         return give_up_step(s);
     }
+    /* A refusal or a malformed reply ends open() with QUIT while the
+     * connection is up (give_up()), at once when it is not (a 421, a
+     * malformed EHLO reply, the transport's failure: fatal() ended it). */
     if (s->phase == PH_GREET) {
-        st = reply(s, R_LENIENT);
+        st = reply(s, R_LENIENT); /* a malformed greeting leaves it up */
         if (st == POSTIE_AGAIN) {
             return st;
         }
-        if (st == POSTIE_ERR_PROTOCOL && postie_conn_status(&s->conn) == POSTIE_OK) {
-            /* a malformed greeting: RFC 5321 sec. 3.8, QUIT before closing */
-            return give_up(s, st);
+        if (st == POSTIE_OK && s->reply.code != 220) {
+            st = s->reply.code >= 400 ? refusal(s->reply.code) : POSTIE_ERR_PROTOCOL;
         }
         if (st != POSTIE_OK) {
-            return finish(s, st);
-        }
-        if (s->reply.code != 220) {
-            if (s->reply.code >= 400) { /* 4xx or 5xx */
-                return give_up(s, refusal(s->reply.code));
-            }
-            return give_up(s, POSTIE_ERR_PROTOCOL);
+            return give_up(s, st);
         }
         s->state = POSTIE_SMTP_STATE_READY;
         s->phase = PH_HELLO;
@@ -404,14 +400,10 @@ postie_status postie_smtps_open(postie_smtp *s)
         if (st == POSTIE_AGAIN) {
             return st;
         }
-        if (st == POSTIE_ERR_TRANSIENT || st == POSTIE_ERR_SERVER) {
-            if (s->state == POSTIE_SMTP_STATE_CLOSED) {
-                return finish(s, st); /* 421 */
-            }
+        if (st != POSTIE_OK) {
             return give_up(s, st);
         }
-        if (st != POSTIE_OK || s->tls_active || s->tls_policy == POSTIE_TLS_OFF ||
-            !POSTIE_WITH_SMTP_STARTTLS) {
+        if (s->tls_active || s->tls_policy == POSTIE_TLS_OFF || !POSTIE_WITH_SMTP_STARTTLS) {
             return finish(s, st);
         }
 #if POSTIE_WITH_SMTP_STARTTLS
@@ -657,7 +649,7 @@ static void build_nth(postie_smtp *s, const postie_smtp_envelope *env, size_t i)
             postie_conn_add(c, env->mail_params);
         }
     } else if (i <= NRCPTS(env)) {
-        const postie_smtp_rcpt *r = &env->rcpts[i - 1];
+        const postie_smtp_rcpt *r = RCPT(env, i - 1);
         postie_conn_add(c, "RCPT TO:<");
         postie_conn_add(c, r->addr);
         postie_conn_add(c, ">");
@@ -680,6 +672,7 @@ static void save_reply(postie_smtp *s)
     SMTP_SAVED(s) = s->reply;
 }
 
+#if POSTIE_WITH_SMTP_PIPELINING
 /* Keeps the reply that decides mail() unless a weightier one is kept:
  * rank 3 MAIL's refusal, 2 a pipelined DATA's, 1 a recipient's. */
 static void keep_reply(postie_smtp *s, unsigned char rank)
@@ -689,6 +682,7 @@ static void keep_reply(postie_smtp *s, unsigned char rank)
         s->saved_rank = rank;
     }
 }
+#endif
 
 /* A recipient's outcome: the reply's code and enhanced status, and st. */
 static void record(postie_smtp_rcpt *r, const postie_smtp_reply *rep, postie_status st)
@@ -735,11 +729,11 @@ static void enter_data(postie_smtp *s)
     postie_smtp_dot_init(&SMTP_DOT(s));
 }
 
-/* The checks before anything is sent; fills s->mflags and s->m_total. */
+/* The checks before anything is sent; fills s->mflags (and s->m_total). */
 static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
 {
     size_t i;
-    unsigned need_utf8 = (env->flags & POSTIE_SMTP_MSG_UTF8) != 0;
+    unsigned f, need_utf8 = (env->flags & POSTIE_SMTP_MSG_UTF8) != 0;
 
     if (env->rcpts == NULL || env->nrcpts == 0) {
         return POSTIE_ERR_PARAM;
@@ -749,8 +743,8 @@ static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
     }
     /* 0: MAIL's reverse-path (may be NULL or "") and parameters; i: recipient i-1's */
     for (i = 0; i <= NRCPTS(env); i++) {
-        const char *addr = i > 0 ? env->rcpts[i - 1].addr : env->from;
-        unsigned a = args_scan(addr, i > 0 ? env->rcpts[i - 1].params : env->mail_params);
+        const char *addr = i > 0 ? RCPT(env, i - 1)->addr : env->from;
+        unsigned a = args_scan(addr, i > 0 ? RCPT(env, i - 1)->params : env->mail_params);
         if (a == 0 || (i > 0 && (addr == NULL || addr[0] == '\0'))) {
             return POSTIE_ERR_PARAM;
         }
@@ -774,37 +768,37 @@ static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
     if (need_utf8 && (!POSTIE_WITH_SMTPUTF8 || !(s->ext.flags & POSTIE_SMTP_EXT_SMTPUTF8))) {
         return POSTIE_ERR_UNSUPPORTED;
     }
-    s->mflags = 0;
-    if (need_utf8) {
-        s->mflags |= MF_UTF8;
-    }
-    if ((s->ext.flags & POSTIE_SMTP_EXT_SIZE) && env->size > 0) {
-        s->mflags |= MF_SIZE;
+    f = need_utf8 ? MF_UTF8 : 0;
+    if (s->ext.flags & POSTIE_SMTP_EXT_SIZE) {
+        if (s->ext.size_max > 0 && env->size > s->ext.size_max) {
+            return POSTIE_ERR_TOO_BIG;
+        }
+        if (env->size > 0) {
+            f |= MF_SIZE;
+        }
     }
     if ((env->flags & POSTIE_SMTP_MSG_8BIT) && (s->ext.flags & POSTIE_SMTP_EXT_8BITMIME)) {
-        s->mflags |= MF_BODY8;
+        f |= MF_BODY8;
     }
     if ((env->flags & POSTIE_SMTP_MSG_BINARY) && (s->ext.flags & POSTIE_SMTP_EXT_BINARYMIME) &&
         POSTIE_WITH_CHUNKING && (s->ext.flags & POSTIE_SMTP_EXT_CHUNKING) && s->op == OP_BATCH) {
-        s->mflags |= MF_BINARY; /* RFC 3030 sec. 3: only with BDAT */
-    }
-    if ((s->ext.flags & POSTIE_SMTP_EXT_SIZE) && s->ext.size_max > 0 &&
-        env->size > s->ext.size_max) {
-        return POSTIE_ERR_TOO_BIG;
+        f |= MF_BINARY; /* RFC 3030 sec. 3: only with BDAT */
     }
     if (POSTIE_WITH_SMTP_PIPELINING && (s->ext.flags & POSTIE_SMTP_EXT_PIPELINING)) {
-        s->mflags |= MF_PIPELINING;
+        f |= MF_PIPELINING;
         if (env->on_refused == POSTIE_SMTP_REFUSED_CONTINUE) {
-            s->mflags |= MF_PIPE_DATA;
+            f |= MF_PIPE_DATA;
         }
     }
-    s->m_total = 1 + NRCPTS(env) + ((s->mflags & MF_PIPE_DATA) ? 1 : 0);
+    s->mflags = (unsigned char)f;
+    s->m_total = 1 + NRCPTS(env) + (POSTIE_WITH_SMTP_PIPELINING && (s->mflags & MF_PIPE_DATA));
     /* Every command must fit the output queue on its own: checked before sending. */
     for (i = 0; i < s->m_total; i++) {
         postie_conn_begin(&s->conn);
         build_nth(s, env, i);
         postie_conn_add(&s->conn, "\r\n");
-        if (s->conn.over || s->conn.out_len - s->conn.build > POSTIE_CMD_MAX) {
+        /* the output queue holds POSTIE_CMD_MAX octets: what fits is short enough */
+        if (s->conn.over) {
             postie_conn_abandon(&s->conn);
             return POSTIE_ERR_PARAM;
         }
@@ -813,6 +807,7 @@ static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
     return POSTIE_OK;
 }
 
+#if POSTIE_WITH_SMTP_PIPELINING
 /* One reply of the MAIL/RCPT/DATA sequence: s->m_replied says whose. */
 static postie_status mail_reply(postie_smtp *s, postie_smtp_envelope *env)
 {
@@ -973,6 +968,110 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
     }
     return finish(s, POSTIE_OK);
 }
+#else /* !POSTIE_WITH_SMTP_PIPELINING */
+
+/* Phases of mail(). */
+enum { PH_M_SEND = 1, PH_M_REPLY, PH_M_RSET };
+
+/*
+ * Without pipelining every command waits for the reply to the one before
+ * it: MAIL, then each RCPT in turn (s->m_sent is the command's index, 0 for
+ * MAIL). The same commands, statuses, replies and recipient records as the
+ * pipelined machine above gives a server without PIPELINING: a refused MAIL
+ * ends the call (no RSET: no transaction was opened), a refused recipient
+ * is kept as the reply to show and the next one is still tried, and the
+ * last refusal is the one shown after the RSET.
+ */
+postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
+{
+    postie_status st;
+    size_t i;
+
+    if (env == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    st = enter(s, OP_MAIL);
+    if (st == POSTIE_OK) {
+        st = mail_check(s, env);
+        if (st != POSTIE_OK) {
+            return st;
+        }
+        /* A connection that died since the last call (the event loop's
+         * transport) takes no command: say why, as data_write() does. */
+        st = postie_conn_status(&s->conn);
+        if (st != POSTIE_OK) {
+            return fatal(s, st);
+        }
+        s->m_sent = 0;
+        s->op = OP_MAIL;
+        s->phase = PH_M_SEND;
+    } else if (st != POSTIE_AGAIN) {
+        return st;
+    }
+    if (s->phase == PH_M_RSET) {
+        return rset_reply(s);
+    }
+    for (;;) {
+        i = s->m_sent;
+        if (s->phase == PH_M_SEND) {
+            /* the queue is empty (the last reply came after its command
+             * went) and every command was checked to fit */
+            postie_conn_begin(&s->conn);
+            build_nth(s, env, i);
+            st = postie_conn_end(&s->conn, tag_of(env, i), i);
+            if (st != POSTIE_OK) {
+                return fatal(s, st);
+            }
+            s->phase = PH_M_REPLY;
+        }
+        st = reply(s, 0);
+        if (st == POSTIE_AGAIN) {
+            return st;
+        }
+        if (i == 0) { /* MAIL */
+            if (st == POSTIE_OK) {
+                st = expect2(s);
+                if (s->reply.code == 552) {
+                    st = POSTIE_ERR_TOO_BIG; /* RFC 1870 */
+                }
+            }
+            if (st != POSTIE_OK) {
+                return finish(s, st);
+            }
+        } else { /* RCPT: a 421 (the session ended) is recorded like any 4xx */
+            if (st == POSTIE_OK) {
+                st = expect2(s);
+                if (s->state == POSTIE_SMTP_STATE_CLOSED) {
+                    return st; /* a 3xx */
+                }
+            } else if (!(s->reply.done && s->reply.code == 421)) {
+                return finish(s, st);
+            }
+            record(RCPT(env, i - 1), &s->reply, st);
+            if (s->state == POSTIE_SMTP_STATE_CLOSED) {
+                return st; /* the 421 */
+            }
+            if (st == POSTIE_OK) {
+                env->accepted++;
+            } else {
+                save_reply(s);
+            }
+            if (i == NRCPTS(env)) {
+                break;
+            }
+        }
+        s->m_sent = i + 1;
+        s->phase = PH_M_SEND;
+    }
+    if (env->accepted == 0 ||
+        (env->accepted < NRCPTS(env) && env->on_refused != POSTIE_SMTP_REFUSED_CONTINUE)) {
+        /* RSET after a failed transaction; only transport/reply failures matter */
+        return rset_after(s, POSTIE_ERR_RECIPIENTS, PH_M_RSET);
+    }
+    s->state = POSTIE_SMTP_STATE_MAIL;
+    return finish(s, POSTIE_OK);
+}
+#endif /* POSTIE_WITH_SMTP_PIPELINING */
 
 postie_status postie_smtps_data_begin(postie_smtp *s)
 {
