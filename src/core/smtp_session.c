@@ -185,7 +185,7 @@ static postie_status reply(postie_smtp *s, unsigned how)
     postie_conn_pop(&s->conn); /* its answer came (a malformed one too) */
     if (st != POSTIE_DONE) {
         /* malformed, the connection still up */
-        return (how & R_LENIENT) || s->state == POSTIE_SMTP_STATE_CLOSED ? st : fatal(s, st);
+        return (how & R_LENIENT) ? st : fatal(s, st);
     }
     if (s->reply.code == 421) {
         return fatal(s, POSTIE_ERR_TRANSIENT);
