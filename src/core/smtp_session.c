@@ -283,8 +283,7 @@ static postie_status give_up_step(postie_smtp *s)
     if (postie_conn_status(&s->conn) == POSTIE_OK && reply(s, R_LENIENT) == POSTIE_AGAIN) {
         return POSTIE_AGAIN;
     }
-    (void)fatal(s, st); /* restores the reply and the status of the refusal */
-    return finish(s, st);
+    return fatal(s, st); /* restores the reply and the status of the refusal */
 }
 
 #if POSTIE_WITH_SMTP_STARTTLS
