@@ -6,6 +6,7 @@
 #include "postie/conn.h"
 #include "postie/base64.h"
 #include "decimal.h"
+#include "line_frame.h"
 
 #include <string.h>
 
@@ -315,24 +316,16 @@ unsigned postie_conn_want(const postie_conn *c)
 
 postie_status postie_conn_line(postie_conn *c)
 {
-    for (;;) {
+    if (c->dead != POSTIE_OK) {
+        return (postie_status)c->dead;
+    }
+    if (c->n > 0 && c->sent < c->cmds[c->head].end) {
+        return POSTIE_AGAIN; /* a reply answers a command only once it went out */
+    }
+    if (c->in_pos < c->in_len) {
         size_t used = 0;
-        postie_status st;
-
-        if (c->dead != POSTIE_OK) {
-            return (postie_status)c->dead;
-        }
-        if (c->n > 0 && c->sent < c->cmds[c->head].end) {
-            return POSTIE_AGAIN; /* a reply answers a command only once it went out */
-        }
-        if (c->in_pos == c->in_len) {
-            if (c->eof) {
-                return postie_conn_kill(c, POSTIE_ERR_CLOSED);
-            }
-            c->starved = 1;
-            return POSTIE_AGAIN;
-        }
-        st = postie_line_feed(&c->line, c->in + c->in_pos, c->in_len - c->in_pos, &used);
+        postie_status st =
+            postie_line_frame(&c->line, c->in + c->in_pos, c->in_len - c->in_pos, &used);
         c->in_pos += used;
         if (st == POSTIE_DONE) {
             return POSTIE_DONE;
@@ -340,7 +333,13 @@ postie_status postie_conn_line(postie_conn *c)
         if (st != POSTIE_OK) {
             return postie_conn_kill(c, st);
         }
+        /* (every buffered byte is taken now) */
     }
+    if (c->eof) {
+        return postie_conn_kill(c, POSTIE_ERR_CLOSED);
+    }
+    c->starved = 1;
+    return POSTIE_AGAIN;
 }
 
 const char *postie_conn_input(const postie_conn *c, size_t *n)
