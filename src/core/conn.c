@@ -10,12 +10,12 @@
 
 #include <string.h>
 
+typedef char postie_conn_ok_is_zero[POSTIE_OK == 0 ? 1 : -1]; /* postie_conn_init()'s memset */
+
 void postie_conn_init(postie_conn *c)
 {
-    memset(c, 0, sizeof *c);
-    postie_line_init(&c->line);
+    memset(c, 0, sizeof *c); /* alive (POSTIE_OK is 0), an empty line (postie_line_init()) */
     c->lockstep = 1;
-    c->dead = POSTIE_OK;
 }
 
 /* ---- output ----------------------------------------------------------------- */
