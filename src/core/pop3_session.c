@@ -1118,11 +1118,12 @@ postie_status postie_pop3s_read(postie_pop3 *p, void *buf, size_t cap, size_t *n
         return POSTIE_ERR_BUSY;
     }
     for (;;) {
-        size_t used = 0, made = 0, avail = 0;
-        const char *in = postie_conn_input(&p->conn, &avail);
-        postie_status st = postie_pop3_body_feed(&p->body, in, avail, &used, (char *)buf, cap,
+        postie_conn *c = &p->conn; /* its input read and taken in place */
+        size_t used = 0, made = 0;
+        postie_status st = postie_pop3_body_feed(&p->body, c->in + c->in_pos,
+                                                 c->in_len - c->in_pos, &used, (char *)buf, cap,
                                                  &made);
-        postie_conn_consume(&p->conn, used);
+        c->in_pos += used;
         if (made > 0) {
             *n = made; /* even when the end was seen: the next call says DONE */
             return POSTIE_OK;
@@ -1133,12 +1134,16 @@ postie_status postie_pop3s_read(postie_pop3 *p, void *buf, size_t cap, size_t *n
         if (st != POSTIE_OK) {
             return fatal(p, POSTIE_ERR_INTERNAL);
         }
-        st = postie_conn_input_status(&p->conn);
-        if (st == POSTIE_AGAIN) {
-            return st;
+        /* postie_conn_input_status() */
+        if (c->dead != POSTIE_OK) {
+            return fatal(p, (postie_status)c->dead);
         }
-        if (st != POSTIE_OK) {
-            return fatal(p, st);
+        if (c->in_pos == c->in_len) {
+            if (c->eof) {
+                return fatal(p, POSTIE_ERR_CLOSED);
+            }
+            c->starved = 1;
+            return POSTIE_AGAIN;
         }
     }
 }
