@@ -70,8 +70,6 @@ void postie_pop3_body_init(postie_pop3_body *b)
 postie_status postie_pop3_body_feed(postie_pop3_body *b, const char *in, size_t n,
                                     size_t *consumed, char *out, size_t cap, size_t *produced)
 {
-    size_t i = 0, o = 0;
-
     if (consumed != NULL) {
         *consumed = 0;
     }
@@ -82,6 +80,14 @@ postie_status postie_pop3_body_feed(postie_pop3_body *b, const char *in, size_t 
         (out == NULL && cap > 0)) {
         return POSTIE_ERR_PARAM;
     }
+    return postie_pop3_body_run(b, in, n, consumed, out, cap, produced);
+}
+
+postie_status postie_pop3_body_run(postie_pop3_body *b, const char *in, size_t n,
+                                   size_t *consumed, char *out, size_t cap, size_t *produced)
+{
+    size_t i = 0, o = 0;
+
     while (b->state != BODY_DONE) {
         char c;
         if (b->state == BODY_DOT_CR && i < n && in[i] != '\n') {

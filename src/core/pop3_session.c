@@ -1120,9 +1120,8 @@ postie_status postie_pop3s_read(postie_pop3 *p, void *buf, size_t cap, size_t *n
     for (;;) {
         postie_conn *c = &p->conn; /* its input read and taken in place */
         size_t used = 0, made = 0;
-        postie_status st = postie_pop3_body_feed(&p->body, c->in + c->in_pos,
-                                                 c->in_len - c->in_pos, &used, (char *)buf, cap,
-                                                 &made);
+        postie_status st = postie_pop3_body_run(&p->body, c->in + c->in_pos, c->in_len - c->in_pos,
+                                                &used, (char *)buf, cap, &made);
         c->in_pos += used;
         if (made > 0) {
             *n = made; /* even when the end was seen: the next call says DONE */
