@@ -477,10 +477,9 @@ void postie_conn_window(postie_conn *c)
 #endif
 
 /* Sends what postie_conn_out() offers: POSTIE_OK when all of it went,
- * POSTIE_AGAIN (would block), or the status that ended c. *moved is set
- * when anything went. */
-static postie_status send_out(postie_conn *c, const postie_transport *t, unsigned timeout_ms,
-                              int *moved)
+ * POSTIE_AGAIN (would block), or the status that ended c. What went is
+ * counted in c->sent. */
+static postie_status send_out(postie_conn *c, const postie_transport *t, unsigned timeout_ms)
 {
     for (;;) { /* (c is alive: the callers checked, and a failure returns) */
         size_t n = sendable(c);
@@ -502,26 +501,23 @@ static postie_status send_out(postie_conn *c, const postie_transport *t, unsigne
             return postie_conn_fail(c, r == 0 ? POSTIE_ERR_IO : r);
         }
         sent_out(c, (size_t)r);
-        *moved = 1;
     }
 }
 
 postie_status postie_conn_flush(postie_conn *c, const postie_transport *t, unsigned timeout_ms)
 {
-    int moved = 0;
-
     if (c->dead != POSTIE_OK) {
         return (postie_status)c->dead;
     }
     if (t == NULL || t->send == NULL) {
         return POSTIE_AGAIN;
     }
-    return send_out(c, t, timeout_ms, &moved);
+    return send_out(c, t, timeout_ms);
 }
 
 postie_status postie_conn_pump(postie_conn *c, const postie_transport *t, unsigned timeout_ms)
 {
-    int moved = 0;
+    unsigned long before = c->sent; /* something moved: c->sent grew, or a receive */
     postie_status st;
 
     if (c->dead != POSTIE_OK) {
@@ -530,14 +526,11 @@ postie_status postie_conn_pump(postie_conn *c, const postie_transport *t, unsign
     if (t == NULL || t->send == NULL || t->recv == NULL) {
         return POSTIE_AGAIN; /* the caller moves the bytes */
     }
-    st = send_out(c, t, timeout_ms, &moved);
-    if (st == POSTIE_AGAIN) {
-        return moved ? POSTIE_OK : POSTIE_AGAIN;
-    }
-    if (st != POSTIE_OK) {
+    st = send_out(c, t, timeout_ms);
+    if (st != POSTIE_OK && st != POSTIE_AGAIN) {
         return st;
     }
-    if (c->n > 0 && c->in_pos == c->in_len && !c->eof && c->starved) {
+    if (st == POSTIE_OK && c->n > 0 && c->in_pos == c->in_len && !c->eof && c->starved) {
         /* postie_conn_in() and _in_done() for an alive, open, empty buffer */
         unsigned long left = time_left(c);
         long r;
@@ -547,22 +540,20 @@ postie_status postie_conn_pump(postie_conn *c, const postie_transport *t, unsign
             return postie_conn_fail(c, POSTIE_ERR_TIMEOUT);
         }
         r = t->recv(t->ctx, c->in, sizeof c->in, budget(left, timeout_ms));
-
-        if (r == POSTIE_ERR_WOULD_BLOCK) {
-            return moved ? POSTIE_OK : POSTIE_AGAIN;
-        }
-        if (r < 0 || (size_t)r > sizeof c->in) {
-            return postie_conn_fail(c, r < 0 ? r : POSTIE_ERR_IO);
-        }
-        c->starved = 0;
-        if (r == 0) {
-            c->eof = 1;
-        }
-        c->in_len = (size_t)r;
+        if (r != POSTIE_ERR_WOULD_BLOCK) {
+            if (r < 0 || (size_t)r > sizeof c->in) {
+                return postie_conn_fail(c, r < 0 ? r : POSTIE_ERR_IO);
+            }
+            c->starved = 0;
+            if (r == 0) {
+                c->eof = 1;
+            }
+            c->in_len = (size_t)r;
 #if POSTIE_WITH_DEADLINE
-        c->received += (unsigned long)r;
+            c->received += (unsigned long)r;
 #endif
-        moved = 1;
+            return POSTIE_OK;
+        }
     }
-    return moved ? POSTIE_OK : POSTIE_AGAIN;
+    return c->sent != before ? POSTIE_OK : POSTIE_AGAIN;
 }
