@@ -272,19 +272,17 @@ static postie_status classify(const char *s, int phrase, size_t word_max, int *m
  * what only the full writer takes (it would fold, quote or encode). */
 static postie_status plain_text(const char *s, size_t name_len)
 {
-    size_t n = text_len(s, POSTIE_COMPOSE_VALUE_MAX), i;
-    if (n == BAD) {
-        return POSTIE_ERR_PARAM;
-    }
-    if (name_len + 2 + n > FOLD_AT) {
-        return POSTIE_ERR_UNSUPPORTED;
-    }
-    for (i = 0; i < n; i++) {
+    size_t i;
+    for (i = 0; s[i] != '\0'; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if (ch < 32 || ch > 126 ||
+        if (name_len + 2 + i >= FOLD_AT || ch < 32 || ch > 126 ||
             (ch == ' ' && (i == 0 || s[i + 1] == ' ' || s[i + 1] == '\0')) ||
             (ch == '=' && s[i + 1] == '?')) {
-            return POSTIE_ERR_UNSUPPORTED;
+            /* not for the simple writer; for none when not even text (every
+             * such text has one of these: CR, LF, a byte of 128 or more, or
+             * too many bytes) */
+            return text_len(s, POSTIE_COMPOSE_VALUE_MAX) == BAD ? POSTIE_ERR_PARAM
+                                                              : POSTIE_ERR_UNSUPPORTED;
         }
     }
     return POSTIE_OK;

@@ -177,7 +177,7 @@ void postie_hex_lower(const unsigned char *in, size_t n, char *out)
 
     for (i = 0; i < 2 * n; i++) {
         unsigned d = (unsigned)(i % 2 != 0 ? in[i / 2] : in[i / 2] >> 4) & 15;
-        out[i] = (char)(d < 10 ? '0' + d : 'a' - 10 + d);
+        out[i] = (char)(d + (d < 10 ? '0' : 'a' - 10));
     }
     out[2 * n] = '\0';
 }

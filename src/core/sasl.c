@@ -98,7 +98,7 @@ static postie_status cat(char *out, size_t cap, size_t *len, const char *const *
 {
     for (; n > 0; n--, part++) {
         const char *p = *part != NULL ? *part : "";
-        size_t k = strlen(p) + (*part == NULL);
+        size_t k = *part != NULL ? strlen(p) : 1; /* a NULL piece: the NUL of "" */
         if (k > cap - *len) {
             *len = 0;
             return POSTIE_ERR_BUFFER;

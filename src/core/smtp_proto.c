@@ -69,6 +69,8 @@ static void text_append(postie_smtp_reply *r, const char *t, size_t n)
     r->text[r->text_len] = '\0';
 }
 
+static unsigned ehlo_line(postie_smtp_ext *e, const char *text, size_t len);
+
 /* postie_smtp_reply_line(); with ext non-NULL, the text of a line after
  * the first of a 250 reply is parsed as an EHLO extension into ext. */
 static postie_status reply_line(postie_smtp_reply *r, const char *line, size_t len,
@@ -112,7 +114,7 @@ static postie_status reply_line(postie_smtp_reply *r, const char *line, size_t l
         }
     }
     if (ext != NULL && r->lines > 1 && code == 250) {
-        (void)postie_smtp_ehlo_line(ext, t, tn);
+        (void)ehlo_line(ext, t, tn);
     }
     text_append(r, t, tn);
     if (len > 3 && line[3] == '-') {
@@ -224,16 +226,14 @@ typedef char postie_ehlo_bits_in_order[(POSTIE_SMTP_EXT_SIZE == 1u << 0 &&
                                         POSTIE_SMTP_EXT_AUTH == 1u << 5 &&
                                         POSTIE_SMTP_EXT_BINARYMIME == 1u << 9) ? 1 : -1];
 
-unsigned postie_smtp_ehlo_line(postie_smtp_ext *e, const char *text, size_t len)
+/* postie_smtp_ehlo_line() of valid arguments (reply_line() calls it). */
+static unsigned ehlo_line(postie_smtp_ext *e, const char *text, size_t len)
 {
     size_t kl = 0, i;
     const char *args;
     size_t an;
     unsigned bit = 0;
 
-    if (e == NULL || (text == NULL && len > 0)) {
-        return 0;
-    }
     while (kl < len && text[kl] != ' ' && text[kl] != '=') {
         kl++;
     }
@@ -270,6 +270,14 @@ unsigned postie_smtp_ehlo_line(postie_smtp_ext *e, const char *text, size_t len)
     }
     e->flags |= bit;
     return bit;
+}
+
+unsigned postie_smtp_ehlo_line(postie_smtp_ext *e, const char *text, size_t len)
+{
+    if (e == NULL || (text == NULL && len > 0)) {
+        return 0;
+    }
+    return ehlo_line(e, text, len);
 }
 
 /* ------------------------------------------------------------------------ */

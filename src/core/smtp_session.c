@@ -110,8 +110,13 @@ static postie_status finish(postie_smtp *s, postie_status st)
     return st;
 }
 
-/* POSTIE_OK to start op, POSTIE_AGAIN to resume it, else ERR_BUSY. */
-static postie_status enter(postie_smtp *s, unsigned char op)
+/* The states an operation may start in (enter()'s states). */
+#define IN(x) (1u << POSTIE_SMTP_STATE_##x)
+#define IN_ANY 0xfu /* the operation checks the state itself */
+
+/* POSTIE_OK to start op, POSTIE_AGAIN to resume it, else ERR_BUSY, or
+ * ERR_STATE when the session's state is not one of states (IN() bits). */
+static postie_status enter(postie_smtp *s, unsigned char op, unsigned states)
 {
     if (s->op == op) {
         postie_status st = postie_conn_status(&s->conn);
@@ -124,6 +129,9 @@ static postie_status enter(postie_smtp *s, unsigned char op)
     }
     if (s->op != OP_NONE || TLS_WANTED(s)) {
         return POSTIE_ERR_BUSY;
+    }
+    if (!((states >> s->state) & 1u)) {
+        return POSTIE_ERR_STATE;
     }
     s->phase = 0;
     return POSTIE_OK;
@@ -151,7 +159,8 @@ static postie_status queue(postie_smtp *s, unsigned tag, const char *verb, const
  * A 421 reply kills the session (POSTIE_ERR_TRANSIENT; s->reply holds it).
  * A malformed reply is POSTIE_ERR_PROTOCOL and ends the session, unless
  * R_LENIENT (only the caller knows whether QUIT can still be said): then
- * the connection is left up.
+ * the connection is left up. Without R_LENIENT every failure has ended the
+ * operation (fatal()) when it returns: the caller just returns it.
  */
 #define R_EHLO 1u    /* the lines after the first of a 250 are extensions */
 #define R_LENIENT 2u /* a malformed reply leaves the session up */
@@ -346,10 +355,10 @@ postie_status postie_smtps_tls_started(postie_smtp *s, postie_status st)
 
 postie_status postie_smtps_open(postie_smtp *s)
 {
-    postie_status st = enter(s, OP_OPEN);
+    postie_status st = enter(s, OP_OPEN, IN(CLOSED));
 
     if (st == POSTIE_OK) {
-        if (s->state != POSTIE_SMTP_STATE_CLOSED || !s->connected || s->greeted ||
+        if (!s->connected || s->greeted ||
             postie_conn_status(&s->conn) != POSTIE_OK) {
             return POSTIE_ERR_STATE;
         }
@@ -433,12 +442,9 @@ postie_status postie_smtps_open(postie_smtp *s)
 
 postie_status postie_smtps_ehlo(postie_smtp *s)
 {
-    postie_status st = enter(s, OP_EHLO);
+    postie_status st = enter(s, OP_EHLO, IN(READY));
 
     if (st == POSTIE_OK) {
-        if (s->state != POSTIE_SMTP_STATE_READY) {
-            return POSTIE_ERR_STATE;
-        }
         s->op = OP_EHLO;
         s->phase = PH_HELLO; /* open()'s phases: hello_steps() sees one ph */
     } else if (st != POSTIE_AGAIN) {
@@ -462,9 +468,9 @@ postie_status postie_smtps_starttls(postie_smtp *s, const char *server_name)
             return POSTIE_ERR_PARAM;
         }
     }
-    st = enter(s, OP_STARTTLS);
+    st = enter(s, OP_STARTTLS, IN(READY));
     if (st == POSTIE_OK) {
-        if (s->state != POSTIE_SMTP_STATE_READY || s->tls_active) {
+        if (s->tls_active) {
             return POSTIE_ERR_STATE;
         }
         if (!(s->ext.flags & POSTIE_SMTP_EXT_STARTTLS) || !can_start_tls(s)) {
@@ -513,11 +519,8 @@ postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user
     if (user == NULL || secret == NULL || user[0] == '\0' || has_crlf(user) || has_crlf(secret)) {
         return POSTIE_ERR_PARAM;
     }
-    st = enter(s, OP_AUTH);
+    st = enter(s, OP_AUTH, IN(READY));
     if (st == POSTIE_OK) {
-        if (s->state != POSTIE_SMTP_STATE_READY) {
-            return POSTIE_ERR_STATE;
-        }
         if (!s->tls_active && s->tls_policy == POSTIE_TLS_REQUIRED) {
             return POSTIE_ERR_TLS_REQUIRED;
         }
@@ -880,7 +883,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
     if (env == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    st = enter(s, OP_MAIL);
+    st = enter(s, OP_MAIL, IN_ANY); /* mail_check(): the arguments first */
     if (st == POSTIE_OK) {
         st = mail_check(s, env);
         if (st != POSTIE_OK) {
@@ -990,7 +993,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
     if (env == NULL) {
         return POSTIE_ERR_PARAM;
     }
-    st = enter(s, OP_MAIL);
+    st = enter(s, OP_MAIL, IN_ANY); /* mail_check(): the arguments first */
     if (st == POSTIE_OK) {
         st = mail_check(s, env);
         if (st != POSTIE_OK) {
@@ -1075,15 +1078,16 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
 
 postie_status postie_smtps_data_begin(postie_smtp *s)
 {
-    postie_status st = enter(s, OP_DATA);
+    postie_status st =
+        enter(s, OP_DATA, POSTIE_WITH_SMTP_PIPELINING ? IN(MAIL) | IN(DATA) : IN(MAIL));
 
     if (st == POSTIE_OK) {
-        if (POSTIE_WITH_SMTP_PIPELINING && s->state == POSTIE_SMTP_STATE_DATA && s->data_opened) {
+        if (POSTIE_WITH_SMTP_PIPELINING && s->state == POSTIE_SMTP_STATE_DATA) {
+            if (!s->data_opened) {
+                return POSTIE_ERR_STATE;
+            }
             s->data_opened = 0;
             return POSTIE_OK;
-        }
-        if (s->state != POSTIE_SMTP_STATE_MAIL) {
-            return POSTIE_ERR_STATE;
         }
         st = queue(s, T_DATA, "DATA", NULL);
         if (st != POSTIE_OK) {
@@ -1097,7 +1101,7 @@ postie_status postie_smtps_data_begin(postie_smtp *s)
     if (s->phase == 1) {
         st = reply(s, 0);
         if (st != POSTIE_OK) {
-            return st == POSTIE_AGAIN ? st : finish(s, st);
+            return st; /* AGAIN, or fatal() ended it */
         }
         if (s->reply.code == 354) {
             enter_data(s);
@@ -1119,15 +1123,12 @@ postie_status postie_smtps_data_begin(postie_smtp *s)
 postie_status postie_smtps_data_write(postie_smtp *s, const void *buf, size_t n)
 {
     const char *in = (const char *)buf;
-    postie_status st = enter(s, OP_WRITE);
+    postie_status st = enter(s, OP_WRITE, IN(DATA));
 
     if (buf == NULL && n > 0) {
         return POSTIE_ERR_PARAM;
     }
     if (st == POSTIE_OK) {
-        if (s->state != POSTIE_SMTP_STATE_DATA) {
-            return POSTIE_ERR_STATE;
-        }
         CLEAR_DATA_OPENED(s);
         s->wr_done = 0;
         s->op = OP_WRITE;
@@ -1155,12 +1156,9 @@ postie_status postie_smtps_data_write(postie_smtp *s, const void *buf, size_t n)
 
 postie_status postie_smtps_data_end(postie_smtp *s)
 {
-    postie_status st = enter(s, OP_END);
+    postie_status st = enter(s, OP_END, IN(DATA));
 
     if (st == POSTIE_OK) {
-        if (s->state != POSTIE_SMTP_STATE_DATA) {
-            return POSTIE_ERR_STATE;
-        }
         CLEAR_DATA_OPENED(s);
         s->op = OP_END;
         s->phase = 1;
@@ -1187,11 +1185,8 @@ postie_status postie_smtps_data_end(postie_smtp *s)
         s->phase = 2;
     }
     st = reply(s, 0);
-    if (st == POSTIE_AGAIN) {
-        return st;
-    }
     if (st != POSTIE_OK) {
-        return finish(s, st);
+        return st; /* AGAIN, or fatal() ended it */
     }
     if (s->reply.code == 250) {
         s->messages_sent++;
@@ -1557,7 +1552,7 @@ static postie_status batch_queue(postie_smtp *s)
 
 postie_status postie_smtps_send_batch(postie_smtp *s, postie_smtp_msg *msgs, size_t n)
 {
-    postie_status st = enter(s, OP_BATCH);
+    postie_status st = enter(s, OP_BATCH, IN_ANY); /* the arguments first */
     size_t i;
 
     if (st == POSTIE_OK) {
@@ -1671,12 +1666,9 @@ postie_status postie_smtps_send_batch(postie_smtp *s, postie_smtp_msg *msgs, siz
 
 static postie_status simple(postie_smtp *s, unsigned char op, unsigned tag, const char *verb)
 {
-    postie_status st = enter(s, op);
+    postie_status st = enter(s, op, IN(READY) | IN(MAIL));
 
     if (st == POSTIE_OK) {
-        if (s->state != POSTIE_SMTP_STATE_READY && s->state != POSTIE_SMTP_STATE_MAIL) {
-            return POSTIE_ERR_STATE;
-        }
         st = queue(s, tag, verb, NULL);
         if (st != POSTIE_OK) {
             return st;
@@ -1687,7 +1679,7 @@ static postie_status simple(postie_smtp *s, unsigned char op, unsigned tag, cons
     }
     st = reply(s, 0);
     if (st != POSTIE_OK) {
-        return st == POSTIE_AGAIN ? st : finish(s, st);
+        return st; /* AGAIN, or fatal() ended it */
     }
     st = expect2(s);
     if (st == POSTIE_OK && tag == T_RSET) {
@@ -1708,12 +1700,9 @@ postie_status postie_smtps_noop(postie_smtp *s)
 
 postie_status postie_smtps_quit(postie_smtp *s)
 {
-    postie_status st = enter(s, OP_QUIT);
+    postie_status st = enter(s, OP_QUIT, IN(READY) | IN(MAIL));
 
     if (st == POSTIE_OK) {
-        if (s->state == POSTIE_SMTP_STATE_CLOSED || s->state == POSTIE_SMTP_STATE_DATA) {
-            return POSTIE_ERR_STATE;
-        }
         st = queue(s, T_QUIT, "QUIT", NULL);
         if (st != POSTIE_OK) {
             return st;
@@ -1723,11 +1712,8 @@ postie_status postie_smtps_quit(postie_smtp *s)
         return st;
     }
     st = reply(s, 0);
-    if (st == POSTIE_AGAIN) {
-        return st;
+    if (st != POSTIE_OK) {
+        return st; /* AGAIN, or fatal() ended it */
     }
-    if (st == POSTIE_OK) {
-        st = expect2(s);
-    }
-    return finish(s, st);
+    return finish(s, expect2(s));
 }

@@ -49,6 +49,14 @@ static const char *entry(const char *list, postie_status status)
     return list;
 }
 
+/* The names, for postie_status_name() (and postie_strerror() without the
+ * messages). */
+static const char names[] =
+#define POSTIE_X_NAME(name, value, msg) #name "\0"
+    POSTIE_STATUS_LIST(POSTIE_X_NAME)
+#undef POSTIE_X_NAME
+    "UNKNOWN";
+
 #if POSTIE_WITH_STATUS_MESSAGES
 const char *postie_strerror(postie_status status)
 {
@@ -63,16 +71,11 @@ const char *postie_strerror(postie_status status)
 /* POSTIE_WITH_STATUS_MESSAGES 0: the short name stands for the message. */
 const char *postie_strerror(postie_status status)
 {
-    return postie_status_name(status);
+    return entry(names, status);
 }
 #endif
 
 const char *postie_status_name(postie_status status)
 {
-    static const char names[] =
-#define POSTIE_X_NAME(name, value, msg) #name "\0"
-        POSTIE_STATUS_LIST(POSTIE_X_NAME)
-#undef POSTIE_X_NAME
-        "UNKNOWN";
     return entry(names, status);
 }

@@ -962,6 +962,75 @@ static void test_compose_simple_headers(void **state)
     to[0].name = "";
     assert_int_equal(postie_compose_begin(&c, &m), POSTIE_OK);
 }
+
+/* The simple writer's other address fields (their names are found by
+ * position), a Cc folded before an address that does not fit, an empty
+ * subject, LOW priority, a last line without its line break; read a byte at
+ * a time. Then a subject's PARAM or UNSUPPORTED: not text (not UTF-8, or
+ * longer than the longest value) against text only the full writer takes. */
+static void test_compose_simple_fields(void **state)
+{
+    static const char expect[] =
+        "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+        "From: tim@example.org\r\n"
+        "Reply-To: desk@example.org, night-shift.supervisor@operations.example.org\r\n"
+        "To: ann@example.net\r\n"
+        "Cc: log@example.net,\r\n"
+        " archive.of.all.the.alarms.and.the.reports@long-term-storage.example.net\r\n"
+        "Subject:\r\n"
+        "Message-ID: <1700000000.0102030405060708@example.org>\r\n"
+        "X-Priority: 5 (Lowest)\r\n"
+        "Importance: low\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=UTF-8\r\n"
+        "Content-Transfer-Encoding: 7bit\r\n"
+        "\r\n"
+        "line one\r\n"
+        "line two\r\n";
+    static postie_compose c;
+    static char out[2048], longer[POSTIE_COMPOSE_VALUE_MAX + 2];
+    postie_compose_message m;
+    postie_compose_address from, to, reply_to[2], cc[2];
+    size_t n = 0, total = 0;
+    postie_status st;
+
+    (void)state;
+    message(&m, &from, &to);
+    reply_to[0].name = NULL;
+    reply_to[0].address = "desk@example.org";
+    reply_to[1].name = NULL;
+    reply_to[1].address = "night-shift.supervisor@operations.example.org";
+    cc[0].name = NULL;
+    cc[0].address = "log@example.net";
+    cc[1].name = NULL;
+    cc[1].address = "archive.of.all.the.alarms.and.the.reports@long-term-storage.example.net";
+    m.reply_to = reply_to;
+    m.reply_to_count = 2;
+    m.cc = cc;
+    m.cc_count = 2;
+    m.subject = "";
+    m.priority = POSTIE_COMPOSE_PRIORITY_LOW;
+    m.body = "line one\nline two";
+    m.body_len = 17;
+    assert_int_equal(postie_compose_begin(&c, &m), POSTIE_OK);
+    do {
+        st = postie_compose_read(&c, out + total, 1, &n);
+        total += n;
+    } while (st == POSTIE_OK && total < sizeof out);
+    assert_int_equal(st, POSTIE_DONE);
+    assert_int_equal(total, sizeof expect - 1);
+    assert_memory_equal(out, expect, total);
+
+    m.subject = "caf\xc3\xa9"; /* UTF-8: the full writer would encode it */
+    assert_int_equal(postie_compose_begin(&c, &m), POSTIE_ERR_UNSUPPORTED);
+    m.subject = "caf\xe9"; /* not UTF-8: no writer takes it */
+    assert_int_equal(postie_compose_begin(&c, &m), POSTIE_ERR_PARAM);
+    memset(longer, 'a', sizeof longer - 1);
+    m.subject = longer; /* longer than any value may be */
+    assert_int_equal(postie_compose_begin(&c, &m), POSTIE_ERR_PARAM);
+    longer[POSTIE_COMPOSE_VALUE_MAX - 1] = '\0'; /* the longest value: only too long to fit */
+    assert_int_equal(postie_compose_begin(&c, &m), POSTIE_ERR_UNSUPPORTED);
+}
 #endif
 
 /* ---- RAM ---------------------------------------------------------------------- */
@@ -1022,6 +1091,7 @@ int main(void)
         cmocka_unit_test(test_compose),
 #if POSTIE_WITH_COMPOSE && !POSTIE_WITH_COMPOSE_RICH_HEADERS
         cmocka_unit_test(test_compose_simple_headers),
+        cmocka_unit_test(test_compose_simple_fields),
 #endif
         cmocka_unit_test(test_sizes),
     };

@@ -97,6 +97,34 @@ static void test_buffers_checked(void **state)
     assert_int_equal(postie_base64_decode(NULL, 4, out, sizeof out, &len), POSTIE_ERR_PARAM);
 }
 
+/* Every byte as a character: the alphabet's 64 decode to their position,
+ * every other byte is refused; every 6-bit value encodes to its character. */
+static void test_every_character(void **state)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned c, v;
+    (void)state;
+    for (c = 0; c < 256; c++) {
+        char in[4] = {(char)c, 'A', 'A', 'A'}, enc[5];
+        unsigned char out[3] = {0xff, 0xff, 0xff}, raw[3] = {0, 0, 0};
+        const char *at = c != 0 ? strchr(alphabet, (int)c) : NULL;
+        size_t len = 0;
+        postie_status st = postie_base64_decode(in, 4, out, sizeof out, &len);
+        if (at == NULL) {
+            assert_int_equal(st, POSTIE_ERR_DECODE);
+            continue;
+        }
+        v = (unsigned)(at - alphabet);
+        assert_int_equal(st, POSTIE_OK);
+        assert_int_equal(len, 3);
+        assert_int_equal(out[0], v << 2);
+        /* and back */
+        raw[0] = (unsigned char)(v << 2);
+        assert_int_equal(postie_base64_encode(raw, 1, enc, sizeof enc, &len), POSTIE_OK);
+        assert_int_equal((unsigned char)enc[0], c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -105,6 +133,7 @@ int main(void)
         cmocka_unit_test(test_binary_round_trip),
         cmocka_unit_test(test_bad_input_rejected),
         cmocka_unit_test(test_buffers_checked),
+        cmocka_unit_test(test_every_character),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

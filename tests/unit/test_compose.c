@@ -220,6 +220,52 @@ static void test_plain_exact(void **state)
     free(msg);
 }
 
+/* Reply-To (folded before an address that does not fit) and Cc, whose field
+ * names the composer finds by position; an empty subject, LOW priority, a
+ * last line without its line break; read a byte at a time. */
+static void test_reply_to_cc_exact(void **state)
+{
+    postie_compose_message m;
+    postie_compose_address to[1] = {{NULL, "bob@example.com"}};
+    postie_compose_address reply_to[2] = {{"Help Desk", "desk@example.org"},
+                                          {NULL, "night-shift.supervisor@operations.example.org"}};
+    postie_compose_address cc[2] = {{NULL, "log@example.net"},
+                                    {"Archive", "archive@storage.example.net"}};
+    char *msg;
+    static const char expect[] =
+        "Date: Tue, 14 Nov 2023 23:13:20 +0100\r\n"
+        "From: Alice Example <alice@example.org>\r\n"
+        "Reply-To: Help Desk <desk@example.org>,\r\n"
+        " night-shift.supervisor@operations.example.org\r\n"
+        "To: bob@example.com\r\n"
+        "Cc: log@example.net, Archive <archive@storage.example.net>\r\n"
+        "Subject:\r\n"
+        "Message-ID: <1700000000.0123456789ABCDEF@example.org>\r\n"
+        "X-Priority: 5 (Lowest)\r\n"
+        "Importance: low\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=UTF-8\r\n"
+        "Content-Transfer-Encoding: 7bit\r\n"
+        "\r\n"
+        "line one\r\n"
+        "line two\r\n";
+    (void)state;
+    base_message(&m);
+    m.reply_to = reply_to;
+    m.reply_to_count = 2;
+    m.to = to;
+    m.to_count = 1;
+    m.cc = cc;
+    m.cc_count = 2;
+    m.subject = "";
+    m.priority = POSTIE_COMPOSE_PRIORITY_LOW;
+    m.body = "line one\nline two";
+    m.body_len = strlen(m.body);
+    msg = compose_all(&m, 1, NULL);
+    assert_string_equal(msg, expect);
+    free(msg);
+}
+
 /* The Message-ID's time in decimal past 32 bits (no 64-bit division). */
 static void test_message_id_time(void **state)
 {
@@ -1560,6 +1606,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_exact),
+        cmocka_unit_test(test_reply_to_cc_exact),
         cmocka_unit_test(test_message_id_time),
         cmocka_unit_test(test_multipart_exact),
         cmocka_unit_test(test_date),

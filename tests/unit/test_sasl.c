@@ -109,6 +109,22 @@ static void test_login(void **state)
     assert_int_equal(postie_sasl_login("User Name", 9, 1, "alice", "s3cret", out, sizeof out, &n),
                      POSTIE_OK);
     assert_bytes(out, n, "alice", 5);
+    /* either case, mixed; a byte that differs from a letter in bit 7 is
+     * not that letter */
+    assert_int_equal(postie_sasl_login("uSeR:", 5, 1, "alice", "s3cret", out, sizeof out, &n),
+                     POSTIE_OK);
+    assert_bytes(out, n, "alice", 5);
+    assert_int_equal(postie_sasl_login("your pAsS", 9, 0, "alice", "s3cret", out, sizeof out, &n),
+                     POSTIE_OK);
+    assert_bytes(out, n, "s3cret", 6);
+    assert_int_equal(postie_sasl_login("\xd5\xd3\xc5\xd2", 4, 1, "alice", "s3cret", out,
+                                       sizeof out, &n),
+                     POSTIE_OK);
+    assert_bytes(out, n, "s3cret", 6);
+    assert_int_equal(postie_sasl_login("\xd0\xc1\xd3\xd3", 4, 0, "alice", "s3cret", out,
+                                       sizeof out, &n),
+                     POSTIE_OK);
+    assert_bytes(out, n, "alice", 5);
     /* empty or unknown prompts go by position */
     assert_int_equal(postie_sasl_login("", 0, 0, "alice", "s3cret", out, sizeof out, &n), POSTIE_OK);
     assert_bytes(out, n, "alice", 5);
