@@ -6,15 +6,16 @@
 #include "postie/conn.h"
 #include "postie/base64.h"
 #include "decimal.h"
+#include "line_frame.h"
 
 #include <string.h>
 
+typedef char postie_conn_ok_is_zero[POSTIE_OK == 0 ? 1 : -1]; /* postie_conn_init()'s memset */
+
 void postie_conn_init(postie_conn *c)
 {
-    memset(c, 0, sizeof *c);
-    postie_line_init(&c->line);
+    memset(c, 0, sizeof *c); /* alive (POSTIE_OK is 0), an empty line (postie_line_init()) */
     c->lockstep = 1;
-    c->dead = POSTIE_OK;
 }
 
 /* ---- output ----------------------------------------------------------------- */
@@ -315,24 +316,16 @@ unsigned postie_conn_want(const postie_conn *c)
 
 postie_status postie_conn_line(postie_conn *c)
 {
-    for (;;) {
+    if (c->dead != POSTIE_OK) {
+        return (postie_status)c->dead;
+    }
+    if (c->n > 0 && c->sent < c->cmds[c->head].end) {
+        return POSTIE_AGAIN; /* a reply answers a command only once it went out */
+    }
+    if (c->in_pos < c->in_len) {
         size_t used = 0;
-        postie_status st;
-
-        if (c->dead != POSTIE_OK) {
-            return (postie_status)c->dead;
-        }
-        if (c->n > 0 && c->sent < c->cmds[c->head].end) {
-            return POSTIE_AGAIN; /* a reply answers a command only once it went out */
-        }
-        if (c->in_pos == c->in_len) {
-            if (c->eof) {
-                return postie_conn_kill(c, POSTIE_ERR_CLOSED);
-            }
-            c->starved = 1;
-            return POSTIE_AGAIN;
-        }
-        st = postie_line_feed(&c->line, c->in + c->in_pos, c->in_len - c->in_pos, &used);
+        postie_status st =
+            postie_line_frame(&c->line, c->in + c->in_pos, c->in_len - c->in_pos, &used);
         c->in_pos += used;
         if (st == POSTIE_DONE) {
             return POSTIE_DONE;
@@ -340,7 +333,13 @@ postie_status postie_conn_line(postie_conn *c)
         if (st != POSTIE_OK) {
             return postie_conn_kill(c, st);
         }
+        /* (every buffered byte is taken now) */
     }
+    if (c->eof) {
+        return postie_conn_kill(c, POSTIE_ERR_CLOSED);
+    }
+    c->starved = 1;
+    return POSTIE_AGAIN;
 }
 
 const char *postie_conn_input(const postie_conn *c, size_t *n)
@@ -478,10 +477,9 @@ void postie_conn_window(postie_conn *c)
 #endif
 
 /* Sends what postie_conn_out() offers: POSTIE_OK when all of it went,
- * POSTIE_AGAIN (would block), or the status that ended c. *moved is set
- * when anything went. */
-static postie_status send_out(postie_conn *c, const postie_transport *t, unsigned timeout_ms,
-                              int *moved)
+ * POSTIE_AGAIN (would block), or the status that ended c. What went is
+ * counted in c->sent. */
+static postie_status send_out(postie_conn *c, const postie_transport *t, unsigned timeout_ms)
 {
     for (;;) { /* (c is alive: the callers checked, and a failure returns) */
         size_t n = sendable(c);
@@ -503,26 +501,23 @@ static postie_status send_out(postie_conn *c, const postie_transport *t, unsigne
             return postie_conn_fail(c, r == 0 ? POSTIE_ERR_IO : r);
         }
         sent_out(c, (size_t)r);
-        *moved = 1;
     }
 }
 
 postie_status postie_conn_flush(postie_conn *c, const postie_transport *t, unsigned timeout_ms)
 {
-    int moved = 0;
-
     if (c->dead != POSTIE_OK) {
         return (postie_status)c->dead;
     }
     if (t == NULL || t->send == NULL) {
         return POSTIE_AGAIN;
     }
-    return send_out(c, t, timeout_ms, &moved);
+    return send_out(c, t, timeout_ms);
 }
 
 postie_status postie_conn_pump(postie_conn *c, const postie_transport *t, unsigned timeout_ms)
 {
-    int moved = 0;
+    unsigned long before = c->sent; /* something moved: c->sent grew, or a receive */
     postie_status st;
 
     if (c->dead != POSTIE_OK) {
@@ -531,14 +526,11 @@ postie_status postie_conn_pump(postie_conn *c, const postie_transport *t, unsign
     if (t == NULL || t->send == NULL || t->recv == NULL) {
         return POSTIE_AGAIN; /* the caller moves the bytes */
     }
-    st = send_out(c, t, timeout_ms, &moved);
-    if (st == POSTIE_AGAIN) {
-        return moved ? POSTIE_OK : POSTIE_AGAIN;
-    }
-    if (st != POSTIE_OK) {
+    st = send_out(c, t, timeout_ms);
+    if (st != POSTIE_OK && st != POSTIE_AGAIN) {
         return st;
     }
-    if (c->n > 0 && c->in_pos == c->in_len && !c->eof && c->starved) {
+    if (st == POSTIE_OK && c->n > 0 && c->in_pos == c->in_len && !c->eof && c->starved) {
         /* postie_conn_in() and _in_done() for an alive, open, empty buffer */
         unsigned long left = time_left(c);
         long r;
@@ -548,22 +540,20 @@ postie_status postie_conn_pump(postie_conn *c, const postie_transport *t, unsign
             return postie_conn_fail(c, POSTIE_ERR_TIMEOUT);
         }
         r = t->recv(t->ctx, c->in, sizeof c->in, budget(left, timeout_ms));
-
-        if (r == POSTIE_ERR_WOULD_BLOCK) {
-            return moved ? POSTIE_OK : POSTIE_AGAIN;
-        }
-        if (r < 0 || (size_t)r > sizeof c->in) {
-            return postie_conn_fail(c, r < 0 ? r : POSTIE_ERR_IO);
-        }
-        c->starved = 0;
-        if (r == 0) {
-            c->eof = 1;
-        }
-        c->in_len = (size_t)r;
+        if (r != POSTIE_ERR_WOULD_BLOCK) {
+            if (r < 0 || (size_t)r > sizeof c->in) {
+                return postie_conn_fail(c, r < 0 ? r : POSTIE_ERR_IO);
+            }
+            c->starved = 0;
+            if (r == 0) {
+                c->eof = 1;
+            }
+            c->in_len = (size_t)r;
 #if POSTIE_WITH_DEADLINE
-        c->received += (unsigned long)r;
+            c->received += (unsigned long)r;
 #endif
-        moved = 1;
+            return POSTIE_OK;
+        }
     }
-    return moved ? POSTIE_OK : POSTIE_AGAIN;
+    return c->sent != before ? POSTIE_OK : POSTIE_AGAIN;
 }

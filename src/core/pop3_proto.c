@@ -67,21 +67,11 @@ void postie_pop3_body_init(postie_pop3_body *b)
 /* Only CRLF ends a line: a CR moves to BODY_MID_CR, and only an LF right after
  * it starts a new line. A bare LF or a lone CR is a data byte inside a line,
  * so a '.' after it is data too, and "\n.\n" or "\n.\r\n" never ends the body. */
-postie_status postie_pop3_body_feed(postie_pop3_body *b, const char *in, size_t n,
-                                    size_t *consumed, char *out, size_t cap, size_t *produced)
+static inline postie_status body_run(postie_pop3_body *b, const char *in, size_t n, size_t *consumed,
+                                     char *out, size_t cap, size_t *produced)
 {
     size_t i = 0, o = 0;
 
-    if (consumed != NULL) {
-        *consumed = 0;
-    }
-    if (produced != NULL) {
-        *produced = 0;
-    }
-    if (b == NULL || consumed == NULL || produced == NULL || (in == NULL && n > 0) ||
-        (out == NULL && cap > 0)) {
-        return POSTIE_ERR_PARAM;
-    }
     while (b->state != BODY_DONE) {
         char c;
         if (b->state == BODY_DOT_CR && i < n && in[i] != '\n') {
@@ -140,6 +130,28 @@ postie_status postie_pop3_body_feed(postie_pop3_body *b, const char *in, size_t 
     *consumed = i;
     *produced = o;
     return b->state == BODY_DONE ? POSTIE_DONE : POSTIE_OK;
+}
+
+postie_status postie_pop3_body_feed(postie_pop3_body *b, const char *in, size_t n,
+                                    size_t *consumed, char *out, size_t cap, size_t *produced)
+{
+    if (consumed != NULL) {
+        *consumed = 0;
+    }
+    if (produced != NULL) {
+        *produced = 0;
+    }
+    if (b == NULL || consumed == NULL || produced == NULL || (in == NULL && n > 0) ||
+        (out == NULL && cap > 0)) {
+        return POSTIE_ERR_PARAM;
+    }
+    return body_run(b, in, n, consumed, out, cap, produced);
+}
+
+postie_status postie_pop3_body_run(postie_pop3_body *b, const char *in, size_t n,
+                                   size_t *consumed, char *out, size_t cap, size_t *produced)
+{
+    return body_run(b, in, n, consumed, out, cap, produced);
 }
 
 int postie_pop3_listing_line(char *line, size_t *len)

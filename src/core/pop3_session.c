@@ -12,8 +12,6 @@
 #include "pop3_session.h"
 #include "wipe.h"
 
-#include "decimal.h"
-
 #include <limits.h>
 #include <string.h>
 
@@ -145,42 +143,51 @@ static postie_status guard(postie_pop3 *p, postie_pop3_state need)
     return POSTIE_OK;
 }
 
-/* Queues op's keyword, then a space and s1, a space and s2 (each when not
- * NULL), with tag op and datum arg. */
-static postie_status put(postie_pop3 *p, unsigned op, unsigned long arg, const char *s1,
-                         const char *s2)
+/* Starts op's command: its keyword. */
+static void keyword(postie_pop3 *p, unsigned op)
 {
-    postie_conn *c = &p->conn;
-    postie_status st;
+    postie_conn_begin(&p->conn);
+    postie_conn_add_mem(&p->conn, KW + 4 * (op - OP_CAPA), op == OP_TOP ? 3 : 4);
+}
 
-    postie_conn_begin(c);
-    postie_conn_add_mem(c, KW + 4 * (op - OP_CAPA), op == OP_TOP ? 3 : 4);
-    if (s1 != NULL) {
-        postie_conn_add(c, " ");
-        postie_conn_add(c, s1);
-    }
-    if (s2 != NULL) {
-        postie_conn_add(c, " ");
-        postie_conn_add(c, s2);
-    }
-    st = postie_conn_end(c, op, arg);
+/* Ends the command started by keyword(), with tag op and datum arg. */
+static postie_status put_end(postie_pop3 *p, unsigned op, unsigned long arg)
+{
+    postie_status st = postie_conn_end(&p->conn, op, arg);
+
     return st == POSTIE_ERR_BUFFER ? POSTIE_ERR_PARAM : st;
 }
 
-/* v in decimal, NUL-terminated, in buf */
-static const char *decimal(char buf[POSTIE_DECIMAL_MAX + 1], unsigned long v)
+/* Queues op's keyword, then a space and s1, a space and s2 (each when not
+ * NULL), with tag op and datum 0. */
+static postie_status put(postie_pop3 *p, unsigned op, const char *s1, const char *s2)
 {
-    buf[POSTIE_DECIMAL_MAX] = '\0';
-    return buf + POSTIE_DECIMAL_MAX - postie_decimal(buf, v);
+    keyword(p, op);
+    if (s1 != NULL) {
+        postie_conn_add(&p->conn, " ");
+        postie_conn_add(&p->conn, s1);
+    }
+    if (s2 != NULL) {
+        postie_conn_add(&p->conn, " ");
+        postie_conn_add(&p->conn, s2);
+    }
+    return put_end(p, op, 0);
 }
 
-/* Queues op's command: KEYWORD, then msg when op takes one, and lines for TOP. */
+/* Queues op's command: KEYWORD, then msg when op takes one, and lines for
+ * TOP, with datum msg. */
 static postie_status queue(postie_pop3 *p, unsigned op, unsigned long msg, unsigned long lines)
 {
-    char a[POSTIE_DECIMAL_MAX + 1], b[POSTIE_DECIMAL_MAX + 1];
-
-    return put(p, op, msg, TAKES_MSG(op) ? decimal(a, msg) : NULL,
-               op == OP_TOP ? decimal(b, lines) : NULL);
+    keyword(p, op);
+    if (TAKES_MSG(op)) {
+        postie_conn_add(&p->conn, " ");
+        postie_conn_add_num(&p->conn, msg);
+    }
+    if (op == OP_TOP) {
+        postie_conn_add(&p->conn, " ");
+        postie_conn_add_num(&p->conn, lines);
+    }
+    return put_end(p, op, msg);
 }
 
 /* A framed line, or AGAIN, or the fatal status. */
@@ -806,13 +813,13 @@ postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *p
         if (apop) {
             char hex[33];
             postie_pop3_apop_digest(p->timestamp, pass, hex);
-            st = put(p, OP_APOP, 0, user, hex);
+            st = put(p, OP_APOP, user, hex);
             postie_wipe(hex, sizeof hex); /* a memset() here is a dead store */
             p->phase = 1;
         } else
 #endif
         {
-            st = put(p, OP_USER, 0, user, NULL);
+            st = put(p, OP_USER, user, NULL);
             p->phase = 2;
         }
         if (st != POSTIE_OK) {
@@ -833,14 +840,14 @@ postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *p
                 mode != POSTIE_POP3_LOGIN_AUTO || !user_ok) {
                 return finish(p, st);
             }
-            st = put(p, OP_USER, 0, user, NULL);
+            st = put(p, OP_USER, user, NULL);
             p->phase = 2;
         } else if (st != POSTIE_OK) {
             return finish(p, st);
         } else if (p->phase != 2) {
             return logged_in(p); /* APOP or PASS accepted */
         } else {
-            st = put(p, OP_PASS, 0, pass, NULL);
+            st = put(p, OP_PASS, pass, NULL);
             p->phase = 3;
         }
         if (st != POSTIE_OK) {
@@ -1118,11 +1125,11 @@ postie_status postie_pop3s_read(postie_pop3 *p, void *buf, size_t cap, size_t *n
         return POSTIE_ERR_BUSY;
     }
     for (;;) {
-        size_t used = 0, made = 0, avail = 0;
-        const char *in = postie_conn_input(&p->conn, &avail);
-        postie_status st = postie_pop3_body_feed(&p->body, in, avail, &used, (char *)buf, cap,
-                                                 &made);
-        postie_conn_consume(&p->conn, used);
+        postie_conn *c = &p->conn; /* its input read and taken in place */
+        size_t used = 0, made = 0;
+        postie_status st = postie_pop3_body_run(&p->body, c->in + c->in_pos, c->in_len - c->in_pos,
+                                                &used, (char *)buf, cap, &made);
+        c->in_pos += used;
         if (made > 0) {
             *n = made; /* even when the end was seen: the next call says DONE */
             return POSTIE_OK;
@@ -1133,12 +1140,16 @@ postie_status postie_pop3s_read(postie_pop3 *p, void *buf, size_t cap, size_t *n
         if (st != POSTIE_OK) {
             return fatal(p, POSTIE_ERR_INTERNAL);
         }
-        st = postie_conn_input_status(&p->conn);
-        if (st == POSTIE_AGAIN) {
-            return st;
+        /* postie_conn_input_status() */
+        if (c->dead != POSTIE_OK) {
+            return fatal(p, (postie_status)c->dead);
         }
-        if (st != POSTIE_OK) {
-            return fatal(p, st);
+        if (c->in_pos == c->in_len) {
+            if (c->eof) {
+                return fatal(p, POSTIE_ERR_CLOSED);
+            }
+            c->starved = 1;
+            return POSTIE_AGAIN;
         }
     }
 }

@@ -44,6 +44,10 @@ postie_status postie_pop3s_quit(postie_pop3 *p, int *committed);
  * that end at the end of the text or at a space: their value into *v
  * (untouched when not) and the end of them, or NULL. */
 const char *postie_pop3_number(const char *s, unsigned long *v);
+/* (pop3_proto.c) postie_pop3_body_feed() without its argument checks: every
+ * pointer valid (in and out may be anything when n or cap is 0). */
+postie_status postie_pop3_body_run(postie_pop3_body *b, const char *in, size_t n,
+                                   size_t *consumed, char *out, size_t cap, size_t *produced);
 /* Ends the session with st (the driver's transport failed): returns st. */
 postie_status postie_pop3s_fatal(postie_pop3 *p, postie_status st);
 /* 1 when the session's connection is over (a fatal status, QUIT, close). */
