@@ -185,7 +185,7 @@ static postie_status reply(postie_smtp *s, unsigned how)
     postie_conn_pop(&s->conn); /* its answer came (a malformed one too) */
     if (st != POSTIE_DONE) {
         /* malformed, the connection still up */
-        return (how & R_LENIENT) || s->state == POSTIE_SMTP_STATE_CLOSED ? st : fatal(s, st);
+        return (how & R_LENIENT) ? st : fatal(s, st);
     }
     if (s->reply.code == 421) {
         return fatal(s, POSTIE_ERR_TRANSIENT);
@@ -283,8 +283,7 @@ static postie_status give_up_step(postie_smtp *s)
     if (postie_conn_status(&s->conn) == POSTIE_OK && reply(s, R_LENIENT) == POSTIE_AGAIN) {
         return POSTIE_AGAIN;
     }
-    (void)fatal(s, st); /* restores the reply and the status of the refusal */
-    return finish(s, st);
+    return fatal(s, st); /* restores the reply and the status of the refusal */
 }
 
 #if POSTIE_WITH_SMTP_STARTTLS
