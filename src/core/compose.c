@@ -809,7 +809,7 @@ typedef char field_names_spaced[sizeof FIELD_NAMES == 3 * FIELD_NAME_STEP + size
 #define TPL_SIMPLE(X) X(none, "") /* (at offset 0) */
 #else
 #define TPL_SIMPLE(X) X(fields, FIELD_NAMES) /* the address fields' names */               \
-    X(fold, "\r\n \1\2") /* a folded address, then (from its third byte) a plain one */  \
+    X(addr, "\1 \2,") X(addr_last, "\1 \2\r\n") /* \1 the field name, or a fold */   \
     X(subject, "Subject:\1\2\r\n") /* \1 a space unless the subject is empty */
 #endif
 #if POSTIE_WITH_COMPOSE_HEADERS && !POSTIE_WITH_COMPOSE_RICH_HEADERS
@@ -1116,10 +1116,8 @@ static int field_addresses(postie_compose *c)
     }
     more = i + 1 < count;
     c->idx = i + 1;
-    if (i == 0) {
-        emit(c, FIELD_NAME(k), NULL, NULL);
-    }
-    emit(c, i == 0 ? T(fold) + 2 : T(fold), list[i].address, more ? "," : "\r\n");
+    emit(c, more ? T(addr) : T(addr_last),
+         i == 0 ? (const char *)&tpl + FIELD_NAME(k) : "\r\n", list[i].address);
     n = c->out_len - (more ? 2 : 4); /* " address" and its comma */
     if (i == 0) {
         c->col = c->out_len; /* the unit began empty */

@@ -1,6 +1,7 @@
 /* SMTP pieces with no I/O: reply parser, EHLO keywords, DATA encoder, checks. */
 #include "postie/smtp_proto.h"
 #include "postie/sasl.h"
+#include "smtp_dot.h"
 
 #include <string.h>
 
@@ -389,17 +390,10 @@ size_t postie_smtp_content_eol(const char *p, size_t n)
     return p[0] == '\n' ? 1 : 0;
 }
 
-postie_status postie_smtp_dot_finish(postie_smtp_dot *d, char *out, size_t cap, size_t *produced)
+size_t postie_smtp_dot_end(postie_smtp_dot *d, char *out)
 {
     size_t o = 0;
 
-    if (d == NULL || out == NULL || produced == NULL) {
-        return POSTIE_ERR_PARAM;
-    }
-    *produced = 0;
-    if (cap < POSTIE_SMTP_DOT_FINISH_MAX) {
-        return POSTIE_ERR_BUFFER;
-    }
     if (d->state == DOT_MID) {
         out[o++] = '\r';
         out[o++] = '\n';
@@ -410,7 +404,19 @@ postie_status postie_smtp_dot_finish(postie_smtp_dot *d, char *out, size_t cap, 
     }
     d->state = DOT_BOL;
     d->out_bytes += o;
-    *produced = o;
+    return o;
+}
+
+postie_status postie_smtp_dot_finish(postie_smtp_dot *d, char *out, size_t cap, size_t *produced)
+{
+    if (d == NULL || out == NULL || produced == NULL) {
+        return POSTIE_ERR_PARAM;
+    }
+    *produced = 0;
+    if (cap < POSTIE_SMTP_DOT_FINISH_MAX) {
+        return POSTIE_ERR_BUFFER;
+    }
+    *produced = postie_smtp_dot_end(d, out);
     return POSTIE_OK;
 }
 

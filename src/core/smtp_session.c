@@ -10,6 +10,7 @@
  * postie_smtp_close().
  */
 #include "smtp_session.h"
+#include "smtp_dot.h"
 
 #include <string.h>
 
@@ -184,7 +185,7 @@ static postie_status reply(postie_smtp *s, unsigned how)
     postie_conn_pop(&s->conn); /* its answer came (a malformed one too) */
     if (st != POSTIE_DONE) {
         /* malformed, the connection still up */
-        return (how & R_LENIENT) || s->state == POSTIE_SMTP_STATE_CLOSED ? st : fatal(s, st);
+        return (how & R_LENIENT) ? st : fatal(s, st);
     }
     if (s->reply.code == 421) {
         return fatal(s, POSTIE_ERR_TRANSIENT);
@@ -282,8 +283,7 @@ static postie_status give_up_step(postie_smtp *s)
     if (postie_conn_status(&s->conn) == POSTIE_OK && reply(s, R_LENIENT) == POSTIE_AGAIN) {
         return POSTIE_AGAIN;
     }
-    (void)fatal(s, st); /* restores the reply and the status of the refusal */
-    return finish(s, st);
+    return fatal(s, st); /* restores the reply and the status of the refusal */
 }
 
 #if POSTIE_WITH_SMTP_STARTTLS
@@ -1166,7 +1166,7 @@ postie_status postie_smtps_data_end(postie_smtp *s)
         return st;
     }
     if (s->phase == 1) {
-        size_t made, cap; /* set by the calls */
+        size_t cap; /* set by the call */
         char *out;
         st = postie_conn_status(&s->conn);
         if (st != POSTIE_OK) {
@@ -1176,8 +1176,7 @@ postie_status postie_smtps_data_end(postie_smtp *s)
         if (cap < POSTIE_SMTP_DOT_FINISH_MAX) {
             return POSTIE_AGAIN;
         }
-        (void)postie_smtp_dot_finish(&SMTP_DOT(s), out, cap, &made);
-        postie_conn_commit(&s->conn, made);
+        postie_conn_commit(&s->conn, postie_smtp_dot_end(&SMTP_DOT(s), out));
         st = postie_conn_expect(&s->conn, T_DOT, 0);
         if (st != POSTIE_OK) {
             return fatal(s, st);
@@ -1532,7 +1531,7 @@ static postie_status batch_queue(postie_smtp *s)
                 return POSTIE_AGAIN;
             }
             if (SMTP_DOT(s).raw != 2) {
-                (void)postie_smtp_dot_finish(&SMTP_DOT(s), out, cap, &made);
+                made = postie_smtp_dot_end(&SMTP_DOT(s), out);
             }
             postie_conn_commit(&s->conn, made);
             st = postie_conn_expect(&s->conn, SMTP_DOT(s).raw ? T_BDAT : T_DOT, s->b_queued);
