@@ -39,6 +39,12 @@ static void batch_abort(postie_smtp *s, postie_status st);
 /* A STARTTLS waiting for the caller's handshake (only STARTTLS asks). */
 #define TLS_WANTED(s) (POSTIE_WITH_SMTP_STARTTLS && (s)->tls_wanted)
 
+/* Policy REQUIRED on a plain connection (POSTIE_ERR_TLS_REQUIRED), for a
+ * call that needs state READY. Without STARTTLS open() refuses REQUIRED on
+ * a plain connection, so no such session ever gets READY. */
+#define TLS_MISSING(s)                                                                     \
+    (POSTIE_WITH_SMTP_STARTTLS && !(s)->tls_active && (s)->tls_policy == POSTIE_TLS_REQUIRED)
+
 /* A pipelined DATA (PIPELINING and POSTIE_SMTP_REFUSED_CONTINUE) answered
  * within mail(): 354 received, or its refusal's status. Without
  * POSTIE_WITH_SMTP_PIPELINING no DATA goes with the envelope, and the
@@ -521,7 +527,7 @@ postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user
     }
     st = enter(s, OP_AUTH, IN(READY));
     if (st == POSTIE_OK) {
-        if (!s->tls_active && s->tls_policy == POSTIE_TLS_REQUIRED) {
+        if (TLS_MISSING(s)) {
             return POSTIE_ERR_TLS_REQUIRED;
         }
         if (!(s->ext.flags & POSTIE_SMTP_EXT_AUTH)) {
@@ -764,7 +770,7 @@ static postie_status mail_check(postie_smtp *s, postie_smtp_envelope *env)
     if (s->state != POSTIE_SMTP_STATE_READY) {
         return POSTIE_ERR_STATE;
     }
-    if (!s->tls_active && s->tls_policy == POSTIE_TLS_REQUIRED) {
+    if (TLS_MISSING(s)) {
         return POSTIE_ERR_TLS_REQUIRED;
     }
     /* without POSTIE_WITH_SMTPUTF8 as with a server that lacks it */
@@ -1568,7 +1574,7 @@ postie_status postie_smtps_send_batch(postie_smtp *s, postie_smtp_msg *msgs, siz
         if (s->state != POSTIE_SMTP_STATE_READY) {
             return POSTIE_ERR_STATE;
         }
-        if (!s->tls_active && s->tls_policy == POSTIE_TLS_REQUIRED) {
+        if (TLS_MISSING(s)) {
             return POSTIE_ERR_TLS_REQUIRED;
         }
         for (i = 0; i < n; i++) {
