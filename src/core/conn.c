@@ -166,8 +166,7 @@ postie_status postie_conn_end(postie_conn *c, unsigned tag, unsigned long arg)
     }
     c->queued += (unsigned long)(c->out_len - c->build);
     c->build = c->out_len;
-    push(c, tag, arg);
-    return POSTIE_OK;
+    return postie_conn_expect(c, tag, arg); /* (alive, with room: checked above) */
 }
 
 postie_status postie_conn_put(postie_conn *c, const void *data, size_t n)

@@ -66,12 +66,33 @@ void postie_pop3_body_init(postie_pop3_body *b)
 
 /* Only CRLF ends a line: a CR moves to BODY_MID_CR, and only an LF right after
  * it starts a new line. A bare LF or a lone CR is a data byte inside a line,
- * so a '.' after it is data too, and "\n.\n" or "\n.\r\n" never ends the body. */
-static inline postie_status body_run(postie_pop3_body *b, const char *in, size_t n, size_t *consumed,
-                                     char *out, size_t cap, size_t *produced)
+ * so a '.' after it is data too, and "\n.\n" or "\n.\r\n" never ends the body.
+ * check: the public call's argument checks (the session's call has none). */
+/* inlined into both callers: gcc -Os would otherwise keep one copy with
+ * check as an argument (and the session's call would pass eight); at -O2
+ * and -O3 gcc inlines it by itself, into the same code as before */
+#if defined(__GNUC__) && defined(__OPTIMIZE_SIZE__)
+#define BODY_INLINE inline __attribute__((always_inline))
+#else
+#define BODY_INLINE inline
+#endif
+static BODY_INLINE postie_status body_feed(int check, postie_pop3_body *b, const char *in, size_t n,
+                                      size_t *consumed, char *out, size_t cap, size_t *produced)
 {
     size_t i = 0, o = 0;
 
+    if (check) {
+        if (consumed != NULL) {
+            *consumed = 0;
+        }
+        if (produced != NULL) {
+            *produced = 0;
+        }
+        if (b == NULL || consumed == NULL || produced == NULL || (in == NULL && n > 0) ||
+            (out == NULL && cap > 0)) {
+            return POSTIE_ERR_PARAM;
+        }
+    }
     while (b->state != BODY_DONE) {
         char c;
         if (b->state == BODY_DOT_CR && i < n && in[i] != '\n') {
@@ -135,23 +156,13 @@ static inline postie_status body_run(postie_pop3_body *b, const char *in, size_t
 postie_status postie_pop3_body_feed(postie_pop3_body *b, const char *in, size_t n,
                                     size_t *consumed, char *out, size_t cap, size_t *produced)
 {
-    if (consumed != NULL) {
-        *consumed = 0;
-    }
-    if (produced != NULL) {
-        *produced = 0;
-    }
-    if (b == NULL || consumed == NULL || produced == NULL || (in == NULL && n > 0) ||
-        (out == NULL && cap > 0)) {
-        return POSTIE_ERR_PARAM;
-    }
-    return body_run(b, in, n, consumed, out, cap, produced);
+    return body_feed(1, b, in, n, consumed, out, cap, produced);
 }
 
 postie_status postie_pop3_body_run(postie_pop3_body *b, const char *in, size_t n,
                                    size_t *consumed, char *out, size_t cap, size_t *produced)
 {
-    return body_run(b, in, n, consumed, out, cap, produced);
+    return body_feed(0, b, in, n, consumed, out, cap, produced);
 }
 
 int postie_pop3_listing_line(char *line, size_t *len)

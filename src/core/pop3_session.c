@@ -726,7 +726,7 @@ static postie_status login_refused(const postie_pop3 *p)
     if (p->reply[0] != '[') {
         return POSTIE_ERR_AUTH;
     }
-    for (; *code != '\0'; code += strlen(code) + 1) {
+    while (*code != '\0') {
         size_t i;
         for (i = 0; code[i] != '\0'; i++) {
             int c = (unsigned char)t[i];
@@ -739,6 +739,8 @@ static postie_status login_refused(const postie_pop3 *p)
         }
         if (code[i] == '\0' && (t[i] == ']' || t[i] == '/')) {
             return POSTIE_ERR_TRANSIENT;
+        }
+        while (*code++ != '\0') { /* the next code */
         }
     }
     return POSTIE_ERR_AUTH;
