@@ -298,17 +298,15 @@ void postie_smtp_dot_init(postie_smtp_dot *d)
     d->out_bytes = 0;
 }
 
-postie_status postie_smtp_dot_feed(postie_smtp_dot *d, const char *in, size_t n,
-                                   size_t *consumed, char *out, size_t cap, size_t *produced)
+/* The stuffing loop, which the public postie_smtp_dot_feed() runs behind
+ * its checks and the session through postie_smtp_dot_run() (smtp_dot.h):
+ * inline, so that the public call does not pay a second call per piece. */
+static inline void dot_run(postie_smtp_dot *d, const char *in, size_t n, size_t *consumed,
+                           char *out, size_t cap, size_t *produced)
 {
     size_t i = 0, o = 0;
-    unsigned char st;
+    unsigned char st = d->state;
 
-    if (d == NULL || consumed == NULL || produced == NULL || (in == NULL && n > 0) ||
-        (out == NULL && cap > 0)) {
-        return POSTIE_ERR_PARAM;
-    }
-    st = d->state;
     while (i < n && cap - o >= 2) {
         char c = in[i++];
         if (c == '\r') {
@@ -338,7 +336,23 @@ postie_status postie_smtp_dot_feed(postie_smtp_dot *d, const char *in, size_t n,
     d->out_bytes += o;
     *consumed = i;
     *produced = o;
+}
+
+postie_status postie_smtp_dot_feed(postie_smtp_dot *d, const char *in, size_t n,
+                                   size_t *consumed, char *out, size_t cap, size_t *produced)
+{
+    if (d == NULL || consumed == NULL || produced == NULL || (in == NULL && n > 0) ||
+        (out == NULL && cap > 0)) {
+        return POSTIE_ERR_PARAM;
+    }
+    dot_run(d, in, n, consumed, out, cap, produced);
     return POSTIE_OK;
+}
+
+void postie_smtp_dot_run(postie_smtp_dot *d, const char *in, size_t n, size_t *consumed,
+                         char *out, size_t cap, size_t *produced)
+{
+    dot_run(d, in, n, consumed, out, cap, produced);
 }
 
 int postie_smtp_needs_binary(const void *p, size_t n)

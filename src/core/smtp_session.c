@@ -1151,8 +1151,7 @@ postie_status postie_smtps_data_write(postie_smtp *s, const void *buf, size_t n)
         if (cap < 2) {
             return POSTIE_AGAIN; /* the queue is full: let it drain */
         }
-        (void)postie_smtp_dot_feed(&SMTP_DOT(s), in + s->wr_done, n - s->wr_done, &used, out, cap,
-                                   &made);
+        postie_smtp_dot_run(&SMTP_DOT(s), in + s->wr_done, n - s->wr_done, &used, out, cap, &made);
         postie_conn_commit(&s->conn, made);
         s->wr_done += used;
     }
@@ -1523,8 +1522,8 @@ static postie_status batch_queue(postie_smtp *s)
                 used = made = m->len - s->b_off < cap ? m->len - s->b_off : cap;
                 memcpy(out, (const char *)m->data + s->b_off, made);
             } else {
-                (void)postie_smtp_dot_feed(&SMTP_DOT(s), (const char *)m->data + s->b_off,
-                                           m->len - s->b_off, &used, out, cap, &made);
+                postie_smtp_dot_run(&SMTP_DOT(s), (const char *)m->data + s->b_off,
+                                    m->len - s->b_off, &used, out, cap, &made);
             }
             postie_conn_commit(&s->conn, made);
             s->b_off += used;
