@@ -79,6 +79,35 @@ static const postie_sasl_proto sasl_proto = {512, 6, 0};
 enum { PH_GREET = 1, PH_HELLO = 2, PH_TLS_CMD = 10, PH_TLS_REPLY, PH_TLS_HS, PH_TLS_HELLO,
        PH_GIVE_UP = 30 };
 
+/* A refusal's reply kept while the command after it (QUIT, RSET, AUTH's
+ * "*") is answered: keep_refusal() keeps it and its status st,
+ * take_refusal() puts the reply back and returns st. At -Os gcc inlined
+ * the 82-byte copy at each of seven places: ONE_COPY keeps one of each. */
+#if defined(__GNUC__) && defined(__OPTIMIZE_SIZE__)
+#define ONE_COPY __attribute__((noinline))
+#else
+#define ONE_COPY
+#endif
+static ONE_COPY void save_reply(postie_smtp *s)
+{
+    SMTP_SAVED(s) = s->reply;
+}
+
+static ONE_COPY void keep_refusal(postie_smtp *s, postie_status st)
+{
+    save_reply(s);
+    s->fail = (unsigned char)(-st);
+}
+
+static ONE_COPY postie_status take_refusal(postie_smtp *s)
+{
+    postie_status st = (postie_status)(-(int)s->fail);
+
+    s->reply = SMTP_SAVED(s);
+    s->fail = 0;
+    return st;
+}
+
 postie_status postie_smtps_fatal(postie_smtp *s, postie_status st)
 {
 #if POSTIE_WITH_SMTP_BATCH
@@ -88,9 +117,7 @@ postie_status postie_smtps_fatal(postie_smtp *s, postie_status st)
 #endif
     if (s->op == OP_OPEN && s->phase == PH_GIVE_UP) {
         /* QUIT after a refusal went unanswered: the refusal is what counts */
-        st = (postie_status)(-(int)s->fail);
-        s->reply = SMTP_SAVED(s);
-        s->fail = 0;
+        st = take_refusal(s);
     }
     (void)postie_conn_kill(&s->conn, st);
     s->state = POSTIE_SMTP_STATE_CLOSED;
@@ -276,8 +303,7 @@ static postie_status give_up(postie_smtp *s, postie_status st)
     if (queue(s, T_QUIT, "QUIT", NULL) != POSTIE_OK) { /* also on a dead connection */
         return fatal(s, st);
     }
-    SMTP_SAVED(s) = s->reply;
-    s->fail = (unsigned char)(-st);
+    keep_refusal(s, st);
     s->phase = PH_GIVE_UP;
     return POSTIE_AGAIN;
 }
@@ -559,8 +585,7 @@ postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user
         }
         if (s->fail != 0) {
             /* the answer to our "*": the reply before it is the one to show */
-            s->reply = SMTP_SAVED(s);
-            st = (postie_status)(-(int)s->fail);
+            st = take_refusal(s);
             break;
         }
         c = s->reply.code; /* 200..599 (reply_line checks the first digit) */
@@ -579,8 +604,7 @@ postie_status postie_smtps_auth(postie_smtp *s, unsigned mechs, const char *user
             }
             if (postie_conn_awaiting(&s->conn) != 0) {
                 /* "*" went out: its answer ends the exchange with st */
-                SMTP_SAVED(s) = s->reply;
-                s->fail = (unsigned char)(-st);
+                keep_refusal(s, st);
                 continue;
             }
         }
@@ -676,11 +700,6 @@ static unsigned tag_of(const postie_smtp_envelope *env, size_t i)
     return i == 0 ? T_MAIL : i <= NRCPTS(env) ? T_RCPT : T_DATA;
 }
 
-static void save_reply(postie_smtp *s)
-{
-    SMTP_SAVED(s) = s->reply;
-}
-
 #if POSTIE_WITH_SMTP_PIPELINING
 /* Keeps the reply that decides mail() unless a weightier one is kept:
  * rank 3 MAIL's refusal, 2 a pipelined DATA's, 1 a recipient's. */
@@ -712,8 +731,7 @@ static postie_status rset_reply(postie_smtp *s)
     }
     if (st == POSTIE_OK) {
         s->state = POSTIE_SMTP_STATE_READY;
-        s->reply = SMTP_SAVED(s);
-        st = (postie_status)(-(int)s->fail);
+        st = take_refusal(s);
     }
     s->fail = 0;
     return finish(s, st);
