@@ -844,24 +844,19 @@ typedef char no_template_at_0[T(date) != 0 ? 1 : -1];
  * they are). */
 static void emit(postie_compose *c, unsigned t_at, const char *a, const char *b)
 {
-    const char *t = (const char *)&tpl + t_at;
-    const char *back = NULL; /* where t goes on after an argument */
-    for (;;) {
-        char ch = *t++;
-        if (ch == '\0') {
-            if (back == NULL) {
+    const char *t;
+    for (t = (const char *)&tpl + t_at; *t != '\0'; t++) {
+        const char *s = t, *end = t + 1; /* the template's byte, */
+        if (*t == '\1' || *t == '\2') {  /* or an argument to its end */
+            s = *t == '\1' ? a : b;
+            end = NULL;
+        }
+        for (; s != end && *s != '\0'; s++) {
+            if (c->out_len >= sizeof c->out) { /* cannot happen: every unit is bounded by the checks */
+                c->error = POSTIE_ERR_INTERNAL;
                 return;
             }
-            t = back;
-            back = NULL;
-        } else if (back == NULL && (ch == '\1' || ch == '\2')) {
-            back = t;
-            t = ch == '\1' ? a : b;
-        } else if (c->out_len < sizeof c->out) {
-            c->out[c->out_len++] = ch;
-        } else { /* cannot happen: every unit is bounded by the checks */
-            c->error = POSTIE_ERR_INTERNAL;
-            return;
+            c->out[c->out_len++] = *s;
         }
     }
 }
