@@ -209,7 +209,6 @@ typedef struct postie_compose {
 #endif
     int stage;                         /* where the state machine is       */
     int body_cte;                      /* transfer encoding of the text    */
-    int overflow;
     int error;                         /* sticky error of a failed read (a
                                         * postie_status in a word: Thumb
                                         * loads and stores it in 2 bytes) */

@@ -860,7 +860,7 @@ static void emit(postie_compose *c, unsigned t_at, const char *a, const char *b)
         } else if (c->out_len < sizeof c->out) {
             c->out[c->out_len++] = ch;
         } else { /* cannot happen: every unit is bounded by the checks */
-            c->overflow = 1;
+            c->error = POSTIE_ERR_INTERNAL;
             return;
         }
     }
@@ -875,7 +875,7 @@ static size_t room(const postie_compose *c)
 static void put(postie_compose *c, const char *s, size_t n)
 {
     if (n > room(c)) { /* cannot happen: every unit is bounded by the checks */
-        c->overflow = 1;
+        c->error = POSTIE_ERR_INTERNAL;
         return;
     }
     memcpy(c->out + c->out_len, s, n);
@@ -1663,7 +1663,7 @@ static postie_status produce(postie_compose *c)
     if (done) {
         next_stage(c, c->stage + 1);
     }
-    return c->overflow ? POSTIE_ERR_INTERNAL : POSTIE_OK;
+    return (postie_status)c->error;
 }
 
 postie_status postie_compose_read(postie_compose *c, char *buf, size_t cap, size_t *n)
