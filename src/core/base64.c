@@ -43,8 +43,7 @@ size_t postie_base64_encoded_len(size_t n)
 
 postie_status postie_base64_encode(const void *in, size_t n, char *out, size_t cap, size_t *outlen)
 {
-    const unsigned char *p = (const unsigned char *)in;
-    size_t need, o;
+    size_t o;
 
     if ((in == NULL && n > 0) || out == NULL) {
         return POSTIE_ERR_PARAM;
@@ -52,14 +51,26 @@ postie_status postie_base64_encode(const void *in, size_t n, char *out, size_t c
     if (n > ((size_t)-1 / 4) * 3 - 3) {
         return POSTIE_ERR_BUFFER;
     }
-    need = postie_base64_encoded_len(n) + 1;
-    if (cap < need) {
+    if (cap <= postie_base64_encoded_len(n)) { /* and its NUL */
         return POSTIE_ERR_BUFFER;
     }
+    o = postie_base64_encode_trusted(in, n, out);
+    out[o] = '\0';
+    if (outlen != NULL) {
+        *outlen = o;
+    }
+    return POSTIE_OK;
+}
+
+size_t postie_base64_encode_trusted(const void *in, size_t n, char *out)
+{
+    const unsigned char *p = (const unsigned char *)in;
+    size_t len = postie_base64_encoded_len(n), o;
+
     /* character o holds bits 6o .. 6o + 5 of the input: in byte 6o / 8,
      * perhaps running into the next (0 past the end); none past the end
      * of the input is '=' */
-    for (o = 0; o + 1 < need; o++) {
+    for (o = 0; o < len; o++) {
         size_t b = o - (o + 3) / 4; /* 6o / 8, without overflow */
         unsigned v;
         if (b >= n) {
@@ -69,11 +80,7 @@ postie_status postie_base64_encode(const void *in, size_t n, char *out, size_t c
         v = ((unsigned)p[b] << 8) | (b + 1 < n ? p[b + 1] : 0u);
         out[o] = b64_char((v >> (10 - o * 6 % 8)) & 63); /* (o * 6) % 8 survives a wrap */
     }
-    out[o] = '\0';
-    if (outlen != NULL) {
-        *outlen = o;
-    }
-    return POSTIE_OK;
+    return len;
 }
 
 /* Decodes in[0..n) (the padding cut off) into q, or only counts and checks

@@ -5,6 +5,7 @@
  */
 #include "postie/conn.h"
 #include "postie/base64.h"
+#include "base64_trusted.h"
 #include "decimal.h"
 #include "line_frame.h"
 
@@ -119,18 +120,19 @@ void postie_conn_add_num(postie_conn *c, unsigned long long v)
 
 void postie_conn_add_b64(postie_conn *c, const void *raw, size_t n)
 {
-    size_t el = 0;
+    size_t room = sizeof c->out - c->out_len;
 
     if (c->over || n == 0) {
         return;
     }
-    /* the encoder refuses (writing nothing) what does not fit with its NUL */
-    if (postie_base64_encode(raw, n, c->out + c->out_len, sizeof c->out - c->out_len, &el) !=
-        POSTIE_OK) {
+    /* what does not fit with a NUL after it (as the public encoder
+     * refuses) is refused, writing nothing; n < room keeps the length from
+     * wrapping */
+    if (n >= room || postie_base64_encoded_len(n) >= room) {
         c->over = 1;
         return;
     }
-    c->out_len += el;
+    c->out_len += postie_base64_encode_trusted(raw, n, c->out + c->out_len);
 }
 
 void postie_conn_abandon(postie_conn *c)

@@ -36,6 +36,13 @@ static void batch_abort(postie_smtp *s, postie_status st);
 /* data_opened is only ever set by a pipelined DATA */
 #define CLEAR_DATA_OPENED(s) ((void)(POSTIE_WITH_SMTP_PIPELINING && ((s)->data_opened = 0)))
 
+/* postie_conn_status() of the session's connection, read in place. */
+#define CONN_ST(s) ((postie_status)(s)->conn.dead)
+
+/* postie_smtp_dot_init() of the session's DATA encoder: its start is all
+ * zero (checked at compile time in smtp_proto.c). */
+#define DOT_RESET(s) memset(&SMTP_DOT(s), 0, sizeof SMTP_DOT(s))
+
 /* A STARTTLS waiting for the caller's handshake (only STARTTLS asks). */
 #define TLS_WANTED(s) (POSTIE_WITH_SMTP_STARTTLS && (s)->tls_wanted)
 
@@ -153,7 +160,7 @@ static postie_status finish(postie_smtp *s, postie_status st)
 static postie_status enter(postie_smtp *s, unsigned char op, unsigned states)
 {
     if (s->op == op) {
-        postie_status st = postie_conn_status(&s->conn);
+        postie_status st = CONN_ST(s);
         if (st != POSTIE_OK) {
             /* it died between two calls (the caller's transport, a failed
              * handshake): the repeated call says why */
@@ -212,7 +219,7 @@ static postie_status reply(postie_smtp *s, unsigned how)
     }
     s->reply_open = 0;
     if (st != POSTIE_DONE &&
-        (st != POSTIE_ERR_PROTOCOL || postie_conn_status(&s->conn) != POSTIE_OK)) {
+        (st != POSTIE_ERR_PROTOCOL || CONN_ST(s) != POSTIE_OK)) {
         return fatal(s, st);
     }
     postie_conn_pop(&s->conn); /* its answer came (a malformed one too) */
@@ -312,7 +319,7 @@ static postie_status give_up_step(postie_smtp *s)
 {
     postie_status st = (postie_status)(-(int)s->fail);
 
-    if (postie_conn_status(&s->conn) == POSTIE_OK && reply(s, R_LENIENT) == POSTIE_AGAIN) {
+    if (CONN_ST(s) == POSTIE_OK && reply(s, R_LENIENT) == POSTIE_AGAIN) {
         return POSTIE_AGAIN;
     }
     return fatal(s, st); /* restores the reply and the status of the refusal */
@@ -391,7 +398,7 @@ postie_status postie_smtps_open(postie_smtp *s)
 
     if (st == POSTIE_OK) {
         if (!s->connected || s->greeted ||
-            postie_conn_status(&s->conn) != POSTIE_OK) {
+            CONN_ST(s) != POSTIE_OK) {
             return POSTIE_ERR_STATE;
         }
 #if !POSTIE_WITH_SMTP_STARTTLS
@@ -753,7 +760,7 @@ static postie_status rset_after(postie_smtp *s, postie_status st, unsigned char 
 static void enter_data(postie_smtp *s)
 {
     s->state = POSTIE_SMTP_STATE_DATA;
-    postie_smtp_dot_init(&SMTP_DOT(s));
+    DOT_RESET(s);
 }
 
 /* The checks before anything is sent; fills s->mflags (and s->m_total). */
@@ -916,7 +923,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
         /* A connection that died since the last call (the event loop's
          * transport) takes no command: say why, as data_write() does
          * (before, the command could not be queued and mail() never returned). */
-        st = postie_conn_status(&s->conn);
+        st = CONN_ST(s);
         if (st != POSTIE_OK) {
             return fatal(s, st);
         }
@@ -1025,7 +1032,7 @@ postie_status postie_smtps_mail(postie_smtp *s, postie_smtp_envelope *env)
         }
         /* A connection that died since the last call (the event loop's
          * transport) takes no command: say why, as data_write() does. */
-        st = postie_conn_status(&s->conn);
+        st = CONN_ST(s);
         if (st != POSTIE_OK) {
             return fatal(s, st);
         }
@@ -1159,7 +1166,7 @@ postie_status postie_smtps_data_write(postie_smtp *s, const void *buf, size_t n)
     } else if (st != POSTIE_AGAIN) {
         return st;
     }
-    st = postie_conn_status(&s->conn);
+    st = CONN_ST(s);
     if (st != POSTIE_OK) {
         return fatal(s, st);
     }
@@ -1191,7 +1198,7 @@ postie_status postie_smtps_data_end(postie_smtp *s)
     if (s->phase == 1) {
         size_t cap; /* set by the call */
         char *out;
-        st = postie_conn_status(&s->conn);
+        st = CONN_ST(s);
         if (st != POSTIE_OK) {
             return fatal(s, st);
         }
@@ -1413,7 +1420,7 @@ static postie_status batch_reply(postie_smtp *s, unsigned tag, size_t i)
                  * broken and the DATA phase cannot be left cleanly */
                 return fatal(s, POSTIE_ERR_PROTOCOL);
             }
-            postie_smtp_dot_init(&SMTP_DOT(s));
+            DOT_RESET(s);
             s->b_off = 0;
             s->b_phase = BQ_BODY;
             break;
@@ -1507,7 +1514,7 @@ static postie_status batch_queue(postie_smtp *s)
                     return POSTIE_AGAIN;
                 }
                 (void)postie_conn_put(&s->conn, head + k, h);
-                postie_smtp_dot_init(&SMTP_DOT(s));
+                DOT_RESET(s);
                 SMTP_DOT(s).raw = binary ? 2 : 1; /* 2: the bytes as they are */
                 s->b_off = 0;
                 s->b_phase = BQ_BODY;
