@@ -285,6 +285,8 @@ unsigned postie_smtp_ehlo_line(postie_smtp_ext *e, const char *text, size_t len)
 /* DATA encoder                                                             */
 
 enum { DOT_BOL = 0, DOT_AFTER_CR = 1, DOT_MID = 2 };
+/* the session starts its encoder with a memset (smtp_session.c, DOT_RESET) */
+typedef char postie_dot_bol_is_zero[DOT_BOL == 0 ? 1 : -1];
 
 void postie_smtp_dot_init(postie_smtp_dot *d)
 {

@@ -39,6 +39,10 @@ static void batch_abort(postie_smtp *s, postie_status st);
 /* postie_conn_status() of the session's connection, read in place. */
 #define CONN_ST(s) ((postie_status)(s)->conn.dead)
 
+/* postie_smtp_dot_init() of the session's DATA encoder: its start is all
+ * zero (checked at compile time in smtp_proto.c). */
+#define DOT_RESET(s) memset(&SMTP_DOT(s), 0, sizeof SMTP_DOT(s))
+
 /* A STARTTLS waiting for the caller's handshake (only STARTTLS asks). */
 #define TLS_WANTED(s) (POSTIE_WITH_SMTP_STARTTLS && (s)->tls_wanted)
 
@@ -756,7 +760,7 @@ static postie_status rset_after(postie_smtp *s, postie_status st, unsigned char 
 static void enter_data(postie_smtp *s)
 {
     s->state = POSTIE_SMTP_STATE_DATA;
-    postie_smtp_dot_init(&SMTP_DOT(s));
+    DOT_RESET(s);
 }
 
 /* The checks before anything is sent; fills s->mflags (and s->m_total). */
@@ -1416,7 +1420,7 @@ static postie_status batch_reply(postie_smtp *s, unsigned tag, size_t i)
                  * broken and the DATA phase cannot be left cleanly */
                 return fatal(s, POSTIE_ERR_PROTOCOL);
             }
-            postie_smtp_dot_init(&SMTP_DOT(s));
+            DOT_RESET(s);
             s->b_off = 0;
             s->b_phase = BQ_BODY;
             break;
@@ -1510,7 +1514,7 @@ static postie_status batch_queue(postie_smtp *s)
                     return POSTIE_AGAIN;
                 }
                 (void)postie_conn_put(&s->conn, head + k, h);
-                postie_smtp_dot_init(&SMTP_DOT(s));
+                DOT_RESET(s);
                 SMTP_DOT(s).raw = binary ? 2 : 1; /* 2: the bytes as they are */
                 s->b_off = 0;
                 s->b_phase = BQ_BODY;
