@@ -746,6 +746,12 @@ static postie_status login_refused(const postie_pop3 *p)
     return POSTIE_ERR_AUTH;
 }
 
+/* Policy REQUIRED on a plain connection (POSTIE_ERR_TLS_REQUIRED), for a
+ * call that needs state AUTHORIZATION. Without STLS open() refuses REQUIRED
+ * on a plain connection, so no such session ever gets there. */
+#define TLS_MISSING(p)                                                                     \
+    (POSTIE_WITH_POP3_CAPA && !(p)->tls_active && (p)->tls_policy == POSTIE_TLS_REQUIRED)
+
 /* 1 when s holds no CR or LF and is at most max bytes long. */
 static int wire_ok(const char *s, size_t max)
 {
@@ -792,7 +798,7 @@ postie_status postie_pop3s_login(postie_pop3 *p, const char *user, const char *p
             !wire_ok(pass, POSTIE_CMD_MAX - 7)) {
             return POSTIE_ERR_PARAM;
         }
-        if (!p->tls_active && p->tls_policy == POSTIE_TLS_REQUIRED) {
+        if (TLS_MISSING(p)) {
             return POSTIE_ERR_TLS_REQUIRED;
         }
 #if POSTIE_WITH_APOP
@@ -886,7 +892,7 @@ postie_status postie_pop3s_auth(postie_pop3 *p, unsigned mechs, const char *user
         if (st != POSTIE_OK) {
             return st;
         }
-        if (!p->tls_active && p->tls_policy == POSTIE_TLS_REQUIRED) {
+        if (TLS_MISSING(p)) {
             return POSTIE_ERR_TLS_REQUIRED;
         }
         if (!(p->caps & POSTIE_POP3_CAP_SASL)) {
