@@ -196,7 +196,7 @@ static int iprefix(const char *s, const char *prefix)
  * to 253 octets (RFC 5322 sec. 3.2.3; addr 0). */
 static int atoms_ok(const char *s, int addr)
 {
-    size_t i, at = 0, ats = 0;
+    size_t i, at = 0; /* 1 + the position of the '@', 0 before it */
     if (s == NULL) {
         return 0;
     }
@@ -206,17 +206,19 @@ static int atoms_ok(const char *s, int addr)
             return 0;
         }
         if (ch == '@' && addr) {
-            at = i;
-            ats++;
+            if (at != 0) {
+                return 0; /* a second '@' */
+            }
+            at = i + 1;
         } else if (ch == '.') {
             if (!addr && (i == 0 || s[i + 1] == '.' || s[i + 1] == '\0')) {
                 return 0;
             }
-        } else if (!is_atext(ch) && !(ats == 1 && (ch == '[' || ch == ']' || ch == ':'))) {
-            return 0; /* (address literals: after the one '@' of an address) */
+        } else if (!is_atext(ch) && !(at != 0 && (ch == '[' || ch == ']' || ch == ':'))) {
+            return 0; /* (address literals: after the '@' of an address) */
         }
     }
-    return addr ? ats == 1 && at != 0 && at != i - 1 : i > 0;
+    return addr ? at > 1 && at != i : i > 0; /* the '@' neither first nor last */
 }
 
 #if POSTIE_WITH_COMPOSE_RICH_HEADERS
@@ -844,24 +846,19 @@ typedef char no_template_at_0[T(date) != 0 ? 1 : -1];
  * they are). */
 static void emit(postie_compose *c, unsigned t_at, const char *a, const char *b)
 {
-    const char *t = (const char *)&tpl + t_at;
-    const char *back = NULL; /* where t goes on after an argument */
-    for (;;) {
-        char ch = *t++;
-        if (ch == '\0') {
-            if (back == NULL) {
+    const char *t;
+    for (t = (const char *)&tpl + t_at; *t != '\0'; t++) {
+        const char *s = t, *end = t + 1; /* the template's byte, */
+        if (*t == '\1' || *t == '\2') {  /* or an argument to its end */
+            s = *t == '\1' ? a : b;
+            end = NULL;
+        }
+        for (; s != end && *s != '\0'; s++) {
+            if (c->out_len >= sizeof c->out) { /* cannot happen: every unit is bounded by the checks */
+                c->error = POSTIE_ERR_INTERNAL;
                 return;
             }
-            t = back;
-            back = NULL;
-        } else if (back == NULL && (ch == '\1' || ch == '\2')) {
-            back = t;
-            t = ch == '\1' ? a : b;
-        } else if (c->out_len < sizeof c->out) {
-            c->out[c->out_len++] = ch;
-        } else { /* cannot happen: every unit is bounded by the checks */
-            c->error = POSTIE_ERR_INTERNAL;
-            return;
+            c->out[c->out_len++] = *s;
         }
     }
 }
