@@ -292,7 +292,7 @@ static postie_status hello_steps(postie_smtp *s, unsigned char ph, int allow_fal
             set_lockstep(s);
             return POSTIE_OK;
         }
-        postie_smtp_ext_init(&s->ext);
+        /* a refusal: reply_line() parsed no extension (only a 250's lines) */
         if (!allow_fallback || (s->reply.code != 500 && s->reply.code != 502)) {
             return expect2(s);
         }
