@@ -6,6 +6,7 @@
 #include "postie/conn.h"
 #include "postie/base64.h"
 #include "base64_trusted.h"
+#include "conn_input.h"
 #include "decimal.h"
 #include "line_frame.h"
 
@@ -359,17 +360,7 @@ void postie_conn_consume(postie_conn *c, size_t n)
 
 postie_status postie_conn_input_status(postie_conn *c)
 {
-    if (c->dead != POSTIE_OK) {
-        return (postie_status)c->dead;
-    }
-    if (c->in_pos < c->in_len) {
-        return POSTIE_OK;
-    }
-    if (c->eof) {
-        return POSTIE_ERR_CLOSED;
-    }
-    c->starved = 1;
-    return POSTIE_AGAIN;
+    return postie_conn_input_state(c);
 }
 
 /* ---- commands awaiting replies ---------------------------------------------- */

@@ -10,6 +10,7 @@
  * QUIT, close) answers POSTIE_ERR_STATE from then on.
  */
 #include "pop3_session.h"
+#include "conn_input.h"
 #include "wipe.h"
 
 #include <limits.h>
@@ -1148,16 +1149,9 @@ postie_status postie_pop3s_read(postie_pop3 *p, void *buf, size_t cap, size_t *n
         if (st != POSTIE_OK) {
             return fatal(p, POSTIE_ERR_INTERNAL);
         }
-        /* postie_conn_input_status() */
-        if (c->dead != POSTIE_OK) {
-            return fatal(p, (postie_status)c->dead);
-        }
-        if (c->in_pos == c->in_len) {
-            if (c->eof) {
-                return fatal(p, POSTIE_ERR_CLOSED);
-            }
-            c->starved = 1;
-            return POSTIE_AGAIN;
+        st = postie_conn_input_state(c);
+        if (st != POSTIE_OK) {
+            return st == POSTIE_AGAIN ? st : fatal(p, st);
         }
     }
 }
